@@ -1,0 +1,20 @@
+//! Kairos domain types and pure logic.
+//!
+//! Everything here is about marketing concepts — workspaces, contacts,
+//! companies, custom fields, tracking messages, identity rules — and nothing
+//! here performs I/O: no HTTP, no SQL, no files, no clock reads except through
+//! the injectable [`clock::Clock`]. That keeps the rules testable in isolation
+//! and lets every other crate share one definition of each concept.
+
+pub mod address;
+pub mod apikey;
+pub mod clock;
+pub mod company;
+pub mod contact;
+pub mod event;
+pub mod fields;
+pub mod ids;
+pub mod merge;
+pub mod tracking;
+
+pub use ids::{CompanyId, ContactId, WorkspaceId};

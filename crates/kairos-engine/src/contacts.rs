@@ -1,0 +1,188 @@
+//! Contact writes from the REST API and imports. They take the writer's
+//! lock so the identity cache stays true, validate through the same
+//! [`ContactPatch`] rules as tracked traits, and run in one transaction each.
+
+use crate::identity::Resolver;
+use crate::profile::field_types;
+use crate::Engine;
+use kairos_core::contact::{Contact, ContactError, ContactPatch};
+use kairos_core::fields::{FieldDefinition, FieldEntity, FieldType};
+use kairos_core::ids::{ContactId, WorkspaceId};
+use kairos_store::{MergeRecord, StoreError, Tx};
+use std::collections::HashMap;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ContactWriteError {
+    #[error(transparent)]
+    Invalid(#[from] ContactError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("contact {0} not found")]
+    NotFound(ContactId),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ContactWriteError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ContactWriteError::Conflict(format!("{what} already exists")),
+            other => ContactWriteError::Store(other),
+        }
+    }
+}
+
+/// How an upsert finds the existing contact.
+#[derive(Debug, Clone)]
+pub enum UpsertKey {
+    Email(String),
+    ExternalId(String),
+}
+
+impl Engine {
+    async fn contact_types(
+        &self,
+        state: &mut crate::WriterState,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+    ) -> Result<HashMap<String, FieldType>, StoreError> {
+        Ok(field_types(&mut state.fields, tx, ws, FieldEntity::Contact).await?.clone())
+    }
+
+    /// Create a contact from a patch.
+    pub async fn create_contact(&self, ws: WorkspaceId, patch: &ContactPatch) -> Result<Contact, ContactWriteError> {
+        let mut state = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        let types = self.contact_types(&mut state, &mut tx, ws).await?;
+        let now = self.inner.clock.now();
+        let mut c = Contact::new(ws, now);
+        patch.apply(&mut c, now, &|n| types.get(n).copied())?;
+        tx.insert_contact(&c).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Update the contact found by `key` with `patch`, or create it.
+    /// Returns the contact and whether it was created.
+    pub async fn upsert_contact(
+        &self,
+        ws: WorkspaceId,
+        key: &UpsertKey,
+        patch: &ContactPatch,
+    ) -> Result<(Contact, bool), ContactWriteError> {
+        let mut state = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        let types = self.contact_types(&mut state, &mut tx, ws).await?;
+        let now = self.inner.clock.now();
+        let existing = match key {
+            UpsertKey::Email(e) => {
+                let email = kairos_core::address::normalize_email(e).map_err(ContactError::from)?;
+                tx.contact_by_email(ws, &email).await?
+            }
+            UpsertKey::ExternalId(x) => tx.contact_by_external_id(ws, x).await?,
+        };
+        let created = existing.is_none();
+        let mut c = existing.unwrap_or_else(|| Contact::new(ws, now));
+        let mut patch = patch.clone();
+        match key {
+            UpsertKey::Email(e) => {
+                patch.standard.entry("email".into()).or_insert_with(|| Some(e.clone()));
+            }
+            UpsertKey::ExternalId(x) => {
+                patch.standard.entry("external_id".into()).or_insert_with(|| Some(x.clone()));
+            }
+        }
+        patch.apply(&mut c, now, &|n| types.get(n).copied())?;
+        if created {
+            tx.insert_contact(&c).await?;
+        } else {
+            tx.update_contact(&c).await?;
+        }
+        tx.commit().await?;
+        state.forget_contact(c.id);
+        Ok((c, created))
+    }
+
+    /// Apply a patch to an existing contact.
+    pub async fn patch_contact(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        patch: &ContactPatch,
+    ) -> Result<Contact, ContactWriteError> {
+        let mut state = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        let types = self.contact_types(&mut state, &mut tx, ws).await?;
+        let mut c = tx.contact(ws, id).await?.ok_or(ContactWriteError::NotFound(id))?;
+        patch.apply(&mut c, self.inner.clock.now(), &|n| types.get(n).copied())?;
+        tx.update_contact(&c).await?;
+        tx.commit().await?;
+        state.forget_contact(id);
+        Ok(c)
+    }
+
+    /// Delete a contact with its events.
+    pub async fn delete_contact(&self, ws: WorkspaceId, id: ContactId) -> Result<bool, ContactWriteError> {
+        let mut state = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        let deleted = tx.delete_contact(ws, id).await?;
+        tx.commit().await?;
+        state.forget_contact(id);
+        Ok(deleted)
+    }
+
+    /// Merge `source` into `target` on request.
+    pub async fn merge_contacts(
+        &self,
+        ws: WorkspaceId,
+        target: ContactId,
+        source: ContactId,
+    ) -> Result<(Contact, MergeRecord), ContactWriteError> {
+        if target == source {
+            return Err(ContactWriteError::Conflict("a contact cannot be merged into itself".into()));
+        }
+        let mut state = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        if tx.contact(ws, target).await?.is_none() {
+            return Err(ContactWriteError::NotFound(target));
+        }
+        if tx.contact(ws, source).await?.is_none() {
+            return Err(ContactWriteError::NotFound(source));
+        }
+        let now = self.inner.clock.now();
+        let mut resolver = Resolver::new(&mut state, ws, now);
+        resolver.merge(&mut tx, target, source, "merged through the API").await?;
+        let merged = tx.contact(ws, target).await?.ok_or(ContactWriteError::NotFound(target))?;
+        let record = tx
+            .merges_of(ws, target)
+            .await?
+            .into_iter()
+            .rfind(|m| m.source_id == source)
+            .ok_or(ContactWriteError::NotFound(source))?;
+        tx.commit().await?;
+        Ok((merged, record))
+    }
+
+    /// Define (or relabel) a custom field.
+    pub async fn define_field(&self, ws: WorkspaceId, def: &FieldDefinition) -> Result<(), StoreError> {
+        let mut state = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        tx.define_field(ws, def, self.inner.clock.now()).await?;
+        tx.commit().await?;
+        state.fields.remove(&ws);
+        state.company_fields.remove(&ws);
+        Ok(())
+    }
+
+    /// Delete a custom field definition (stored values stay until overwritten).
+    pub async fn delete_field(&self, ws: WorkspaceId, entity: FieldEntity, name: &str) -> Result<bool, StoreError> {
+        let mut state = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        let deleted = tx.delete_field(ws, entity, name).await?;
+        tx.commit().await?;
+        state.fields.remove(&ws);
+        state.company_fields.remove(&ws);
+        Ok(deleted)
+    }
+}

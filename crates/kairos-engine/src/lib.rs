@@ -1,0 +1,105 @@
+//! The Kairos runtime.
+//!
+//! [`Engine`] owns the write path into the store: tracked messages are
+//! resolved to contacts (identity resolution, merges), appended to the event
+//! log and applied to profiles, all in one transaction per commit group, and
+//! acknowledged only after that transaction has committed. Contact writes
+//! from the REST API and imports go through the same engine so the identity
+//! cache it keeps never disagrees with the store.
+
+mod contacts;
+mod identity;
+mod ingest;
+mod profile;
+
+pub use contacts::{ContactWriteError, UpsertKey};
+pub use ingest::{IngestError, IngestReport};
+
+use kairos_core::clock::Clock;
+use kairos_core::fields::FieldType;
+use kairos_core::ids::{ContactId, WorkspaceId};
+use kairos_store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Mutex};
+
+/// Which identifier of a contact a cache entry is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum IdKind {
+    /// The customer's user id (`external_id`).
+    User,
+    /// An anonymous id or an alias.
+    Alt,
+}
+
+/// What the engine remembers about a known identifier.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Known {
+    pub contact: ContactId,
+    /// Whether the contact has an external id (is a known person).
+    pub identified: bool,
+}
+
+/// State only the writer may touch; holding its lock is the permission to
+/// write contacts.
+#[derive(Default)]
+pub(crate) struct WriterState {
+    pub identities: HashMap<(WorkspaceId, IdKind, String), Known>,
+    pub fields: HashMap<WorkspaceId, HashMap<String, FieldType>>,
+    pub company_fields: HashMap<WorkspaceId, HashMap<String, FieldType>>,
+}
+
+/// Entries kept in the identity cache before it is reset.
+const IDENTITY_CACHE_LIMIT: usize = 2_000_000;
+
+impl WriterState {
+    /// Forget everything; called when a transaction fails, since the cache
+    /// may hold entries that were never committed.
+    pub fn reset(&mut self) {
+        self.identities.clear();
+        self.fields.clear();
+        self.company_fields.clear();
+    }
+
+    pub fn remember(&mut self, ws: WorkspaceId, kind: IdKind, value: &str, known: Known) {
+        if self.identities.len() >= IDENTITY_CACHE_LIMIT {
+            self.identities.clear();
+        }
+        self.identities.insert((ws, kind, value.to_string()), known);
+    }
+
+    pub fn forget_contact(&mut self, contact: ContactId) {
+        self.identities.retain(|_, k| k.contact != contact);
+    }
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub state: Mutex<WriterState>,
+    pub jobs: mpsc::Sender<ingest::Job>,
+}
+
+/// The runtime handle; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Start the engine's writer on the current tokio runtime.
+    pub fn start(store: Store, clock: Arc<dyn Clock>) -> Engine {
+        let (tx, rx) = mpsc::channel(1024);
+        let inner = Arc::new(Inner { store, clock, state: Mutex::new(WriterState::default()), jobs: tx });
+        tokio::spawn(ingest::run_writer(inner.clone(), rx));
+        Engine { inner }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
+    }
+}

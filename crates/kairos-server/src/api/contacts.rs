@@ -1,0 +1,477 @@
+//! `/api/v1/contacts`: create, upsert, read, patch, delete, search with
+//! filters and cursor pagination, the event timeline, merges, company links.
+
+use super::{limit, object_body, path_id, Page};
+use crate::auth::Admin;
+use crate::problem::{ApiResult, Problem};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use kairos_core::contact::{Contact, ContactPatch};
+use kairos_core::event::Event;
+use kairos_core::fields::{FieldEntity, FieldType};
+use kairos_core::ids::{CompanyId, ContactId};
+use kairos_engine::UpsertKey;
+use kairos_store::{ContactFilter, CustomMatch, EventCursor, MergeRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use utoipa::{IntoParams, ToSchema};
+
+/// A contact as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactView {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub timezone: Option<String>,
+    pub locale: Option<String>,
+    pub country: Option<String>,
+    /// Custom field values by field name.
+    #[schema(value_type = Object)]
+    pub custom: BTreeMap<String, Value>,
+    pub company_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Contact> for ContactView {
+    fn from(c: Contact) -> Self {
+        ContactView {
+            id: c.id.to_string(),
+            external_id: c.external_id,
+            email: c.email,
+            phone: c.phone,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            timezone: c.timezone,
+            locale: c.locale,
+            country: c.country,
+            custom: c.custom,
+            company_ids: c.company_ids.iter().map(ToString::to_string).collect(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// Fields to set. Any key that is not a standard field is a custom field
+/// (it must be defined first); `null` clears a field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct ContactInput {
+    pub external_id: Option<String>,
+    /// Normalised: domain lower-cased; invalid addresses are refused.
+    pub email: Option<String>,
+    /// Normalised to E.164; numbers without +country code use `country`.
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    pub timezone: Option<String>,
+    /// BCP 47 language tag, e.g. `en-US`.
+    pub locale: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. `DE`.
+    pub country: Option<String>,
+    #[schema(value_type = Object)]
+    pub custom: Option<Map<String, Value>>,
+}
+
+/// One event of a contact's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: Option<String>,
+    pub message_id: String,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub properties: Value,
+    #[schema(value_type = Object)]
+    pub context: Value,
+    pub timestamp: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    /// Position in the workspace's event log.
+    pub seq: i64,
+}
+
+impl From<Event> for EventView {
+    fn from(e: Event) -> Self {
+        EventView {
+            id: e.id.to_string(),
+            kind: e.kind.as_str().into(),
+            name: e.name,
+            message_id: e.message_id,
+            user_id: e.user_id,
+            anonymous_id: e.anonymous_id,
+            properties: e.properties,
+            context: e.context,
+            timestamp: e.timestamp,
+            received_at: e.received_at,
+            seq: e.seq,
+        }
+    }
+}
+
+/// A recorded merge.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeView {
+    pub id: String,
+    /// The contact that was merged away.
+    pub source_id: String,
+    /// The contact that survived.
+    pub target_id: String,
+    pub reason: String,
+    /// The merged-away profile as it was.
+    #[schema(value_type = Object)]
+    pub source_snapshot: Value,
+    pub merged_at: DateTime<Utc>,
+}
+
+impl From<MergeRecord> for MergeView {
+    fn from(m: MergeRecord) -> Self {
+        MergeView {
+            id: m.id.to_string(),
+            source_id: m.source_id.to_string(),
+            target_id: m.target_id.to_string(),
+            reason: m.reason,
+            source_snapshot: m.source_snapshot,
+            merged_at: m.merged_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MergeInput {
+    /// The contact to merge into this one (it is removed).
+    pub source_id: String,
+}
+
+/// Query parameters of the contact search. `field.NAME=VALUE` filters on a
+/// custom field.
+#[derive(Debug, Deserialize, IntoParams)]
+#[allow(dead_code)]
+pub struct ContactSearchParams {
+    /// Case-insensitive text in email, name or external id.
+    pub q: Option<String>,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub country: Option<String>,
+    pub company_id: Option<String>,
+    /// RFC 3339 instant: only contacts updated since.
+    pub updated_since: Option<String>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 1000, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[allow(dead_code)]
+pub struct UpsertParams {
+    /// `email` or `external_id`: which field identifies the contact.
+    #[serde(rename = "match")]
+    pub match_on: Option<String>,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/contacts", post(create).get(search))
+        .route("/api/v1/contacts/upsert", post(upsert))
+        .route("/api/v1/contacts/{id}", get(read).patch(patch).delete(remove))
+        .route("/api/v1/contacts/{id}/events", get(timeline))
+        .route("/api/v1/contacts/{id}/merges", get(merges))
+        .route("/api/v1/contacts/{id}/merge", post(merge))
+        .route("/api/v1/contacts/{id}/companies/{company_id}", post(link).delete(unlink))
+}
+
+fn patch_from(body: &Bytes) -> ApiResult<ContactPatch> {
+    let obj = object_body(body)?;
+    ContactPatch::from_json(&obj).map_err(|e| kairos_engine::ContactWriteError::from(e).into())
+}
+
+/// Create a contact.
+#[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", request_body = ContactInput,
+    responses((status = 201, body = ContactView), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(s): State<AppState>,
+    admin: Admin,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ContactView>)> {
+    let patch = patch_from(&body)?;
+    let c = s.engine.create_contact(admin.ws(), &patch).await?;
+    Ok((StatusCode::CREATED, Json(c.into())))
+}
+
+/// Update the contact with this email or external id, or create it.
+#[utoipa::path(post, path = "/api/v1/contacts/upsert", tag = "contacts", request_body = ContactInput, params(UpsertParams),
+    responses((status = 200, description = "updated", body = ContactView), (status = 201, description = "created", body = ContactView), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn upsert(
+    State(s): State<AppState>,
+    admin: Admin,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ContactView>)> {
+    let patch = patch_from(&body)?;
+    let value = |k: &str| patch.standard.get(k).cloned().flatten();
+    let key = match q.get("match").map(String::as_str) {
+        Some("email") => {
+            UpsertKey::Email(value("email").ok_or_else(|| Problem::invalid("email", "is required to match on email"))?)
+        }
+        Some("external_id") => UpsertKey::ExternalId(
+            value("external_id")
+                .ok_or_else(|| Problem::invalid("external_id", "is required to match on external_id"))?,
+        ),
+        Some(other) => return Err(Problem::invalid("match", format!("must be email or external_id, got {other:?}"))),
+        None => match (value("external_id"), value("email")) {
+            (Some(x), _) => UpsertKey::ExternalId(x),
+            (None, Some(e)) => UpsertKey::Email(e),
+            (None, None) => return Err(Problem::invalid("body", "an upsert needs an email or an external_id")),
+        },
+    };
+    let (c, created) = s.engine.upsert_contact(admin.ws(), &key, &patch).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(c.into())))
+}
+
+/// Read a contact.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, body = ContactView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<ContactView>> {
+    let id: ContactId = path_id(&id, "contact")?;
+    let mut tx = s.engine.store().begin().await?;
+    match tx.contact(admin.ws(), id).await? {
+        Some(c) => Ok(Json(c.into())),
+        None => {
+            let merged = tx.merges_of(admin.ws(), id).await?.into_iter().find(|m| m.source_id == id);
+            Err(match merged {
+                Some(m) => Problem::not_found(format!("contact {id} was merged into {}", m.target_id)),
+                None => Problem::not_found(format!("no contact with id {id}")),
+            })
+        }
+    }
+}
+
+/// Change some fields of a contact.
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)), request_body = ContactInput,
+    responses((status = 200, body = ContactView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ContactView>> {
+    let id: ContactId = path_id(&id, "contact")?;
+    let patch = patch_from(&body)?;
+    let mut c = s.engine.patch_contact(admin.ws(), id, &patch).await?;
+    let mut tx = s.engine.store().begin().await?;
+    c.company_ids = tx.company_ids_of(admin.ws(), id).await?;
+    Ok(Json(c.into()))
+}
+
+/// Delete a contact and its events.
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn remove(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id: ContactId = path_id(&id, "contact")?;
+    if s.engine.delete_contact(admin.ws(), id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Problem::not_found(format!("no contact with id {id}")))
+    }
+}
+
+/// Search contacts. Filters combine with AND; `field.NAME=VALUE` matches a
+/// custom field.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(ContactSearchParams),
+    responses((status = 200, body = inline(Page<ContactView>)), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn search(
+    State(s): State<AppState>,
+    admin: Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<ContactView>>> {
+    let mut f = ContactFilter {
+        q: q.get("q").filter(|v| !v.is_empty()).cloned(),
+        email: match q.get("email") {
+            Some(e) => Some(
+                kairos_core::address::normalize_email(e).map_err(|err| Problem::invalid("email", err.to_string()))?,
+            ),
+            None => None,
+        },
+        external_id: q.get("external_id").cloned(),
+        country: q.get("country").cloned(),
+        ..Default::default()
+    };
+    if let Some(c) = q.get("company_id") {
+        f.company_id =
+            Some(c.parse::<CompanyId>().map_err(|_| Problem::invalid("company_id", "must be a company id (UUID)"))?);
+    }
+    if let Some(t) = q.get("updated_since") {
+        let at = DateTime::parse_from_rfc3339(t).map_err(|_| {
+            Problem::invalid("updated_since", format!("{t:?} is not an RFC 3339 instant like 2024-05-01T00:00:00Z"))
+        })?;
+        f.updated_since = Some(at.with_timezone(&Utc));
+    }
+    if let Some(c) = q.get("cursor") {
+        f.after = Some(
+            c.parse::<ContactId>()
+                .map_err(|_| Problem::invalid("cursor", "is not a cursor returned by this endpoint"))?,
+        );
+    }
+    let mut tx = s.engine.store().begin().await?;
+    let fields = tx.list_fields(admin.ws()).await?;
+    for (k, v) in &q {
+        if let Some(name) = k.strip_prefix("field.") {
+            let def = fields
+                .iter()
+                .find(|d| d.entity == FieldEntity::Contact && d.name == name)
+                .ok_or_else(|| Problem::invalid(k.clone(), format!("no contact field named {name:?} is defined")))?;
+            let m = match def.field_type {
+                FieldType::Number => CustomMatch::Number(v.parse().map_err(|_| {
+                    Problem::invalid(k.clone(), format!("{name} is a number field; {v:?} is not a number"))
+                })?),
+                FieldType::Boolean => CustomMatch::Bool(match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(Problem::invalid(
+                            k.clone(),
+                            format!("{name} is a boolean field; use true or false"),
+                        ))
+                    }
+                }),
+                FieldType::List => CustomMatch::ListContains(v.clone()),
+                FieldType::Date => CustomMatch::Text(kairos_core::fields::canonical_date(v).ok_or_else(|| {
+                    Problem::invalid(k.clone(), format!("{name} is a date field; {v:?} is not a date"))
+                })?),
+                FieldType::String => CustomMatch::Text(v.clone()),
+            };
+            f.custom_equals.push((name.to_string(), m));
+        } else if !matches!(
+            k.as_str(),
+            "q" | "email" | "external_id" | "country" | "company_id" | "updated_since" | "cursor" | "limit"
+        ) {
+            return Err(Problem::invalid(k.clone(), "is not a known filter (q, email, external_id, country, company_id, updated_since, field.NAME, cursor, limit)"));
+        }
+    }
+    let n = limit(q.get("limit"))?;
+    let page = tx.search_contacts(admin.ws(), &f, n).await?;
+    Ok(Json(Page {
+        data: page.contacts.into_iter().map(Into::into).collect(),
+        next_cursor: page.next.map(|c| c.to_string()),
+    }))
+}
+
+/// A contact's events, newest first.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/events", tag = "contacts",
+    params(("id" = String, Path), ("cursor" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = inline(Page<EventView>)), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn timeline(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<EventView>>> {
+    let id: ContactId = path_id(&id, "contact")?;
+    let n = limit(q.get("limit"))?;
+    let before = match q.get("cursor") {
+        None => None,
+        Some(c) => {
+            let bad = || Problem::invalid("cursor", "is not a cursor returned by this endpoint");
+            let (t, seq) = c.split_once('_').ok_or_else(bad)?;
+            Some(EventCursor { timestamp_ms: t.parse().map_err(|_| bad())?, seq: seq.parse().map_err(|_| bad())? })
+        }
+    };
+    let mut tx = s.engine.store().begin().await?;
+    if tx.contact(admin.ws(), id).await?.is_none() {
+        return Err(Problem::not_found(format!("no contact with id {id}")));
+    }
+    let events = tx.contact_events(admin.ws(), id, before, n).await?;
+    let next_cursor = (events.len() as i64 == n)
+        .then(|| events.last().map(|e| format!("{}_{}", e.timestamp.timestamp_millis(), e.seq)))
+        .flatten();
+    Ok(Json(Page { data: events.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+/// Merges into (or out of) a contact.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/merges", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<MergeView>)), security(("bearer" = [])))]
+pub async fn merges(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MergeView>>> {
+    let id: ContactId = path_id(&id, "contact")?;
+    let mut tx = s.engine.store().begin().await?;
+    Ok(Json(tx.merges_of(admin.ws(), id).await?.into_iter().map(Into::into).collect()))
+}
+
+/// Merge another contact into this one.
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/merge", tag = "contacts", params(("id" = String, Path)), request_body = MergeInput,
+    responses((status = 200, body = ContactView), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn merge(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ContactView>> {
+    let target: ContactId = path_id(&id, "contact")?;
+    let input: MergeInput = super::json_body(&body)?;
+    let source: ContactId =
+        input.source_id.parse().map_err(|_| Problem::invalid("source_id", "must be a contact id (UUID)"))?;
+    let (c, _) = s.engine.merge_contacts(admin.ws(), target, source).await?;
+    Ok(Json(c.into()))
+}
+
+/// Link a contact to a company.
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/companies/{company_id}", tag = "contacts",
+    params(("id" = String, Path), ("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn link(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path((id, company)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id: ContactId = path_id(&id, "contact")?;
+    let company: CompanyId = path_id(&company, "company")?;
+    let mut tx = s.engine.store().begin_write().await?;
+    if tx.contact(admin.ws(), id).await?.is_none() {
+        return Err(Problem::not_found(format!("no contact with id {id}")));
+    }
+    if tx.company(admin.ws(), company).await?.is_none() {
+        return Err(Problem::not_found(format!("no company with id {company}")));
+    }
+    tx.link_company(admin.ws(), id, company, s.engine.clock().now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unlink a contact from a company.
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}/companies/{company_id}", tag = "contacts",
+    params(("id" = String, Path), ("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn unlink(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path((id, company)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id: ContactId = path_id(&id, "contact")?;
+    let company: CompanyId = path_id(&company, "company")?;
+    let mut tx = s.engine.store().begin_write().await?;
+    let done = tx.unlink_company(admin.ws(), id, company).await?;
+    tx.commit().await?;
+    if done {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Problem::not_found("that contact is not linked to that company"))
+    }
+}

@@ -1,0 +1,80 @@
+//! The REST API under `/api/v1`: contacts, companies, custom fields, API
+//! keys, the workspace summary. Handlers parse input themselves (rather than
+//! through axum's extractors) so every malformed request gets a problem
+//! document naming what was wrong.
+
+pub mod companies;
+pub mod contacts;
+pub mod fields;
+pub mod keys;
+pub mod workspace;
+
+use crate::problem::{ApiResult, Problem};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::str::FromStr;
+use utoipa::ToSchema;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(contacts::routes())
+        .merge(companies::routes())
+        .merge(fields::routes())
+        .merge(keys::routes())
+        .merge(workspace::routes())
+}
+
+/// Largest page a list endpoint returns.
+pub const MAX_LIMIT: i64 = 1000;
+pub const DEFAULT_LIMIT: i64 = 50;
+
+/// A page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub data: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Parse a JSON body into `T`, with a problem that says what was wrong.
+pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    if body.is_empty() {
+        return Err(Problem::bad_request("the request needs a JSON body"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            Problem::invalid("body", e.to_string())
+        } else {
+            Problem::bad_request(format!("the body is not valid JSON: {e}"))
+        }
+    })
+}
+
+/// A JSON object body.
+pub fn object_body(body: &Bytes) -> ApiResult<Map<String, Value>> {
+    match json_body::<Value>(body)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(Problem::invalid("body", "must be a JSON object")),
+    }
+}
+
+/// Parse an id from the path, naming the kind of thing in the error.
+pub fn path_id<T: FromStr>(raw: &str, what: &str) -> ApiResult<T> {
+    raw.parse().map_err(|_| Problem::not_found(format!("no {what} with id {raw:?} (ids are UUIDs)")))
+}
+
+/// The `limit` query parameter.
+pub fn limit(raw: Option<&String>) -> ApiResult<i64> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(Problem::invalid("limit", format!("must be a whole number from 1 to {MAX_LIMIT}, got {s:?}"))),
+        },
+    }
+}

@@ -1,0 +1,74 @@
+//! Kairos over HTTP: the Segment-compatible tracking API (`/v1/*`), the REST
+//! API (`/api/v1/*`) with its OpenAPI document, and the landing page.
+//!
+//! Invariant: this is the only crate that knows HTTP and the JSON wire
+//! shapes of the API; it turns requests into calls on the engine and store
+//! and their errors into RFC 9457 problem documents.
+
+pub mod api;
+pub mod auth;
+pub mod openapi;
+pub mod problem;
+pub mod tracking;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use kairos_engine::Engine;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+use utoipa::OpenApi;
+
+pub use api::keys::issue_key;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub keys: Arc<auth::KeyCache>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine) -> Self {
+        AppState { engine, keys: Arc::new(auth::KeyCache::default()) }
+    }
+}
+
+/// Bodies above this are refused before they are read: a gzip batch can't
+/// usefully be larger than the decompressed limit.
+pub(crate) const BODY_LIMIT: usize = 2 * kairos_core::tracking::MAX_BATCH_BYTES;
+
+pub fn router(state: AppState) -> Router {
+    // Browsers send tracking calls from the customer's site: allow any origin
+    // there (the write key authenticates), but not on the admin API.
+    let tracking = tracking::routes().layer(CorsLayer::very_permissive());
+    Router::new()
+        .merge(tracking)
+        .merge(api::routes())
+        .route("/api/v1/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/", get(landing))
+        .fallback(|| async { problem::Problem::not_found("no such endpoint; see /api/v1/openapi.json") })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn landing() -> impl IntoResponse {
+    (StatusCode::OK, Html(include_str!("landing.html")))
+}
+
+/// Serve until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,35 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and
+//! served at `/api/v1/openapi.json`.
+
+use crate::api::{companies, contacts, fields, keys, workspace};
+use crate::problem::{FieldProblem, Problem};
+use crate::tracking::TrackingResponse;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kairos API", description = "Contacts, companies, custom fields and API keys of a Kairos workspace. \
+        Tracking uses the Segment HTTP Tracking API at /v1/* (track, identify, page, screen, group, alias, batch) with a write key. \
+        Errors are RFC 9457 problem details."),
+    paths(
+        contacts::create, contacts::upsert, contacts::read, contacts::patch, contacts::remove, contacts::search,
+        contacts::timeline, contacts::merges, contacts::merge, contacts::link, contacts::unlink,
+        companies::create, companies::list, companies::read, companies::patch, companies::remove, companies::contacts,
+        fields::list, fields::define, fields::remove,
+        keys::list, keys::create, keys::revoke,
+        workspace::read,
+    ),
+    components(schemas(Problem, FieldProblem, TrackingResponse)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;

@@ -1,0 +1,133 @@
+//! RFC 9457 problem details: the one error shape every endpoint returns.
+//! A problem says what was wrong (`title`, `detail`) and, for validation
+//! errors, which input (`errors[].path`), so clients and people can fix the
+//! request without reading server logs.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kairos_engine::{ContactWriteError, IngestError};
+use kairos_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid input.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// JSON path or field name of the offending input.
+    pub path: String,
+    pub message: String,
+}
+
+/// An RFC 9457 problem details document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: format!("https://kairos.dev/problems/{slug}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", "The request is malformed", detail)
+    }
+
+    pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
+        let (path, message) = (path.into(), message.into());
+        let mut p = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "The request contains invalid values",
+            format!("{path}: {message}"),
+        );
+        p.errors.push(FieldProblem { path, message });
+        p
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail)
+    }
+
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "The request body is too large", detail)
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable; retry later", detail)
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the server failed to handle the request; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => Problem::conflict(format!("{what} already exists")),
+            other => Problem::internal(other),
+        }
+    }
+}
+
+impl From<IngestError> for Problem {
+    fn from(e: IngestError) -> Self {
+        // 503 makes SDKs retry: nothing of the batch was acknowledged.
+        tracing::error!(error = %e, "ingest failed");
+        Problem::unavailable(format!("the batch was not stored ({e}); retry it"))
+    }
+}
+
+impl From<ContactWriteError> for Problem {
+    fn from(e: ContactWriteError) -> Self {
+        match e {
+            ContactWriteError::Invalid(err) => {
+                Problem::invalid(err.field().unwrap_or_else(|| "body".into()), err.to_string())
+            }
+            ContactWriteError::Conflict(what) => Problem::conflict(what),
+            ContactWriteError::NotFound(id) => Problem::not_found(format!("no contact with id {id}")),
+            ContactWriteError::Store(s) => s.into(),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, Problem>;

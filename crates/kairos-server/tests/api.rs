@@ -1,0 +1,376 @@
+//! The HTTP API end to end: a real server on a loopback port, a real HTTP
+//! client, and each store backend behind it.
+
+use chrono::Utc;
+use kairos_core::apikey::Scope;
+use kairos_core::clock::SystemClock;
+use kairos_engine::Engine;
+use kairos_server::{issue_key, serve, AppState};
+use kairos_store::testing;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+struct Server {
+    url: String,
+    admin: String,
+    write: String,
+    other_admin: String,
+    http: reqwest::Client,
+    _store: testing::TestStore,
+}
+
+impl Server {
+    async fn start(ts: testing::TestStore) -> Server {
+        let store = ts.store.clone();
+        let mut tx = store.begin_write().await.unwrap();
+        let ws = tx.create_workspace("acme", Utc::now()).await.unwrap().id;
+        let other = tx.create_workspace("globex", Utc::now()).await.unwrap().id;
+        tx.commit().await.unwrap();
+        let (_, admin) = issue_key(&store, ws, "admin", Scope::Admin, Utc::now()).await.unwrap();
+        let (_, write) = issue_key(&store, ws, "write", Scope::Write, Utc::now()).await.unwrap();
+        let (_, other_admin) = issue_key(&store, other, "admin", Scope::Admin, Utc::now()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let engine = Engine::start(store, Arc::new(SystemClock));
+        tokio::spawn(serve(listener, AppState::new(engine), std::future::pending()));
+        Server { url, admin, write, other_admin, http: reqwest::Client::new(), _store: ts }
+    }
+
+    async fn track(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .basic_auth(&self.write, Some(""))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn api(&self, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        if status != StatusCode::NO_CONTENT {
+            let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            if !status.is_success() {
+                assert_eq!(ct, "application/problem+json", "{path}: errors are problem documents");
+            }
+        }
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+use reqwest::Method;
+
+#[tokio::test]
+async fn tracking_api_accepts_segment_payloads_and_refuses_bad_input_clearly() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        let (st, body) = s
+            .track(
+                "/v1/identify",
+                json!({"userId": "u1", "traits": {"email": "u1@example.com", "plan": "pro"}, "messageId": "m1"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {body}");
+        assert_eq!(body["success"], json!(true));
+        let batch = json!({"batch": [
+            {"type": "track", "userId": "u1", "event": "Order Completed", "properties": {"total": 99.5}, "messageId": "m2"},
+            {"type": "page", "userId": "u1", "name": "Pricing", "messageId": "m3"},
+            {"type": "screen", "anonymousId": "dev-1", "name": "Home", "messageId": "m4"},
+            {"type": "group", "userId": "u1", "groupId": "acme-inc", "traits": {"name": "Acme Inc", "employees": 40}, "messageId": "m5"},
+            {"type": "alias", "previousId": "dev-1", "userId": "u1", "messageId": "m6"}
+        ], "sentAt": Utc::now().to_rfc3339()});
+        let (st, body) = s.track("/v1/batch", batch.clone()).await;
+        assert_eq!((st, body["accepted"].clone()), (StatusCode::OK, json!(5)), "{b:?}: {body}");
+        // A retried batch is acknowledged and ignored.
+        let (st, body) = s.track("/v1/batch", batch).await;
+        assert_eq!((st, body["accepted"].clone(), body["duplicates"].clone()), (StatusCode::OK, json!(0), json!(5)));
+        // writeKey in the body works too (analytics.js style, no auth header).
+        let r = s
+            .http
+            .post(format!("{}/v1/t", s.url))
+            .body(json!({"writeKey": s.write, "userId": "u1", "event": "Clicked"}).to_string())
+            .header("content-type", "text/plain")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        // Gzip bodies.
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(json!({"batch": [{"type": "track", "userId": "u1", "event": "Zipped"}]}).to_string().as_bytes())
+            .unwrap();
+        let r = s
+            .http
+            .post(format!("{}/v1/batch", s.url))
+            .basic_auth(&s.write, Some(""))
+            .header("content-encoding", "gzip")
+            .body(gz.finish().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+
+        // Bad input: each refused with a clear status and detail.
+        let bad: Vec<(&str, reqwest::RequestBuilder, StatusCode, &str)> = vec![
+            ("malformed json", s.http.post(format!("{}/v1/track", s.url)).basic_auth(&s.write, Some("")).body("{\"userId\": "), StatusCode::BAD_REQUEST, "not valid JSON"),
+            ("wrong type", s.http.post(format!("{}/v1/track", s.url)).basic_auth(&s.write, Some("")).body(r#"{"userId": "u", "event": 5}"#), StatusCode::BAD_REQUEST, "$.event: must be a string"),
+            ("missing ids", s.http.post(format!("{}/v1/track", s.url)).basic_auth(&s.write, Some("")).body(r#"{"event": "x"}"#), StatusCode::BAD_REQUEST, "needs a userId or an anonymousId"),
+            ("unknown key", s.http.post(format!("{}/v1/track", s.url)).basic_auth("kw_nope", Some("")).body(r#"{"userId": "u", "event": "x"}"#), StatusCode::UNAUTHORIZED, "unknown API key"),
+            ("no key", s.http.post(format!("{}/v1/track", s.url)).body(r#"{"userId": "u", "event": "x"}"#), StatusCode::UNAUTHORIZED, "write key"),
+            ("bad gzip", s.http.post(format!("{}/v1/batch", s.url)).basic_auth(&s.write, Some("")).header("content-encoding", "gzip").body("plain"), StatusCode::BAD_REQUEST, "not valid gzip"),
+            ("oversized message", s.http.post(format!("{}/v1/track", s.url)).basic_auth(&s.write, Some("")).body(json!({"userId": "u", "event": "x", "properties": {"p": "x".repeat(33_000)}}).to_string()), StatusCode::PAYLOAD_TOO_LARGE, "32768 bytes"),
+            ("oversized batch", s.http.post(format!("{}/v1/batch", s.url)).basic_auth(&s.write, Some("")).body(json!({"batch": (0..40).map(|_| json!({"type": "track", "userId": "u", "event": "x", "properties": {"p": "x".repeat(15_000)}})).collect::<Vec<_>>()}).to_string()), StatusCode::PAYLOAD_TOO_LARGE, "at most 512000 bytes"),
+            ("far future", s.http.post(format!("{}/v1/track", s.url)).basic_auth(&s.write, Some("")).body(r#"{"userId": "u", "event": "x", "timestamp": "2099-01-01T00:00:00Z"}"#), StatusCode::BAD_REQUEST, "in the future"),
+            ("bad batch item", s.http.post(format!("{}/v1/batch", s.url)).basic_auth(&s.write, Some("")).body(r#"{"batch": [{"type": "track", "userId": "u", "event": "ok"}, {"type": "nope", "userId": "u"}]}"#), StatusCode::BAD_REQUEST, "batch[1].type"),
+        ];
+        for (what, req, status, needle) in bad {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), status, "{b:?}: {what}");
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            let body: Value = r.json().await.unwrap();
+            assert!(body["detail"].as_str().unwrap().contains(needle), "{b:?}: {what}: {body}");
+        }
+        // Nothing accepted before was lost, and the server still serves.
+        let (st, page) = s.api(Method::GET, "/api/v1/contacts?external_id=u1", &s.admin, None).await;
+        assert_eq!(st, StatusCode::OK);
+        let contact = &page["data"][0];
+        assert_eq!(contact["email"], json!("u1@example.com"));
+        assert_eq!(contact["custom"]["plan"], json!("pro"));
+        assert_eq!(contact["company_ids"].as_array().unwrap().len(), 1);
+        let id = contact["id"].as_str().unwrap();
+        let (_, events) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/events?limit=100"), &s.admin, None).await;
+        let names: Vec<&str> = events["data"].as_array().unwrap().iter().filter_map(|e| e["name"].as_str()).collect();
+        assert!(
+            names.contains(&"Order Completed") && names.contains(&"Zipped") && names.contains(&"Home"),
+            "{b:?}: {names:?}"
+        );
+        assert_eq!(
+            events["data"].as_array().unwrap().len(),
+            8,
+            "{b:?}: the aliased device's screen view belongs to u1"
+        );
+        assert_eq!(events["data"][0]["context"]["ip"], json!("127.0.0.1"));
+    }
+}
+
+#[tokio::test]
+async fn rest_api_contacts_companies_fields_keys() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        let (st, f) = s
+            .api(
+                Method::POST,
+                "/api/v1/fields",
+                &s.admin,
+                Some(json!({"name": "seats", "type": "number", "label": "Seats"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{b:?}: {f}");
+        let (st, _) =
+            s.api(Method::POST, "/api/v1/fields", &s.admin, Some(json!({"name": "seats", "type": "string"}))).await;
+        assert_eq!(st, StatusCode::CONFLICT);
+        let (st, p) =
+            s.api(Method::POST, "/api/v1/fields", &s.admin, Some(json!({"name": "email", "type": "string"}))).await;
+        assert_eq!((st, p["errors"][0]["path"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("name")));
+
+        let (st, c) = s
+            .api(
+                Method::POST,
+                "/api/v1/contacts",
+                &s.admin,
+                Some(
+                    json!({"email": "Grace@Navy.MIL", "phone": "+1 415 555 2671", "first_name": "Grace", "seats": "3"}),
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{b:?}: {c}");
+        assert_eq!(
+            (c["email"].clone(), c["phone"].clone(), c["custom"]["seats"].clone()),
+            (json!("grace@navy.mil"), json!("+14155552671"), json!(3.0))
+        );
+        let id = c["id"].as_str().unwrap().to_string();
+        let (st, p) = s.api(Method::POST, "/api/v1/contacts", &s.admin, Some(json!({"email": "grace@navy.mil"}))).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{b:?}: {p}");
+        let (st, p) = s.api(Method::POST, "/api/v1/contacts", &s.admin, Some(json!({"email": "nope@"}))).await;
+        assert_eq!((st, p["errors"][0]["path"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("email")), "{p}");
+        let (st, p) = s
+            .api(Method::POST, "/api/v1/contacts", &s.admin, Some(json!({"email": "a@example.com", "seats": "many"})))
+            .await;
+        assert_eq!((st, p["errors"][0]["path"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("seats")), "{p}");
+        let (st, p) = s
+            .api(
+                Method::POST,
+                "/api/v1/contacts",
+                &s.admin,
+                Some(json!({"email": "a@example.com", "undefined_thing": 1})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        let r =
+            s.http.post(format!("{}/api/v1/contacts", s.url)).bearer_auth(&s.admin).body("{nope").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+        let (st, c) = s
+            .api(
+                Method::PATCH,
+                &format!("/api/v1/contacts/{id}"),
+                &s.admin,
+                Some(json!({"last_name": "Hopper", "phone": null})),
+            )
+            .await;
+        assert_eq!((st, c["last_name"].clone(), c["phone"].clone()), (StatusCode::OK, json!("Hopper"), Value::Null));
+        let (st, c) = s
+            .api(
+                Method::POST,
+                "/api/v1/contacts/upsert",
+                &s.admin,
+                Some(json!({"email": "GRACE@navy.mil", "country": "us"})),
+            )
+            .await;
+        assert_eq!(
+            (st, c["id"].as_str(), c["country"].clone()),
+            (StatusCode::OK, Some(id.as_str()), json!("US")),
+            "{b:?}"
+        );
+        let (st, _) = s
+            .api(
+                Method::POST,
+                "/api/v1/contacts/upsert?match=external_id",
+                &s.admin,
+                Some(json!({"external_id": "crm-9", "email": "new@example.com"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+
+        // Another workspace's key sees nothing of this one.
+        let (st, _) = s.api(Method::GET, &format!("/api/v1/contacts/{id}"), &s.other_admin, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{b:?}: cross-workspace read");
+        let (st, _) = s.api(Method::DELETE, &format!("/api/v1/contacts/{id}"), &s.other_admin, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{b:?}: cross-workspace delete");
+        let (_, page) = s.api(Method::GET, "/api/v1/contacts", &s.other_admin, None).await;
+        assert_eq!(page["data"].as_array().unwrap().len(), 0);
+        // Write keys cannot use the REST API.
+        let (st, _) = s.api(Method::GET, "/api/v1/contacts", &s.write, None).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        // Search with pagination and filters.
+        for i in 0..7 {
+            s.api(
+                Method::POST,
+                "/api/v1/contacts",
+                &s.admin,
+                Some(json!({"email": format!("p{i}@example.com"), "country": if i % 2 == 0 { "DE" } else { "FR" }})),
+            )
+            .await;
+        }
+        let (_, p1) = s.api(Method::GET, "/api/v1/contacts?limit=5", &s.admin, None).await;
+        let cursor = p1["next_cursor"].as_str().unwrap();
+        let (_, p2) = s.api(Method::GET, &format!("/api/v1/contacts?limit=5&cursor={cursor}"), &s.admin, None).await;
+        assert_eq!(p1["data"].as_array().unwrap().len() + p2["data"].as_array().unwrap().len(), 9);
+        assert!(p2.get("next_cursor").is_none());
+        let (_, de) = s.api(Method::GET, "/api/v1/contacts?country=DE&q=EXAMPLE.com", &s.admin, None).await;
+        assert_eq!(de["data"].as_array().unwrap().len(), 4);
+        let (_, seats) = s.api(Method::GET, "/api/v1/contacts?field.seats=3", &s.admin, None).await;
+        assert_eq!(seats["data"].as_array().unwrap().len(), 1, "{b:?}: {seats}");
+        for bad in ["limit=0", "limit=abc", "cursor=zzz", "updated_since=yesterday", "colour=red", "email=nope"] {
+            let (st, _) = s.api(Method::GET, &format!("/api/v1/contacts?{bad}"), &s.admin, None).await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+
+        // Companies and links.
+        let (st, co) = s
+            .api(
+                Method::POST,
+                "/api/v1/companies",
+                &s.admin,
+                Some(json!({"name": "US Navy", "domain": "https://www.navy.mil/"})),
+            )
+            .await;
+        assert_eq!((st, co["domain"].clone()), (StatusCode::CREATED, json!("navy.mil")));
+        let co_id = co["id"].as_str().unwrap();
+        let (st, _) = s.api(Method::POST, &format!("/api/v1/contacts/{id}/companies/{co_id}"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (_, members) = s.api(Method::GET, &format!("/api/v1/companies/{co_id}/contacts"), &s.admin, None).await;
+        assert_eq!(members, json!([id]));
+        let (_, c) = s.api(Method::GET, &format!("/api/v1/contacts/{id}"), &s.admin, None).await;
+        assert_eq!(c["company_ids"], json!([co_id]));
+        let (st, _) = s.api(Method::POST, "/api/v1/companies", &s.admin, Some(json!({"domain": "x.com"}))).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Manual merge, visible afterwards.
+        let (_, other) = s
+            .api(Method::POST, "/api/v1/contacts", &s.admin, Some(json!({"external_id": "dup-1", "last_name": "Dup"})))
+            .await;
+        let (st, merged) = s
+            .api(
+                Method::POST,
+                &format!("/api/v1/contacts/{id}/merge"),
+                &s.admin,
+                Some(json!({"source_id": other["id"]})),
+            )
+            .await;
+        assert_eq!((st, merged["external_id"].clone()), (StatusCode::OK, json!("dup-1")), "{b:?}: {merged}");
+        let (_, merges) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/merges"), &s.admin, None).await;
+        assert_eq!(merges[0]["source_id"], other["id"]);
+        let (st, gone) =
+            s.api(Method::GET, &format!("/api/v1/contacts/{}", other["id"].as_str().unwrap()), &s.admin, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        assert!(gone["detail"].as_str().unwrap().contains("merged into"));
+
+        // Keys: create, use, revoke — revocation is immediate.
+        let (st, k) =
+            s.api(Method::POST, "/api/v1/keys", &s.admin, Some(json!({"name": "ci", "scope": "admin"}))).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let secret = k["secret"].as_str().unwrap().to_string();
+        assert_eq!(s.api(Method::GET, "/api/v1/workspace", &secret, None).await.0, StatusCode::OK);
+        let (_, keys) = s.api(Method::GET, "/api/v1/keys", &s.admin, None).await;
+        assert!(keys.as_array().unwrap().iter().all(|k| k.get("secret").is_none()), "secrets are never listed");
+        let (st, _) =
+            s.api(Method::DELETE, &format!("/api/v1/keys/{}", k["id"].as_str().unwrap()), &s.admin, None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (st, p) = s.api(Method::GET, "/api/v1/workspace", &secret, None).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{p}");
+
+        let (st, _) = s.api(Method::DELETE, &format!("/api/v1/contacts/{id}"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (st, _) = s.api(Method::GET, &format!("/api/v1/contacts/{id}"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _) = s.api(Method::GET, "/api/v1/contacts/not-a-uuid", &s.admin, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _) = s.api(Method::GET, "/api/v1/nothing-here", &s.admin, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_describes_the_api() {
+    let s = Server::start(testing::sqlite().await).await;
+    let doc: Value = s.http.get(format!("{}/api/v1/openapi.json", s.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], json!("3.1.0"));
+    for path in [
+        "/api/v1/contacts",
+        "/api/v1/contacts/{id}",
+        "/api/v1/contacts/{id}/events",
+        "/api/v1/companies",
+        "/api/v1/fields",
+        "/api/v1/keys",
+        "/api/v1/contacts/upsert",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"].get("Problem").is_some());
+    assert!(doc["components"]["securitySchemes"].get("bearer").is_some());
+    let landing = s.http.get(&s.url).send().await.unwrap().text().await.unwrap();
+    assert!(landing.contains("/api/v1/openapi.json"));
+}

@@ -1,0 +1,206 @@
+//! The event log: append (de-duplicated by message id), read a contact's
+//! timeline, read the log in order for export and consumers, and move a
+//! merged contact's events to the survivor.
+
+use crate::rows::{parse_id, to_json, EventRow, EVENT_COLUMNS};
+use crate::{with_conn, Result, Tx};
+use chrono::{DateTime, Utc};
+use kairos_core::clock::{from_millis, to_millis};
+use kairos_core::contact::Contact;
+use kairos_core::event::Event;
+use kairos_core::ids::{ContactId, WorkspaceId};
+use serde::Serialize;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Rows per INSERT statement: 13 parameters a row stays well under both
+/// backends' parameter limits (SQLite 32766, PostgreSQL 65535).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Position in a contact's timeline: newest first by (timestamp, seq).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventCursor {
+    pub timestamp_ms: i64,
+    pub seq: i64,
+}
+
+/// A recorded merge of one contact into another.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeRecord {
+    pub id: Uuid,
+    pub source_id: ContactId,
+    pub target_id: ContactId,
+    pub reason: String,
+    pub source_snapshot: serde_json::Value,
+    pub merged_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MergeRow {
+    id: String,
+    source_id: String,
+    target_id: String,
+    reason: String,
+    source_snapshot: String,
+    merged_at: i64,
+}
+
+impl Tx {
+    /// Append events. Events whose `(workspace, message_id)` is already in
+    /// the log are skipped; the returned set holds the message ids that were
+    /// new.
+    pub async fn append_events(&mut self, events: &[Event]) -> Result<HashSet<String>> {
+        let mut inserted = HashSet::with_capacity(events.len());
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let ids: Vec<String> = with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO events (id, workspace_id, contact_id, kind, name, message_id, user_id, anonymous_id, properties, context, timestamp, received_at) ",
+                );
+                qb.push_values(chunk, |mut b, e| {
+                    b.push_bind(e.id.to_string())
+                        .push_bind(e.workspace_id.to_string())
+                        .push_bind(e.contact_id.to_string())
+                        .push_bind(e.kind.as_str())
+                        .push_bind(e.name.clone())
+                        .push_bind(e.message_id.clone())
+                        .push_bind(e.user_id.clone())
+                        .push_bind(e.anonymous_id.clone())
+                        .push_bind(to_json(&e.properties))
+                        .push_bind(to_json(&e.context))
+                        .push_bind(to_millis(e.timestamp))
+                        .push_bind(to_millis(e.received_at));
+                });
+                qb.push(" ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING message_id");
+                qb.build_query_scalar().fetch_all(c).await
+            })?;
+            inserted.extend(ids);
+        }
+        Ok(inserted)
+    }
+
+    /// A contact's events, newest first, strictly before `before`.
+    pub async fn contact_events(
+        &mut self,
+        ws: WorkspaceId,
+        contact: ContactId,
+        before: Option<EventCursor>,
+        limit: i64,
+    ) -> Result<Vec<Event>> {
+        let (t, s) = before.map(|b| (b.timestamp_ms, b.seq)).unwrap_or((i64::MAX, i64::MAX));
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = $1 AND contact_id = $2
+             AND (timestamp < $3 OR (timestamp = $3 AND seq < $4)) ORDER BY timestamp DESC, seq DESC LIMIT $5"
+        );
+        let rows: Vec<EventRow> = with_conn!(self, c => sqlx::query_as(&sql)
+            .bind(ws.to_string()).bind(contact.to_string()).bind(t).bind(s).bind(limit)
+            .fetch_all(c).await)?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    /// The workspace's log in order, after position `after_seq`.
+    pub async fn events_after(&mut self, ws: WorkspaceId, after_seq: i64, limit: i64) -> Result<Vec<Event>> {
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+        let rows: Vec<EventRow> = with_conn!(self, c => sqlx::query_as(&sql)
+            .bind(ws.to_string()).bind(after_seq).bind(limit).fetch_all(c).await)?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    pub async fn count_events(&mut self, ws: WorkspaceId) -> Result<i64> {
+        Ok(with_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1")
+            .bind(ws.to_string()).fetch_one(c).await)?)
+    }
+
+    /// Events received at or after `since`.
+    pub async fn count_events_since(&mut self, ws: WorkspaceId, since: DateTime<Utc>) -> Result<i64> {
+        Ok(
+            with_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1 AND received_at >= $2")
+            .bind(ws.to_string()).bind(to_millis(since)).fetch_one(c).await)?,
+        )
+    }
+
+    /// Which of these message ids are already in the log.
+    pub async fn existing_message_ids(&mut self, ws: WorkspaceId, ids: &[&str]) -> Result<HashSet<String>> {
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            let rows: Vec<String> = with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new("SELECT message_id FROM events WHERE workspace_id = ");
+                qb.push_bind(ws.to_string());
+                qb.push(" AND message_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.to_string());
+                }
+                qb.push(")");
+                qb.build_query_scalar().fetch_all(c).await
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// Whether a message id is in the log.
+    pub async fn has_message(&mut self, ws: WorkspaceId, message_id: &str) -> Result<bool> {
+        let n: i64 = with_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1 AND message_id = $2")
+            .bind(ws.to_string()).bind(message_id).fetch_one(c).await)?;
+        Ok(n > 0)
+    }
+
+    /// Merge `source` into `target`: write the merged profile, move events,
+    /// anonymous ids and company links, delete `source`, record the merge.
+    pub async fn merge_contacts(
+        &mut self,
+        ws: WorkspaceId,
+        merged: &Contact,
+        source: &Contact,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<MergeRecord> {
+        let (w, from, to) = (ws.to_string(), source.id.to_string(), merged.id.to_string());
+        with_conn!(self, c => sqlx::query("UPDATE events SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2")
+            .bind(&w).bind(&from).bind(&to).execute(c).await.map(|r| r.rows_affected()))?;
+        self.move_anonymous_ids(ws, source.id, merged.id).await?;
+        self.delete_contact_row(ws, source.id).await?;
+        // The source row is gone, so its email/external id no longer collide.
+        self.update_contact(merged).await?;
+        for company in &merged.company_ids {
+            self.link_company(ws, merged.id, *company, now).await?;
+        }
+        let record = MergeRecord {
+            id: Uuid::now_v7(),
+            source_id: source.id,
+            target_id: merged.id,
+            reason: reason.to_string(),
+            source_snapshot: serde_json::to_value(source).unwrap_or_default(),
+            merged_at: from_millis(to_millis(now)),
+        };
+        with_conn!(self, c => sqlx::query(
+            "INSERT INTO contact_merges (workspace_id, id, source_id, target_id, reason, source_snapshot, merged_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&w).bind(record.id.to_string()).bind(&from).bind(&to).bind(reason)
+            .bind(to_json(&record.source_snapshot)).bind(to_millis(now)).execute(c).await.map(|r| r.rows_affected()))?;
+        // Earlier merges into the source now point at the survivor.
+        with_conn!(self, c => sqlx::query("UPDATE contact_merges SET target_id = $3 WHERE workspace_id = $1 AND target_id = $2")
+            .bind(&w).bind(&from).bind(&to).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(record)
+    }
+
+    /// Merges into a contact, and the merge that removed it if it was merged away.
+    pub async fn merges_of(&mut self, ws: WorkspaceId, contact: ContactId) -> Result<Vec<MergeRecord>> {
+        let rows: Vec<MergeRow> = with_conn!(self, c => sqlx::query_as(
+            "SELECT id, source_id, target_id, reason, source_snapshot, merged_at FROM contact_merges
+             WHERE workspace_id = $1 AND (target_id = $2 OR source_id = $2) ORDER BY merged_at, id")
+            .bind(ws.to_string()).bind(contact.to_string()).fetch_all(c).await)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(MergeRecord {
+                    id: parse_id(&r.id, "merge")?,
+                    source_id: parse_id(&r.source_id, "contact")?,
+                    target_id: parse_id(&r.target_id, "contact")?,
+                    reason: r.reason,
+                    source_snapshot: serde_json::from_str(&r.source_snapshot).unwrap_or_default(),
+                    merged_at: from_millis(r.merged_at),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,296 @@
+//! The store conformance suite: every test runs the same assertions against
+//! SQLite and PostgreSQL (see `kairos_store::testing`).
+
+use chrono::{Duration, Utc};
+use kairos_core::apikey::{generate_secret, secret_digest, secret_prefix, ApiKey, Scope};
+use kairos_core::company::Company;
+use kairos_core::contact::Contact;
+use kairos_core::event::{Event, EventKind};
+use kairos_core::fields::{FieldDefinition, FieldEntity, FieldType};
+use kairos_core::ids::{ApiKeyId, WorkspaceId};
+use kairos_store::{testing, ContactFilter, EventCursor, StoreError, Tx};
+use serde_json::json;
+
+async fn workspace(tx: &mut Tx, name: &str) -> WorkspaceId {
+    tx.create_workspace(name, Utc::now()).await.unwrap().id
+}
+
+fn event(ws: WorkspaceId, contact: &Contact, msg: &str, ts_offset_s: i64) -> Event {
+    let now = Utc::now();
+    Event {
+        seq: 0,
+        id: uuid::Uuid::now_v7(),
+        workspace_id: ws,
+        contact_id: contact.id,
+        kind: EventKind::Track,
+        name: Some("Order Completed".into()),
+        message_id: msg.into(),
+        user_id: contact.external_id.clone(),
+        anonymous_id: None,
+        properties: json!({"total": 42.5}),
+        context: json!({"ip": "203.0.113.1"}),
+        timestamp: now + Duration::seconds(ts_offset_s),
+        received_at: now,
+    }
+}
+
+#[tokio::test]
+async fn workspaces_keys_and_fields() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let other = workspace(&mut tx, "globex").await;
+        assert!(matches!(tx.create_workspace("acme", Utc::now()).await, Err(StoreError::Conflict(_))), "{b:?}");
+        tx.commit().await.unwrap();
+
+        let mut tx = ts.store.begin_write().await.unwrap();
+        assert_eq!(tx.workspace_by_name("acme").await.unwrap().unwrap().id, ws);
+        let secret = generate_secret(Scope::Admin);
+        let key = ApiKey {
+            id: ApiKeyId::new(),
+            workspace_id: ws,
+            name: "ci".into(),
+            scope: Scope::Admin,
+            prefix: secret_prefix(&secret),
+            created_at: Utc::now(),
+            revoked_at: None,
+        };
+        tx.insert_api_key(&key, &secret_digest(&secret)).await.unwrap();
+        let found = tx.api_key_by_digest(&secret_digest(&secret)).await.unwrap().unwrap();
+        assert_eq!(found.id, key.id);
+        assert_eq!(found.scope, Scope::Admin);
+        assert!(tx.api_key_by_digest("nope").await.unwrap().is_none());
+        assert_eq!(tx.list_api_keys(ws).await.unwrap().len(), 1);
+        assert!(tx.list_api_keys(other).await.unwrap().is_empty());
+        assert!(!tx.revoke_api_key(other, key.id, Utc::now()).await.unwrap(), "{b:?}: revoke across workspaces");
+        assert!(tx.revoke_api_key(ws, key.id, Utc::now()).await.unwrap());
+        assert!(tx.api_key_by_digest(&secret_digest(&secret)).await.unwrap().unwrap().revoked_at.is_some());
+
+        let def = FieldDefinition {
+            entity: FieldEntity::Contact,
+            name: "plan".into(),
+            field_type: FieldType::String,
+            label: None,
+        };
+        tx.define_field(ws, &def, Utc::now()).await.unwrap();
+        tx.define_field(ws, &FieldDefinition { label: Some("Plan".into()), ..def.clone() }, Utc::now()).await.unwrap();
+        let retyped = FieldDefinition { field_type: FieldType::Number, ..def.clone() };
+        assert!(matches!(tx.define_field(ws, &retyped, Utc::now()).await, Err(StoreError::Conflict(_))));
+        let fields = tx.list_fields(ws).await.unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].label.as_deref(), Some("Plan"));
+        assert!(tx.list_fields(other).await.unwrap().is_empty());
+        assert!(tx.delete_field(ws, FieldEntity::Contact, "plan").await.unwrap());
+        assert!(!tx.delete_field(ws, FieldEntity::Contact, "plan").await.unwrap());
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn contacts_crud_search_and_isolation() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let other = workspace(&mut tx, "globex").await;
+        let mut ids = Vec::new();
+        for i in 0..25 {
+            let mut c = Contact::new(ws, Utc::now());
+            c.email = Some(format!("person{i}@example.com"));
+            c.external_id = Some(format!("u{i}"));
+            c.first_name = Some(if i % 5 == 0 { "Ada_%".into() } else { format!("Name{i}") });
+            c.country = Some(if i % 2 == 0 { "DE".into() } else { "FR".into() });
+            c.custom.insert("plan".into(), json!(if i < 10 { "pro" } else { "free" }));
+            c.custom.insert("seats".into(), json!(i as f64));
+            c.custom.insert("vip".into(), json!(i % 4 == 0));
+            c.custom.insert("tags".into(), json!(if i % 3 == 0 { vec!["a", "b"] } else { vec!["c"] }));
+            tx.insert_contact(&c).await.unwrap();
+            ids.push(c.id);
+        }
+        let mut dup = Contact::new(ws, Utc::now());
+        dup.email = Some("person3@example.com".into());
+        assert!(matches!(tx.insert_contact(&dup).await, Err(StoreError::Conflict(_))), "{b:?}: duplicate email");
+        tx.commit().await.unwrap();
+
+        let mut tx = ts.store.begin().await.unwrap();
+        // The same email in another workspace is a different person.
+        let mut elsewhere = Contact::new(other, Utc::now());
+        elsewhere.email = Some("person3@example.com".into());
+        tx.insert_contact(&elsewhere).await.unwrap();
+        assert!(tx.contact(other, ids[3]).await.unwrap().is_none(), "{b:?}: cross-workspace read");
+        let c = tx.contact_by_email(ws, "person3@example.com").await.unwrap().unwrap();
+        assert_eq!(c.id, ids[3]);
+        assert_eq!(tx.contact_by_external_id(ws, "u4").await.unwrap().unwrap().id, ids[4]);
+
+        // Pagination visits every contact exactly once.
+        let mut seen = Vec::new();
+        let mut filter = ContactFilter::default();
+        loop {
+            let page = tx.search_contacts(ws, &filter, 7).await.unwrap();
+            seen.extend(page.contacts.iter().map(|c| c.id));
+            match page.next {
+                Some(n) => filter.after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ids, "{b:?}");
+        let de = tx
+            .search_contacts(ws, &ContactFilter { country: Some("de".into()), ..Default::default() }, 100)
+            .await
+            .unwrap();
+        assert_eq!(de.contacts.len(), 13);
+        let pro = ContactFilter {
+            custom_equals: vec![("plan".into(), kairos_store::CustomMatch::Text("pro".into()))],
+            ..Default::default()
+        };
+        assert_eq!(tx.search_contacts(ws, &pro, 100).await.unwrap().contacts.len(), 10, "{b:?}: custom filter");
+        use kairos_store::CustomMatch;
+        for (field, m, want) in [
+            ("seats", CustomMatch::Number(7.0), 1),
+            ("vip", CustomMatch::Bool(true), 7),
+            ("vip", CustomMatch::Bool(false), 18),
+            ("tags", CustomMatch::ListContains("b".into()), 9),
+            ("tags", CustomMatch::ListContains("zzz".into()), 0),
+        ] {
+            let f = ContactFilter { custom_equals: vec![(field.into(), m.clone())], ..Default::default() };
+            assert_eq!(tx.search_contacts(ws, &f, 100).await.unwrap().contacts.len(), want, "{b:?}: {field} {m:?}");
+        }
+        // LIKE wildcards in the query are literal; matching ignores case.
+        let q = ContactFilter { q: Some("ada_%".into()), ..Default::default() };
+        assert_eq!(tx.search_contacts(ws, &q, 100).await.unwrap().contacts.len(), 5, "{b:?}: q escaping");
+        let q = ContactFilter { q: Some("PERSON1".into()), ..Default::default() };
+        assert_eq!(tx.search_contacts(ws, &q, 100).await.unwrap().contacts.len(), 11, "{b:?}: q case");
+        let injection =
+            ContactFilter { q: Some("' OR 1=1 --".into()), email: Some("x' OR '1'='1".into()), ..Default::default() };
+        assert!(tx.search_contacts(ws, &injection, 100).await.unwrap().contacts.is_empty());
+        assert_eq!(tx.count_contacts(ws).await.unwrap(), 25);
+
+        let mut c = c;
+        c.first_name = Some("Grace".into());
+        c.custom.insert("seats".into(), json!(12.0));
+        assert!(tx.update_contact(&c).await.unwrap());
+        let back = tx.contact(ws, c.id).await.unwrap().unwrap();
+        assert_eq!(back.first_name.as_deref(), Some("Grace"));
+        assert_eq!(back.custom["seats"], json!(12.0));
+        assert!(tx.delete_contact(ws, c.id).await.unwrap());
+        assert!(tx.contact(ws, c.id).await.unwrap().is_none());
+        assert!(tx.contact_by_email(other, "person3@example.com").await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn event_log_dedupes_orders_and_pages() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let mut c = Contact::new(ws, Utc::now());
+        c.external_id = Some("u1".into());
+        tx.insert_contact(&c).await.unwrap();
+        let events: Vec<Event> = (0..1200).map(|i| event(ws, &c, &format!("m{i}"), -i)).collect();
+        let inserted = tx.append_events(&events).await.unwrap();
+        assert_eq!(inserted.len(), 1200, "{b:?}");
+        // Re-sending overlapping messages stores only the new ones.
+        let again: Vec<Event> = (1100..1300).map(|i| event(ws, &c, &format!("m{i}"), -i)).collect();
+        let inserted = tx.append_events(&again).await.unwrap();
+        assert_eq!(inserted.len(), 100);
+        assert!(inserted.contains("m1250") && !inserted.contains("m1100"));
+        let existing = tx.existing_message_ids(ws, &["m1", "m5000", "m1299"]).await.unwrap();
+        assert_eq!(existing.len(), 2);
+        assert_eq!(tx.count_events(ws).await.unwrap(), 1300);
+        tx.commit().await.unwrap();
+
+        let mut tx = ts.store.begin().await.unwrap();
+        // The timeline is newest first and the cursor continues it exactly.
+        let first = tx.contact_events(ws, c.id, None, 10).await.unwrap();
+        assert_eq!(first[0].message_id, "m0");
+        assert_eq!(first[9].message_id, "m9");
+        let last = first.last().unwrap();
+        let cursor = EventCursor { timestamp_ms: last.timestamp.timestamp_millis(), seq: last.seq };
+        let next = tx.contact_events(ws, c.id, Some(cursor), 10).await.unwrap();
+        assert_eq!(next[0].message_id, "m10");
+        assert_eq!(first[0].properties, json!({"total": 42.5}));
+        // The log reads back in append order.
+        let log = tx.events_after(ws, 0, 5000).await.unwrap();
+        assert_eq!(log.len(), 1300);
+        assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+        let tail = tx.events_after(ws, log[1199].seq, 5000).await.unwrap();
+        assert_eq!(tail.len(), 100);
+    }
+}
+
+#[tokio::test]
+async fn merges_move_everything_and_are_recorded() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let mut target = Contact::new(ws, Utc::now());
+        target.external_id = Some("u1".into());
+        tx.insert_contact(&target).await.unwrap();
+        let mut source = Contact::new(ws, Utc::now());
+        source.email = Some("anon@example.com".into());
+        tx.insert_contact(&source).await.unwrap();
+        tx.link_anonymous_id(ws, "anon-1", source.id, Utc::now()).await.unwrap();
+        let company = Company::new(ws, "Acme".into(), Utc::now());
+        tx.insert_company(&company).await.unwrap();
+        tx.link_company(ws, source.id, company.id, Utc::now()).await.unwrap();
+        tx.link_company(ws, source.id, company.id, Utc::now()).await.unwrap();
+        tx.append_events(&[event(ws, &source, "a", 0), event(ws, &target, "b", 0)]).await.unwrap();
+        let mut source = tx.contact(ws, source.id).await.unwrap().unwrap();
+        assert_eq!(source.company_ids, vec![company.id]);
+        source.field_times.insert("email".into(), 1);
+        let merged = kairos_core::merge::merge_contacts(&target, &source);
+        let record = tx.merge_contacts(ws, &merged, &source, "test", Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = ts.store.begin().await.unwrap();
+        let survivor = tx.contact(ws, target.id).await.unwrap().unwrap();
+        assert_eq!(survivor.email.as_deref(), Some("anon@example.com"), "{b:?}");
+        assert_eq!(survivor.company_ids, vec![company.id]);
+        assert!(tx.contact(ws, source.id).await.unwrap().is_none());
+        assert_eq!(tx.contact_id_by_anonymous_id(ws, "anon-1").await.unwrap(), Some(target.id));
+        assert_eq!(tx.contact_events(ws, target.id, None, 10).await.unwrap().len(), 2);
+        let merges = tx.merges_of(ws, target.id).await.unwrap();
+        assert_eq!(merges, vec![record]);
+        assert_eq!(merges[0].source_snapshot["email"], json!("anon@example.com"));
+        assert_eq!(tx.contacts_of_company(ws, company.id, 10).await.unwrap(), vec![target.id]);
+    }
+}
+
+#[tokio::test]
+async fn companies_crud_and_links() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let other = workspace(&mut tx, "globex").await;
+        let mut co = Company::new(ws, "Initech".into(), Utc::now());
+        co.external_id = Some("g1".into());
+        co.domain = Some("initech.com".into());
+        tx.insert_company(&co).await.unwrap();
+        let mut dup = Company::new(ws, "Other".into(), Utc::now());
+        dup.external_id = Some("g1".into());
+        assert!(matches!(tx.insert_company(&dup).await, Err(StoreError::Conflict(_))), "{b:?}");
+        let c = Contact::new(ws, Utc::now());
+        tx.insert_contact(&c).await.unwrap();
+        tx.link_company(ws, c.id, co.id, Utc::now()).await.unwrap();
+        let by_company = ContactFilter { company_id: Some(co.id), ..Default::default() };
+        let page = tx.search_contacts(ws, &by_company, 10).await.unwrap();
+        assert_eq!(page.contacts.len(), 1);
+        assert_eq!(page.contacts[0].company_ids, vec![co.id]);
+        assert_eq!(tx.company_by_external_id(ws, "g1").await.unwrap().unwrap().id, co.id);
+        assert!(tx.company(other, co.id).await.unwrap().is_none());
+        co.name = "Initech LLC".into();
+        co.custom.insert("employees".into(), json!(250.0));
+        assert!(tx.update_company(&co).await.unwrap());
+        let (list, next) = tx.list_companies(ws, None, 10).await.unwrap();
+        assert_eq!((list.len(), next), (1, None));
+        assert_eq!(list[0].custom["employees"], json!(250.0));
+        assert!(tx.unlink_company(ws, c.id, co.id).await.unwrap());
+        assert!(tx.delete_company(ws, co.id).await.unwrap());
+        assert!(tx.company(ws, co.id).await.unwrap().is_none());
+        tx.commit().await.unwrap();
+    }
+}

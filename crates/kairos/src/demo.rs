@@ -1,0 +1,228 @@
+//! `kairos demo`: a realistic demo workspace. Contacts with names, emails,
+//! countries and companies, custom fields, and a few months of page views,
+//! signups and purchases — all sent through the real ingest path, as an SDK
+//! would send them. Seeding happens once; every start prints fresh keys.
+
+use anyhow::Result;
+use chrono::{Duration, Utc};
+use kairos_core::apikey::Scope;
+use kairos_core::clock::SystemClock;
+use kairos_core::fields::{FieldDefinition, FieldEntity, FieldType};
+use kairos_core::tracking::{parse_batch, Arrival};
+use kairos_engine::Engine;
+use kairos_store::Store;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub const WORKSPACE: &str = "demo";
+
+pub struct DemoKeys {
+    pub admin: String,
+    pub write: String,
+}
+
+const FIRST: &[&str] = &[
+    "Ada",
+    "Grace",
+    "Alan",
+    "Katherine",
+    "Linus",
+    "Margaret",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Radia",
+    "Tim",
+    "Frances",
+    "John",
+    "Hedy",
+    "Edsger",
+    "Sophie",
+    "Lena",
+    "Mateo",
+    "Yuki",
+    "Priya",
+    "Omar",
+    "Chen",
+    "Fatima",
+    "Lars",
+];
+const LAST: &[&str] = &[
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Johnson",
+    "Torvalds",
+    "Hamilton",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Perlman",
+    "Berners-Lee",
+    "Allen",
+    "McCarthy",
+    "Lamarr",
+    "Dijkstra",
+    "Wilson",
+    "Schmidt",
+    "Garcia",
+    "Tanaka",
+    "Patel",
+    "Haddad",
+    "Wang",
+    "Okafor",
+    "Nilsson",
+];
+const COUNTRIES: &[(&str, &str, &str)] = &[
+    ("US", "en-US", "America/New_York"),
+    ("GB", "en-GB", "Europe/London"),
+    ("DE", "de-DE", "Europe/Berlin"),
+    ("FR", "fr-FR", "Europe/Paris"),
+    ("ES", "es-ES", "Europe/Madrid"),
+    ("JP", "ja-JP", "Asia/Tokyo"),
+    ("IN", "en-IN", "Asia/Kolkata"),
+    ("BR", "pt-BR", "America/Sao_Paulo"),
+    ("SE", "sv-SE", "Europe/Stockholm"),
+    ("CA", "en-CA", "America/Toronto"),
+];
+const INDUSTRIES: &[&str] = &["Software", "Retail", "Finance", "Healthcare", "Media", "Manufacturing", "Education"];
+const PAGES: &[(&str, &str)] = &[
+    ("Home", "/"),
+    ("Pricing", "/pricing"),
+    ("Docs", "/docs"),
+    ("Blog", "/blog"),
+    ("Features", "/features"),
+    ("Careers", "/careers"),
+];
+const PRODUCTS: &[(&str, &str, f64)] = &[
+    ("sku-1", "Starter Kit", 29.0),
+    ("sku-2", "Pro Bundle", 99.0),
+    ("sku-3", "Gift Card", 50.0),
+    ("sku-4", "Annual Plan", 480.0),
+    ("sku-5", "Sticker Pack", 5.0),
+];
+
+/// Seed the demo workspace if it does not exist yet; always issue new keys.
+pub async fn seed(store: &Store, contacts: usize) -> Result<DemoKeys> {
+    let existing = {
+        let mut tx = store.begin().await?;
+        tx.workspace_by_name(WORKSPACE).await?
+    };
+    let ws = crate::workspace(store, WORKSPACE).await?;
+    let (_, admin) = kairos_server::issue_key(store, ws.id, "demo admin", Scope::Admin, Utc::now()).await?;
+    let (_, write) = kairos_server::issue_key(store, ws.id, "demo write", Scope::Write, Utc::now()).await?;
+    if existing.is_none() {
+        eprintln!("seeding the demo workspace with {contacts} contacts…");
+        populate(store, ws.id, contacts).await?;
+    }
+    Ok(DemoKeys { admin, write })
+}
+
+async fn populate(store: &Store, ws: kairos_core::ids::WorkspaceId, contacts: usize) -> Result<()> {
+    let engine = Engine::start(store.clone(), Arc::new(SystemClock));
+    for (name, t) in [
+        ("plan", FieldType::String),
+        ("lifetime_value", FieldType::Number),
+        ("newsletter", FieldType::Boolean),
+        ("signup_date", FieldType::Date),
+        ("interests", FieldType::List),
+    ] {
+        engine
+            .define_field(
+                ws,
+                &FieldDefinition { entity: FieldEntity::Contact, name: name.into(), field_type: t, label: None },
+            )
+            .await?;
+    }
+    let mut rng = StdRng::seed_from_u64(7);
+    let now = Utc::now();
+    let companies = (contacts / 12).max(3);
+    let bar = indicatif::ProgressBar::with_draw_target(Some(contacts as u64), indicatif::ProgressDrawTarget::stderr());
+    let mut batch: Vec<Value> = Vec::new();
+    let mut n_events = 0usize;
+    for i in 0..contacts {
+        let first = FIRST.choose(&mut rng).copied().unwrap_or("Ada");
+        let last = LAST.choose(&mut rng).copied().unwrap_or("Lovelace");
+        let (country, locale, tz) = *COUNTRIES.choose(&mut rng).unwrap_or(&COUNTRIES[0]);
+        let user = format!("user-{i:05}");
+        let anon = format!("anon-{i:05}");
+        let signup = now - Duration::minutes(rng.gen_range(60..150 * 24 * 60));
+        let ts = |t: chrono::DateTime<Utc>| t.to_rfc3339();
+        // Anonymous browsing before signing up.
+        let visits_before = rng.gen_range(1..6);
+        for v in 0..visits_before {
+            let (page, path) = PAGES.choose(&mut rng).copied().unwrap_or(PAGES[0]);
+            let at = signup - Duration::minutes(rng.gen_range(1..20_000)) + Duration::seconds(v);
+            batch.push(json!({"type": "page", "anonymousId": anon, "name": page, "messageId": format!("demo-{i}-pre-{v}"),
+                "properties": {"path": path, "url": format!("https://shop.example.com{path}"), "referrer": "https://www.google.com/"},
+                "context": {"locale": locale, "userAgent": "Mozilla/5.0 (demo)"}, "timestamp": ts(at)}));
+        }
+        let company = rng.gen_range(0..companies);
+        let plan = ["free", "starter", "pro", "enterprise"][rng.gen_range(0..4)];
+        let interests: Vec<&str> =
+            ["shoes", "books", "music", "travel", "games"].choose_multiple(&mut rng, i % 3).copied().collect();
+        batch.push(json!({"type": "identify", "userId": user, "anonymousId": anon, "messageId": format!("demo-{i}-identify"),
+            "traits": {"email": format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), i), "firstName": first, "lastName": last,
+                       "address": {"country": country}, "plan": plan, "newsletter": rng.gen_bool(0.6), "signup_date": signup.format("%Y-%m-%d").to_string(),
+                       "interests": interests},
+            "context": {"locale": locale, "timezone": tz}, "timestamp": ts(signup)}));
+        batch.push(json!({"type": "track", "userId": user, "event": "Signed Up", "messageId": format!("demo-{i}-signup"),
+            "properties": {"plan": plan, "source": (["ads", "organic", "referral"][rng.gen_range(0..3)])}, "timestamp": ts(signup)}));
+        if i % 3 == 0 || company < 3 {
+            batch.push(json!({"type": "group", "userId": user, "groupId": format!("company-{company:04}"), "messageId": format!("demo-{i}-group"),
+                "traits": {"name": (format!("{} {}", LAST[company % LAST.len()], ["Labs", "Systems", "Retail", "Media"][company % 4])),
+                           "domain": format!("company{company}.example.com"), "industry": INDUSTRIES[company % INDUSTRIES.len()], "employees": 10 + (company * 37) % 990},
+                "timestamp": ts(signup)}));
+        }
+        let mut ltv = 0.0;
+        let sessions = rng.gen_range(0..25);
+        for s in 0..sessions {
+            let at = signup + Duration::minutes(rng.gen_range(1..((now - signup).num_minutes().max(2))));
+            if at > now {
+                continue;
+            }
+            let (page, path) = PAGES.choose(&mut rng).copied().unwrap_or(PAGES[0]);
+            batch.push(json!({"type": "page", "userId": user, "name": page, "messageId": format!("demo-{i}-{s}-page"),
+                "properties": {"path": path, "url": format!("https://shop.example.com{path}")}, "timestamp": ts(at)}));
+            let (sku, product, price) = *PRODUCTS.choose(&mut rng).unwrap_or(&PRODUCTS[0]);
+            batch.push(json!({"type": "track", "userId": user, "event": "Product Viewed", "messageId": format!("demo-{i}-{s}-view"),
+                "properties": {"product_id": sku, "name": product, "price": price}, "timestamp": ts(at + Duration::seconds(20))}));
+            if rng.gen_bool(0.35) {
+                batch.push(json!({"type": "track", "userId": user, "event": "Product Added", "messageId": format!("demo-{i}-{s}-add"),
+                    "properties": {"product_id": sku, "name": product, "price": price, "quantity": 1}, "timestamp": ts(at + Duration::seconds(60))}));
+                if rng.gen_bool(0.5) {
+                    let qty = rng.gen_range(1..4) as f64;
+                    ltv += price * qty;
+                    batch.push(json!({"type": "track", "userId": user, "event": "Order Completed", "messageId": format!("demo-{i}-{s}-order"),
+                        "properties": {"order_id": format!("o-{i}-{s}"), "total": price * qty, "currency": "USD",
+                                       "products": [{"product_id": sku, "name": product, "price": price, "quantity": qty}]},
+                        "timestamp": ts(at + Duration::seconds(120))}));
+                }
+            }
+        }
+        batch.push(json!({"type": "identify", "userId": user, "messageId": format!("demo-{i}-ltv"), "traits": {"lifetime_value": ltv}, "timestamp": ts(now - Duration::minutes(1))}));
+        if batch.len() >= 400 || i + 1 == contacts {
+            n_events += batch.len();
+            let body = json!({ "batch": std::mem::take(&mut batch) }).to_string();
+            let arrival = Arrival { received_at: Utc::now(), client_ip: Some("198.51.100.7".into()) };
+            let req = parse_batch(body.as_bytes(), &arrival)?;
+            engine.ingest(ws, req.messages).await?;
+        }
+        bar.set_position(i as u64 + 1);
+    }
+    bar.finish_and_clear();
+    eprintln!("seeded {contacts} contacts, {companies} companies and {n_events} events");
+    Ok(())
+}
+
+pub fn banner(url: &str, keys: &DemoKeys) {
+    println!("Kairos demo is running at {url}");
+    println!("  workspace:  {WORKSPACE}");
+    println!("  admin key:  {}   (REST API: Authorization: Bearer <key>)", keys.admin);
+    println!("  write key:  {}   (tracking: /v1/track, /v1/batch, ...)", keys.write);
+    println!("  API docs:   {url}/api/v1/openapi.json");
+    println!("  try:        curl -H 'Authorization: Bearer {}' '{url}/api/v1/contacts?limit=3'", keys.admin);
+}

@@ -1,0 +1,221 @@
+//! The `kairos` binary: one program to serve, seed a demo, migrate, manage
+//! keys, and import or export data. Every command works on the embedded
+//! SQLite store under `--data-dir` unless `--database-url` names PostgreSQL.
+
+mod demo;
+mod export;
+mod import;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kairos_core::apikey::Scope;
+use kairos_core::clock::SystemClock;
+use kairos_engine::Engine;
+use kairos_server::AppState;
+use kairos_store::{Store, Workspace};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "kairos", version, about = "Kairos marketing automation")]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Directory of the embedded SQLite store.
+    #[arg(long, global = true, env = "KAIROS_DATA_DIR", default_value = "./kairos-data")]
+    data_dir: PathBuf,
+    /// Use this database instead of the embedded store (postgres://… or sqlite://…).
+    #[arg(long, global = true, env = "KAIROS_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl DbArgs {
+    fn url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("kairos.db").display()))
+    }
+
+    /// Open the store and apply pending migrations.
+    async fn open(&self) -> Result<Store> {
+        let url = self.url();
+        let store = Store::open(&url).await.with_context(|| format!("opening the store at {url}"))?;
+        store.migrate().await.context("applying migrations")?;
+        Ok(store)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (tracking API, REST API).
+    Serve(ServeArgs),
+    /// Seed a demo workspace (first run only), then serve it.
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Contacts to create in the demo workspace.
+        #[arg(long, default_value_t = 3000)]
+        contacts: usize,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Import data from a file.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Export data as CSV or JSON lines.
+    Export {
+        what: ExportWhat,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// csv (default for contacts) or jsonl (default for events).
+        #[arg(long)]
+        format: Option<export::Format>,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KAIROS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key and print its secret (shown only once).
+    Create {
+        #[arg(long, value_enum)]
+        scope: ScopeArg,
+        /// The workspace; created if it does not exist.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long, default_value = "created with kairos key create")]
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScopeArg {
+    Write,
+    Admin,
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Import contacts from a CSV file with a header row.
+    Contacts(import::ImportArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportWhat {
+    Contacts,
+    Events,
+}
+
+/// Find a workspace by name, creating it if needed.
+pub async fn workspace(store: &Store, name: &str) -> Result<Workspace> {
+    let mut tx = store.begin_write().await?;
+    let ws = match tx.workspace_by_name(name).await? {
+        Some(ws) => ws,
+        None => tx.create_workspace(name, chrono::Utc::now()).await?,
+    };
+    tx.commit().await?;
+    Ok(ws)
+}
+
+/// An existing workspace by name.
+pub async fn existing_workspace(store: &Store, name: &str) -> Result<Workspace> {
+    let mut tx = store.begin().await?;
+    match tx.workspace_by_name(name).await? {
+        Some(ws) => Ok(ws),
+        None => {
+            let names: Vec<String> = tx.list_workspaces().await?.into_iter().map(|w| w.name).collect();
+            bail!(
+                "no workspace named {name:?}; existing workspaces: {}",
+                if names.is_empty() { "none".into() } else { names.join(", ") }
+            )
+        }
+    }
+}
+
+async fn serve(store: Store, args: &ServeArgs, banner: impl FnOnce(&str)) -> Result<()> {
+    let engine = Engine::start(store, Arc::new(SystemClock));
+    let listener =
+        tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    banner(&format!("http://{addr}"));
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    kairos_server::serve(listener, AppState::new(engine), shutdown).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KAIROS_LOG").unwrap_or_else(|_| "kairos=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let store = cli.db.open().await?;
+            serve(store, &args, |url| println!("Kairos is listening on {url}")).await
+        }
+        Command::Demo { serve: args, contacts } => {
+            let store = cli.db.open().await?;
+            let keys = demo::seed(&store, contacts).await?;
+            serve(store, &args, |url| demo::banner(url, &keys)).await
+        }
+        Command::Migrate => {
+            cli.db.open().await?;
+            println!("migrations applied to {}", cli.db.url());
+            Ok(())
+        }
+        Command::Key { command: KeyCommand::Create { scope, workspace: name, name: key_name } } => {
+            let store = cli.db.open().await?;
+            let ws = workspace(&store, &name).await?;
+            let scope = match scope {
+                ScopeArg::Write => Scope::Write,
+                ScopeArg::Admin => Scope::Admin,
+            };
+            let (_, secret) = kairos_server::issue_key(&store, ws.id, &key_name, scope, chrono::Utc::now()).await?;
+            println!("{secret}");
+            eprintln!("{} key for workspace {:?}; it is shown only this once", scope.as_str(), ws.name);
+            Ok(())
+        }
+        Command::Import { what: ImportWhat::Contacts(args) } => {
+            let store = cli.db.open().await?;
+            import::contacts(&store, &args).await
+        }
+        Command::Export { what, workspace: name, format, output } => {
+            let store = cli.db.open().await?;
+            let ws = existing_workspace(&store, &name).await?;
+            match what {
+                ExportWhat::Contacts => {
+                    export::contacts(&store, ws.id, format.unwrap_or(export::Format::Csv), output.as_deref()).await
+                }
+                ExportWhat::Events => {
+                    export::events(&store, ws.id, format.unwrap_or(export::Format::Jsonl), output.as_deref()).await
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The `kairos` command line on both store backends: keys, CSV import with
+//! per-row rejections and dry runs, and export round trips.
+
+mod common;
+use common::*;
+use std::fmt::Write as _;
+
+fn backends() -> Vec<(tempfile::TempDir, Vec<String>)> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_args(dir.path(), None);
+    out.push((dir, db));
+    if let Some(url) = postgres_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_args(dir.path(), Some(&url));
+        out.push((dir, db));
+    }
+    out
+}
+
+fn with(db: &[String], args: &[&str]) -> Vec<String> {
+    let mut v = db.to_vec();
+    v.extend(args.iter().map(|s| s.to_string()));
+    v
+}
+
+#[test]
+fn import_validates_rows_matches_contacts_and_exports_round_trip() {
+    for (dir, db) in backends() {
+        let csv_path = dir.path().join("contacts.csv");
+        let mut csv = String::from("email,first_name,last_name,phone,country,plan,external_id\n");
+        csv.push_str("ada@example.com,Ada,Lovelace,+44 20 7946 0958,GB,pro,u-1\n"); // line 2
+        csv.push_str("not-an-email,Bad,Row,,,free,\n"); // line 3: rejected
+        csv.push_str("grace@example.com,Grace,Hopper,12345,US,free,u-2\n"); // line 4: bad phone
+        csv.push_str(",No,Identifier,,,,\n"); // line 5: rejected
+        csv.push_str("ADA@example.com,Augusta,,,,enterprise,\n"); // line 6: updates line 2
+        csv.push_str("linus@example.com,Linus,Torvalds,,XX,,u-3\n"); // line 7: bad country
+        for i in 0..2000 {
+            writeln!(csv, "p{i}@example.com,P{i},Person,,DE,free,").unwrap();
+        }
+        std::fs::write(&csv_path, &csv).unwrap();
+        let file = csv_path.display().to_string();
+
+        // Unknown columns are refused before anything is written.
+        let out = kairos().args(with(&db, &["import", "contacts", &file])).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("these columns are not contact fields: plan"));
+
+        // A dry run reports and changes nothing.
+        let summary = run(&with(&db, &["import", "contacts", &file, "--create-fields", "--dry-run"]));
+        assert!(summary.contains("2006 rows read"), "{summary}");
+        assert!(summary.contains("would create 2001, would update 1, rejected 4"), "{summary}");
+        let export = run(&with(&db, &["export", "contacts"]));
+        assert_eq!(export.lines().count(), 1, "dry run wrote contacts: {export}");
+
+        let summary = run(&with(&db, &["import", "contacts", &file, "--create-fields"]));
+        assert!(summary.contains("created 2001, updated 1, rejected 4"), "{summary}");
+        let rejects = std::fs::read_to_string(format!("{file}.rejected.csv")).unwrap();
+        let lines: Vec<&str> = rejects.lines().collect();
+        assert_eq!(lines[0], "line,column,reason");
+        assert!(lines[1].starts_with("3,email,") && lines[1].contains("not a valid email"), "{rejects}");
+        assert!(lines[2].starts_with("4,phone,"), "{rejects}");
+        assert!(
+            lines[3].starts_with("5,email,") && lines[3].contains("neither an email nor an external_id"),
+            "{rejects}"
+        );
+        assert!(lines[4].starts_with("7,country,"), "{rejects}");
+
+        let export = run(&with(&db, &["export", "contacts"]));
+        assert_eq!(export.lines().count(), 2002, "header + 2001 contacts");
+        let ada = export.lines().find(|l| l.contains("ada@example.com")).unwrap();
+        assert!(
+            ada.contains("Augusta")
+                && ada.contains("enterprise")
+                && ada.contains("+442079460958")
+                && ada.contains("u-1"),
+            "{ada}"
+        );
+
+        // Re-importing the export into another workspace reproduces it.
+        let exported = dir.path().join("export.csv");
+        run(&with(&db, &["export", "contacts", "--output", &exported.display().to_string()]));
+        let summary = run(&with(
+            &db,
+            &["import", "contacts", &exported.display().to_string(), "--workspace", "copy", "--create-fields"],
+        ));
+        assert!(summary.contains("created 2001, updated 0, rejected 0"), "{summary}");
+        // And into the same workspace it only updates.
+        let summary = run(&with(&db, &["import", "contacts", &exported.display().to_string()]));
+        assert!(summary.contains("created 0, updated 2001, rejected 0"), "{summary}");
+
+        let out = kairos().args(with(&db, &["export", "contacts", "--workspace", "nope"])).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no workspace named \"nope\""));
+    }
+}
+
+#[test]
+fn keys_serve_track_and_export_events() {
+    for (_dir, db) in backends() {
+        let write = key(&db, "write");
+        let admin = key(&db, "admin");
+        assert!(write.starts_with("kw_") && admin.starts_with("ka_"));
+        let mut server = Server::start(&db);
+        let client = reqwest::blocking::Client::new();
+        let body = serde_json::json!({"batch": (0..50).map(|i| serde_json::json!({"type": "track", "userId": format!("u{}", i % 5), "event": "Viewed", "messageId": format!("m{i}")})).collect::<Vec<_>>()});
+        let r =
+            client.post(format!("{}/v1/batch", server.url)).basic_auth(&write, Some("")).json(&body).send().unwrap();
+        assert_eq!(r.status(), 200);
+        server.kill();
+        let events = run(&with(&db, &["export", "events"]));
+        assert_eq!(events.lines().count(), 50);
+        let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+        assert_eq!(first["message_id"], "m0");
+        let csv = run(&with(&db, &["export", "events", "--format", "csv"]));
+        assert_eq!(csv.lines().count(), 51);
+        assert!(run(&with(&db, &["migrate"])).contains("migrations applied"));
+    }
+}
