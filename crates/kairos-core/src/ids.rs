@@ -52,3 +52,5 @@ id_type!(WorkspaceId, "workspace (tenant)");
 id_type!(ContactId, "contact");
 id_type!(CompanyId, "company (account)");
 id_type!(ApiKeyId, "API key");
+id_type!(SegmentId, "dynamic segment");
+id_type!(ListId, "static list");

@@ -15,6 +15,7 @@ pub mod event;
 pub mod fields;
 pub mod ids;
 pub mod merge;
+pub mod segment;
 pub mod tracking;
 
-pub use ids::{CompanyId, ContactId, WorkspaceId};
+pub use ids::{CompanyId, ContactId, ListId, SegmentId, WorkspaceId};

@@ -1,0 +1,289 @@
+//! Values as segment rules see them: a contact's or company's fields reduced
+//! to typed, lower-cased [`Attr`]s (a [`Profile`]), event properties read
+//! from JSON, and the one definition of what each operator means on a value
+//! ([`field_matches`]) together with when its answer can next change on its
+//! own as time passes ([`field_next_change`]).
+
+use super::rule::{FieldOp, Literal, DAY_MS};
+use crate::company::Company;
+use crate::contact::Contact;
+use crate::fields::FieldType;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// A field value. Text is lower case; empty text and empty lists are unset.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    Date(i64),
+    List(Vec<String>),
+}
+
+/// A borrowed [`Attr`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AttrRef<'a> {
+    Str(&'a str),
+    Num(f64),
+    Bool(bool),
+    Date(i64),
+    List(&'a [String]),
+}
+
+impl Attr {
+    pub fn as_ref(&self) -> AttrRef<'_> {
+        match self {
+            Attr::Str(s) => AttrRef::Str(s),
+            Attr::Num(n) => AttrRef::Num(*n),
+            Attr::Bool(b) => AttrRef::Bool(*b),
+            Attr::Date(d) => AttrRef::Date(*d),
+            Attr::List(l) => AttrRef::List(l),
+        }
+    }
+
+    /// Read a stored (already coerced) JSON value as a field of `ty`.
+    pub fn from_stored(v: &Value, ty: FieldType) -> Option<Attr> {
+        let a = match (ty, v) {
+            (FieldType::String, Value::String(s)) => Attr::Str(s.to_lowercase()),
+            (FieldType::Number, Value::Number(n)) => Attr::Num(n.as_f64()?),
+            (FieldType::Boolean, Value::Bool(b)) => Attr::Bool(*b),
+            (FieldType::Date, Value::String(s)) => Attr::Date(super::rule::parse_instant(s)?),
+            (FieldType::List, Value::Array(items)) => {
+                Attr::List(items.iter().filter_map(Value::as_str).map(str::to_lowercase).collect())
+            }
+            _ => return None,
+        };
+        a.into_set()
+    }
+
+    /// Read an event property, typed by its JSON shape.
+    pub fn from_property(v: &Value) -> Option<Attr> {
+        let a = match v {
+            Value::String(s) => Attr::Str(s.to_lowercase()),
+            Value::Number(n) => Attr::Num(n.as_f64()?),
+            Value::Bool(b) => Attr::Bool(*b),
+            Value::Array(items) => Attr::List(
+                items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Value::String(s) => Some(s.to_lowercase()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => return None,
+        };
+        a.into_set()
+    }
+
+    fn into_set(self) -> Option<Attr> {
+        match &self {
+            Attr::Str(s) if s.is_empty() => None,
+            Attr::List(l) if l.is_empty() => None,
+            _ => Some(self),
+        }
+    }
+}
+
+/// The fields of a contact or company as rules see them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile(pub BTreeMap<String, Attr>);
+
+impl Profile {
+    /// `custom_types` are the workspace's contact field definitions.
+    pub fn of_contact(c: &Contact, custom_types: &HashMap<String, FieldType>) -> Profile {
+        let mut p = BTreeMap::new();
+        for name in super::rule::STANDARD_CONTACT_TEXT {
+            if let Some(Some(v)) = c.standard(name) {
+                if let Some(a) = Attr::Str(v.to_lowercase()).into_set() {
+                    p.insert((*name).to_string(), a);
+                }
+            }
+        }
+        p.insert("created_at".into(), Attr::Date(c.created_at.timestamp_millis()));
+        p.insert("updated_at".into(), Attr::Date(c.updated_at.timestamp_millis()));
+        for (k, v) in &c.custom {
+            if let Some(a) = custom_types.get(k).and_then(|ty| Attr::from_stored(v, *ty)) {
+                p.insert(k.clone(), a);
+            }
+        }
+        Profile(p)
+    }
+
+    pub fn of_company(c: &Company, custom_types: &HashMap<String, FieldType>) -> Profile {
+        let mut p = BTreeMap::new();
+        for (k, v) in [("name", Some(&c.name)), ("external_id", c.external_id.as_ref()), ("domain", c.domain.as_ref())]
+        {
+            if let Some(a) = v.and_then(|v| Attr::Str(v.to_lowercase()).into_set()) {
+                p.insert(k.to_string(), a);
+            }
+        }
+        p.insert("created_at".into(), Attr::Date(c.created_at.timestamp_millis()));
+        for (k, v) in &c.custom {
+            if let Some(a) = custom_types.get(k).and_then(|ty| Attr::from_stored(v, *ty)) {
+                p.insert(k.clone(), a);
+            }
+        }
+        Profile(p)
+    }
+
+    pub fn get(&self, field: &str) -> Option<AttrRef<'_>> {
+        self.0.get(field).map(Attr::as_ref)
+    }
+}
+
+/// Read a property at a dot path of an event's properties.
+pub fn property<'a>(props: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(props, |v, key| v.get(key.as_str()))
+}
+
+fn lit_equals(v: AttrRef<'_>, lit: &Literal) -> bool {
+    match (v, lit) {
+        (AttrRef::Str(s), Literal::Str(l)) => s == l,
+        (AttrRef::Num(n), Literal::Num(l)) => n == *l,
+        (AttrRef::Bool(b), Literal::Bool(l)) => b == *l,
+        (AttrRef::Date(d), Literal::Date(l)) => d.div_euclid(DAY_MS) == l.div_euclid(DAY_MS),
+        (AttrRef::List(items), Literal::Str(l)) => items.iter().any(|i| i == l),
+        _ => false,
+    }
+}
+
+fn num(v: Option<AttrRef<'_>>) -> Option<f64> {
+    match v {
+        Some(AttrRef::Num(n)) => Some(n),
+        _ => None,
+    }
+}
+
+fn date(v: Option<AttrRef<'_>>) -> Option<i64> {
+    match v {
+        Some(AttrRef::Date(d)) => Some(d),
+        _ => None,
+    }
+}
+
+/// Days from `now`'s UTC date to the next recurrence (today included) of
+/// `d`'s month and day; 29 February recurs on 28 February in common years.
+fn days_to_anniversary(d: i64, now: i64) -> i64 {
+    let (Some(d), Some(now)) = (DateTime::<Utc>::from_timestamp_millis(d), DateTime::<Utc>::from_timestamp_millis(now))
+    else {
+        return i64::MAX;
+    };
+    let today = now.date_naive();
+    let on = |year: i32| {
+        NaiveDate::from_ymd_opt(year, d.month(), d.day())
+            .or_else(|| NaiveDate::from_ymd_opt(year, d.month(), d.day() - 1))
+            .unwrap_or(today)
+    };
+    let mut next = on(today.year());
+    if next < today {
+        next = on(today.year() + 1);
+    }
+    (next - today).num_days()
+}
+
+/// Whether a value satisfies an operator at instant `now` (ms).
+pub fn field_matches(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64) -> bool {
+    match op {
+        FieldOp::IsSet => v.is_some(),
+        FieldOp::NotSet => v.is_none(),
+        FieldOp::Equals(lit) => v.is_some_and(|v| lit_equals(v, lit)),
+        FieldOp::NotEquals(lit) => !v.is_some_and(|v| lit_equals(v, lit)),
+        FieldOp::Contains(s) => contains(v, s),
+        FieldOp::NotContains(s) => !contains(v, s),
+        FieldOp::StartsWith(s) => matches!(v, Some(AttrRef::Str(x)) if x.starts_with(s.as_str())),
+        FieldOp::In(lits) => v.is_some_and(|v| lits.iter().any(|l| lit_equals(v, l))),
+        FieldOp::NotIn(lits) => !v.is_some_and(|v| lits.iter().any(|l| lit_equals(v, l))),
+        FieldOp::Gt(x) => num(v).is_some_and(|n| n > *x),
+        FieldOp::Gte(x) => num(v).is_some_and(|n| n >= *x),
+        FieldOp::Lt(x) => num(v).is_some_and(|n| n < *x),
+        FieldOp::Lte(x) => num(v).is_some_and(|n| n <= *x),
+        FieldOp::Between(a, b) => num(v).is_some_and(|n| *a <= n && n <= *b),
+        FieldOp::Before(t) => date(v).is_some_and(|d| d < *t),
+        FieldOp::After(t) => date(v).is_some_and(|d| d > *t),
+        FieldOp::DateBetween(a, b) => date(v).is_some_and(|d| *a <= d && d < *b),
+        FieldOp::WithinLastDays(n) => date(v).is_some_and(|d| now - *n as i64 * DAY_MS < d && d <= now),
+        FieldOp::AnniversaryWithinDays(n) => date(v).is_some_and(|d| days_to_anniversary(d, now) <= *n as i64),
+    }
+}
+
+fn contains(v: Option<AttrRef<'_>>, s: &str) -> bool {
+    match v {
+        Some(AttrRef::Str(x)) => x.contains(s),
+        Some(AttrRef::List(items)) => items.iter().any(|i| i == s),
+        _ => false,
+    }
+}
+
+/// The next instant after `now` at which [`field_matches`] may give another
+/// answer for the same value, or `None` if it never will by time alone.
+pub fn field_next_change(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64) -> Option<i64> {
+    let d = date(v)?;
+    match op {
+        FieldOp::WithinLastDays(n) => {
+            let leave = d + *n as i64 * DAY_MS;
+            if now < d {
+                Some(d)
+            } else if now < leave {
+                Some(leave)
+            } else {
+                None
+            }
+        }
+        // The answer moves with the calendar: look again at next midnight.
+        FieldOp::AnniversaryWithinDays(_) => Some((now.div_euclid(DAY_MS) + 1) * DAY_MS),
+        _ => None,
+    }
+}
+
+/// Whether an operator's answer can change with time alone.
+pub fn field_is_timed(op: &FieldOp) -> bool {
+    matches!(op, FieldOp::WithinLastDays(_) | FieldOp::AnniversaryWithinDays(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: i64 = 1_780_000_000_000;
+
+    #[test]
+    fn operators() {
+        let s = Attr::Str("gold member".into());
+        assert!(field_matches(&FieldOp::Contains("gold".into()), Some(s.as_ref()), T));
+        assert!(field_matches(&FieldOp::StartsWith("gold".into()), Some(s.as_ref()), T));
+        assert!(field_matches(&FieldOp::NotEquals(Literal::Str("x".into())), None, T));
+        assert!(!field_matches(&FieldOp::Equals(Literal::Str("x".into())), None, T));
+        let l = Attr::List(vec!["a".into(), "b".into()]);
+        assert!(field_matches(&FieldOp::In(vec![Literal::Str("b".into())]), Some(l.as_ref()), T));
+        assert!(!field_matches(&FieldOp::Contains("c".into()), Some(l.as_ref()), T));
+        assert!(field_matches(&FieldOp::Between(1.0, 2.0), Some(AttrRef::Num(2.0)), T));
+        assert!(!field_matches(&FieldOp::Gt(1.0), Some(AttrRef::Str("5")), T));
+    }
+
+    #[test]
+    fn date_windows_and_their_timers() {
+        let op = FieldOp::WithinLastDays(30);
+        let d = T - 10 * DAY_MS;
+        assert!(field_matches(&op, Some(AttrRef::Date(d)), T));
+        assert_eq!(field_next_change(&op, Some(AttrRef::Date(d)), T), Some(d + 30 * DAY_MS));
+        assert!(!field_matches(&op, Some(AttrRef::Date(d)), d + 30 * DAY_MS));
+        assert!(field_matches(&op, Some(AttrRef::Date(d)), d + 30 * DAY_MS - 1));
+    }
+
+    #[test]
+    fn anniversaries() {
+        let now = crate::segment::rule::parse_instant("2026-12-30T15:00:00Z").unwrap();
+        let bday = |s: &str| AttrRef::Date(crate::segment::rule::parse_instant(s).unwrap());
+        let op = FieldOp::AnniversaryWithinDays(3);
+        assert!(field_matches(&op, Some(bday("1990-01-02")), now));
+        assert!(field_matches(&op, Some(bday("1990-12-30")), now));
+        assert!(!field_matches(&op, Some(bday("1990-12-29")), now));
+        assert!(!field_matches(&op, Some(bday("1990-01-03")), now));
+        let feb29 = crate::segment::rule::parse_instant("2027-02-25").unwrap();
+        assert!(field_matches(&op, Some(bday("2000-02-29")), feb29));
+    }
+}
