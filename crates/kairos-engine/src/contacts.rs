@@ -59,7 +59,7 @@ impl Engine {
         let mut c = Contact::new(ws, now);
         patch.apply(&mut c, now, &|n| types.get(n).copied())?;
         tx.insert_contact(&c).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(c)
     }
 
@@ -99,7 +99,7 @@ impl Engine {
         } else {
             tx.update_contact(&c).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         state.forget_contact(c.id);
         Ok((c, created))
     }
@@ -117,7 +117,7 @@ impl Engine {
         let mut c = tx.contact(ws, id).await?.ok_or(ContactWriteError::NotFound(id))?;
         patch.apply(&mut c, self.inner.clock.now(), &|n| types.get(n).copied())?;
         tx.update_contact(&c).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         state.forget_contact(id);
         Ok(c)
     }
@@ -127,7 +127,7 @@ impl Engine {
         let mut state = self.inner.state.lock().await;
         let mut tx = self.inner.store.begin_write().await?;
         let deleted = tx.delete_contact(ws, id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         state.forget_contact(id);
         Ok(deleted)
     }
@@ -160,7 +160,7 @@ impl Engine {
             .into_iter()
             .rfind(|m| m.source_id == source)
             .ok_or(ContactWriteError::NotFound(source))?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((merged, record))
     }
 
@@ -169,9 +169,10 @@ impl Engine {
         let mut state = self.inner.state.lock().await;
         let mut tx = self.inner.store.begin_write().await?;
         tx.define_field(ws, def, self.inner.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         state.fields.remove(&ws);
         state.company_fields.remove(&ws);
+        self.fields_changed(ws);
         Ok(())
     }
 
@@ -180,9 +181,10 @@ impl Engine {
         let mut state = self.inner.state.lock().await;
         let mut tx = self.inner.store.begin_write().await?;
         let deleted = tx.delete_field(ws, entity, name).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         state.fields.remove(&ws);
         state.company_fields.remove(&ws);
+        self.fields_changed(ws);
         Ok(deleted)
     }
 }

@@ -8,6 +8,7 @@
 //! others.
 
 use crate::identity::Resolver;
+use crate::segments::LiveEvent;
 use crate::{Engine, Inner, WriterState};
 use chrono::{DateTime, Utc};
 use kairos_core::event::{Event, EventKind};
@@ -103,14 +104,23 @@ pub(crate) async fn run_writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Job>) {
 async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> Result<Vec<IngestReport>, StoreError> {
     let mut tx = inner.store.begin_write().await?;
     let mut reports = Vec::with_capacity(group.len());
+    let mut live = Vec::new();
     for job in group {
-        reports.push(apply_job(&mut tx, state, job).await?);
+        reports.push(apply_job(&mut tx, state, job, &mut live).await?);
     }
-    tx.commit().await?;
+    let touched = tx.commit().await?;
+    if !touched.is_empty() || !live.is_empty() {
+        let _ = inner.segments.send(crate::segments::Msg::Committed { touched, events: live });
+    }
     Ok(reports)
 }
 
-async fn apply_job(tx: &mut Tx, state: &mut WriterState, job: &Job) -> Result<IngestReport, StoreError> {
+async fn apply_job(
+    tx: &mut Tx,
+    state: &mut WriterState,
+    job: &Job,
+    live: &mut Vec<LiveEvent>,
+) -> Result<IngestReport, StoreError> {
     let ids: Vec<&str> = job.messages.iter().map(|m| m.message_id.as_str()).collect();
     let mut seen: HashSet<String> = tx.existing_message_ids(job.ws, &ids).await?;
     let mut report = IngestReport::default();
@@ -161,6 +171,10 @@ async fn apply_job(tx: &mut Tx, state: &mut WriterState, job: &Job) -> Result<In
     let inserted = tx.append_events(&events).await?;
     report.accepted = inserted.len();
     report.duplicates += events.len() - inserted.len();
+    live.extend(events.into_iter().filter_map(|e| {
+        let seq = *inserted.get(&e.message_id)?;
+        Some(LiveEvent::from_event(e, seq))
+    }));
     for (contact, m) in profile_updates {
         let contact = resolver.survivor_of(contact).unwrap_or(contact);
         if m.kind == EventKind::Identify {

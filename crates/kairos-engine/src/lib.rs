@@ -11,9 +11,11 @@ mod contacts;
 mod identity;
 mod ingest;
 mod profile;
+mod segments;
 
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use ingest::{IngestError, IngestReport};
+pub use segments::{SegmentError, SegmentStatus};
 
 use kairos_core::clock::Clock;
 use kairos_core::fields::FieldType;
@@ -78,6 +80,8 @@ pub(crate) struct Inner {
     pub clock: Arc<dyn Clock>,
     pub state: Mutex<WriterState>,
     pub jobs: mpsc::Sender<ingest::Job>,
+    pub hub: segments::Hub,
+    pub segments: mpsc::UnboundedSender<segments::Msg>,
 }
 
 /// The runtime handle; cheap to clone.
@@ -90,7 +94,16 @@ impl Engine {
     /// Start the engine's writer on the current tokio runtime.
     pub fn start(store: Store, clock: Arc<dyn Clock>) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
-        let inner = Arc::new(Inner { store, clock, state: Mutex::new(WriterState::default()), jobs: tx });
+        let hub = segments::Hub::default();
+        let seg_tx = segments::start(store.clone(), clock.clone(), hub.clone());
+        let inner = Arc::new(Inner {
+            store,
+            clock,
+            state: Mutex::new(WriterState::default()),
+            jobs: tx,
+            hub,
+            segments: seg_tx,
+        });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         Engine { inner }
     }

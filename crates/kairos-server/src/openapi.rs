@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and
 //! served at `/api/v1/openapi.json`.
 
-use crate::api::{companies, contacts, fields, keys, workspace};
+use crate::api::{companies, contacts, fields, keys, segments, workspace};
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -28,6 +28,10 @@ impl Modify for BearerAuth {
         fields::list, fields::define, fields::remove,
         keys::list, keys::create, keys::revoke,
         workspace::read,
+        segments::list, segments::create, segments::read, segments::update, segments::remove, segments::count,
+        segments::members, segments::members_csv, segments::preview, segments::contact_segments,
+        segments::lists, segments::create_list, segments::read_list, segments::update_list, segments::remove_list,
+        segments::list_members, segments::add_list_members, segments::remove_list_members,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

@@ -15,6 +15,7 @@ impl Tx {
             .execute(conn).await.map(|r| r.rows_affected()))
         .map_err(StoreError::conflict_as(format!("a company with external id {:?}", c.external_id.as_deref().unwrap_or(""))));
         self.end_savepoint(result).await?;
+        self.touched.companies.push((c.workspace_id, c.id));
         Ok(())
     }
 
@@ -27,6 +28,9 @@ impl Tx {
             .execute(conn).await.map(|r| r.rows_affected()))
         .map_err(StoreError::conflict_as(format!("a company with external id {:?}", c.external_id.as_deref().unwrap_or(""))));
         let done = self.end_savepoint(result).await?;
+        if done > 0 {
+            self.touched.companies.push((c.workspace_id, c.id));
+        }
         Ok(done > 0)
     }
 
@@ -68,6 +72,10 @@ impl Tx {
 
     /// Delete a company and its contact links.
     pub async fn delete_company(&mut self, ws: WorkspaceId, id: CompanyId) -> Result<bool> {
+        for contact in self.contacts_of_company(ws, id, i64::MAX).await? {
+            self.touch_contact(ws, contact);
+        }
+        self.touched.deleted_companies.push((ws, id));
         with_conn!(self, c => sqlx::query("DELETE FROM contact_companies WHERE workspace_id = $1 AND company_id = $2")
             .bind(ws.to_string()).bind(id.to_string()).execute(c).await.map(|r| r.rows_affected()))?;
         let done = with_conn!(self, c => sqlx::query("DELETE FROM companies WHERE workspace_id = $1 AND id = $2")

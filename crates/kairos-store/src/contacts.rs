@@ -147,6 +147,7 @@ impl Tx {
             .execute(conn).await.map(|r| r.rows_affected()))
         .map_err(StoreError::conflict_as(what));
         self.end_savepoint(result).await?;
+        self.touch_contact(c.workspace_id, c.id);
         Ok(())
     }
 
@@ -169,6 +170,9 @@ impl Tx {
             })
             .map_err(StoreError::conflict_as("a contact with one of these emails or external ids"));
             self.end_savepoint(result).await?;
+        }
+        for c in contacts {
+            self.touch_contact(c.workspace_id, c.id);
         }
         Ok(())
     }
@@ -219,6 +223,9 @@ impl Tx {
             .execute(conn).await.map(|r| r.rows_affected()))
         .map_err(StoreError::conflict_as(what));
         let done = self.end_savepoint(result).await?;
+        if done > 0 {
+            self.touch_contact(c.workspace_id, c.id);
+        }
         Ok(done > 0)
     }
 
@@ -305,6 +312,7 @@ impl Tx {
              ON CONFLICT DO NOTHING")
             .bind(ws.to_string()).bind(contact.to_string()).bind(company.to_string()).bind(to_millis(now))
             .execute(c).await.map(|r| r.rows_affected()))?;
+        self.touch_contact(ws, contact);
         Ok(())
     }
 
@@ -312,6 +320,7 @@ impl Tx {
         let done = with_conn!(self, c => sqlx::query(
             "DELETE FROM contact_companies WHERE workspace_id = $1 AND contact_id = $2 AND company_id = $3")
             .bind(ws.to_string()).bind(contact.to_string()).bind(company.to_string()).execute(c).await.map(|r| r.rows_affected()))?;
+        self.touch_contact(ws, contact);
         Ok(done > 0)
     }
 
@@ -322,20 +331,30 @@ impl Tx {
             "DELETE FROM events WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM anonymous_ids WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM contact_companies WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM segment_members WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM list_members WHERE workspace_id = $1 AND contact_id = $2",
         ] {
             with_conn!(self, c => sqlx::query(sql).bind(&w).bind(&i).execute(c).await.map(|r| r.rows_affected()))?;
         }
         let done = with_conn!(self, c => sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
             .bind(&w).bind(&i).execute(c).await.map(|r| r.rows_affected()))?;
+        self.touched.deleted.push((ws, id));
         Ok(done > 0)
     }
 
     /// Delete only the contact row (its events and links were moved away).
     pub(crate) async fn delete_contact_row(&mut self, ws: WorkspaceId, id: ContactId) -> Result<()> {
-        with_conn!(self, c => sqlx::query("DELETE FROM contact_companies WHERE workspace_id = $1 AND contact_id = $2")
-            .bind(ws.to_string()).bind(id.to_string()).execute(c).await.map(|r| r.rows_affected()))?;
+        for sql in [
+            "DELETE FROM contact_companies WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM segment_members WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM list_members WHERE workspace_id = $1 AND contact_id = $2",
+        ] {
+            with_conn!(self, c => sqlx::query(sql)
+                .bind(ws.to_string()).bind(id.to_string()).execute(c).await.map(|r| r.rows_affected()))?;
+        }
         with_conn!(self, c => sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
             .bind(ws.to_string()).bind(id.to_string()).execute(c).await.map(|r| r.rows_affected()))?;
+        self.touched.deleted.push((ws, id));
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use kairos_core::contact::Contact;
 use kairos_core::event::Event;
 use kairos_core::ids::{ContactId, WorkspaceId};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Rows per INSERT statement: 13 parameters a row stays well under both
@@ -47,12 +47,12 @@ struct MergeRow {
 
 impl Tx {
     /// Append events. Events whose `(workspace, message_id)` is already in
-    /// the log are skipped; the returned set holds the message ids that were
-    /// new.
-    pub async fn append_events(&mut self, events: &[Event]) -> Result<HashSet<String>> {
-        let mut inserted = HashSet::with_capacity(events.len());
+    /// the log are skipped; the returned map holds the message ids that were
+    /// new, with the log position each got.
+    pub async fn append_events(&mut self, events: &[Event]) -> Result<HashMap<String, i64>> {
+        let mut inserted = HashMap::with_capacity(events.len());
         for chunk in events.chunks(ROWS_PER_INSERT) {
-            let ids: Vec<String> = with_conn!(self, c => {
+            let ids: Vec<(String, i64)> = with_conn!(self, c => {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO events (id, workspace_id, contact_id, kind, name, message_id, user_id, anonymous_id, properties, context, timestamp, received_at) ",
                 );
@@ -70,8 +70,8 @@ impl Tx {
                         .push_bind(to_millis(e.timestamp))
                         .push_bind(to_millis(e.received_at));
                 });
-                qb.push(" ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING message_id");
-                qb.build_query_scalar().fetch_all(c).await
+                qb.push(" ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING message_id, seq");
+                qb.build_query_as().fetch_all(c).await
             })?;
             inserted.extend(ids);
         }
@@ -160,6 +160,13 @@ impl Tx {
         with_conn!(self, c => sqlx::query("UPDATE events SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2")
             .bind(&w).bind(&from).bind(&to).execute(c).await.map(|r| r.rows_affected()))?;
         self.move_anonymous_ids(ws, source.id, merged.id).await?;
+        self.touched.histories.push((ws, merged.id));
+        // The survivor keeps the source's static lists.
+        with_conn!(self, c => sqlx::query(
+            "INSERT INTO list_members (workspace_id, list_id, contact_id, source, added_at)
+             SELECT workspace_id, list_id, $3, source, added_at FROM list_members WHERE workspace_id = $1 AND contact_id = $2
+             ON CONFLICT DO NOTHING")
+            .bind(&w).bind(&from).bind(&to).execute(c).await.map(|r| r.rows_affected()))?;
         self.delete_contact_row(ws, source.id).await?;
         // The source row is gone, so its email/external id no longer collide.
         self.update_contact(merged).await?;

@@ -16,13 +16,16 @@ mod companies;
 mod contacts;
 mod events;
 mod rows;
+mod segments;
 pub mod testing;
 mod workspaces;
 
 pub use contacts::{ContactFilter, ContactPage, CustomMatch};
 pub use events::{EventCursor, MergeRecord};
+pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};
 pub use workspaces::Workspace;
 
+use kairos_core::ids::{CompanyId, ContactId, ListId, WorkspaceId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
@@ -97,9 +100,45 @@ pub struct Store {
 
 /// A transaction. Every query lives here; commit with [`Tx::commit`]
 /// (dropping a `Tx` rolls it back).
-pub enum Tx {
+pub struct Tx {
+    conn: TxConn,
+    /// What this transaction changed that derived state (segments) must
+    /// learn about once it commits.
+    touched: Touched,
+}
+
+#[doc(hidden)]
+pub enum TxConn {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// The contacts and companies a transaction wrote, returned by
+/// [`Tx::commit`] so the engine can bring derived state up to date.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Touched {
+    /// Contacts created or updated (fields or company links).
+    pub contacts: Vec<(WorkspaceId, ContactId)>,
+    /// Contacts deleted, including those merged away.
+    pub deleted: Vec<(WorkspaceId, ContactId)>,
+    /// Contacts whose event history grew by a merge (the survivors).
+    pub histories: Vec<(WorkspaceId, ContactId)>,
+    pub companies: Vec<(WorkspaceId, CompanyId)>,
+    /// Companies deleted (their contacts are in `contacts`).
+    pub deleted_companies: Vec<(WorkspaceId, CompanyId)>,
+    /// Static list memberships added (`true`) or removed (`false`).
+    pub list_members: Vec<(WorkspaceId, ListId, ContactId, bool)>,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        self.contacts.is_empty()
+            && self.deleted.is_empty()
+            && self.histories.is_empty()
+            && self.companies.is_empty()
+            && self.deleted_companies.is_empty()
+            && self.list_members.is_empty()
+    }
 }
 
 /// Run `$body` with `$conn` bound to the transaction's connection, once per
@@ -108,12 +147,12 @@ pub enum Tx {
 #[doc(hidden)]
 macro_rules! with_conn {
     ($tx:expr, $conn:ident => $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite(t) => {
+        match $tx.conn_mut() {
+            $crate::TxConn::Sqlite(t) => {
                 let $conn = &mut **t;
                 $body
             }
-            $crate::Tx::Postgres(t) => {
+            $crate::TxConn::Postgres(t) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -122,10 +161,25 @@ macro_rules! with_conn {
 }
 
 impl Tx {
+    fn new(conn: TxConn) -> Tx {
+        Tx { conn, touched: Touched::default() }
+    }
+
+    #[doc(hidden)]
+    pub fn conn_mut(&mut self) -> &mut TxConn {
+        &mut self.conn
+    }
+
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.conn {
+            TxConn::Sqlite(_) => Backend::Sqlite,
+            TxConn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub(crate) fn touch_contact(&mut self, ws: WorkspaceId, id: ContactId) {
+        if !self.touched.contacts.contains(&(ws, id)) {
+            self.touched.contacts.push((ws, id));
         }
     }
 
@@ -134,14 +188,14 @@ impl Tx {
     /// there the statement runs inside a savepoint that is rolled back on
     /// failure. (SQLite already undoes only the failed statement.)
     pub(crate) async fn savepoint(&mut self) -> Result<()> {
-        if let Tx::Postgres(t) = self {
+        if let TxConn::Postgres(t) = &mut self.conn {
             sqlx::query("SAVEPOINT kairos_stmt").execute(&mut **t).await?;
         }
         Ok(())
     }
 
     pub(crate) async fn end_savepoint<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Tx::Postgres(t) = self {
+        if let TxConn::Postgres(t) = &mut self.conn {
             let sql =
                 if result.is_ok() { "RELEASE SAVEPOINT kairos_stmt" } else { "ROLLBACK TO SAVEPOINT kairos_stmt" };
             sqlx::query(sql).execute(&mut **t).await?;
@@ -149,12 +203,13 @@ impl Tx {
         result
     }
 
-    pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+    /// Commit; returns what the transaction wrote to contacts and companies.
+    pub async fn commit(self) -> Result<Touched> {
+        match self.conn {
+            TxConn::Sqlite(t) => t.commit().await?,
+            TxConn::Postgres(t) => t.commit().await?,
         }
-        Ok(())
+        Ok(self.touched)
     }
 }
 
@@ -257,8 +312,8 @@ impl Store {
     /// [`Store::begin_write`] to take the write lock up front.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Pool::Sqlite(p) => Tx::new(TxConn::Sqlite(p.begin().await?)),
+            Pool::Postgres(p) => Tx::new(TxConn::Postgres(p.begin().await?)),
         })
     }
 
@@ -267,8 +322,8 @@ impl Store {
     /// SQLITE_BUSY errors when a read transaction later tries to upgrade.
     pub async fn begin_write(&self) -> Result<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Pool::Sqlite(p) => Tx::new(TxConn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Pool::Postgres(p) => Tx::new(TxConn::Postgres(p.begin().await?)),
         })
     }
 

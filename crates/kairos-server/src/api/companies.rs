@@ -101,7 +101,7 @@ pub async fn create(
     let mut c = Company::new(admin.ws(), String::new(), now);
     c.apply_json(&obj, now, &|n| types.get(n).copied()).map_err(company_problem)?;
     tx.insert_company(&c).await?;
-    tx.commit().await?;
+    s.engine.commit(tx).await?;
     Ok((StatusCode::CREATED, Json(c.into())))
 }
 
@@ -155,7 +155,7 @@ pub async fn patch(
         tx.company(admin.ws(), id).await?.ok_or_else(|| Problem::not_found(format!("no company with id {id}")))?;
     c.apply_json(&obj, s.engine.clock().now(), &|n| types.get(n).copied()).map_err(company_problem)?;
     tx.update_company(&c).await?;
-    tx.commit().await?;
+    s.engine.commit(tx).await?;
     Ok(Json(c.into()))
 }
 
@@ -166,7 +166,7 @@ pub async fn remove(State(s): State<AppState>, admin: Admin, Path(id): Path<Stri
     let id: CompanyId = path_id(&id, "company")?;
     let mut tx = s.engine.store().begin_write().await?;
     let done = tx.delete_company(admin.ws(), id).await?;
-    tx.commit().await?;
+    s.engine.commit(tx).await?;
     if done {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -452,7 +452,7 @@ pub async fn link(
         return Err(Problem::not_found(format!("no company with id {company}")));
     }
     tx.link_company(admin.ws(), id, company, s.engine.clock().now()).await?;
-    tx.commit().await?;
+    s.engine.commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -468,7 +468,7 @@ pub async fn unlink(
     let company: CompanyId = path_id(&company, "company")?;
     let mut tx = s.engine.store().begin_write().await?;
     let done = tx.unlink_company(admin.ws(), id, company).await?;
-    tx.commit().await?;
+    s.engine.commit(tx).await?;
     if done {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -7,6 +7,7 @@ pub mod companies;
 pub mod contacts;
 pub mod fields;
 pub mod keys;
+pub mod segments;
 pub mod workspace;
 
 use crate::problem::{ApiResult, Problem};
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(companies::routes())
         .merge(fields::routes())
         .merge(keys::routes())
+        .merge(segments::routes())
         .merge(workspace::routes())
 }
 

@@ -1,0 +1,1001 @@
+//! Segment maintenance: the I/O around `kairos_core::segment::SegmentRuntime`.
+//!
+//! One worker task owns every write to segment state. It receives, in commit
+//! order, what each transaction changed (contacts, companies, list members)
+//! and the events it appended; it feeds them to the workspace's runtime,
+//! persists the resulting membership changes and writes each as a
+//! `Segment Entered` / `Segment Exited` event to the log (with a message id
+//! derived from segment, contact and instant, so writing one twice stores it
+//! once). A timer tick moves time forward so sliding windows close on time.
+//!
+//! Creating or editing a segment compiles it at once; when it needs event
+//! history the worker scans the log up to a snapshot position in chunks
+//! interleaved with live traffic (events after the snapshot arrive live), and
+//! activates the segment when the scan is done. On start every workspace
+//! with segments is rebuilt from the store and diffed against the persisted
+//! membership, so nothing that happened while the process was down is lost.
+
+use crate::Engine;
+use kairos_core::clock::from_millis;
+use kairos_core::event::{Event, EventKind};
+use kairos_core::fields::{FieldEntity, FieldType};
+use kairos_core::ids::{CompanyId, ContactId, ListId, SegmentId, WorkspaceId};
+use kairos_core::segment::rule::{parse, Rule, RuleError, Schema};
+use kairos_core::segment::runtime::{Change, EventInput, SegmentRuntime};
+use kairos_core::segment::{event_name, Profile};
+use kairos_store::{LogEvent, MembershipChange, SegmentRecord, Store, StoreError, Touched};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+
+/// Events per backfill chunk.
+const CHUNK: i64 = 20_000;
+/// Rounds of feeding `Segment Entered/Exited` events back in before stopping
+/// (rules may refer to those events; each round needs a real change).
+const MAX_ROUNDS: usize = 8;
+
+/// An appended event, as the segment worker receives it after commit.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveEvent {
+    pub ws: WorkspaceId,
+    pub seq: i64,
+    pub contact: ContactId,
+    pub kind: EventKind,
+    pub name: Option<String>,
+    pub timestamp: i64,
+    pub properties: Value,
+}
+
+impl LiveEvent {
+    pub fn from_event(e: Event, seq: i64) -> LiveEvent {
+        LiveEvent {
+            ws: e.workspace_id,
+            seq,
+            contact: e.contact_id,
+            kind: e.kind,
+            name: e.name,
+            timestamp: e.timestamp.timestamp_millis(),
+            properties: e.properties,
+        }
+    }
+}
+
+pub(crate) enum Msg {
+    Committed { touched: Touched, events: Vec<LiveEvent> },
+    /// (Re)load a segment from its stored definition.
+    Load { ws: WorkspaceId, id: SegmentId, reply: oneshot::Sender<Result<(), SegmentError>> },
+    Remove { ws: WorkspaceId, id: SegmentId, reply: oneshot::Sender<Result<(), SegmentError>> },
+    Chunk { ws: WorkspaceId, id: SegmentId, events: Vec<LogEvent>, done: u64 },
+    Finish { ws: WorkspaceId, id: SegmentId, result: Result<(), String> },
+    /// Count an unsaved rule that needs a backfill, as a temporary segment.
+    Preview { ws: WorkspaceId, rule: Rule, reply: oneshot::Sender<Result<u64, SegmentError>> },
+    FieldsChanged { ws: WorkspaceId },
+    Tick,
+}
+
+#[derive(Debug, Error)]
+pub enum SegmentError {
+    #[error("invalid rule: {0}")]
+    Invalid(#[from] RuleError),
+    #[error("segment {0} not found")]
+    NotFound(SegmentId),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the segment engine is shutting down")]
+    ShuttingDown,
+}
+
+/// Where a segment stands, for the API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentStatus {
+    /// `building`, `active` or `failed`.
+    pub state: String,
+    /// Events scanned by the running backfill, and how many it will scan.
+    pub backfill_done: u64,
+    pub backfill_total: u64,
+    pub error: Option<String>,
+}
+
+struct Pending {
+    snapshot: i64,
+    waiting: Vec<oneshot::Sender<Result<(), SegmentError>>>,
+    preview: Option<oneshot::Sender<Result<u64, SegmentError>>>,
+}
+
+/// One workspace's segment state.
+pub(crate) struct Workspace {
+    pub rt: SegmentRuntime,
+    names: HashMap<SegmentId, String>,
+    pub status: HashMap<SegmentId, SegmentStatus>,
+    pending: HashMap<SegmentId, Pending>,
+    contact_types: HashMap<String, FieldType>,
+    company_types: HashMap<String, FieldType>,
+    /// Events up to here were read by the load scan; later ones arrive live.
+    loaded_seq: i64,
+}
+
+/// Shared between the worker (writes) and API readers (counts, members).
+pub(crate) type Hub = Arc<Mutex<HashMap<WorkspaceId, Workspace>>>;
+
+fn lock(hub: &Hub) -> std::sync::MutexGuard<'_, HashMap<WorkspaceId, Workspace>> {
+    hub.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) struct Worker {
+    store: Store,
+    clock: Arc<dyn kairos_core::clock::Clock>,
+    hub: Hub,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+fn now_ms(clock: &dyn kairos_core::clock::Clock) -> i64 {
+    clock.now().timestamp_millis()
+}
+
+/// Start the worker; returns its inbox.
+pub(crate) fn start(store: Store, clock: Arc<dyn kairos_core::clock::Clock>, hub: Hub) -> mpsc::UnboundedSender<Msg> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let worker = Worker { store, clock, hub, tx: tx.clone() };
+    tokio::spawn(worker.run(rx));
+    let ticker = tx.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            every.tick().await;
+            if ticker.send(Msg::Tick).is_err() {
+                return;
+            }
+        }
+    });
+    tx
+}
+
+impl Worker {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        if let Err(e) = self.load_all().await {
+            tracing::error!(error = %e, "loading segments failed; segments stay unavailable until restart");
+        }
+        while let Some(msg) = rx.recv().await {
+            if let Err(e) = self.handle(msg).await {
+                tracing::error!(error = %e, "segment maintenance failed");
+            }
+        }
+    }
+
+    async fn handle(&self, msg: Msg) -> Result<(), StoreError> {
+        match msg {
+            Msg::Committed { touched, events } => self.committed(touched, events).await,
+            Msg::Load { ws, id, reply } => {
+                let r = self.load_segment(ws, id, Some(reply)).await;
+                if let Err((e, Some(reply))) = r {
+                    let _ = reply.send(Err(e));
+                }
+                Ok(())
+            }
+            Msg::Remove { ws, id, reply } => {
+                let r = {
+                    let mut hub = lock(&self.hub);
+                    match hub.get_mut(&ws) {
+                        Some(w) => match w.rt.remove_segment(id) {
+                            Ok(()) => {
+                                w.names.remove(&id);
+                                w.status.remove(&id);
+                                w.pending.remove(&id);
+                                Ok(())
+                            }
+                            Err(kairos_core::segment::runtime::RuntimeError::UnknownSegment(_)) => Ok(()),
+                            Err(e) => Err(SegmentError::Conflict(e.to_string())),
+                        },
+                        None => Ok(()),
+                    }
+                };
+                let _ = reply.send(r);
+                Ok(())
+            }
+            Msg::Chunk { ws, id, events, done } => {
+                let mut hub = lock(&self.hub);
+                if let Some(w) = hub.get_mut(&ws) {
+                    if !w.pending.contains_key(&id) {
+                        return Ok(());
+                    }
+                    for e in &events {
+                        if let Some(name) = event_name(e.kind, e.name.as_deref()) {
+                            let input = EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
+                            w.rt.backfill_event(e.contact_id, &input);
+                        }
+                    }
+                    if let Some(s) = w.status.get_mut(&id) {
+                        s.backfill_done = done;
+                    }
+                }
+                Ok(())
+            }
+            Msg::Finish { ws, id, result } => self.finish(ws, id, result).await,
+            Msg::Preview { ws, rule, reply } => {
+                self.preview(ws, rule, reply).await;
+                Ok(())
+            }
+            Msg::FieldsChanged { ws } => {
+                let (contact_types, company_types) = self.field_types(ws).await?;
+                if let Some(w) = lock(&self.hub).get_mut(&ws) {
+                    w.contact_types = contact_types;
+                    w.company_types = company_types;
+                }
+                Ok(())
+            }
+            Msg::Tick => {
+                let now = now_ms(&*self.clock);
+                let mut all = Vec::new();
+                {
+                    let mut hub = lock(&self.hub);
+                    for (ws, w) in hub.iter_mut() {
+                        let changes = w.rt.advance(now);
+                        if !changes.is_empty() {
+                            all.push((*ws, changes));
+                        }
+                    }
+                }
+                for (ws, changes) in all {
+                    self.persist(ws, changes).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn field_types(
+        &self,
+        ws: WorkspaceId,
+    ) -> Result<(HashMap<String, FieldType>, HashMap<String, FieldType>), StoreError> {
+        let mut tx = self.store.begin().await?;
+        let defs = tx.list_fields(ws).await?;
+        tx.commit().await?;
+        let mut contact = HashMap::new();
+        let mut company = HashMap::new();
+        for d in defs {
+            match d.entity {
+                FieldEntity::Contact => contact.insert(d.name, d.field_type),
+                FieldEntity::Company => company.insert(d.name, d.field_type),
+            };
+        }
+        Ok((contact, company))
+    }
+
+    /// Rebuild every workspace that has segments.
+    async fn load_all(&self) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        let workspaces = tx.list_workspaces().await?;
+        tx.commit().await?;
+        for w in workspaces {
+            let mut tx = self.store.begin().await?;
+            let segments = tx.segments(w.id).await?;
+            tx.commit().await?;
+            if segments.is_empty() {
+                continue;
+            }
+            self.load_workspace(w.id, segments).await?;
+        }
+        Ok(())
+    }
+
+    /// Build a workspace's runtime from the store: contacts, companies,
+    /// lists, then every segment with one scan of the log; then report the
+    /// difference from the persisted membership as changes.
+    async fn load_workspace(&self, ws: WorkspaceId, segments: Vec<SegmentRecord>) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        let (contact_types, company_types) = self.field_types(ws).await?;
+        let now = now_ms(&*self.clock);
+        let mut rt = SegmentRuntime::new();
+        let mut tx = self.store.begin().await?;
+        let snapshot = tx.max_seq(ws).await?;
+        let mut links: HashMap<ContactId, Vec<CompanyId>> = HashMap::new();
+        for (c, co) in tx.all_company_links(ws).await? {
+            links.entry(c).or_default().push(co);
+        }
+        let mut after = None;
+        let mut contacts = 0usize;
+        loop {
+            let page = tx.contacts_after(ws, after, 5000).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for c in &page {
+                let p = Profile::of_contact(c, &contact_types);
+                rt.set_contact(c.id, &p, links.get(&c.id).map(Vec::as_slice).unwrap_or(&[]), now);
+            }
+            contacts += page.len();
+        }
+        let (companies, _) = tx.list_companies(ws, None, i64::MAX).await?;
+        for co in &companies {
+            rt.set_company(co.id, &Profile::of_company(co, &company_types), now);
+        }
+        for (list, contact) in tx.all_list_members(ws).await? {
+            rt.set_list_member(list, contact, true, now);
+        }
+        tx.commit().await?;
+        // Compile in dependency order, then one scan feeds every tally.
+        let mut schema = schema_of(&contact_types, &company_types);
+        let mut lists_tx = self.store.begin().await?;
+        schema.lists = lists_tx.lists(ws).await?.into_iter().map(|l| l.id).collect();
+        lists_tx.commit().await?;
+        let mut names = HashMap::new();
+        let mut status = HashMap::new();
+        let mut loaded = Vec::new();
+        let mut remaining: Vec<SegmentRecord> = segments;
+        for s in &remaining {
+            schema.segments.insert(s.id, Vec::new());
+        }
+        while !remaining.is_empty() {
+            let before = remaining.len();
+            let mut next = Vec::new();
+            for s in remaining {
+                match parse(&s.rule, &schema, Some(s.id)) {
+                    Ok(rule) => {
+                        let refs = rule.segment_refs();
+                        if refs.iter().all(|r| loaded.contains(r)) {
+                            schema.segments.insert(s.id, refs);
+                            rt.load_segment(s.id, &rule, snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                            loaded.push(s.id);
+                            names.insert(s.id, s.name.clone());
+                            status.insert(s.id, SegmentStatus::active());
+                        } else {
+                            next.push(s);
+                        }
+                    }
+                    Err(e) => {
+                        // The schema changed under the rule (a field was
+                        // deleted): the segment fails visibly, it does not empty.
+                        names.insert(s.id, s.name.clone());
+                        status.insert(s.id, SegmentStatus::failed(e.to_string()));
+                        self.mark(ws, s.id, "failed", Some(&e.to_string())).await?;
+                    }
+                }
+            }
+            if next.len() == before {
+                for s in &next {
+                    status.insert(s.id, SegmentStatus::failed("refers to a segment that failed".into()));
+                    names.insert(s.id, s.name.clone());
+                    self.mark(ws, s.id, "failed", Some("refers to a segment that failed")).await?;
+                }
+                break;
+            }
+            remaining = next;
+        }
+        let mut scanned = 0usize;
+        let mut tx = self.store.begin().await?;
+        let mut after_seq = 0;
+        loop {
+            let chunk = tx.log_events(ws, after_seq, snapshot, CHUNK).await?;
+            let Some(last) = chunk.last() else { break };
+            after_seq = last.seq;
+            for e in &chunk {
+                if let Some(name) = event_name(e.kind, e.name.as_deref()) {
+                    let input = EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
+                    rt.backfill_event(e.contact_id, &input);
+                }
+            }
+            scanned += chunk.len();
+        }
+        let mut persisted: HashMap<SegmentId, HashSet<ContactId>> = HashMap::new();
+        for id in &loaded {
+            persisted.insert(*id, tx.segment_member_ids(ws, *id).await?.into_iter().collect());
+        }
+        tx.commit().await?;
+        let now = now_ms(&*self.clock);
+        let mut changes = Vec::new();
+        for id in &loaded {
+            changes.extend(rt.activate(*id, now).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        // Activation reports every member as entering; only differences from
+        // what was persisted are real changes.
+        let mut real: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| !(c.entered && persisted.get(&c.segment).is_some_and(|p| p.contains(&c.contact))))
+            .collect();
+        for id in &loaded {
+            for c in persisted.get(id).into_iter().flatten() {
+                if !rt.is_member(*id, *c) {
+                    real.push(Change { segment: *id, contact: *c, entered: false, at: now });
+                }
+            }
+        }
+        tracing::info!(
+            workspace = %ws, segments = loaded.len(), contacts, events = scanned, changes = real.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64, "segments loaded"
+        );
+        lock(&self.hub).insert(
+            ws,
+            Workspace {
+                rt,
+                names,
+                status,
+                pending: HashMap::new(),
+                contact_types,
+                company_types,
+                loaded_seq: snapshot,
+            },
+        );
+        self.persist(ws, real).await
+    }
+
+    async fn mark(&self, ws: WorkspaceId, id: SegmentId, status: &str, error: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.store.begin_write().await?;
+        tx.set_segment_status(ws, id, status, error).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Compile a stored segment and start its backfill.
+    async fn load_segment(
+        &self,
+        ws: WorkspaceId,
+        id: SegmentId,
+        reply: Option<oneshot::Sender<Result<(), SegmentError>>>,
+    ) -> Result<(), (SegmentError, Option<oneshot::Sender<Result<(), SegmentError>>>)> {
+        let fail = |e: SegmentError, reply| Err((e, reply));
+        let loaded = lock(&self.hub).contains_key(&ws);
+        if !loaded {
+            // First segment of the workspace: build everything from the store
+            // (which includes this segment).
+            let segments = async {
+                let mut tx = self.store.begin().await?;
+                let s = tx.segments(ws).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(s)
+            }
+            .await;
+            let segments = match segments {
+                Ok(s) => s,
+                Err(e) => return fail(e.into(), reply),
+            };
+            if let Err(e) = self.load_workspace(ws, segments).await {
+                return fail(e.into(), reply);
+            }
+            if let Some(r) = reply {
+                let _ = r.send(Ok(()));
+            }
+            return Ok(());
+        }
+        let record = async {
+            let mut tx = self.store.begin().await?;
+            let r = tx.segment(ws, id).await?;
+            let lists = tx.lists(ws).await?;
+            let all = tx.segments(ws).await?;
+            let snapshot = tx.max_seq(ws).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>((r, lists, all, snapshot))
+        }
+        .await;
+        let (record, lists, all, snapshot) = match record {
+            Ok(x) => x,
+            Err(e) => return fail(e.into(), reply),
+        };
+        let Some(record) = record else { return fail(SegmentError::NotFound(id), reply) };
+        let plan = {
+            let mut hub = lock(&self.hub);
+            let w = hub.get_mut(&ws).expect("checked above");
+            let mut schema = schema_of(&w.contact_types, &w.company_types);
+            schema.lists = lists.into_iter().map(|l| l.id).collect();
+            for s in &all {
+                if w.rt.is_active(s.id) || s.id == id {
+                    schema.segments.insert(s.id, Vec::new());
+                }
+            }
+            let rule = match parse(&record.rule, &schema, None) {
+                Ok(r) => r,
+                Err(e) => {
+                    drop(hub);
+                    return fail(e.into(), reply);
+                }
+            };
+            let plan = match w.rt.load_segment(id, &rule, snapshot.max(w.loaded_seq)) {
+                Ok(p) => p,
+                Err(e) => {
+                    drop(hub);
+                    return fail(SegmentError::Conflict(e.to_string()), reply);
+                }
+            };
+            w.names.insert(id, record.name.clone());
+            w.status.insert(id, SegmentStatus::building(0));
+            w.pending.insert(id, Pending { snapshot: plan.snapshot, waiting: reply.into_iter().collect(), preview: None });
+            plan
+        };
+        self.spawn_backfill(ws, id, plan.is_empty(), plan.snapshot);
+        Ok(())
+    }
+
+    /// Scan the log up to `snapshot` in a task of its own, sending chunks
+    /// back through the inbox so live traffic interleaves with them.
+    fn spawn_backfill(&self, ws: WorkspaceId, id: SegmentId, nothing_to_scan: bool, snapshot: i64) {
+        let store = self.store.clone();
+        let tx = self.tx.clone();
+        let hub = self.hub.clone();
+        tokio::spawn(async move {
+            if nothing_to_scan {
+                let _ = tx.send(Msg::Finish { ws, id, result: Ok(()) });
+                return;
+            }
+            let result = async {
+                let mut t = store.begin().await?;
+                let total = t.count_events(ws).await? as u64;
+                if let Some(w) = lock(&hub).get_mut(&ws) {
+                    if let Some(s) = w.status.get_mut(&id) {
+                        s.backfill_total = total;
+                    }
+                }
+                let mut after = 0;
+                let mut done = 0u64;
+                loop {
+                    let events = t.log_events(ws, after, snapshot, CHUNK).await?;
+                    let Some(last) = events.last() else { break };
+                    after = last.seq;
+                    done += events.len() as u64;
+                    if tx.send(Msg::Chunk { ws, id, events, done }).is_err() {
+                        break;
+                    }
+                }
+                t.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+            .await;
+            let _ = tx.send(Msg::Finish { ws, id, result: result.map_err(|e| e.to_string()) });
+        });
+    }
+
+    async fn finish(&self, ws: WorkspaceId, id: SegmentId, result: Result<(), String>) -> Result<(), StoreError> {
+        let now = now_ms(&*self.clock);
+        let (changes, pending) = {
+            let mut hub = lock(&self.hub);
+            let Some(w) = hub.get_mut(&ws) else { return Ok(()) };
+            let Some(pending) = w.pending.remove(&id) else { return Ok(()) };
+            match &result {
+                Ok(()) => {
+                    let changes = w.rt.activate(id, now).unwrap_or_default();
+                    if pending.preview.is_some() {
+                        (Vec::new(), pending)
+                    } else {
+                        w.status.insert(id, SegmentStatus::active());
+                        (changes, pending)
+                    }
+                }
+                Err(e) => {
+                    let _ = w.rt.remove_segment(id);
+                    w.status.insert(id, SegmentStatus::failed(format!("backfill failed: {e}")));
+                    (Vec::new(), pending)
+                }
+            }
+        };
+        let _ = pending.snapshot;
+        if let Some(reply) = pending.preview {
+            let count = {
+                let mut hub = lock(&self.hub);
+                let w = hub.get_mut(&ws);
+                let count = w.as_ref().and_then(|w| w.rt.count(id)).unwrap_or(0);
+                if let Some(w) = w {
+                    let _ = w.rt.remove_segment(id);
+                    w.status.remove(&id);
+                }
+                count
+            };
+            let _ = reply.send(match result {
+                Ok(()) => Ok(count),
+                Err(e) => Err(SegmentError::Conflict(format!("preview failed: {e}"))),
+            });
+            return Ok(());
+        }
+        match &result {
+            Ok(()) => self.mark(ws, id, "active", None).await?,
+            Err(e) => self.mark(ws, id, "failed", Some(&format!("backfill failed: {e}"))).await?,
+        }
+        self.persist(ws, changes).await?;
+        for r in pending.waiting {
+            let _ = r.send(result.clone().map_err(SegmentError::Conflict));
+        }
+        Ok(())
+    }
+
+    async fn preview(&self, ws: WorkspaceId, rule: Rule, reply: oneshot::Sender<Result<u64, SegmentError>>) {
+        let snapshot = async {
+            let mut tx = self.store.begin().await?;
+            let s = tx.max_seq(ws).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(s)
+        }
+        .await;
+        let snapshot = match snapshot {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+                return;
+            }
+        };
+        let id = SegmentId::new();
+        let plan = {
+            let mut hub = lock(&self.hub);
+            let Some(w) = hub.get_mut(&ws) else {
+                let _ = reply.send(Err(SegmentError::Conflict("segments are still loading".into())));
+                return;
+            };
+            match w.rt.load_segment(id, &rule, snapshot.max(w.loaded_seq)) {
+                Ok(plan) => {
+                    w.pending.insert(id, Pending { snapshot: plan.snapshot, waiting: Vec::new(), preview: Some(reply) });
+                    plan
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(SegmentError::Conflict(e.to_string())));
+                    return;
+                }
+            }
+        };
+        self.spawn_backfill(ws, id, plan.is_empty(), plan.snapshot);
+    }
+
+    /// Apply a committed transaction's changes and events.
+    async fn committed(&self, touched: Touched, events: Vec<LiveEvent>) -> Result<(), StoreError> {
+        let mut workspaces: HashSet<WorkspaceId> = HashSet::new();
+        {
+            let hub = lock(&self.hub);
+            let mut note = |ws: &WorkspaceId| {
+                if hub.contains_key(ws) {
+                    workspaces.insert(*ws);
+                }
+            };
+            touched.contacts.iter().for_each(|(w, _)| note(w));
+            touched.deleted.iter().for_each(|(w, _)| note(w));
+            touched.histories.iter().for_each(|(w, _)| note(w));
+            touched.companies.iter().for_each(|(w, _)| note(w));
+            touched.list_members.iter().for_each(|(w, ..)| note(w));
+            events.iter().for_each(|e| note(&e.ws));
+        }
+        for ws in workspaces {
+            self.committed_in(ws, &touched, &events).await?;
+        }
+        Ok(())
+    }
+
+    async fn committed_in(&self, ws: WorkspaceId, touched: &Touched, events: &[LiveEvent]) -> Result<(), StoreError> {
+        // Read what changed (outside the lock), then apply in one go.
+        let mut tx = self.store.begin().await?;
+        let mut contacts = Vec::new();
+        for (w, id) in touched.contacts.iter().chain(touched.histories.iter()) {
+            if *w != ws || touched.deleted.contains(&(ws, *id)) {
+                continue;
+            }
+            if let Some(c) = tx.contact(ws, *id).await? {
+                contacts.push(c);
+            }
+        }
+        let mut companies = Vec::new();
+        for (w, id) in &touched.companies {
+            if *w == ws {
+                if let Some(c) = tx.company(ws, *id).await? {
+                    companies.push(c);
+                }
+            }
+        }
+        let mut histories = Vec::new();
+        for (w, id) in &touched.histories {
+            if *w == ws && !touched.deleted.contains(&(ws, *id)) {
+                histories.push((*id, contact_history(&mut tx, ws, *id).await?));
+            }
+        }
+        tx.commit().await?;
+        let now = now_ms(&*self.clock);
+        let mut changes = Vec::new();
+        {
+            let mut hub = lock(&self.hub);
+            let Some(w) = hub.get_mut(&ws) else { return Ok(()) };
+            for (dw, id) in &touched.deleted {
+                if *dw == ws {
+                    w.rt.remove_contact(*id);
+                }
+            }
+            for co in &companies {
+                changes.extend(w.rt.set_company(co.id, &Profile::of_company(co, &w.company_types), now));
+            }
+            for c in &contacts {
+                changes.extend(w.rt.set_contact(c.id, &Profile::of_contact(c, &w.contact_types), &c.company_ids, now));
+            }
+            for (lw, list, contact, member) in &touched.list_members {
+                if *lw == ws && !touched.deleted.contains(&(ws, *contact)) {
+                    changes.extend(w.rt.set_list_member(*list, *contact, *member, now));
+                }
+            }
+            for (id, history) in &histories {
+                w.rt.reset_history(*id);
+                for e in history {
+                    if let Some(name) = event_name(e.kind, e.name.as_deref()) {
+                        let input = EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
+                        w.rt.replay_event(*id, &input);
+                    }
+                }
+                changes.extend(w.rt.touch(*id, now));
+            }
+            for e in events {
+                if e.ws != ws || e.seq <= w.loaded_seq {
+                    continue;
+                }
+                if let Some(name) = event_name(e.kind, e.name.as_deref()) {
+                    let input = EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
+                    changes.extend(w.rt.apply_event(e.contact, &input, now));
+                }
+            }
+        }
+        self.persist(ws, changes).await
+    }
+
+    /// Persist membership changes and write them to the log; the events
+    /// written are fed back in, since rules may refer to them.
+    async fn persist(&self, ws: WorkspaceId, mut changes: Vec<Change>) -> Result<(), StoreError> {
+        for _ in 0..MAX_ROUNDS {
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let names = lock(&self.hub).get(&ws).map(|w| w.names.clone()).unwrap_or_default();
+            let received = self.clock.now();
+            let events: Vec<Event> = changes
+                .iter()
+                .map(|c| {
+                    let name = if c.entered { "Segment Entered" } else { "Segment Exited" };
+                    Event {
+                        seq: 0,
+                        id: uuid::Uuid::now_v7(),
+                        workspace_id: ws,
+                        contact_id: c.contact,
+                        kind: EventKind::Track,
+                        name: Some(name.to_string()),
+                        message_id: format!(
+                            "segment:{}:{}:{}:{}",
+                            c.segment,
+                            c.contact,
+                            if c.entered { "in" } else { "out" },
+                            c.at
+                        ),
+                        user_id: None,
+                        anonymous_id: None,
+                        properties: json!({
+                            "segment_id": c.segment.to_string(),
+                            "segment_name": names.get(&c.segment).cloned().unwrap_or_default(),
+                        }),
+                        context: json!({"library": {"name": "kairos-segments"}}),
+                        timestamp: from_millis(c.at),
+                        received_at: received,
+                    }
+                })
+                .collect();
+            let membership: Vec<MembershipChange> = changes
+                .iter()
+                .map(|c| MembershipChange { segment: c.segment, contact: c.contact, entered: c.entered, at: c.at })
+                .collect();
+            let mut tx = self.store.begin_write().await?;
+            tx.apply_membership(ws, &membership).await?;
+            let seqs = tx.append_events(&events).await?;
+            tx.commit().await?;
+            let now = now_ms(&*self.clock);
+            let mut next = Vec::new();
+            let mut hub = lock(&self.hub);
+            let Some(w) = hub.get_mut(&ws) else { return Ok(()) };
+            for e in &events {
+                let Some(&seq) = seqs.get(&e.message_id) else { continue };
+                let input = EventInput {
+                    seq,
+                    name: e.name.as_deref().unwrap_or_default(),
+                    timestamp: e.timestamp.timestamp_millis(),
+                    properties: &e.properties,
+                };
+                next.extend(w.rt.apply_event(e.contact_id, &input, now));
+            }
+            changes = next;
+        }
+        if !changes.is_empty() {
+            tracing::warn!(workspace = %ws, "segment changes still cascading after {MAX_ROUNDS} rounds; rules refer to their own entry events");
+        }
+        Ok(())
+    }
+}
+
+async fn contact_history(tx: &mut kairos_store::Tx, ws: WorkspaceId, id: ContactId) -> Result<Vec<LogEvent>, StoreError> {
+    let mut out = Vec::new();
+    let mut before = None;
+    loop {
+        let page = tx.contact_events(ws, id, before, 1000).await?;
+        let Some(last) = page.last() else { break };
+        before = Some(kairos_store::EventCursor { timestamp_ms: last.timestamp.timestamp_millis(), seq: last.seq });
+        out.extend(page.into_iter().map(|e| LogEvent {
+            seq: e.seq,
+            contact_id: e.contact_id,
+            kind: e.kind,
+            name: e.name,
+            timestamp: e.timestamp.timestamp_millis(),
+            properties: e.properties,
+        }));
+    }
+    Ok(out)
+}
+
+fn schema_of(contact: &HashMap<String, FieldType>, company: &HashMap<String, FieldType>) -> Schema {
+    Schema::with_custom(contact.clone(), company.clone())
+}
+
+impl SegmentStatus {
+    fn active() -> Self {
+        SegmentStatus { state: "active".into(), backfill_done: 0, backfill_total: 0, error: None }
+    }
+    fn building(total: u64) -> Self {
+        SegmentStatus { state: "building".into(), backfill_done: 0, backfill_total: total, error: None }
+    }
+    fn failed(error: String) -> Self {
+        SegmentStatus { state: "failed".into(), backfill_done: 0, backfill_total: 0, error: Some(error) }
+    }
+}
+
+/// The segment API of the engine.
+impl Engine {
+    /// The schema a rule is validated against in this workspace.
+    pub async fn segment_schema(&self, ws: WorkspaceId) -> Result<Schema, StoreError> {
+        let mut tx = self.inner.store.begin().await?;
+        let defs = tx.list_fields(ws).await?;
+        let segments = tx.segments(ws).await?;
+        let lists = tx.lists(ws).await?;
+        tx.commit().await?;
+        let mut contact = HashMap::new();
+        let mut company = HashMap::new();
+        for d in defs {
+            match d.entity {
+                FieldEntity::Contact => contact.insert(d.name, d.field_type),
+                FieldEntity::Company => company.insert(d.name, d.field_type),
+            };
+        }
+        let mut schema = Schema::with_custom(contact, company);
+        let probe = Schema::with_custom([], []);
+        for s in &segments {
+            // References of stored rules, for cycle detection; a rule that no
+            // longer parses refers to nothing.
+            let mut loose = probe.clone();
+            loose.contact_fields = schema.contact_fields.clone();
+            loose.company_fields = schema.company_fields.clone();
+            loose.lists = lists.iter().map(|l| l.id).collect();
+            for t in &segments {
+                loose.segments.insert(t.id, Vec::new());
+            }
+            let refs = parse(&s.rule, &loose, None).map(|r| r.segment_refs()).unwrap_or_default();
+            schema.segments.insert(s.id, refs);
+        }
+        schema.lists = lists.into_iter().map(|l| l.id).collect();
+        Ok(schema)
+    }
+
+    /// Compile and backfill a stored segment (after it was created or its
+    /// rule changed); returns when it is active.
+    pub async fn load_segment(&self, ws: WorkspaceId, id: SegmentId) -> Result<(), SegmentError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner.segments.send(Msg::Load { ws, id, reply }).map_err(|_| SegmentError::ShuttingDown)?;
+        rx.await.map_err(|_| SegmentError::ShuttingDown)?
+    }
+
+    /// Ask for a segment to be (re)loaded without waiting for its backfill.
+    pub fn start_segment_load(&self, ws: WorkspaceId, id: SegmentId) -> Result<(), SegmentError> {
+        let (reply, _rx) = oneshot::channel();
+        self.inner.segments.send(Msg::Load { ws, id, reply }).map_err(|_| SegmentError::ShuttingDown)
+    }
+
+    pub async fn unload_segment(&self, ws: WorkspaceId, id: SegmentId) -> Result<(), SegmentError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner.segments.send(Msg::Remove { ws, id, reply }).map_err(|_| SegmentError::ShuttingDown)?;
+        rx.await.map_err(|_| SegmentError::ShuttingDown)?
+    }
+
+    /// Live status of a segment, if the engine knows it.
+    pub fn segment_status(&self, ws: WorkspaceId, id: SegmentId) -> Option<SegmentStatus> {
+        lock(&self.inner.hub).get(&ws).and_then(|w| w.status.get(&id).cloned())
+    }
+
+    /// Exact member count, when the segment is active.
+    pub fn segment_count(&self, ws: WorkspaceId, id: SegmentId) -> Option<u64> {
+        lock(&self.inner.hub).get(&ws).and_then(|w| w.rt.count(id))
+    }
+
+    pub fn segment_members(
+        &self,
+        ws: WorkspaceId,
+        id: SegmentId,
+        after: Option<ContactId>,
+        limit: usize,
+    ) -> Vec<ContactId> {
+        lock(&self.inner.hub).get(&ws).map(|w| w.rt.members(id, after, limit)).unwrap_or_default()
+    }
+
+    /// The active segments a contact is in.
+    pub fn contact_segments(&self, ws: WorkspaceId, contact: ContactId) -> Vec<SegmentId> {
+        lock(&self.inner.hub).get(&ws).map(|w| w.rt.segments_of(contact)).unwrap_or_default()
+    }
+
+    /// Count the contacts an unsaved rule matches now.
+    pub async fn preview_segment(&self, ws: WorkspaceId, rule: Rule) -> Result<u64, SegmentError> {
+        let now = now_ms(self.clock());
+        let loaded = {
+            let hub = lock(&self.inner.hub);
+            match hub.get(&ws) {
+                Some(w) => match w.rt.preview(&rule, now) {
+                    Some(n) => return Ok(n),
+                    None => true,
+                },
+                None => false,
+            }
+        };
+        if !loaded {
+            // No segment yet in this workspace: load its state first.
+            self.ensure_workspace(ws).await?;
+            if let Some(n) = lock(&self.inner.hub).get(&ws).and_then(|w| w.rt.preview(&rule, now)) {
+                return Ok(n);
+            }
+        }
+        let (reply, rx) = oneshot::channel();
+        self.inner.segments.send(Msg::Preview { ws, rule, reply }).map_err(|_| SegmentError::ShuttingDown)?;
+        rx.await.map_err(|_| SegmentError::ShuttingDown)?
+    }
+
+    /// Load a workspace's segment state even if it has no segment yet.
+    async fn ensure_workspace(&self, ws: WorkspaceId) -> Result<(), SegmentError> {
+        if lock(&self.inner.hub).contains_key(&ws) {
+            return Ok(());
+        }
+        // Loading with an unknown segment id builds the workspace and then
+        // reports the segment missing, which is expected here.
+        match self.load_segment(ws, SegmentId::new()).await {
+            Ok(()) | Err(SegmentError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a contact matches a rule right now (for `kairos segment eval`
+    /// and journey branches).
+    pub fn segment_matches(&self, ws: WorkspaceId, rule: &Rule, contact: ContactId) -> Option<bool> {
+        let now = now_ms(self.clock());
+        lock(&self.inner.hub).get(&ws).and_then(|w| w.rt.matches(rule, contact, now))
+    }
+
+    pub(crate) fn fields_changed(&self, ws: WorkspaceId) {
+        let _ = self.inner.segments.send(Msg::FieldsChanged { ws });
+    }
+
+    /// Hand a committed transaction's changes to segment maintenance.
+    pub(crate) fn committed(&self, touched: Touched, events: Vec<LiveEvent>) {
+        if touched.is_empty() && events.is_empty() {
+            return;
+        }
+        let _ = self.inner.segments.send(Msg::Committed { touched, events });
+    }
+
+    /// Static-list membership changes go through here so segments follow.
+    pub async fn change_list_members(
+        &self,
+        ws: WorkspaceId,
+        list: ListId,
+        contacts: &[ContactId],
+        add: bool,
+        source: &str,
+    ) -> Result<Vec<ContactId>, StoreError> {
+        let mut tx = self.inner.store.begin_write().await?;
+        let changed = if add {
+            tx.add_list_members(ws, list, contacts, source, now_ms(self.clock())).await?
+        } else {
+            tx.remove_list_members(ws, list, contacts).await?
+        };
+        let touched = tx.commit().await?;
+        self.committed(touched, Vec::new());
+        Ok(changed)
+    }
+
+    /// Commit a transaction and pass what it changed on to derived state.
+    pub async fn commit(&self, tx: kairos_store::Tx) -> Result<(), StoreError> {
+        let touched = tx.commit().await?;
+        self.committed(touched, Vec::new());
+        Ok(())
+    }
+}
