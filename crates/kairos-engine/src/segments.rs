@@ -310,9 +310,16 @@ impl Worker {
             }
             contacts += page.len();
         }
-        let (companies, _) = tx.list_companies(ws, None, i64::MAX).await?;
-        for co in &companies {
-            rt.set_company(co.id, &Profile::of_company(co, &company_types), now);
+        let mut after = None;
+        loop {
+            let (companies, next) = tx.list_companies(ws, after, 5000).await?;
+            for co in &companies {
+                rt.set_company(co.id, &Profile::of_company(co, &company_types), now);
+            }
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
         }
         for (list, contact) in tx.all_list_members(ws).await? {
             rt.set_list_member(list, contact, true, now);
