@@ -65,15 +65,41 @@ impl LiveEvent {
 }
 
 pub(crate) enum Msg {
-    Committed { touched: Touched, events: Vec<LiveEvent> },
+    Committed {
+        touched: Touched,
+        events: Vec<LiveEvent>,
+    },
     /// (Re)load a segment from its stored definition.
-    Load { ws: WorkspaceId, id: SegmentId, reply: oneshot::Sender<Result<(), SegmentError>> },
-    Remove { ws: WorkspaceId, id: SegmentId, reply: oneshot::Sender<Result<(), SegmentError>> },
-    Chunk { ws: WorkspaceId, id: SegmentId, events: Vec<LogEvent>, done: u64 },
-    Finish { ws: WorkspaceId, id: SegmentId, result: Result<(), String> },
+    Load {
+        ws: WorkspaceId,
+        id: SegmentId,
+        reply: oneshot::Sender<Result<(), SegmentError>>,
+    },
+    Remove {
+        ws: WorkspaceId,
+        id: SegmentId,
+        reply: oneshot::Sender<Result<(), SegmentError>>,
+    },
+    Chunk {
+        ws: WorkspaceId,
+        id: SegmentId,
+        events: Vec<LogEvent>,
+        done: u64,
+    },
+    Finish {
+        ws: WorkspaceId,
+        id: SegmentId,
+        result: Result<(), String>,
+    },
     /// Count an unsaved rule that needs a backfill, as a temporary segment.
-    Preview { ws: WorkspaceId, rule: Rule, reply: oneshot::Sender<Result<u64, SegmentError>> },
-    FieldsChanged { ws: WorkspaceId },
+    Preview {
+        ws: WorkspaceId,
+        rule: Rule,
+        reply: oneshot::Sender<Result<u64, SegmentError>>,
+    },
+    FieldsChanged {
+        ws: WorkspaceId,
+    },
     Tick,
 }
 
@@ -206,7 +232,8 @@ impl Worker {
                     }
                     for e in &events {
                         if let Some(name) = event_name(e.kind, e.name.as_deref()) {
-                            let input = EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
+                            let input =
+                                EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
                             w.rt.backfill_event(e.contact_id, &input);
                         }
                     }
@@ -509,7 +536,8 @@ impl Worker {
             };
             w.names.insert(id, record.name.clone());
             w.status.insert(id, SegmentStatus::building(0));
-            w.pending.insert(id, Pending { snapshot: plan.snapshot, waiting: reply.into_iter().collect(), preview: None });
+            w.pending
+                .insert(id, Pending { snapshot: plan.snapshot, waiting: reply.into_iter().collect(), preview: None });
             plan
         };
         self.spawn_backfill(ws, id, plan.is_empty(), plan.snapshot);
@@ -630,7 +658,8 @@ impl Worker {
             };
             match w.rt.load_segment(id, &rule, snapshot.max(w.loaded_seq)) {
                 Ok(plan) => {
-                    w.pending.insert(id, Pending { snapshot: plan.snapshot, waiting: Vec::new(), preview: Some(reply) });
+                    w.pending
+                        .insert(id, Pending { snapshot: plan.snapshot, waiting: Vec::new(), preview: Some(reply) });
                     plan
                 }
                 Err(e) => {
@@ -806,7 +835,11 @@ impl Worker {
     }
 }
 
-async fn contact_history(tx: &mut kairos_store::Tx, ws: WorkspaceId, id: ContactId) -> Result<Vec<LogEvent>, StoreError> {
+async fn contact_history(
+    tx: &mut kairos_store::Tx,
+    ws: WorkspaceId,
+    id: ContactId,
+) -> Result<Vec<LogEvent>, StoreError> {
     let mut out = Vec::new();
     let mut before = None;
     loop {

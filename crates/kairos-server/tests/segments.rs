@@ -92,8 +92,7 @@ impl Server {
     }
 
     async fn count(&self, seg: &str, n: u64) {
-        self.until(&format!("/api/v1/segments/{seg}/count"), &format!("count {n}"), |v| v["count"] == json!(n))
-            .await;
+        self.until(&format!("/api/v1/segments/{seg}/count"), &format!("count {n}"), |v| v["count"] == json!(n)).await;
     }
 
     /// Poll a contact's timeline until it holds an event named `name` for
@@ -149,9 +148,13 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
 
         // A rule with a path-precise error is refused.
         let (st, err) = s
-            .api(Method::POST, "/api/v1/segments", Some(json!({"name": "bad", "rule": {"and": [
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": "bad", "rule": {"and": [
                 {"field": "country", "op": "equals", "value": "DE"},
-                {"field": "plann", "op": "equals", "value": "pro"}]}})))
+                {"field": "plann", "op": "equals", "value": "pro"}]}})),
+            )
             .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}: {err}");
         assert_eq!(err["errors"][0]["path"], "rule.and[1].field", "{err}");
@@ -162,8 +165,7 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
             {"field": "country", "op": "equals", "value": "de"},
             {"event": "Order Completed", "where": [{"property": "total", "op": "gt", "value": 50}],
              "count": {"op": "at_least", "value": 1}, "window": {"last_days": 30}}]});
-        let (st, seg) =
-            s.api(Method::POST, "/api/v1/segments", Some(json!({"name": "DE buyers", "rule": rule}))).await;
+        let (st, seg) = s.api(Method::POST, "/api/v1/segments", Some(json!({"name": "DE buyers", "rule": rule}))).await;
         assert_eq!(st, StatusCode::CREATED, "{seg}");
         let seg = seg["id"].as_str().unwrap().to_string();
         s.until(&format!("/api/v1/segments/{seg}"), "active", |v| v["status"] == "active").await;
@@ -196,8 +198,11 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
         // Live counts of unsaved rules: one served by live state, one that
         // needs its own backfill (a filter no segment uses).
         let (st, p) = s
-            .api(Method::POST, "/api/v1/segments/preview",
-                Some(json!({"rule": {"field": "plan", "op": "equals", "value": "free"}})))
+            .api(
+                Method::POST,
+                "/api/v1/segments/preview",
+                Some(json!({"rule": {"field": "plan", "op": "equals", "value": "free"}})),
+            )
             .await;
         assert_eq!((st, p["count"].clone()), (StatusCode::OK, json!(2)), "{p}");
         let (st, p) = s
@@ -211,15 +216,22 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
         assert_eq!(st, StatusCode::CREATED, "{list}");
         let list = list["id"].as_str().unwrap().to_string();
         let (st, vip) = s
-            .api(Method::POST, "/api/v1/segments", Some(json!({"name": "VIP or buyers", "rule": {"or": [
-                {"list": list}, {"segment": seg}]}})))
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": "VIP or buyers", "rule": {"or": [
+                {"list": list}, {"segment": seg}]}})),
+            )
             .await;
         assert_eq!(st, StatusCode::CREATED, "{vip}");
         let vip = vip["id"].as_str().unwrap().to_string();
         s.count(&vip, 2).await;
         let (st, r) = s
-            .api(Method::POST, &format!("/api/v1/lists/{list}/members"),
-                Some(json!({"emails": ["U2@example.com", "nobody@example.com"]})))
+            .api(
+                Method::POST,
+                &format!("/api/v1/lists/{list}/members"),
+                Some(json!({"emails": ["U2@example.com", "nobody@example.com"]})),
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{r}");
         assert_eq!(r["added"], 1);
@@ -249,26 +261,25 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
 
         // A restart rebuilds the same state from the store and writes
         // nothing new.
-        let entries_before: usize = s
-            .timeline_names(&u3)
-            .await
-            .iter()
-            .filter(|(n, ..)| n.starts_with("Segment "))
-            .count();
+        let entries_before: usize =
+            s.timeline_names(&u3).await.iter().filter(|(n, ..)| n.starts_with("Segment ")).count();
         let s2 = Server::start(ts.store.clone(), clock.clone(), Some((s.admin.clone(), s.write.clone()))).await;
         s2.until(&format!("/api/v1/segments/{seg}"), "loaded", |v| v["count"] == json!(0)).await;
         s2.track(json!({"type": "track", "userId": "u2", "event": "Order Completed", "messageId": "o4",
             "timestamp": clock.now().to_rfc3339(), "properties": {"total": 70}}))
             .await;
         let (st, _) = s2
-            .api(Method::PATCH, &format!("/api/v1/segments/{seg}"), Some(json!({"rule": {"event": "Order Completed",
-                "where": [{"property": "total", "op": "gt", "value": 50}], "window": {"last_days": 30}}})))
+            .api(
+                Method::PATCH,
+                &format!("/api/v1/segments/{seg}"),
+                Some(json!({"rule": {"event": "Order Completed",
+                "where": [{"property": "total", "op": "gt", "value": 50}], "window": {"last_days": 30}}})),
+            )
             .await;
         assert_eq!(st, StatusCode::OK);
         // The edited rule (no country condition) takes u2 in after its rebuild.
         s2.count(&seg, 1).await;
-        let after: usize =
-            s2.timeline_names(&u3).await.iter().filter(|(n, ..)| n.starts_with("Segment ")).count();
+        let after: usize = s2.timeline_names(&u3).await.iter().filter(|(n, ..)| n.starts_with("Segment ")).count();
         assert_eq!(after, entries_before, "{backend:?}: the restart wrote no duplicate entries or exits for u3");
         let _ = ts;
     }

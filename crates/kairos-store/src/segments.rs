@@ -148,15 +148,15 @@ impl Tx {
 
     pub async fn segment(&mut self, ws: WorkspaceId, id: SegmentId) -> Result<Option<SegmentRecord>> {
         let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = $1 AND id = $2");
-        let row: Option<SegmentRow> =
-            with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).bind(id.to_string()).fetch_optional(c).await)?;
+        let row: Option<SegmentRow> = with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).bind(id.to_string()).fetch_optional(c).await)?;
         row.map(SegmentRow::into_record).transpose()
     }
 
     /// Every segment of a workspace, oldest first.
     pub async fn segments(&mut self, ws: WorkspaceId) -> Result<Vec<SegmentRecord>> {
         let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = $1 ORDER BY id");
-        let rows: Vec<SegmentRow> = with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).fetch_all(c).await)?;
+        let rows: Vec<SegmentRow> =
+            with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).fetch_all(c).await)?;
         rows.into_iter().map(SegmentRow::into_record).collect()
     }
 
@@ -339,10 +339,14 @@ impl Tx {
     }
 
     /// Contacts in id order after `after` (company links not loaded).
-    pub async fn contacts_after(&mut self, ws: WorkspaceId, after: Option<ContactId>, limit: i64) -> Result<Vec<Contact>> {
-        let sql = format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
+    pub async fn contacts_after(
+        &mut self,
+        ws: WorkspaceId,
+        after: Option<ContactId>,
+        limit: i64,
+    ) -> Result<Vec<Contact>> {
+        let sql =
+            format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3");
         let after = after.map(|a| a.to_string()).unwrap_or_default();
         let rows: Vec<ContactRow> = with_conn!(self, c => sqlx::query_as(&sql)
             .bind(ws.to_string()).bind(after).bind(limit).fetch_all(c).await)?;

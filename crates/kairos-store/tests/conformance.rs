@@ -195,7 +195,7 @@ async fn event_log_dedupes_orders_and_pages() {
         let again: Vec<Event> = (1100..1300).map(|i| event(ws, &c, &format!("m{i}"), -i)).collect();
         let inserted = tx.append_events(&again).await.unwrap();
         assert_eq!(inserted.len(), 100);
-        assert!(inserted.contains("m1250") && !inserted.contains("m1100"));
+        assert!(inserted.contains_key("m1250") && !inserted.contains_key("m1100"));
         let existing = tx.existing_message_ids(ws, &["m1", "m5000", "m1299"]).await.unwrap();
         assert_eq!(existing.len(), 2);
         assert_eq!(tx.count_events(ws).await.unwrap(), 1300);

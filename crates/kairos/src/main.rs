@@ -5,6 +5,7 @@
 mod demo;
 mod export;
 mod import;
+mod segment;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -72,6 +73,11 @@ enum Command {
     Import {
         #[command(subcommand)]
         what: ImportWhat,
+    },
+    /// Evaluate, create, list or delete segments.
+    Segment {
+        #[command(subcommand)]
+        command: segment::SegmentCommand,
     },
     /// Export data as CSV or JSON lines.
     Export {
@@ -204,6 +210,10 @@ async fn main() -> Result<()> {
         Command::Import { what: ImportWhat::Contacts(args) } => {
             let store = cli.db.open().await?;
             import::contacts(&store, &args).await
+        }
+        Command::Segment { command } => {
+            let store = cli.db.open().await?;
+            segment::run(store, command).await
         }
         Command::Export { what, workspace: name, format, output } => {
             let store = cli.db.open().await?;

@@ -133,7 +133,9 @@ fn text(obj: &Map<String, Value>, key: &str, required: bool) -> ApiResult<Option
         None | Some(Value::Null) if required => Err(Problem::invalid(key, "is required")),
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() && required => Err(Problem::invalid(key, "must not be empty")),
-        Some(Value::String(s)) if s.len() > 200 && key == "name" => Err(Problem::invalid(key, "is at most 200 characters")),
+        Some(Value::String(s)) if s.len() > 200 && key == "name" => {
+            Err(Problem::invalid(key, "is at most 200 characters"))
+        }
         Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
         Some(_) => Err(Problem::invalid(key, "must be a string")),
     }
@@ -394,8 +396,7 @@ pub async fn contact_segments(
         return Err(Problem::not_found(format!("no contact with id {id}")));
     }
     let since: HashMap<SegmentId, i64> = tx.segment_entries_of(ws, id).await?.into_iter().collect();
-    let records: HashMap<SegmentId, SegmentRecord> =
-        tx.segments(ws).await?.into_iter().map(|r| (r.id, r)).collect();
+    let records: HashMap<SegmentId, SegmentRecord> = tx.segments(ws).await?.into_iter().map(|r| (r.id, r)).collect();
     let lists = tx.lists_of(ws, id).await?;
     tx.commit().await?;
     let segments: Vec<Value> = s
@@ -558,15 +559,19 @@ pub async fn list_members(
 /// Resolve `{"contact_ids": [...]}` / `{"emails": [...]}` (JSON) or a CSV
 /// body with an `id` or `email` column into contacts; unknown ones are
 /// reported by position, never silently skipped.
-async fn member_input(s: &AppState, ws: WorkspaceId, headers: &axum::http::HeaderMap, body: &Bytes) -> ApiResult<(Vec<ContactId>, Vec<Value>)> {
-    let is_csv = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/csv"));
+async fn member_input(
+    s: &AppState,
+    ws: WorkspaceId,
+    headers: &axum::http::HeaderMap,
+    body: &Bytes,
+) -> ApiResult<(Vec<ContactId>, Vec<Value>)> {
+    let is_csv =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/csv"));
     let mut refs: Vec<(String, String)> = Vec::new(); // (kind, value)
     if is_csv {
         let mut r = csv::ReaderBuilder::new().from_reader(&body[..]);
-        let heads = r.headers().map_err(|e| Problem::bad_request(format!("the CSV header is unreadable: {e}")))?.clone();
+        let heads =
+            r.headers().map_err(|e| Problem::bad_request(format!("the CSV header is unreadable: {e}")))?.clone();
         let col = heads
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case("id") || h.trim().eq_ignore_ascii_case("email"))
