@@ -110,7 +110,8 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
     }
     let touched = tx.commit().await?;
     if !touched.is_empty() || !live.is_empty() {
-        let _ = inner.segments.send(crate::segments::Msg::Committed { touched, events: live });
+        let at = std::time::Instant::now();
+        let _ = inner.segments.send(crate::segments::Msg::Committed { touched, events: live, at });
     }
     Ok(reports)
 }

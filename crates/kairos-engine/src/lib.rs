@@ -82,6 +82,7 @@ pub(crate) struct Inner {
     pub jobs: mpsc::Sender<ingest::Job>,
     pub hub: segments::Hub,
     pub segments: mpsc::UnboundedSender<segments::Msg>,
+    pub latencies: segments::Latencies,
 }
 
 /// The runtime handle; cheap to clone.
@@ -95,7 +96,8 @@ impl Engine {
     pub fn start(store: Store, clock: Arc<dyn Clock>) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
         let hub = segments::Hub::default();
-        let seg_tx = segments::start(store.clone(), clock.clone(), hub.clone());
+        let latencies = segments::Latencies::default();
+        let seg_tx = segments::start(store.clone(), clock.clone(), hub.clone(), latencies.clone());
         let inner = Arc::new(Inner {
             store,
             clock,
@@ -103,6 +105,7 @@ impl Engine {
             jobs: tx,
             hub,
             segments: seg_tx,
+            latencies,
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         Engine { inner }

@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
@@ -68,6 +68,8 @@ pub(crate) enum Msg {
     Committed {
         touched: Touched,
         events: Vec<LiveEvent>,
+        /// When the transaction committed (its events were acknowledged).
+        at: Instant,
     },
     /// (Re)load a segment from its stored definition.
     Load {
@@ -122,7 +124,8 @@ pub enum SegmentError {
 pub struct SegmentStatus {
     /// `building`, `active` or `failed`.
     pub state: String,
-    /// Events scanned by the running backfill, and how many it will scan.
+    /// How far the running backfill has read the log, and where it stops
+    /// (log positions).
     pub backfill_done: u64,
     pub backfill_total: u64,
     pub error: Option<String>,
@@ -149,11 +152,17 @@ pub(crate) struct Workspace {
 /// Shared between the worker (writes) and API readers (counts, members).
 pub(crate) type Hub = Arc<Mutex<HashMap<WorkspaceId, Workspace>>>;
 
+/// For each commit that changed a membership: the time from the commit
+/// (the acknowledgement of its events) to the entries and exits it caused
+/// being committed to the log. Read by the benchmark.
+pub(crate) type Latencies = Arc<Mutex<Vec<Duration>>>;
+
 fn lock(hub: &Hub) -> std::sync::MutexGuard<'_, HashMap<WorkspaceId, Workspace>> {
     hub.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub(crate) struct Worker {
+    latencies: Latencies,
     store: Store,
     clock: Arc<dyn kairos_core::clock::Clock>,
     hub: Hub,
@@ -165,9 +174,14 @@ fn now_ms(clock: &dyn kairos_core::clock::Clock) -> i64 {
 }
 
 /// Start the worker; returns its inbox.
-pub(crate) fn start(store: Store, clock: Arc<dyn kairos_core::clock::Clock>, hub: Hub) -> mpsc::UnboundedSender<Msg> {
+pub(crate) fn start(
+    store: Store,
+    clock: Arc<dyn kairos_core::clock::Clock>,
+    hub: Hub,
+    latencies: Latencies,
+) -> mpsc::UnboundedSender<Msg> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let worker = Worker { store, clock, hub, tx: tx.clone() };
+    let worker = Worker { latencies, store, clock, hub, tx: tx.clone() };
     tokio::spawn(worker.run(rx));
     let ticker = tx.clone();
     tokio::spawn(async move {
@@ -187,7 +201,41 @@ impl Worker {
         if let Err(e) = self.load_all().await {
             tracing::error!(error = %e, "loading segments failed; segments stay unavailable until restart");
         }
-        while let Some(msg) = rx.recv().await {
+        let mut next = None;
+        loop {
+            let msg = match next.take() {
+                Some(m) => m,
+                None => match rx.recv().await {
+                    Some(m) => m,
+                    None => return,
+                },
+            };
+            // Under load, commits queue up: take them together so one
+            // transaction logs the changes of many.
+            let msg = match msg {
+                Msg::Committed { mut touched, mut events, at } => {
+                    let mut ats = vec![at];
+                    while ats.len() < 256 {
+                        match rx.try_recv() {
+                            Ok(Msg::Committed { touched: t, events: e, at }) => {
+                                merge_touched(&mut touched, t);
+                                events.extend(e);
+                                ats.push(at);
+                            }
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(e) = self.committed(touched, events, ats).await {
+                        tracing::error!(error = %e, "segment maintenance failed");
+                    }
+                    continue;
+                }
+                other => other,
+            };
             if let Err(e) = self.handle(msg).await {
                 tracing::error!(error = %e, "segment maintenance failed");
             }
@@ -196,7 +244,7 @@ impl Worker {
 
     async fn handle(&self, msg: Msg) -> Result<(), StoreError> {
         match msg {
-            Msg::Committed { touched, events } => self.committed(touched, events).await,
+            Msg::Committed { touched, events, at } => self.committed(touched, events, vec![at]).await,
             Msg::Load { ws, id, reply } => {
                 let r = self.load_segment(ws, id, Some(reply)).await;
                 if let Err((e, Some(reply))) = r {
@@ -360,6 +408,7 @@ impl Worker {
         let mut names = HashMap::new();
         let mut status = HashMap::new();
         let mut loaded = Vec::new();
+        let mut ordered = Vec::new();
         let mut remaining: Vec<SegmentRecord> = segments;
         for s in &remaining {
             schema.segments.insert(s.id, Vec::new());
@@ -373,7 +422,7 @@ impl Worker {
                         let refs = rule.segment_refs();
                         if refs.iter().all(|r| loaded.contains(r)) {
                             schema.segments.insert(s.id, refs);
-                            rt.load_segment(s.id, &rule, snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                            ordered.push((s.id, rule));
                             loaded.push(s.id);
                             names.insert(s.id, s.name.clone());
                             status.insert(s.id, SegmentStatus::active());
@@ -400,11 +449,13 @@ impl Worker {
             }
             remaining = next;
         }
+        let plan = rt.load_segments(&ordered, snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let scan_names = plan.events;
         let mut scanned = 0usize;
         let mut tx = self.store.begin().await?;
         let mut after_seq = 0;
-        loop {
-            let chunk = tx.log_events(ws, after_seq, snapshot, CHUNK).await?;
+        while !scan_names.is_empty() {
+            let chunk = tx.log_events(ws, after_seq, snapshot, CHUNK, Some(&scan_names)).await?;
             let Some(last) = chunk.last() else { break };
             after_seq = last.seq;
             for e in &chunk {
@@ -421,10 +472,7 @@ impl Worker {
         }
         tx.commit().await?;
         let now = now_ms(&*self.clock);
-        let mut changes = Vec::new();
-        for id in &loaded {
-            changes.extend(rt.activate(*id, now).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-        }
+        let changes = rt.activate_many(&loaded, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // Activation reports every member as entering; only differences from
         // what was persisted are real changes.
         let mut real: Vec<Change> = changes
@@ -540,36 +588,35 @@ impl Worker {
                 .insert(id, Pending { snapshot: plan.snapshot, waiting: reply.into_iter().collect(), preview: None });
             plan
         };
-        self.spawn_backfill(ws, id, plan.is_empty(), plan.snapshot);
+        self.spawn_backfill(ws, id, plan.events, plan.snapshot);
         Ok(())
     }
 
     /// Scan the log up to `snapshot` in a task of its own, sending chunks
     /// back through the inbox so live traffic interleaves with them.
-    fn spawn_backfill(&self, ws: WorkspaceId, id: SegmentId, nothing_to_scan: bool, snapshot: i64) {
+    fn spawn_backfill(&self, ws: WorkspaceId, id: SegmentId, names: Vec<String>, snapshot: i64) {
         let store = self.store.clone();
         let tx = self.tx.clone();
         let hub = self.hub.clone();
         tokio::spawn(async move {
-            if nothing_to_scan {
+            if names.is_empty() {
                 let _ = tx.send(Msg::Finish { ws, id, result: Ok(()) });
                 return;
             }
             let result = async {
                 let mut t = store.begin().await?;
-                let total = t.count_events(ws).await? as u64;
+                // Progress is measured in log positions up to the snapshot.
                 if let Some(w) = lock(&hub).get_mut(&ws) {
                     if let Some(s) = w.status.get_mut(&id) {
-                        s.backfill_total = total;
+                        s.backfill_total = snapshot.max(0) as u64;
                     }
                 }
                 let mut after = 0;
-                let mut done = 0u64;
                 loop {
-                    let events = t.log_events(ws, after, snapshot, CHUNK).await?;
+                    let events = t.log_events(ws, after, snapshot, CHUNK, Some(&names)).await?;
                     let Some(last) = events.last() else { break };
                     after = last.seq;
-                    done += events.len() as u64;
+                    let done = last.seq as u64;
                     if tx.send(Msg::Chunk { ws, id, events, done }).is_err() {
                         break;
                     }
@@ -668,11 +715,11 @@ impl Worker {
                 }
             }
         };
-        self.spawn_backfill(ws, id, plan.is_empty(), plan.snapshot);
+        self.spawn_backfill(ws, id, plan.events, plan.snapshot);
     }
 
     /// Apply a committed transaction's changes and events.
-    async fn committed(&self, touched: Touched, events: Vec<LiveEvent>) -> Result<(), StoreError> {
+    async fn committed(&self, touched: Touched, events: Vec<LiveEvent>, at: Vec<Instant>) -> Result<(), StoreError> {
         let mut workspaces: HashSet<WorkspaceId> = HashSet::new();
         {
             let hub = lock(&self.hub);
@@ -689,24 +736,47 @@ impl Worker {
             events.iter().for_each(|e| note(&e.ws));
         }
         for ws in workspaces {
-            self.committed_in(ws, &touched, &events).await?;
+            self.committed_in(ws, &touched, &events, &at).await?;
         }
         Ok(())
     }
 
-    async fn committed_in(&self, ws: WorkspaceId, touched: &Touched, events: &[LiveEvent]) -> Result<(), StoreError> {
+    async fn committed_in(
+        &self,
+        ws: WorkspaceId,
+        touched: &Touched,
+        events: &[LiveEvent],
+        at: &[Instant],
+    ) -> Result<(), StoreError> {
         // Read what changed (outside the lock), then apply in one go.
-        let mut tx = self.store.begin().await?;
         let mut contacts = Vec::new();
+        let mut companies = Vec::new();
+        let mut histories = Vec::new();
+        let reads = touched.contacts.len() + touched.histories.len() + touched.companies.len();
+        if reads > 0 {
+            self.read_changed(ws, touched, &mut contacts, &mut companies, &mut histories).await?;
+        }
+        self.apply_changed(ws, touched, events, at, contacts, companies, histories).await
+    }
+
+    async fn read_changed(
+        &self,
+        ws: WorkspaceId,
+        touched: &Touched,
+        contacts: &mut Vec<kairos_core::contact::Contact>,
+        companies: &mut Vec<kairos_core::company::Company>,
+        histories: &mut Vec<(ContactId, Vec<LogEvent>)>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        let mut seen = HashSet::new();
         for (w, id) in touched.contacts.iter().chain(touched.histories.iter()) {
-            if *w != ws || touched.deleted.contains(&(ws, *id)) {
+            if *w != ws || touched.deleted.contains(&(ws, *id)) || !seen.insert(*id) {
                 continue;
             }
             if let Some(c) = tx.contact(ws, *id).await? {
                 contacts.push(c);
             }
         }
-        let mut companies = Vec::new();
         for (w, id) in &touched.companies {
             if *w == ws {
                 if let Some(c) = tx.company(ws, *id).await? {
@@ -714,13 +784,26 @@ impl Worker {
                 }
             }
         }
-        let mut histories = Vec::new();
         for (w, id) in &touched.histories {
             if *w == ws && !touched.deleted.contains(&(ws, *id)) {
                 histories.push((*id, contact_history(&mut tx, ws, *id).await?));
             }
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_changed(
+        &self,
+        ws: WorkspaceId,
+        touched: &Touched,
+        events: &[LiveEvent],
+        at: &[Instant],
+        contacts: Vec<kairos_core::contact::Contact>,
+        companies: Vec<kairos_core::company::Company>,
+        histories: Vec<(ContactId, Vec<LogEvent>)>,
+    ) -> Result<(), StoreError> {
         let now = now_ms(&*self.clock);
         let mut changes = Vec::new();
         {
@@ -762,7 +845,15 @@ impl Worker {
                 }
             }
         }
-        self.persist(ws, changes).await
+        let caused = !changes.is_empty();
+        self.persist(ws, changes).await?;
+        if caused {
+            let mut l = self.latencies.lock().unwrap_or_else(|e| e.into_inner());
+            if l.len() < 1_000_000 {
+                l.extend(at.iter().map(Instant::elapsed));
+            }
+        }
+        Ok(())
     }
 
     /// Persist membership changes and write them to the log; the events
@@ -833,6 +924,15 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+fn merge_touched(into: &mut Touched, from: Touched) {
+    into.contacts.extend(from.contacts);
+    into.deleted.extend(from.deleted);
+    into.histories.extend(from.histories);
+    into.companies.extend(from.companies);
+    into.deleted_companies.extend(from.deleted_companies);
+    into.list_members.extend(from.list_members);
 }
 
 async fn contact_history(
@@ -1004,12 +1104,17 @@ impl Engine {
         let _ = self.inner.segments.send(Msg::FieldsChanged { ws });
     }
 
+    /// Take the recorded acknowledgement-to-logged-entry latencies.
+    pub fn take_segment_latencies(&self) -> Vec<Duration> {
+        std::mem::take(&mut *self.inner.latencies.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Hand a committed transaction's changes to segment maintenance.
     pub(crate) fn committed(&self, touched: Touched, events: Vec<LiveEvent>) {
         if touched.is_empty() && events.is_empty() {
             return;
         }
-        let _ = self.inner.segments.send(Msg::Committed { touched, events });
+        let _ = self.inner.segments.send(Msg::Committed { touched, events, at: Instant::now() });
     }
 
     /// Static-list membership changes go through here so segments follow.

@@ -170,21 +170,48 @@ impl Tx {
     }
 
     /// Persist membership changes (idempotent: entering twice or leaving a
-    /// segment one is not in changes nothing).
+    /// segment one is not in changes nothing). Changes apply in order, in
+    /// multi-row statements.
     pub async fn apply_membership(&mut self, ws: WorkspaceId, changes: &[MembershipChange]) -> Result<()> {
         let w = ws.to_string();
-        for ch in changes {
-            let (s, c) = (ch.segment.to_string(), ch.contact.to_string());
-            if ch.entered {
-                with_conn!(self, conn => sqlx::query(
-                    "INSERT INTO segment_members (workspace_id, segment_id, contact_id, since) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT DO NOTHING")
-                    .bind(&w).bind(&s).bind(&c).bind(ch.at).execute(conn).await.map(|r| r.rows_affected()))?;
-            } else {
-                with_conn!(self, conn => sqlx::query(
-                    "DELETE FROM segment_members WHERE workspace_id = $1 AND segment_id = $2 AND contact_id = $3")
-                    .bind(&w).bind(&s).bind(&c).execute(conn).await.map(|r| r.rows_affected()))?;
+        // Consecutive changes of the same direction form one statement; the
+        // order between an entry and a later exit is kept.
+        let mut start = 0;
+        while start < changes.len() {
+            let entered = changes[start].entered;
+            let mut end = start;
+            while end < changes.len() && changes[end].entered == entered && end - start < 500 {
+                end += 1;
             }
+            let run = &changes[start..end];
+            if entered {
+                with_conn!(self, conn => {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO segment_members (workspace_id, segment_id, contact_id, since) ");
+                    qb.push_values(run, |mut b, ch| {
+                        b.push_bind(w.clone()).push_bind(ch.segment.to_string()).push_bind(ch.contact.to_string()).push_bind(ch.at);
+                    });
+                    qb.push(" ON CONFLICT DO NOTHING");
+                    qb.build().execute(conn).await.map(|r| r.rows_affected())
+                })?;
+            } else {
+                with_conn!(self, conn => {
+                    let mut qb = sqlx::QueryBuilder::new("DELETE FROM segment_members WHERE workspace_id = ");
+                    qb.push_bind(w.clone()).push(" AND (");
+                    let mut first = true;
+                    for ch in run {
+                        if !first {
+                            qb.push(" OR ");
+                        }
+                        first = false;
+                        qb.push("(segment_id = ").push_bind(ch.segment.to_string())
+                            .push(" AND contact_id = ").push_bind(ch.contact.to_string()).push(")");
+                    }
+                    qb.push(")");
+                    qb.build().execute(conn).await.map(|r| r.rows_affected())
+                })?;
+            }
+            start = end;
         }
         Ok(())
     }
@@ -369,12 +396,43 @@ impl Tx {
     }
 
     /// Events of the log with `after < seq <= upto`, in order, for segment
-    /// backfills.
-    pub async fn log_events(&mut self, ws: WorkspaceId, after: i64, upto: i64, limit: i64) -> Result<Vec<LogEvent>> {
-        let rows: Vec<LogEventRow> = with_conn!(self, c => sqlx::query_as(
-            "SELECT seq, contact_id, kind, name, timestamp, properties FROM events
-             WHERE workspace_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4")
-            .bind(ws.to_string()).bind(after).bind(upto).bind(limit).fetch_all(c).await)?;
+    /// backfills. With `names`, only events segment rules know by those
+    /// names (`track` by name; page and screen calls as `Page Viewed` /
+    /// `Screen Viewed`).
+    pub async fn log_events(
+        &mut self,
+        ws: WorkspaceId,
+        after: i64,
+        upto: i64,
+        limit: i64,
+        names: Option<&[String]>,
+    ) -> Result<Vec<LogEvent>> {
+        let rows: Vec<LogEventRow> = with_conn!(self, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT seq, contact_id, kind, name, timestamp, properties FROM events WHERE workspace_id = ");
+            qb.push_bind(ws.to_string()).push(" AND seq > ").push_bind(after).push(" AND seq <= ").push_bind(upto);
+            if let Some(names) = names {
+                qb.push(" AND (");
+                let tracked: Vec<&String> =
+                    names.iter().filter(|n| *n != "Page Viewed" && *n != "Screen Viewed").collect();
+                qb.push("(kind = 'track' AND name IN (");
+                let mut sep = qb.separated(", ");
+                sep.push_bind("");
+                for n in tracked {
+                    sep.push_bind(n.clone());
+                }
+                qb.push("))");
+                if names.iter().any(|n| n == "Page Viewed") {
+                    qb.push(" OR kind = 'page'");
+                }
+                if names.iter().any(|n| n == "Screen Viewed") {
+                    qb.push(" OR kind = 'screen'");
+                }
+                qb.push(")");
+            }
+            qb.push(" ORDER BY seq LIMIT ").push_bind(limit);
+            qb.build_query_as().fetch_all(c).await
+        })?;
         rows.into_iter()
             .map(|r| {
                 Ok(LogEvent {

@@ -112,7 +112,7 @@ pub async fn run(store: Store, command: SegmentCommand) -> Result<()> {
             tx.commit().await?;
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} events scanned")
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} log position {pos}/{len}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             engine.start_segment_load(ws.id, id)?;

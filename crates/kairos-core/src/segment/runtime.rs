@@ -713,12 +713,36 @@ impl SegmentRuntime {
     /// [`Self::activate`]. Replacing a loaded segment keeps the old version
     /// serving until then.
     pub fn load_segment(&mut self, id: SegmentId, rule: &Rule, snapshot: i64) -> Result<BackfillPlan, RuntimeError> {
+        self.load_segments(&[(id, rule.clone())], snapshot)
+    }
+
+    /// Load several segments that will be backfilled by one scan (at start,
+    /// or in a benchmark): they share the tallies they have in common.
+    /// Segments must come after the segments they refer to.
+    pub fn load_segments(&mut self, segments: &[(SegmentId, Rule)], snapshot: i64) -> Result<BackfillPlan, RuntimeError> {
+        let mut new_tallies = Vec::new();
+        for (id, rule) in segments {
+            self.load_one(*id, rule, snapshot, &mut new_tallies)?;
+        }
+        let mut events: Vec<String> =
+            new_tallies.iter().filter_map(|&t| self.tallies[t].as_ref().map(|d| d.event.clone())).collect();
+        events.sort();
+        events.dedup();
+        Ok(BackfillPlan { events, snapshot })
+    }
+
+    fn load_one(
+        &mut self,
+        id: SegmentId,
+        rule: &Rule,
+        snapshot: i64,
+        new_tallies: &mut Vec<usize>,
+    ) -> Result<(), RuntimeError> {
         for r in rule.segment_refs() {
             if !self.slots.contains_key(&r) {
                 return Err(RuntimeError::MissingReference(id, r));
             }
         }
-        let mut new_tallies = Vec::new();
         let mut slot = SegmentSlot {
             id,
             rule: Compiled::And(Vec::new()),
@@ -733,7 +757,7 @@ impl SegmentRuntime {
             backfilling: true,
             replacing: false,
         };
-        slot.rule = self.compile(rule, &mut slot, &mut new_tallies, snapshot);
+        slot.rule = self.compile(rule, &mut slot, new_tallies, snapshot);
         match self.slots.get(&id) {
             Some(&i) => {
                 let old = self.segments[i].take().expect("slot exists");
@@ -752,11 +776,7 @@ impl SegmentRuntime {
                 self.slots.insert(id, self.segments.len() - 1);
             }
         }
-        let mut events: Vec<String> =
-            new_tallies.iter().filter_map(|&t| self.tallies[t].as_ref().map(|d| d.event.clone())).collect();
-        events.sort();
-        events.dedup();
-        Ok(BackfillPlan { events, snapshot })
+        Ok(())
     }
 
     fn compile(
@@ -901,25 +921,32 @@ impl SegmentRuntime {
     /// evaluated. Contacts that join (or, replacing a version, whose answer
     /// changes) are reported as changes at `now`.
     pub fn activate(&mut self, id: SegmentId, now: i64) -> Result<Vec<Change>, RuntimeError> {
+        self.activate_many(&[id], now)
+    }
+
+    /// Activate several loaded segments with one pass over the contacts.
+    pub fn activate_many(&mut self, ids: &[SegmentId], now: i64) -> Result<Vec<Change>, RuntimeError> {
         let mut out = self.advance(now);
-        let &i = self.slots.get(&id).ok_or(RuntimeError::UnknownSegment(id))?;
-        let tallies = {
+        let mut dirty = vec![false; self.segments.len()];
+        for id in ids {
+            let &i = self.slots.get(id).ok_or(RuntimeError::UnknownSegment(*id))?;
             let s = self.segments[i].as_mut().expect("slot exists");
             if !s.backfilling {
-                return Ok(out);
+                continue;
             }
             s.backfilling = false;
             s.replacing = false;
-            s.tallies.clone()
-        };
-        for t in tallies {
-            if let Some(d) = self.tallies[t].as_mut() {
-                d.snapshot = None;
+            dirty[i] = true;
+            for t in s.tallies.clone() {
+                if let Some(d) = self.tallies[t].as_mut() {
+                    d.snapshot = None;
+                }
             }
         }
+        if !dirty.iter().any(|d| *d) {
+            return Ok(out);
+        }
         self.recompute_order();
-        let mut dirty = vec![false; self.segments.len()];
-        dirty[i] = true;
         for c in 0..self.ids.len() as u32 {
             if self.alive.contains(c as usize) {
                 self.reevaluate(c, dirty.clone(), self.now, &mut out);

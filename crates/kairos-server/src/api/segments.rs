@@ -296,7 +296,7 @@ pub async fn count(State(s): State<AppState>, admin: Admin, Path(id): Path<Strin
             Err(Problem::conflict(format!("the segment failed: {}", v.error.unwrap_or_default())))
         }
         None => Err(Problem::conflict(format!(
-            "the segment is still being built ({} of {} events scanned); try again shortly",
+            "the segment is still being built (log position {} of {}); try again shortly",
             v.backfill_done, v.backfill_total
         ))),
     }
