@@ -177,10 +177,10 @@ impl Tx {
         }
     }
 
+    /// Record a contact write (duplicates are fine: readers de-duplicate,
+    /// and a search here would make bulk imports quadratic).
     pub(crate) fn touch_contact(&mut self, ws: WorkspaceId, id: ContactId) {
-        if !self.touched.contacts.contains(&(ws, id)) {
-            self.touched.contacts.push((ws, id));
-        }
+        self.touched.contacts.push((ws, id));
     }
 
     /// Run a statement that may violate a constraint without spoiling the

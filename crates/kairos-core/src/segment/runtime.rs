@@ -14,10 +14,12 @@
 //! (`tests/segment_equivalence.rs` checks exactly that). The embedding engine
 //! persists the returned [`Change`]s and writes them to the event log.
 
-use super::rule::{CountOp, EventCond, FieldCond, Measure, PropertyCond, Rule, TimeTest, Window, DAY_MS};
+use super::rule::{CountOp, EventCond, FieldCond, FieldOp, Literal, Measure, PropertyCond, Rule, TimeTest, Window, DAY_MS};
 use super::value::{field_is_timed, field_matches, field_next_change, property, Attr, AttrRef, Profile};
 use crate::ids::{CompanyId, ContactId, ListId, SegmentId};
 use fixedbitset::FixedBitSet;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -149,18 +151,36 @@ impl Column {
     }
 }
 
-/// The fields of all contacts (or all companies), column by column.
+/// The fields of all contacts (or all companies), column by column. A
+/// column's number is fixed once given out, so compiled rules refer to
+/// columns by number; a column without a type yet holds no values.
 #[derive(Default)]
 struct Columns {
-    columns: HashMap<String, Column>,
+    index: HashMap<String, usize>,
+    columns: Vec<(String, Option<Column>)>,
     strings: Interner,
 }
 
+/// A column number no column has: every value in it is unset.
+const NO_COLUMN: usize = usize::MAX;
+/// A symbol no value has, for a literal never seen.
+const NO_SYMBOL: u32 = u32::MAX - 1;
+
 impl Columns {
+    fn column_id(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        self.columns.push((name.to_string(), None));
+        self.index.insert(name.to_string(), self.columns.len() - 1);
+        self.columns.len() - 1
+    }
+
     /// Replace record `i`'s fields with `p`; returns the fields that changed.
     fn set(&mut self, i: u32, p: &Profile) -> Vec<String> {
         let mut changed = Vec::new();
         for (name, col) in self.columns.iter_mut() {
+            let Some(col) = col else { continue };
             let new = p.0.get(name);
             let before = col.get(i, &self.strings).map(owned);
             if before.as_ref() != new {
@@ -172,11 +192,13 @@ impl Columns {
             }
         }
         for (name, a) in &p.0 {
-            let col = self.columns.entry(name.clone()).or_insert_with(|| Column::for_attr(a));
-            if !col.same_type(a) {
-                // The field was redefined with another type: start it afresh.
-                *col = Column::for_attr(a);
+            let id = self.column_id(name);
+            let slot = &mut self.columns[id].1;
+            if !slot.as_ref().is_some_and(|c| c.same_type(a)) {
+                // New, or redefined with another type: start it afresh.
+                *slot = Some(Column::for_attr(a));
             }
+            let col = slot.as_mut().expect("set above");
             if col.get(i, &self.strings).map(owned).as_ref() != Some(a) {
                 col.set(i, Some(a), &mut self.strings);
                 if !changed.contains(name) {
@@ -188,17 +210,24 @@ impl Columns {
     }
 
     fn clear(&mut self, i: u32) {
-        for col in self.columns.values_mut() {
-            col.set(i, None, &mut self.strings);
+        for (_, col) in self.columns.iter_mut() {
+            if let Some(col) = col {
+                col.set(i, None, &mut self.strings);
+            }
         }
     }
 
-    fn get(&self, i: u32, field: &str) -> Option<AttrRef<'_>> {
-        self.columns.get(field).and_then(|c| c.get(i, &self.strings))
+    fn get(&self, i: u32, col: usize) -> Option<AttrRef<'_>> {
+        self.columns.get(col).and_then(|(_, c)| c.as_ref()).and_then(|c| c.get(i, &self.strings))
+    }
+
+    /// The symbol of a lower-case literal, if any value has it.
+    fn symbol(&self, s: &str) -> u32 {
+        self.strings.ids.get(s).copied().unwrap_or(NO_SYMBOL)
     }
 
     fn heap_bytes(&self) -> usize {
-        self.columns.values().map(Column::heap_bytes).sum::<usize>()
+        self.columns.iter().filter_map(|(_, c)| c.as_ref()).map(Column::heap_bytes).sum::<usize>()
             + self.strings.strings.iter().map(|s| s.len() * 2 + 40).sum::<usize>()
     }
 }
@@ -220,9 +249,9 @@ struct Tally {
     first: i64,
     last: i64,
     /// The most recent timestamps, newest first, at most `keep` of them.
-    recent: Vec<i64>,
+    recent: SmallVec<[i64; 2]>,
     /// Counts inside each of the tally's fixed date ranges.
-    in_range: Vec<u32>,
+    in_range: Box<[u32]>,
 }
 
 /// The tally an event condition needs, shared by every rule that asks for
@@ -236,7 +265,7 @@ struct TallyDef {
     /// backfill scan, later ones from the live stream.
     snapshot: Option<i64>,
     users: usize,
-    tallies: HashMap<u32, Tally>,
+    tallies: FxHashMap<u32, Tally>,
 }
 
 impl TallyDef {
@@ -250,7 +279,7 @@ impl TallyDef {
 
     fn add(&mut self, c: u32, ts: i64) {
         let t =
-            self.tallies.entry(c).or_insert_with(|| Tally { in_range: vec![0; self.ranges.len()], ..Tally::default() });
+            self.tallies.entry(c).or_insert_with(|| Tally { in_range: vec![0; self.ranges.len()].into_boxed_slice(), ..Tally::default() });
         t.total = t.total.saturating_add(1);
         if t.total == 1 {
             t.first = ts;
@@ -275,7 +304,11 @@ impl TallyDef {
 
     fn heap_bytes(&self) -> usize {
         self.tallies.capacity() * (4 + std::mem::size_of::<Tally>() + 8)
-            + self.tallies.values().map(|t| t.recent.capacity() * 8 + t.in_range.capacity() * 4).sum::<usize>()
+            + self
+                .tallies
+                .values()
+                .map(|t| if t.recent.spilled() { t.recent.capacity() * 8 } else { 0 } + t.in_range.len() * 4)
+                .sum::<usize>()
     }
 }
 
@@ -285,8 +318,10 @@ enum Compiled {
     And(Vec<Compiled>),
     Or(Vec<Compiled>),
     Not(Box<Compiled>),
-    Field(FieldCond),
-    Company(FieldCond),
+    /// A field condition on column `col`; `sym` is set for text
+    /// equality, which then compares symbols.
+    Field { col: usize, cond: FieldCond, sym: Option<u32> },
+    Company { col: usize, cond: FieldCond },
     Event { tally: usize, measure: Measure, range: usize },
     Segment(usize),
     List(ListId),
@@ -355,7 +390,8 @@ pub struct SegmentRuntime {
     /// Active segment slots, each after every segment it refers to.
     order: Vec<usize>,
     timers: BTreeSet<(i64, u32)>,
-    next_timer: HashMap<u32, i64>,
+    /// Each contact's armed timer, if any (indexed by contact number).
+    next_timer: Vec<Option<i64>>,
     now: i64,
 }
 
@@ -469,7 +505,7 @@ impl SegmentRuntime {
                 l.set(c as usize, false);
             }
         }
-        if let Some(t) = self.next_timer.remove(&c) {
+        if let Some(t) = self.next_timer.get_mut(c as usize).and_then(Option::take) {
             self.timers.remove(&(t, c));
         }
     }
@@ -593,7 +629,9 @@ impl SegmentRuntime {
                 break;
             }
             self.timers.pop_first();
-            self.next_timer.remove(&c);
+            if let Some(t) = self.next_timer.get_mut(c as usize) {
+                *t = None;
+            }
             let dirty = self.dirty_where(|s| s.timed);
             self.reevaluate(c, dirty, t, &mut out);
         }
@@ -610,7 +648,7 @@ impl SegmentRuntime {
         if !self.alive.contains(c as usize) {
             return;
         }
-        let mut next: Option<i64> = self.next_timer.get(&c).copied().filter(|&t| t > at);
+        let mut next: Option<i64> = self.next_timer.get(c as usize).copied().flatten().filter(|&t| t > at);
         for k in 0..self.order.len() {
             let slot = self.order[k];
             if !dirty[slot] {
@@ -644,7 +682,7 @@ impl SegmentRuntime {
                 }
             }
         }
-        let old = self.next_timer.get(&c).copied();
+        let old = self.next_timer.get(c as usize).copied().flatten();
         if old != next {
             if let Some(o) = old {
                 self.timers.remove(&(o, c));
@@ -652,10 +690,15 @@ impl SegmentRuntime {
             match next {
                 Some(n) => {
                     self.timers.insert((n, c));
-                    self.next_timer.insert(c, n);
+                    if self.next_timer.len() <= c as usize {
+                        self.next_timer.resize(c as usize + 1, None);
+                    }
+                    self.next_timer[c as usize] = Some(n);
                 }
                 None => {
-                    self.next_timer.remove(&c);
+                    if let Some(t) = self.next_timer.get_mut(c as usize) {
+                        *t = None;
+                    }
                 }
             }
         }
@@ -666,11 +709,17 @@ impl SegmentRuntime {
             Compiled::And(rs) => rs.iter().all(|r| self.eval(r, c, now)),
             Compiled::Or(rs) => rs.iter().any(|r| self.eval(r, c, now)),
             Compiled::Not(r) => !self.eval(r, c, now),
-            Compiled::Field(f) => field_matches(&f.op, self.fields.get(c, &f.field), now),
-            Compiled::Company(f) => self
+            Compiled::Field { col, cond, sym } => {
+                if let (Some(sym), Some((_, Some(Column::Str(v))))) = (sym, self.fields.columns.get(*col)) {
+                    let eq = v.get(c as usize) == Some(sym);
+                    return if matches!(cond.op, FieldOp::NotEquals(_)) { !eq } else { eq };
+                }
+                field_matches(&cond.op, self.fields.get(c, *col), now)
+            }
+            Compiled::Company { col, cond } => self
                 .contact_companies
                 .get(&c)
-                .is_some_and(|cos| cos.iter().any(|&co| field_matches(&f.op, self.companies.get(co, &f.field), now))),
+                .is_some_and(|cos| cos.iter().any(|&co| field_matches(&cond.op, self.companies.get(co, *col), now))),
             Compiled::Event { tally, measure, range } => {
                 let def = self.tallies[*tally].as_ref().expect("compiled tallies exist");
                 event_matches(def.tallies.get(&c), measure, *range, now)
@@ -693,10 +742,10 @@ impl SegmentRuntime {
                 rs.iter().fold(None, |acc, r| min(acc, self.next_change(r, c, now)))
             }
             Compiled::Not(r) => self.next_change(r, c, now),
-            Compiled::Field(f) => field_next_change(&f.op, self.fields.get(c, &f.field), now),
-            Compiled::Company(f) => self.contact_companies.get(&c).and_then(|cos| {
+            Compiled::Field { col, cond, .. } => field_next_change(&cond.op, self.fields.get(c, *col), now),
+            Compiled::Company { col, cond } => self.contact_companies.get(&c).and_then(|cos| {
                 cos.iter()
-                    .fold(None, |acc, &co| min(acc, field_next_change(&f.op, self.companies.get(co, &f.field), now)))
+                    .fold(None, |acc, &co| min(acc, field_next_change(&cond.op, self.companies.get(co, *col), now)))
             }),
             Compiled::Event { tally, measure, .. } => {
                 let def = self.tallies[*tally].as_ref().expect("compiled tallies exist");
@@ -795,14 +844,16 @@ impl SegmentRuntime {
                 if !slot.fields.contains(&f.field) {
                     slot.fields.push(f.field.clone());
                 }
-                Compiled::Field(f.clone())
+                let col = self.fields.column_id(&f.field);
+                let sym = text_equality(&f.op).map(|l| self.fields.strings.intern(l));
+                Compiled::Field { col, cond: f.clone(), sym }
             }
             Rule::Company(f) => {
                 slot.timed |= field_is_timed(&f.op);
                 if !slot.company_fields.contains(&f.field) {
                     slot.company_fields.push(f.field.clone());
                 }
-                Compiled::Company(f.clone())
+                Compiled::Company { col: self.companies.column_id(&f.field), cond: f.clone() }
             }
             Rule::Event(e) => {
                 let (keep, range) = needs(e);
@@ -879,7 +930,7 @@ impl SegmentRuntime {
                         ranges: range.into_iter().collect(),
                         snapshot: Some(snapshot),
                         users: 0,
-                        tallies: HashMap::new(),
+                        tallies: FxHashMap::default(),
                     };
                     let t = match self.tallies.iter().position(Option::is_none) {
                         Some(free) => {
@@ -1042,8 +1093,15 @@ impl SegmentRuntime {
             Rule::And(rs) => Compiled::And(rs.iter().map(|r| self.compile_readonly(r)).collect::<Option<_>>()?),
             Rule::Or(rs) => Compiled::Or(rs.iter().map(|r| self.compile_readonly(r)).collect::<Option<_>>()?),
             Rule::Not(r) => Compiled::Not(Box::new(self.compile_readonly(r)?)),
-            Rule::Field(f) => Compiled::Field(f.clone()),
-            Rule::Company(f) => Compiled::Company(f.clone()),
+            Rule::Field(f) => Compiled::Field {
+                col: self.fields.index.get(&f.field).copied().unwrap_or(NO_COLUMN),
+                cond: f.clone(),
+                sym: text_equality(&f.op).map(|l| self.fields.symbol(l)),
+            },
+            Rule::Company(f) => Compiled::Company {
+                col: self.companies.index.get(&f.field).copied().unwrap_or(NO_COLUMN),
+                cond: f.clone(),
+            },
             Rule::Event(e) => {
                 let (keep, range) = needs(e);
                 let t = self.tallies.iter().position(|d| {
@@ -1092,7 +1150,15 @@ impl SegmentRuntime {
             + self.tallies.iter().flatten().map(TallyDef::heap_bytes).sum::<usize>()
             + self.segments.iter().flatten().map(|s| s.members.len() / 8).sum::<usize>()
             + self.timers.len() * 32
-            + self.next_timer.capacity() * 20
+            + self.next_timer.capacity() * 16
+    }
+}
+
+/// The literal of a text equality test, which compiles to a symbol compare.
+fn text_equality(op: &FieldOp) -> Option<&str> {
+    match op {
+        FieldOp::Equals(Literal::Str(l)) | FieldOp::NotEquals(Literal::Str(l)) => Some(l),
+        _ => None,
     }
 }
 
