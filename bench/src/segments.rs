@@ -565,6 +565,9 @@ async fn part4(args: &Args, contacts: &[GenContact]) -> Result<()> {
     Ok(())
 }
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
