@@ -14,10 +14,10 @@ use chrono::{DateTime, Utc};
 use kairos_core::event::{Event, EventKind};
 use kairos_core::ids::WorkspaceId;
 use kairos_core::tracking::TrackingMessage;
-use kairos_store::{StoreError, Tx};
+use kairos_store::{MembershipChange, StoreError, Tx};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
@@ -44,31 +44,90 @@ pub enum IngestError {
     ShuttingDown,
 }
 
-pub(crate) struct Job {
-    ws: WorkspaceId,
-    messages: Vec<TrackingMessage>,
-    received_at: DateTime<Utc>,
-    reply: oneshot::Sender<Result<IngestReport, IngestError>>,
+/// Work for the single writer: tracked messages to ingest, or segment
+/// changes to log. Both go through one queue so the segment worker never
+/// competes with ingestion for the store's write lock (SQLite has one).
+pub(crate) enum Job {
+    Ingest {
+        ws: WorkspaceId,
+        messages: Vec<TrackingMessage>,
+        received_at: DateTime<Utc>,
+        reply: oneshot::Sender<Result<IngestReport, IngestError>>,
+    },
+    /// Membership changes and the `Segment Entered/Exited` events recording
+    /// them; answered with the log position of each new event.
+    Log {
+        ws: WorkspaceId,
+        changes: Vec<MembershipChange>,
+        events: Vec<Event>,
+        reply: oneshot::Sender<Result<HashMap<String, i64>, StoreError>>,
+    },
+}
+
+enum Outcome {
+    Report(IngestReport),
+    Logged(HashMap<String, i64>),
+}
+
+impl Job {
+    fn size(&self) -> usize {
+        match self {
+            Job::Ingest { messages, .. } => messages.len(),
+            Job::Log { events, .. } => events.len(),
+        }
+    }
+
+    fn answer(self, result: Result<Outcome, StoreError>) {
+        match self {
+            Job::Ingest { reply, .. } => {
+                let _ = reply.send(match result {
+                    Ok(Outcome::Report(r)) => Ok(r),
+                    Ok(Outcome::Logged(_)) => Ok(IngestReport::default()),
+                    Err(e) => Err(e.into()),
+                });
+            }
+            Job::Log { reply, .. } => {
+                let _ = reply.send(match result {
+                    Ok(Outcome::Logged(m)) => Ok(m),
+                    Ok(Outcome::Report(_)) => Ok(HashMap::new()),
+                    Err(e) => Err(e),
+                });
+            }
+        }
+    }
 }
 
 impl Engine {
     /// Append a validated batch to the log; returns once it is durable.
     pub async fn ingest(&self, ws: WorkspaceId, messages: Vec<TrackingMessage>) -> Result<IngestReport, IngestError> {
         let (reply, rx) = oneshot::channel();
-        let job = Job { ws, messages, received_at: self.inner.clock.now(), reply };
+        let job = Job::Ingest { ws, messages, received_at: self.inner.clock.now(), reply };
         self.inner.jobs.send(job).await.map_err(|_| IngestError::ShuttingDown)?;
         rx.await.map_err(|_| IngestError::ShuttingDown)?
     }
 }
 
+/// Log segment changes through the writer; returns the new events' positions.
+pub(crate) async fn log_changes(
+    jobs: &mpsc::Sender<Job>,
+    ws: WorkspaceId,
+    changes: Vec<MembershipChange>,
+    events: Vec<Event>,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let (reply, rx) = oneshot::channel();
+    let closed = || StoreError::Corrupt("the engine's writer has stopped".into());
+    jobs.send(Job::Log { ws, changes, events, reply }).await.map_err(|_| closed())?;
+    rx.await.map_err(|_| closed())?
+}
+
 pub(crate) async fn run_writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
+        let mut size = first.size();
         let mut group = vec![first];
-        let mut size = group[0].messages.len();
         while size < GROUP_MESSAGES {
             match rx.try_recv() {
                 Ok(job) => {
-                    size += job.messages.len();
+                    size += job.size();
                     group.push(job);
                 }
                 Err(_) => break,
@@ -76,59 +135,75 @@ pub(crate) async fn run_writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Job>) {
         }
         let mut state = inner.state.lock().await;
         match commit_group(&inner, &mut state, &group).await {
-            Ok(reports) => {
-                for (job, report) in group.into_iter().zip(reports) {
-                    let _ = job.reply.send(Ok(report));
+            Ok(outcomes) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    job.answer(Ok(outcome));
                 }
             }
             Err(e) if group.len() == 1 => {
                 state.reset();
-                tracing::error!(error = %e, "ingest transaction failed");
-                let _ = group.pop().map(|job| job.reply.send(Err(e.into())));
+                tracing::error!(error = %e, "write transaction failed");
+                if let Some(job) = group.pop() {
+                    job.answer(Err(e));
+                }
             }
             Err(e) => {
                 state.reset();
-                tracing::warn!(error = %e, jobs = group.len(), "group commit failed; retrying each batch alone");
+                tracing::warn!(error = %e, jobs = group.len(), "group commit failed; retrying each job alone");
                 for job in group {
                     let result = commit_group(&inner, &mut state, std::slice::from_ref(&job)).await;
                     if result.is_err() {
                         state.reset();
                     }
-                    let _ = job.reply.send(result.map(|mut r| r.pop().unwrap_or_default()).map_err(Into::into));
+                    job.answer(result.and_then(|mut r| {
+                        r.pop().ok_or_else(|| StoreError::Corrupt("a committed job had no outcome".into()))
+                    }));
                 }
             }
         }
     }
 }
 
-async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> Result<Vec<IngestReport>, StoreError> {
+async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> Result<Vec<Outcome>, StoreError> {
     let mut tx = inner.store.begin_write().await?;
-    let mut reports = Vec::with_capacity(group.len());
+    let mut outcomes = Vec::with_capacity(group.len());
     let mut live = Vec::new();
     for job in group {
-        reports.push(apply_job(&mut tx, state, job, &mut live).await?);
+        outcomes.push(match job {
+            Job::Ingest { ws, messages, received_at, .. } => {
+                Outcome::Report(apply_job(&mut tx, state, *ws, messages, *received_at, &mut live).await?)
+            }
+            Job::Log { ws, changes, events, .. } => {
+                tx.apply_membership(*ws, changes).await?;
+                // The segment worker feeds these events to itself; they are
+                // not passed on below.
+                Outcome::Logged(tx.append_events(events).await?)
+            }
+        });
     }
     let touched = tx.commit().await?;
     if !touched.is_empty() || !live.is_empty() {
         let at = std::time::Instant::now();
         let _ = inner.segments.send(crate::segments::Msg::Committed { touched, events: live, at });
     }
-    Ok(reports)
+    Ok(outcomes)
 }
 
 async fn apply_job(
     tx: &mut Tx,
     state: &mut WriterState,
-    job: &Job,
+    ws: WorkspaceId,
+    messages: &[TrackingMessage],
+    received_at: DateTime<Utc>,
     live: &mut Vec<LiveEvent>,
 ) -> Result<IngestReport, StoreError> {
-    let ids: Vec<&str> = job.messages.iter().map(|m| m.message_id.as_str()).collect();
-    let mut seen: HashSet<String> = tx.existing_message_ids(job.ws, &ids).await?;
+    let ids: Vec<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+    let mut seen: HashSet<String> = tx.existing_message_ids(ws, &ids).await?;
     let mut report = IngestReport::default();
-    let mut resolver = Resolver::new(state, job.ws, job.received_at);
-    let mut events = Vec::with_capacity(job.messages.len());
+    let mut resolver = Resolver::new(state, ws, received_at);
+    let mut events = Vec::with_capacity(messages.len());
     let mut profile_updates = Vec::new();
-    for m in &job.messages {
+    for m in messages {
         if !seen.insert(m.message_id.clone()) {
             report.duplicates += 1;
             continue;
@@ -149,7 +224,7 @@ async fn apply_job(
         events.push(Event {
             seq: 0,
             id: uuid::Uuid::now_v7(),
-            workspace_id: job.ws,
+            workspace_id: ws,
             contact_id: contact,
             kind: m.kind,
             name: m.name.clone(),
@@ -159,7 +234,7 @@ async fn apply_job(
             properties,
             context: Value::Object(m.context.clone()),
             timestamp: m.timestamp,
-            received_at: job.received_at,
+            received_at,
         });
     }
     // Events resolved to a contact that a later message in this job merged

@@ -97,7 +97,7 @@ impl Engine {
         let (tx, rx) = mpsc::channel(1024);
         let hub = segments::Hub::default();
         let latencies = segments::Latencies::default();
-        let seg_tx = segments::start(store.clone(), clock.clone(), hub.clone(), latencies.clone());
+        let seg_tx = segments::start(store.clone(), clock.clone(), hub.clone(), latencies.clone(), tx.clone());
         let inner = Arc::new(Inner {
             store,
             clock,

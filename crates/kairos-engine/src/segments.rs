@@ -65,6 +65,8 @@ impl LiveEvent {
 }
 
 pub(crate) enum Msg {
+    /// Answered once everything sent before it has been handled.
+    Barrier(oneshot::Sender<()>),
     Committed {
         touched: Touched,
         events: Vec<LiveEvent>,
@@ -162,6 +164,8 @@ fn lock(hub: &Hub) -> std::sync::MutexGuard<'_, HashMap<WorkspaceId, Workspace>>
 }
 
 pub(crate) struct Worker {
+    /// The engine's writer queue, through which changes are logged.
+    jobs: mpsc::Sender<crate::ingest::Job>,
     latencies: Latencies,
     store: Store,
     clock: Arc<dyn kairos_core::clock::Clock>,
@@ -179,9 +183,10 @@ pub(crate) fn start(
     clock: Arc<dyn kairos_core::clock::Clock>,
     hub: Hub,
     latencies: Latencies,
+    jobs: mpsc::Sender<crate::ingest::Job>,
 ) -> mpsc::UnboundedSender<Msg> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let worker = Worker { latencies, store, clock, hub, tx: tx.clone() };
+    let worker = Worker { jobs, latencies, store, clock, hub, tx: tx.clone() };
     tokio::spawn(worker.run(rx));
     let ticker = tx.clone();
     tokio::spawn(async move {
@@ -302,6 +307,10 @@ impl Worker {
                     w.contact_types = contact_types;
                     w.company_types = company_types;
                 }
+                Ok(())
+            }
+            Msg::Barrier(reply) => {
+                let _ = reply.send(());
                 Ok(())
             }
             Msg::Tick => {
@@ -846,7 +855,17 @@ impl Worker {
             }
         }
         let caused = !changes.is_empty();
+        let applied = Instant::now();
+        let n = changes.len();
         self.persist(ws, changes).await?;
+        tracing::debug!(
+            events = events.len(),
+            commits = at.len(),
+            changes = n,
+            oldest_ms = at.first().map(|a| a.elapsed().as_millis() as u64).unwrap_or(0),
+            persist_ms = applied.elapsed().as_millis() as u64,
+            "segment changes logged"
+        );
         if caused {
             let mut l = self.latencies.lock().unwrap_or_else(|e| e.into_inner());
             if l.len() < 1_000_000 {
@@ -899,10 +918,7 @@ impl Worker {
                 .iter()
                 .map(|c| MembershipChange { segment: c.segment, contact: c.contact, entered: c.entered, at: c.at })
                 .collect();
-            let mut tx = self.store.begin_write().await?;
-            tx.apply_membership(ws, &membership).await?;
-            let seqs = tx.append_events(&events).await?;
-            tx.commit().await?;
+            let seqs = crate::ingest::log_changes(&self.jobs, ws, membership, events.clone()).await?;
             let now = now_ms(&*self.clock);
             let mut next = Vec::new();
             let mut hub = lock(&self.hub);
@@ -1102,6 +1118,15 @@ impl Engine {
 
     pub(crate) fn fields_changed(&self, ws: WorkspaceId) {
         let _ = self.inner.segments.send(Msg::FieldsChanged { ws });
+    }
+
+    /// Wait until segment maintenance has handled everything committed
+    /// before this call (tests and benchmarks use it to start from rest).
+    pub async fn segments_settled(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.inner.segments.send(Msg::Barrier(reply)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Take the recorded acknowledgement-to-logged-entry latencies.

@@ -409,8 +409,10 @@ impl Tx {
     ) -> Result<Vec<LogEvent>> {
         let rows: Vec<LogEventRow> = with_conn!(self, c => {
             let mut qb = sqlx::QueryBuilder::new(
-                "SELECT seq, contact_id, kind, name, timestamp, properties FROM events WHERE workspace_id = ");
-            qb.push_bind(ws.to_string()).push(" AND seq > ").push_bind(after).push(" AND seq <= ").push_bind(upto);
+                "SELECT seq, contact_id, kind, name, timestamp, properties FROM events WHERE seq > ");
+            // `workspace_id || ''` keeps both planners on the log's primary
+            // key (a range of seq) instead of a workspace index plus a sort.
+            qb.push_bind(after).push(" AND seq <= ").push_bind(upto).push(" AND workspace_id || '' = ").push_bind(ws.to_string());
             if let Some(names) = names {
                 qb.push(" AND (");
                 let tracked: Vec<&String> =
