@@ -54,6 +54,9 @@ struct Args {
     /// Skip part 3 (stored-log backfill; loading the events takes minutes).
     #[arg(long)]
     skip_backfill: bool,
+    /// Skip part 4 (live path).
+    #[arg(long)]
+    skip_live: bool,
     #[arg(long, default_value_t = 100_000)]
     live_contacts: usize,
     #[arg(long, default_value_t = 20_000)]
@@ -177,7 +180,9 @@ fn hundred_segments() -> Vec<Value> {
                         "window": {"last_days": 14 + i}}));
     }
     for i in 0..5 {
-        out.push(json!({"and": [{"segment": format!("SEG{}", 50 + i)}, {"not": {"segment": format!("SEG{}", 20 + i)}}]}));
+        out.push(
+            json!({"and": [{"segment": format!("SEG{}", 50 + i)}, {"not": {"segment": format!("SEG{}", 20 + i)}}]}),
+        );
     }
     out
 }
@@ -352,9 +357,12 @@ async fn part2(contacts: &[GenContact], events: &[GenEvent], now: i64, kairos_ms
 
 async fn define_fields(store: &Store, ws: WorkspaceId) -> Result<()> {
     let mut tx = store.begin_write().await?;
-    for (name, ty) in
-        [("plan", FieldType::String), ("age", FieldType::Number), ("vip", FieldType::Boolean), ("signup", FieldType::Date)]
-    {
+    for (name, ty) in [
+        ("plan", FieldType::String),
+        ("age", FieldType::Number),
+        ("vip", FieldType::Boolean),
+        ("signup", FieldType::Date),
+    ] {
         let def = FieldDefinition { entity: FieldEntity::Contact, name: name.into(), field_type: ty, label: None };
         tx.define_field(ws, &def, Utc::now()).await?;
     }
@@ -428,7 +436,9 @@ async fn part3(contacts: &[GenContact], events: &[GenEvent]) -> Result<()> {
         }
     }
     sqlx::query("COMMIT").execute(&mut *conn).await?;
-    sqlx::query("CREATE UNIQUE INDEX events_message_id ON events (workspace_id, message_id)").execute(&mut *conn).await?;
+    sqlx::query("CREATE UNIQUE INDEX events_message_id ON events (workspace_id, message_id)")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("CREATE INDEX events_contact_time ON events (workspace_id, contact_id, timestamp)")
         .execute(&mut *conn)
         .await?;
@@ -557,7 +567,12 @@ async fn part4(args: &Args, contacts: &[GenContact]) -> Result<()> {
         }
     }
     engine.segments_settled().await;
-    println!("warm-up: {} events ({} per contact) sent and settled in {:.1} s", warm_batches * 100, 5, t.elapsed().as_secs_f64());
+    println!(
+        "warm-up: {} events ({} per contact) sent and settled in {:.1} s",
+        warm_batches * 100,
+        5,
+        t.elapsed().as_secs_f64()
+    );
     engine.take_segment_latencies();
     let batches_per_sec = (args.live_rate / 100).max(1);
     let interval = Duration::from_secs_f64(1.0 / batches_per_sec as f64);
@@ -570,7 +585,12 @@ async fn part4(args: &Args, contacts: &[GenContact]) -> Result<()> {
         sent += 100;
         let (http, url, write) = (http.clone(), url.clone(), write.clone());
         tasks.push(tokio::spawn(async move {
-            http.post(&url).basic_auth(&write, Some("")).header("content-type", "application/json").body(body).send().await
+            http.post(&url)
+                .basic_auth(&write, Some(""))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
         }));
         next += interval;
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
@@ -597,9 +617,6 @@ async fn part4(args: &Args, contacts: &[GenContact]) -> Result<()> {
     Ok(())
 }
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -618,6 +635,8 @@ async fn main() -> Result<()> {
     if !args.skip_backfill {
         part3(&contacts, &events).await?;
     }
-    part4(&args, &contacts).await?;
+    if !args.skip_live {
+        part4(&args, &contacts).await?;
+    }
     Ok(())
 }

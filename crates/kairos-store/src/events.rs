@@ -99,8 +99,9 @@ impl Tx {
 
     /// The workspace's log in order, after position `after_seq`.
     pub async fn events_after(&mut self, ws: WorkspaceId, after_seq: i64, limit: i64) -> Result<Vec<Event>> {
-        let sql =
-            format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $2 AND workspace_id || '' = $1 ORDER BY seq LIMIT $3");
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE seq > $2 AND workspace_id || '' = $1 ORDER BY seq LIMIT $3"
+        );
         let rows: Vec<EventRow> = with_conn!(self, c => sqlx::query_as(&sql)
             .bind(ws.to_string()).bind(after_seq).bind(limit).fetch_all(c).await)?;
         rows.into_iter().map(EventRow::into_event).collect()

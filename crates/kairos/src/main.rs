@@ -171,12 +171,6 @@ async fn serve(store: Store, args: &ServeArgs, banner: impl FnOnce(&str)) -> Res
     Ok(())
 }
 
-// mimalloc: the write paths allocate many small strings on two threads (ours
-// and SQLite's); glibc malloc spent a third of an import's time in
-// malloc/free and its locks.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()

@@ -14,13 +14,15 @@
 //! (`tests/segment_equivalence.rs` checks exactly that). The embedding engine
 //! persists the returned [`Change`]s and writes them to the event log.
 
-use super::rule::{CountOp, EventCond, FieldCond, FieldOp, Literal, Measure, PropertyCond, Rule, TimeTest, Window, DAY_MS};
+use super::rule::{
+    CountOp, EventCond, FieldCond, FieldOp, Literal, Measure, PropertyCond, Rule, TimeTest, Window, DAY_MS,
+};
 use super::value::{field_is_timed, field_matches, field_next_change, property, Attr, AttrRef, Profile};
 use crate::ids::{CompanyId, ContactId, ListId, SegmentId};
 use fixedbitset::FixedBitSet;
 use rustc_hash::FxHashMap;
-use smallvec::SmallVec;
 use serde_json::Value;
+use smallvec::SmallVec;
 use std::collections::{BTreeSet, HashMap};
 
 /// A contact entered or left a segment at instant `at` (ms).
@@ -250,8 +252,6 @@ struct Tally {
     last: i64,
     /// The most recent timestamps, newest first, at most `keep` of them.
     recent: SmallVec<[i64; 2]>,
-    /// Counts inside each of the tally's fixed date ranges.
-    in_range: Box<[u32]>,
 }
 
 /// The tally an event condition needs, shared by every rule that asks for
@@ -266,6 +266,9 @@ struct TallyDef {
     snapshot: Option<i64>,
     users: usize,
     tallies: FxHashMap<u32, Tally>,
+    /// Counts inside each of the fixed date ranges, for contacts with any
+    /// (kept apart: most tallies have no ranges).
+    in_range: FxHashMap<u32, Box<[u32]>>,
 }
 
 impl TallyDef {
@@ -278,8 +281,7 @@ impl TallyDef {
     }
 
     fn add(&mut self, c: u32, ts: i64) {
-        let t =
-            self.tallies.entry(c).or_insert_with(|| Tally { in_range: vec![0; self.ranges.len()].into_boxed_slice(), ..Tally::default() });
+        let t = self.tallies.entry(c).or_default();
         t.total = t.total.saturating_add(1);
         if t.total == 1 {
             t.first = ts;
@@ -297,18 +299,17 @@ impl TallyDef {
         }
         for (i, (a, b)) in self.ranges.iter().enumerate() {
             if *a <= ts && ts < *b {
-                t.in_range[i] = t.in_range[i].saturating_add(1);
+                let counts = self.in_range.entry(c).or_insert_with(|| vec![0; self.ranges.len()].into_boxed_slice());
+                counts[i] = counts[i].saturating_add(1);
             }
         }
     }
 
     fn heap_bytes(&self) -> usize {
         self.tallies.capacity() * (4 + std::mem::size_of::<Tally>() + 8)
-            + self
-                .tallies
-                .values()
-                .map(|t| if t.recent.spilled() { t.recent.capacity() * 8 } else { 0 } + t.in_range.len() * 4)
-                .sum::<usize>()
+            + self.tallies.values().map(|t| if t.recent.spilled() { t.recent.capacity() * 8 } else { 0 }).sum::<usize>()
+            + self.in_range.capacity() * 24
+            + self.in_range.values().map(|r| r.len() * 4).sum::<usize>()
     }
 }
 
@@ -320,9 +321,20 @@ enum Compiled {
     Not(Box<Compiled>),
     /// A field condition on column `col`; `sym` is set for text
     /// equality, which then compares symbols.
-    Field { col: usize, cond: FieldCond, sym: Option<u32> },
-    Company { col: usize, cond: FieldCond },
-    Event { tally: usize, measure: Measure, range: usize },
+    Field {
+        col: usize,
+        cond: FieldCond,
+        sym: Option<u32>,
+    },
+    Company {
+        col: usize,
+        cond: FieldCond,
+    },
+    Event {
+        tally: usize,
+        measure: Measure,
+        range: usize,
+    },
     Segment(usize),
     List(ListId),
 }
@@ -493,6 +505,7 @@ impl SegmentRuntime {
         }
         for t in self.tallies.iter_mut().flatten() {
             t.tallies.remove(&c);
+            t.in_range.remove(&c);
         }
         for s in self.segments.iter_mut().flatten() {
             if s.members.contains(c as usize) {
@@ -516,6 +529,8 @@ impl SegmentRuntime {
         if let Some(&c) = self.index.get(&id) {
             for t in self.tallies.iter_mut().flatten() {
                 t.tallies.remove(&c);
+                t.in_range.remove(&c);
+                t.in_range.remove(&c);
             }
         }
     }
@@ -722,7 +737,8 @@ impl SegmentRuntime {
                 .is_some_and(|cos| cos.iter().any(|&co| field_matches(&cond.op, self.companies.get(co, *col), now))),
             Compiled::Event { tally, measure, range } => {
                 let def = self.tallies[*tally].as_ref().expect("compiled tallies exist");
-                event_matches(def.tallies.get(&c), measure, *range, now)
+                let counts = def.in_range.get(&c).and_then(|r| r.get(*range)).copied().unwrap_or(0);
+                event_matches(def.tallies.get(&c), counts, measure, now)
             }
             Compiled::Segment(slot) => self.segments[*slot].as_ref().is_some_and(|s| s.members.contains(c as usize)),
             Compiled::List(l) => self.lists.get(l).is_some_and(|b| b.contains(c as usize)),
@@ -768,7 +784,11 @@ impl SegmentRuntime {
     /// Load several segments that will be backfilled by one scan (at start,
     /// or in a benchmark): they share the tallies they have in common.
     /// Segments must come after the segments they refer to.
-    pub fn load_segments(&mut self, segments: &[(SegmentId, Rule)], snapshot: i64) -> Result<BackfillPlan, RuntimeError> {
+    pub fn load_segments(
+        &mut self,
+        segments: &[(SegmentId, Rule)],
+        snapshot: i64,
+    ) -> Result<BackfillPlan, RuntimeError> {
         let mut new_tallies = Vec::new();
         for (id, rule) in segments {
             self.load_one(*id, rule, snapshot, &mut new_tallies)?;
@@ -931,6 +951,7 @@ impl SegmentRuntime {
                         snapshot: Some(snapshot),
                         users: 0,
                         tallies: FxHashMap::default(),
+                        in_range: FxHashMap::default(),
                     };
                     let t = match self.tallies.iter().position(Option::is_none) {
                         Some(free) => {
@@ -1181,7 +1202,8 @@ fn at_least_in_window(t: &Tally, k: u32, cutoff: i64) -> bool {
     k == 0 || t.recent.get(k as usize - 1).is_some_and(|&ts| ts > cutoff)
 }
 
-fn event_matches(t: Option<&Tally>, measure: &Measure, range: usize, now: i64) -> bool {
+/// `in_range` is the contact's count inside the condition's fixed range.
+fn event_matches(t: Option<&Tally>, in_range: u32, measure: &Measure, now: i64) -> bool {
     let test = |x: i64, test: &TimeTest| match *test {
         TimeTest::Before(b) => x < b,
         TimeTest::After(a) => x > a,
@@ -1195,7 +1217,7 @@ fn event_matches(t: Option<&Tally>, measure: &Measure, range: usize, now: i64) -
                     (_, _) if k == 0 => true,
                     (None, _) => false,
                     (Some(t), Window::Ever) => t.total >= k,
-                    (Some(t), Window::Between(..)) => t.in_range.get(range).is_some_and(|&c| c >= k),
+                    (Some(_), Window::Between(..)) => in_range >= k,
                     (Some(t), Window::LastDays(d)) => at_least_in_window(t, k, now - d as i64 * DAY_MS),
                 }
             };
