@@ -114,6 +114,10 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KAIROS_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let args = Args::parse();
     USERS.store(args.users, Ordering::Relaxed);
     let backend = if args.postgres {

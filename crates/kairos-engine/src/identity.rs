@@ -16,7 +16,7 @@ use kairos_core::ids::{ContactId, WorkspaceId};
 use kairos_core::merge::merge_contacts;
 use kairos_core::tracking::TrackingMessage;
 use kairos_store::{Result, StoreError, Tx};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub(crate) struct Resolver<'a> {
     pub state: &'a mut WriterState,
@@ -24,11 +24,72 @@ pub(crate) struct Resolver<'a> {
     pub now: DateTime<Utc>,
     /// Merges made by this resolver: source → target.
     pub merged: HashMap<ContactId, ContactId>,
+    /// Identifiers [`Resolver::prefetch`] found unknown, so single lookups
+    /// can be skipped; an identifier leaves the set when it becomes known.
+    absent_users: HashSet<String>,
+    absent_alts: HashSet<String>,
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(state: &'a mut WriterState, ws: WorkspaceId, now: DateTime<Utc>) -> Self {
-        Resolver { state, ws, now, merged: HashMap::new() }
+        Resolver { state, ws, now, merged: HashMap::new(), absent_users: HashSet::new(), absent_alts: HashSet::new() }
+    }
+
+    /// Look up, in two queries, every user id and anonymous id of a batch
+    /// that the cache does not know, instead of several queries per message.
+    pub async fn prefetch(&mut self, tx: &mut Tx, messages: &[TrackingMessage]) -> Result<()> {
+        let ws = self.ws;
+        let mut users: Vec<String> = Vec::new();
+        let mut alts: Vec<String> = Vec::new();
+        for m in messages {
+            if let Some(u) = &m.user_id {
+                if !self.state.identities.contains_key(&(ws, IdKind::User, u.clone())) {
+                    users.push(u.clone());
+                }
+            }
+            for a in [&m.anonymous_id, &m.previous_id].into_iter().flatten() {
+                if !self.state.identities.contains_key(&(ws, IdKind::Alt, a.clone())) {
+                    alts.push(a.clone());
+                }
+            }
+        }
+        users.sort();
+        users.dedup();
+        alts.sort();
+        alts.dedup();
+        if users.is_empty() && alts.is_empty() {
+            return Ok(());
+        }
+        let mut found_users = HashSet::new();
+        for (x, id) in tx.contact_ids_by_external_ids(ws, &users).await? {
+            self.state.remember(ws, IdKind::User, &x, Known { contact: id, identified: true });
+            found_users.insert(x);
+        }
+        // A user id may also be an alias (recorded as an anonymous id).
+        let mut lookup: Vec<String> = users.iter().filter(|u| !found_users.contains(*u)).cloned().collect();
+        lookup.extend(alts.iter().cloned());
+        lookup.sort();
+        lookup.dedup();
+        let mut found_alts = HashSet::new();
+        for (a, id, identified) in tx.contacts_by_anonymous_ids(ws, &lookup).await? {
+            if users.contains(&a) && !found_users.contains(&a) {
+                self.state.remember(ws, IdKind::User, &a, Known { contact: id, identified: true });
+                found_users.insert(a.clone());
+            }
+            self.state.remember(ws, IdKind::Alt, &a, Known { contact: id, identified });
+            found_alts.insert(a);
+        }
+        self.absent_users = users.into_iter().filter(|u| !found_users.contains(u)).collect();
+        self.absent_alts = alts.into_iter().filter(|a| !found_alts.contains(a)).collect();
+        Ok(())
+    }
+
+    fn now_known(&mut self, kind: IdKind, value: &str, k: Known) {
+        match kind {
+            IdKind::User => self.absent_users.remove(value),
+            IdKind::Alt => self.absent_alts.remove(value),
+        };
+        self.state.remember(self.ws, kind, value, k);
     }
 
     /// The contact `id` was merged into, if this resolver merged it away.
@@ -44,6 +105,9 @@ impl<'a> Resolver<'a> {
     async fn by_user(&mut self, tx: &mut Tx, user_id: &str) -> Result<Option<Known>> {
         if let Some(k) = self.state.identities.get(&(self.ws, IdKind::User, user_id.to_string())) {
             return Ok(Some(*k));
+        }
+        if self.absent_users.contains(user_id) {
+            return Ok(None);
         }
         let found = match tx.contact_by_external_id(self.ws, user_id).await? {
             Some(c) => Some(Known { contact: c.id, identified: true }),
@@ -62,6 +126,9 @@ impl<'a> Resolver<'a> {
         if let Some(k) = self.state.identities.get(&(self.ws, IdKind::Alt, alt.to_string())) {
             return Ok(Some(*k));
         }
+        if self.absent_alts.contains(alt) {
+            return Ok(None);
+        }
         let Some(id) = tx.contact_id_by_anonymous_id(self.ws, alt).await? else {
             return Ok(None);
         };
@@ -73,7 +140,7 @@ impl<'a> Resolver<'a> {
 
     async fn link_alt(&mut self, tx: &mut Tx, alt: &str, k: Known) -> Result<()> {
         tx.link_anonymous_id(self.ws, alt, k.contact, self.now).await?;
-        self.state.remember(self.ws, IdKind::Alt, alt, k);
+        self.now_known(IdKind::Alt, alt, k);
         Ok(())
     }
 
@@ -86,7 +153,7 @@ impl<'a> Resolver<'a> {
         tx.insert_contact(&c).await?;
         let k = Known { contact: c.id, identified: user_id.is_some() };
         if let Some(u) = user_id {
-            self.state.remember(self.ws, IdKind::User, u, k);
+            self.now_known(IdKind::User, u, k);
         }
         Ok(k)
     }
@@ -100,7 +167,7 @@ impl<'a> Resolver<'a> {
         tx.update_contact(&c).await?;
         self.state.forget_contact(contact);
         let k = Known { contact, identified: true };
-        self.state.remember(self.ws, IdKind::User, user_id, k);
+        self.now_known(IdKind::User, user_id, k);
         Ok(k)
     }
 

@@ -201,6 +201,7 @@ async fn apply_job(
     let mut seen: HashSet<String> = tx.existing_message_ids(ws, &ids).await?;
     let mut report = IngestReport::default();
     let mut resolver = Resolver::new(state, ws, received_at);
+    resolver.prefetch(tx, messages).await?;
     let mut events = Vec::with_capacity(messages.len());
     let mut profile_updates = Vec::new();
     for m in messages {

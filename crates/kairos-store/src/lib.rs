@@ -250,7 +250,13 @@ impl Store {
     pub async fn open_with(url: &str, durability: Durability) -> Result<Self> {
         let open_err = |reason: String| StoreError::Open { url: url.to_string(), reason };
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(|e| open_err(e.to_string()))?;
+            // Plan every execution with its parameters and the table's
+            // current size: a generic plan cached while the log was small
+            // keeps scanning it whole once it has grown (22 ms per
+            // de-duplication lookup, measured, before this).
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| open_err(e.to_string()))?
+                .options([("plan_cache_mode", "force_custom_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
