@@ -215,6 +215,44 @@ async fn populate(store: &Store, ws: kairos_core::ids::WorkspaceId, contacts: us
     }
     bar.finish_and_clear();
     eprintln!("seeded {contacts} contacts, {companies} companies and {n_events} events");
+    seed_segments(store, ws).await?;
+    Ok(())
+}
+
+/// A few segments a marketer would start with; the server builds them when
+/// it starts.
+async fn seed_segments(store: &Store, ws: kairos_core::ids::WorkspaceId) -> Result<()> {
+    let now = Utc::now().timestamp_millis();
+    let segments = [
+        ("Recent buyers", "Completed an order in the last 30 days",
+         json!({"event": "Order Completed", "window": {"last_days": 30}})),
+        ("Big spenders", "Lifetime value over 500 or two orders above 100 in 90 days",
+         json!({"or": [{"field": "lifetime_value", "op": "gt", "value": 500},
+                       {"event": "Order Completed", "where": [{"property": "total", "op": "gt", "value": 100}],
+                        "count": {"op": "at_least", "value": 2}, "window": {"last_days": 90}}]})),
+        ("Lapsed visitors", "Signed up, but no page view in the last 45 days",
+         json!({"and": [{"event": "Signed Up"},
+                        {"event": "Page Viewed", "count": {"op": "at_most", "value": 0}, "window": {"last_days": 45}}]})),
+        ("German pro accounts", "Pro plan, in Germany",
+         json!({"and": [{"field": "country", "op": "equals", "value": "DE"},
+                        {"field": "plan", "op": "equals", "value": "pro"}]})),
+    ];
+    let mut tx = store.begin_write().await?;
+    for (name, description, rule) in segments {
+        let record = kairos_store::SegmentRecord {
+            id: kairos_core::ids::SegmentId::new(),
+            name: name.into(),
+            description: Some(description.into()),
+            rule,
+            version: 1,
+            status: "building".into(),
+            error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_segment(ws, &record).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -225,4 +263,5 @@ pub fn banner(url: &str, keys: &DemoKeys) {
     println!("  write key:  {}   (tracking: /v1/track, /v1/batch, ...)", keys.write);
     println!("  API docs:   {url}/api/v1/openapi.json");
     println!("  try:        curl -H 'Authorization: Bearer {}' '{url}/api/v1/contacts?limit=3'", keys.admin);
+    println!("              curl -H 'Authorization: Bearer {}' '{url}/api/v1/segments'", keys.admin);
 }
