@@ -418,6 +418,7 @@ impl Worker {
         let mut status = HashMap::new();
         let mut loaded = Vec::new();
         let mut ordered = Vec::new();
+        let not_active: Vec<SegmentId> = segments.iter().filter(|s| s.status != "active").map(|s| s.id).collect();
         let mut remaining: Vec<SegmentRecord> = segments;
         for s in &remaining {
             schema.segments.insert(s.id, Vec::new());
@@ -482,6 +483,11 @@ impl Worker {
         tx.commit().await?;
         let now = now_ms(&*self.clock);
         let changes = rt.activate_many(&loaded, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        for id in loaded.iter().filter(|id| not_active.contains(id)) {
+            // Built now (created or edited while the process was down, or
+            // the first segment of the workspace).
+            self.mark(ws, *id, "active", None).await?;
+        }
         // Activation reports every member as entering; only differences from
         // what was persisted are real changes.
         let mut real: Vec<Change> = changes

@@ -284,3 +284,59 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
         let _ = ts;
     }
 }
+
+#[tokio::test]
+async fn company_changes_and_identity_merges_reach_segments() {
+    for ts in testing::all().await {
+        let backend = ts.backend();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start(ts.store.clone(), clock.clone(), None).await;
+        // A company (auto-defined `industry` field) and a contact in it.
+        s.track(json!({"type": "identify", "userId": "u9", "messageId": "i9", "traits": {"email": "u9@example.com"}}))
+            .await;
+        s.track(json!({"type": "group", "userId": "u9", "groupId": "acme", "messageId": "g1",
+            "traits": {"name": "Acme", "industry": "SaaS"}}))
+            .await;
+        let (st, seg) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": "SaaS people",
+                "rule": {"company": {"field": "industry", "op": "equals", "value": "saas"}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{backend:?}: {seg}");
+        let saas = seg["id"].as_str().unwrap().to_string();
+        s.count(&saas, 1).await;
+        // The company changes industry: its contact leaves.
+        s.track(json!({"type": "group", "userId": "u9", "groupId": "acme", "messageId": "g2",
+            "traits": {"industry": "Retail"}}))
+            .await;
+        s.count(&saas, 0).await;
+
+        // Three orders in all, two of them made before the visitor identified.
+        let (st, seg) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": "Three orders",
+                "rule": {"event": "Order Completed", "count": {"op": "at_least", "value": 3}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{seg}");
+        let three = seg["id"].as_str().unwrap().to_string();
+        s.track(json!({"type": "track", "userId": "u9", "event": "Order Completed", "messageId": "k1"})).await;
+        for i in 0..2 {
+            s.track(json!({"type": "track", "anonymousId": "anon-1", "event": "Order Completed",
+                "messageId": format!("a{i}")}))
+                .await;
+        }
+        s.count(&three, 0).await;
+        // The visitor identifies as u9: the anonymous profile and its history
+        // merge into u9, who now has three orders.
+        s.track(json!({"type": "identify", "userId": "u9", "anonymousId": "anon-1", "messageId": "i10"})).await;
+        s.count(&three, 1).await;
+        let members = s.get(&format!("/api/v1/segments/{three}/members")).await;
+        assert_eq!(members["data"][0]["external_id"], "u9", "{members}");
+    }
+}

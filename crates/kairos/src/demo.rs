@@ -224,18 +224,30 @@ async fn populate(store: &Store, ws: kairos_core::ids::WorkspaceId, contacts: us
 async fn seed_segments(store: &Store, ws: kairos_core::ids::WorkspaceId) -> Result<()> {
     let now = Utc::now().timestamp_millis();
     let segments = [
-        ("Recent buyers", "Completed an order in the last 30 days",
-         json!({"event": "Order Completed", "window": {"last_days": 30}})),
-        ("Big spenders", "Lifetime value over 500 or two orders above 100 in 90 days",
-         json!({"or": [{"field": "lifetime_value", "op": "gt", "value": 500},
+        (
+            "Recent buyers",
+            "Completed an order in the last 30 days",
+            json!({"event": "Order Completed", "window": {"last_days": 30}}),
+        ),
+        (
+            "Big spenders",
+            "Lifetime value over 500 or two orders above 100 in 90 days",
+            json!({"or": [{"field": "lifetime_value", "op": "gt", "value": 500},
                        {"event": "Order Completed", "where": [{"property": "total", "op": "gt", "value": 100}],
-                        "count": {"op": "at_least", "value": 2}, "window": {"last_days": 90}}]})),
-        ("Lapsed visitors", "Signed up, but no page view in the last 45 days",
-         json!({"and": [{"event": "Signed Up"},
-                        {"event": "Page Viewed", "count": {"op": "at_most", "value": 0}, "window": {"last_days": 45}}]})),
-        ("German pro accounts", "Pro plan, in Germany",
-         json!({"and": [{"field": "country", "op": "equals", "value": "DE"},
-                        {"field": "plan", "op": "equals", "value": "pro"}]})),
+                        "count": {"op": "at_least", "value": 2}, "window": {"last_days": 90}}]}),
+        ),
+        (
+            "Lapsed visitors",
+            "Signed up, but no page view in the last 45 days",
+            json!({"and": [{"event": "Signed Up"},
+                        {"event": "Page Viewed", "count": {"op": "at_most", "value": 0}, "window": {"last_days": 45}}]}),
+        ),
+        (
+            "German pro accounts",
+            "Pro plan, in Germany",
+            json!({"and": [{"field": "country", "op": "equals", "value": "DE"},
+                        {"field": "plan", "op": "equals", "value": "pro"}]}),
+        ),
     ];
     let mut tx = store.begin_write().await?;
     for (name, description, rule) in segments {

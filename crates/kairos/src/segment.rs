@@ -115,24 +115,28 @@ pub async fn run(store: Store, command: SegmentCommand) -> Result<()> {
                 ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} log position {pos}/{len}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            engine.start_segment_load(ws.id, id)?;
+            let done = engine.load_segment(ws.id, id);
+            tokio::pin!(done);
             loop {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                let Some(status) = engine.segment_status(ws.id, id) else { continue };
-                bar.set_length(status.backfill_total);
-                bar.set_position(status.backfill_done);
-                match status.state.as_str() {
-                    "active" => break,
-                    "failed" => {
-                        bar.abandon();
-                        bail!("segment {id} failed: {}", status.error.unwrap_or_default());
+                tokio::select! {
+                    result = &mut done => {
+                        if let Err(e) = result {
+                            bar.abandon();
+                            bail!("segment {id} failed: {e}");
+                        }
+                        break;
                     }
-                    _ => {}
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                        if let Some(status) = engine.segment_status(ws.id, id) {
+                            bar.set_length(status.backfill_total);
+                            bar.set_position(status.backfill_done);
+                        }
+                    }
                 }
             }
             bar.finish_and_clear();
             // Let the entries reach the log before exiting.
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            engine.segments_settled().await;
             println!("{id}\t{name}\t{} members", engine.segment_count(ws.id, id).unwrap_or(0));
             Ok(())
         }

@@ -117,3 +117,48 @@ fn keys_serve_track_and_export_events() {
         assert!(run(&with(&db, &["migrate"])).contains("migrations applied"));
     }
 }
+
+#[test]
+fn segment_commands_evaluate_create_list_and_delete() {
+    for (dir, db) in backends() {
+        let csv_path = dir.path().join("people.csv");
+        let mut csv = String::from("email,country,plan\n");
+        for i in 0..30 {
+            let country = if i % 3 == 0 { "DE" } else { "FR" };
+            writeln!(csv, "p{i}@example.com,{country},{}", if i % 2 == 0 { "pro" } else { "free" }).unwrap();
+        }
+        std::fs::write(&csv_path, &csv).unwrap();
+        run(&with(&db, &["import", "contacts", &csv_path.display().to_string(), "--create-fields"]));
+
+        let rule = dir.path().join("rule.json");
+        std::fs::write(
+            &rule,
+            r#"{"and": [{"field": "country", "op": "equals", "value": "DE"},
+                                         {"field": "plan", "op": "equals", "value": "pro"}]}"#,
+        )
+        .unwrap();
+        let rule_path = rule.display().to_string();
+        // i % 3 == 0 and i % 2 == 0: 0, 6, 12, 18, 24.
+        assert_eq!(run(&with(&db, &["segment", "eval", &rule_path])).trim(), "5");
+        let members = run(&with(&db, &["segment", "eval", &rule_path, "--members"]));
+        let emails: Vec<&str> = members.lines().skip(1).filter_map(|l| l.split(',').nth(1)).collect();
+        assert_eq!(emails.len(), 5, "{members}");
+        assert!(emails.contains(&"p12@example.com"), "{members}");
+
+        // A bad rule is refused with the path of the mistake.
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, r#"{"or": [{"field": "plan", "op": "gt", "value": 3}]}"#).unwrap();
+        let out = kairos().args(with(&db, &["segment", "eval", &bad.display().to_string()])).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("$.or[0].op") && err.contains("does not apply to a string field"), "{err}");
+
+        let created = run(&with(&db, &["segment", "create", &rule_path, "--name", "German pros"]));
+        assert!(created.contains("German pros") && created.contains("5 members"), "{created}");
+        let id = created.split('\t').next().unwrap().trim().to_string();
+        let list = run(&with(&db, &["segment", "list"]));
+        assert!(list.contains(&format!("{id}\tGerman pros\tactive\t5")), "{list}");
+        assert!(run(&with(&db, &["segment", "delete", &id])).contains("deleted"));
+        assert!(!run(&with(&db, &["segment", "list"])).contains("German pros"));
+    }
+}
