@@ -10,6 +10,7 @@ pub mod address;
 pub mod apikey;
 pub mod clock;
 pub mod company;
+pub mod consent;
 pub mod contact;
 pub mod event;
 pub mod fields;

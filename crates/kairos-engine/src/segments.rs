@@ -17,6 +17,7 @@
 
 use crate::Engine;
 use kairos_core::clock::from_millis;
+use kairos_core::consent::{Channel, ConsentChange, ConsentState, Purpose};
 use kairos_core::event::{Event, EventKind};
 use kairos_core::fields::{FieldEntity, FieldType};
 use kairos_core::ids::{CompanyId, ContactId, ListId, SegmentId, WorkspaceId};
@@ -382,6 +383,10 @@ impl Worker {
         for (c, co) in tx.all_company_links(ws).await? {
             links.entry(c).or_default().push(co);
         }
+        let mut consents: HashMap<ContactId, Vec<(Channel, Purpose, ConsentState)>> = HashMap::new();
+        for (c, channel, purpose, state) in tx.all_consent_states(ws).await? {
+            consents.entry(c).or_default().push((channel, purpose, state));
+        }
         let mut after = None;
         let mut contacts = 0usize;
         loop {
@@ -389,7 +394,8 @@ impl Worker {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for c in &page {
-                let p = Profile::of_contact(c, &contact_types);
+                let p =
+                    Profile::of_contact(c, &contact_types).with_consents(consents.remove(&c.id).unwrap_or_default());
                 rt.set_contact(c.id, &p, links.get(&c.id).map(Vec::as_slice).unwrap_or(&[]), now);
             }
             contacts += page.len();
@@ -778,7 +784,7 @@ impl Worker {
         &self,
         ws: WorkspaceId,
         touched: &Touched,
-        contacts: &mut Vec<kairos_core::contact::Contact>,
+        contacts: &mut Vec<(kairos_core::contact::Contact, Vec<ConsentChange>)>,
         companies: &mut Vec<kairos_core::company::Company>,
         histories: &mut Vec<(ContactId, Vec<LogEvent>)>,
     ) -> Result<(), StoreError> {
@@ -789,7 +795,8 @@ impl Worker {
                 continue;
             }
             if let Some(c) = tx.contact(ws, *id).await? {
-                contacts.push(c);
+                let consents = tx.consents_of(ws, *id).await?;
+                contacts.push((c, consents));
             }
         }
         for (w, id) in &touched.companies {
@@ -815,7 +822,7 @@ impl Worker {
         touched: &Touched,
         events: &[LiveEvent],
         at: &[Instant],
-        contacts: Vec<kairos_core::contact::Contact>,
+        contacts: Vec<(kairos_core::contact::Contact, Vec<ConsentChange>)>,
         companies: Vec<kairos_core::company::Company>,
         histories: Vec<(ContactId, Vec<LogEvent>)>,
     ) -> Result<(), StoreError> {
@@ -832,8 +839,10 @@ impl Worker {
             for co in &companies {
                 changes.extend(w.rt.set_company(co.id, &Profile::of_company(co, &w.company_types), now));
             }
-            for c in &contacts {
-                changes.extend(w.rt.set_contact(c.id, &Profile::of_contact(c, &w.contact_types), &c.company_ids, now));
+            for (c, consents) in &contacts {
+                let profile = Profile::of_contact(c, &w.contact_types)
+                    .with_consents(consents.iter().map(|k| (k.channel, k.purpose, k.state)));
+                changes.extend(w.rt.set_contact(c.id, &profile, &c.company_ids, now));
             }
             for (lw, list, contact, member) in &touched.list_members {
                 if *lw == ws && !touched.deleted.contains(&(ws, *contact)) {
@@ -1166,6 +1175,23 @@ impl Engine {
         let touched = tx.commit().await?;
         self.committed(touched, Vec::new());
         Ok(changed)
+    }
+
+    /// Record a consent change for a contact; returns its current consent.
+    pub async fn record_consent(
+        &self,
+        ws: WorkspaceId,
+        contact: ContactId,
+        change: &ConsentChange,
+    ) -> Result<Option<Vec<ConsentChange>>, StoreError> {
+        let mut tx = self.inner.store.begin_write().await?;
+        if tx.contact(ws, contact).await?.is_none() {
+            return Ok(None);
+        }
+        tx.record_consent(ws, contact, change).await?;
+        let current = tx.consents_of(ws, contact).await?;
+        self.commit(tx).await?;
+        Ok(Some(current))
     }
 
     /// Commit a transaction and pass what it changed on to derived state.

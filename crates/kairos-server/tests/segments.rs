@@ -340,3 +340,89 @@ async fn company_changes_and_identity_merges_reach_segments() {
         assert_eq!(members["data"][0]["external_id"], "u9", "{members}");
     }
 }
+
+#[tokio::test]
+async fn consent_is_recorded_with_proof_and_drives_segments() {
+    for ts in testing::all().await {
+        let backend = ts.backend();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start(ts.store.clone(), clock.clone(), None).await;
+        s.track(json!({"type": "identify", "userId": "c1", "messageId": "c1", "traits": {"email": "c1@example.com"}}))
+            .await;
+        let c1 = s.contact_id("c1").await;
+        let (st, seg) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": "Email marketing opt-ins",
+                "rule": {"consent": {"channel": "email", "purpose": "marketing"}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{backend:?}: {seg}");
+        let seg = seg["id"].as_str().unwrap().to_string();
+        s.count(&seg, 0).await;
+
+        let path = format!("/api/v1/contacts/{c1}/consents");
+        // Granting on the basis of consent without the wording shown is refused.
+        let (st, e) = s
+            .api(Method::PUT, &path, Some(json!({"channel": "email", "purpose": "marketing", "state": "granted"})))
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert_eq!(e["errors"][0]["path"], "wording", "{e}");
+        let r = s
+            .http
+            .put(format!("{}{path}", s.url))
+            .bearer_auth(&s.admin)
+            .header("user-agent", "signup-form/1.0")
+            .json(&json!({"channel": "email", "purpose": "marketing", "state": "granted", "source": "form:newsletter",
+                "wording": "Yes, send me the monthly newsletter", "wording_version": "2026-10",
+                "proof": {"form_payload": {"email": "c1@example.com", "newsletter": "on"}}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        s.count(&seg, 1).await;
+        let (st, _) = s
+            .api(
+                Method::PUT,
+                &path,
+                Some(json!({"channel": "email", "purpose": "marketing", "state": "withdrawn",
+                "source": "preference_centre"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        s.count(&seg, 0).await;
+
+        let v = s.get(&path).await;
+        assert_eq!(v["current"][0]["state"], "withdrawn", "{v}");
+        let history = v["history"].as_array().unwrap();
+        assert_eq!(history.len(), 2, "{v}");
+        assert_eq!(history[0]["state"], "granted");
+        assert_eq!(history[0]["source"], "form:newsletter");
+        assert_eq!(history[0]["wording_version"], "2026-10");
+        assert_eq!(history[0]["proof"]["ip"], "127.0.0.1", "{v}");
+        assert_eq!(history[0]["proof"]["user_agent"], "signup-form/1.0", "{v}");
+        assert_eq!(history[0]["proof"]["form_payload"]["newsletter"], "on", "{v}");
+
+        // A restart rebuilds consent state for segments from the store.
+        s.api(
+            Method::PUT,
+            &path,
+            Some(json!({"channel": "email", "purpose": "marketing", "state": "granted",
+            "wording": "Yes, send me the monthly newsletter"})),
+        )
+        .await;
+        s.count(&seg, 1).await;
+        let s2 = Server::start(ts.store.clone(), clock.clone(), Some((s.admin.clone(), s.write.clone()))).await;
+        s2.count(&seg, 1).await;
+
+        // Erasing the contact erases its consent records too.
+        let (st, _) = s2.api(Method::DELETE, &format!("/api/v1/contacts/{c1}"), None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let mut tx = ts.store.begin().await.unwrap();
+        let ws = tx.workspace_by_name("acme").await.unwrap().unwrap().id;
+        let id = c1.parse().unwrap();
+        assert!(tx.consent_history_of(ws, id).await.unwrap().is_empty());
+        assert!(tx.consents_of(ws, id).await.unwrap().is_empty());
+    }
+}

@@ -390,6 +390,8 @@ impl Tx {
             "DELETE FROM contact_companies WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM segment_members WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM list_members WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM consents WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM consent_history WHERE workspace_id = $1 AND contact_id = $2",
         ] {
             with_conn!(self, c => sqlx::query(sql).bind(&w).bind(&i).execute(c).await.map(|r| r.rows_affected()))?;
         }

@@ -161,6 +161,7 @@ impl Tx {
         with_conn!(self, c => sqlx::query("UPDATE events SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2")
             .bind(&w).bind(&from).bind(&to).execute(c).await.map(|r| r.rows_affected()))?;
         self.move_anonymous_ids(ws, source.id, merged.id).await?;
+        self.merge_consents(ws, source.id, merged.id).await?;
         self.touched.histories.push((ws, merged.id));
         // The survivor keeps the source's static lists.
         with_conn!(self, c => sqlx::query(

@@ -13,6 +13,7 @@
 //! id and filters on it; no query can read or write across workspaces.
 
 mod companies;
+mod consents;
 mod contacts;
 mod events;
 mod rows;

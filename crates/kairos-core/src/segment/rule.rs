@@ -5,6 +5,7 @@
 //! (`$.and[1].count.value: …`). The grammar, with examples, is documented in
 //! `docs/segments.md`; keep the two in step.
 
+use crate::consent::{consent_field, Channel, ConsentState, Purpose};
 use crate::fields::{canonical_date, FieldType};
 use crate::ids::{ListId, SegmentId};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -288,7 +289,7 @@ impl Parser<'_> {
         let Value::Object(obj) = v else {
             return self.err("expected a condition object such as {\"and\": [...]} or {\"field\": ...}");
         };
-        let kinds = ["and", "or", "not", "field", "company", "event", "email", "segment", "list"];
+        let kinds = ["and", "or", "not", "field", "company", "event", "email", "consent", "segment", "list"];
         let present: Vec<&str> = kinds.iter().copied().filter(|k| obj.contains_key(*k)).collect();
         let kind = match present.as_slice() {
             [k] => *k,
@@ -358,6 +359,45 @@ impl Parser<'_> {
                     filters: Vec::new(),
                     measure: Measure::Count { op: CountOp::AtLeast, n: 1, window },
                 }))
+            }
+            "consent" => {
+                self.only_keys(obj, &["consent"])?;
+                self.at("consent", |p| {
+                    let Value::Object(c) = &obj["consent"] else {
+                        return p.err("expected {\"channel\": ..., \"purpose\": ..., \"state\"?: ...}");
+                    };
+                    p.only_keys(c, &["channel", "purpose", "state"])?;
+                    let channel = p.at("channel", |p| {
+                        c.get("channel")
+                            .and_then(Value::as_str)
+                            .and_then(Channel::parse)
+                            .map(Ok)
+                            .unwrap_or_else(|| p.err(format!("expected one of {}", Channel::names())))
+                    })?;
+                    let purpose = p.at("purpose", |p| {
+                        c.get("purpose")
+                            .and_then(Value::as_str)
+                            .and_then(Purpose::parse)
+                            .map(Ok)
+                            .unwrap_or_else(|| p.err(format!("expected one of {}", Purpose::names())))
+                    })?;
+                    let state = match c.get("state") {
+                        None => ConsentState::Granted,
+                        Some(v) => p.at("state", |p| {
+                            v.as_str()
+                                .and_then(ConsentState::parse)
+                                .map(Ok)
+                                .unwrap_or_else(|| p.err(format!("expected one of {}", ConsentState::names())))
+                        })?,
+                    };
+                    // Consent is a field of the contact's profile for rules:
+                    // its current state, unset when never recorded.
+                    Ok(Rule::Field(FieldCond {
+                        field: consent_field(channel, purpose),
+                        field_type: FieldType::String,
+                        op: FieldOp::Equals(Literal::Str(state.as_str().to_string())),
+                    }))
+                })
             }
             "segment" => {
                 self.only_keys(obj, &["segment"])?;
@@ -789,11 +829,12 @@ mod tests {
             {"not": {"company": {"field": "industry", "op": "equals", "value": "Retail"}}},
             {"event": "Signed Up", "first": {"op": "before", "value": "2026-01-01"}},
             {"email": "opened", "window": {"last_days": 7}},
-            {"field": "birthday", "op": "anniversary_within_days", "value": 7}
+            {"field": "birthday", "op": "anniversary_within_days", "value": 7},
+            {"consent": {"channel": "email", "purpose": "marketing"}}
         ]});
         let r = parse(&rule, &schema(), None).unwrap();
         let Rule::And(items) = r else { panic!("expected and") };
-        assert_eq!(items.len(), 6);
+        assert_eq!(items.len(), 7);
         assert_eq!(
             items[0],
             Rule::Field(FieldCond {
@@ -830,6 +871,7 @@ mod tests {
         assert!(err(json!({"segment": "0190b3c0-0000-7000-8000-000000000000"})).contains("does not exist"));
         assert!(err(json!({"field": "plan"})).starts_with("$.op:"));
         assert!(err(json!({"frobnicate": 1})).starts_with("$: unknown condition"));
+        assert!(err(json!({"consent": {"channel": "fax", "purpose": "marketing"}})).starts_with("$.consent.channel:"));
         assert!(err(json!({"field": "birthday", "op": "between", "value": ["2026-02-01", "2026-01-01"]}))
             .contains("before"));
     }

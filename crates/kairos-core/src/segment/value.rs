@@ -6,6 +6,7 @@
 
 use super::rule::{FieldOp, Literal, DAY_MS};
 use crate::company::Company;
+use crate::consent::{consent_field, Channel, ConsentState, Purpose};
 use crate::contact::Contact;
 use crate::fields::FieldType;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -128,6 +129,14 @@ impl Profile {
             }
         }
         Profile(p)
+    }
+
+    /// Add a contact's current consent states, as rules see them.
+    pub fn with_consents(mut self, consents: impl IntoIterator<Item = (Channel, Purpose, ConsentState)>) -> Profile {
+        for (channel, purpose, state) in consents {
+            self.0.insert(consent_field(channel, purpose), Attr::Str(state.as_str().to_string()));
+        }
+        self
     }
 
     pub fn get(&self, field: &str) -> Option<AttrRef<'_>> {

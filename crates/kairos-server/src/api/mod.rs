@@ -4,6 +4,7 @@
 //! document naming what was wrong.
 
 pub mod companies;
+pub mod consents;
 pub mod contacts;
 pub mod fields;
 pub mod keys;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(contacts::routes())
         .merge(companies::routes())
+        .merge(consents::routes())
         .merge(fields::routes())
         .merge(keys::routes())
         .merge(segments::routes())
