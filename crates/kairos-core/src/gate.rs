@@ -1,0 +1,252 @@
+//! The gate: the one decision every outgoing message passes before any
+//! channel may send it. It checks, in this order, suppression for the
+//! channel, consent for the channel and purpose, frequency caps, and quiet
+//! hours in the contact's time zone — delaying rather than dropping where the
+//! caller allows it. Transactional messages skip consent, caps and quiet
+//! hours (the law exempts them), but not suppressions that make delivery
+//! pointless or unlawful (bounces, complaints, erasure, manual blocks).
+//!
+//! Pure: the caller gathers the facts (consent state, suppressions, recent
+//! sends) and the workspace policy; nothing here reads a clock or a store.
+
+use crate::consent::{Channel, ConsentState, Purpose};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use thiserror::Error;
+
+/// Why an address or contact must not be sent to on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressionReason {
+    HardBounce,
+    Complaint,
+    Unsubscribed,
+    Manual,
+    /// The person was erased; only a salted hash of the address remains.
+    Erased,
+}
+
+impl SuppressionReason {
+    /// Whether the suppression also blocks transactional messages.
+    pub fn blocks_transactional(self) -> bool {
+        !matches!(self, SuppressionReason::Unsubscribed)
+    }
+}
+
+/// Per-channel limits on marketing messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrequencyCap {
+    pub per_day: Option<u32>,
+    pub per_week: Option<u32>,
+}
+
+/// Local hours during which marketing waits: from `start_hour` until
+/// `end_hour` (may wrap midnight, e.g. 21 to 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub start_hour: u8,
+    pub end_hour: u8,
+}
+
+/// A workspace's sending policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GatePolicy {
+    pub caps: HashMap<Channel, FrequencyCap>,
+    pub quiet_hours: Option<QuietHours>,
+    /// Used when the contact has no (or an unknown) time zone.
+    pub default_timezone: Option<String>,
+}
+
+/// The message asking to pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendIntent {
+    pub channel: Channel,
+    pub purpose: Purpose,
+    pub transactional: bool,
+    /// Whether the caller can hold the message until quiet hours end.
+    pub can_delay: bool,
+}
+
+/// What the gate knows about the contact.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactFacts {
+    /// Current consent for the intent's channel and purpose.
+    pub consent: Option<ConsentState>,
+    /// Suppressions on the intent's channel.
+    pub suppressions: Vec<SuppressionReason>,
+    pub timezone: Option<String>,
+    /// Marketing messages on this channel in the last 24 hours / 7 days.
+    pub sent_last_day: u32,
+    pub sent_last_week: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("the contact is suppressed on this channel ({0:?})")]
+    Suppressed(SuppressionReason),
+    #[error("no consent for this channel and purpose (current state: {state})")]
+    NoConsent { state: String },
+    #[error("frequency cap reached: {sent} sent in the last {window}, the limit is {limit}")]
+    FrequencyCap { window: &'static str, sent: u32, limit: u32 },
+    #[error("quiet hours in the contact's time zone, and the message cannot wait")]
+    QuietHours,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    Send,
+    /// Hold until this instant (end of quiet hours, contact's local time).
+    Delay { until: DateTime<Utc> },
+    Refuse(Refusal),
+}
+
+/// Decide whether a message may go out now.
+pub fn decide(intent: &SendIntent, facts: &ContactFacts, policy: &GatePolicy, now: DateTime<Utc>) -> Decision {
+    for s in &facts.suppressions {
+        if !intent.transactional || s.blocks_transactional() {
+            return Decision::Refuse(Refusal::Suppressed(*s));
+        }
+    }
+    if intent.transactional {
+        return Decision::Send;
+    }
+    if facts.consent != Some(ConsentState::Granted) {
+        let state = facts.consent.map(|c| c.as_str().to_string()).unwrap_or_else(|| "none recorded".into());
+        return Decision::Refuse(Refusal::NoConsent { state });
+    }
+    if let Some(cap) = policy.caps.get(&intent.channel) {
+        if let Some(limit) = cap.per_day.filter(|l| facts.sent_last_day >= *l) {
+            return Decision::Refuse(Refusal::FrequencyCap { window: "day", sent: facts.sent_last_day, limit });
+        }
+        if let Some(limit) = cap.per_week.filter(|l| facts.sent_last_week >= *l) {
+            return Decision::Refuse(Refusal::FrequencyCap { window: "week", sent: facts.sent_last_week, limit });
+        }
+    }
+    if let Some(q) = policy.quiet_hours {
+        if let Some(until) = quiet_until(q, facts.timezone.as_deref(), policy.default_timezone.as_deref(), now) {
+            return if intent.can_delay { Decision::Delay { until } } else { Decision::Refuse(Refusal::QuietHours) };
+        }
+    }
+    Decision::Send
+}
+
+/// If `now` falls in quiet hours in the contact's zone, when they end.
+fn quiet_until(q: QuietHours, tz: Option<&str>, default_tz: Option<&str>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let zone = tz
+        .and_then(|t| jiff::tz::TimeZone::get(t).ok())
+        .or_else(|| default_tz.and_then(|t| jiff::tz::TimeZone::get(t).ok()))
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = jiff::Timestamp::from_millisecond(now.timestamp_millis()).ok()?.to_zoned(zone.clone());
+    let hour = local.hour() as u8;
+    let (start, end) = (q.start_hour % 24, q.end_hour % 24);
+    let quiet = if start <= end { start <= hour && hour < end } else { hour >= start || hour < end };
+    if !quiet || start == end {
+        return None;
+    }
+    // The end of this quiet period: today at `end` if that is still ahead,
+    // else tomorrow at `end`.
+    let mut date = local.date();
+    if hour >= end {
+        date = date.tomorrow().ok()?;
+    }
+    let until = date.at(end as i8, 0, 0, 0).to_zoned(zone).ok()?;
+    DateTime::from_timestamp_millis(until.timestamp().as_millisecond())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn marketing() -> SendIntent {
+        SendIntent { channel: Channel::Email, purpose: Purpose::Marketing, transactional: false, can_delay: true }
+    }
+
+    fn consented() -> ContactFacts {
+        ContactFacts { consent: Some(ConsentState::Granted), ..ContactFacts::default() }
+    }
+
+    #[test]
+    fn consent_and_suppression_come_first() {
+        let p = GatePolicy::default();
+        let now = at("2026-06-01T12:00:00Z");
+        assert_eq!(decide(&marketing(), &consented(), &p, now), Decision::Send);
+        let none = ContactFacts::default();
+        assert_eq!(
+            decide(&marketing(), &none, &p, now),
+            Decision::Refuse(Refusal::NoConsent { state: "none recorded".into() })
+        );
+        let withdrawn = ContactFacts { consent: Some(ConsentState::Withdrawn), ..ContactFacts::default() };
+        assert!(matches!(decide(&marketing(), &withdrawn, &p, now), Decision::Refuse(Refusal::NoConsent { .. })));
+        let pending = ContactFacts { consent: Some(ConsentState::PendingDoubleOptIn), ..ContactFacts::default() };
+        assert!(matches!(decide(&marketing(), &pending, &p, now), Decision::Refuse(_)));
+        let bounced = ContactFacts { suppressions: vec![SuppressionReason::HardBounce], ..consented() };
+        assert_eq!(
+            decide(&marketing(), &bounced, &p, now),
+            Decision::Refuse(Refusal::Suppressed(SuppressionReason::HardBounce))
+        );
+    }
+
+    #[test]
+    fn transactional_skips_consent_but_not_bounces() {
+        let p = GatePolicy::default();
+        let now = at("2026-06-01T12:00:00Z");
+        let receipt = SendIntent { transactional: true, ..marketing() };
+        let unsubscribed = ContactFacts { suppressions: vec![SuppressionReason::Unsubscribed], ..ContactFacts::default() };
+        assert_eq!(decide(&receipt, &unsubscribed, &p, now), Decision::Send);
+        let complained = ContactFacts { suppressions: vec![SuppressionReason::Complaint], ..ContactFacts::default() };
+        assert!(matches!(decide(&receipt, &complained, &p, now), Decision::Refuse(Refusal::Suppressed(_))));
+    }
+
+    #[test]
+    fn frequency_caps() {
+        let mut p = GatePolicy::default();
+        p.caps.insert(Channel::Email, FrequencyCap { per_day: Some(2), per_week: Some(5) });
+        let now = at("2026-06-01T12:00:00Z");
+        let facts = ContactFacts { sent_last_day: 2, sent_last_week: 2, ..consented() };
+        assert_eq!(
+            decide(&marketing(), &facts, &p, now),
+            Decision::Refuse(Refusal::FrequencyCap { window: "day", sent: 2, limit: 2 })
+        );
+        let facts = ContactFacts { sent_last_day: 1, sent_last_week: 5, ..consented() };
+        assert!(matches!(decide(&marketing(), &facts, &p, now), Decision::Refuse(Refusal::FrequencyCap { .. })));
+        // Caps are per channel: SMS is not capped here.
+        let sms = SendIntent { channel: Channel::Sms, ..marketing() };
+        assert_eq!(decide(&sms, &facts, &p, now), Decision::Send);
+    }
+
+    #[test]
+    fn quiet_hours_follow_the_contacts_time_zone_and_daylight_saving() {
+        let p = GatePolicy {
+            quiet_hours: Some(QuietHours { start_hour: 21, end_hour: 8 }),
+            default_timezone: Some("UTC".into()),
+            ..GatePolicy::default()
+        };
+        // 20:30 UTC in June is 22:30 in Berlin (CEST): wait until 08:00 CEST = 06:00 UTC.
+        let facts = ContactFacts { timezone: Some("Europe/Berlin".into()), ..consented() };
+        let now = at("2026-06-01T20:30:00Z");
+        assert_eq!(decide(&marketing(), &facts, &p, now), Decision::Delay { until: at("2026-06-02T06:00:00Z") });
+        // In January Berlin is UTC+1: 08:00 local is 07:00 UTC.
+        let now = at("2026-01-10T05:00:00Z");
+        assert_eq!(decide(&marketing(), &facts, &p, now), Decision::Delay { until: at("2026-01-10T07:00:00Z") });
+        // 20:30 UTC is 16:30 in New York: not quiet there.
+        let ny = ContactFacts { timezone: Some("America/New_York".into()), ..consented() };
+        assert_eq!(decide(&marketing(), &ny, &p, at("2026-06-01T20:30:00Z")), Decision::Send);
+        // No time zone: the workspace default (UTC) applies; a caller that
+        // cannot wait is refused.
+        let no_wait = SendIntent { can_delay: false, ..marketing() };
+        assert_eq!(decide(&no_wait, &consented(), &p, at("2026-06-01T23:00:00Z")), Decision::Refuse(Refusal::QuietHours));
+        // Daytime quiet hours that do not wrap midnight.
+        let lunch = GatePolicy { quiet_hours: Some(QuietHours { start_hour: 12, end_hour: 14 }), ..GatePolicy::default() };
+        assert_eq!(
+            decide(&marketing(), &consented(), &lunch, at("2026-06-01T12:30:00Z")),
+            Decision::Delay { until: at("2026-06-01T14:00:00Z") }
+        );
+    }
+}
