@@ -28,10 +28,61 @@ pub enum SuppressionReason {
 }
 
 impl SuppressionReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionReason::HardBounce => "hard_bounce",
+            SuppressionReason::Complaint => "complaint",
+            SuppressionReason::Unsubscribed => "unsubscribed",
+            SuppressionReason::Manual => "manual",
+            SuppressionReason::Erased => "erased",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "hard_bounce" => SuppressionReason::HardBounce,
+            "complaint" => SuppressionReason::Complaint,
+            "unsubscribed" => SuppressionReason::Unsubscribed,
+            "manual" => SuppressionReason::Manual,
+            "erased" => SuppressionReason::Erased,
+            _ => return None,
+        })
+    }
+
     /// Whether the suppression also blocks transactional messages.
     pub fn blocks_transactional(self) -> bool {
         !matches!(self, SuppressionReason::Unsubscribed)
     }
+}
+
+/// The canonical form of an address on a channel (lower-case email, E.164
+/// phone), or why it is not one.
+pub fn canonical_address(channel: Channel, raw: &str) -> Result<String, String> {
+    match channel {
+        Channel::Email => crate::address::normalize_email(raw).map_err(|e| e.to_string()),
+        Channel::Sms | Channel::Phone => crate::address::normalize_phone(raw, None).map_err(|e| e.to_string()),
+        Channel::Push | Channel::InApp => {
+            let t = raw.trim();
+            if t.is_empty() || t.len() > 4096 {
+                Err("a device token or user id of 1 to 4096 characters".into())
+            } else {
+                Ok(t.to_string())
+            }
+        }
+    }
+}
+
+/// The salted hash a suppression is keyed by: the address cannot be read
+/// back from it, but the same address always finds it again.
+pub fn address_hash(salt: &str, channel: Channel, canonical: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0]);
+    h.update(channel.as_str().as_bytes());
+    h.update([0]);
+    h.update(canonical.as_bytes());
+    hex::encode(h.finalize())
 }
 
 /// Per-channel limits on marketing messages.
@@ -99,7 +150,9 @@ pub enum Refusal {
 pub enum Decision {
     Send,
     /// Hold until this instant (end of quiet hours, contact's local time).
-    Delay { until: DateTime<Utc> },
+    Delay {
+        until: DateTime<Utc>,
+    },
     Refuse(Refusal),
 }
 
@@ -198,10 +251,22 @@ mod tests {
         let p = GatePolicy::default();
         let now = at("2026-06-01T12:00:00Z");
         let receipt = SendIntent { transactional: true, ..marketing() };
-        let unsubscribed = ContactFacts { suppressions: vec![SuppressionReason::Unsubscribed], ..ContactFacts::default() };
+        let unsubscribed =
+            ContactFacts { suppressions: vec![SuppressionReason::Unsubscribed], ..ContactFacts::default() };
         assert_eq!(decide(&receipt, &unsubscribed, &p, now), Decision::Send);
         let complained = ContactFacts { suppressions: vec![SuppressionReason::Complaint], ..ContactFacts::default() };
         assert!(matches!(decide(&receipt, &complained, &p, now), Decision::Refuse(Refusal::Suppressed(_))));
+    }
+
+    #[test]
+    fn suppression_keys_are_salted_and_canonical() {
+        let a = canonical_address(Channel::Email, "Ada@Example.COM").unwrap();
+        let b = canonical_address(Channel::Email, " ada@example.com ").unwrap();
+        assert_eq!(address_hash("s1", Channel::Email, &a), address_hash("s1", Channel::Email, &b));
+        assert_ne!(address_hash("s1", Channel::Email, &a), address_hash("s2", Channel::Email, &a));
+        assert_ne!(address_hash("s1", Channel::Email, &a), address_hash("s1", Channel::Sms, &a));
+        assert!(canonical_address(Channel::Email, "nope").is_err());
+        assert_eq!(canonical_address(Channel::Sms, "+44 20 7946 0958").unwrap(), "+442079460958");
     }
 
     #[test]
@@ -241,9 +306,13 @@ mod tests {
         // No time zone: the workspace default (UTC) applies; a caller that
         // cannot wait is refused.
         let no_wait = SendIntent { can_delay: false, ..marketing() };
-        assert_eq!(decide(&no_wait, &consented(), &p, at("2026-06-01T23:00:00Z")), Decision::Refuse(Refusal::QuietHours));
+        assert_eq!(
+            decide(&no_wait, &consented(), &p, at("2026-06-01T23:00:00Z")),
+            Decision::Refuse(Refusal::QuietHours)
+        );
         // Daytime quiet hours that do not wrap midnight.
-        let lunch = GatePolicy { quiet_hours: Some(QuietHours { start_hour: 12, end_hour: 14 }), ..GatePolicy::default() };
+        let lunch =
+            GatePolicy { quiet_hours: Some(QuietHours { start_hour: 12, end_hour: 14 }), ..GatePolicy::default() };
         assert_eq!(
             decide(&marketing(), &consented(), &lunch, at("2026-06-01T12:30:00Z")),
             Decision::Delay { until: at("2026-06-01T14:00:00Z") }

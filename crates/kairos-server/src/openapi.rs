@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and
 //! served at `/api/v1/openapi.json`.
 
-use crate::api::{companies, consents, contacts, fields, keys, segments, workspace};
+use crate::api::{companies, consents, contacts, fields, keys, segments, suppressions, workspace};
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -33,6 +33,7 @@ impl Modify for BearerAuth {
         segments::lists, segments::create_list, segments::read_list, segments::update_list, segments::remove_list,
         segments::list_members, segments::add_list_members, segments::remove_list_members,
         consents::record, consents::read,
+        suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

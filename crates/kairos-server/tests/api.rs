@@ -374,3 +374,61 @@ async fn openapi_document_describes_the_api() {
     let landing = s.http.get(&s.url).send().await.unwrap().text().await.unwrap();
     assert!(landing.contains("/api/v1/openapi.json"));
 }
+
+#[tokio::test]
+async fn suppressions_are_keyed_by_canonical_address_and_explain_themselves() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        let (st, v) = s
+            .api(Method::POST, "/api/v1/suppressions", &s.admin,
+                Some(json!({"channel": "email", "address": "Bounce@Example.com", "reason": "hard_bounce", "note": "550 5.1.1"})))
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{b:?}: {v}");
+        assert_eq!(v["address"], "bounce@example.com");
+        assert_eq!(v["address_hash"].as_str().unwrap().len(), 64);
+        // Any spelling of the same address finds it; another channel does not.
+        let (st, v) = s
+            .api(Method::GET, "/api/v1/suppressions/check?channel=email&address=BOUNCE@example.COM", &s.admin, None)
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!((v["suppressed"].clone(), v["reason"].clone()), (json!(true), json!("hard_bounce")), "{v}");
+        let (_, v) =
+            s.api(Method::GET, "/api/v1/suppressions/check?channel=sms&address=%2B442079460958", &s.admin, None).await;
+        assert_eq!(v["suppressed"], false, "{v}");
+        // Bad input says what was wrong.
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/suppressions",
+                &s.admin,
+                Some(json!({"channel": "email", "address": "nope", "reason": "manual"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["errors"][0]["path"], "address", "{v}");
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/suppressions",
+                &s.admin,
+                Some(json!({"channel": "email", "address": "a@example.com", "reason": "erased"})),
+            )
+            .await;
+        assert_eq!((st, v["errors"][0]["path"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("reason")));
+        // Listing, then lifting it.
+        let (_, v) = s.api(Method::GET, "/api/v1/suppressions?channel=email", &s.admin, None).await;
+        assert_eq!(v["data"].as_array().unwrap().len(), 1, "{v}");
+        let (st, _) = s
+            .api(Method::DELETE, "/api/v1/suppressions?channel=email&address=bounce@example.com", &s.admin, None)
+            .await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (st, _) = s
+            .api(Method::DELETE, "/api/v1/suppressions?channel=email&address=bounce@example.com", &s.admin, None)
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        // Another workspace's list is its own.
+        let (_, v) = s.api(Method::GET, "/api/v1/suppressions", &s.other_admin, None).await;
+        assert_eq!(v["data"].as_array().unwrap().len(), 0);
+    }
+}

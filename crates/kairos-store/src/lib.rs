@@ -18,12 +18,14 @@ mod contacts;
 mod events;
 mod rows;
 mod segments;
+mod suppressions;
 pub mod testing;
 mod workspaces;
 
 pub use contacts::{ContactFilter, ContactPage, CustomMatch};
 pub use events::{EventCursor, MergeRecord};
 pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};
+pub use suppressions::Suppression;
 pub use workspaces::Workspace;
 
 use kairos_core::ids::{CompanyId, ContactId, ListId, WorkspaceId};

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod fields;
 pub mod keys;
 pub mod segments;
+pub mod suppressions;
 pub mod workspace;
 
 use crate::problem::{ApiResult, Problem};
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(fields::routes())
         .merge(keys::routes())
         .merge(segments::routes())
+        .merge(suppressions::routes())
         .merge(workspace::routes())
 }
 
