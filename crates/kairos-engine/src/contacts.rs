@@ -132,6 +132,25 @@ impl Engine {
         Ok(deleted)
     }
 
+    /// Erase a contact everywhere (GDPR Art. 17), leaving only salted hashes
+    /// of their addresses in the suppression list, and record who did it.
+    pub async fn erase_contact(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        actor: &str,
+    ) -> Result<Option<kairos_store::Erasure>, ContactWriteError> {
+        let mut state = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        let now = self.inner.clock.now().timestamp_millis();
+        let Some(erasure) = tx.erase_contact(ws, id, now).await? else { return Ok(None) };
+        let detail = serde_json::to_value(&erasure).unwrap_or_default();
+        tx.audit(ws, now, actor, "contact.erased", &id.to_string(), &detail).await?;
+        self.commit(tx).await?;
+        state.forget_contact(id);
+        Ok(Some(erasure))
+    }
+
     /// Merge `source` into `target` on request.
     pub async fn merge_contacts(
         &self,

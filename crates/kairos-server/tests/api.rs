@@ -432,3 +432,99 @@ async fn suppressions_are_keyed_by_canonical_address_and_explain_themselves() {
         assert_eq!(v["data"].as_array().unwrap().len(), 0);
     }
 }
+
+#[tokio::test]
+async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let url = ts.url.clone();
+        let s = Server::start(ts).await;
+        // A person with history everywhere: anonymous browsing merged on
+        // identify, traits, a company, consent, a list, a segment.
+        for body in [
+            json!({"type": "page", "anonymousId": "anon-zz", "name": "Pricing", "messageId": "p1", "properties": {"path": "/pricing"}}),
+            json!({"type": "identify", "userId": "zoe-77", "anonymousId": "anon-zz", "messageId": "i1",
+                   "traits": {"email": "Zoe.Quist@Example.org", "phone": "+44 20 7946 0123", "firstName": "Zoe", "lastName": "Quistgaard"}}),
+            json!({"type": "group", "userId": "zoe-77", "groupId": "zq-co", "messageId": "g1", "traits": {"name": "Other Co"}}),
+            json!({"type": "track", "userId": "zoe-77", "event": "Order Completed", "messageId": "o1", "properties": {"total": 12}}),
+        ] {
+            let (st, v) = s.track("/v1/batch", json!({"batch": [body]})).await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+        let (_, found) = s.api(Method::GET, "/api/v1/contacts?external_id=zoe-77", &s.admin, None).await;
+        let id = found["data"][0]["id"].as_str().unwrap().to_string();
+        let (st, _) = s
+            .api(
+                Method::PUT,
+                &format!("/api/v1/contacts/{id}/consents"),
+                &s.admin,
+                Some(json!({"channel": "email", "purpose": "marketing", "state": "granted", "wording": "Yes please",
+                            "proof": {"form_payload": {"email": "zoe.quist@example.org"}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (_, list) = s.api(Method::POST, "/api/v1/lists", &s.admin, Some(json!({"name": "VIP"}))).await;
+        let list = list["id"].as_str().unwrap().to_string();
+        s.api(Method::POST, &format!("/api/v1/lists/{list}/members"), &s.admin, Some(json!({"contact_ids": [id]})))
+            .await;
+        let (_, seg) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                &s.admin,
+                Some(json!({"name": "Buyers", "rule": {"event": "Order Completed"}})),
+            )
+            .await;
+        let seg = seg["id"].as_str().unwrap().to_string();
+        for _ in 0..100 {
+            let (_, c) = s.api(Method::GET, &format!("/api/v1/segments/{seg}/count"), &s.admin, None).await;
+            if c["count"] == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // The export holds it all.
+        let (st, export) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/export"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(export["contact"]["email"], "zoe.quist@example.org", "{export}");
+        assert!(export["events"].as_array().unwrap().len() >= 4, "{export}");
+        assert_eq!(export["consent"]["history"][0]["wording"], "Yes please");
+        assert_eq!(export["anonymous_ids"][0], "anon-zz");
+
+        let needles =
+            ["zoe.quist@example.org", "Zoe.Quist", "+442079460123", "Quistgaard", "zoe-77", "anon-zz", id.as_str()];
+        let before = testing::all_rows_as_text(&url).await;
+        assert!(before.iter().any(|(_, r)| r.contains("Quistgaard")), "{b:?}: the dump sees the data before erasure");
+
+        let (st, erased) = s.api(Method::POST, &format!("/api/v1/contacts/{id}/erase"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::OK, "{erased}");
+        assert_eq!(erased["suppressed"], json!(["email", "sms", "phone"]));
+        // Let segment maintenance settle, then look at every row of every table.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let after = testing::all_rows_as_text(&url).await;
+        for (table, row) in &after {
+            for n in needles {
+                // The audit trail names the contact id it erased, nothing more.
+                if table == "audit_log" && n == id.as_str() {
+                    continue;
+                }
+                assert!(!row.contains(n), "{b:?}: {n:?} survived erasure in {table}: {row}");
+            }
+        }
+        // Only the salted hashes remain, and they keep the address suppressed.
+        let (_, v) = s
+            .api(Method::GET, "/api/v1/suppressions/check?channel=email&address=ZOE.QUIST@example.org", &s.admin, None)
+            .await;
+        assert_eq!((v["suppressed"].clone(), v["reason"].clone()), (json!(true), json!("erased")), "{v}");
+        let (st, _) = s
+            .api(Method::DELETE, "/api/v1/suppressions?channel=email&address=zoe.quist@example.org", &s.admin, None)
+            .await;
+        assert_eq!(st, StatusCode::CONFLICT);
+        // The audit trail records the erasure.
+        let (_, audit) = s.api(Method::GET, "/api/v1/audit", &s.admin, None).await;
+        assert_eq!(audit["data"][0]["action"], "contact.erased", "{audit}");
+        assert_eq!(audit["data"][1]["action"], "contact.exported", "{audit}");
+        let (st, _) = s.api(Method::POST, &format!("/api/v1/contacts/{id}/erase"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+}

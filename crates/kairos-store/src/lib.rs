@@ -16,6 +16,7 @@ mod companies;
 mod consents;
 mod contacts;
 mod events;
+mod privacy;
 mod rows;
 mod segments;
 mod suppressions;
@@ -24,6 +25,7 @@ mod workspaces;
 
 pub use contacts::{ContactFilter, ContactPage, CustomMatch};
 pub use events::{EventCursor, MergeRecord};
+pub use privacy::{AuditEntry, Erasure};
 pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};
 pub use suppressions::Suppression;
 pub use workspaces::Workspace;

@@ -111,6 +111,31 @@ impl Tx {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// Which of these hashes belong to erased people on a channel.
+    pub async fn erased_among(
+        &mut self,
+        ws: WorkspaceId,
+        channel: Channel,
+        hashes: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in hashes.chunks(500) {
+            let rows: Vec<String> = with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new("SELECT address_hash FROM suppressions WHERE workspace_id = ");
+                qb.push_bind(ws.to_string()).push(" AND channel = ").push_bind(channel.as_str());
+                qb.push(" AND reason = 'erased' AND address_hash IN (");
+                let mut sep = qb.separated(", ");
+                for h in chunk {
+                    sep.push_bind(h.clone());
+                }
+                qb.push(")");
+                qb.build_query_scalar().fetch_all(c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     pub async fn unsuppress(&mut self, ws: WorkspaceId, channel: Channel, address_hash: &str) -> Result<bool> {
         let n = with_conn!(self, c => sqlx::query(
             "DELETE FROM suppressions WHERE workspace_id = $1 AND channel = $2 AND address_hash = $3")

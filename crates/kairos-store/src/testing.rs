@@ -88,3 +88,45 @@ pub async fn all() -> Vec<TestStore> {
     out.extend(postgres().await);
     out
 }
+
+/// Every row of every table, as text (`table`, row), for tests that prove
+/// something is gone everywhere — tables added later are covered too.
+pub async fn all_rows_as_text(url: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to PostgreSQL");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("list tables");
+        for t in tables {
+            let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM \"{t}\" t"))
+                .fetch_all(&mut conn)
+                .await
+                .expect("read table");
+            out.extend(rows.into_iter().map(|r| (t.clone(), r)));
+        }
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect to SQLite");
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                .fetch_all(&mut conn)
+                .await
+                .expect("list tables");
+        for t in tables {
+            let cols: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')"))
+                .fetch_all(&mut conn)
+                .await
+                .expect("columns");
+            let expr = cols.iter().map(|c| format!("quote(\"{c}\")")).collect::<Vec<_>>().join(" || '|' || ");
+            let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT {expr} FROM \"{t}\""))
+                .fetch_all(&mut conn)
+                .await
+                .expect("read table");
+            out.extend(rows.into_iter().map(|r| (t.clone(), r)));
+        }
+    }
+    out
+}

@@ -9,8 +9,10 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use kairos_core::consent::Channel;
 use kairos_core::contact::{Contact, ContactPatch, PATCHABLE_STANDARD};
 use kairos_core::fields::{FieldDefinition, FieldEntity, FieldType};
+use kairos_core::gate::address_hash;
 use kairos_store::{Store, Tx};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -213,6 +215,7 @@ pub async fn import_into(
             break;
         }
     }
+    summary.rejected.sort_by_key(|r| r.line);
     Ok(summary)
 }
 
@@ -225,6 +228,31 @@ async fn write_chunk(
     summary: &mut ImportSummary,
 ) -> Result<()> {
     let get = |p: &ContactPatch, k: &str| p.standard.get(k).cloned().flatten();
+    // Erased people stay erased: a row with their address is refused.
+    let salt = tx.address_salt(ws).await?;
+    let hashed = |c: Channel, a: &str| address_hash(&salt, c, a);
+    let email_hashes: Vec<String> =
+        rows.iter().filter_map(|(_, p)| get(p, "email")).map(|e| hashed(Channel::Email, &e)).collect();
+    let phone_hashes: Vec<String> =
+        rows.iter().filter_map(|(_, p)| get(p, "phone")).map(|e| hashed(Channel::Sms, &e)).collect();
+    let erased_emails = tx.erased_among(ws, Channel::Email, &email_hashes).await?;
+    let erased_phones = tx.erased_among(ws, Channel::Sms, &phone_hashes).await?;
+    let mut kept = Vec::with_capacity(rows.len());
+    for (line, p) in rows {
+        let erased = get(&p, "email")
+            .filter(|e| erased_emails.contains(&hashed(Channel::Email, e)))
+            .map(|_| "email")
+            .or_else(|| get(&p, "phone").filter(|x| erased_phones.contains(&hashed(Channel::Sms, x))).map(|_| "phone"));
+        match erased {
+            Some(column) => summary.rejected.push(Rejection {
+                line,
+                column: column.into(),
+                reason: "belongs to a person who was erased; it stays suppressed".into(),
+            }),
+            None => kept.push((line, p)),
+        }
+    }
+    let rows = kept;
     let emails: Vec<String> = rows.iter().filter_map(|(_, p)| get(p, "email")).collect();
     let externals: Vec<String> = rows.iter().filter_map(|(_, p)| get(p, "external_id")).collect();
     let mut by_email: HashMap<String, Contact> = HashMap::new();

@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Data-subject requests on one contact.
+    Contact {
+        #[command(subcommand)]
+        command: ContactCommand,
+    },
     /// Evaluate, create, list or delete segments.
     Segment {
         #[command(subcommand)]
@@ -111,6 +116,17 @@ enum KeyCommand {
         workspace: String,
         #[arg(long, default_value = "created with kairos key create")]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContactCommand {
+    /// Erase a contact everywhere, leaving only salted hashes of their
+    /// addresses in the suppression list (audited).
+    Erase {
+        id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
     },
 }
 
@@ -210,6 +226,20 @@ async fn main() -> Result<()> {
         Command::Import { what: ImportWhat::Contacts(args) } => {
             let store = cli.db.open().await?;
             import::contacts(&store, &args).await
+        }
+        Command::Contact { command: ContactCommand::Erase { id, workspace: name } } => {
+            let store = cli.db.open().await?;
+            let ws = existing_workspace(&store, &name).await?;
+            let id: kairos_core::ids::ContactId =
+                id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a contact id"))?;
+            let engine = Engine::start(store, Arc::new(SystemClock));
+            match engine.erase_contact(ws.id, id, "cli").await? {
+                Some(e) => {
+                    println!("erased {id}; suppressed as hashes: {}", e.suppressed.join(", "));
+                    Ok(())
+                }
+                None => bail!("no contact {id} in workspace {:?}", ws.name),
+            }
         }
         Command::Segment { command } => {
             let store = cli.db.open().await?;

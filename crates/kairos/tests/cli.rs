@@ -162,3 +162,37 @@ fn segment_commands_evaluate_create_list_and_delete() {
         assert!(!run(&with(&db, &["segment", "list"])).contains("German pros"));
     }
 }
+
+#[test]
+fn an_erased_person_cannot_be_imported_again() {
+    for (dir, db) in backends() {
+        let csv_path = dir.path().join("people.csv");
+        std::fs::write(
+            &csv_path,
+            "email,first_name,phone\nerin@example.com,Erin,+44 20 7946 0777\nfrank@example.com,Frank,\n",
+        )
+        .unwrap();
+        let file = csv_path.display().to_string();
+        run(&with(&db, &["import", "contacts", &file]));
+        let export = run(&with(&db, &["export", "contacts"]));
+        let erin = export
+            .lines()
+            .find(|l| l.contains("erin@example.com"))
+            .and_then(|l| l.split(',').next())
+            .unwrap_or_else(|| panic!("{export}"))
+            .to_string();
+        let out = run(&with(&db, &["contact", "erase", &erin]));
+        assert!(out.contains("suppressed as hashes: email, sms, phone"), "{out}");
+        assert!(!run(&with(&db, &["export", "contacts"])).contains("erin@example.com"));
+        // Re-importing the same file brings back neither her email nor her
+        // phone (here on a row of its own).
+        std::fs::write(&csv_path, "email,first_name,phone\nerin@example.com,Erin,\nnew@example.com,New,+442079460777\nfrank@example.com,Frank,\n")
+            .unwrap();
+        let summary = run(&with(&db, &["import", "contacts", &file]));
+        assert!(summary.contains("rejected 2"), "{summary}");
+        let rejects = std::fs::read_to_string(format!("{file}.rejected.csv")).unwrap();
+        assert!(rejects.contains("2,email,belongs to a person who was erased"), "{rejects}");
+        assert!(rejects.contains("3,phone,belongs to a person who was erased"), "{rejects}");
+        assert!(!run(&with(&db, &["export", "contacts"])).contains("erin@example.com"));
+    }
+}

@@ -8,6 +8,7 @@ pub mod consents;
 pub mod contacts;
 pub mod fields;
 pub mod keys;
+pub mod privacy;
 pub mod segments;
 pub mod suppressions;
 pub mod workspace;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(fields::routes())
         .merge(keys::routes())
         .merge(segments::routes())
+        .merge(privacy::routes())
         .merge(suppressions::routes())
         .merge(workspace::routes())
 }
