@@ -174,10 +174,18 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
                 Outcome::Report(apply_job(&mut tx, state, *ws, messages, *received_at, &mut live).await?)
             }
             Job::Log { ws, changes, events, .. } => {
-                tx.apply_membership(*ws, changes).await?;
+                // A contact erased or merged away since the worker computed
+                // its change must not reappear through it.
+                let mut ids: Vec<_> = changes.iter().map(|c| c.contact).collect();
+                ids.sort();
+                ids.dedup();
+                let alive = tx.existing_contacts(*ws, &ids).await?;
+                let changes: Vec<_> = changes.iter().filter(|c| alive.contains(&c.contact)).copied().collect();
+                let events: Vec<_> = events.iter().filter(|e| alive.contains(&e.contact_id)).cloned().collect();
+                tx.apply_membership(*ws, &changes).await?;
                 // The segment worker feeds these events to itself; they are
                 // not passed on below.
-                Outcome::Logged(tx.append_events(events).await?)
+                Outcome::Logged(tx.append_events(&events).await?)
             }
         });
     }

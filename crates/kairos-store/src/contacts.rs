@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use kairos_core::clock::to_millis;
 use kairos_core::contact::Contact;
 use kairos_core::ids::{CompanyId, ContactId, WorkspaceId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Filters for [`Tx::search_contacts`]; all given filters must hold.
 #[derive(Debug, Clone, Default)]
@@ -252,6 +252,27 @@ impl Tx {
 
     pub async fn contact_by_email(&mut self, ws: WorkspaceId, email: &str) -> Result<Option<Contact>> {
         self.contact_where(ws, "email", email).await
+    }
+
+    /// Which of these contacts exist.
+    pub async fn existing_contacts(&mut self, ws: WorkspaceId, ids: &[ContactId]) -> Result<HashSet<ContactId>> {
+        let mut out = HashSet::new();
+        for chunk in ids.chunks(1000) {
+            let rows: Vec<String> = with_conn!(self, conn => {
+                let mut qb = sqlx::QueryBuilder::new("SELECT id FROM contacts WHERE workspace_id = ");
+                qb.push_bind(ws.to_string()).push(" AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.to_string());
+                }
+                qb.push(")");
+                qb.build_query_scalar().fetch_all(conn).await
+            })?;
+            for r in rows {
+                out.insert(parse_id(&r, "contact")?);
+            }
+        }
+        Ok(out)
     }
 
     /// Which of these external ids belong to contacts, and to which.
