@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod openapi;
+pub mod preferences;
 pub mod problem;
 pub mod tracking;
 
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tracking)
         .merge(api::routes())
+        .merge(preferences::routes())
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/", get(landing))

@@ -34,7 +34,7 @@ impl Modify for BearerAuth {
         segments::list_members, segments::add_list_members, segments::remove_list_members,
         consents::record, consents::read,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
-        privacy::erase, privacy::export, privacy::audit,
+        privacy::erase, privacy::export, privacy::audit, crate::preferences::mint,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

@@ -528,3 +528,97 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
         assert_eq!(st, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn the_preference_centre_works_from_a_signed_link_without_a_login() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        s.track(
+            "/v1/identify",
+            json!({"userId": "pc-1", "messageId": "pc1", "traits": {"email": "pat.case@example.com"}}),
+        )
+        .await;
+        let (_, found) = s.api(Method::GET, "/api/v1/contacts?external_id=pc-1", &s.admin, None).await;
+        let id = found["data"][0]["id"].as_str().unwrap().to_string();
+        let (st, _) = s
+            .api(
+                Method::PUT,
+                &format!("/api/v1/contacts/{id}/consents"),
+                &s.admin,
+                Some(json!({"channel": "email", "purpose": "marketing", "state": "granted", "wording": "Newsletter"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, link) = s.api(Method::POST, &format!("/api/v1/contacts/{id}/preference-link"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {link}");
+        let path = link["path"].as_str().unwrap().to_string();
+        assert!(link["url"].as_str().unwrap().ends_with(&path));
+
+        // The page: no login, masked address, the current choice ticked, labelled controls.
+        let page = s.http.get(format!("{}{path}", s.url)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("p*******@example.com") && !html.contains("pat.case"), "{html}");
+        assert!(html.contains(r#"<label for="c-email-marketing"><input type="checkbox" id="c-email-marketing" name="c:email:marketing" checked>"#), "{html}");
+        assert!(html.contains(r#"<label for="c-sms-product_updates"><input type="checkbox" id="c-sms-product_updates" name="c:sms:product_updates">"#));
+        assert!(html.contains("<legend>Email</legend>") && html.contains("Unsubscribe from everything"));
+
+        // Untick email marketing, tick SMS product updates.
+        let r = s
+            .http
+            .post(format!("{}{path}", s.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("user-agent", "browser/1")
+            .body("c%3Asms%3Aproduct_updates=on&action=save")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Saved: 2 preferences changed."), "{html}");
+        let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        let state = |ch: &str, p: &str| {
+            v["current"].as_array().unwrap().iter().find(|c| c["channel"] == ch && c["purpose"] == p).map(|c| c.clone())
+        };
+        assert_eq!(state("email", "marketing").unwrap()["state"], "withdrawn", "{v}");
+        let sms = state("sms", "product_updates").unwrap();
+        assert_eq!(sms["state"], "granted");
+        assert_eq!(sms["source"], "preference_centre");
+        assert_eq!(sms["wording"], "Text messages (SMS): Product updates and announcements");
+        assert_eq!(sms["proof"]["user_agent"], "browser/1");
+        assert_eq!(sms["proof"]["form_payload"]["c:sms:product_updates"], "on", "{v}");
+
+        // Unsubscribe from everything.
+        let r = s
+            .http
+            .post(format!("{}{path}", s.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("c%3Asms%3Aproduct_updates=on&action=unsubscribe_all")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.text().await.unwrap().contains("You are unsubscribed from everything"));
+        let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        assert!(v["current"].as_array().unwrap().iter().all(|c| c["state"] == "withdrawn"), "{v}");
+
+        // A tampered link is refused, and changes nothing.
+        let mut forged = path.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        let r = s.http.get(format!("{}{forged}", s.url)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(r.text().await.unwrap().contains("malformed or has been altered"));
+        let r = s
+            .http
+            .post(format!("{}{forged}", s.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("c%3Aemail%3Amarketing=on&action=save")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let (_, v2) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        assert_eq!(v["current"], v2["current"]);
+    }
+}
