@@ -579,7 +579,7 @@ async fn the_preference_centre_works_from_a_signed_link_without_a_login() {
         assert!(html.contains("Saved: 2 preferences changed."), "{html}");
         let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
         let state = |ch: &str, p: &str| {
-            v["current"].as_array().unwrap().iter().find(|c| c["channel"] == ch && c["purpose"] == p).map(|c| c.clone())
+            v["current"].as_array().unwrap().iter().find(|c| c["channel"] == ch && c["purpose"] == p).cloned()
         };
         assert_eq!(state("email", "marketing").unwrap()["state"], "withdrawn", "{v}");
         let sms = state("sms", "product_updates").unwrap();
