@@ -490,6 +490,30 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
         assert!(export["events"].as_array().unwrap().len() >= 4, "{export}");
         assert_eq!(export["consent"]["history"][0]["wording"], "Yes please");
         assert_eq!(export["anonymous_ids"][0], "anon-zz");
+        // The same as one archive with JSON and CSV files.
+        let r = s
+            .http
+            .get(format!("{}/api/v1/contacts/{id}/export?format=zip", s.url))
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["content-type"], "application/zip");
+        let bytes = r.bytes().await.unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let mut read = |name: &str| {
+            let mut f = zip.by_name(name).unwrap_or_else(|_| panic!("{name} in the archive"));
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut f, &mut text).unwrap();
+            text
+        };
+        assert!(read("person.json").contains("zoe.quist@example.org"));
+        assert!(read("profile.csv").contains("zoe.quist@example.org,+442079460123,Zoe,Quistgaard"));
+        let events = read("events.csv");
+        assert!(events.starts_with("timestamp,kind,name,message_id") && events.lines().count() >= 5, "{events}");
+        assert!(read("consent_history.csv").contains("granted,api,consent,Yes please"));
+        let (st, _) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/export?format=pdf"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
 
         let needles =
             ["zoe.quist@example.org", "Zoe.Quist", "+442079460123", "Quistgaard", "zoe-77", "anon-zz", id.as_str()];
@@ -524,6 +548,7 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
         let (_, audit) = s.api(Method::GET, "/api/v1/audit", &s.admin, None).await;
         assert_eq!(audit["data"][0]["action"], "contact.erased", "{audit}");
         assert_eq!(audit["data"][1]["action"], "contact.exported", "{audit}");
+        assert_eq!(audit["data"][2]["action"], "contact.exported", "{audit}");
         let (st, _) = s.api(Method::POST, &format!("/api/v1/contacts/{id}/erase"), &s.admin, None).await;
         assert_eq!(st, StatusCode::NOT_FOUND);
     }

@@ -9,6 +9,8 @@ use crate::auth::Admin;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kairos_core::ids::ContactId;
@@ -43,10 +45,21 @@ pub async fn erase(State(s): State<AppState>, admin: Admin, Path(id): Path<Strin
 }
 
 /// Everything held about a contact: profile, companies, identities, events,
-/// consent with history, segments, lists and merges. Audited.
-#[utoipa::path(get, path = "/api/v1/contacts/{id}/export", tag = "privacy", params(("id" = String, Path)),
+/// consent with history, segments, lists and merges — as JSON, or with
+/// `format=zip` as one archive holding that JSON and CSV files. Audited.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/export", tag = "privacy", params(("id" = String, Path), ("format" = Option<String>, Query)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn export(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn export(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let zip = match q.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("zip") => true,
+        Some(other) => return Err(Problem::invalid("format", format!("must be \"json\" or \"zip\", got {other:?}"))),
+    };
     let ws = admin.ws();
     let id: ContactId = path_id(&id, "contact")?;
     let mut tx = s.engine.store().begin().await?;
@@ -76,7 +89,7 @@ pub async fn export(State(s): State<AppState>, admin: Admin, Path(id): Path<Stri
     let mut w = s.engine.store().begin_write().await?;
     w.audit(ws, now.timestamp_millis(), &actor(&admin), "contact.exported", &id.to_string(), &json!({})).await?;
     w.commit().await?;
-    Ok(Json(json!({
+    let document = json!({
         "exported_at": now,
         "contact": contact,
         "companies": companies,
@@ -86,7 +99,75 @@ pub async fn export(State(s): State<AppState>, admin: Admin, Path(id): Path<Stri
         "segments": segments.into_iter().map(|(s, since)| json!({"segment_id": s, "since": since})).collect::<Vec<_>>(),
         "lists": lists,
         "merges": merges,
-    })))
+    });
+    if !zip {
+        return Ok(Json(document).into_response());
+    }
+    let archive = archive(&document).map_err(Problem::internal)?;
+    let name = format!("attachment; filename=\"contact-{id}.zip\"");
+    Ok(([(header::CONTENT_TYPE, "application/zip".to_string()), (header::CONTENT_DISPOSITION, name)], archive)
+        .into_response())
+}
+
+/// The export as a zip: the whole document as JSON, and the lists in it as
+/// CSV files a spreadsheet opens.
+fn archive(doc: &Value) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let e = |e: zip::result::ZipError| e.to_string();
+    zip.start_file("person.json", opts).map_err(e)?;
+    zip.write_all(serde_json::to_string_pretty(doc).unwrap_or_default().as_bytes()).map_err(|e| e.to_string())?;
+    let tables: [(&str, &Value, &[&str]); 4] = [
+        (
+            "profile.csv",
+            &doc["contact"],
+            &[
+                "id",
+                "external_id",
+                "email",
+                "phone",
+                "first_name",
+                "last_name",
+                "country",
+                "timezone",
+                "locale",
+                "created_at",
+                "updated_at",
+            ],
+        ),
+        ("events.csv", &doc["events"], &["timestamp", "kind", "name", "message_id", "properties", "context"]),
+        (
+            "consent_history.csv",
+            &doc["consent"]["history"],
+            &["at", "channel", "purpose", "state", "source", "lawful_basis", "wording", "wording_version", "proof"],
+        ),
+        ("segments.csv", &doc["segments"], &["segment_id", "since"]),
+    ];
+    for (name, rows, columns) in tables {
+        let rows: Vec<&Value> = match rows {
+            Value::Array(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            one => vec![one],
+        };
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(columns).map_err(|e| e.to_string())?;
+        for r in rows {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|c| match &r[*c] {
+                    Value::Null => String::new(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            w.write_record(&cells).map_err(|e| e.to_string())?;
+        }
+        let bytes = w.into_inner().map_err(|e| e.to_string())?;
+        zip.start_file(name, opts).map_err(e)?;
+        zip.write_all(&bytes).map_err(|e| e.to_string())?;
+    }
+    Ok(zip.finish().map_err(e)?.into_inner())
 }
 
 /// The audit trail, newest first.
