@@ -100,13 +100,54 @@ pub struct QuietHours {
     pub end_hour: u8,
 }
 
-/// A workspace's sending policy.
+/// A workspace's sending policy (its settings, as the gate reads them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GatePolicy {
+    #[serde(default)]
     pub caps: HashMap<Channel, FrequencyCap>,
     pub quiet_hours: Option<QuietHours>,
     /// Used when the contact has no (or an unknown) time zone.
     pub default_timezone: Option<String>,
+    /// The sender's physical postal address; CAN-SPAM requires it in every
+    /// commercial email, so marketing email is refused until it is set.
+    pub postal_address: Option<String>,
+}
+
+impl GatePolicy {
+    /// Validate settings from their JSON form (the settings API).
+    pub fn from_json(v: &serde_json::Value) -> Result<GatePolicy, (String, String)> {
+        let bad = |f: &str, m: &str| (f.to_string(), m.to_string());
+        let obj = v.as_object().ok_or_else(|| bad("body", "must be a JSON object"))?;
+        for k in obj.keys() {
+            if !["caps", "quiet_hours", "default_timezone", "postal_address"].contains(&k.as_str()) {
+                return Err(bad(k, "unknown setting; expected caps, quiet_hours, default_timezone, postal_address"));
+            }
+        }
+        let policy: GatePolicy = serde_json::from_value(v.clone()).map_err(|e| bad("body", &e.to_string()))?;
+        if let Some(a) = &policy.postal_address {
+            let lines = a.split(['\n', ',']).filter(|l| !l.trim().is_empty()).count();
+            if a.trim().len() < 10 || a.len() > 500 || lines < 2 {
+                return Err(bad(
+                    "postal_address",
+                    "must be a full postal address (street, city and postcode, on lines or separated by commas)",
+                ));
+            }
+        }
+        if let Some(tz) = &policy.default_timezone {
+            if jiff::tz::TimeZone::get(tz).is_err() {
+                return Err(bad(
+                    "default_timezone",
+                    &format!("{tz:?} is not an IANA time zone like \"Europe/Berlin\""),
+                ));
+            }
+        }
+        if let Some(q) = policy.quiet_hours {
+            if q.start_hour > 23 || q.end_hour > 23 || q.start_hour == q.end_hour {
+                return Err(bad("quiet_hours", "start_hour and end_hour are different hours from 0 to 23"));
+            }
+        }
+        Ok(policy)
+    }
 }
 
 /// The message asking to pass.
@@ -143,6 +184,8 @@ pub enum Refusal {
     FrequencyCap { window: &'static str, sent: u32, limit: u32 },
     #[error("quiet hours in the contact's time zone, and the message cannot wait")]
     QuietHours,
+    #[error("no sender postal address is set; CAN-SPAM requires one in every marketing email")]
+    NoPostalAddress,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -165,6 +208,9 @@ pub fn decide(intent: &SendIntent, facts: &ContactFacts, policy: &GatePolicy, no
     }
     if intent.transactional {
         return Decision::Send;
+    }
+    if intent.channel == Channel::Email && policy.postal_address.is_none() {
+        return Decision::Refuse(Refusal::NoPostalAddress);
     }
     if facts.consent != Some(ConsentState::Granted) {
         let state = facts.consent.map(|c| c.as_str().to_string()).unwrap_or_else(|| "none recorded".into());
@@ -221,13 +267,17 @@ mod tests {
         SendIntent { channel: Channel::Email, purpose: Purpose::Marketing, transactional: false, can_delay: true }
     }
 
+    fn policy() -> GatePolicy {
+        GatePolicy { postal_address: Some("1 Main St, Springfield 12345".into()), ..GatePolicy::default() }
+    }
+
     fn consented() -> ContactFacts {
         ContactFacts { consent: Some(ConsentState::Granted), ..ContactFacts::default() }
     }
 
     #[test]
     fn consent_and_suppression_come_first() {
-        let p = GatePolicy::default();
+        let p = policy();
         let now = at("2026-06-01T12:00:00Z");
         assert_eq!(decide(&marketing(), &consented(), &p, now), Decision::Send);
         let none = ContactFacts::default();
@@ -249,6 +299,7 @@ mod tests {
     #[test]
     fn transactional_skips_consent_but_not_bounces() {
         let p = GatePolicy::default();
+        // Transactional mail needs no postal address either.
         let now = at("2026-06-01T12:00:00Z");
         let receipt = SendIntent { transactional: true, ..marketing() };
         let unsubscribed =
@@ -270,8 +321,27 @@ mod tests {
     }
 
     #[test]
+    fn marketing_email_needs_a_postal_address() {
+        let now = at("2026-06-01T12:00:00Z");
+        assert_eq!(
+            decide(&marketing(), &consented(), &GatePolicy::default(), now),
+            Decision::Refuse(Refusal::NoPostalAddress)
+        );
+        let sms = SendIntent { channel: Channel::Sms, ..marketing() };
+        assert_eq!(decide(&sms, &consented(), &GatePolicy::default(), now), Decision::Send);
+        let e = GatePolicy::from_json(&serde_json::json!({"postal_address": "nowhere"})).unwrap_err();
+        assert_eq!(e.0, "postal_address");
+        let e = GatePolicy::from_json(&serde_json::json!({"default_timezone": "Mars/Olympus"})).unwrap_err();
+        assert_eq!(e.0, "default_timezone");
+        let ok = GatePolicy::from_json(&serde_json::json!({"postal_address": "1 Main St\nSpringfield 12345",
+            "caps": {"email": {"per_day": 2}}, "quiet_hours": {"start_hour": 21, "end_hour": 8}}))
+        .unwrap();
+        assert_eq!(ok.caps[&Channel::Email].per_day, Some(2));
+    }
+
+    #[test]
     fn frequency_caps() {
-        let mut p = GatePolicy::default();
+        let mut p = policy();
         p.caps.insert(Channel::Email, FrequencyCap { per_day: Some(2), per_week: Some(5) });
         let now = at("2026-06-01T12:00:00Z");
         let facts = ContactFacts { sent_last_day: 2, sent_last_week: 2, ..consented() };
@@ -291,7 +361,7 @@ mod tests {
         let p = GatePolicy {
             quiet_hours: Some(QuietHours { start_hour: 21, end_hour: 8 }),
             default_timezone: Some("UTC".into()),
-            ..GatePolicy::default()
+            ..policy()
         };
         // 20:30 UTC in June is 22:30 in Berlin (CEST): wait until 08:00 CEST = 06:00 UTC.
         let facts = ContactFacts { timezone: Some("Europe/Berlin".into()), ..consented() };
@@ -311,8 +381,7 @@ mod tests {
             Decision::Refuse(Refusal::QuietHours)
         );
         // Daytime quiet hours that do not wrap midnight.
-        let lunch =
-            GatePolicy { quiet_hours: Some(QuietHours { start_hour: 12, end_hour: 14 }), ..GatePolicy::default() };
+        let lunch = GatePolicy { quiet_hours: Some(QuietHours { start_hour: 12, end_hour: 14 }), ..policy() };
         assert_eq!(
             decide(&marketing(), &consented(), &lunch, at("2026-06-01T12:30:00Z")),
             Decision::Delay { until: at("2026-06-01T14:00:00Z") }

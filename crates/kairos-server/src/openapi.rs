@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and
 //! served at `/api/v1/openapi.json`.
 
-use crate::api::{companies, consents, contacts, fields, keys, privacy, segments, suppressions, workspace};
+use crate::api::{companies, consents, contacts, fields, keys, privacy, segments, settings, suppressions, workspace};
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -34,7 +34,7 @@ impl Modify for BearerAuth {
         segments::list_members, segments::add_list_members, segments::remove_list_members,
         consents::record, consents::read,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
-        privacy::erase, privacy::export, privacy::audit, crate::preferences::mint,
+        privacy::erase, privacy::export, privacy::audit, crate::preferences::mint, settings::read, settings::write,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

@@ -647,3 +647,49 @@ async fn the_preference_centre_works_from_a_signed_link_without_a_login() {
         assert_eq!(v["current"], v2["current"]);
     }
 }
+
+#[tokio::test]
+async fn settings_are_validated_and_kept_per_workspace() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        let (st, v) = s.api(Method::GET, "/api/v1/settings", &s.admin, None).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v["postal_address"], Value::Null, "{b:?}: {v}");
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                "/api/v1/settings",
+                &s.admin,
+                Some(json!({"postal_address": "nowhere", "default_timezone": "UTC"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["errors"][0]["path"], "postal_address", "{v}");
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                "/api/v1/settings",
+                &s.admin,
+                Some(json!({"quiet_hours": {"start_hour": 25, "end_hour": 8}})),
+            )
+            .await;
+        assert_eq!((st, v["errors"][0]["path"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("quiet_hours")));
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                "/api/v1/settings",
+                &s.admin,
+                Some(json!({"postal_address": "Acme Inc.\n1 Main St\nSpringfield, IL 62701",
+                "default_timezone": "America/Chicago", "quiet_hours": {"start_hour": 21, "end_hour": 8},
+                "caps": {"email": {"per_day": 1, "per_week": 3}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (_, v) = s.api(Method::GET, "/api/v1/settings", &s.admin, None).await;
+        assert_eq!(v["caps"]["email"]["per_week"], 3, "{v}");
+        assert_eq!(v["default_timezone"], "America/Chicago");
+        let (_, other) = s.api(Method::GET, "/api/v1/settings", &s.other_admin, None).await;
+        assert_eq!(other["postal_address"], Value::Null);
+    }
+}

@@ -19,6 +19,7 @@ mod events;
 mod privacy;
 mod rows;
 mod segments;
+mod settings;
 mod suppressions;
 pub mod testing;
 mod workspaces;

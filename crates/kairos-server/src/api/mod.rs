@@ -10,6 +10,7 @@ pub mod fields;
 pub mod keys;
 pub mod privacy;
 pub mod segments;
+pub mod settings;
 pub mod suppressions;
 pub mod workspace;
 
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(keys::routes())
         .merge(segments::routes())
         .merge(privacy::routes())
+        .merge(settings::routes())
         .merge(suppressions::routes())
         .merge(workspace::routes())
 }
