@@ -18,6 +18,7 @@ pub mod gate;
 pub mod ids;
 pub mod links;
 pub mod merge;
+pub mod retention;
 pub mod segment;
 pub mod tracking;
 

@@ -91,6 +91,38 @@ pub struct Engine {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// Apply every workspace's retention policy once an hour (the first run a
+/// minute after start).
+async fn run_retention_hourly(engine: Engine) {
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let workspaces = async {
+            let mut tx = engine.store().begin().await?;
+            let ws = tx.workspaces_with_retention().await?;
+            tx.commit().await?;
+            Ok::<_, kairos_store::StoreError>(ws)
+        }
+        .await;
+        match workspaces {
+            Ok(list) => {
+                for ws in list {
+                    match engine.run_retention(ws).await {
+                        Ok(Some(r)) => tracing::info!(workspace = %ws, ?r, "retention applied"),
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(workspace = %ws, error = %e, "retention failed"),
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "listing retention policies failed"),
+        }
+        if engine.inner.jobs.is_closed() {
+            return;
+        }
+    }
+}
+
 impl Engine {
     /// Start the engine's writer on the current tokio runtime.
     pub fn start(store: Store, clock: Arc<dyn Clock>) -> Engine {
@@ -108,7 +140,9 @@ impl Engine {
             latencies,
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
-        Engine { inner }
+        let engine = Engine { inner };
+        tokio::spawn(run_retention_hourly(engine.clone()));
+        engine
     }
 
     pub fn store(&self) -> &Store {

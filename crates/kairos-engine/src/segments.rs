@@ -105,6 +105,11 @@ pub(crate) enum Msg {
     FieldsChanged {
         ws: WorkspaceId,
     },
+    /// Rebuild a workspace from the store (after the log was rewritten,
+    /// e.g. by retention).
+    Reload {
+        ws: WorkspaceId,
+    },
     Tick,
 }
 
@@ -307,6 +312,16 @@ impl Worker {
                 if let Some(w) = lock(&self.hub).get_mut(&ws) {
                     w.contact_types = contact_types;
                     w.company_types = company_types;
+                }
+                Ok(())
+            }
+            Msg::Reload { ws } => {
+                let mut tx = self.store.begin().await?;
+                let segments = tx.segments(ws).await?;
+                tx.commit().await?;
+                lock(&self.hub).remove(&ws);
+                if !segments.is_empty() {
+                    self.load_workspace(ws, segments).await?;
                 }
                 Ok(())
             }
@@ -1192,6 +1207,23 @@ impl Engine {
         let current = tx.consents_of(ws, contact).await?;
         self.commit(tx).await?;
         Ok(Some(current))
+    }
+
+    /// Apply the workspace's retention policy now; `None` without a policy.
+    pub async fn run_retention(
+        &self,
+        ws: WorkspaceId,
+    ) -> Result<Option<kairos_core::retention::RetentionReport>, StoreError> {
+        let _writer = self.inner.state.lock().await;
+        let mut tx = self.inner.store.begin_write().await?;
+        let Some(policy) = tx.retention_policy(ws).await? else { return Ok(None) };
+        let report = tx.apply_retention(ws, &policy, now_ms(self.clock())).await?;
+        self.commit(tx).await?;
+        if report.events_deleted + report.events_anonymised > 0 {
+            // Segment tallies counted those events: rebuild from the log.
+            let _ = self.inner.segments.send(Msg::Reload { ws });
+        }
+        Ok(Some(report))
     }
 
     /// Commit a transaction and pass what it changed on to derived state.

@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and
 //! served at `/api/v1/openapi.json`.
 
-use crate::api::{companies, consents, contacts, fields, keys, privacy, segments, settings, suppressions, workspace};
+use crate::api::{
+    companies, consents, contacts, fields, keys, privacy, retention, segments, settings, suppressions, workspace,
+};
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -35,6 +37,7 @@ impl Modify for BearerAuth {
         consents::record, consents::read,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
         privacy::erase, privacy::export, privacy::audit, crate::preferences::mint, settings::read, settings::write,
+        retention::read, retention::write, retention::run, retention::runs,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

@@ -426,3 +426,69 @@ async fn consent_is_recorded_with_proof_and_drives_segments() {
         assert!(tx.consents_of(ws, id).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn retention_deletes_old_events_purges_inactive_contacts_and_segments_follow() {
+    for ts in testing::all().await {
+        let backend = ts.backend();
+        let start = Utc::now();
+        let clock = Arc::new(ManualClock::new(start));
+        let s = Server::start(ts.store.clone(), clock.clone(), None).await;
+        for u in ["r1", "r2"] {
+            s.track(json!({"type": "identify", "userId": u, "messageId": format!("id-{u}"), "traits": {"email": format!("{u}@example.com")}}))
+                .await;
+        }
+        for (i, days) in [100, 0].iter().enumerate() {
+            s.track(
+                json!({"type": "track", "userId": "r1", "event": "Order Completed", "messageId": format!("ord-{i}"),
+                "timestamp": (start - Duration::days(*days)).to_rfc3339()}),
+            )
+            .await;
+        }
+        let (st, seg) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": "Two orders",
+                "rule": {"event": "Order Completed", "count": {"op": "at_least", "value": 2}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{backend:?}: {seg}");
+        let seg = seg["id"].as_str().unwrap().to_string();
+        s.count(&seg, 1).await;
+
+        // A year and a bit later r1 is still around, r2 never came back.
+        clock.advance(Duration::days(400));
+        s.track(json!({"type": "track", "userId": "r1", "event": "Login", "messageId": "login-late",
+            "timestamp": clock.now().to_rfc3339()}))
+            .await;
+        let (st, e) = s.api(Method::POST, "/api/v1/retention/run", None).await;
+        assert_eq!(st, StatusCode::CONFLICT, "no policy yet: {e}");
+        let (st, e) = s.api(Method::PUT, "/api/v1/retention", Some(json!({"events_max_age_days": 0}))).await;
+        assert_eq!(
+            (st, e["errors"][0]["path"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("events_max_age_days"))
+        );
+        let (st, _) = s
+            .api(
+                Method::PUT,
+                "/api/v1/retention",
+                Some(json!({"events_max_age_days": 90, "events_action": "delete",
+                "inactive_contacts_days": 365})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, report) = s.api(Method::POST, "/api/v1/retention/run", None).await;
+        assert_eq!(st, StatusCode::OK, "{report}");
+        assert_eq!(report["contacts_purged"], 1, "{report}");
+        assert!(report["events_deleted"].as_u64().unwrap() >= 4, "{report}");
+        // r1's orders are gone from the log, so r1 leaves the segment.
+        s.count(&seg, 0).await;
+        let v = s.get("/api/v1/contacts?external_id=r2").await;
+        assert_eq!(v["data"].as_array().unwrap().len(), 0, "r2 was purged: {v}");
+        let v = s.get("/api/v1/contacts?external_id=r1").await;
+        assert_eq!(v["data"].as_array().unwrap().len(), 1);
+        let runs = s.get("/api/v1/retention/runs").await;
+        assert_eq!(runs["data"][0]["contacts_purged"], 1, "{runs}");
+    }
+}

@@ -17,6 +17,7 @@ mod consents;
 mod contacts;
 mod events;
 mod privacy;
+mod retention;
 mod rows;
 mod segments;
 mod settings;

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod fields;
 pub mod keys;
 pub mod privacy;
+pub mod retention;
 pub mod segments;
 pub mod settings;
 pub mod suppressions;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(segments::routes())
         .merge(privacy::routes())
         .merge(settings::routes())
+        .merge(retention::routes())
         .merge(suppressions::routes())
         .merge(workspace::routes())
 }
