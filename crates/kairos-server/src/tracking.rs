@@ -121,7 +121,20 @@ async fn ingest(
         Problem::unauthorized("send the write key as the Basic auth user name or as \"writeKey\" in the body")
     })?;
     let key = authenticate(&state, &secret).await?;
-    let report = state.engine.ingest(key.workspace_id, request.messages).await?;
+    let mut messages = request.messages;
+    // Global Privacy Control: the browser says "do not sell or share". The
+    // signal travels with each message (and is stored with it as proof);
+    // the engine records the opt-out on the contact.
+    if headers.get("sec-gpc").and_then(|v| v.to_str().ok()).map(str::trim) == Some("1") {
+        let ua = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        for m in &mut messages {
+            m.context.insert("gpc".into(), serde_json::Value::Bool(true));
+            if let Some(ua) = &ua {
+                m.context.entry("userAgent").or_insert_with(|| serde_json::Value::String(ua.clone()));
+            }
+        }
+    }
+    let report = state.engine.ingest(key.workspace_id, messages).await?;
     Ok(Json(TrackingResponse {
         success: true,
         accepted: report.accepted,

@@ -693,3 +693,40 @@ async fn settings_are_validated_and_kept_per_workspace() {
         assert_eq!(other["postal_address"], Value::Null);
     }
 }
+
+#[tokio::test]
+async fn global_privacy_control_opts_the_contact_out_of_sharing() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        let send = |id: &'static str| {
+            s.http
+                .post(format!("{}/v1/track", s.url))
+                .basic_auth(&s.write, Some(""))
+                .header("sec-gpc", "1")
+                .header("user-agent", "Firefox/140")
+                .json(&json!({"userId": "gpc-1", "event": "Page Opened", "messageId": id}))
+                .send()
+        };
+        assert_eq!(send("g1").await.unwrap().status(), StatusCode::OK);
+        let (_, found) = s.api(Method::GET, "/api/v1/contacts?external_id=gpc-1", &s.admin, None).await;
+        let id = found["data"][0]["id"].as_str().unwrap().to_string();
+        let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        let current = v["current"].as_array().unwrap();
+        assert_eq!(current.len(), 5, "{b:?}: one per channel: {v}");
+        for c in current {
+            assert_eq!(
+                (c["purpose"].as_str(), c["state"].as_str(), c["source"].as_str()),
+                (Some("third_party_sharing"), Some("denied"), Some("gpc")),
+                "{c}"
+            );
+            assert_eq!(c["proof"]["user_agent"], "Firefox/140");
+        }
+        // The signal again changes nothing; the event keeps it as context.
+        assert_eq!(send("g2").await.unwrap().status(), StatusCode::OK);
+        let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        assert_eq!(v["history"].as_array().unwrap().len(), 5, "{v}");
+        let (_, events) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/events"), &s.admin, None).await;
+        assert_eq!(events["data"][0]["context"]["gpc"], true, "{events}");
+    }
+}
