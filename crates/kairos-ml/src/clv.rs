@@ -153,30 +153,30 @@ impl BgNbd {
 }
 
 /// Minimise `f` from `start` (Nelder–Mead, standard coefficients).
-fn nelder_mead(f: impl Fn(&[f64; 4]) -> f64, start: [f64; 4], step: f64, max_iter: usize) -> [f64; 4] {
-    let mut simplex: Vec<([f64; 4], f64)> = Vec::with_capacity(5);
+fn nelder_mead<const N: usize>(f: impl Fn(&[f64; N]) -> f64, start: [f64; N], step: f64, max_iter: usize) -> [f64; N] {
+    let mut simplex: Vec<([f64; N], f64)> = Vec::with_capacity(N + 1);
     simplex.push((start, f(&start)));
-    for i in 0..4 {
+    for i in 0..N {
         let mut p = start;
         p[i] += step;
         simplex.push((p, f(&p)));
     }
     for _ in 0..max_iter {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let (best, worst) = (simplex[0].1, simplex[4].1);
+        let (best, worst) = (simplex[0].1, simplex[N].1);
         if (worst - best).abs() < 1e-10 * (1.0 + best.abs()) {
             break;
         }
-        let mut centroid = [0.0; 4];
-        for (p, _) in &simplex[..4] {
-            for d in 0..4 {
-                centroid[d] += p[d] / 4.0;
+        let mut centroid = [0.0; N];
+        for (p, _) in &simplex[..N] {
+            for d in 0..N {
+                centroid[d] += p[d] / N as f64;
             }
         }
         let along = |k: f64| {
-            let mut p = [0.0; 4];
-            for d in 0..4 {
-                p[d] = centroid[d] + k * (simplex[4].0[d] - centroid[d]);
+            let mut p = [0.0; N];
+            for d in 0..N {
+                p[d] = centroid[d] + k * (simplex[N].0[d] - centroid[d]);
             }
             p
         };
@@ -185,19 +185,19 @@ fn nelder_mead(f: impl Fn(&[f64; 4]) -> f64, start: [f64; 4], step: f64, max_ite
         if fr < simplex[0].1 {
             let expanded = along(-2.0);
             let fe = f(&expanded);
-            simplex[4] = if fe < fr { (expanded, fe) } else { (reflected, fr) };
-        } else if fr < simplex[3].1 {
-            simplex[4] = (reflected, fr);
+            simplex[N] = if fe < fr { (expanded, fe) } else { (reflected, fr) };
+        } else if fr < simplex[N - 1].1 {
+            simplex[N] = (reflected, fr);
         } else {
-            let contracted = if fr < simplex[4].1 { along(-0.5) } else { along(0.5) };
+            let contracted = if fr < simplex[N].1 { along(-0.5) } else { along(0.5) };
             let fc = f(&contracted);
-            if fc < simplex[4].1.min(fr) {
-                simplex[4] = (contracted, fc);
+            if fc < simplex[N].1.min(fr) {
+                simplex[N] = (contracted, fc);
             } else {
                 // Shrink towards the best point.
                 let best = simplex[0].0;
                 for (p, v) in simplex.iter_mut().skip(1) {
-                    for d in 0..4 {
+                    for d in 0..N {
                         p[d] = best[d] + 0.5 * (p[d] - best[d]);
                     }
                     *v = f(p);
@@ -207,6 +207,69 @@ fn nelder_mead(f: impl Fn(&[f64; 4]) -> f64, start: [f64; 4], step: f64, max_ite
     }
     simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
     simplex[0].0
+}
+
+/// One customer's spend: repeat transactions and their mean value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spend {
+    pub x: f64,
+    pub mean_value: f64,
+}
+
+/// The Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee,
+/// 2005): values vary around a customer's own mean, which varies across
+/// customers. Fitted on customers with at least one repeat transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GammaGamma {
+    pub p: f64,
+    pub q: f64,
+    pub gamma: f64,
+}
+
+impl GammaGamma {
+    pub fn log_likelihood(&self, customers: &[Spend]) -> f64 {
+        let GammaGamma { p, q, gamma } = *self;
+        customers
+            .iter()
+            .filter(|c| c.x > 0.0 && c.mean_value > 0.0)
+            .map(|c| {
+                let (x, z) = (c.x, c.mean_value);
+                ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
+                    + q * gamma.ln()
+                    + (p * x - 1.0) * z.ln()
+                    + p * x * x.ln()
+                    - (p * x + q) * (gamma + x * z).ln()
+            })
+            .sum()
+    }
+
+    pub fn fit(customers: &[Spend]) -> Result<(GammaGamma, f64), FitError> {
+        if !customers.iter().any(|c| c.x > 0.0 && c.mean_value > 0.0) {
+            return Err(FitError::Empty);
+        }
+        let objective = |v: &[f64; 3]| {
+            let m = GammaGamma { p: v[0].exp(), q: v[1].exp(), gamma: v[2].exp() };
+            let ll = m.log_likelihood(customers);
+            if ll.is_finite() {
+                -ll
+            } else {
+                f64::INFINITY
+            }
+        };
+        let best = nelder_mead(objective, [0.0, 0.0, 0.0], 0.5, 20_000);
+        let m = GammaGamma { p: best[0].exp(), q: best[1].exp(), gamma: best[2].exp() };
+        let ll = m.log_likelihood(customers);
+        if !ll.is_finite() {
+            return Err(FitError::Diverged);
+        }
+        Ok((m, ll))
+    }
+
+    /// Expected value of a customer's future transactions.
+    pub fn expected_value(&self, c: &Spend) -> f64 {
+        let GammaGamma { p, q, gamma } = *self;
+        (p * (gamma + c.x * c.mean_value)) / (p * c.x + q - 1.0)
+    }
 }
 
 #[cfg(test)]

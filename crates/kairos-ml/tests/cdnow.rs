@@ -6,7 +6,7 @@
 //! the hold-out. Prints the figures recorded in `bench/RESULTS.md`.
 
 use chrono::NaiveDate;
-use kairos_ml::clv::{BgNbd, Rfm};
+use kairos_ml::clv::{BgNbd, GammaGamma, Rfm, Spend};
 use std::collections::{BTreeMap, BTreeSet};
 
 const CAL_END: i64 = 273; // days from 1997-01-01 to 1997-10-01
@@ -80,4 +80,43 @@ fn bg_nbd_on_cdnow_matches_the_published_fit_and_forecasts_the_hold_out() {
     let recent = m.p_alive(&Rfm { x: 4.0, t_x: 30.0, t: 32.0 });
     let lapsed = m.p_alive(&Rfm { x: 4.0, t_x: 5.0, t: 32.0 });
     assert!(recent > 0.8 && lapsed < 0.1, "{recent} {lapsed}");
+}
+
+#[test]
+fn gamma_gamma_on_cdnow_matches_the_published_fit() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/CDNOW_sample.txt")).unwrap();
+    let epoch = NaiveDate::from_ymd_opt(1997, 1, 1).unwrap();
+    // Spend per customer per day (one transaction a day), calibration only.
+    let mut spend: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let day = (NaiveDate::parse_from_str(cols[2], "%Y%m%d").unwrap() - epoch).num_days();
+        if day < CAL_END {
+            *spend.entry(cols[1].to_string()).or_default().entry(day).or_default() += cols[4].parse::<f64>().unwrap();
+        }
+    }
+    // Repeat transactions only: the first day is the acquisition purchase.
+    let customers: Vec<Spend> = spend
+        .values()
+        .filter(|days| days.len() > 1)
+        .map(|days| {
+            let repeat: Vec<f64> = days.values().skip(1).copied().collect();
+            Spend { x: repeat.len() as f64, mean_value: repeat.iter().sum::<f64>() / repeat.len() as f64 }
+        })
+        .collect();
+    let (m, ll) = GammaGamma::fit(&customers).unwrap();
+    println!(
+        "Gamma-Gamma on CDNOW ({} repeat buyers): p = {:.3}, q = {:.3}, gamma = {:.3}, log-likelihood = {ll:.2}",
+        customers.len(),
+        m.p,
+        m.q,
+        m.gamma
+    );
+    // lifetimes' documented fit of the same data: p = 6.25, q = 3.74, v = 15.44.
+    assert_eq!(customers.len(), 946);
+    assert!((m.p - 6.25).abs() < 0.1 && (m.q - 3.74).abs() < 0.1 && (m.gamma - 15.44).abs() < 0.5, "{m:?}");
+    let mean_spend = customers.iter().map(|c| c.mean_value).sum::<f64>() / customers.len() as f64;
+    let modelled = customers.iter().map(|c| m.expected_value(c)).sum::<f64>() / customers.len() as f64;
+    println!("mean observed spend per repeat transaction {mean_spend:.2}, mean expected {modelled:.2}");
+    assert!((modelled / mean_spend - 1.0).abs() < 0.05);
 }
