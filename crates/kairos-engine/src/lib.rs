@@ -10,11 +10,13 @@
 mod contacts;
 mod identity;
 mod ingest;
+mod models;
 mod profile;
 mod segments;
 
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use ingest::{IngestError, IngestReport};
+pub use models::{ClvModel, ContactClv, ModelError};
 pub use segments::{SegmentError, SegmentStatus};
 
 use kairos_core::clock::Clock;

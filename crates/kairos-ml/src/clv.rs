@@ -10,7 +10,7 @@
 //! parameters (which keeps them positive): four dimensions and a smooth
 //! likelihood need nothing heavier, and it keeps this crate dependency-free.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// One customer's purchase summary, in a consistent time unit (weeks here).
@@ -24,7 +24,7 @@ pub struct Rfm {
     pub t: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BgNbd {
     pub r: f64,
     pub alpha: f64,
@@ -209,6 +209,32 @@ fn nelder_mead<const N: usize>(f: impl Fn(&[f64; N]) -> f64, start: [f64; N], st
     simplex[0].0
 }
 
+const DAY_MS: i64 = 86_400_000;
+
+/// A customer's summary from their purchases (`(timestamp ms, value)`,
+/// oldest first) as of `now`, in days. Several purchases on one day are one
+/// transaction; the first transaction is the acquisition, not a repeat.
+pub fn summarize(purchases: &[(i64, f64)], now: i64) -> Option<(Rfm, Spend)> {
+    let first = purchases.first()?.0;
+    let mut days: Vec<(i64, i64, f64)> = Vec::new(); // (day, last timestamp that day, value)
+    for &(ts, v) in purchases {
+        let d = ts.div_euclid(DAY_MS);
+        match days.last_mut() {
+            Some(last) if last.0 == d => {
+                last.1 = ts;
+                last.2 += v;
+            }
+            _ => days.push((d, ts, v)),
+        }
+    }
+    let last = days.last()?.1;
+    let x = (days.len() - 1) as f64;
+    let rfm = Rfm { x, t_x: (last - first) as f64 / DAY_MS as f64, t: (now - first).max(0) as f64 / DAY_MS as f64 };
+    let repeat: Vec<f64> = days.iter().skip(1).map(|d| d.2).collect();
+    let mean_value = if repeat.is_empty() { 0.0 } else { repeat.iter().sum::<f64>() / repeat.len() as f64 };
+    Some((rfm, Spend { x, mean_value }))
+}
+
 /// One customer's spend: repeat transactions and their mean value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spend {
@@ -219,7 +245,7 @@ pub struct Spend {
 /// The Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee,
 /// 2005): values vary around a customer's own mean, which varies across
 /// customers. Fitted on customers with at least one repeat transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GammaGamma {
     pub p: f64,
     pub q: f64,

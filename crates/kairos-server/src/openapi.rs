@@ -2,7 +2,8 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    companies, consents, contacts, fields, keys, privacy, retention, segments, settings, suppressions, workspace,
+    companies, consents, contacts, fields, keys, models, privacy, retention, segments, settings, suppressions,
+    workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
@@ -38,6 +39,7 @@ impl Modify for BearerAuth {
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
         privacy::erase, privacy::export, privacy::audit, crate::preferences::mint, settings::read, settings::write,
         retention::read, retention::write, retention::run, retention::runs,
+        models::train, models::read, models::contact,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

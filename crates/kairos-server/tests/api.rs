@@ -730,3 +730,72 @@ async fn global_privacy_control_opts_the_contact_out_of_sharing() {
         assert_eq!(events["data"][0]["context"]["gpc"], true, "{events}");
     }
 }
+
+#[tokio::test]
+async fn the_customer_lifetime_model_trains_on_purchases_and_scores_contacts() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        let now = Utc::now();
+        let order = |user: String, days_ago: i64, total: f64, n: usize| {
+            json!({"type": "track", "userId": user, "event": "Order Completed", "messageId": format!("{n}"),
+                   "timestamp": (now - chrono::Duration::days(days_ago)).to_rfc3339(), "properties": {"total": total}})
+        };
+        let mut batch = Vec::new();
+        let mut n = 0;
+        for i in 0..60i64 {
+            let first = 300 - i * 4;
+            for k in 0..=(i % 5) {
+                let ago = first - k * 25;
+                if ago > 0 {
+                    n += 1;
+                    batch.push(order(format!("c{i}"), ago, 20.0 + i as f64, n));
+                }
+            }
+        }
+        for (user, last) in [("active", 2), ("lapsed", 200)] {
+            for k in 0..6 {
+                n += 1;
+                batch.push(order(user.to_string(), last + k * 10, 80.0, n));
+            }
+        }
+        for chunk in batch.chunks(100) {
+            let (st, v) = s.track("/v1/batch", json!({"batch": chunk})).await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+        let (st, _) = s.api(Method::GET, "/api/v1/models/clv", &s.admin, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, m) = s
+            .api(
+                Method::POST,
+                "/api/v1/models/clv",
+                &s.admin,
+                Some(json!({"event": "Order Completed", "value_property": "total"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {m}");
+        assert_eq!(m["customers"], 62, "{m}");
+        for p in ["r", "alpha", "a", "b"] {
+            assert!(m["purchases"][p].as_f64().unwrap() > 0.0, "{m}");
+        }
+        assert!(m["spend"]["p"].as_f64().is_some(), "{m}");
+        let id_of = |v: &Value| v["data"][0]["id"].as_str().unwrap().to_string();
+        let (_, a) = s.api(Method::GET, "/api/v1/contacts?external_id=active", &s.admin, None).await;
+        let (_, l) = s.api(Method::GET, "/api/v1/contacts?external_id=lapsed", &s.admin, None).await;
+        let (st, active) =
+            s.api(Method::GET, &format!("/api/v1/contacts/{}/clv?days=90", id_of(&a)), &s.admin, None).await;
+        assert_eq!(st, StatusCode::OK, "{active}");
+        let (_, lapsed) =
+            s.api(Method::GET, &format!("/api/v1/contacts/{}/clv?days=90", id_of(&l)), &s.admin, None).await;
+        let f = |v: &Value, k: &str| v[k].as_f64().unwrap();
+        assert!(f(&active, "p_alive") > f(&lapsed, "p_alive"), "{active} {lapsed}");
+        assert!(f(&active, "expected_purchases") > f(&lapsed, "expected_purchases"), "{active} {lapsed}");
+        assert!(f(&active, "expected_revenue") > 0.0 && f(&active, "expected_value_per_purchase") > 20.0, "{active}");
+        let (st, _) = s.api(Method::GET, &format!("/api/v1/contacts/{}/clv?days=-3", id_of(&a)), &s.admin, None).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        // Another workspace has no purchases: training says why it cannot.
+        let (st, e) = s.api(Method::POST, "/api/v1/models/clv", &s.other_admin, None).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("needs at least 20"), "{e}");
+    }
+}

@@ -16,6 +16,7 @@ mod companies;
 mod consents;
 mod contacts;
 mod events;
+mod models;
 mod privacy;
 mod retention;
 mod rows;

@@ -8,6 +8,7 @@ pub mod consents;
 pub mod contacts;
 pub mod fields;
 pub mod keys;
+pub mod models;
 pub mod privacy;
 pub mod retention;
 pub mod segments;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(privacy::routes())
         .merge(settings::routes())
         .merge(retention::routes())
+        .merge(models::routes())
         .merge(suppressions::routes())
         .merge(workspace::routes())
 }

@@ -1,0 +1,84 @@
+//! `/api/v1/models/clv`: train the customer-lifetime model (BG/NBD purchases,
+//! Gamma-Gamma spend) on the workspace's purchase events and read it; and
+//! `/api/v1/contacts/{id}/clv`: a contact's probability of still being a
+//! customer, expected purchases and revenue over the next N days.
+
+use super::{object_body, path_id};
+use crate::auth::Admin;
+use crate::problem::{ApiResult, Problem};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use kairos_core::ids::ContactId;
+use kairos_engine::{ClvModel, ContactClv, ModelError};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/models/clv", get(read).post(train)).route("/api/v1/contacts/{id}/clv", get(contact))
+}
+
+fn problem(e: ModelError) -> Problem {
+    match e {
+        ModelError::NotEnoughData(m) => Problem::conflict(m),
+        ModelError::NoModel => Problem::conflict(e.to_string()),
+        ModelError::Store(s) => s.into(),
+    }
+}
+
+/// Train a new version on every purchase event so far.
+#[utoipa::path(post, path = "/api/v1/models/clv", tag = "models", request_body = inline(Object),
+    responses((status = 200, body = inline(Object)), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn train(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<ClvModel>> {
+    let obj = if body.is_empty() { Default::default() } else { object_body(&body)? };
+    if let Some(k) = obj.keys().find(|k| !["event", "value_property"].contains(&k.as_str())) {
+        return Err(Problem::invalid(k.clone(), "unknown key; expected event, value_property"));
+    }
+    let text = |k: &str| match obj.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(v)) if !v.trim().is_empty() && v.len() <= 200 => Ok(Some(v.clone())),
+        Some(_) => Err(Problem::invalid(k, "must be a non-empty string")),
+    };
+    let event = text("event")?.unwrap_or_else(|| "Order Completed".into());
+    let value = text("value_property")?;
+    s.engine.fit_clv(admin.ws(), &event, value.as_deref()).await.map(Json).map_err(problem)
+}
+
+/// The latest trained model.
+#[utoipa::path(get, path = "/api/v1/models/clv", tag = "models",
+    responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<ClvModel>> {
+    s.engine
+        .clv_model(admin.ws())
+        .await
+        .map_err(problem)?
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("no customer-lifetime model has been trained yet"))
+}
+
+/// A contact's lifetime outlook over `days` (default 90).
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/clv", tag = "models", params(("id" = String, Path), ("days" = Option<f64>, Query)),
+    responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn contact(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ContactClv>> {
+    let id: ContactId = path_id(&id, "contact")?;
+    let days = match q.get("days") {
+        None => 90.0,
+        Some(d) => match d.parse::<f64>() {
+            Ok(n) if n > 0.0 && n <= 3650.0 => n,
+            _ => return Err(Problem::invalid("days", format!("must be a number of days from 1 to 3650, got {d:?}"))),
+        },
+    };
+    let mut tx = s.engine.store().begin().await?;
+    if tx.contact(admin.ws(), id).await?.is_none() {
+        return Err(Problem::not_found(format!("no contact with id {id}")));
+    }
+    tx.commit().await?;
+    s.engine.contact_clv(admin.ws(), id, days).await.map(Json).map_err(problem)
+}
