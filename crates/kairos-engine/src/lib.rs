@@ -16,7 +16,7 @@ mod segments;
 
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use ingest::{IngestError, IngestReport};
-pub use models::{ClvModel, ContactClv, ModelError};
+pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
 pub use segments::{SegmentError, SegmentStatus};
 
 use kairos_core::clock::Clock;

@@ -5,6 +5,7 @@
 
 use crate::Engine;
 use kairos_core::ids::{ContactId, WorkspaceId};
+use kairos_ml::cluster::{cluster, Clustering, FeatureWords};
 use kairos_ml::clv::{summarize, BgNbd, GammaGamma};
 use kairos_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,53 @@ fn value_of(props: &Value, property: Option<&str>) -> f64 {
     property.and_then(|p| props.get(p)).and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(0.0)
 }
 
+/// The features customers are clustered on, in order, and how they read.
+pub const CLUSTER_FEATURES: [&str; 3] = ["recency_days", "purchase_days", "average_value"];
+const CLUSTER_WORDS: [FeatureWords; 3] = [
+    FeatureWords { high: "lapsing", low: "recently active" },
+    FeatureWords { high: "frequent buyers", low: "one-off buyers" },
+    FeatureWords { high: "high value", low: "low value" },
+];
+
 impl Engine {
+    /// Cluster the customers who performed `event` on recency, frequency and
+    /// value (k-means on standardised features; k by silhouette unless
+    /// given). Returns the clustering and the contact of each row.
+    pub async fn cluster_customers(
+        &self,
+        ws: WorkspaceId,
+        event: &str,
+        value_property: Option<&str>,
+        k: Option<usize>,
+    ) -> Result<(Clustering, Vec<ContactId>), ModelError> {
+        let now = self.clock().now().timestamp_millis();
+        let mut tx = self.store().begin().await?;
+        let rows = tx.purchases(ws, event, None, now).await?;
+        tx.commit().await?;
+        let mut by_contact: BTreeMap<ContactId, Vec<(i64, f64)>> = BTreeMap::new();
+        for (c, ts, props) in rows {
+            by_contact.entry(c).or_default().push((ts, value_of(&props, value_property)));
+        }
+        let mut ids = Vec::new();
+        let mut features = Vec::new();
+        for (c, p) in &by_contact {
+            let days: std::collections::BTreeSet<i64> = p.iter().map(|(t, _)| t.div_euclid(86_400_000)).collect();
+            let last = p.iter().map(|(t, _)| *t).max().unwrap_or(now);
+            let avg = p.iter().map(|(_, v)| v).sum::<f64>() / p.len() as f64;
+            ids.push(*c);
+            features.push(vec![(now - last) as f64 / 86_400_000.0, days.len() as f64, avg]);
+        }
+        if features.len() < 10 {
+            return Err(ModelError::NotEnoughData(format!(
+                "{} customers with {event:?} events; clustering needs at least 10",
+                features.len()
+            )));
+        }
+        let clustering = cluster(&features, k, 8, &CLUSTER_WORDS)
+            .ok_or_else(|| ModelError::NotEnoughData("too few customers to cluster".into()))?;
+        Ok((clustering, ids))
+    }
+
     /// Train on every `event` in the workspace up to now and store the model.
     pub async fn fit_clv(
         &self,

@@ -2,4 +2,5 @@
 //! BG/NBD customer-lifetime model ([`clv`]); conversion scoring, clustering
 //! and bandits are to come (issue 7).
 
+pub mod cluster;
 pub mod clv;

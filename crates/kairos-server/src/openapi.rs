@@ -39,7 +39,7 @@ impl Modify for BearerAuth {
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
         privacy::erase, privacy::export, privacy::audit, crate::preferences::mint, settings::read, settings::write,
         retention::read, retention::write, retention::run, retention::runs,
-        models::train, models::read, models::contact,
+        models::train, models::read, models::contact, models::clusters,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

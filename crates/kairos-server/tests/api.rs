@@ -793,6 +793,32 @@ async fn the_customer_lifetime_model_trains_on_purchases_and_scores_contacts() {
         assert!(f(&active, "expected_revenue") > 0.0 && f(&active, "expected_value_per_purchase") > 20.0, "{active}");
         let (st, _) = s.api(Method::GET, &format!("/api/v1/contacts/{}/clv?days=-3", id_of(&a)), &s.admin, None).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        // Clusters of the same customers, saved as lists a segment can use.
+        let (st, c) = s
+            .api(
+                Method::POST,
+                "/api/v1/models/clusters",
+                &s.admin,
+                Some(json!({"value_property": "total", "save_as_lists": true})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        let k = c["k"].as_u64().unwrap() as usize;
+        assert!((2..=8).contains(&k) && c["silhouette"].as_f64().unwrap() > 0.0, "{c}");
+        let sizes: u64 = c["clusters"].as_array().unwrap().iter().map(|x| x["size"].as_u64().unwrap()).sum();
+        assert_eq!(sizes, 62);
+        assert!(c["clusters"].as_array().unwrap().iter().all(|x| !x["description"].as_str().unwrap().is_empty()));
+        let lists = c["lists"].as_array().unwrap();
+        assert_eq!(lists.len(), k);
+        let mut listed = 0;
+        for l in lists {
+            let (_, v) =
+                s.api(Method::GET, &format!("/api/v1/lists/{}", l["list_id"].as_str().unwrap()), &s.admin, None).await;
+            listed += v["count"].as_i64().unwrap();
+        }
+        assert_eq!(listed, 62);
+        let (st, e) = s.api(Method::POST, "/api/v1/models/clusters", &s.admin, Some(json!({"k": 1}))).await;
+        assert_eq!((st, e["errors"][0]["path"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("k")));
         // Another workspace has no purchases: training says why it cannot.
         let (st, e) = s.api(Method::POST, "/api/v1/models/clv", &s.other_admin, None).await;
         assert_eq!(st, StatusCode::CONFLICT, "{e}");

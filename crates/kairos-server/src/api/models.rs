@@ -17,7 +17,10 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/models/clv", get(read).post(train)).route("/api/v1/contacts/{id}/clv", get(contact))
+    Router::new()
+        .route("/api/v1/models/clv", get(read).post(train))
+        .route("/api/v1/contacts/{id}/clv", get(contact))
+        .route("/api/v1/models/clusters", axum::routing::post(clusters))
 }
 
 fn problem(e: ModelError) -> Problem {
@@ -81,4 +84,59 @@ pub async fn contact(
     }
     tx.commit().await?;
     s.engine.contact_clv(admin.ws(), id, days).await.map(Json).map_err(problem)
+}
+
+/// Cluster customers on recency, frequency and value. With
+/// `"save_as_lists": true` each cluster becomes a static list (named by its
+/// description) that segments can refer to.
+#[utoipa::path(post, path = "/api/v1/models/clusters", tag = "models", request_body = inline(Object),
+    responses((status = 200, body = inline(Object)), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn clusters(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<Value>> {
+    let obj = if body.is_empty() { Default::default() } else { object_body(&body)? };
+    if let Some(k) = obj.keys().find(|k| !["event", "value_property", "k", "save_as_lists"].contains(&k.as_str())) {
+        return Err(Problem::invalid(k.clone(), "unknown key; expected event, value_property, k, save_as_lists"));
+    }
+    let event = obj.get("event").and_then(Value::as_str).unwrap_or("Order Completed").to_string();
+    let value = obj.get("value_property").and_then(Value::as_str).map(str::to_string);
+    let k = match obj.get("k") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if (2..=20).contains(&n) => Some(n as usize),
+            _ => return Err(Problem::invalid("k", "must be a whole number from 2 to 20")),
+        },
+    };
+    let save = obj.get("save_as_lists").and_then(Value::as_bool).unwrap_or(false);
+    let (clustering, ids) =
+        s.engine.cluster_customers(admin.ws(), &event, value.as_deref(), k).await.map_err(problem)?;
+    let mut lists = Vec::new();
+    if save {
+        let now = s.engine.clock().now().timestamp_millis();
+        for c in &clustering.clusters {
+            let list = kairos_store::ListRecord {
+                id: kairos_core::ids::ListId::new(),
+                name: format!("Cluster {} of {}: {} ({})", c.index + 1, clustering.k, c.description, now),
+                description: Some(format!(
+                    "k-means on {} of {event:?} buyers",
+                    kairos_engine::CLUSTER_FEATURES.join(", ")
+                )),
+                created_at: now,
+                updated_at: now,
+            };
+            let mut tx = s.engine.store().begin_write().await?;
+            tx.insert_list(admin.ws(), &list).await?;
+            tx.commit().await?;
+            let members: Vec<ContactId> =
+                ids.iter().zip(&clustering.assignment).filter(|(_, a)| **a == c.index).map(|(id, _)| *id).collect();
+            s.engine.change_list_members(admin.ws(), list.id, &members, true, "clustering").await?;
+            lists.push(serde_json::json!({"cluster": c.index, "list_id": list.id.to_string(), "name": list.name}));
+        }
+    }
+    Ok(Json(serde_json::json!({
+        "k": clustering.k,
+        "silhouette": clustering.silhouette,
+        "tried": clustering.tried,
+        "features": kairos_engine::CLUSTER_FEATURES,
+        "clusters": clustering.clusters,
+        "lists": lists,
+    })))
 }
