@@ -163,6 +163,9 @@ pub struct FeatureWords {
     pub low: &'static str,
 }
 
+/// A k tried: (k, assignment, centres, silhouette).
+type Candidate = (usize, Vec<usize>, Vec<Vec<f64>>, f64);
+
 /// Cluster `rows` (original units) into `k` groups, or choose k in 2..=max_k
 /// by silhouette.
 pub fn cluster(rows: &[Vec<f64>], k: Option<usize>, max_k: usize, words: &[FeatureWords]) -> Option<Clustering> {
@@ -180,7 +183,7 @@ pub fn cluster(rows: &[Vec<f64>], k: Option<usize>, max_k: usize, words: &[Featu
             (k, a, c, s)
         }
         None => {
-            let mut best: Option<(usize, Vec<usize>, Vec<Vec<f64>>, f64)> = None;
+            let mut best: Option<Candidate> = None;
             for k in 2..=max_k.min(rows.len() - 1) {
                 let (a, c) = kmeans(&scaled, k, 42);
                 let s = silhouette(&scaled, &a, k, sample);
