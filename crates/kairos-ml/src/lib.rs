@@ -1,6 +1,9 @@
-//! Kairos predictive models, as pure numerical code with no I/O: today the
-//! BG/NBD customer-lifetime model ([`clv`]); conversion scoring, clustering
-//! and bandits are to come (issue 7).
+//! Kairos predictive models, as pure numerical code with no I/O: customer
+//! lifetime (BG/NBD, Gamma-Gamma: [`clv`]), clustering ([`cluster`]),
+//! Thompson-sampling A/B/n tests ([`bandit`]) and send-time optimisation
+//! ([`send_time`]). Conversion scoring and fairness audits are to come.
 
+pub mod bandit;
 pub mod cluster;
 pub mod clv;
+pub mod send_time;
