@@ -925,13 +925,7 @@ impl Worker {
                         contact_id: c.contact,
                         kind: EventKind::Track,
                         name: Some(name.to_string()),
-                        message_id: format!(
-                            "segment:{}:{}:{}:{}",
-                            c.segment,
-                            c.contact,
-                            if c.entered { "in" } else { "out" },
-                            c.at
-                        ),
+                        message_id: change_message_id(c),
                         user_id: None,
                         anonymous_id: None,
                         properties: json!({
@@ -970,6 +964,19 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// The message id of a change's log event: derived from segment, contact,
+/// direction and instant, so logging it twice stores it once; hashed to 28
+/// characters because it is a key of the log's busiest unique index.
+fn change_message_id(c: &Change) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(c.segment.0.as_bytes());
+    h.update(c.contact.0.as_bytes());
+    h.update([c.entered as u8]);
+    h.update(c.at.to_be_bytes());
+    format!("seg-{}", hex::encode(&h.finalize()[..12]))
 }
 
 fn merge_touched(into: &mut Touched, from: Touched) {
