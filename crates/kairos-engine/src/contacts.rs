@@ -151,6 +151,55 @@ impl Engine {
         Ok(Some(erasure))
     }
 
+    /// Everything held about a contact, as one JSON document (GDPR Art. 15
+    /// and 20); `None` if there is no such contact. Audited.
+    pub async fn export_contact(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        actor: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        use serde_json::json;
+        let mut tx = self.inner.store.begin().await?;
+        let Some(contact) = tx.contact(ws, id).await? else { return Ok(None) };
+        let mut companies = Vec::new();
+        for co in &contact.company_ids {
+            if let Some(c) = tx.company(ws, *co).await? {
+                companies.push(c);
+            }
+        }
+        let anonymous_ids = tx.anonymous_ids_of(ws, id).await?;
+        let mut events = Vec::new();
+        let mut before = None;
+        loop {
+            let page = tx.contact_events(ws, id, before, 1000).await?;
+            let Some(last) = page.last() else { break };
+            before = Some(kairos_store::EventCursor { timestamp_ms: last.timestamp.timestamp_millis(), seq: last.seq });
+            events.extend(page);
+        }
+        let consents = tx.consents_of(ws, id).await?;
+        let consent_history = tx.consent_history_of(ws, id).await?;
+        let segments = tx.segment_entries_of(ws, id).await?;
+        let lists = tx.lists_of(ws, id).await?;
+        let merges = tx.merges_of(ws, id).await?;
+        tx.commit().await?;
+        let now = self.inner.clock.now();
+        let mut w = self.inner.store.begin_write().await?;
+        w.audit(ws, now.timestamp_millis(), actor, "contact.exported", &id.to_string(), &json!({})).await?;
+        w.commit().await?;
+        Ok(Some(json!({
+            "exported_at": now,
+            "contact": contact,
+            "companies": companies,
+            "anonymous_ids": anonymous_ids,
+            "events": events,
+            "consent": {"current": consents, "history": consent_history},
+            "segments": segments.into_iter().map(|(s, since)| json!({"segment_id": s, "since": since})).collect::<Vec<_>>(),
+            "lists": lists,
+            "merges": merges,
+        })))
+    }
+
     /// Merge `source` into `target` on request.
     pub async fn merge_contacts(
         &self,

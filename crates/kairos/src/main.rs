@@ -128,6 +128,12 @@ enum ContactCommand {
         #[arg(long, default_value = "default")]
         workspace: String,
     },
+    /// Print everything held about a contact as one JSON document (audited).
+    Export {
+        id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -236,6 +242,20 @@ async fn main() -> Result<()> {
             match engine.erase_contact(ws.id, id, "cli").await? {
                 Some(e) => {
                     println!("erased {id}; suppressed as hashes: {}", e.suppressed.join(", "));
+                    Ok(())
+                }
+                None => bail!("no contact {id} in workspace {:?}", ws.name),
+            }
+        }
+        Command::Contact { command: ContactCommand::Export { id, workspace: name } } => {
+            let store = cli.db.open().await?;
+            let ws = existing_workspace(&store, &name).await?;
+            let id: kairos_core::ids::ContactId =
+                id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a contact id"))?;
+            let engine = Engine::start(store, Arc::new(SystemClock));
+            match engine.export_contact(ws.id, id, "cli").await? {
+                Some(doc) => {
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
                     Ok(())
                 }
                 None => bail!("no contact {id} in workspace {:?}", ws.name),

@@ -181,6 +181,9 @@ fn an_erased_person_cannot_be_imported_again() {
             .and_then(|l| l.split(',').next())
             .unwrap_or_else(|| panic!("{export}"))
             .to_string();
+        let exported = run(&with(&db, &["contact", "export", &erin]));
+        let doc: serde_json::Value = serde_json::from_str(&exported).unwrap();
+        assert_eq!(doc["contact"]["email"], "erin@example.com", "{exported}");
         let out = run(&with(&db, &["contact", "erase", &erin]));
         assert!(out.contains("suppressed as hashes: email, sms, phone"), "{out}");
         assert!(!run(&with(&db, &["export", "contacts"])).contains("erin@example.com"));

@@ -60,46 +60,12 @@ pub async fn export(
         Some("zip") => true,
         Some(other) => return Err(Problem::invalid("format", format!("must be \"json\" or \"zip\", got {other:?}"))),
     };
-    let ws = admin.ws();
     let id: ContactId = path_id(&id, "contact")?;
-    let mut tx = s.engine.store().begin().await?;
-    let contact = tx.contact(ws, id).await?.ok_or_else(|| Problem::not_found(format!("no contact with id {id}")))?;
-    let mut companies = Vec::new();
-    for co in &contact.company_ids {
-        if let Some(c) = tx.company(ws, *co).await? {
-            companies.push(c);
-        }
-    }
-    let anonymous_ids = tx.anonymous_ids_of(ws, id).await?;
-    let mut events = Vec::new();
-    let mut before = None;
-    loop {
-        let page = tx.contact_events(ws, id, before, 1000).await?;
-        let Some(last) = page.last() else { break };
-        before = Some(kairos_store::EventCursor { timestamp_ms: last.timestamp.timestamp_millis(), seq: last.seq });
-        events.extend(page);
-    }
-    let consents = tx.consents_of(ws, id).await?;
-    let consent_history = tx.consent_history_of(ws, id).await?;
-    let segments = tx.segment_entries_of(ws, id).await?;
-    let lists = tx.lists_of(ws, id).await?;
-    let merges = tx.merges_of(ws, id).await?;
-    tx.commit().await?;
-    let now = s.engine.clock().now();
-    let mut w = s.engine.store().begin_write().await?;
-    w.audit(ws, now.timestamp_millis(), &actor(&admin), "contact.exported", &id.to_string(), &json!({})).await?;
-    w.commit().await?;
-    let document = json!({
-        "exported_at": now,
-        "contact": contact,
-        "companies": companies,
-        "anonymous_ids": anonymous_ids,
-        "events": events,
-        "consent": {"current": consents, "history": consent_history},
-        "segments": segments.into_iter().map(|(s, since)| json!({"segment_id": s, "since": since})).collect::<Vec<_>>(),
-        "lists": lists,
-        "merges": merges,
-    });
+    let document = s
+        .engine
+        .export_contact(admin.ws(), id, &actor(&admin))
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no contact with id {id}")))?;
     if !zip {
         return Ok(Json(document).into_response());
     }
