@@ -64,6 +64,26 @@ const CLUSTER_WORDS: [FeatureWords; 3] = [
 ];
 
 impl Engine {
+    /// Each customer's `event`s up to `now` as (timestamp, value), oldest
+    /// first — of the whole workspace, or of one contact.
+    async fn purchase_histories(
+        &self,
+        ws: WorkspaceId,
+        event: &str,
+        value_property: Option<&str>,
+        contact: Option<ContactId>,
+        now: i64,
+    ) -> Result<BTreeMap<ContactId, Vec<(i64, f64)>>, StoreError> {
+        let mut tx = self.store().begin().await?;
+        let rows = tx.purchases(ws, event, contact, now).await?;
+        tx.commit().await?;
+        let mut by_contact: BTreeMap<ContactId, Vec<(i64, f64)>> = BTreeMap::new();
+        for (c, ts, props) in rows {
+            by_contact.entry(c).or_default().push((ts, value_of(&props, value_property)));
+        }
+        Ok(by_contact)
+    }
+
     /// Cluster the customers who performed `event` on recency, frequency and
     /// value (k-means on standardised features; k by silhouette unless
     /// given). Returns the clustering and the contact of each row.
@@ -75,21 +95,14 @@ impl Engine {
         k: Option<usize>,
     ) -> Result<(Clustering, Vec<ContactId>), ModelError> {
         let now = self.clock().now().timestamp_millis();
-        let mut tx = self.store().begin().await?;
-        let rows = tx.purchases(ws, event, None, now).await?;
-        tx.commit().await?;
-        let mut by_contact: BTreeMap<ContactId, Vec<(i64, f64)>> = BTreeMap::new();
-        for (c, ts, props) in rows {
-            by_contact.entry(c).or_default().push((ts, value_of(&props, value_property)));
-        }
+        let by_contact = self.purchase_histories(ws, event, value_property, None, now).await?;
         let mut ids = Vec::new();
         let mut features = Vec::new();
         for (c, p) in &by_contact {
-            let days: std::collections::BTreeSet<i64> = p.iter().map(|(t, _)| t.div_euclid(86_400_000)).collect();
-            let last = p.iter().map(|(t, _)| *t).max().unwrap_or(now);
+            let Some((rfm, _)) = summarize(p, now) else { continue };
             let avg = p.iter().map(|(_, v)| v).sum::<f64>() / p.len() as f64;
             ids.push(*c);
-            features.push(vec![(now - last) as f64 / 86_400_000.0, days.len() as f64, avg]);
+            features.push(vec![rfm.t - rfm.t_x, rfm.x + 1.0, avg]);
         }
         if features.len() < 10 {
             return Err(ModelError::NotEnoughData(format!(
@@ -110,13 +123,7 @@ impl Engine {
         value_property: Option<&str>,
     ) -> Result<ClvModel, ModelError> {
         let now = self.clock().now().timestamp_millis();
-        let mut tx = self.store().begin().await?;
-        let rows = tx.purchases(ws, event, None, now).await?;
-        tx.commit().await?;
-        let mut by_contact: BTreeMap<ContactId, Vec<(i64, f64)>> = BTreeMap::new();
-        for (c, ts, props) in rows {
-            by_contact.entry(c).or_default().push((ts, value_of(&props, value_property)));
-        }
+        let by_contact = self.purchase_histories(ws, event, value_property, None, now).await?;
         let summaries: Vec<_> = by_contact.values().filter_map(|p| summarize(p, now)).collect();
         let repeat = summaries.iter().filter(|(r, _)| r.x > 0.0).count();
         if summaries.len() < 20 || repeat < 5 {
@@ -166,11 +173,9 @@ impl Engine {
     pub async fn contact_clv(&self, ws: WorkspaceId, contact: ContactId, days: f64) -> Result<ContactClv, ModelError> {
         let model = self.clv_model(ws).await?.ok_or(ModelError::NoModel)?;
         let now = self.clock().now().timestamp_millis();
-        let mut tx = self.store().begin().await?;
-        let rows = tx.purchases(ws, &model.event, Some(contact), now).await?;
-        tx.commit().await?;
-        let purchases: Vec<(i64, f64)> =
-            rows.iter().map(|(_, ts, p)| (*ts, value_of(p, model.value_property.as_deref()))).collect();
+        let histories =
+            self.purchase_histories(ws, &model.event, model.value_property.as_deref(), Some(contact), now).await?;
+        let purchases = histories.into_values().next().unwrap_or_default();
         let Some((rfm, spend)) = summarize(&purchases, now) else {
             return Err(ModelError::NotEnoughData(format!("the contact has no {:?} events yet", model.event)));
         };

@@ -290,9 +290,7 @@ impl Worker {
                         return Ok(());
                     }
                     for e in &events {
-                        if let Some(name) = event_name(e.kind, e.name.as_deref()) {
-                            let input =
-                                EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
+                        if let Some(input) = log_input(e) {
                             w.rt.backfill_event(e.contact_id, &input);
                         }
                     }
@@ -356,15 +354,7 @@ impl Worker {
         let mut tx = self.store.begin().await?;
         let defs = tx.list_fields(ws).await?;
         tx.commit().await?;
-        let mut contact = HashMap::new();
-        let mut company = HashMap::new();
-        for d in defs {
-            match d.entity {
-                FieldEntity::Contact => contact.insert(d.name, d.field_type),
-                FieldEntity::Company => company.insert(d.name, d.field_type),
-            };
-        }
-        Ok((contact, company))
+        Ok(split_field_types(defs))
     }
 
     /// Rebuild every workspace that has segments.
@@ -490,8 +480,7 @@ impl Worker {
             let Some(last) = chunk.last() else { break };
             after_seq = last.seq;
             for e in &chunk {
-                if let Some(name) = event_name(e.kind, e.name.as_deref()) {
-                    let input = EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
+                if let Some(input) = log_input(e) {
                     rt.backfill_event(e.contact_id, &input);
                 }
             }
@@ -867,8 +856,7 @@ impl Worker {
             for (id, history) in &histories {
                 w.rt.reset_history(*id);
                 for e in history {
-                    if let Some(name) = event_name(e.kind, e.name.as_deref()) {
-                        let input = EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties };
+                    if let Some(input) = log_input(e) {
                         w.rt.replay_event(*id, &input);
                     }
                 }
@@ -979,6 +967,27 @@ fn change_message_id(c: &Change) -> String {
     format!("seg-{}", hex::encode(&h.finalize()[..12]))
 }
 
+/// Contact and company field types from a workspace's definitions.
+fn split_field_types(
+    defs: Vec<kairos_core::fields::FieldDefinition>,
+) -> (HashMap<String, FieldType>, HashMap<String, FieldType>) {
+    let mut contact = HashMap::new();
+    let mut company = HashMap::new();
+    for d in defs {
+        match d.entity {
+            FieldEntity::Contact => contact.insert(d.name, d.field_type),
+            FieldEntity::Company => company.insert(d.name, d.field_type),
+        };
+    }
+    (contact, company)
+}
+
+/// A stored event as the runtime takes it (`None` for kinds rules ignore).
+fn log_input(e: &LogEvent) -> Option<EventInput<'_>> {
+    let name = event_name(e.kind, e.name.as_deref())?;
+    Some(EventInput { seq: e.seq, name, timestamp: e.timestamp, properties: &e.properties })
+}
+
 fn merge_touched(into: &mut Touched, from: Touched) {
     into.contacts.extend(from.contacts);
     into.deleted.extend(from.deleted);
@@ -1036,30 +1045,17 @@ impl Engine {
         let segments = tx.segments(ws).await?;
         let lists = tx.lists(ws).await?;
         tx.commit().await?;
-        let mut contact = HashMap::new();
-        let mut company = HashMap::new();
-        for d in defs {
-            match d.entity {
-                FieldEntity::Contact => contact.insert(d.name, d.field_type),
-                FieldEntity::Company => company.insert(d.name, d.field_type),
-            };
-        }
+        let (contact, company) = split_field_types(defs);
         let mut schema = Schema::with_custom(contact, company);
-        let probe = Schema::with_custom([], []);
+        schema.lists = lists.into_iter().map(|l| l.id).collect();
+        // The references of each stored rule, for cycle detection, read with
+        // every segment known; a rule that no longer parses refers to nothing.
+        let mut loose = schema.clone();
+        loose.segments = segments.iter().map(|s| (s.id, Vec::new())).collect();
         for s in &segments {
-            // References of stored rules, for cycle detection; a rule that no
-            // longer parses refers to nothing.
-            let mut loose = probe.clone();
-            loose.contact_fields = schema.contact_fields.clone();
-            loose.company_fields = schema.company_fields.clone();
-            loose.lists = lists.iter().map(|l| l.id).collect();
-            for t in &segments {
-                loose.segments.insert(t.id, Vec::new());
-            }
             let refs = parse(&s.rule, &loose, None).map(|r| r.segment_refs()).unwrap_or_default();
             schema.segments.insert(s.id, refs);
         }
-        schema.lists = lists.into_iter().map(|l| l.id).collect();
         Ok(schema)
     }
 

@@ -77,6 +77,14 @@ pub fn object_body(body: &Bytes) -> ApiResult<Map<String, Value>> {
     }
 }
 
+/// Refuse keys of a JSON object other than `allowed`, naming the first.
+pub fn only_keys(obj: &Map<String, Value>, allowed: &[&str]) -> ApiResult<()> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(Problem::invalid(k.clone(), format!("unknown key; expected {}", allowed.join(", ")))),
+        None => Ok(()),
+    }
+}
+
 /// Parse an id from the path, naming the kind of thing in the error.
 pub fn path_id<T: FromStr>(raw: &str, what: &str) -> ApiResult<T> {
     raw.parse().map_err(|_| Problem::not_found(format!("no {what} with id {raw:?} (ids are UUIDs)")))

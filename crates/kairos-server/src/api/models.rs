@@ -36,9 +36,7 @@ fn problem(e: ModelError) -> Problem {
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn train(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<ClvModel>> {
     let obj = if body.is_empty() { Default::default() } else { object_body(&body)? };
-    if let Some(k) = obj.keys().find(|k| !["event", "value_property"].contains(&k.as_str())) {
-        return Err(Problem::invalid(k.clone(), "unknown key; expected event, value_property"));
-    }
+    super::only_keys(&obj, &["event", "value_property"])?;
     let text = |k: &str| match obj.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(v)) if !v.trim().is_empty() && v.len() <= 200 => Ok(Some(v.clone())),
@@ -93,9 +91,7 @@ pub async fn contact(
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn clusters(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<Value>> {
     let obj = if body.is_empty() { Default::default() } else { object_body(&body)? };
-    if let Some(k) = obj.keys().find(|k| !["event", "value_property", "k", "save_as_lists"].contains(&k.as_str())) {
-        return Err(Problem::invalid(k.clone(), "unknown key; expected event, value_property, k, save_as_lists"));
-    }
+    super::only_keys(&obj, &["event", "value_property", "k", "save_as_lists"])?;
     let event = obj.get("event").and_then(Value::as_str).unwrap_or("Order Completed").to_string();
     let value = obj.get("value_property").and_then(Value::as_str).map(str::to_string);
     let k = match obj.get("k") {

@@ -3,7 +3,7 @@
 //! live count of an unsaved rule, and a contact's memberships.
 
 use super::contacts::ContactView;
-use super::{limit, object_body, path_id, Page};
+use super::{limit, object_body, only_keys, path_id, Page};
 use crate::auth::Admin;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
@@ -141,15 +141,6 @@ fn text(obj: &Map<String, Value>, key: &str, required: bool) -> ApiResult<Option
     }
 }
 
-fn only(obj: &Map<String, Value>, allowed: &[&str]) -> ApiResult<()> {
-    for k in obj.keys() {
-        if !allowed.contains(&k.as_str()) {
-            return Err(Problem::invalid(k.clone(), format!("unknown key; expected {}", allowed.join(", "))));
-        }
-    }
-    Ok(())
-}
-
 fn now_ms(s: &AppState) -> i64 {
     s.engine.clock().now().timestamp_millis()
 }
@@ -175,7 +166,7 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<SegmentView>)> {
     let obj = object_body(&body)?;
-    only(&obj, &["name", "description", "rule"])?;
+    only_keys(&obj, &["name", "description", "rule"])?;
     let name = text(&obj, "name", true)?.unwrap_or_default();
     let description = text(&obj, "description", false)?;
     let rule_json = obj.get("rule").cloned().ok_or_else(|| Problem::invalid("rule", "is required"))?;
@@ -232,7 +223,7 @@ pub async fn update(
     let ws = admin.ws();
     let mut r = record(&s, ws, &id).await?;
     let obj = object_body(&body)?;
-    only(&obj, &["name", "description", "rule"])?;
+    only_keys(&obj, &["name", "description", "rule"])?;
     if let Some(name) = text(&obj, "name", false)? {
         r.name = name;
     }
@@ -372,7 +363,7 @@ pub async fn members_csv(
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn preview(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
-    only(&obj, &["rule"])?;
+    only_keys(&obj, &["rule"])?;
     let rule_json = obj.get("rule").ok_or_else(|| Problem::invalid("rule", "is required"))?;
     let schema = s.engine.segment_schema(admin.ws()).await?;
     let rule: Rule = parse(rule_json, &schema, None).map_err(rule_problem)?;
@@ -467,7 +458,7 @@ pub async fn create_list(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<ListView>)> {
     let obj = object_body(&body)?;
-    only(&obj, &["name", "description"])?;
+    only_keys(&obj, &["name", "description"])?;
     let now = now_ms(&s);
     let l = ListRecord {
         id: ListId::new(),
@@ -499,7 +490,7 @@ pub async fn update_list(
 ) -> ApiResult<Json<ListView>> {
     let mut l = list_record(&s, admin.ws(), &id).await?;
     let obj = object_body(&body)?;
-    only(&obj, &["name", "description"])?;
+    only_keys(&obj, &["name", "description"])?;
     if let Some(n) = text(&obj, "name", false)? {
         l.name = n;
     }
@@ -583,7 +574,7 @@ async fn member_input(
         }
     } else {
         let obj = object_body(body)?;
-        only(&obj, &["contact_ids", "emails"])?;
+        only_keys(&obj, &["contact_ids", "emails"])?;
         for key in ["contact_ids", "emails"] {
             if let Some(v) = obj.get(key) {
                 let items = v.as_array().ok_or_else(|| Problem::invalid(key, "must be an array of strings"))?;

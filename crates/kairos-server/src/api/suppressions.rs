@@ -57,9 +57,7 @@ async fn key(s: &AppState, admin: &Admin, ch: Channel, address: Option<&str>) ->
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn add(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<(StatusCode, Json<Suppression>)> {
     let obj = object_body(&body)?;
-    if let Some(k) = obj.keys().find(|k| !["channel", "address", "reason", "note"].contains(&k.as_str())) {
-        return Err(Problem::invalid(k.clone(), "unknown key; expected channel, address, reason, note"));
-    }
+    super::only_keys(&obj, &["channel", "address", "reason", "note"])?;
     let ch = channel(obj.get("channel").and_then(Value::as_str))?;
     let reason = obj
         .get("reason")
