@@ -16,6 +16,7 @@ pub mod event;
 pub mod fields;
 pub mod gate;
 pub mod ids;
+pub mod journey;
 pub mod links;
 pub mod merge;
 pub mod retention;

@@ -1,0 +1,81 @@
+//! Journeys: event-driven workflows a contact moves through. The
+//! [`definition`] is a versioned JSON graph, validated on save and again on
+//! publish; [`step`] is the pure state machine of one contact's run; the
+//! runner that persists runs, fires timers and delivers effects lives in
+//! `kairos-engine`.
+
+pub mod definition;
+pub mod step;
+
+pub use definition::{parse, Action, Catalog, Definition, EntryMode, EntryRule, JourneyError, Node, NodeId, Trigger};
+pub use step::{enter, step, Effect, Facts, Input, Outcome, PathStep, Run, RunStatus};
+
+/// What the runner knows of a contact's earlier runs of one journey.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryHistory {
+    /// When the contact last entered, ms since epoch.
+    pub last_entered: Option<i64>,
+    /// Whether a run of theirs is still in the journey.
+    pub active: bool,
+}
+
+/// Why a trigger did not start a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryRefusal {
+    AlreadyEntered,
+    StillRunning,
+    CoolingDown { until: i64 },
+}
+
+/// Whether a trigger at `now` may start a new run under the journey's entry
+/// rule.
+pub fn may_enter(rule: &EntryRule, history: EntryHistory, now: i64) -> Result<(), EntryRefusal> {
+    match rule.mode {
+        EntryMode::Once if history.last_entered.is_some() => return Err(EntryRefusal::AlreadyEntered),
+        EntryMode::OnceAtATime if history.active => return Err(EntryRefusal::StillRunning),
+        _ => {}
+    }
+    if let Some(last) = history.last_entered {
+        let until = last.saturating_add(rule.cooldown_ms);
+        if rule.cooldown_ms > 0 && now < until {
+            return Err(EntryRefusal::CoolingDown { until });
+        }
+    }
+    Ok(())
+}
+
+/// When a date-field trigger fires for a contact whose field holds `date`:
+/// the date shifted by `offset_days`, at `hour:minute` in the contact's time
+/// zone. For `yearly` triggers, the first such instant after `after` (the
+/// year's recurrence of the month and day; 29 February falls on 28 February
+/// in other years); otherwise the one instant, whenever it is.
+pub fn date_trigger_at(
+    date: jiff::civil::Date,
+    offset_days: i32,
+    hour: u8,
+    minute: u8,
+    yearly: bool,
+    tz: &jiff::tz::TimeZone,
+    after: i64,
+) -> Option<i64> {
+    use jiff::ToSpan;
+    let instant = |d: jiff::civil::Date| -> Option<i64> {
+        let shifted = d.checked_add((offset_days as i64).days()).ok()?;
+        let z = shifted.at(hour as i8, minute as i8, 0, 0).to_zoned(tz.clone()).ok()?;
+        Some(z.timestamp().as_millisecond())
+    };
+    if !yearly {
+        return instant(date);
+    }
+    let after_year = jiff::Timestamp::from_millisecond(after).ok()?.to_zoned(tz.clone()).year();
+    for year in (after_year - 1)..=(after_year + 1) {
+        let day = date.day().min(jiff::civil::date(year, date.month(), 1).days_in_month());
+        let Ok(d) = jiff::civil::Date::new(year, date.month(), day) else { continue };
+        if let Some(t) = instant(d) {
+            if t > after {
+                return Some(t);
+            }
+        }
+    }
+    None
+}
