@@ -54,3 +54,4 @@ id_type!(CompanyId, "company (account)");
 id_type!(ApiKeyId, "API key");
 id_type!(SegmentId, "dynamic segment");
 id_type!(ListId, "static list");
+id_type!(JourneyId, "journey");

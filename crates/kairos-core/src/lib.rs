@@ -22,5 +22,6 @@ pub mod merge;
 pub mod retention;
 pub mod segment;
 pub mod tracking;
+pub mod webhook;
 
 pub use ids::{CompanyId, ContactId, ListId, SegmentId, WorkspaceId};

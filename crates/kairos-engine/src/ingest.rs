@@ -190,6 +190,17 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
         });
     }
     let touched = tx.commit().await?;
+    let newest = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Logged(m) => m.values().max().copied(),
+            Outcome::Report(_) => None,
+        })
+        .chain(live.iter().map(|e| e.seq))
+        .max();
+    if let Some(seq) = newest {
+        let _ = inner.journeys.send(crate::journeys::Msg::Wake { seq, at: std::time::Instant::now() });
+    }
     if !touched.is_empty() || !live.is_empty() {
         let at = std::time::Instant::now();
         let _ = inner.segments.send(crate::segments::Msg::Committed { touched, events: live, at });

@@ -10,12 +10,16 @@
 mod contacts;
 mod identity;
 mod ingest;
+mod journeys;
 mod models;
+mod outbox;
 mod profile;
 mod segments;
 
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use ingest::{IngestError, IngestReport};
+pub use journeys::{DryRunStep, JourneyApiError, JourneyRunError};
+pub use outbox::OutboxOptions;
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
 pub use segments::{SegmentError, SegmentStatus};
 
@@ -85,6 +89,15 @@ pub(crate) struct Inner {
     pub hub: segments::Hub,
     pub segments: mpsc::UnboundedSender<segments::Msg>,
     pub latencies: segments::Latencies,
+    pub journeys: mpsc::UnboundedSender<journeys::Msg>,
+    pub journey_latencies: journeys::Latencies,
+    pub outbox: OutboxOptions,
+}
+
+/// How the engine runs; the defaults suit production.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    pub outbox: OutboxOptions,
 }
 
 /// The runtime handle; cheap to clone.
@@ -128,7 +141,14 @@ async fn run_retention_hourly(engine: Engine) {
 impl Engine {
     /// Start the engine's writer on the current tokio runtime.
     pub fn start(store: Store, clock: Arc<dyn Clock>) -> Engine {
+        Engine::start_with(store, clock, EngineOptions::default())
+    }
+
+    /// Start the engine with explicit options.
+    pub fn start_with(store: Store, clock: Arc<dyn Clock>, options: EngineOptions) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
+        let (journeys_tx, journeys_rx) = mpsc::unbounded_channel();
+        let journey_latencies = journeys::Latencies::default();
         let hub = segments::Hub::default();
         let latencies = segments::Latencies::default();
         let seg_tx = segments::start(store.clone(), clock.clone(), hub.clone(), latencies.clone(), tx.clone());
@@ -140,9 +160,15 @@ impl Engine {
             hub,
             segments: seg_tx,
             latencies,
+            journeys: journeys_tx.clone(),
+            journey_latencies: journey_latencies.clone(),
+            outbox: options.outbox.clone(),
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };
+        let bell = journeys::OutboxBell::default();
+        journeys::start(engine.clone(), journeys_rx, journey_latencies, bell.clone());
+        outbox::start(engine.clone(), journeys_tx, bell, options.outbox);
         tokio::spawn(run_retention_hourly(engine.clone()));
         engine
     }

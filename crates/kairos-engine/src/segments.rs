@@ -1209,6 +1209,13 @@ impl Engine {
         tx.record_consent(ws, contact, change).await?;
         let current = tx.consents_of(ws, contact).await?;
         self.commit(tx).await?;
+        use kairos_core::consent::{Channel, ConsentState, Purpose};
+        if change.channel == Channel::Email
+            && change.purpose == Purpose::Marketing
+            && matches!(change.state, ConsentState::Denied | ConsentState::Withdrawn)
+        {
+            self.contact_unsubscribed(ws, contact);
+        }
         Ok(Some(current))
     }
 

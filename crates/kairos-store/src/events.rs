@@ -107,6 +107,15 @@ impl Tx {
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
+    /// The log of every workspace after a position, in order (the journey
+    /// runner's input).
+    pub async fn events_after_all(&mut self, after_seq: i64, limit: i64) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows: Vec<EventRow> =
+            with_conn!(self, c => sqlx::query_as(&sql).bind(after_seq).bind(limit).fetch_all(c).await)?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
     pub async fn count_events(&mut self, ws: WorkspaceId) -> Result<i64> {
         Ok(with_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1")
             .bind(ws.to_string()).fetch_one(c).await)?)

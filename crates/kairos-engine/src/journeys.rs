@@ -1,0 +1,1026 @@
+//! The journey runner: one task that owns every active run. It reads the
+//! event log from its own position (so events that arrived while it was
+//! down are read again after a crash), starts runs whose trigger matches,
+//! feeds events to waiting runs and goals, fires due timers, and takes the
+//! outbox's delivery results. Each batch of steps is written in one
+//! transaction — runs, path lines, new outbox intents, the effects on
+//! Kairos's own data (fields, scores, lists) and the log position — so a
+//! crash either keeps a step whole or loses it whole, and a lost step is
+//! taken again from the same inputs with the same idempotency keys.
+
+use crate::Engine;
+use kairos_core::clock::from_millis;
+use kairos_core::contact::ContactPatch;
+use kairos_core::event::Event;
+use kairos_core::fields::FieldEntity;
+use kairos_core::ids::{ContactId, JourneyId, WorkspaceId};
+use kairos_core::journey::{
+    self, may_enter, Action, Definition, Effect, EntryHistory, Facts, Input, Outcome, Run, RunStatus, Trigger,
+};
+use kairos_core::segment::reference::event_passes;
+use kairos_core::segment::{event_name, Rule};
+use kairos_store::{Intent, PathRecord, RunRecord, StoreError, Tx};
+use serde_json::{json, Value};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Events read from the log per batch.
+const EVENTS_PER_BATCH: i64 = 5_000;
+/// Runs stepped per transaction at most (timers firing together).
+const STEPS_PER_BATCH: usize = 20_000;
+
+pub(crate) enum Msg {
+    /// Events were committed up to this log position.
+    Wake { seq: i64, at: Instant },
+    /// A journey was published, paused, resumed or archived.
+    Reload { ws: WorkspaceId, journey: JourneyId },
+    /// Put a contact into an API-triggered journey.
+    Enter { ws: WorkspaceId, journey: JourneyId, contact: ContactId, reply: oneshot::Sender<Result<Option<String>, JourneyRunError>> },
+    /// The outbox delivered an effect, or gave up on it.
+    Delivered { ws: WorkspaceId, key: String, result: Result<(), String> },
+    Retry { ws: WorkspaceId, run: String, reply: oneshot::Sender<Result<bool, JourneyRunError>> },
+    /// The contact withdrew consent to marketing email.
+    Unsubscribed { ws: WorkspaceId, contact: ContactId },
+    /// Answer once everything sent before has been handled and committed.
+    Barrier(oneshot::Sender<()>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JourneyRunError {
+    #[error("journey {0} is not active")]
+    NotActive(JourneyId),
+    #[error("journey {0} is not started by API calls")]
+    NotApiTriggered(JourneyId),
+    #[error("the contact was not let in: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the journey runner has stopped")]
+    ShuttingDown,
+}
+
+/// Trigger-to-intent latencies recorded for the benchmark.
+pub(crate) type Latencies = Arc<Mutex<Vec<Duration>>>;
+
+struct LiveJourney {
+    ws: WorkspaceId,
+    status: String,
+    version: i64,
+    defs: HashMap<i64, Arc<Definition>>,
+}
+
+struct LiveRun {
+    ws: WorkspaceId,
+    journey: JourneyId,
+    version: i64,
+    run: Run,
+    entered_at: i64,
+}
+
+/// The outbox's wake-up call, shared with [`crate::outbox`].
+pub(crate) type OutboxBell = Arc<tokio::sync::Notify>;
+
+pub(crate) struct Runner {
+    engine: Engine,
+    journeys: HashMap<JourneyId, LiveJourney>,
+    by_ws: HashMap<WorkspaceId, Vec<JourneyId>>,
+    runs: HashMap<String, LiveRun>,
+    by_contact: HashMap<(WorkspaceId, ContactId), Vec<String>>,
+    history: HashMap<(JourneyId, ContactId), EntryHistory>,
+    timers: BinaryHeap<Reverse<(i64, String)>>,
+    cursor: i64,
+    wakes: VecDeque<(i64, Instant)>,
+    latencies: Latencies,
+    bell: OutboxBell,
+}
+
+/// What one batch changes, written in one transaction.
+#[derive(Default)]
+struct Batch {
+    runs: HashSet<String>,
+    path: Vec<(WorkspaceId, PathRecord)>,
+    effects: Vec<(WorkspaceId, JourneyId, String, ContactId, Effect)>,
+    delivered: Vec<(WorkspaceId, String, Result<(), String>)>,
+    entered: Vec<(String, Option<Instant>)>,
+    replies: Vec<Box<dyn FnOnce(Result<(), String>) + Send>>,
+}
+
+fn now_ms(engine: &Engine) -> i64 {
+    engine.clock().now().timestamp_millis()
+}
+
+struct ContactFacts<'a> {
+    engine: &'a Engine,
+    ws: WorkspaceId,
+    contact: ContactId,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Facts for ContactFacts<'_> {
+    fn matches(&self, rule: &Rule) -> bool {
+        self.engine.segment_matches(self.ws, rule, self.contact).unwrap_or(false)
+    }
+    fn timezone(&self) -> jiff::tz::TimeZone {
+        self.tz.clone()
+    }
+}
+
+fn has_local_delays(def: &Definition) -> bool {
+    def.nodes.values().any(|n| matches!(n, journey::Node::Delay { wait: journey::definition::Delay::Until { .. }, .. }))
+}
+
+pub(crate) fn start(engine: Engine, rx: mpsc::UnboundedReceiver<Msg>, latencies: Latencies, bell: OutboxBell) {
+    let runner = Runner {
+        engine,
+        journeys: HashMap::new(),
+        by_ws: HashMap::new(),
+        runs: HashMap::new(),
+        by_contact: HashMap::new(),
+        history: HashMap::new(),
+        timers: BinaryHeap::new(),
+        cursor: 0,
+        wakes: VecDeque::new(),
+        latencies,
+        bell,
+    };
+    tokio::spawn(runner.run(rx));
+}
+
+impl Runner {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        while let Err(e) = self.load().await {
+            tracing::error!(error = %e, "loading journeys failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        loop {
+            let now = now_ms(&self.engine);
+            let wait = match self.timers.peek() {
+                Some(Reverse((due, _))) => Duration::from_millis((*due - now).clamp(0, 1000) as u64),
+                None => Duration::from_secs(1),
+            };
+            let mut msgs = Vec::new();
+            tokio::select! {
+                m = rx.recv() => match m {
+                    Some(m) => msgs.push(m),
+                    None => return,
+                },
+                _ = tokio::time::sleep(wait) => {}
+            }
+            while let Ok(m) = rx.try_recv() {
+                msgs.push(m);
+            }
+            if let Err(e) = self.process(msgs).await {
+                tracing::error!(error = %e, "journey step failed; reloading runs from the store");
+                while let Err(e) = self.load().await {
+                    tracing::error!(error = %e, "reloading journeys failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// (Re)build everything from the store.
+    async fn load(&mut self) -> Result<(), StoreError> {
+        self.journeys.clear();
+        self.by_ws.clear();
+        self.runs.clear();
+        self.by_contact.clear();
+        self.history.clear();
+        self.timers.clear();
+        let mut tx = self.engine.store().begin().await?;
+        for (ws, j) in tx.published_journeys().await? {
+            let mut defs = HashMap::new();
+            let schema = self.engine.segment_schema(ws).await?;
+            for (v, def, _) in tx.journey_versions(ws, j.id).await? {
+                match journey::parse(&def, &schema) {
+                    Ok(d) => {
+                        defs.insert(v, Arc::new(d));
+                    }
+                    Err(e) => tracing::error!(journey = %j.id, version = v, error = %e, "a stored journey version no longer parses"),
+                }
+            }
+            self.by_ws.entry(ws).or_default().push(j.id);
+            self.journeys.insert(j.id, LiveJourney { ws, status: j.status, version: j.version, defs });
+        }
+        for r in tx.all_runs().await? {
+            let Some(status) = RunStatus::parse(&r.status) else { continue };
+            let h = self.history.entry((r.journey_id, r.contact_id)).or_default();
+            h.last_entered = Some(h.last_entered.map_or(r.entered_at, |t| t.max(r.entered_at)));
+            h.active |= status.is_active();
+            if !status.is_active() {
+                continue;
+            }
+            if let Some(due) = r.due_at {
+                self.timers.push(Reverse((due, r.id.clone())));
+            }
+            self.by_contact.entry((r.workspace_id, r.contact_id)).or_default().push(r.id.clone());
+            let run = Run {
+                id: r.id.clone(),
+                journey: r.journey_id.to_string(),
+                contact: r.contact_id,
+                node: r.node,
+                status,
+                visit: r.visit as u32,
+                due_at: r.due_at,
+                error: r.error,
+            };
+            self.runs.insert(
+                r.id,
+                LiveRun { ws: r.workspace_id, journey: r.journey_id, version: r.version, run, entered_at: r.entered_at },
+            );
+        }
+        self.cursor = tx.journey_cursor().await?;
+        if self.cursor == 0 && self.journeys.is_empty() {
+            // Nothing to react to yet: start from the log's end, not its
+            // beginning, so a first journey does not replay old history.
+            self.cursor = tx.last_event_seq().await?;
+        }
+        tx.commit().await?;
+        tracing::info!(journeys = self.journeys.len(), runs = self.runs.len(), cursor = self.cursor, "journey runner loaded");
+        Ok(())
+    }
+
+    fn definition(&self, journey: JourneyId, version: i64) -> Option<Arc<Definition>> {
+        self.journeys.get(&journey).and_then(|j| j.defs.get(&version)).cloned()
+    }
+
+    async fn reload_journey(&mut self, ws: WorkspaceId, id: JourneyId) -> Result<(), StoreError> {
+        let mut tx = self.engine.store().begin().await?;
+        let Some(j) = tx.journey(ws, id).await? else {
+            self.journeys.remove(&id);
+            return Ok(());
+        };
+        let schema = self.engine.segment_schema(ws).await?;
+        let mut defs = HashMap::new();
+        for (v, def, _) in tx.journey_versions(ws, id).await? {
+            if let Ok(d) = journey::parse(&def, &schema) {
+                defs.insert(v, Arc::new(d));
+            }
+        }
+        tx.commit().await?;
+        if !self.journeys.contains_key(&id) {
+            self.by_ws.entry(ws).or_default().push(id);
+        }
+        let resumed = j.status == "active";
+        self.journeys.insert(id, LiveJourney { ws, status: j.status, version: j.version, defs });
+        if resumed {
+            // Timers that came due while the journey was paused fire now.
+            let now = now_ms(&self.engine);
+            for r in self.runs.values().filter(|r| r.journey == id) {
+                if let Some(due) = r.run.due_at {
+                    self.timers.push(Reverse((due.min(now), r.run.id.clone())));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn facts(&self, tx: &mut Tx, ws: WorkspaceId, contact: ContactId, def: &Definition) -> Result<ContactFacts<'_>, StoreError> {
+        let mut tz = jiff::tz::TimeZone::UTC;
+        if has_local_delays(def) {
+            if let Some(name) = tx.contact(ws, contact).await?.and_then(|c| c.timezone) {
+                if let Ok(t) = jiff::tz::TimeZone::get(&name) {
+                    tz = t;
+                }
+            }
+        }
+        Ok(ContactFacts { engine: &self.engine, ws, contact, tz })
+    }
+
+    fn record(&self, batch: &mut Batch, ws: WorkspaceId, journey: JourneyId, run: &Run, out: Outcome, now: i64) {
+        batch.runs.insert(run.id.clone());
+        for p in out.path {
+            batch.path.push((
+                ws,
+                PathRecord {
+                    run_id: run.id.clone(),
+                    journey_id: journey,
+                    node: p.node,
+                    outcome: p.outcome.to_string(),
+                    detail: p.detail,
+                    at: now,
+                },
+            ));
+        }
+        for e in out.effects {
+            batch.effects.push((ws, journey, run.id.clone(), run.contact, e));
+        }
+    }
+
+    /// Start a run if the entry rule allows; returns its id.
+    async fn try_enter(
+        &mut self,
+        tx: &mut Tx,
+        batch: &mut Batch,
+        ws: WorkspaceId,
+        journey: JourneyId,
+        contact: ContactId,
+        now: i64,
+        seq: Option<i64>,
+    ) -> Result<Result<String, String>, StoreError> {
+        let Some(j) = self.journeys.get(&journey) else { return Ok(Err("no such journey".into())) };
+        if j.status != "active" {
+            return Ok(Err(format!("the journey is {}", j.status)));
+        }
+        let version = j.version;
+        let Some(def) = self.definition(journey, version) else { return Ok(Err("no published version".into())) };
+        let history = self.history.get(&(journey, contact)).copied().unwrap_or_default();
+        if let Err(refusal) = may_enter(&def.entry, history, now) {
+            return Ok(Err(format!("{refusal:?}")));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let facts = self.facts(tx, ws, contact, &def).await?;
+        let (run, mut out) = journey::enter(&def, id.clone(), journey.to_string(), contact, now, &facts);
+        out.path.insert(0, journey::PathStep { node: def.start.clone(), outcome: "entered", detail: String::new() });
+        self.record(batch, ws, journey, &run, out, now);
+        let h = self.history.entry((journey, contact)).or_default();
+        h.last_entered = Some(now);
+        h.active = run.status.is_active();
+        let at = seq.and_then(|s| self.wakes.iter().find(|(w, _)| *w >= s).map(|(_, at)| *at));
+        batch.entered.push((id.clone(), at));
+        self.by_contact.entry((ws, contact)).or_default().push(id.clone());
+        self.runs.insert(id.clone(), LiveRun { ws, journey, version, run, entered_at: now });
+        Ok(Ok(id))
+    }
+
+    /// Feed one input to a run.
+    async fn feed(&mut self, tx: &mut Tx, batch: &mut Batch, id: &str, input: Input<'_>, now: i64) -> Result<(), StoreError> {
+        let Some(live) = self.runs.get(id) else { return Ok(()) };
+        let (ws, journey, version, contact) = (live.ws, live.journey, live.version, live.run.contact);
+        if self.journeys.get(&journey).is_none_or(|j| j.status != "active") {
+            return Ok(());
+        }
+        let Some(def) = self.definition(journey, version) else { return Ok(()) };
+        let facts = self.facts(tx, ws, contact, &def).await?;
+        let mut run = live.run.clone();
+        let out = journey::step(&def, &mut run, input, now, &facts);
+        if out.path.is_empty() && out.effects.is_empty() && run == live.run {
+            return Ok(());
+        }
+        self.record(batch, ws, journey, &run, out, now);
+        if let Some(l) = self.runs.get_mut(id) {
+            l.run = run;
+        }
+        Ok(())
+    }
+
+    async fn process(&mut self, msgs: Vec<Msg>) -> Result<(), StoreError> {
+        let now = now_ms(&self.engine);
+        let mut batch = Batch::default();
+        let mut barriers = Vec::new();
+        let mut tx = self.engine.store().begin().await?;
+        for m in msgs {
+            match m {
+                Msg::Wake { seq, at } => {
+                    self.wakes.push_back((seq, at));
+                }
+                Msg::Reload { ws, journey } => {
+                    drop(tx);
+                    self.reload_journey(ws, journey).await?;
+                    tx = self.engine.store().begin().await?;
+                    if self.journeys.get(&journey).is_some_and(|j| j.status == "archived") {
+                        let ids: Vec<String> =
+                            self.runs.values().filter(|r| r.journey == journey).map(|r| r.run.id.clone()).collect();
+                        for id in ids {
+                            if let Some(l) = self.runs.get_mut(&id) {
+                                l.run.status = RunStatus::Exited;
+                                l.run.due_at = None;
+                                let step = journey::PathStep { node: l.run.node.clone(), outcome: "archived", detail: String::new() };
+                                let (ws, j, run) = (l.ws, l.journey, l.run.clone());
+                                self.record(&mut batch, ws, j, &run, Outcome { effects: vec![], path: vec![step] }, now);
+                            }
+                        }
+                    }
+                }
+                Msg::Enter { ws, journey, contact, reply } => {
+                    let r = match self.journeys.get(&journey) {
+                        Some(j) if j.ws != ws => Err(JourneyRunError::NotActive(journey)),
+                        Some(j) if j.status != "active" => Err(JourneyRunError::NotActive(journey)),
+                        None => Err(JourneyRunError::NotActive(journey)),
+                        Some(j) => match j.defs.get(&j.version).map(|d| &d.trigger) {
+                            Some(Trigger::Api) => Ok(()),
+                            _ => Err(JourneyRunError::NotApiTriggered(journey)),
+                        },
+                    };
+                    match r {
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                        Ok(()) => match self.try_enter(&mut tx, &mut batch, ws, journey, contact, now, None).await? {
+                            Ok(id) => batch.replies.push(Box::new(move |r| {
+                                let _ = reply.send(r.map(|_| Some(id)).map_err(|e| JourneyRunError::Store(StoreError::Corrupt(e))));
+                            })),
+                            Err(why) => {
+                                let _ = reply.send(Err(JourneyRunError::Refused(why)));
+                            }
+                        },
+                    }
+                }
+                Msg::Delivered { ws, key, result } => {
+                    let run_id = key.split(':').next().unwrap_or_default().to_string();
+                    let input = match &result {
+                        Ok(()) => Input::ActionDone,
+                        Err(e) => Input::ActionFailed { error: e },
+                    };
+                    // Only the run's current action counts (a late result
+                    // for a visit the run has left changes nothing).
+                    let current = self.runs.get(&run_id).is_some_and(|l| {
+                        key == format!("{}:{}:{}", l.run.id, l.run.node, l.run.visit) && l.run.status == RunStatus::Acting
+                    });
+                    if current {
+                        self.feed(&mut tx, &mut batch, &run_id, input, now).await?;
+                    }
+                    batch.delivered.push((ws, key, result));
+                }
+                Msg::Retry { ws, run, reply } => {
+                    let failed = self.runs.get(&run).is_some_and(|l| l.ws == ws && l.run.status == RunStatus::Failed);
+                    if failed {
+                        self.feed(&mut tx, &mut batch, &run, Input::Retry, now).await?;
+                        batch.replies.push(Box::new(move |r| {
+                            let _ = reply.send(r.map(|_| true).map_err(|e| JourneyRunError::Store(StoreError::Corrupt(e))));
+                        }));
+                    } else {
+                        let _ = reply.send(Ok(false));
+                    }
+                }
+                Msg::Unsubscribed { ws, contact } => {
+                    let ids = self.by_contact.get(&(ws, contact)).cloned().unwrap_or_default();
+                    for id in ids {
+                        self.feed(&mut tx, &mut batch, &id, Input::Unsubscribed, now).await?;
+                    }
+                }
+                Msg::Barrier(reply) => barriers.push(reply),
+            }
+        }
+        // New events, in log order.
+        loop {
+            let events = tx.events_after_all(self.cursor, EVENTS_PER_BATCH).await?;
+            let n = events.len();
+            for e in events {
+                self.cursor = self.cursor.max(e.seq);
+                self.on_event(&mut tx, &mut batch, &e, now).await?;
+            }
+            if (n as i64) < EVENTS_PER_BATCH || batch.runs.len() >= STEPS_PER_BATCH {
+                break;
+            }
+        }
+        // Due timers.
+        while let Some(Reverse((due, _))) = self.timers.peek() {
+            if *due > now || batch.runs.len() >= STEPS_PER_BATCH {
+                break;
+            }
+            let Some(Reverse((due, id))) = self.timers.pop() else { break };
+            let current = self.runs.get(&id).is_some_and(|l| l.run.due_at.is_some_and(|d| d <= now && d >= due.min(d)));
+            if current {
+                self.feed(&mut tx, &mut batch, &id, Input::Timer, now).await?;
+            }
+        }
+        drop(tx);
+        let had_work = !batch.runs.is_empty() || !batch.delivered.is_empty();
+        let cursor_moved = self.wakes.back().is_some_and(|(s, _)| *s >= self.cursor);
+        if had_work || cursor_moved {
+            self.commit(batch, now).await?;
+        } else {
+            for r in batch.replies {
+                r(Ok(()));
+            }
+        }
+        while self.wakes.front().is_some_and(|(s, _)| *s <= self.cursor) {
+            self.wakes.pop_front();
+        }
+        for b in barriers {
+            let _ = b.send(());
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, tx: &mut Tx, batch: &mut Batch, e: &Event, now: i64) -> Result<(), StoreError> {
+        let Some(name) = event_name(e.kind, e.name.as_deref()) else { return Ok(()) };
+        let ws = e.workspace_id;
+        // Runs already under way see the event first (goals, waits), so an
+        // event that both starts and would advance a run starts it only.
+        let ids = self.by_contact.get(&(ws, e.contact_id)).cloned().unwrap_or_default();
+        for id in ids {
+            self.feed(tx, batch, &id, Input::Event { name, properties: &e.properties }, now).await?;
+        }
+        let journeys = self.by_ws.get(&ws).cloned().unwrap_or_default();
+        for j in journeys {
+            let Some(live) = self.journeys.get(&j) else { continue };
+            if live.status != "active" {
+                continue;
+            }
+            let Some(def) = live.defs.get(&live.version) else { continue };
+            let hit = match &def.trigger {
+                Trigger::Event(c) => event_passes(c, name, &e.properties, now),
+                Trigger::FormSubmitted { form } => {
+                    name == journey::definition::FORM_SUBMITTED
+                        && e.properties.get("form_id").and_then(Value::as_str) == Some(form.as_str())
+                }
+                Trigger::SegmentEntered(s) | Trigger::SegmentExited(s) => {
+                    let want = if matches!(def.trigger, Trigger::SegmentEntered(_)) { "Segment Entered" } else { "Segment Exited" };
+                    name == want && e.properties.get("segment_id").and_then(Value::as_str) == Some(s.to_string().as_str())
+                }
+                _ => false,
+            };
+            if hit {
+                // A refused entry (entry rule) is the rule working, not an error.
+                let _ = self.try_enter(tx, batch, ws, j, e.contact_id, now, Some(e.seq)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the batch in one transaction, then bring memory up to date.
+    async fn commit(&mut self, batch: Batch, now: i64) -> Result<(), StoreError> {
+        let engine = self.engine.clone();
+        let mut state = engine.inner.state.lock().await;
+        let mut tx = engine.store().begin_write().await?;
+        let mut records = Vec::with_capacity(batch.runs.len());
+        for id in &batch.runs {
+            if let Some(l) = self.runs.get(id) {
+                records.push(run_record(l, now));
+            }
+        }
+        // Effects on Kairos's own data happen here, in the step's
+        // transaction; the others become outbox intents.
+        let mut intents = Vec::new();
+        let mut failed_runs: Vec<(String, String)> = Vec::new();
+        for (ws, journey, run_id, contact, effect) in &batch.effects {
+            let version = self.runs.get(run_id).map(|l| l.version).unwrap_or(0);
+            let mut intent = Intent {
+                workspace_id: *ws,
+                key: effect.key.clone(),
+                run_id: run_id.clone(),
+                journey_id: *journey,
+                node: effect.node.clone(),
+                kind: effect.action.kind().to_string(),
+                payload: Value::Null,
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                created_at: now,
+                done_at: None,
+            };
+            if effect.action.is_external() {
+                intent.payload = external_payload(&mut tx, *ws, *journey, version, run_id, *contact, effect, now).await?;
+            } else {
+                intent.status = "done".into();
+                intent.done_at = Some(now);
+                intent.attempts = 1;
+                match apply_internal(&engine, &mut state, &mut tx, *ws, *contact, &effect.action, now).await? {
+                    Ok(summary) => intent.payload = summary,
+                    Err(why) => {
+                        intent.status = "dead".into();
+                        intent.last_error = Some(why.clone());
+                        failed_runs.push((run_id.clone(), format!("{}: {why}", effect.node)));
+                    }
+                }
+            }
+            intents.push(intent);
+        }
+        for (run_id, why) in &failed_runs {
+            if let Some(r) = records.iter_mut().find(|r| &r.id == run_id) {
+                r.status = RunStatus::Failed.as_str().into();
+                r.error = Some(why.clone());
+                r.due_at = None;
+            }
+        }
+        tx.save_runs(&records).await?;
+        for ws in batch.path.iter().map(|(w, _)| *w).collect::<HashSet<_>>() {
+            let lines: Vec<PathRecord> = batch.path.iter().filter(|(w, _)| *w == ws).map(|(_, p)| p.clone()).collect();
+            tx.append_path(ws, &lines).await?;
+        }
+        tx.insert_intents(&intents).await?;
+        for (ws, key, result) in &batch.delivered {
+            let prior = tx.intent(*ws, key).await?;
+            let attempts = prior.as_ref().map(|i| i.attempts).unwrap_or(0) + 1;
+            match result {
+                Ok(()) => tx.set_intent_state(*ws, key, "done", attempts, now, None, Some(now)).await?,
+                Err(e) => tx.set_intent_state(*ws, key, "dead", attempts, now, Some(e), None).await?,
+            }
+        }
+        tx.set_journey_cursor(self.cursor).await?;
+        let touched = tx.commit().await;
+        drop(state);
+        let replies = batch.replies;
+        let touched = match touched {
+            Ok(t) => t,
+            Err(e) => {
+                for r in replies {
+                    r(Err(e.to_string()));
+                }
+                return Err(e);
+            }
+        };
+        engine.committed(touched, Vec::new());
+        let committed_at = Instant::now();
+        {
+            let mut lat = self.latencies.lock().unwrap_or_else(|e| e.into_inner());
+            for (_, at) in &batch.entered {
+                if let Some(at) = at {
+                    lat.push(committed_at.saturating_duration_since(*at));
+                }
+            }
+        }
+        for (run_id, why) in failed_runs {
+            if let Some(l) = self.runs.get_mut(&run_id) {
+                l.run.status = RunStatus::Failed;
+                l.run.error = Some(why);
+                l.run.due_at = None;
+            }
+        }
+        // Timers for the runs that now wait; finished runs leave memory.
+        for id in &batch.runs {
+            let Some(l) = self.runs.get(id) else { continue };
+            if let Some(due) = l.run.due_at {
+                self.timers.push(Reverse((due, id.clone())));
+            }
+            if !l.run.status.is_active() {
+                let key = (l.ws, l.run.contact);
+                if let Some(h) = self.history.get_mut(&(l.journey, l.run.contact)) {
+                    h.active = self.by_contact.get(&key).is_some_and(|ids| {
+                        ids.iter().any(|i| i != id && self.runs.get(i).is_some_and(|r| r.journey == l.journey && r.run.status.is_active()))
+                    });
+                }
+                if let Some(ids) = self.by_contact.get_mut(&key) {
+                    ids.retain(|i| i != id);
+                    if ids.is_empty() {
+                        self.by_contact.remove(&key);
+                    }
+                }
+                self.runs.remove(id);
+            }
+        }
+        if intents.iter().any(|i| i.status == "pending") {
+            self.bell.notify_one();
+        }
+        for r in replies {
+            r(Ok(()));
+        }
+        Ok(())
+    }
+}
+
+fn run_record(l: &LiveRun, now: i64) -> RunRecord {
+    RunRecord {
+        workspace_id: l.ws,
+        id: l.run.id.clone(),
+        journey_id: l.journey,
+        version: l.version,
+        contact_id: l.run.contact,
+        node: l.run.node.clone(),
+        status: l.run.status.as_str().into(),
+        visit: l.run.visit as i64,
+        due_at: l.run.due_at,
+        error: l.run.error.clone(),
+        entered_at: l.entered_at,
+        updated_at: now,
+    }
+}
+
+/// What the outbox delivers for an external effect, fixed when the step
+/// commits so every retry sends the same body.
+#[allow(clippy::too_many_arguments)]
+async fn external_payload(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    journey: JourneyId,
+    version: i64,
+    run: &str,
+    contact: ContactId,
+    effect: &Effect,
+    now: i64,
+) -> Result<Value, StoreError> {
+    let person = tx.contact(ws, contact).await?.map(|c| {
+        json!({
+            "id": c.id.to_string(), "external_id": c.external_id, "email": c.email, "phone": c.phone,
+            "first_name": c.first_name, "last_name": c.last_name, "timezone": c.timezone, "locale": c.locale,
+            "country": c.country, "custom": c.custom,
+        })
+    });
+    let source = json!({"id": journey.to_string(), "version": version, "node": effect.node, "run": run});
+    let timestamp = from_millis(now).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Ok(match &effect.action {
+        Action::Webhook { endpoint, payload } => json!({
+            "endpoint": endpoint,
+            "body": {"type": "journey.webhook", "timestamp": timestamp,
+                     "data": {"journey": source, "contact": person, "payload": payload}},
+        }),
+        Action::Notify { email, endpoint, message } => json!({
+            "endpoint": endpoint, "email": email,
+            "body": {"type": "journey.notify", "timestamp": timestamp,
+                     "data": {"journey": source, "contact": person, "message": message}},
+        }),
+        Action::Send { channel, template, transactional } => json!({
+            "channel": channel.as_str(), "template": template, "transactional": transactional,
+            "contact": contact.to_string(), "journey": source,
+        }),
+        _ => Value::Null,
+    })
+}
+
+/// Carry out an effect on Kairos's own data inside the step's transaction.
+/// `Ok(Err(why))` when the effect cannot apply to this contact (the run is
+/// parked with the reason).
+async fn apply_internal(
+    engine: &Engine,
+    state: &mut crate::WriterState,
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    contact: ContactId,
+    action: &Action,
+    now: i64,
+) -> Result<Result<Value, String>, StoreError> {
+    match action {
+        Action::UpdateContact { set } => {
+            let Some(mut c) = tx.contact(ws, contact).await? else { return Ok(Err("the contact no longer exists".into())) };
+            let patch = match ContactPatch::from_json(set) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            let types = crate::profile::field_types(&mut state.fields, tx, ws, FieldEntity::Contact).await?.clone();
+            if let Err(e) = patch.apply(&mut c, from_millis(now), &|n| types.get(n).copied()) {
+                return Ok(Err(e.to_string()));
+            }
+            tx.update_contact(&c).await?;
+            state.forget_contact(contact);
+            Ok(Ok(json!({"set": set})))
+        }
+        Action::ChangeScore { score, by } => {
+            let value = tx.add_to_score(ws, contact, score, *by, now).await?;
+            Ok(Ok(json!({"score": score, "by": by, "value": value})))
+        }
+        Action::AddToList(list) | Action::RemoveFromList(list) => {
+            let add = matches!(action, Action::AddToList(_));
+            if tx.list(ws, *list).await?.is_none() {
+                return Ok(Err(format!("list {list} no longer exists")));
+            }
+            let changed = if add {
+                tx.add_list_members(ws, *list, &[contact], "journey", now).await?
+            } else {
+                tx.remove_list_members(ws, *list, &[contact]).await?
+            };
+            let _ = engine;
+            Ok(Ok(json!({"list": list.to_string(), "changed": !changed.is_empty()})))
+        }
+        _ => Ok(Err("not an internal action".into())),
+    }
+}
+
+/// One line of a dry run: where the contact would be and when.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DryRunStep {
+    pub node: String,
+    pub outcome: String,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// Why a journey request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum JourneyApiError {
+    #[error("journey {0} not found")]
+    NotFound(JourneyId),
+    #[error("the journey definition is not valid: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<kairos_core::journey::JourneyError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Run(#[from] JourneyRunError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Most steps a dry run follows.
+const DRY_RUN_STEPS: usize = 200;
+
+impl Engine {
+    fn journey_msg(&self, m: Msg) -> Result<(), JourneyRunError> {
+        self.inner.journeys.send(m).map_err(|_| JourneyRunError::ShuttingDown)
+    }
+
+    /// Check a draft's shape against the workspace.
+    async fn parse_draft(&self, ws: WorkspaceId, draft: &Value) -> Result<Definition, JourneyApiError> {
+        let schema = self.segment_schema(ws).await?;
+        journey::parse(draft, &schema).map_err(|e| JourneyApiError::Invalid(vec![e]))
+    }
+
+    pub async fn create_journey(&self, ws: WorkspaceId, name: &str, draft: Value) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
+        self.parse_draft(ws, &draft).await?;
+        let now = now_ms(self);
+        let record = kairos_store::JourneyRecord {
+            id: JourneyId::new(),
+            name: name.to_string(),
+            status: "draft".into(),
+            draft,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().begin_write().await?;
+        tx.insert_journey(ws, &record).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Change a journey's name or draft; running contacts are unaffected
+    /// until the draft is published.
+    pub async fn update_journey(
+        &self,
+        ws: WorkspaceId,
+        id: JourneyId,
+        name: Option<String>,
+        draft: Option<Value>,
+    ) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
+        if let Some(d) = &draft {
+            self.parse_draft(ws, d).await?;
+        }
+        let mut tx = self.store().begin_write().await?;
+        let mut j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
+        if let Some(n) = name {
+            j.name = n;
+        }
+        if let Some(d) = draft {
+            j.draft = d;
+        }
+        j.updated_at = now_ms(self);
+        tx.update_journey(ws, &j).await?;
+        tx.commit().await?;
+        Ok(j)
+    }
+
+    /// Publish the draft as a new version: checked whole (reachability,
+    /// exits, cycles, templates, endpoints), then new entries use it while
+    /// running contacts finish on their own version.
+    pub async fn publish_journey(&self, ws: WorkspaceId, id: JourneyId) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
+        let mut tx = self.store().begin().await?;
+        let j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
+        let endpoints = tx.webhook_endpoints(ws).await?;
+        tx.commit().await?;
+        if j.status == "archived" {
+            return Err(JourneyApiError::Conflict("an archived journey cannot be published again; duplicate it".into()));
+        }
+        let def = self.parse_draft(ws, &j.draft).await?;
+        let catalog = kairos_core::journey::Catalog {
+            schema: self.segment_schema(ws).await?,
+            // Templates arrive with the email channel; until then no send
+            // node can name one that exists.
+            templates: HashSet::new(),
+            webhook_endpoints: endpoints.into_iter().map(|e| e.id).collect(),
+        };
+        let problems = def.check(&catalog);
+        if !problems.is_empty() {
+            return Err(JourneyApiError::Invalid(problems));
+        }
+        let now = now_ms(self);
+        let mut tx = self.store().begin_write().await?;
+        let mut j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
+        j.version += 1;
+        if j.status == "draft" {
+            j.status = "active".into();
+        }
+        j.updated_at = now;
+        tx.insert_journey_version(ws, id, j.version, &j.draft, now).await?;
+        tx.update_journey(ws, &j).await?;
+        tx.commit().await?;
+        self.journey_msg(Msg::Reload { ws, journey: id })?;
+        Ok(j)
+    }
+
+    /// Pause (`paused`), resume (`active`) or archive (`archived`: running
+    /// contacts exit) a published journey.
+    pub async fn set_journey_status(
+        &self,
+        ws: WorkspaceId,
+        id: JourneyId,
+        status: &str,
+    ) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
+        let mut tx = self.store().begin_write().await?;
+        let mut j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
+        let allowed = matches!(
+            (j.status.as_str(), status),
+            ("active", "paused") | ("paused", "active") | ("active" | "paused" | "draft", "archived")
+        );
+        if !allowed {
+            return Err(JourneyApiError::Conflict(format!("a journey that is {} cannot become {status}", j.status)));
+        }
+        j.status = status.to_string();
+        j.updated_at = now_ms(self);
+        tx.update_journey(ws, &j).await?;
+        tx.commit().await?;
+        self.journey_msg(Msg::Reload { ws, journey: id })?;
+        Ok(j)
+    }
+
+    /// Put a contact into an API-triggered journey; returns the run's id.
+    pub async fn enter_journey(&self, ws: WorkspaceId, journey: JourneyId, contact: ContactId) -> Result<String, JourneyRunError> {
+        let (reply, rx) = oneshot::channel();
+        self.journey_msg(Msg::Enter { ws, journey, contact, reply })?;
+        rx.await.map_err(|_| JourneyRunError::ShuttingDown)?.map(|id| id.unwrap_or_default())
+    }
+
+    /// Retry a parked run's failed action; false when the run is not parked.
+    pub async fn retry_journey_run(&self, ws: WorkspaceId, run: &str) -> Result<bool, JourneyRunError> {
+        let (reply, rx) = oneshot::channel();
+        self.journey_msg(Msg::Retry { ws, run: run.to_string(), reply })?;
+        rx.await.map_err(|_| JourneyRunError::ShuttingDown)?
+    }
+
+    /// Wait until the runner has handled everything committed before.
+    pub async fn journeys_settled(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.journey_msg(Msg::Barrier(reply)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub(crate) fn contact_unsubscribed(&self, ws: WorkspaceId, contact: ContactId) {
+        let _ = self.journey_msg(Msg::Unsubscribed { ws, contact });
+    }
+
+    /// Take the recorded trigger-to-intent latencies (for the benchmark).
+    pub fn take_journey_latencies(&self) -> Vec<Duration> {
+        std::mem::take(&mut *self.inner.journey_latencies.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The path a contact would take through the journey's draft (or its
+    /// published version), assuming every action succeeds and no awaited
+    /// event arrives. Nothing is written and nothing is sent.
+    pub async fn dry_run_journey(
+        &self,
+        ws: WorkspaceId,
+        id: JourneyId,
+        contact: ContactId,
+        published: bool,
+    ) -> Result<Vec<DryRunStep>, JourneyApiError> {
+        let mut tx = self.store().begin().await?;
+        let j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
+        let definition = if published {
+            let versions = tx.journey_versions(ws, id).await?;
+            match versions.into_iter().find(|(v, _, _)| *v == j.version) {
+                Some((_, d, _)) => d,
+                None => return Err(JourneyApiError::Conflict("the journey has not been published".into())),
+            }
+        } else {
+            j.draft.clone()
+        };
+        let person = tx.contact(ws, contact).await?;
+        tx.commit().await?;
+        let Some(person) = person else {
+            return Err(JourneyApiError::Conflict(format!("contact {contact} not found")));
+        };
+        let def = self.parse_draft(ws, &definition).await?;
+        let tz = person.timezone.as_deref().and_then(|t| jiff::tz::TimeZone::get(t).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let facts = ContactFacts { engine: self, ws, contact, tz };
+        let mut at = now_ms(self);
+        let mut steps = Vec::new();
+        let push = |steps: &mut Vec<DryRunStep>, out: Outcome, at: i64| {
+            steps.extend(out.path.into_iter().map(|p| DryRunStep { node: p.node, outcome: p.outcome.into(), detail: p.detail, at }));
+        };
+        let (mut run, out) = journey::enter(&def, "dry-run".into(), id.to_string(), contact, at, &facts);
+        push(&mut steps, out, at);
+        for _ in 0..DRY_RUN_STEPS {
+            let input = match run.status {
+                RunStatus::Delayed | RunStatus::Waiting => {
+                    at = run.due_at.unwrap_or(at);
+                    Input::Timer
+                }
+                RunStatus::Acting => Input::ActionDone,
+                _ => break,
+            };
+            let out = journey::step(&def, &mut run, input, at, &facts);
+            push(&mut steps, out, at);
+        }
+        Ok(steps)
+    }
+
+    /// Register a webhook endpoint; the secret is generated unless given.
+    pub async fn create_webhook_endpoint(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        url: &str,
+        description: Option<String>,
+        secret: Option<String>,
+    ) -> Result<kairos_store::WebhookEndpoint, JourneyApiError> {
+        let bad = |m: String| JourneyApiError::Invalid(vec![kairos_core::journey::JourneyError { path: "$".into(), node: None, message: m }]);
+        if id.is_empty() || id.len() > 100 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(bad("the endpoint id is 1 to 100 letters, digits, '-' or '_'".into()));
+        }
+        crate::outbox::check_url(url, self.inner.outbox.allow_private_webhooks).await.map_err(bad)?;
+        let secret = secret.unwrap_or_else(kairos_core::webhook::new_secret);
+        kairos_core::webhook::check_secret(&secret).map_err(|e| bad(e.to_string()))?;
+        let e = kairos_store::WebhookEndpoint { id: id.into(), url: url.into(), secret, description, created_at: now_ms(self) };
+        let mut tx = self.store().begin_write().await?;
+        tx.insert_webhook_endpoint(ws, &e).await.map_err(|err| match err {
+            StoreError::Conflict(_) => JourneyApiError::Conflict(format!("a webhook endpoint \"{id}\" already exists")),
+            other => other.into(),
+        })?;
+        tx.commit().await?;
+        Ok(e)
+    }
+}
