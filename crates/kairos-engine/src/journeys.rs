@@ -34,16 +34,38 @@ const STEPS_PER_BATCH: usize = 20_000;
 
 pub(crate) enum Msg {
     /// Events were committed up to this log position.
-    Wake { seq: i64, at: Instant },
+    Wake {
+        seq: i64,
+        at: Instant,
+    },
     /// A journey was published, paused, resumed or archived.
-    Reload { ws: WorkspaceId, journey: JourneyId },
+    Reload {
+        ws: WorkspaceId,
+        journey: JourneyId,
+    },
     /// Put a contact into an API-triggered journey.
-    Enter { ws: WorkspaceId, journey: JourneyId, contact: ContactId, reply: oneshot::Sender<Result<Option<String>, JourneyRunError>> },
+    Enter {
+        ws: WorkspaceId,
+        journey: JourneyId,
+        contact: ContactId,
+        reply: oneshot::Sender<Result<Option<String>, JourneyRunError>>,
+    },
     /// The outbox delivered an effect, or gave up on it.
-    Delivered { ws: WorkspaceId, key: String, result: Result<(), String> },
-    Retry { ws: WorkspaceId, run: String, reply: oneshot::Sender<Result<bool, JourneyRunError>> },
+    Delivered {
+        ws: WorkspaceId,
+        key: String,
+        result: Result<(), String>,
+    },
+    Retry {
+        ws: WorkspaceId,
+        run: String,
+        reply: oneshot::Sender<Result<bool, JourneyRunError>>,
+    },
     /// The contact withdrew consent to marketing email.
-    Unsubscribed { ws: WorkspaceId, contact: ContactId },
+    Unsubscribed {
+        ws: WorkspaceId,
+        contact: ContactId,
+    },
     /// Answer once everything sent before has been handled and committed.
     Barrier(oneshot::Sender<()>),
 }
@@ -199,7 +221,9 @@ impl Runner {
                     Ok(d) => {
                         defs.insert(v, Arc::new(d));
                     }
-                    Err(e) => tracing::error!(journey = %j.id, version = v, error = %e, "a stored journey version no longer parses"),
+                    Err(e) => {
+                        tracing::error!(journey = %j.id, version = v, error = %e, "a stored journey version no longer parses")
+                    }
                 }
             }
             self.by_ws.entry(ws).or_default().push(j.id);
@@ -229,7 +253,13 @@ impl Runner {
             };
             self.runs.insert(
                 r.id,
-                LiveRun { ws: r.workspace_id, journey: r.journey_id, version: r.version, run, entered_at: r.entered_at },
+                LiveRun {
+                    ws: r.workspace_id,
+                    journey: r.journey_id,
+                    version: r.version,
+                    run,
+                    entered_at: r.entered_at,
+                },
             );
         }
         self.cursor = tx.journey_cursor().await?;
@@ -239,7 +269,12 @@ impl Runner {
             self.cursor = tx.last_event_seq().await?;
         }
         tx.commit().await?;
-        tracing::info!(journeys = self.journeys.len(), runs = self.runs.len(), cursor = self.cursor, "journey runner loaded");
+        tracing::info!(
+            journeys = self.journeys.len(),
+            runs = self.runs.len(),
+            cursor = self.cursor,
+            "journey runner loaded"
+        );
         Ok(())
     }
 
@@ -278,7 +313,13 @@ impl Runner {
         Ok(())
     }
 
-    async fn facts(&self, tx: &mut Tx, ws: WorkspaceId, contact: ContactId, def: &Definition) -> Result<ContactFacts<'_>, StoreError> {
+    async fn facts(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        contact: ContactId,
+        def: &Definition,
+    ) -> Result<ContactFacts<'_>, StoreError> {
         let mut tz = jiff::tz::TimeZone::UTC;
         if has_local_delays(def) {
             if let Some(name) = tx.contact(ws, contact).await?.and_then(|c| c.timezone) {
@@ -347,7 +388,14 @@ impl Runner {
     }
 
     /// Feed one input to a run.
-    async fn feed(&mut self, tx: &mut Tx, batch: &mut Batch, id: &str, input: Input<'_>, now: i64) -> Result<(), StoreError> {
+    async fn feed(
+        &mut self,
+        tx: &mut Tx,
+        batch: &mut Batch,
+        id: &str,
+        input: Input<'_>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let Some(live) = self.runs.get(id) else { return Ok(()) };
         let (ws, journey, version, contact) = (live.ws, live.journey, live.version, live.run.contact);
         if self.journeys.get(&journey).is_none_or(|j| j.status != "active") {
@@ -388,9 +436,20 @@ impl Runner {
                             if let Some(l) = self.runs.get_mut(&id) {
                                 l.run.status = RunStatus::Exited;
                                 l.run.due_at = None;
-                                let step = journey::PathStep { node: l.run.node.clone(), outcome: "archived", detail: String::new() };
+                                let step = journey::PathStep {
+                                    node: l.run.node.clone(),
+                                    outcome: "archived",
+                                    detail: String::new(),
+                                };
                                 let (ws, j, run) = (l.ws, l.journey, l.run.clone());
-                                self.record(&mut batch, ws, j, &run, Outcome { effects: vec![], path: vec![step] }, now);
+                                self.record(
+                                    &mut batch,
+                                    ws,
+                                    j,
+                                    &run,
+                                    Outcome { effects: vec![], path: vec![step] },
+                                    now,
+                                );
                             }
                         }
                     }
@@ -411,7 +470,9 @@ impl Runner {
                         }
                         Ok(()) => match self.try_enter(&mut tx, &mut batch, ws, journey, contact, now, None).await? {
                             Ok(id) => batch.replies.push(Box::new(move |r| {
-                                let _ = reply.send(r.map(|_| Some(id)).map_err(|e| JourneyRunError::Store(StoreError::Corrupt(e))));
+                                let _ = reply.send(
+                                    r.map(|_| Some(id)).map_err(|e| JourneyRunError::Store(StoreError::Corrupt(e))),
+                                );
                             })),
                             Err(why) => {
                                 let _ = reply.send(Err(JourneyRunError::Refused(why)));
@@ -428,7 +489,8 @@ impl Runner {
                     // Only the run's current action counts (a late result
                     // for a visit the run has left changes nothing).
                     let current = self.runs.get(&run_id).is_some_and(|l| {
-                        key == format!("{}:{}:{}", l.run.id, l.run.node, l.run.visit) && l.run.status == RunStatus::Acting
+                        key == format!("{}:{}:{}", l.run.id, l.run.node, l.run.visit)
+                            && l.run.status == RunStatus::Acting
                     });
                     if current {
                         self.feed(&mut tx, &mut batch, &run_id, input, now).await?;
@@ -440,7 +502,8 @@ impl Runner {
                     if failed {
                         self.feed(&mut tx, &mut batch, &run, Input::Retry, now).await?;
                         batch.replies.push(Box::new(move |r| {
-                            let _ = reply.send(r.map(|_| true).map_err(|e| JourneyRunError::Store(StoreError::Corrupt(e))));
+                            let _ =
+                                reply.send(r.map(|_| true).map_err(|e| JourneyRunError::Store(StoreError::Corrupt(e))));
                         }));
                     } else {
                         let _ = reply.send(Ok(false));
@@ -520,8 +583,13 @@ impl Runner {
                         && e.properties.get("form_id").and_then(Value::as_str) == Some(form.as_str())
                 }
                 Trigger::SegmentEntered(s) | Trigger::SegmentExited(s) => {
-                    let want = if matches!(def.trigger, Trigger::SegmentEntered(_)) { "Segment Entered" } else { "Segment Exited" };
-                    name == want && e.properties.get("segment_id").and_then(Value::as_str) == Some(s.to_string().as_str())
+                    let want = if matches!(def.trigger, Trigger::SegmentEntered(_)) {
+                        "Segment Entered"
+                    } else {
+                        "Segment Exited"
+                    };
+                    name == want
+                        && e.properties.get("segment_id").and_then(Value::as_str) == Some(s.to_string().as_str())
                 }
                 _ => false,
             };
@@ -566,7 +634,8 @@ impl Runner {
                 done_at: None,
             };
             if effect.action.is_external() {
-                intent.payload = external_payload(&mut tx, *ws, *journey, version, run_id, *contact, effect, now).await?;
+                intent.payload =
+                    external_payload(&mut tx, *ws, *journey, version, run_id, *contact, effect, now).await?;
             } else {
                 intent.status = "done".into();
                 intent.done_at = Some(now);
@@ -643,7 +712,10 @@ impl Runner {
                 let key = (l.ws, l.run.contact);
                 if let Some(h) = self.history.get_mut(&(l.journey, l.run.contact)) {
                     h.active = self.by_contact.get(&key).is_some_and(|ids| {
-                        ids.iter().any(|i| i != id && self.runs.get(i).is_some_and(|r| r.journey == l.journey && r.run.status.is_active()))
+                        ids.iter().any(|i| {
+                            i != id
+                                && self.runs.get(i).is_some_and(|r| r.journey == l.journey && r.run.status.is_active())
+                        })
                     });
                 }
                 if let Some(ids) = self.by_contact.get_mut(&key) {
@@ -737,7 +809,9 @@ async fn apply_internal(
 ) -> Result<Result<Value, String>, StoreError> {
     match action {
         Action::UpdateContact { set } => {
-            let Some(mut c) = tx.contact(ws, contact).await? else { return Ok(Err("the contact no longer exists".into())) };
+            let Some(mut c) = tx.contact(ws, contact).await? else {
+                return Ok(Err("the contact no longer exists".into()));
+            };
             let patch = match ContactPatch::from_json(set) {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e.to_string())),
@@ -809,7 +883,12 @@ impl Engine {
         journey::parse(draft, &schema).map_err(|e| JourneyApiError::Invalid(vec![e]))
     }
 
-    pub async fn create_journey(&self, ws: WorkspaceId, name: &str, draft: Value) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
+    pub async fn create_journey(
+        &self,
+        ws: WorkspaceId,
+        name: &str,
+        draft: Value,
+    ) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
         self.parse_draft(ws, &draft).await?;
         let now = now_ms(self);
         let record = kairos_store::JourneyRecord {
@@ -856,13 +935,19 @@ impl Engine {
     /// Publish the draft as a new version: checked whole (reachability,
     /// exits, cycles, templates, endpoints), then new entries use it while
     /// running contacts finish on their own version.
-    pub async fn publish_journey(&self, ws: WorkspaceId, id: JourneyId) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
+    pub async fn publish_journey(
+        &self,
+        ws: WorkspaceId,
+        id: JourneyId,
+    ) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
         let mut tx = self.store().begin().await?;
         let j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
         let endpoints = tx.webhook_endpoints(ws).await?;
         tx.commit().await?;
         if j.status == "archived" {
-            return Err(JourneyApiError::Conflict("an archived journey cannot be published again; duplicate it".into()));
+            return Err(JourneyApiError::Conflict(
+                "an archived journey cannot be published again; duplicate it".into(),
+            ));
         }
         let def = self.parse_draft(ws, &j.draft).await?;
         let catalog = kairos_core::journey::Catalog {
@@ -917,7 +1002,12 @@ impl Engine {
     }
 
     /// Put a contact into an API-triggered journey; returns the run's id.
-    pub async fn enter_journey(&self, ws: WorkspaceId, journey: JourneyId, contact: ContactId) -> Result<String, JourneyRunError> {
+    pub async fn enter_journey(
+        &self,
+        ws: WorkspaceId,
+        journey: JourneyId,
+        contact: ContactId,
+    ) -> Result<String, JourneyRunError> {
         let (reply, rx) = oneshot::channel();
         self.journey_msg(Msg::Enter { ws, journey, contact, reply })?;
         rx.await.map_err(|_| JourneyRunError::ShuttingDown)?.map(|id| id.unwrap_or_default())
@@ -974,12 +1064,18 @@ impl Engine {
             return Err(JourneyApiError::Conflict(format!("contact {contact} not found")));
         };
         let def = self.parse_draft(ws, &definition).await?;
-        let tz = person.timezone.as_deref().and_then(|t| jiff::tz::TimeZone::get(t).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let tz =
+            person.timezone.as_deref().and_then(|t| jiff::tz::TimeZone::get(t).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
         let facts = ContactFacts { engine: self, ws, contact, tz };
         let mut at = now_ms(self);
         let mut steps = Vec::new();
         let push = |steps: &mut Vec<DryRunStep>, out: Outcome, at: i64| {
-            steps.extend(out.path.into_iter().map(|p| DryRunStep { node: p.node, outcome: p.outcome.into(), detail: p.detail, at }));
+            steps.extend(out.path.into_iter().map(|p| DryRunStep {
+                node: p.node,
+                outcome: p.outcome.into(),
+                detail: p.detail,
+                at,
+            }));
         };
         let (mut run, out) = journey::enter(&def, "dry-run".into(), id.to_string(), contact, at, &facts);
         push(&mut steps, out, at);
@@ -1007,14 +1103,26 @@ impl Engine {
         description: Option<String>,
         secret: Option<String>,
     ) -> Result<kairos_store::WebhookEndpoint, JourneyApiError> {
-        let bad = |m: String| JourneyApiError::Invalid(vec![kairos_core::journey::JourneyError { path: "$".into(), node: None, message: m }]);
+        let bad = |m: String| {
+            JourneyApiError::Invalid(vec![kairos_core::journey::JourneyError {
+                path: "$".into(),
+                node: None,
+                message: m,
+            }])
+        };
         if id.is_empty() || id.len() > 100 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(bad("the endpoint id is 1 to 100 letters, digits, '-' or '_'".into()));
         }
         crate::outbox::check_url(url, self.inner.outbox.allow_private_webhooks).await.map_err(bad)?;
         let secret = secret.unwrap_or_else(kairos_core::webhook::new_secret);
         kairos_core::webhook::check_secret(&secret).map_err(|e| bad(e.to_string()))?;
-        let e = kairos_store::WebhookEndpoint { id: id.into(), url: url.into(), secret, description, created_at: now_ms(self) };
+        let e = kairos_store::WebhookEndpoint {
+            id: id.into(),
+            url: url.into(),
+            secret,
+            description,
+            created_at: now_ms(self),
+        };
         let mut tx = self.store().begin_write().await?;
         tx.insert_webhook_endpoint(ws, &e).await.map_err(|err| match err {
             StoreError::Conflict(_) => JourneyApiError::Conflict(format!("a webhook endpoint \"{id}\" already exists")),

@@ -19,8 +19,8 @@ mod segments;
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use ingest::{IngestError, IngestReport};
 pub use journeys::{DryRunStep, JourneyApiError, JourneyRunError};
-pub use outbox::OutboxOptions;
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
+pub use outbox::OutboxOptions;
 pub use segments::{SegmentError, SegmentStatus};
 
 use kairos_core::clock::Clock;

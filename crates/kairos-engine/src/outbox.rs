@@ -78,7 +78,11 @@ struct Done {
 
 pub(crate) fn start(engine: Engine, runner: mpsc::UnboundedSender<Msg>, bell: OutboxBell, options: OutboxOptions) {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder().timeout(options.request_timeout).redirect(reqwest::redirect::Policy::none()).build() {
+        let client = match reqwest::Client::builder()
+            .timeout(options.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "the outbox cannot build its HTTP client; effects will not be delivered");
@@ -176,7 +180,9 @@ impl Outbox {
             }
             let Ok(permit) = self.slots.clone().try_acquire_owned() else { break };
             self.in_flight.insert(flight);
-            let endpoint = endpoint_id.as_ref().and_then(|id| endpoints.get(&(intent.workspace_id, id.clone())).cloned().flatten());
+            let endpoint = endpoint_id
+                .as_ref()
+                .and_then(|id| endpoints.get(&(intent.workspace_id, id.clone())).cloned().flatten());
             let client = self.client.clone();
             let allow_private = self.options.allow_private_webhooks;
             let done = done.clone();
@@ -296,7 +302,8 @@ async fn post_webhook(
         }
     })?;
     let bytes = serde_json::to_vec(body).map_err(|e| Failure::Permanent(e.to_string()))?;
-    let signature = kairos_core::webhook::sign(secret, id, timestamp, &bytes).map_err(|e| Failure::Permanent(e.to_string()))?;
+    let signature =
+        kairos_core::webhook::sign(secret, id, timestamp, &bytes).map_err(|e| Failure::Permanent(e.to_string()))?;
     let response = client
         .post(url)
         .header("content-type", "application/json")

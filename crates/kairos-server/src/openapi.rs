@@ -2,8 +2,8 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    companies, consents, contacts, fields, keys, models, privacy, retention, segments, settings, suppressions,
-    workspace,
+    companies, consents, contacts, fields, journeys, keys, models, privacy, retention, segments, settings,
+    suppressions, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
@@ -40,6 +40,10 @@ impl Modify for BearerAuth {
         privacy::erase, privacy::export, privacy::audit, crate::preferences::mint, settings::read, settings::write,
         retention::read, retention::write, retention::run, retention::runs,
         models::train, models::read, models::contact, models::clusters,
+        journeys::list, journeys::create, journeys::read, journeys::update, journeys::publish, journeys::pause,
+        journeys::resume, journeys::archive, journeys::versions, journeys::stats, journeys::runs, journeys::run,
+        journeys::retry, journeys::contact_runs, journeys::enter, journeys::dry_run, journeys::dead_letters,
+        journeys::endpoints, journeys::create_endpoint, journeys::delete_endpoint,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

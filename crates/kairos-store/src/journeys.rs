@@ -220,14 +220,14 @@ impl Tx {
 
     pub async fn journey(&mut self, ws: WorkspaceId, id: JourneyId) -> Result<Option<JourneyRecord>> {
         let sql = format!("SELECT {JOURNEY_COLUMNS} FROM journeys WHERE workspace_id = $1 AND id = $2");
-        let row: Option<JourneyRow> =
-            with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).bind(id.to_string()).fetch_optional(c).await)?;
+        let row: Option<JourneyRow> = with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).bind(id.to_string()).fetch_optional(c).await)?;
         row.map(JourneyRow::into_record).transpose()
     }
 
     pub async fn journeys(&mut self, ws: WorkspaceId) -> Result<Vec<JourneyRecord>> {
         let sql = format!("SELECT {JOURNEY_COLUMNS} FROM journeys WHERE workspace_id = $1 ORDER BY created_at, id");
-        let rows: Vec<JourneyRow> = with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).fetch_all(c).await)?;
+        let rows: Vec<JourneyRow> =
+            with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).fetch_all(c).await)?;
         rows.into_iter().map(JourneyRow::into_record).collect()
     }
 
@@ -360,10 +360,18 @@ impl Tx {
             .bind(&w).bind(&j).fetch_all(c).await)?;
         let mut by_node: std::collections::BTreeMap<String, NodeCounts> = Default::default();
         for (node, status, n) in current {
-            by_node.entry(node.clone()).or_insert_with(|| NodeCounts { node, ..Default::default() }).current.insert(status, n);
+            by_node
+                .entry(node.clone())
+                .or_insert_with(|| NodeCounts { node, ..Default::default() })
+                .current
+                .insert(status, n);
         }
         for (node, outcome, n) in outcomes {
-            by_node.entry(node.clone()).or_insert_with(|| NodeCounts { node, ..Default::default() }).outcomes.insert(outcome, n);
+            by_node
+                .entry(node.clone())
+                .or_insert_with(|| NodeCounts { node, ..Default::default() })
+                .outcomes
+                .insert(outcome, n);
         }
         Ok(by_node.into_values().collect())
     }
@@ -386,7 +394,8 @@ impl Tx {
         let sql = format!(
             "SELECT {INTENT_COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
         );
-        let rows: Vec<IntentRow> = with_conn!(self, c => sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(c).await)?;
+        let rows: Vec<IntentRow> =
+            with_conn!(self, c => sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(c).await)?;
         rows.into_iter().map(IntentRow::into_record).collect()
     }
 

@@ -103,6 +103,10 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "KAIROS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Let journey webhooks reach loopback and private-network addresses
+    /// (refused by default so journey authors cannot reach internal services).
+    #[arg(long, env = "KAIROS_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
 }
 
 #[derive(Subcommand)]
@@ -181,7 +185,9 @@ pub async fn existing_workspace(store: &Store, name: &str) -> Result<Workspace> 
 }
 
 async fn serve(store: Store, args: &ServeArgs, banner: impl FnOnce(&str)) -> Result<()> {
-    let engine = Engine::start(store, Arc::new(SystemClock));
+    let mut options = kairos_engine::EngineOptions::default();
+    options.outbox.allow_private_webhooks = args.allow_private_webhooks;
+    let engine = Engine::start_with(store, Arc::new(SystemClock), options);
     let listener =
         tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;

@@ -7,6 +7,7 @@ pub mod companies;
 pub mod consents;
 pub mod contacts;
 pub mod fields;
+pub mod journeys;
 pub mod keys;
 pub mod models;
 pub mod privacy;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(consents::routes())
         .merge(fields::routes())
         .merge(keys::routes())
+        .merge(journeys::routes())
         .merge(segments::routes())
         .merge(privacy::routes())
         .merge(settings::routes())
