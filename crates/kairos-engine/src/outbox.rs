@@ -186,7 +186,12 @@ impl Outbox {
             let client = self.client.clone();
             let allow_private = self.options.allow_private_webhooks;
             let done = done.clone();
-            let now_s = now / 1000;
+            // Receivers check the timestamp against their own clock (replay
+            // protection), so it is the wall clock, not the engine's.
+            let now_s = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(now / 1000);
             tokio::spawn(async move {
                 let result = match (intent.kind.as_str(), &endpoint_id) {
                     ("webhook", _) | ("notify", Some(_)) => match &endpoint {

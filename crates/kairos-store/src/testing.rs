@@ -130,3 +130,84 @@ pub async fn all_rows_as_text(url: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// One request the webhook receiver logged.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub status: u16,
+    /// Whether the reference `standardwebhooks` library verified the signature.
+    pub verified: bool,
+    pub path: String,
+    pub body: serde_json::Value,
+}
+
+/// The workspace's independent webhook receiver (`tests/webhook_receiver.py`:
+/// Python's HTTP server verifying each delivery with the reference
+/// Standard Webhooks library), running as its own process so it outlives a
+/// killed Kairos server.
+pub struct WebhookReceiver {
+    child: std::process::Child,
+    pub url: String,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl WebhookReceiver {
+    /// Start it, or `None` outside CI when Python's `standardwebhooks` is
+    /// missing (under `CI=true` that is a failure, not a skip).
+    pub fn start(secret: &str) -> Option<WebhookReceiver> {
+        use std::io::BufRead;
+        let has_module = std::process::Command::new("python3")
+            .args(["-c", "import standardwebhooks"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !has_module {
+            if in_ci() {
+                panic!("python module standardwebhooks is required under CI=true (scripts/test installs it)");
+            }
+            eprintln!("SKIPPING: python module standardwebhooks is not installed; run scripts/test to install it");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("deliveries.log");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/webhook_receiver.py");
+        let mut child = std::process::Command::new("python3")
+            .args([script, &port.to_string(), secret, &log.display().to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the webhook receiver");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        assert_eq!(line.trim(), "ready", "the webhook receiver did not start");
+        Some(WebhookReceiver { child, url: format!("http://127.0.0.1:{port}"), log, _dir: dir })
+    }
+
+    /// Every request received so far, in order.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let mut p = l.splitn(5, '\t');
+                Some(Delivery {
+                    id: p.next()?.to_string(),
+                    status: p.next()?.parse().ok()?,
+                    verified: p.next()? == "True",
+                    path: p.next()?.to_string(),
+                    body: serde_json::from_str(p.next()?).ok()?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,281 @@
+//! Journeys end to end, on each store backend: a real server, real tracking
+//! calls, a manual clock moved through a one-day delay and a three-day wait,
+//! webhooks delivered to an independent receiver that verifies each
+//! signature with the reference Standard Webhooks library (and answers 503
+//! twice first, so retries are exercised), a goal that converts, a dead
+//! letter that parks a run, publish checks that name the bad node, a dry
+//! run, and the refusal of private webhook addresses by default.
+
+mod common;
+use chrono::{Duration, Utc};
+use common::Server;
+use kairos_core::clock::ManualClock;
+use kairos_engine::{EngineOptions, OutboxOptions};
+use kairos_store::testing::{self, WebhookReceiver};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn options() -> EngineOptions {
+    EngineOptions {
+        outbox: OutboxOptions {
+            allow_private_webhooks: true,
+            retry_base: std::time::Duration::from_millis(20),
+            max_attempts: 3,
+            ..OutboxOptions::default()
+        },
+    }
+}
+
+fn onboarding(list: &str) -> Value {
+    json!({
+        "trigger": {"type": "event", "event": "Trial Started", "where": [{"property": "plan", "op": "equals", "value": "pro"}]},
+        "goals": [{"event": "Order Completed"}],
+        "start": "tag",
+        "nodes": {
+            "tag": {"type": "update_contact", "set": {"stage": "onboarding"}, "next": "score"},
+            "score": {"type": "change_score", "score": "engagement", "by": 10, "next": "wait"},
+            "wait": {"type": "delay", "duration": {"days": 1}, "next": "activated?"},
+            "activated?": {"type": "wait_event", "event": "Activated", "timeout": {"days": 3},
+                           "next": "done", "timeout_next": "alert"},
+            "alert": {"type": "webhook", "endpoint": "crm", "payload": {"reason": "not activated"}, "next": "vip"},
+            "vip": {"type": "add_to_list", "list": list, "next": "done"},
+            "done": {"type": "exit"}
+        }
+    })
+}
+
+impl Server {
+    /// Like `until_run`, moving the manual clock a second per poll so the
+    /// outbox's retry backoff (engine time) comes due.
+    async fn until_run_ticking(
+        &self,
+        clock: &ManualClock,
+        contact: &str,
+        what: &str,
+        f: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..200 {
+            let v = self.get(&format!("/api/v1/contacts/{contact}/journeys")).await;
+            if f(&v["data"][0]) {
+                return v["data"][0].clone();
+            }
+            last = v;
+            clock.advance(Duration::seconds(1));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {what}; last: {last}");
+    }
+
+    async fn until_run(&self, contact: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+        self.until(&format!("/api/v1/contacts/{contact}/journeys"), what, |v| f(&v["data"][0])).await["data"][0].clone()
+    }
+}
+
+#[tokio::test]
+async fn journeys_run_as_drawn_through_time_webhooks_goals_and_failures() {
+    let Some(receiver) = WebhookReceiver::start(SECRET) else { return };
+    for ts in testing::all().await {
+        let backend = ts.backend();
+        let start = Utc::now();
+        let clock = Arc::new(ManualClock::new(start));
+        let s = Server::start_with(ts.store.clone(), clock.clone(), None, options()).await;
+
+        let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "stage", "type": "string"}))).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (_, list) = s.api(Method::POST, "/api/v1/lists", Some(json!({"name": "Needs a call"}))).await;
+        let list = list["id"].as_str().unwrap().to_string();
+
+        // Publishing checks the whole graph and names the node at fault.
+        let (st, j) = s
+            .api(
+                Method::POST,
+                "/api/v1/journeys",
+                Some(json!({"name": "Trial onboarding", "definition": onboarding(&list)})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{j}");
+        let id = j["id"].as_str().unwrap().to_string();
+        assert_eq!(j["status"], "draft");
+        let (st, p) = s.api(Method::POST, &format!("/api/v1/journeys/{id}/publish"), None).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["errors"][0]["path"], "$.nodes.alert.endpoint");
+        assert!(
+            p["errors"][0]["message"].as_str().unwrap().contains("node \"alert\": unknown webhook endpoint \"crm\""),
+            "{p}"
+        );
+        let (st, p) = s
+            .api(
+                Method::POST,
+                "/api/v1/journeys",
+                Some(json!({"name": "x", "definition": {"trigger": {"type": "api"}, "start": "a",
+                "nodes": {"a": {"type": "delay", "duration": {"weeks": 1}, "next": "a"}}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            p["detail"].as_str().unwrap().contains("$.nodes.a.duration (node \"a\"): unexpected key \"weeks\""),
+            "{p}"
+        );
+
+        let (st, e) = s
+            .api(
+                Method::POST,
+                "/api/v1/webhook-endpoints",
+                Some(json!({"id": "crm", "url": format!("{}/flaky", receiver.url), "secret": SECRET})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{e}");
+        let (st, e) = s
+            .api(
+                Method::POST,
+                "/api/v1/webhook-endpoints",
+                Some(json!({"id": "pager", "url": format!("{}/down", receiver.url), "secret": SECRET})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{e}");
+        let (st, j) = s.api(Method::POST, &format!("/api/v1/journeys/{id}/publish"), None).await;
+        assert_eq!((st, j["status"].clone(), j["version"].clone()), (StatusCode::OK, json!("active"), json!(1)), "{j}");
+
+        // Trials start: u1 and u2 on pro enter; u3 on free does not match.
+        for (u, plan) in [("u1", "pro"), ("u2", "pro"), ("u3", "free"), ("u4", "pro")] {
+            s.track(json!({"type": "identify", "userId": u, "messageId": format!("{backend:?}-id-{u}"),
+                "traits": {"email": format!("{u}@example.com")}}))
+                .await;
+            s.track(json!({"type": "track", "userId": u, "event": "Trial Started", "messageId": format!("{backend:?}-ts-{u}"),
+                "properties": {"plan": plan}}))
+                .await;
+        }
+        let (u1, u2, u3, u4) =
+            (s.contact_id("u1").await, s.contact_id("u2").await, s.contact_id("u3").await, s.contact_id("u4").await);
+        let r1 = s.until_run(&u1, "u1 delayed", |r| r["run"]["status"] == "delayed").await;
+        assert_eq!(r1["run"]["node"], "wait");
+        let steps: Vec<_> = r1["path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{}:{}", p["node"].as_str().unwrap(), p["outcome"].as_str().unwrap()))
+            .collect();
+        assert_eq!(steps, ["tag:entered", "tag:passed", "score:passed", "wait:arrived"]);
+        assert_eq!(s.get(&format!("/api/v1/contacts/{u1}")).await["custom"]["stage"], "onboarding");
+        s.until_run(&u2, "u2 delayed", |r| r["run"]["status"] == "delayed").await;
+        assert_eq!(s.get(&format!("/api/v1/contacts/{u3}/journeys")).await["data"], json!([]));
+
+        // A second trigger while the run is under way does not start another
+        // (once at a time, the default).
+        s.track(json!({"type": "track", "userId": "u1", "event": "Trial Started", "messageId": format!("{backend:?}-ts-u1-again"),
+            "properties": {"plan": "pro"}}))
+            .await;
+
+        // u4 pays before the delay ends: the goal converts them.
+        s.track(json!({"type": "track", "userId": "u4", "event": "Order Completed", "messageId": format!("{backend:?}-oc-u4")})).await;
+        let r4 = s.until_run(&u4, "u4 converted", |r| r["run"]["status"] == "converted").await;
+        assert_eq!(r4["run"]["node"], "wait");
+
+        // One day later both wait for activation; u2 activates.
+        clock.advance(Duration::days(1) + Duration::seconds(1));
+        s.until_run(&u1, "u1 waiting", |r| r["run"]["status"] == "waiting").await;
+        s.until_run(&u2, "u2 waiting", |r| r["run"]["status"] == "waiting").await;
+        s.track(
+            json!({"type": "track", "userId": "u2", "event": "Activated", "messageId": format!("{backend:?}-act-u2")}),
+        )
+        .await;
+        s.until_run(&u2, "u2 completed", |r| r["run"]["status"] == "completed").await;
+
+        // Three more days: u1 times out, the CRM webhook fails twice (503),
+        // then is delivered, and u1 is added to the list and exits.
+        clock.advance(Duration::days(3));
+        let r1 = s.until_run_ticking(&clock, &u1, "u1 completed", |r| r["run"]["status"] == "completed").await;
+        let run1 = r1["run"]["id"].as_str().unwrap().to_string();
+        let deliveries: Vec<_> = receiver.deliveries().into_iter().filter(|d| d.id.starts_with(&run1)).collect();
+        assert_eq!(deliveries.iter().map(|d| d.status).collect::<Vec<_>>(), [503, 503, 200], "{deliveries:?}");
+        assert!(deliveries.iter().all(|d| d.verified && d.id == deliveries[0].id));
+        let body = &deliveries[2].body;
+        assert_eq!(body["type"], "journey.webhook");
+        assert_eq!(body["data"]["contact"]["email"], "u1@example.com");
+        assert_eq!(body["data"]["payload"]["reason"], "not activated");
+        assert_eq!(body["data"]["journey"]["node"], "alert");
+        let members = s.get(&format!("/api/v1/lists/{list}/members")).await;
+        assert_eq!(members["data"].as_array().unwrap().len(), 1, "{members}");
+        assert_eq!(s.get(&format!("/api/v1/contacts/{u1}/journeys")).await["data"].as_array().unwrap().len(), 1);
+
+        let stats = s.get(&format!("/api/v1/journeys/{id}/stats")).await;
+        let node = |n: &str| {
+            stats["nodes"].as_array().unwrap().iter().find(|x| x["node"] == n).cloned().unwrap_or(Value::Null)
+        };
+        assert_eq!(node("tag")["outcomes"]["entered"], 3, "{stats}");
+        assert_eq!(node("activated?")["outcomes"]["left"], 2, "{stats}");
+        assert_eq!(node("wait")["current"]["converted"], 1, "{stats}");
+        assert_eq!(node("done")["current"]["completed"], 2, "{stats}");
+        assert_eq!(stats["runs"]["completed"], 2);
+
+        // A dry run shows u3's path without writing anything.
+        let (st, dry) =
+            s.api(Method::POST, &format!("/api/v1/journeys/{id}/dry-run"), Some(json!({"contact_id": u3}))).await;
+        assert_eq!(st, StatusCode::OK, "{dry}");
+        let nodes: Vec<_> =
+            dry["path"].as_array().unwrap().iter().map(|p| p["node"].as_str().unwrap().to_string()).collect();
+        assert_eq!(nodes.first().map(String::as_str), Some("tag"));
+        assert!(nodes.contains(&"alert".to_string()) && nodes.last().map(String::as_str) == Some("done"), "{dry}");
+        let t_alert =
+            dry["path"].as_array().unwrap().iter().find(|p| p["node"] == "alert").unwrap()["at"].as_i64().unwrap();
+        assert_eq!(t_alert - dry["path"][0]["at"].as_i64().unwrap(), 4 * 86_400_000);
+        assert_eq!(s.get(&format!("/api/v1/contacts/{u3}/journeys")).await["data"], json!([]));
+
+        // An API-triggered journey whose webhook endpoint is down: retried,
+        // then dead-lettered, and the run parked with the reason.
+        let (_, j2) = s
+            .api(Method::POST, "/api/v1/journeys", Some(json!({"name": "Page on-call", "definition": {
+                "trigger": {"type": "api"}, "start": "page",
+                "nodes": {"page": {"type": "notify", "endpoint": "pager", "message": "VIP signed up", "next": "x"}, "x": {"type": "exit"}}}})))
+            .await;
+        let id2 = j2["id"].as_str().unwrap().to_string();
+        let (st, _) =
+            s.api(Method::POST, &format!("/api/v1/journeys/{id2}/entries"), Some(json!({"contact_id": u3}))).await;
+        assert_eq!(st, StatusCode::CONFLICT, "entering a journey that is not published is refused");
+        s.api(Method::POST, &format!("/api/v1/journeys/{id2}/publish"), None).await;
+        let (st, e) =
+            s.api(Method::POST, &format!("/api/v1/journeys/{id2}/entries"), Some(json!({"contact_id": u3}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{e}");
+        let (st, _) =
+            s.api(Method::POST, &format!("/api/v1/journeys/{id}/entries"), Some(json!({"contact_id": u3}))).await;
+        assert_eq!(st, StatusCode::CONFLICT, "an event-triggered journey takes no API entries");
+        let r3 = s.until_run_ticking(&clock, &u3, "u3 parked", |r| r["run"]["status"] == "failed").await;
+        assert!(r3["run"]["error"].as_str().unwrap().contains("gave up after 3 attempts"), "{r3}");
+        let dead = s.get("/api/v1/outbox/dead-letters").await;
+        assert_eq!(dead["data"][0]["kind"], "notify", "{dead}");
+        assert!(dead["data"][0]["last_error"].as_str().unwrap().contains("503"), "{dead}");
+        let (st, _) = s
+            .api(Method::POST, &format!("/api/v1/journey-runs/{}/retry", r3["run"]["id"].as_str().unwrap()), None)
+            .await;
+        assert_eq!(st, StatusCode::OK);
+
+        // Pause and archive.
+        let (st, j) = s.api(Method::POST, &format!("/api/v1/journeys/{id}/pause"), None).await;
+        assert_eq!((st, j["status"].clone()), (StatusCode::OK, json!("paused")));
+        let (st, _) = s.api(Method::POST, &format!("/api/v1/journeys/{id}/pause"), None).await;
+        assert_eq!(st, StatusCode::CONFLICT);
+        let (st, j) = s.api(Method::POST, &format!("/api/v1/journeys/{id}/archive"), None).await;
+        assert_eq!((st, j["status"].clone()), (StatusCode::OK, json!("archived")));
+    }
+
+    // Private addresses are refused unless the operator allows them.
+    let ts = testing::sqlite().await;
+    let s = Server::start(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None).await;
+    let (st, p) = s
+        .api(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(json!({"id": "crm", "url": format!("{}/ok", receiver.url)})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p["detail"].as_str().unwrap().contains("private or loopback address"), "{p}");
+    let (st, p) = s
+        .api(Method::POST, "/api/v1/webhook-endpoints", Some(json!({"id": "crm", "url": "ftp://example.com/x"})))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+}
