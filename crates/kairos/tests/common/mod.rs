@@ -45,9 +45,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &[String]) -> Server {
+        Server::start_with(db, &[])
+    }
+
+    /// `kairos serve` with extra flags.
+    pub fn start_with(db: &[String], extra: &[&str]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut args = db.to_vec();
         args.extend(["serve".into(), "--listen".into(), format!("127.0.0.1:{port}")]);
+        args.extend(extra.iter().map(|s| s.to_string()));
         let mut child =
             kairos().args(&args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn kairos serve");
         let stdout = child.stdout.take().unwrap();
