@@ -84,8 +84,19 @@ pub enum JourneyRunError {
     ShuttingDown,
 }
 
-/// Trigger-to-intent latencies recorded for the benchmark.
-pub(crate) type Latencies = Arc<Mutex<Vec<Duration>>>;
+/// What the runner measures of itself, for the benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct JourneyMetrics {
+    /// From the triggering event's commit (its acknowledgement) to the
+    /// commit of the run's first step and intents.
+    pub trigger: Vec<Duration>,
+    /// From a timer's due instant to the commit of the step it fired.
+    pub timer_lateness: Vec<Duration>,
+    /// Path lines written (one per node a run entered, passed or left).
+    pub steps: u64,
+}
+
+pub(crate) type Latencies = Arc<Mutex<JourneyMetrics>>;
 
 struct LiveJourney {
     ws: WorkspaceId,
@@ -102,9 +113,6 @@ struct LiveRun {
     entered_at: i64,
 }
 
-/// The outbox's wake-up call, shared with [`crate::outbox`].
-pub(crate) type OutboxBell = Arc<tokio::sync::Notify>;
-
 pub(crate) struct Runner {
     engine: Engine,
     journeys: HashMap<JourneyId, LiveJourney>,
@@ -114,9 +122,11 @@ pub(crate) struct Runner {
     history: HashMap<(JourneyId, ContactId), EntryHistory>,
     timers: BinaryHeap<Reverse<(i64, String)>>,
     cursor: i64,
+    saved_cursor: i64,
+    saved_at: Instant,
     wakes: VecDeque<(i64, Instant)>,
     latencies: Latencies,
-    bell: OutboxBell,
+    outbox: mpsc::UnboundedSender<crate::outbox::Feed>,
 }
 
 /// What one batch changes, written in one transaction.
@@ -127,6 +137,8 @@ struct Batch {
     effects: Vec<(WorkspaceId, JourneyId, String, ContactId, Effect)>,
     delivered: Vec<(WorkspaceId, String, Result<(), String>)>,
     entered: Vec<(String, Option<Instant>)>,
+    /// Due instants of the timers this batch fired (engine ms).
+    fired: Vec<i64>,
     replies: Vec<Box<dyn FnOnce(Result<(), String>) + Send>>,
 }
 
@@ -154,7 +166,12 @@ fn has_local_delays(def: &Definition) -> bool {
     def.nodes.values().any(|n| matches!(n, journey::Node::Delay { wait: journey::definition::Delay::Until { .. }, .. }))
 }
 
-pub(crate) fn start(engine: Engine, rx: mpsc::UnboundedReceiver<Msg>, latencies: Latencies, bell: OutboxBell) {
+pub(crate) fn start(
+    engine: Engine,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    latencies: Latencies,
+    outbox: mpsc::UnboundedSender<crate::outbox::Feed>,
+) {
     let runner = Runner {
         engine,
         journeys: HashMap::new(),
@@ -164,9 +181,11 @@ pub(crate) fn start(engine: Engine, rx: mpsc::UnboundedReceiver<Msg>, latencies:
         history: HashMap::new(),
         timers: BinaryHeap::new(),
         cursor: 0,
+        saved_cursor: 0,
+        saved_at: Instant::now(),
         wakes: VecDeque::new(),
         latencies,
-        bell,
+        outbox,
     };
     tokio::spawn(runner.run(rx));
 }
@@ -200,6 +219,7 @@ impl Runner {
                     tracing::error!(error = %e, "reloading journeys failed; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
+                let _ = self.outbox.send(crate::outbox::Feed::Rescan);
             }
         }
     }
@@ -263,6 +283,7 @@ impl Runner {
             );
         }
         self.cursor = tx.journey_cursor().await?;
+        self.saved_cursor = self.cursor;
         if self.cursor == 0 && self.journeys.is_empty() {
             // Nothing to react to yet: start from the log's end, not its
             // beginning, so a first journey does not replay old history.
@@ -535,16 +556,20 @@ impl Runner {
             if *due > now || batch.runs.len() >= STEPS_PER_BATCH {
                 break;
             }
-            let Some(Reverse((due, id))) = self.timers.pop() else { break };
-            let current = self.runs.get(&id).is_some_and(|l| l.run.due_at.is_some_and(|d| d <= now && d >= due.min(d)));
-            if current {
+            let Some(Reverse((_, id))) = self.timers.pop() else { break };
+            // Heap entries may be stale (the run moved on); the run's own
+            // due instant decides.
+            if let Some(due) = self.runs.get(&id).and_then(|l| l.run.due_at).filter(|d| *d <= now) {
                 self.feed(&mut tx, &mut batch, &id, Input::Timer, now).await?;
+                batch.fired.push(due);
             }
         }
         drop(tx);
         let had_work = !batch.runs.is_empty() || !batch.delivered.is_empty();
-        let cursor_moved = self.wakes.back().is_some_and(|(s, _)| *s >= self.cursor);
-        if had_work || cursor_moved {
+        // With nothing else to write, the log position is saved at most once
+        // a second: replaying events that started nothing starts nothing.
+        let cursor_due = self.cursor > self.saved_cursor && self.saved_at.elapsed() >= Duration::from_secs(1);
+        if had_work || cursor_due {
             self.commit(batch, now).await?;
         } else {
             for r in batch.replies {
@@ -674,6 +699,10 @@ impl Runner {
         }
         tx.set_journey_cursor(self.cursor).await?;
         let touched = tx.commit().await;
+        if touched.is_ok() {
+            self.saved_cursor = self.cursor;
+            self.saved_at = Instant::now();
+        }
         drop(state);
         let replies = batch.replies;
         let touched = match touched {
@@ -691,9 +720,14 @@ impl Runner {
             let mut lat = self.latencies.lock().unwrap_or_else(|e| e.into_inner());
             for (_, at) in &batch.entered {
                 if let Some(at) = at {
-                    lat.push(committed_at.saturating_duration_since(*at));
+                    lat.trigger.push(committed_at.saturating_duration_since(*at));
                 }
             }
+            let after = now_ms(&engine);
+            for due in &batch.fired {
+                lat.timer_lateness.push(Duration::from_millis((after - due).max(0) as u64));
+            }
+            lat.steps += batch.path.len() as u64;
         }
         for (run_id, why) in failed_runs {
             if let Some(l) = self.runs.get_mut(&run_id) {
@@ -727,8 +761,8 @@ impl Runner {
                 self.runs.remove(id);
             }
         }
-        if intents.iter().any(|i| i.status == "pending") {
-            self.bell.notify_one();
+        for i in intents.into_iter().filter(|i| i.status == "pending") {
+            let _ = self.outbox.send(crate::outbox::Feed::Intent(Box::new(i)));
         }
         for r in replies {
             r(Ok(()));
@@ -1032,8 +1066,8 @@ impl Engine {
         let _ = self.journey_msg(Msg::Unsubscribed { ws, contact });
     }
 
-    /// Take the recorded trigger-to-intent latencies (for the benchmark).
-    pub fn take_journey_latencies(&self) -> Vec<Duration> {
+    /// Take what the runner measured since the last call (for the benchmark).
+    pub fn take_journey_metrics(&self) -> JourneyMetrics {
         std::mem::take(&mut *self.inner.journey_latencies.lock().unwrap_or_else(|e| e.into_inner()))
     }
 

@@ -18,7 +18,7 @@ mod segments;
 
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use ingest::{IngestError, IngestReport};
-pub use journeys::{DryRunStep, JourneyApiError, JourneyRunError};
+pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError};
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
 pub use outbox::OutboxOptions;
 pub use segments::{SegmentError, SegmentStatus};
@@ -166,9 +166,9 @@ impl Engine {
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };
-        let bell = journeys::OutboxBell::default();
-        journeys::start(engine.clone(), journeys_rx, journey_latencies, bell.clone());
-        outbox::start(engine.clone(), journeys_tx, bell, options.outbox);
+        let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
+        journeys::start(engine.clone(), journeys_rx, journey_latencies, outbox_tx);
+        outbox::start(engine.clone(), journeys_tx, outbox_rx, options.outbox);
         tokio::spawn(run_retention_hourly(engine.clone()));
         engine
     }

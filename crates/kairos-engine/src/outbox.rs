@@ -12,12 +12,13 @@
 //! private and loopback addresses are refused unless the operator allows
 //! them.
 
-use crate::journeys::{Msg, OutboxBell};
+use crate::journeys::Msg;
 use crate::Engine;
 use kairos_core::ids::WorkspaceId;
 use kairos_store::{Intent, StoreError};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
@@ -76,7 +77,21 @@ struct Done {
     result: Result<(), Failure>,
 }
 
-pub(crate) fn start(engine: Engine, runner: mpsc::UnboundedSender<Msg>, bell: OutboxBell, options: OutboxOptions) {
+/// What the journey runner hands the outbox.
+pub(crate) enum Feed {
+    /// An intent just committed as pending.
+    Intent(Box<Intent>),
+    /// Read every pending intent from the store again (after the runner
+    /// reloaded its state, some outcomes may not have been recorded).
+    Rescan,
+}
+
+pub(crate) fn start(
+    engine: Engine,
+    runner: mpsc::UnboundedSender<Msg>,
+    feed: mpsc::UnboundedReceiver<Feed>,
+    options: OutboxOptions,
+) {
     tokio::spawn(async move {
         let client = match reqwest::Client::builder()
             .timeout(options.request_timeout)
@@ -95,43 +110,87 @@ pub(crate) fn start(engine: Engine, runner: mpsc::UnboundedSender<Msg>, bell: Ou
             options,
             client,
             breakers: HashMap::new(),
-            in_flight: HashSet::new(),
-            settling: HashMap::new(),
+            known: HashSet::new(),
+            queue: BinaryHeap::new(),
+            waiting: HashMap::new(),
+            next_id: 0,
             slots: Arc::new(Semaphore::new(CONCURRENCY)),
         };
-        outbox.run(bell).await;
+        outbox.run(feed).await;
     });
 }
 
+/// The outbox keeps pending intents in memory, ordered by when they are
+/// due: fed by the runner as it commits them, and read from the store on
+/// start (what was pending when the process stopped) and on request. The
+/// store is written only to schedule retries; the runner records outcomes.
 struct Outbox {
     engine: Engine,
     runner: mpsc::UnboundedSender<Msg>,
     options: OutboxOptions,
     client: reqwest::Client,
     breakers: HashMap<(WorkspaceId, String), Breaker>,
-    in_flight: HashSet<(WorkspaceId, String)>,
-    /// Effects whose outcome went to the runner but may not be committed
-    /// yet; not dispatched again unless the runner never records them.
-    settling: HashMap<(WorkspaceId, String), std::time::Instant>,
+    /// Intents queued or in flight.
+    known: HashSet<(WorkspaceId, String)>,
+    queue: BinaryHeap<Reverse<(i64, u64)>>,
+    waiting: HashMap<u64, Intent>,
+    next_id: u64,
     slots: Arc<Semaphore>,
 }
 
-/// How long an outcome handed to the runner may stay unrecorded before
-/// the effect is delivered again.
-const SETTLE_GRACE: Duration = Duration::from_secs(60);
-
 impl Outbox {
-    async fn run(&mut self, bell: OutboxBell) {
+    fn enqueue(&mut self, intent: Intent) {
+        if !self.known.insert((intent.workspace_id, intent.key.clone())) {
+            return;
+        }
+        self.push(intent);
+    }
+
+    fn push(&mut self, intent: Intent) {
+        self.next_id += 1;
+        self.queue.push(Reverse((intent.next_attempt_at, self.next_id)));
+        self.waiting.insert(self.next_id, intent);
+    }
+
+    async fn rescan(&mut self) -> Result<(), StoreError> {
+        let mut tx = self.engine.store().begin().await?;
+        let pending = tx.due_intents(i64::MAX, i64::MAX).await?;
+        tx.commit().await?;
+        // Outcomes handed to the runner but not recorded are delivered again.
+        let queued: HashSet<_> = self.waiting.values().map(|i| (i.workspace_id, i.key.clone())).collect();
+        self.known = queued;
+        for i in pending {
+            self.enqueue(i);
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self, mut feed: mpsc::UnboundedReceiver<Feed>) {
+        while let Err(e) = self.rescan().await {
+            tracing::error!(error = %e, "reading the outbox failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
         loop {
-            if let Err(e) = self.dispatch_due(&done_tx).await {
-                tracing::error!(error = %e, "reading the outbox failed");
-            }
+            self.dispatch_due(&done_tx).await;
+            let now = self.engine.clock().now().timestamp_millis();
+            let wait = match self.queue.peek() {
+                Some(Reverse((due, _))) if self.slots.available_permits() > 0 => {
+                    Duration::from_millis((*due - now).clamp(1, 1000) as u64)
+                }
+                _ => Duration::from_secs(1),
+            };
             let mut finished = Vec::new();
             tokio::select! {
-                _ = bell.notified() => {}
+                f = feed.recv() => match f {
+                    Some(f) => self.take(f).await,
+                    None => return,
+                },
                 d = done_rx.recv() => if let Some(d) = d { finished.push(d) },
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+            while let Ok(f) = feed.try_recv() {
+                self.take(f).await;
             }
             while let Ok(d) = done_rx.try_recv() {
                 finished.push(d);
@@ -141,48 +200,69 @@ impl Outbox {
                     tracing::error!(error = %e, "recording delivery attempts failed");
                 }
             }
-            if self.runner.is_closed() {
-                return;
+        }
+    }
+
+    async fn take(&mut self, f: Feed) {
+        match f {
+            Feed::Intent(i) => self.enqueue(*i),
+            Feed::Rescan => {
+                if let Err(e) = self.rescan().await {
+                    tracing::error!(error = %e, "reading the outbox failed");
+                }
             }
         }
     }
 
-    async fn dispatch_due(&mut self, done: &mpsc::UnboundedSender<Done>) -> Result<(), StoreError> {
+    async fn dispatch_due(&mut self, done: &mpsc::UnboundedSender<Done>) {
         let now = self.engine.clock().now().timestamp_millis();
-        let free = self.slots.available_permits();
-        if free == 0 {
-            return Ok(());
-        }
-        let mut tx = self.engine.store().begin().await?;
-        let due = tx.due_intents(now, (CONCURRENCY * 4) as i64).await?;
-        let mut endpoints = HashMap::new();
-        for i in &due {
-            if let Some(id) = i.payload.get("endpoint").and_then(Value::as_str) {
-                if !endpoints.contains_key(&(i.workspace_id, id.to_string())) {
-                    let e = tx.webhook_endpoint(i.workspace_id, id).await?;
-                    endpoints.insert((i.workspace_id, id.to_string()), e);
-                }
+        let mut endpoints: HashMap<(WorkspaceId, String), Option<kairos_store::WebhookEndpoint>> = HashMap::new();
+        while let Some(Reverse((due, id))) = self.queue.peek().copied() {
+            if due > now || self.slots.available_permits() == 0 {
+                break;
             }
-        }
-        tx.commit().await?;
-        self.settling.retain(|_, at| at.elapsed() < SETTLE_GRACE);
-        for intent in due {
-            let flight = (intent.workspace_id, intent.key.clone());
-            if self.in_flight.contains(&flight) || self.settling.contains_key(&flight) {
-                continue;
-            }
+            self.queue.pop();
+            let Some(intent) = self.waiting.remove(&id) else { continue };
             let endpoint_id = intent.payload.get("endpoint").and_then(Value::as_str).map(str::to_string);
-            if let Some(id) = &endpoint_id {
-                let b = self.breakers.entry((intent.workspace_id, id.clone())).or_default();
+            if let Some(eid) = &endpoint_id {
+                let b = self.breakers.entry((intent.workspace_id, eid.clone())).or_default();
                 if b.open_until > now {
+                    let mut later = intent;
+                    later.next_attempt_at = b.open_until;
+                    self.push(later);
                     continue;
                 }
+                let key = (intent.workspace_id, eid.clone());
+                if !endpoints.contains_key(&key) {
+                    let found = match self.engine.store().begin().await {
+                        Ok(mut tx) => {
+                            let e = tx.webhook_endpoint(intent.workspace_id, eid).await;
+                            let _ = tx.commit().await;
+                            e
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match found {
+                        Ok(e) => {
+                            endpoints.insert(key.clone(), e);
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "reading a webhook endpoint failed");
+                            let mut later = intent;
+                            later.next_attempt_at = now + 1000;
+                            self.push(later);
+                            continue;
+                        }
+                    }
+                }
             }
-            let Ok(permit) = self.slots.clone().try_acquire_owned() else { break };
-            self.in_flight.insert(flight);
+            let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+                self.push(intent);
+                break;
+            };
             let endpoint = endpoint_id
                 .as_ref()
-                .and_then(|id| endpoints.get(&(intent.workspace_id, id.clone())).cloned().flatten());
+                .and_then(|eid| endpoints.get(&(intent.workspace_id, eid.clone())).cloned().flatten());
             let client = self.client.clone();
             let allow_private = self.options.allow_private_webhooks;
             let done = done.clone();
@@ -212,7 +292,6 @@ impl Outbox {
                 let _ = done.send(Done { intent, endpoint: endpoint_id, result });
             });
         }
-        Ok(())
     }
 
     /// Record attempts: successes and final failures go to the runner (one
@@ -222,7 +301,6 @@ impl Outbox {
         let mut retries = Vec::new();
         for d in finished {
             let ws = d.intent.workspace_id;
-            self.in_flight.remove(&(ws, d.intent.key.clone()));
             if let Some(id) = &d.endpoint {
                 let b = self.breakers.entry((ws, id.clone())).or_default();
                 match &d.result {
@@ -242,21 +320,37 @@ impl Outbox {
                 Ok(()) => Ok(()),
                 Err(Failure::Transient(e)) if attempts < self.options.max_attempts as i64 => {
                     let delay = self.options.retry_base.as_millis() as i64 * (1i64 << (attempts - 1).min(20));
-                    retries.push((ws, d.intent.key, attempts, now + delay, e));
+                    let mut again = d.intent;
+                    again.attempts = attempts;
+                    again.next_attempt_at = now + delay;
+                    again.last_error = Some(e);
+                    retries.push(again);
                     continue;
                 }
                 Err(Failure::Transient(e)) => Err(format!("gave up after {attempts} attempts: {e}")),
                 Err(Failure::Permanent(e)) => Err(e),
             };
-            self.settling.insert((ws, d.intent.key.clone()), std::time::Instant::now());
+            self.known.remove(&(ws, d.intent.key.clone()));
             let _ = self.runner.send(Msg::Delivered { ws, key: d.intent.key, result });
         }
         if !retries.is_empty() {
             let mut tx = self.engine.store().begin_write().await?;
-            for (ws, key, attempts, next, error) in &retries {
-                tx.set_intent_state(*ws, key, "pending", *attempts, *next, Some(error), None).await?;
+            for i in &retries {
+                tx.set_intent_state(
+                    i.workspace_id,
+                    &i.key,
+                    "pending",
+                    i.attempts,
+                    i.next_attempt_at,
+                    i.last_error.as_deref(),
+                    None,
+                )
+                .await?;
             }
             tx.commit().await?;
+            for i in retries {
+                self.push(i);
+            }
         }
         Ok(())
     }
