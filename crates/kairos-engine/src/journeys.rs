@@ -135,7 +135,7 @@ struct Batch {
     runs: HashSet<String>,
     path: Vec<(WorkspaceId, PathRecord)>,
     effects: Vec<(WorkspaceId, JourneyId, String, ContactId, Effect)>,
-    delivered: Vec<(WorkspaceId, String, Result<(), String>)>,
+    delivered: Vec<(WorkspaceId, String, i64, Result<(), String>)>,
     entered: Vec<(String, Option<Instant>)>,
     /// Due instants of the timers this batch fired (engine ms).
     fired: Vec<i64>,
@@ -501,7 +501,7 @@ impl Runner {
                         },
                     }
                 }
-                Msg::Delivered { ws, key, result } => {
+                Msg::Delivered { ws, key, attempts, result } => {
                     let run_id = key.split(':').next().unwrap_or_default().to_string();
                     let input = match &result {
                         Ok(()) => Input::ActionDone,
@@ -516,7 +516,7 @@ impl Runner {
                     if current {
                         self.feed(&mut tx, &mut batch, &run_id, input, now).await?;
                     }
-                    batch.delivered.push((ws, key, result));
+                    batch.delivered.push((ws, key, attempts, result));
                 }
                 Msg::Retry { ws, run, reply } => {
                     let failed = self.runs.get(&run).is_some_and(|l| l.ws == ws && l.run.status == RunStatus::Failed);
@@ -689,12 +689,10 @@ impl Runner {
             tx.append_path(ws, &lines).await?;
         }
         tx.insert_intents(&intents).await?;
-        for (ws, key, result) in &batch.delivered {
-            let prior = tx.intent(*ws, key).await?;
-            let attempts = prior.as_ref().map(|i| i.attempts).unwrap_or(0) + 1;
+        for (ws, key, attempts, result) in &batch.delivered {
             match result {
-                Ok(()) => tx.set_intent_state(*ws, key, "done", attempts, now, None, Some(now)).await?,
-                Err(e) => tx.set_intent_state(*ws, key, "dead", attempts, now, Some(e), None).await?,
+                Ok(()) => tx.set_intent_state(*ws, key, "done", *attempts, now, None, Some(now)).await?,
+                Err(e) => tx.set_intent_state(*ws, key, "dead", *attempts, now, Some(e), None).await?,
             }
         }
         tx.set_journey_cursor(self.cursor).await?;

@@ -331,7 +331,7 @@ impl Outbox {
                 Err(Failure::Permanent(e)) => Err(e),
             };
             self.known.remove(&(ws, d.intent.key.clone()));
-            let _ = self.runner.send(Msg::Delivered { ws, key: d.intent.key, result });
+            let _ = self.runner.send(Msg::Delivered { ws, key: d.intent.key, attempts, result });
         }
         if !retries.is_empty() {
             let mut tx = self.engine.store().begin_write().await?;

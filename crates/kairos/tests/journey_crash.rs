@@ -24,6 +24,11 @@ fn contacts() -> usize {
     std::env::var("KAIROS_CRASH_CONTACTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
 }
 
+/// How many times the server is killed (`KAIROS_CRASH_KILLS`, default 3).
+fn kill_count() -> usize {
+    std::env::var("KAIROS_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
+}
+
 fn api(method: reqwest::Method, url: &str, key: &str, body: Option<Value>) -> (u16, Value) {
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let mut r = http.request(method, url).bearer_auth(key);
@@ -90,7 +95,7 @@ fn journey_survives_kill_9(db: &[String]) {
     loop {
         let kill_at = Instant::now() + Duration::from_millis(2500 + 1500 * kills as u64);
         for (b, done) in acked.iter_mut().enumerate() {
-            if *done || (kills < 3 && Instant::now() > kill_at) {
+            if *done || (kills < kill_count() && Instant::now() > kill_at) {
                 continue;
             }
             let body = json!({"batch": (b * BATCH..((b + 1) * BATCH).min(n)).map(|i| json!({
@@ -101,7 +106,7 @@ fn journey_survives_kill_9(db: &[String]) {
                 *done = r.status() == 200;
             }
         }
-        if kills < 3 {
+        if kills < kill_count() {
             while Instant::now() < kill_at {
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -170,6 +175,15 @@ fn journey_survives_kill_9(db: &[String]) {
     assert_eq!(by_contact.len(), n, "a webhook for every contact, none missing");
     assert!(by_contact.values().all(|ids| ids.len() == 1), "no contact got two different webhook-ids");
     let distinct: HashSet<_> = deliveries.iter().map(|d| &d.id).collect();
+    let mut times: HashMap<&str, usize> = HashMap::new();
+    for d in &deliveries {
+        *times.entry(d.id.as_str()).or_default() += 1;
+    }
+    let mut histogram: std::collections::BTreeMap<usize, usize> = Default::default();
+    for t in times.values() {
+        *histogram.entry(*t).or_default() += 1;
+    }
+    eprintln!("deliveries per webhook-id: {histogram:?}");
     eprintln!(
         "{} deliveries of {} distinct webhook-ids ({} repeats of an interrupted delivery under the same id)",
         deliveries.len(),
