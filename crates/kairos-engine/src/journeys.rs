@@ -54,6 +54,7 @@ pub(crate) enum Msg {
     Delivered {
         ws: WorkspaceId,
         key: String,
+        attempts: i64,
         result: Result<(), String>,
     },
     Retry {
