@@ -104,6 +104,10 @@ impl RunRow {
     }
 }
 
+/// Rows per multi-row INSERT: at 13 parameters a row, well under both
+/// backends' parameter limits.
+const ROWS_PER_INSERT: usize = 400;
+
 const RUN_COLUMNS: &str =
     "workspace_id, id, journey_id, version, contact_id, node, status, visit, due_at, error, entered_at, updated_at";
 
@@ -271,16 +275,20 @@ impl Tx {
 
     /// Insert or replace runs.
     pub async fn save_runs(&mut self, runs: &[RunRecord]) -> Result<()> {
-        for r in runs {
-            with_conn!(self, c => sqlx::query(
-                "INSERT INTO journey_runs (workspace_id, id, journey_id, version, contact_id, node, status, visit, due_at, error, entered_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                 ON CONFLICT (workspace_id, id) DO UPDATE SET version = excluded.version, node = excluded.node,
+        for chunk in runs.chunks(ROWS_PER_INSERT) {
+            with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO journey_runs ({RUN_COLUMNS}) "));
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.workspace_id.to_string()).push_bind(r.id.clone()).push_bind(r.journey_id.to_string())
+                        .push_bind(r.version).push_bind(r.contact_id.to_string()).push_bind(r.node.clone())
+                        .push_bind(r.status.clone()).push_bind(r.visit).push_bind(r.due_at).push_bind(r.error.clone())
+                        .push_bind(r.entered_at).push_bind(r.updated_at);
+                });
+                qb.push(" ON CONFLICT (workspace_id, id) DO UPDATE SET version = excluded.version, node = excluded.node,
                    status = excluded.status, visit = excluded.visit, due_at = excluded.due_at, error = excluded.error,
-                   updated_at = excluded.updated_at")
-                .bind(r.workspace_id.to_string()).bind(&r.id).bind(r.journey_id.to_string()).bind(r.version)
-                .bind(r.contact_id.to_string()).bind(&r.node).bind(&r.status).bind(r.visit).bind(r.due_at)
-                .bind(&r.error).bind(r.entered_at).bind(r.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+                   updated_at = excluded.updated_at");
+                qb.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
         }
         Ok(())
     }
@@ -329,11 +337,17 @@ impl Tx {
     }
 
     pub async fn append_path(&mut self, ws: WorkspaceId, steps: &[PathRecord]) -> Result<()> {
-        for s in steps {
-            with_conn!(self, c => sqlx::query(
-                "INSERT INTO journey_path (workspace_id, run_id, journey_id, node, outcome, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(ws.to_string()).bind(&s.run_id).bind(s.journey_id.to_string()).bind(&s.node).bind(&s.outcome)
-                .bind(&s.detail).bind(s.at).execute(c).await.map(|r| r.rows_affected()))?;
+        let w = ws.to_string();
+        for chunk in steps.chunks(ROWS_PER_INSERT) {
+            with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO journey_path (workspace_id, run_id, journey_id, node, outcome, detail, at) ");
+                qb.push_values(chunk, |mut b, p| {
+                    b.push_bind(w.clone()).push_bind(p.run_id.clone()).push_bind(p.journey_id.to_string())
+                        .push_bind(p.node.clone()).push_bind(p.outcome.clone()).push_bind(p.detail.clone()).push_bind(p.at);
+                });
+                qb.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
         }
         Ok(())
     }
@@ -378,13 +392,19 @@ impl Tx {
 
     /// Add effects to the outbox; one already there under its key is kept.
     pub async fn insert_intents(&mut self, intents: &[Intent]) -> Result<()> {
-        for i in intents {
-            with_conn!(self, c => sqlx::query(
-                "INSERT INTO outbox (workspace_id, key, run_id, journey_id, node, kind, payload, status, attempts, next_attempt_at, last_error, created_at, done_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (workspace_id, key) DO NOTHING")
-                .bind(i.workspace_id.to_string()).bind(&i.key).bind(&i.run_id).bind(i.journey_id.to_string()).bind(&i.node)
-                .bind(&i.kind).bind(to_json(&i.payload)).bind(&i.status).bind(i.attempts).bind(i.next_attempt_at)
-                .bind(&i.last_error).bind(i.created_at).bind(i.done_at).execute(c).await.map(|r| r.rows_affected()))?;
+        for chunk in intents.chunks(ROWS_PER_INSERT) {
+            with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO outbox ({INTENT_COLUMNS}) "));
+                qb.push_values(chunk, |mut b, i| {
+                    b.push_bind(i.workspace_id.to_string()).push_bind(i.key.clone()).push_bind(i.run_id.clone())
+                        .push_bind(i.journey_id.to_string()).push_bind(i.node.clone()).push_bind(i.kind.clone())
+                        .push_bind(to_json(&i.payload)).push_bind(i.status.clone()).push_bind(i.attempts)
+                        .push_bind(i.next_attempt_at).push_bind(i.last_error.clone()).push_bind(i.created_at)
+                        .push_bind(i.done_at);
+                });
+                qb.push(" ON CONFLICT (workspace_id, key) DO NOTHING");
+                qb.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
         }
         Ok(())
     }
