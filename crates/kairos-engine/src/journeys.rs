@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Events read from the log per batch.
-const EVENTS_PER_BATCH: i64 = 5_000;
+const EVENTS_PER_BATCH: i64 = 2_000;
 /// Runs stepped per transaction at most (timers firing together).
-const STEPS_PER_BATCH: usize = 20_000;
+const STEPS_PER_BATCH: usize = 4_000;
 
 pub(crate) enum Msg {
     /// Events were committed up to this log position.
@@ -128,6 +128,10 @@ pub(crate) struct Runner {
     wakes: VecDeque<(i64, Instant)>,
     latencies: Latencies,
     outbox: mpsc::UnboundedSender<crate::outbox::Feed>,
+    /// Whether the last round left work (events or timers) for the next.
+    more: bool,
+    /// Barriers waiting for a backlog to clear.
+    barriers: Vec<oneshot::Sender<()>>,
 }
 
 /// What one batch changes, written in one transaction.
@@ -187,6 +191,8 @@ pub(crate) fn start(
         wakes: VecDeque::new(),
         latencies,
         outbox,
+        more: false,
+        barriers: Vec::new(),
     };
     tokio::spawn(runner.run(rx));
 }
@@ -204,22 +210,27 @@ impl Runner {
                 None => Duration::from_secs(1),
             };
             let mut msgs = Vec::new();
-            tokio::select! {
-                m = rx.recv() => match m {
-                    Some(m) => msgs.push(m),
-                    None => return,
-                },
-                _ = tokio::time::sleep(wait) => {}
+            if !self.more {
+                tokio::select! {
+                    m = rx.recv() => match m {
+                        Some(m) => msgs.push(m),
+                        None => return,
+                    },
+                    _ = tokio::time::sleep(wait) => {}
+                }
             }
             while let Ok(m) = rx.try_recv() {
                 msgs.push(m);
             }
-            if let Err(e) = self.process(msgs).await {
+            let result = self.process(msgs).await;
+            self.more = matches!(result, Ok(true));
+            if let Err(e) = result {
                 tracing::error!(error = %e, "journey step failed; reloading runs from the store");
                 while let Err(e) = self.load().await {
                     tracing::error!(error = %e, "reloading journeys failed; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
+                self.engine.inner.unrecorded.store(0, std::sync::atomic::Ordering::Relaxed);
                 let _ = self.outbox.send(crate::outbox::Feed::Rescan);
             }
         }
@@ -437,7 +448,10 @@ impl Runner {
         Ok(())
     }
 
-    async fn process(&mut self, msgs: Vec<Msg>) -> Result<(), StoreError> {
+    /// Handle messages, new events and due timers; `Ok(true)` when work was
+    /// left for the next round (a full batch).
+    async fn process(&mut self, msgs: Vec<Msg>) -> Result<bool, StoreError> {
+        let mut more = false;
         let now = now_ms(&self.engine);
         let mut batch = Batch::default();
         let mut barriers = Vec::new();
@@ -540,6 +554,13 @@ impl Runner {
                 Msg::Barrier(reply) => barriers.push(reply),
             }
         }
+        // Delivery outcomes are recorded at once, apart from the heavier
+        // work below: until they are, a crash would deliver them again.
+        if !batch.delivered.is_empty() {
+            drop(tx);
+            self.commit(std::mem::take(&mut batch), now).await?;
+            tx = self.engine.store().begin().await?;
+        }
         // New events, in log order.
         loop {
             let events = tx.events_after_all(self.cursor, EVENTS_PER_BATCH).await?;
@@ -548,13 +569,21 @@ impl Runner {
                 self.cursor = self.cursor.max(e.seq);
                 self.on_event(&mut tx, &mut batch, &e, now).await?;
             }
-            if (n as i64) < EVENTS_PER_BATCH || batch.runs.len() >= STEPS_PER_BATCH {
+            if (n as i64) < EVENTS_PER_BATCH {
+                break;
+            }
+            if batch.runs.len() >= STEPS_PER_BATCH {
+                more = true;
                 break;
             }
         }
         // Due timers.
         while let Some(Reverse((due, _))) = self.timers.peek() {
-            if *due > now || batch.runs.len() >= STEPS_PER_BATCH {
+            if *due > now {
+                break;
+            }
+            if batch.runs.len() >= STEPS_PER_BATCH {
+                more = true;
                 break;
             }
             let Some(Reverse((_, id))) = self.timers.pop() else { break };
@@ -580,10 +609,20 @@ impl Runner {
         while self.wakes.front().is_some_and(|(s, _)| *s <= self.cursor) {
             self.wakes.pop_front();
         }
-        for b in barriers {
-            let _ = b.send(());
+        if !more {
+            for b in barriers {
+                let _ = b.send(());
+            }
+        } else if !barriers.is_empty() {
+            // Answered once the backlog is through.
+            self.barriers.extend(barriers);
         }
-        Ok(())
+        if !more {
+            for b in self.barriers.drain(..) {
+                let _ = b.send(());
+            }
+        }
+        Ok(more)
     }
 
     async fn on_event(&mut self, tx: &mut Tx, batch: &mut Batch, e: &Event, now: i64) -> Result<(), StoreError> {
@@ -714,6 +753,14 @@ impl Runner {
             }
         };
         engine.committed(touched, Vec::new());
+        if !batch.delivered.is_empty() {
+            let n = batch.delivered.len();
+            let _ = engine.inner.unrecorded.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |v| Some(v.saturating_sub(n)),
+            );
+        }
         let committed_at = Instant::now();
         {
             let mut lat = self.latencies.lock().unwrap_or_else(|e| e.into_inner());

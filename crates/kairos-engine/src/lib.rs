@@ -92,6 +92,10 @@ pub(crate) struct Inner {
     pub journeys: mpsc::UnboundedSender<journeys::Msg>,
     pub journey_latencies: journeys::Latencies,
     pub outbox: OutboxOptions,
+    /// Delivery outcomes the outbox handed to the journey runner that are
+    /// not committed yet; the outbox stops dispatching while there are many,
+    /// so a crash repeats few deliveries.
+    pub unrecorded: std::sync::atomic::AtomicUsize,
 }
 
 /// How the engine runs; the defaults suit production.
@@ -163,6 +167,7 @@ impl Engine {
             journeys: journeys_tx.clone(),
             journey_latencies: journey_latencies.clone(),
             outbox: options.outbox.clone(),
+            unrecorded: Default::default(),
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };

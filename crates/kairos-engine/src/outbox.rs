@@ -25,6 +25,9 @@ use tokio::sync::{mpsc, Semaphore};
 
 /// Deliveries in flight at once.
 const CONCURRENCY: usize = 64;
+/// Outcomes not yet recorded by the runner beyond which nothing more is
+/// dispatched.
+const MAX_UNRECORDED: usize = 256;
 /// Consecutive failures that open an endpoint's circuit.
 const BREAKER_THRESHOLD: u32 = 5;
 
@@ -218,7 +221,10 @@ impl Outbox {
         let now = self.engine.clock().now().timestamp_millis();
         let mut endpoints: HashMap<(WorkspaceId, String), Option<kairos_store::WebhookEndpoint>> = HashMap::new();
         while let Some(Reverse((due, id))) = self.queue.peek().copied() {
-            if due > now || self.slots.available_permits() == 0 {
+            if due > now
+                || self.slots.available_permits() == 0
+                || self.engine.inner.unrecorded.load(std::sync::atomic::Ordering::Relaxed) >= MAX_UNRECORDED
+            {
                 break;
             }
             self.queue.pop();
@@ -331,6 +337,7 @@ impl Outbox {
                 Err(Failure::Permanent(e)) => Err(e),
             };
             self.known.remove(&(ws, d.intent.key.clone()));
+            self.engine.inner.unrecorded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let _ = self.runner.send(Msg::Delivered { ws, key: d.intent.key, attempts, result });
         }
         if !retries.is_empty() {
