@@ -19,7 +19,7 @@ use kairos_core::journey::{
 };
 use kairos_core::segment::reference::event_passes;
 use kairos_core::segment::{event_name, Rule};
-use kairos_store::{Intent, PathRecord, RunRecord, StoreError, Tx};
+use kairos_store::{Attempt, Intent, PathRecord, RunRecord, StoreError, Tx};
 use serde_json::{json, Value};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
@@ -104,6 +104,9 @@ struct LiveJourney {
     status: String,
     version: i64,
     defs: HashMap<i64, Arc<Definition>>,
+    /// When the current version was published: events received earlier do
+    /// not trigger it (a journey starts with the events after its publish).
+    published_at: i64,
 }
 
 struct LiveRun {
@@ -134,6 +137,9 @@ pub(crate) struct Runner {
     barriers: Vec<oneshot::Sender<()>>,
 }
 
+/// Answers a waiting API call once its batch committed (or failed).
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
 /// What one batch changes, written in one transaction.
 #[derive(Default)]
 struct Batch {
@@ -144,7 +150,7 @@ struct Batch {
     entered: Vec<(String, Option<Instant>)>,
     /// Due instants of the timers this batch fired (engine ms).
     fired: Vec<i64>,
-    replies: Vec<Box<dyn FnOnce(Result<(), String>) + Send>>,
+    replies: Vec<Reply>,
 }
 
 fn now_ms(engine: &Engine) -> i64 {
@@ -247,8 +253,12 @@ impl Runner {
         let mut tx = self.engine.store().begin().await?;
         for (ws, j) in tx.published_journeys().await? {
             let mut defs = HashMap::new();
+            let mut published_at = 0;
             let schema = self.engine.segment_schema(ws).await?;
-            for (v, def, _) in tx.journey_versions(ws, j.id).await? {
+            for (v, def, at) in tx.journey_versions(ws, j.id).await? {
+                if v == j.version {
+                    published_at = at;
+                }
                 match journey::parse(&def, &schema) {
                     Ok(d) => {
                         defs.insert(v, Arc::new(d));
@@ -259,7 +269,7 @@ impl Runner {
                 }
             }
             self.by_ws.entry(ws).or_default().push(j.id);
-            self.journeys.insert(j.id, LiveJourney { ws, status: j.status, version: j.version, defs });
+            self.journeys.insert(j.id, LiveJourney { ws, status: j.status, version: j.version, defs, published_at });
         }
         for r in tx.all_runs().await? {
             let Some(status) = RunStatus::parse(&r.status) else { continue };
@@ -323,7 +333,11 @@ impl Runner {
         };
         let schema = self.engine.segment_schema(ws).await?;
         let mut defs = HashMap::new();
-        for (v, def, _) in tx.journey_versions(ws, id).await? {
+        let mut published_at = 0;
+        for (v, def, at) in tx.journey_versions(ws, id).await? {
+            if v == j.version {
+                published_at = at;
+            }
             if let Ok(d) = journey::parse(&def, &schema) {
                 defs.insert(v, Arc::new(d));
             }
@@ -333,7 +347,7 @@ impl Runner {
             self.by_ws.entry(ws).or_default().push(id);
         }
         let resumed = j.status == "active";
-        self.journeys.insert(id, LiveJourney { ws, status: j.status, version: j.version, defs });
+        self.journeys.insert(id, LiveJourney { ws, status: j.status, version: j.version, defs, published_at });
         if resumed {
             // Timers that came due while the journey was paused fire now.
             let now = now_ms(&self.engine);
@@ -385,6 +399,7 @@ impl Runner {
     }
 
     /// Start a run if the entry rule allows; returns its id.
+    #[allow(clippy::too_many_arguments)]
     async fn try_enter(
         &mut self,
         tx: &mut Tx,
@@ -641,6 +656,9 @@ impl Runner {
                 continue;
             }
             let Some(def) = live.defs.get(&live.version) else { continue };
+            if e.received_at.timestamp_millis() < live.published_at {
+                continue;
+            }
             let hit = match &def.trigger {
                 Trigger::Event(c) => event_passes(c, name, &e.properties, now),
                 Trigger::FormSubmitted { form } => {
@@ -731,8 +749,26 @@ impl Runner {
         tx.insert_intents(&intents).await?;
         for (ws, key, attempts, result) in &batch.delivered {
             match result {
-                Ok(()) => tx.set_intent_state(*ws, key, "done", *attempts, now, None, Some(now)).await?,
-                Err(e) => tx.set_intent_state(*ws, key, "dead", *attempts, now, Some(e), None).await?,
+                Ok(()) => {
+                    let a = Attempt {
+                        status: "done",
+                        attempts: *attempts,
+                        next_attempt_at: now,
+                        last_error: None,
+                        done_at: Some(now),
+                    };
+                    tx.set_intent_state(*ws, key, &a).await?
+                }
+                Err(e) => {
+                    let a = Attempt {
+                        status: "dead",
+                        attempts: *attempts,
+                        next_attempt_at: now,
+                        last_error: Some(e),
+                        done_at: None,
+                    };
+                    tx.set_intent_state(*ws, key, &a).await?
+                }
             }
         }
         tx.set_journey_cursor(self.cursor).await?;
@@ -1052,8 +1088,14 @@ impl Engine {
         tx.insert_journey_version(ws, id, j.version, &j.draft, now).await?;
         tx.update_journey(ws, &j).await?;
         tx.commit().await?;
-        self.journey_msg(Msg::Reload { ws, journey: id })?;
+        self.reload_journey(ws, id);
         Ok(j)
+    }
+
+    /// Tell the runner a journey changed (without a runner — a one-off
+    /// command — it reads the journey when it next starts).
+    fn reload_journey(&self, ws: WorkspaceId, journey: JourneyId) {
+        let _ = self.journey_msg(Msg::Reload { ws, journey });
     }
 
     /// Pause (`paused`), resume (`active`) or archive (`archived`: running
@@ -1077,7 +1119,7 @@ impl Engine {
         j.updated_at = now_ms(self);
         tx.update_journey(ws, &j).await?;
         tx.commit().await?;
-        self.journey_msg(Msg::Reload { ws, journey: id })?;
+        self.reload_journey(ws, id);
         Ok(j)
     }
 

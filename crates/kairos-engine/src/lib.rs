@@ -98,10 +98,20 @@ pub(crate) struct Inner {
     pub unrecorded: std::sync::atomic::AtomicUsize,
 }
 
-/// How the engine runs; the defaults suit production.
-#[derive(Debug, Clone, Default)]
+/// How the engine runs; the defaults suit a server.
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     pub outbox: OutboxOptions,
+    /// Run journeys (the runner and the outbox). One-off commands turn this
+    /// off: a server may be running on the same store, and two runners
+    /// would both act on the same runs.
+    pub journeys: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { outbox: OutboxOptions::default(), journeys: true }
+    }
 }
 
 /// The runtime handle; cheap to clone.
@@ -148,6 +158,12 @@ impl Engine {
         Engine::start_with(store, clock, EngineOptions::default())
     }
 
+    /// Start the engine for a one-off command: everything but journeys,
+    /// which belong to the server.
+    pub fn start_offline(store: Store, clock: Arc<dyn Clock>) -> Engine {
+        Engine::start_with(store, clock, EngineOptions { journeys: false, ..EngineOptions::default() })
+    }
+
     /// Start the engine with explicit options.
     pub fn start_with(store: Store, clock: Arc<dyn Clock>, options: EngineOptions) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
@@ -171,9 +187,11 @@ impl Engine {
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };
-        let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
-        journeys::start(engine.clone(), journeys_rx, journey_latencies, outbox_tx);
-        outbox::start(engine.clone(), journeys_tx, outbox_rx, options.outbox);
+        if options.journeys {
+            let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
+            journeys::start(engine.clone(), journeys_rx, journey_latencies, outbox_tx);
+            outbox::start(engine.clone(), journeys_tx, outbox_rx, options.outbox);
+        }
         tokio::spawn(run_retention_hourly(engine.clone()));
         engine
     }

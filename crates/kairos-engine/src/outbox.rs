@@ -343,16 +343,14 @@ impl Outbox {
         if !retries.is_empty() {
             let mut tx = self.engine.store().begin_write().await?;
             for i in &retries {
-                tx.set_intent_state(
-                    i.workspace_id,
-                    &i.key,
-                    "pending",
-                    i.attempts,
-                    i.next_attempt_at,
-                    i.last_error.as_deref(),
-                    None,
-                )
-                .await?;
+                let a = kairos_store::Attempt {
+                    status: "pending",
+                    attempts: i.attempts,
+                    next_attempt_at: i.next_attempt_at,
+                    last_error: i.last_error.as_deref(),
+                    done_at: None,
+                };
+                tx.set_intent_state(i.workspace_id, &i.key, &a).await?;
             }
             tx.commit().await?;
             for i in retries {

@@ -26,6 +26,7 @@ fn options() -> EngineOptions {
             max_attempts: 3,
             ..OutboxOptions::default()
         },
+        journeys: true,
     }
 }
 

@@ -50,6 +50,13 @@ impl JourneyRow {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct WorkspaceJourneyRow {
+    workspace_id: String,
+    #[sqlx(flatten)]
+    journey: JourneyRow,
+}
+
 const JOURNEY_COLUMNS: &str = "id, name, status, draft, version, created_at, updated_at";
 
 /// One contact's run as stored.
@@ -182,6 +189,17 @@ impl IntentRow {
 const INTENT_COLUMNS: &str = "workspace_id, key, run_id, journey_id, node, kind, payload, status, attempts, \
                               next_attempt_at, last_error, created_at, done_at";
 
+/// An effect's delivery state after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attempt<'a> {
+    /// `pending` (to be retried), `done` or `dead`.
+    pub status: &'a str,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<&'a str>,
+    pub done_at: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct WebhookEndpoint {
     pub id: String,
@@ -239,16 +257,8 @@ impl Tx {
     /// runner loads on start).
     pub async fn published_journeys(&mut self) -> Result<Vec<(WorkspaceId, JourneyRecord)>> {
         let sql = format!("SELECT workspace_id, {JOURNEY_COLUMNS} FROM journeys WHERE version > 0");
-        let rows: Vec<(String, String, String, String, String, i64, i64, i64)> =
-            with_conn!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?;
-        rows.into_iter()
-            .map(|(ws, id, name, status, draft, version, created_at, updated_at)| {
-                Ok((
-                    parse_id(&ws, "workspace")?,
-                    JourneyRow { id, name, status, draft, version, created_at, updated_at }.into_record()?,
-                ))
-            })
-            .collect()
+        let rows: Vec<WorkspaceJourneyRow> = with_conn!(self, c => sqlx::query_as(&sql).fetch_all(c).await)?;
+        rows.into_iter().map(|r| Ok((parse_id(&r.workspace_id, "workspace")?, r.journey.into_record()?))).collect()
     }
 
     pub async fn insert_journey_version(
@@ -443,21 +453,12 @@ impl Tx {
     }
 
     /// Record an effect's delivery state after an attempt.
-    pub async fn set_intent_state(
-        &mut self,
-        ws: WorkspaceId,
-        key: &str,
-        status: &str,
-        attempts: i64,
-        next_attempt_at: i64,
-        last_error: Option<&str>,
-        done_at: Option<i64>,
-    ) -> Result<()> {
+    pub async fn set_intent_state(&mut self, ws: WorkspaceId, key: &str, a: &Attempt<'_>) -> Result<()> {
         with_conn!(self, c => sqlx::query(
             "UPDATE outbox SET status = $3, attempts = $4, next_attempt_at = $5, last_error = $6, done_at = $7
              WHERE workspace_id = $1 AND key = $2")
-            .bind(ws.to_string()).bind(key).bind(status).bind(attempts).bind(next_attempt_at).bind(last_error)
-            .bind(done_at).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(ws.to_string()).bind(key).bind(a.status).bind(a.attempts).bind(a.next_attempt_at).bind(a.last_error)
+            .bind(a.done_at).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

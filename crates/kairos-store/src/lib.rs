@@ -29,7 +29,7 @@ mod workspaces;
 
 pub use contacts::{ContactFilter, ContactPage, CustomMatch};
 pub use events::{EventCursor, MergeRecord};
-pub use journeys::{Intent, JourneyRecord, NodeCounts, PathRecord, RunRecord, WebhookEndpoint};
+pub use journeys::{Attempt, Intent, JourneyRecord, NodeCounts, PathRecord, RunRecord, WebhookEndpoint};
 pub use privacy::{AuditEntry, Erasure};
 pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};
 pub use suppressions::Suppression;

@@ -122,13 +122,14 @@ pub async fn seed(store: &Store, contacts: usize) -> Result<DemoKeys> {
 }
 
 async fn populate(store: &Store, ws: kairos_core::ids::WorkspaceId, contacts: usize) -> Result<()> {
-    let engine = Engine::start(store.clone(), Arc::new(SystemClock));
+    let engine = Engine::start_offline(store.clone(), Arc::new(SystemClock));
     for (name, t) in [
         ("plan", FieldType::String),
         ("lifetime_value", FieldType::Number),
         ("newsletter", FieldType::Boolean),
         ("signup_date", FieldType::Date),
         ("interests", FieldType::List),
+        ("stage", FieldType::String),
     ] {
         engine
             .define_field(
@@ -216,6 +217,30 @@ async fn populate(store: &Store, ws: kairos_core::ids::WorkspaceId, contacts: us
     bar.finish_and_clear();
     eprintln!("seeded {contacts} contacts, {companies} companies and {n_events} events");
     seed_segments(store, ws).await?;
+    seed_journey(&engine, ws).await?;
+    Ok(())
+}
+
+/// A welcome journey, published: new sign-ups get points, a day to look
+/// around, then are tagged by whether they bought within a week.
+async fn seed_journey(engine: &Engine, ws: kairos_core::ids::WorkspaceId) -> Result<()> {
+    let definition = serde_json::json!({
+        "trigger": {"type": "event", "event": "Signed Up"},
+        "entry": {"mode": "once"},
+        "goals": [],
+        "start": "points",
+        "nodes": {
+            "points": {"type": "change_score", "score": "engagement", "by": 5, "next": "settle_in"},
+            "settle_in": {"type": "delay", "duration": {"days": 1}, "next": "bought?"},
+            "bought?": {"type": "wait_event", "event": "Order Completed", "timeout": {"days": 7},
+                        "next": "customer", "timeout_next": "nudge"},
+            "customer": {"type": "update_contact", "set": {"stage": "customer"}, "next": "done"},
+            "nudge": {"type": "update_contact", "set": {"stage": "needs-nudge"}, "next": "done"},
+            "done": {"type": "exit"}
+        }
+    });
+    let j = engine.create_journey(ws, "Welcome series", definition).await?;
+    engine.publish_journey(ws, j.id).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 mod demo;
 mod export;
 mod import;
+mod journey;
 mod segment;
 
 use anyhow::{bail, Context, Result};
@@ -83,6 +84,13 @@ enum Command {
     Segment {
         #[command(subcommand)]
         command: segment::SegmentCommand,
+    },
+    /// Manage journeys on a running server (through its REST API).
+    Journey {
+        #[command(flatten)]
+        server: journey::ServerArgs,
+        #[command(subcommand)]
+        command: journey::JourneyCommand,
     },
     /// Export data as CSV or JSON lines.
     Export {
@@ -244,7 +252,7 @@ async fn main() -> Result<()> {
             let ws = existing_workspace(&store, &name).await?;
             let id: kairos_core::ids::ContactId =
                 id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a contact id"))?;
-            let engine = Engine::start(store, Arc::new(SystemClock));
+            let engine = Engine::start_offline(store, Arc::new(SystemClock));
             match engine.erase_contact(ws.id, id, "cli").await? {
                 Some(e) => {
                     println!("erased {id}; suppressed as hashes: {}", e.suppressed.join(", "));
@@ -258,7 +266,7 @@ async fn main() -> Result<()> {
             let ws = existing_workspace(&store, &name).await?;
             let id: kairos_core::ids::ContactId =
                 id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a contact id"))?;
-            let engine = Engine::start(store, Arc::new(SystemClock));
+            let engine = Engine::start_offline(store, Arc::new(SystemClock));
             match engine.export_contact(ws.id, id, "cli").await? {
                 Some(doc) => {
                     println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -271,6 +279,7 @@ async fn main() -> Result<()> {
             let store = cli.db.open().await?;
             segment::run(store, command).await
         }
+        Command::Journey { server, command } => journey::run(&server, command).await,
         Command::Export { what, workspace: name, format, output } => {
             let store = cli.db.open().await?;
             let ws = existing_workspace(&store, &name).await?;

@@ -61,7 +61,7 @@ pub async fn run(store: Store, command: SegmentCommand) -> Result<()> {
         SegmentCommand::Eval { rule, workspace, members } => {
             let ws = crate::existing_workspace(&store, &workspace).await?;
             let json = read_rule(&rule)?;
-            let engine = Engine::start(store.clone(), Arc::new(SystemClock));
+            let engine = Engine::start_offline(store.clone(), Arc::new(SystemClock));
             let schema = engine.segment_schema(ws.id).await?;
             let rule = parse(&json, &schema, None)
                 .map_err(|e| anyhow::anyhow!("{}: the rule is invalid at {e}", rule.display()))?;
@@ -90,7 +90,7 @@ pub async fn run(store: Store, command: SegmentCommand) -> Result<()> {
         SegmentCommand::Create { rule, name, workspace } => {
             let ws = crate::existing_workspace(&store, &workspace).await?;
             let json = read_rule(&rule)?;
-            let engine = Engine::start(store.clone(), Arc::new(SystemClock));
+            let engine = Engine::start_offline(store.clone(), Arc::new(SystemClock));
             let id = SegmentId::new();
             let schema = engine.segment_schema(ws.id).await?;
             parse(&json, &schema, Some(id))
@@ -158,7 +158,7 @@ pub async fn run(store: Store, command: SegmentCommand) -> Result<()> {
         SegmentCommand::Delete { id, workspace } => {
             let ws = crate::existing_workspace(&store, &workspace).await?;
             let id: SegmentId = id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a segment id"))?;
-            let engine = Engine::start(store.clone(), Arc::new(SystemClock));
+            let engine = Engine::start_offline(store.clone(), Arc::new(SystemClock));
             let schema = engine.segment_schema(ws.id).await?;
             if let Some((user, _)) = schema.segments.iter().find(|(o, refs)| **o != id && refs.contains(&id)) {
                 bail!("segment {user} refers to segment {id}; change or delete it first");

@@ -199,3 +199,68 @@ fn an_erased_person_cannot_be_imported_again() {
         assert!(!run(&with(&db, &["export", "contacts"])).contains("erin@example.com"));
     }
 }
+
+#[test]
+fn journey_commands_talk_to_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_args(dir.path(), None);
+    let admin = key(&db, "admin");
+    let write = key(&db, "write");
+    let server = Server::start(&db);
+    let journey = |args: &[&str]| {
+        let mut v = vec!["journey".to_string(), "--server".into(), server.url.clone(), "--key".into(), admin.clone()];
+        v.extend(args.iter().map(|s| s.to_string()));
+        kairos().args(&v).output().unwrap()
+    };
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"trigger": {"type": "api"}, "start": "a", "nodes": {"a": {"type": "delay", "next": "b"}, "b": {"type": "exit"}}}"#)
+        .unwrap();
+    let out = journey(&["create", "Broken", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("422") && err.contains("$.nodes.a (node \"a\"): a delay takes exactly one of"), "{err}");
+
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"trigger": {"type": "api"}, "start": "a",
+            "nodes": {"a": {"type": "delay", "duration": {"days": 2}, "next": "b"}, "b": {"type": "exit"}}}"#,
+    )
+    .unwrap();
+    let out = journey(&["create", "Nurture", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(journey(&["publish", &id]).status.success());
+    let list = String::from_utf8_lossy(&journey(&["list"]).stdout).to_string();
+    assert!(list.contains(&id) && list.contains("active") && list.contains("Nurture"), "{list}");
+
+    // A contact enters through the API trigger and waits on the delay.
+    let client = reqwest::blocking::Client::new();
+    let body = serde_json::json!({"type": "identify", "userId": "ada", "traits": {"email": "ada@example.com"}});
+    assert_eq!(
+        client
+            .post(format!("{}/v1/identify", server.url))
+            .basic_auth(&write, Some(""))
+            .json(&body)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    let contact = get(&format!("{}/api/v1/contacts?external_id=ada", server.url), &admin)["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = journey(&["enter", &id, &contact]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dry: serde_json::Value = serde_json::from_slice(&journey(&["dry-run", &id, &contact]).stdout).unwrap();
+    assert_eq!(dry["path"].as_array().unwrap().last().unwrap()["node"], "b");
+    wait_for("the run to be counted", || {
+        let stats: serde_json::Value = serde_json::from_slice(&journey(&["stats", &id]).stdout).unwrap();
+        stats["runs"]["delayed"] == 1
+    });
+    assert!(journey(&["pause", &id]).status.success());
+    let again = journey(&["pause", &id]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("409"));
+}
