@@ -1059,6 +1059,8 @@ impl Engine {
         let mut tx = self.store().begin().await?;
         let j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
         let endpoints = tx.webhook_endpoints(ws).await?;
+        let templates: HashSet<String> =
+            tx.email_templates(ws).await?.into_iter().flat_map(|t| [t.id, t.name]).collect();
         tx.commit().await?;
         if j.status == "archived" {
             return Err(JourneyApiError::Conflict(
@@ -1068,9 +1070,7 @@ impl Engine {
         let def = self.parse_draft(ws, &j.draft).await?;
         let catalog = kairos_core::journey::Catalog {
             schema: self.segment_schema(ws).await?,
-            // Templates arrive with the email channel; until then no send
-            // node can name one that exists.
-            templates: HashSet::new(),
+            templates,
             webhook_endpoints: endpoints.into_iter().map(|e| e.id).collect(),
         };
         let problems = def.check(&catalog);

@@ -8,6 +8,7 @@
 //! cache it keeps never disagrees with the store.
 
 mod contacts;
+mod email;
 mod identity;
 mod ingest;
 mod journeys;
@@ -17,6 +18,7 @@ mod profile;
 mod segments;
 
 pub use contacts::{ContactWriteError, UpsertKey};
+pub use email::{message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport};
 pub use ingest::{IngestError, IngestReport};
 pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError};
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
@@ -96,6 +98,7 @@ pub(crate) struct Inner {
     /// not committed yet; the outbox stops dispatching while there are many,
     /// so a crash repeats few deliveries.
     pub unrecorded: std::sync::atomic::AtomicUsize,
+    pub email: email::EmailChannel,
 }
 
 /// How the engine runs; the defaults suit a server.
@@ -106,11 +109,12 @@ pub struct EngineOptions {
     /// off: a server may be running on the same store, and two runners
     /// would both act on the same runs.
     pub journeys: bool,
+    pub email: EmailOptions,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { outbox: OutboxOptions::default(), journeys: true }
+        EngineOptions { outbox: OutboxOptions::default(), journeys: true, email: EmailOptions::default() }
     }
 }
 
@@ -184,6 +188,7 @@ impl Engine {
             journey_latencies: journey_latencies.clone(),
             outbox: options.outbox.clone(),
             unrecorded: Default::default(),
+            email: email::EmailChannel::new(options.email.clone()),
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };

@@ -66,6 +66,9 @@ pub(crate) enum Failure {
     Transient(String),
     /// Another try would fail the same way.
     Permanent(String),
+    /// Not now, and not a failure: try at this instant (ms), without
+    /// counting an attempt (quiet hours in the contact's time zone).
+    Later(i64),
 }
 
 #[derive(Default)]
@@ -278,6 +281,7 @@ impl Outbox {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(now / 1000);
+            let engine = self.engine.clone();
             tokio::spawn(async move {
                 let result = match (intent.kind.as_str(), &endpoint_id) {
                     ("webhook", _) | ("notify", Some(_)) => match &endpoint {
@@ -290,9 +294,9 @@ impl Outbox {
                             endpoint_id.as_deref().unwrap_or_default()
                         ))),
                     },
-                    _ => Err(Failure::Permanent(
-                        "no email channel is configured on this server yet; the message was not sent".into(),
-                    )),
+                    ("notify", None) => notify_by_email(&engine, &intent).await,
+                    ("send", _) => send_message(&engine, &intent).await,
+                    (other, _) => Err(Failure::Permanent(format!("unknown effect kind \"{other}\""))),
                 };
                 drop(permit);
                 let _ = done.send(Done { intent, endpoint: endpoint_id, result });
@@ -318,12 +322,19 @@ impl Outbox {
                             tracing::warn!(endpoint = %id, "webhook endpoint keeps failing; pausing its deliveries");
                         }
                     }
-                    Err(Failure::Permanent(_)) => {}
+                    Err(Failure::Permanent(_)) | Err(Failure::Later(_)) => {}
                 }
             }
             let attempts = d.intent.attempts + 1;
             let result = match d.result {
                 Ok(()) => Ok(()),
+                Err(Failure::Later(at)) => {
+                    let mut again = d.intent;
+                    again.next_attempt_at = at;
+                    again.last_error = Some("held until quiet hours end in the contact's time zone".into());
+                    retries.push(again);
+                    continue;
+                }
                 Err(Failure::Transient(e)) if attempts < self.options.max_attempts as i64 => {
                     let delay = self.options.retry_base.as_millis() as i64 * (1i64 << (attempts - 1).min(20));
                     let mut again = d.intent;
@@ -358,6 +369,63 @@ impl Outbox {
             }
         }
         Ok(())
+    }
+}
+
+/// Deliver a journey's send intent through its channel.
+async fn send_message(engine: &Engine, intent: &Intent) -> Result<(), Failure> {
+    use crate::email::{EmailError, EmailOutcome, EmailRequest};
+    let p = &intent.payload;
+    let channel = p.get("channel").and_then(Value::as_str).unwrap_or("email");
+    if channel != "email" {
+        return Err(Failure::Permanent(format!("the {channel} channel is not available yet; only email is")));
+    }
+    let Some(contact) = p.get("contact").and_then(Value::as_str).and_then(|c| c.parse().ok()) else {
+        return Err(Failure::Permanent("the send intent names no contact".into()));
+    };
+    let journey = p.get("journey").and_then(|j| j.get("id")).and_then(Value::as_str).unwrap_or_default();
+    let req = EmailRequest {
+        id: crate::email::message_id_for_intent(intent.workspace_id, &intent.key),
+        contact: kairos_core::ids::ContactId(contact),
+        template: p.get("template").and_then(Value::as_str).unwrap_or_default().to_string(),
+        sender: p.get("sender").and_then(Value::as_str).map(str::to_string),
+        transactional: p.get("transactional").and_then(Value::as_bool).unwrap_or(false),
+        event: p.get("event").cloned().filter(|e| !e.is_null()),
+        source: format!("journey:{journey}"),
+        intent_key: Some(intent.key.clone()),
+        to_override: None,
+        can_delay: true,
+        utm_campaign: p.get("journey_name").and_then(Value::as_str).map(str::to_string),
+    };
+    match engine.send_email(intent.workspace_id, req).await {
+        Ok(EmailOutcome::Delayed { until }) => Err(Failure::Later(until)),
+        Ok(outcome) => {
+            tracing::debug!(key = %intent.key, ?outcome, "journey email handled");
+            Ok(())
+        }
+        Err(EmailError::Transient(e)) => Err(Failure::Transient(e)),
+        Err(EmailError::Store(e)) => Err(Failure::Transient(e.to_string())),
+        Err(e) => Err(Failure::Permanent(e.to_string())),
+    }
+}
+
+/// A journey's notify node addressed to a team member's email.
+async fn notify_by_email(engine: &Engine, intent: &Intent) -> Result<(), Failure> {
+    use crate::email::EmailError;
+    let p = &intent.payload;
+    let Some(to) = p.get("email").and_then(Value::as_str) else {
+        return Err(Failure::Permanent("the notification names neither an email address nor an endpoint".into()));
+    };
+    let data = p.get("body").and_then(|b| b.get("data")).cloned().unwrap_or(Value::Null);
+    let message = data.get("message").and_then(Value::as_str).unwrap_or_default();
+    let who = data.get("contact").and_then(|c| c.get("email")).and_then(Value::as_str).unwrap_or("a contact");
+    let text = format!("{message}\n\nContact: {who}\nJourney: {}\n", data.get("journey").cloned().unwrap_or(Value::Null));
+    let id = crate::email::message_id_for_intent(intent.workspace_id, &intent.key);
+    match engine.send_notification_email(intent.workspace_id, id, to, &format!("[Kairos] {message}"), &text).await {
+        Ok(()) => Ok(()),
+        Err(EmailError::Transient(e)) => Err(Failure::Transient(e)),
+        Err(EmailError::Store(e)) => Err(Failure::Transient(e.to_string())),
+        Err(e) => Err(Failure::Permanent(e.to_string())),
     }
 }
 

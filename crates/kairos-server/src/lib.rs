@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod email_links;
 pub mod openapi;
 pub mod preferences;
 pub mod problem;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tracking)
         .merge(api::routes())
         .merge(preferences::routes())
+        .merge(email_links::routes())
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/", get(landing))

@@ -15,6 +15,7 @@
 mod companies;
 mod consents;
 mod contacts;
+mod email;
 mod events;
 mod journeys;
 mod models;
@@ -28,6 +29,7 @@ pub mod testing;
 mod workspaces;
 
 pub use contacts::{ContactFilter, ContactPage, CustomMatch};
+pub use email::{LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetRecord, TemplateRecord};
 pub use events::{EventCursor, MergeRecord};
 pub use journeys::{Attempt, Intent, JourneyRecord, NodeCounts, PathRecord, RunRecord, WebhookEndpoint};
 pub use privacy::{AuditEntry, Erasure};

@@ -6,6 +6,7 @@
 pub mod companies;
 pub mod consents;
 pub mod contacts;
+pub mod email;
 pub mod fields;
 pub mod journeys;
 pub mod keys;
@@ -30,6 +31,7 @@ use utoipa::ToSchema;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(contacts::routes())
+        .merge(email::routes())
         .merge(companies::routes())
         .merge(consents::routes())
         .merge(fields::routes())
