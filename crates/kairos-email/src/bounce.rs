@@ -106,7 +106,9 @@ pub fn parse(raw: &[u8]) -> Result<Report, ReportError> {
     let msg = MessageParser::default().parse(raw).ok_or(ReportError::NotAMessage)?;
     let top = msg.content_type().ok_or(ReportError::NotAReport)?;
     let report_type = top.attribute("report-type").map(str::to_ascii_lowercase);
-    if !top.ctype().eq_ignore_ascii_case("multipart") || top.subtype().map(str::to_ascii_lowercase).as_deref() != Some("report") {
+    if !top.ctype().eq_ignore_ascii_case("multipart")
+        || top.subtype().map(str::to_ascii_lowercase).as_deref() != Some("report")
+    {
         return Err(ReportError::NotAReport);
     }
     let mut status_text = None;
@@ -148,7 +150,8 @@ pub fn parse(raw: &[u8]) -> Result<Report, ReportError> {
                     .ok_or(ReportError::NoRecipient)?;
                 let status = get(b, "status").unwrap_or("5.0.0").to_string();
                 let hard = status.starts_with('5');
-                let diagnostic = get(b, "diagnostic-code").map(|d| d.split_once(';').map(|(_, r)| r).unwrap_or(d).trim().to_string());
+                let diagnostic = get(b, "diagnostic-code")
+                    .map(|d| d.split_once(';').map(|(_, r)| r).unwrap_or(d).trim().to_string());
                 return Ok(Report::Bounce { recipient, hard, status, diagnostic, message, original_message_id });
             }
             Ok(Report::NoFailure)

@@ -84,7 +84,8 @@ pub fn generate(algorithm: Algorithm) -> Result<KeyPair, DkimError> {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     match algorithm {
         Algorithm::Rsa2048 => {
-            let pair = mail_auth::dkim::generate::DkimKeyPair::generate_rsa(2048).map_err(|e| DkimError::Key(e.to_string()))?;
+            let pair = mail_auth::dkim::generate::DkimKeyPair::generate_rsa(2048)
+                .map_err(|e| DkimError::Key(e.to_string()))?;
             // Verifiers expect SubjectPublicKeyInfo, which is what openssl
             // and every DNS guide publish; the library gives PKCS#1.
             use rsa::pkcs1::DecodeRsaPublicKey;
@@ -96,7 +97,8 @@ pub fn generate(algorithm: Algorithm) -> Result<KeyPair, DkimError> {
             Ok(KeyPair { algorithm, private_der: pair.private_key().to_vec(), public_b64: b64(public.as_bytes()) })
         }
         Algorithm::Ed25519 => {
-            let pair = mail_auth::dkim::generate::DkimKeyPair::generate_ed25519().map_err(|e| DkimError::Key(e.to_string()))?;
+            let pair = mail_auth::dkim::generate::DkimKeyPair::generate_ed25519()
+                .map_err(|e| DkimError::Key(e.to_string()))?;
             Ok(KeyPair { algorithm, private_der: pair.private_key().to_vec(), public_b64: b64(pair.public_key()) })
         }
     }
@@ -148,11 +150,15 @@ impl Signer {
             Algorithm::Rsa2048 => {
                 let der = PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(private_der.to_vec()));
                 let k = RsaKey::<Sha256>::from_key_der(der).map_err(|e| DkimError::Key(e.to_string()))?;
-                Key::Rsa(DkimSigner::from_key(k).domain(domain).selector(selector).headers(SIGNED_HEADERS.iter().copied()))
+                Key::Rsa(
+                    DkimSigner::from_key(k).domain(domain).selector(selector).headers(SIGNED_HEADERS.iter().copied()),
+                )
             }
             Algorithm::Ed25519 => {
                 let k = Ed25519Key::from_pkcs8_der(private_der).map_err(|e| DkimError::Key(e.to_string()))?;
-                Key::Ed25519(DkimSigner::from_key(k).domain(domain).selector(selector).headers(SIGNED_HEADERS.iter().copied()))
+                Key::Ed25519(
+                    DkimSigner::from_key(k).domain(domain).selector(selector).headers(SIGNED_HEADERS.iter().copied()),
+                )
             }
         };
         Ok(Signer { key })

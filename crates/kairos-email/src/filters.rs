@@ -5,8 +5,8 @@
 
 use liquid_core::model::ScalarCow;
 use liquid_core::{
-    Display_filter, Expression, Filter, FilterParameters, FilterReflection, FromFilterParameters, ParseFilter,
-    Result, Runtime, Value, ValueView,
+    Display_filter, Expression, Filter, FilterParameters, FilterReflection, FromFilterParameters, ParseFilter, Result,
+    Runtime, Value, ValueView,
 };
 
 #[derive(Debug, FilterParameters)]
@@ -16,7 +16,12 @@ struct MoneyArgs {
 }
 
 #[derive(Clone, ParseFilter, FilterReflection)]
-#[filter(name = "money", description = "Formats an amount with its currency.", parameters(MoneyArgs), parsed(MoneyFilter))]
+#[filter(
+    name = "money",
+    description = "Formats an amount with its currency.",
+    parameters(MoneyArgs),
+    parsed(MoneyFilter)
+)]
 pub struct Money;
 
 #[derive(Debug, FromFilterParameters, Display_filter)]

@@ -5,10 +5,10 @@
 //! complaints (RFC 5965 ARF). SMTP delivery, storage and HTTP live in
 //! `kairos-engine` and `kairos-server`.
 
+pub mod bounce;
+pub mod dkim;
 pub mod filters;
+pub mod message;
 pub mod scan;
 pub mod template;
-pub mod dkim;
 pub mod tracking;
-pub mod message;
-pub mod bounce;

@@ -177,13 +177,20 @@ mod tests {
     use super::*;
 
     fn sender() -> Sender {
-        Sender { name: Some("Acme Team".into()), email: "news@acme.example".into(), reply_to: Some("help@acme.example".into()) }
+        Sender {
+            name: Some("Acme Team".into()),
+            email: "news@acme.example".into(),
+            reply_to: Some("help@acme.example".into()),
+        }
     }
 
     #[test]
     fn composes_a_marketing_message() {
         let content = Rendered { subject: "Grüße, Ada".into(), html: "<p>Hi Ada</p>".into(), text: "Hi Ada".into() };
-        let u = Unsubscribe { one_click_url: "https://k.example/u/tok".into(), mailto: Some("mailto:u@k.example?subject=tok".into()) };
+        let u = Unsubscribe {
+            one_click_url: "https://k.example/u/tok".into(),
+            mailto: Some("mailto:u@k.example?subject=tok".into()),
+        };
         let id = uuid::Uuid::now_v7();
         let s = sender();
         let raw = compose(&Outgoing {
@@ -199,7 +206,10 @@ mod tests {
         .unwrap();
         // Unfold folded header lines (RFC 5322 §2.2.3).
         let text = String::from_utf8(raw).unwrap().replace("\r\n ", " ").replace("\r\n\t", " ");
-        assert!(text.contains("List-Unsubscribe: <https://k.example/u/tok>, <mailto:u@k.example?subject=tok>"), "{text}");
+        assert!(
+            text.contains("List-Unsubscribe: <https://k.example/u/tok>, <mailto:u@k.example?subject=tok>"),
+            "{text}"
+        );
         assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(text.contains(&format!("Message-ID: <{id}@acme.example>")));
         assert!(text.contains("multipart/alternative"));

@@ -326,10 +326,15 @@ mod tests {
 
     #[test]
     fn quoted_strings_keywords_and_brackets() {
-        let refs = scan("{% if segments contains \"vip\" and scores.fit > 10 %}{{ event.properties[\"order id\"] }}{% endif %}")
-            .unwrap();
+        let refs = scan(
+            "{% if segments contains \"vip\" and scores.fit > 10 %}{{ event.properties[\"order id\"] }}{% endif %}",
+        )
+        .unwrap();
         let paths: Vec<_> = refs.iter().map(|r| r.path.clone()).collect();
-        assert_eq!(paths, vec![p("segments"), p("scores.fit"), vec!["event".into(), "properties".into(), "order id".into()]]);
+        assert_eq!(
+            paths,
+            vec![p("segments"), p("scores.fit"), vec!["event".into(), "properties".into(), "order id".into()]]
+        );
     }
 
     #[test]
@@ -340,7 +345,8 @@ mod tests {
 
     #[test]
     fn comments_and_raw_are_skipped() {
-        let refs = scan("{% comment %}{{ nothing }}{% endcomment %}{% raw %}{{ x }}{% endraw %}{{ contact.email }}").unwrap();
+        let refs =
+            scan("{% comment %}{{ nothing }}{% endcomment %}{% raw %}{{ x }}{% endraw %}{{ contact.email }}").unwrap();
         assert_eq!(refs.len(), 1);
     }
 }

@@ -81,8 +81,18 @@ impl std::fmt::Display for Problem {
 }
 
 const CONTACT_FIELDS: &[&str] = &[
-    "id", "external_id", "email", "phone", "first_name", "last_name", "full_name", "timezone", "locale", "country",
-    "created_at", "updated_at",
+    "id",
+    "external_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "full_name",
+    "timezone",
+    "locale",
+    "country",
+    "created_at",
+    "updated_at",
 ];
 const COMPANY_FIELDS: &[&str] = &["id", "external_id", "name", "domain"];
 const EVENT_FIELDS: &[&str] = &["name", "timestamp", "properties"];
@@ -203,8 +213,29 @@ fn clean_liquid_message(msg: &str) -> String {
 
 /// Derive a plain-text alternative from HTML (links kept as footnotes).
 pub fn text_from_html(html: &str) -> String {
-    // A width this large never wraps inside a Liquid tag.
-    html2text::from_read(html.as_bytes(), 10_000).unwrap_or_default().trim().to_string()
+    // Raw mode reads layout tables (MJML is made of them) as plain
+    // paragraphs; a width this large never wraps inside a Liquid tag.
+    let text = html2text::config::plain()
+        .raw_mode(true)
+        .no_table_borders()
+        .string_from_read(html.as_bytes(), 10_000)
+        .unwrap_or_default();
+    // Trailing spaces are padding, and runs of blank lines are layout.
+    let mut out = String::new();
+    let mut blank = 0;
+    for line in text.lines().map(str::trim_end) {
+        if line.trim().is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim().to_string()
 }
 
 /// Check a template against a workspace's schema and compile it.
@@ -279,7 +310,8 @@ pub fn compile(src: &TemplateSource, schema: &Schema) -> Result<Template, Vec<Pr
     let mut refs_all = Vec::new();
     // The body is checked as written (line numbers match the editor); the
     // compiled HTML and derived text only for Liquid syntax.
-    let mut parts: Vec<(String, &str)> = vec![("subject".into(), src.subject.as_str()), ("body".into(), src.body.as_str())];
+    let mut parts: Vec<(String, &str)> =
+        vec![("subject".into(), src.subject.as_str()), ("body".into(), src.body.as_str())];
     if let Some(t) = &src.text {
         parts.push(("text".into(), t.as_str()));
     }
@@ -387,7 +419,8 @@ fn ensure_path(ctx: &mut Context, path: &[String]) {
     let mut cur = ctx;
     for (i, seg) in path.iter().enumerate() {
         let last = i + 1 == path.len();
-        let entry = cur.entry(seg.clone()).or_insert_with(|| if last { Value::Null } else { Value::Object(Map::new()) });
+        let entry =
+            cur.entry(seg.clone()).or_insert_with(|| if last { Value::Null } else { Value::Object(Map::new()) });
         if last {
             return;
         }
@@ -429,7 +462,8 @@ impl Template {
         };
         let globals = liquid::to_object(ctx).map_err(|e| Skip(format!("the message context is not usable: {e}")))?;
         let run = |t: &liquid::Template, part: &str| {
-            t.render(&globals).map_err(|e| Skip(format!("rendering the {part} failed: {}", clean_liquid_message(&e.to_string()))))
+            t.render(&globals)
+                .map_err(|e| Skip(format!("rendering the {part} failed: {}", clean_liquid_message(&e.to_string()))))
         };
         let subject = run(&self.subject, "subject")?;
         let subject = subject.split(['\r', '\n']).map(str::trim).collect::<Vec<_>>().join(" ");
@@ -488,7 +522,13 @@ mod tests {
     }
 
     fn html(body: &str) -> TemplateSource {
-        TemplateSource { subject: "Hello".into(), body: body.into(), format: BodyFormat::Html, text: None, layout: None }
+        TemplateSource {
+            subject: "Hello".into(),
+            body: body.into(),
+            format: BodyFormat::Html,
+            text: None,
+            layout: None,
+        }
     }
 
     fn ctx(first: Value) -> Context {
@@ -524,7 +564,8 @@ mod tests {
         assert!(skip.0.contains("contact.first_name"), "{skip}");
         let t = compile(&html("<p>Hi {{ contact.first_name | default: \"there\" }},</p>"), &schema()).unwrap();
         assert!(t.render(&ctx(Value::Null)).unwrap().html.contains("Hi there,"));
-        let t = compile(&html("<p>Hi{% if contact.first_name %} {{ contact.first_name }}{% endif %},</p>"), &schema()).unwrap();
+        let t = compile(&html("<p>Hi{% if contact.first_name %} {{ contact.first_name }}{% endif %},</p>"), &schema())
+            .unwrap();
         assert!(t.render(&ctx(Value::Null)).unwrap().html.contains("Hi,"));
     }
 

@@ -162,9 +162,13 @@ pub fn rewrite_links(html: &str, mut wrap: impl FnMut(&str) -> Option<String>) -
         // The tag this attribute belongs to, for the opt-out marker.
         let tag_start = before.rfind('<').unwrap_or(0);
         let tag_end = after.find('>').unwrap_or(after.len());
-        let opted_out = before[tag_start..].contains("data-kairos-notrack") || after[..tag_end].contains("data-kairos-notrack");
+        let opted_out =
+            before[tag_start..].contains("data-kairos-notrack") || after[..tag_end].contains("data-kairos-notrack");
+        // Only links a person follows: not stylesheets (`<link href>`).
+        let tag = before[tag_start..].get(1..).unwrap_or_default().to_ascii_lowercase();
+        let is_link = tag.starts_with("a ") || tag.starts_with("a\n") || tag.starts_with("area ");
         let target = unescape_attr(value);
-        let replaced = if !opted_out && (target.starts_with("http://") || target.starts_with("https://")) {
+        let replaced = if is_link && !opted_out && (target.starts_with("http://") || target.starts_with("https://")) {
             wrap(&target)
         } else {
             None
@@ -223,7 +227,12 @@ pub enum Machine {
 }
 
 /// Classify an open or a click from what the request shows.
-pub fn classify(user_agent: Option<&str>, method_is_head: bool, seconds_after_send: i64, is_click: bool) -> Option<Machine> {
+pub fn classify(
+    user_agent: Option<&str>,
+    method_is_head: bool,
+    seconds_after_send: i64,
+    is_click: bool,
+) -> Option<Machine> {
     let ua = user_agent.unwrap_or("").to_ascii_lowercase();
     if method_is_head {
         return Some(Machine::NotABrowser);
@@ -234,9 +243,25 @@ pub fn classify(user_agent: Option<&str>, method_is_head: bool, seconds_after_se
         return Some(Machine::ApplePrivacyProtection);
     }
     const SCANNERS: &[&str] = &[
-        "barracuda", "proofpoint", "mimecast", "safelinks", "microsoft office", "bingpreview", "slackbot",
-        "python-requests", "curl/", "wget", "go-http-client", "headlesschrome", "bot", "spider", "crawler",
-        "urldefense", "symantec", "trendmicro", "forcepoint",
+        "barracuda",
+        "proofpoint",
+        "mimecast",
+        "safelinks",
+        "microsoft office",
+        "bingpreview",
+        "slackbot",
+        "python-requests",
+        "curl/",
+        "wget",
+        "go-http-client",
+        "headlesschrome",
+        "bot",
+        "spider",
+        "crawler",
+        "urldefense",
+        "symantec",
+        "trendmicro",
+        "forcepoint",
     ];
     if SCANNERS.iter().any(|s| ua.contains(s)) {
         return Some(Machine::Scanner);
@@ -280,9 +305,15 @@ mod tests {
     #[test]
     fn utm_and_rewrite() {
         let utm = Utm { source: "kairos".into(), medium: "email".into(), campaign: "spring sale".into() };
-        assert_eq!(with_utm("https://a.example/x#top", &utm), "https://a.example/x?utm_source=kairos&utm_medium=email&utm_campaign=spring+sale#top");
-        assert_eq!(with_utm("https://a.example/x?utm_source=me", &utm), "https://a.example/x?utm_source=me&utm_medium=email&utm_campaign=spring+sale");
-        let html = r#"<a href="https://a.example/?a=1&amp;b=2">x</a> <a href="mailto:x@y">m</a> <a data-kairos-notrack href="https://keep.example/">k</a>"#;
+        assert_eq!(
+            with_utm("https://a.example/x#top", &utm),
+            "https://a.example/x?utm_source=kairos&utm_medium=email&utm_campaign=spring+sale#top"
+        );
+        assert_eq!(
+            with_utm("https://a.example/x?utm_source=me", &utm),
+            "https://a.example/x?utm_source=me&utm_medium=email&utm_campaign=spring+sale"
+        );
+        let html = r#"<link href="https://fonts.example/css" rel="stylesheet"><a href="https://a.example/?a=1&amp;b=2">x</a> <a href="mailto:x@y">m</a> <a data-kairos-notrack href="https://keep.example/">k</a>"#;
         let mut seen = Vec::new();
         let out = rewrite_links(html, |u| {
             seen.push(u.to_string());
@@ -292,13 +323,17 @@ mod tests {
         assert!(out.contains(r#"href="https://t.example/c?u=26""#), "{out}");
         assert!(out.contains(r#"href="mailto:x@y""#));
         assert!(out.contains(r#"href="https://keep.example/""#));
+        assert!(out.contains(r#"<link href="https://fonts.example/css""#), "stylesheets are not links: {out}");
     }
 
     #[test]
     fn machine_opens_and_clicks() {
         assert_eq!(classify(Some("Mozilla/5.0"), false, 100, false), Some(Machine::ApplePrivacyProtection));
         assert_eq!(classify(Some("Mozilla/5.0 (Macintosh) AppleWebKit Safari"), false, 100, true), None);
-        assert_eq!(classify(Some("Mozilla/5.0 (Macintosh) AppleWebKit Safari"), false, 1, true), Some(Machine::TooSoon));
+        assert_eq!(
+            classify(Some("Mozilla/5.0 (Macintosh) AppleWebKit Safari"), false, 1, true),
+            Some(Machine::TooSoon)
+        );
         assert_eq!(classify(Some("Barracuda Sentinel"), false, 100, true), Some(Machine::Scanner));
         assert_eq!(classify(None, true, 100, true), Some(Machine::NotABrowser));
     }

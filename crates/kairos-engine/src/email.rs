@@ -35,10 +35,18 @@ pub enum EmailTransport {
     /// Keep every message in the store (viewable through the API and UI)
     /// and send nothing: for the embedded default and the demo.
     Capture,
-    /// An SMTP relay, as a lettre URL: `smtp://user:pass@host:587` (STARTTLS
-    /// required), `smtps://…:465` (TLS), `smtp://host:25?tls=opportunistic`,
-    /// or `smtp://127.0.0.1:2525?tls=none` for a local test server.
+    /// An SMTP relay, as a lettre URL: `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS required), `smtps://user:pass@host:465` (TLS from the
+    /// start), `smtp://host:25?tls=opportunistic`, or plain `smtp://host:port`
+    /// (no TLS: only for a relay on the same machine or a test server).
     Smtp(String),
+}
+
+/// Check an SMTP URL before starting (the operator sees a bad one at once).
+pub fn check_smtp_url(url: &str) -> Result<(), String> {
+    Smtp::from_url(url).map(|_| ()).map_err(|e| {
+        format!("{e}; expected smtp://[user:pass@]host[:port][?tls=required|opportunistic] or smtps://[user:pass@]host[:port]")
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -233,7 +241,11 @@ fn unb64(s: &str) -> Result<Vec<u8>, EmailError> {
 
 /// The message id a journey's send intent gets: the same key, the same id.
 pub fn message_id_for_intent(ws: WorkspaceId, key: &str) -> uuid::Uuid {
-    uuid::Uuid::new_v5(&ws.0, key.as_bytes())
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(ws.0.as_bytes()).chain_update(key.as_bytes()).finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// The key signing a workspace's tracking and unsubscribe tokens.
@@ -280,8 +292,16 @@ impl Engine {
         tx.commit().await?;
         use kairos_core::fields::FieldEntity;
         Ok(Schema {
-            contact_fields: fields.iter().filter(|f| f.entity == FieldEntity::Contact).map(|f| f.name.clone()).collect(),
-            company_fields: fields.iter().filter(|f| f.entity == FieldEntity::Company).map(|f| f.name.clone()).collect(),
+            contact_fields: fields
+                .iter()
+                .filter(|f| f.entity == FieldEntity::Contact)
+                .map(|f| f.name.clone())
+                .collect(),
+            company_fields: fields
+                .iter()
+                .filter(|f| f.entity == FieldEntity::Company)
+                .map(|f| f.name.clone())
+                .collect(),
             snippets: snippets.into_iter().map(|s| (s.name, s.body)).collect(),
         })
     }
@@ -311,7 +331,11 @@ impl Engine {
             }
         }
         let compiled = Arc::new(template::compile(&template_source(&t)?, &schema).map_err(EmailError::Template)?);
-        self.email().templates.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (t.updated_at, sh, compiled.clone()));
+        self.email()
+            .templates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (t.updated_at, sh, compiled.clone()));
         Ok((t, compiled, schema))
     }
 
@@ -400,7 +424,8 @@ impl Engine {
         let unsubscribe = format!("{base}/u/{}", tracking::unsubscribe_token(&key, ws.0, message, contact.id.0));
         let pref_key = kairos_core::links::link_key(&salt, "preferences");
         let expires = self.clock().now().timestamp() + 400 * 86_400;
-        let preferences = format!("{base}/preferences/{}", kairos_core::links::sign(&pref_key, ws, contact.id, expires));
+        let preferences =
+            format!("{base}/preferences/{}", kairos_core::links::sign(&pref_key, ws, contact.id, expires));
         let mut ctx = template::Context::new();
         ctx.insert("contact".into(), template::contact_object(contact, &schema.contact_fields));
         ctx.insert("company".into(), template::company_object(company.as_ref(), &schema.company_fields));
@@ -410,16 +435,16 @@ impl Engine {
         );
         ctx.insert("segments".into(), json!(segment_names));
         ctx.insert("scores".into(), Value::Object(scores.into_iter().map(|(k, v)| (k, json!(v))).collect()));
-        ctx.insert(
-            "links".into(),
-            json!({"unsubscribe": unsubscribe, "preferences": preferences}),
-        );
+        ctx.insert("links".into(), json!({"unsubscribe": unsubscribe, "preferences": preferences}));
         ctx.insert(
             "sender".into(),
             json!({"name": sender.and_then(|s| s.name.clone()), "email": sender.map(|s| s.email.clone()),
                    "postal_address": policy.postal_address}),
         );
-        ctx.insert("message".into(), json!({"id": message.to_string(), "campaign": null, "journey": null, "source": source}));
+        ctx.insert(
+            "message".into(),
+            json!({"id": message.to_string(), "campaign": null, "journey": null, "source": source}),
+        );
         Ok(ctx)
     }
 
@@ -472,7 +497,12 @@ impl Engine {
 
         // The gate.
         let facts = self.gate_facts(ws, contact.id, &to, contact.timezone.clone(), now).await?;
-        let intent = SendIntent { channel: Channel::Email, purpose: Purpose::Marketing, transactional, can_delay: req.can_delay };
+        let intent = SendIntent {
+            channel: Channel::Email,
+            purpose: Purpose::Marketing,
+            transactional,
+            can_delay: req.can_delay,
+        };
         match gate::decide(&intent, &facts, &policy, self.clock().now()) {
             Decision::Send => {}
             Decision::Delay { until } => return Ok(EmailOutcome::Delayed { until: until.timestamp_millis() }),
@@ -500,7 +530,8 @@ impl Engine {
                 None => "no sender identity is configured; create one with POST /api/v1/email/senders".into(),
             })
         })?;
-        let ctx = self.email_context(ws, &contact, &schema, req.event.as_ref(), req.id, Some(&sender), &req.source).await?;
+        let ctx =
+            self.email_context(ws, &contact, &schema, req.event.as_ref(), req.id, Some(&sender), &req.source).await?;
         let mut rendered = match compiled.render(&ctx) {
             Ok(r) => r,
             Err(skip) => {
@@ -517,7 +548,8 @@ impl Engine {
         if !transactional && !(compiled.has_unsubscribe_link && compiled.has_postal_address) {
             let postal = policy.postal_address.clone().unwrap_or_default();
             let pref = link("preferences");
-            rendered.html = message::add_footer(&rendered.html, &message::footer_html(&unsubscribe_url, &pref, &postal));
+            rendered.html =
+                message::add_footer(&rendered.html, &message::footer_html(&unsubscribe_url, &pref, &postal));
             rendered.text.push_str(&message::footer_text(&unsubscribe_url, &pref, &postal));
         }
         // Tracking: signed click links (with UTM parameters) and the pixel.
@@ -526,7 +558,8 @@ impl Engine {
         let utm = tracking::Utm {
             source: "kairos".into(),
             medium: "email".into(),
-            campaign: req.utm_campaign.clone().unwrap_or_default(),
+            // Without a campaign name, links are attributed to the template.
+            campaign: req.utm_campaign.clone().unwrap_or_else(|| t.name.clone()),
         };
         rendered.html = tracking::rewrite_links(&rendered.html, |url| {
             if url.starts_with(&base) {
@@ -535,8 +568,10 @@ impl Engine {
             let target = tracking::with_utm(url, &utm);
             Some(format!("{base}/t/c/{}", tracking::click_token(&key, ws.0, req.id, &target)))
         });
-        rendered.html =
-            tracking::add_pixel(&rendered.html, &format!("{base}/t/o/{}.gif", tracking::open_token(&key, ws.0, req.id)));
+        rendered.html = tracking::add_pixel(
+            &rendered.html,
+            &format!("{base}/t/o/{}.gif", tracking::open_token(&key, ws.0, req.id)),
+        );
 
         let mailto_domain = sender.email.rsplit('@').next().unwrap_or_default().to_string();
         let unsubscribe = Unsubscribe {
@@ -546,7 +581,8 @@ impl Engine {
                 unsubscribe_url.rsplit('/').next().unwrap_or_default()
             )),
         };
-        let identity = Sender { name: sender.name.clone(), email: sender.email.clone(), reply_to: sender.reply_to.clone() };
+        let identity =
+            Sender { name: sender.name.clone(), email: sender.email.clone(), reply_to: sender.reply_to.clone() };
         let feedback = format!("{}:{}:kairos", t.id.split('-').next().unwrap_or_default(), kind);
         let raw = message::compose(&Outgoing {
             id: req.id,
@@ -568,43 +604,51 @@ impl Engine {
         self.record_message(ws, &record).await?;
 
         let sent_at = now_ms(self);
-        let outcome = match &self.email().options.transport {
-            EmailTransport::Disabled => {
-                let why = "no email transport is configured on this server (start it with --email-transport \
+        let outcome =
+            match &self.email().options.transport {
+                EmailTransport::Disabled => {
+                    let why = "no email transport is configured on this server (start it with --email-transport \
                            smtp --smtp-url … or --email-transport capture)";
-                self.set_message_status(ws, &id, "failed", Some(why), None, None).await?;
-                return Err(EmailError::Permanent(why.into()));
-            }
-            EmailTransport::Capture => {
-                let text = String::from_utf8_lossy(&signed).into_owned();
-                self.set_message_status(ws, &id, "captured", None, Some(&text), Some(sent_at)).await?;
-                EmailOutcome::Sent { message_id: id.clone(), status: "captured".into() }
-            }
-            EmailTransport::Smtp(_) => match self.email().deliver_smtp(&sender.email, &to, &signed).await {
-                Ok(Ok(())) => {
-                    self.set_message_status(ws, &id, "sent", None, None, Some(sent_at)).await?;
-                    EmailOutcome::Sent { message_id: id.clone(), status: "sent".into() }
+                    self.set_message_status(ws, &id, "failed", Some(why), None, None).await?;
+                    return Err(EmailError::Permanent(why.into()));
                 }
-                Ok(Err(reason)) => {
-                    self.set_message_status(ws, &id, "bounced", Some(&reason), None, None).await?;
-                    self.suppress_email(ws, &to, SuppressionReason::HardBounce, &reason).await?;
-                    self.log_email_event(ws, contact.id, "Email Bounced", json!({
+                EmailTransport::Capture => {
+                    let text = String::from_utf8_lossy(&signed).into_owned();
+                    self.set_message_status(ws, &id, "captured", None, Some(&text), Some(sent_at)).await?;
+                    EmailOutcome::Sent { message_id: id.clone(), status: "captured".into() }
+                }
+                EmailTransport::Smtp(_) => {
+                    match self.email().deliver_smtp(&sender.email, &to, &signed).await {
+                        Ok(Ok(())) => {
+                            self.set_message_status(ws, &id, "sent", None, None, Some(sent_at)).await?;
+                            EmailOutcome::Sent { message_id: id.clone(), status: "sent".into() }
+                        }
+                        Ok(Err(reason)) => {
+                            self.set_message_status(ws, &id, "bounced", Some(&reason), None, None).await?;
+                            self.suppress_email(ws, &to, SuppressionReason::HardBounce, &reason).await?;
+                            self.log_email_event(ws, contact.id, "Email Bounced", json!({
                         "message_id": id, "template": t.name, "type": "hard", "reason": reason, "at_send": true,
                     }))
                     .await?;
-                    return Ok(EmailOutcome::Bounced { message_id: id, reason });
+                            return Ok(EmailOutcome::Bounced { message_id: id, reason });
+                        }
+                        Err(EmailError::Transient(e)) => {
+                            self.set_message_status(ws, &id, "deferred", Some(&e), None, None).await?;
+                            return Err(EmailError::Transient(e));
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
-                Err(EmailError::Transient(e)) => {
-                    self.set_message_status(ws, &id, "deferred", Some(&e), None, None).await?;
-                    return Err(EmailError::Transient(e));
-                }
-                Err(e) => return Err(e),
-            },
-        };
-        self.log_email_event(ws, contact.id, "Email Sent", json!({
-            "message_id": id, "template": t.name, "template_id": t.id, "subject": rendered.subject,
-            "kind": kind, "source": req.source,
-        }))
+            };
+        self.log_email_event(
+            ws,
+            contact.id,
+            "Email Sent",
+            json!({
+                "message_id": id, "template": t.name, "template_id": t.id, "subject": rendered.subject,
+                "kind": kind, "source": req.source,
+            }),
+        )
         .await?;
         Ok(outcome)
     }
@@ -628,7 +672,9 @@ impl Engine {
         let salt = tx.address_salt(ws).await?;
         let mut suppressions = Vec::new();
         if let Ok(canonical) = gate::canonical_address(Channel::Email, to) {
-            if let Some(s) = tx.suppression(ws, Channel::Email, &gate::address_hash(&salt, Channel::Email, &canonical)).await? {
+            if let Some(s) =
+                tx.suppression(ws, Channel::Email, &gate::address_hash(&salt, Channel::Email, &canonical)).await?
+            {
                 if let Some(r) = SuppressionReason::parse(&s.reason) {
                     suppressions.push(r);
                 }
@@ -646,7 +692,7 @@ impl Engine {
         if !tx.insert_email_message(ws, m).await? {
             tx.set_email_status(ws, &m.id, &m.status, m.detail.as_deref(), None, None).await?;
         }
-        tx.commit().await
+        tx.commit().await.map(|_| ())
     }
 
     async fn set_message_status(
@@ -660,7 +706,7 @@ impl Engine {
     ) -> Result<(), StoreError> {
         let mut tx = self.store().begin_write().await?;
         tx.set_email_status(ws, id, status, detail, raw, sent_at).await?;
-        tx.commit().await
+        tx.commit().await.map(|_| ())
     }
 
     /// Put an address on the email suppression list.
@@ -676,7 +722,7 @@ impl Engine {
         let salt = tx.address_salt(ws).await?;
         let hash = gate::address_hash(&salt, Channel::Email, &canonical);
         tx.suppress(ws, Channel::Email, &hash, Some(&canonical), reason, Some(note), now_ms(self)).await?;
-        tx.commit().await
+        tx.commit().await.map(|_| ())
     }
 
     /// Append an email event (`Email Sent`, `Email Opened`, …) to the log.
@@ -703,7 +749,7 @@ impl Engine {
             timestamp: now,
             received_at: now,
         };
-        crate::ingest::log_changes(&self.inner.jobs, ws, Vec::new(), vec![event]).await.map(|_| ())
+        crate::ingest::log_changes(&self.inner.jobs, ws, Vec::new(), vec![event], true).await.map(|_| ())
     }
 
     /// Render a template for a contact without sending or recording
@@ -721,7 +767,8 @@ impl Engine {
         let sender = tx.email_sender(ws, None).await?;
         tx.commit().await?;
         let c = c.ok_or_else(|| EmailError::NotFound(format!("contact {contact} does not exist")))?;
-        let ctx = self.email_context(ws, &c, &schema, event.as_ref(), uuid::Uuid::nil(), sender.as_ref(), "preview").await?;
+        let ctx =
+            self.email_context(ws, &c, &schema, event.as_ref(), uuid::Uuid::nil(), sender.as_ref(), "preview").await?;
         Ok(compiled.render(&ctx).map_err(|s| s.0))
     }
 
@@ -754,8 +801,13 @@ impl Engine {
         if let Some(email) = c.and_then(|c| c.email) {
             self.suppress_email(ws, &email, SuppressionReason::Unsubscribed, source).await?;
         }
-        self.log_email_event(ws, contact, "Unsubscribed", json!({"message_id": message.to_string(), "channel": "email",
-            "source": source}))
+        self.log_email_event(
+            ws,
+            contact,
+            "Unsubscribed",
+            json!({"message_id": message.to_string(), "channel": "email",
+            "source": source}),
+        )
         .await?;
         Ok(true)
     }
@@ -768,7 +820,9 @@ impl Engine {
     ) -> Result<Value, StoreError> {
         use kairos_email::bounce::Report;
         let (recipient, message, status, name, reason, props) = match report {
-            Report::NoFailure => return Ok(json!({"applied": false, "reason": "the report does not say delivery failed"})),
+            Report::NoFailure => {
+                return Ok(json!({"applied": false, "reason": "the report does not say delivery failed"}))
+            }
             Report::Bounce { recipient, hard, status, diagnostic, message, .. } => (
                 Some(recipient.clone()),
                 *message,
@@ -842,8 +896,13 @@ impl Engine {
         tx.record_email_open(ws, &m.id, machine.is_some(), now).await?;
         tx.commit().await?;
         if let Some(c) = m.contact_id.as_ref().and_then(|c| c.parse().ok()).map(ContactId) {
-            self.log_email_event(ws, c, "Email Opened", json!({"message_id": m.id, "template_id": m.template_id,
-                "machine": machine}))
+            self.log_email_event(
+                ws,
+                c,
+                "Email Opened",
+                json!({"message_id": m.id, "template_id": m.template_id,
+                "machine": machine}),
+            )
             .await?;
         }
         Ok(())
@@ -865,13 +924,19 @@ impl Engine {
         let now = now_ms(self);
         let after = (now - m.sent_at.unwrap_or(now)) / 1000;
         let machine = tracking::classify(user_agent, head, after, true);
-        let machine_s = machine.map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
+        let machine_s = machine
+            .map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
         let mut tx = self.store().begin_write().await?;
         tx.record_email_click(ws, &m.id, url, machine_s.as_deref(), now).await?;
         tx.commit().await?;
         if let Some(c) = m.contact_id.as_ref().and_then(|c| c.parse().ok()).map(ContactId) {
-            self.log_email_event(ws, c, "Email Clicked", json!({"message_id": m.id, "template_id": m.template_id,
-                "url": url, "machine": machine}))
+            self.log_email_event(
+                ws,
+                c,
+                "Email Clicked",
+                json!({"message_id": m.id, "template_id": m.template_id,
+                "url": url, "machine": machine}),
+            )
             .await?;
         }
         Ok(())
@@ -896,9 +961,11 @@ impl Engine {
         let sender = sender.ok_or_else(|| {
             EmailError::Permanent("no sender identity is configured; create one with POST /api/v1/email/senders".into())
         })?;
-        let html = format!("<pre style=\"font-family:sans-serif\">{}</pre>", text.replace('&', "&amp;").replace('<', "&lt;"));
+        let html =
+            format!("<pre style=\"font-family:sans-serif\">{}</pre>", text.replace('&', "&amp;").replace('<', "&lt;"));
         let content = template::Rendered { subject: subject.to_string(), html, text: text.to_string() };
-        let identity = Sender { name: sender.name.clone(), email: sender.email.clone(), reply_to: sender.reply_to.clone() };
+        let identity =
+            Sender { name: sender.name.clone(), email: sender.email.clone(), reply_to: sender.reply_to.clone() };
         let raw = message::compose(&Outgoing {
             id,
             sender: &identity,
@@ -935,7 +1002,9 @@ impl Engine {
         };
         self.record_message(ws, &record).await?;
         match &self.email().options.transport {
-            EmailTransport::Disabled => Err(EmailError::Permanent("no email transport is configured on this server".into())),
+            EmailTransport::Disabled => {
+                Err(EmailError::Permanent("no email transport is configured on this server".into()))
+            }
             EmailTransport::Capture => {
                 let text = String::from_utf8_lossy(&signed).into_owned();
                 Ok(self.set_message_status(ws, &record.id, "captured", None, Some(&text), Some(now)).await?)

@@ -60,6 +60,9 @@ pub(crate) enum Job {
         ws: WorkspaceId,
         changes: Vec<MembershipChange>,
         events: Vec<Event>,
+        /// Pass the events on to the segment worker (events Kairos itself
+        /// records, like email opens); the worker's own are not.
+        feed_segments: bool,
         reply: oneshot::Sender<Result<HashMap<String, i64>, StoreError>>,
     },
 }
@@ -113,10 +116,11 @@ pub(crate) async fn log_changes(
     ws: WorkspaceId,
     changes: Vec<MembershipChange>,
     events: Vec<Event>,
+    feed_segments: bool,
 ) -> Result<HashMap<String, i64>, StoreError> {
     let (reply, rx) = oneshot::channel();
     let closed = || StoreError::Corrupt("the engine's writer has stopped".into());
-    jobs.send(Job::Log { ws, changes, events, reply }).await.map_err(|_| closed())?;
+    jobs.send(Job::Log { ws, changes, events, feed_segments, reply }).await.map_err(|_| closed())?;
     rx.await.map_err(|_| closed())?
 }
 
@@ -173,19 +177,25 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
             Job::Ingest { ws, messages, received_at, .. } => {
                 Outcome::Report(apply_job(&mut tx, state, *ws, messages, *received_at, &mut live).await?)
             }
-            Job::Log { ws, changes, events, .. } => {
+            Job::Log { ws, changes, events, feed_segments, .. } => {
                 // A contact erased or merged away since the worker computed
                 // its change must not reappear through it.
-                let mut ids: Vec<_> = changes.iter().map(|c| c.contact).collect();
+                let mut ids: Vec<_> =
+                    changes.iter().map(|c| c.contact).chain(events.iter().map(|e| e.contact_id)).collect();
                 ids.sort();
                 ids.dedup();
                 let alive = tx.existing_contacts(*ws, &ids).await?;
                 let changes: Vec<_> = changes.iter().filter(|c| alive.contains(&c.contact)).copied().collect();
                 let events: Vec<_> = events.iter().filter(|e| alive.contains(&e.contact_id)).cloned().collect();
                 tx.apply_membership(*ws, &changes).await?;
-                // The segment worker feeds these events to itself; they are
-                // not passed on below.
-                Outcome::Logged(tx.append_events(&events).await?)
+                let inserted = tx.append_events(&events).await?;
+                if *feed_segments {
+                    live.extend(events.into_iter().filter_map(|e| {
+                        let seq = *inserted.get(&e.message_id)?;
+                        Some(LiveEvent::from_event(e, seq))
+                    }));
+                }
+                Outcome::Logged(inserted)
             }
         });
     }

@@ -115,6 +115,9 @@ struct LiveRun {
     version: i64,
     run: Run,
     entered_at: i64,
+    /// Log position of the event that started the run (sends personalise
+    /// with it).
+    trigger_seq: Option<i64>,
 }
 
 pub(crate) struct Runner {
@@ -301,6 +304,7 @@ impl Runner {
                     version: r.version,
                     run,
                     entered_at: r.entered_at,
+                    trigger_seq: r.trigger_seq,
                 },
             );
         }
@@ -431,7 +435,7 @@ impl Runner {
         let at = seq.and_then(|s| self.wakes.iter().find(|(w, _)| *w >= s).map(|(_, at)| *at));
         batch.entered.push((id.clone(), at));
         self.by_contact.entry((ws, contact)).or_default().push(id.clone());
-        self.runs.insert(id.clone(), LiveRun { ws, journey, version, run, entered_at: now });
+        self.runs.insert(id.clone(), LiveRun { ws, journey, version, run, entered_at: now, trigger_seq: seq });
         Ok(Ok(id))
     }
 
@@ -701,6 +705,7 @@ impl Runner {
         let mut failed_runs: Vec<(String, String)> = Vec::new();
         for (ws, journey, run_id, contact, effect) in &batch.effects {
             let version = self.runs.get(run_id).map(|l| l.version).unwrap_or(0);
+            let trigger_seq = self.runs.get(run_id).and_then(|l| l.trigger_seq);
             let mut intent = Intent {
                 workspace_id: *ws,
                 key: effect.key.clone(),
@@ -719,6 +724,9 @@ impl Runner {
             if effect.action.is_external() {
                 intent.payload =
                     external_payload(&mut tx, *ws, *journey, version, run_id, *contact, effect, now).await?;
+                if let (Some(seq), Some(p)) = (trigger_seq, intent.payload.as_object_mut()) {
+                    p.insert("trigger_seq".into(), json!(seq));
+                }
             } else {
                 intent.status = "done".into();
                 intent.done_at = Some(now);
@@ -867,6 +875,7 @@ fn run_record(l: &LiveRun, now: i64) -> RunRecord {
         error: l.run.error.clone(),
         entered_at: l.entered_at,
         updated_at: now,
+        trigger_seq: l.trigger_seq,
     }
 }
 

@@ -18,7 +18,9 @@ mod profile;
 mod segments;
 
 pub use contacts::{ContactWriteError, UpsertKey};
-pub use email::{message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport};
+pub use email::{
+    check_smtp_url, message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport,
+};
 pub use ingest::{IngestError, IngestReport};
 pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError};
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};

@@ -384,13 +384,23 @@ async fn send_message(engine: &Engine, intent: &Intent) -> Result<(), Failure> {
         return Err(Failure::Permanent("the send intent names no contact".into()));
     };
     let journey = p.get("journey").and_then(|j| j.get("id")).and_then(Value::as_str).unwrap_or_default();
+    // The event that started the run: its properties personalise the message.
+    let event = match p.get("trigger_seq").and_then(Value::as_i64) {
+        Some(seq) => {
+            let mut tx = engine.store().begin().await.map_err(|e| Failure::Transient(e.to_string()))?;
+            let e = tx.event_at(intent.workspace_id, seq).await.map_err(|e| Failure::Transient(e.to_string()))?;
+            let _ = tx.commit().await;
+            e.map(|e| serde_json::json!({"name": e.name, "timestamp": e.timestamp.to_rfc3339(), "properties": e.properties}))
+        }
+        None => None,
+    };
     let req = EmailRequest {
         id: crate::email::message_id_for_intent(intent.workspace_id, &intent.key),
         contact: kairos_core::ids::ContactId(contact),
         template: p.get("template").and_then(Value::as_str).unwrap_or_default().to_string(),
         sender: p.get("sender").and_then(Value::as_str).map(str::to_string),
         transactional: p.get("transactional").and_then(Value::as_bool).unwrap_or(false),
-        event: p.get("event").cloned().filter(|e| !e.is_null()),
+        event,
         source: format!("journey:{journey}"),
         intent_key: Some(intent.key.clone()),
         to_override: None,
@@ -419,7 +429,8 @@ async fn notify_by_email(engine: &Engine, intent: &Intent) -> Result<(), Failure
     let data = p.get("body").and_then(|b| b.get("data")).cloned().unwrap_or(Value::Null);
     let message = data.get("message").and_then(Value::as_str).unwrap_or_default();
     let who = data.get("contact").and_then(|c| c.get("email")).and_then(Value::as_str).unwrap_or("a contact");
-    let text = format!("{message}\n\nContact: {who}\nJourney: {}\n", data.get("journey").cloned().unwrap_or(Value::Null));
+    let text =
+        format!("{message}\n\nContact: {who}\nJourney: {}\n", data.get("journey").cloned().unwrap_or(Value::Null));
     let id = crate::email::message_id_for_intent(intent.workspace_id, &intent.key);
     match engine.send_notification_email(intent.workspace_id, id, to, &format!("[Kairos] {message}"), &text).await {
         Ok(()) => Ok(()),

@@ -930,7 +930,7 @@ impl Worker {
                 .iter()
                 .map(|c| MembershipChange { segment: c.segment, contact: c.contact, entered: c.entered, at: c.at })
                 .collect();
-            let seqs = crate::ingest::log_changes(&self.jobs, ws, membership, events.clone()).await?;
+            let seqs = crate::ingest::log_changes(&self.jobs, ws, membership, events.clone(), false).await?;
             let now = now_ms(&*self.clock);
             let mut next = Vec::new();
             let mut hub = lock(&self.hub);

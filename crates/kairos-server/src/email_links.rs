@@ -46,26 +46,44 @@ fn user_agent(h: &HeaderMap) -> Option<String> {
 }
 
 fn bad_link() -> Response {
-    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "This link is malformed or has been altered.\n")
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "This link is malformed or has been altered.\n",
+    )
         .into_response()
 }
 
-pub async fn open(State(s): State<AppState>, method: Method, headers: HeaderMap, Path(token): Path<String>) -> Response {
+pub async fn open(
+    State(s): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     let token = token.trim_end_matches(".gif");
     let pixel = ([(header::CONTENT_TYPE, "image/gif"), (header::CACHE_CONTROL, "no-store, max-age=0")], PIXEL);
     let Some(k) = key(&s, token).await else { return bad_link() };
     let Ok((ws, msg)) = tracking::check_open(&k, token) else { return bad_link() };
-    if let Err(e) = s.engine.record_email_open(WorkspaceId(ws), msg, user_agent(&headers).as_deref(), method == Method::HEAD).await {
+    if let Err(e) =
+        s.engine.record_email_open(WorkspaceId(ws), msg, user_agent(&headers).as_deref(), method == Method::HEAD).await
+    {
         tracing::warn!(error = %e, "recording an open failed");
     }
     pixel.into_response()
 }
 
-pub async fn click(State(s): State<AppState>, method: Method, headers: HeaderMap, Path(token): Path<String>) -> Response {
+pub async fn click(
+    State(s): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     let Some(k) = key(&s, &token).await else { return bad_link() };
     let Ok((ws, msg, url)) = tracking::check_click(&k, &token) else { return bad_link() };
-    if let Err(e) =
-        s.engine.record_email_click(WorkspaceId(ws), msg, &url, user_agent(&headers).as_deref(), method == Method::HEAD).await
+    if let Err(e) = s
+        .engine
+        .record_email_click(WorkspaceId(ws), msg, &url, user_agent(&headers).as_deref(), method == Method::HEAD)
+        .await
     {
         tracing::warn!(error = %e, "recording a click failed");
     }
@@ -90,7 +108,11 @@ async fn verify(s: &AppState, token: &str) -> Option<(WorkspaceId, uuid::Uuid, C
 
 pub async fn unsubscribe_page(State(s): State<AppState>, Path(token): Path<String>) -> Response {
     if verify(&s, &token).await.is_none() {
-        return page("Link not valid", "<p>This unsubscribe link is malformed or has been altered.</p>", StatusCode::BAD_REQUEST);
+        return page(
+            "Link not valid",
+            "<p>This unsubscribe link is malformed or has been altered.</p>",
+            StatusCode::BAD_REQUEST,
+        );
     }
     page(
         "Unsubscribe",
@@ -111,7 +133,11 @@ pub async fn unsubscribe(
     body: Bytes,
 ) -> Response {
     let Some((ws, msg, contact)) = verify(&s, &token).await else {
-        return page("Link not valid", "<p>This unsubscribe link is malformed or has been altered.</p>", StatusCode::BAD_REQUEST);
+        return page(
+            "Link not valid",
+            "<p>This unsubscribe link is malformed or has been altered.</p>",
+            StatusCode::BAD_REQUEST,
+        );
     };
     let form = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
     let one_click = form.contains("List-Unsubscribe=One-Click");

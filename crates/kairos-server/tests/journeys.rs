@@ -27,6 +27,7 @@ fn options() -> EngineOptions {
             ..OutboxOptions::default()
         },
         journeys: true,
+        ..EngineOptions::default()
     }
 }
 

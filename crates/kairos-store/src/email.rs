@@ -117,12 +117,12 @@ pub struct LinkClicks {
 
 impl Tx {
     pub async fn insert_email_template(&mut self, ws: WorkspaceId, t: &TemplateRecord) -> Result<()> {
-        with_conn!(self, c => sqlx::query(
+        Ok(with_conn!(self, c => sqlx::query(
             "INSERT INTO email_templates (workspace_id, id, name, subject, body, format, text_body, layout, created_at,
              updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(ws.to_string()).bind(&t.id).bind(&t.name).bind(&t.subject).bind(&t.body).bind(&t.format)
             .bind(&t.text_body).bind(&t.layout).bind(t.created_at).bind(t.updated_at)
-            .execute(c).await.map(|_| ()))
+            .execute(c).await.map(|_| ()))?)
     }
 
     pub async fn update_email_template(&mut self, ws: WorkspaceId, t: &TemplateRecord) -> Result<bool> {
@@ -147,20 +147,20 @@ impl Tx {
             "SELECT {TEMPLATE_COLUMNS} FROM email_templates WHERE workspace_id = $1 AND (id = $2 OR name = $2)
              ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1"
         );
-        with_conn!(self, c => sqlx::query_as::<_, TemplateRecord>(&q).bind(ws.to_string()).bind(id_or_name)
-            .fetch_optional(c).await)
+        Ok(with_conn!(self, c => sqlx::query_as::<_, TemplateRecord>(&q).bind(ws.to_string()).bind(id_or_name)
+            .fetch_optional(c).await)?)
     }
 
     pub async fn email_templates(&mut self, ws: WorkspaceId) -> Result<Vec<TemplateRecord>> {
         let q = format!("SELECT {TEMPLATE_COLUMNS} FROM email_templates WHERE workspace_id = $1 ORDER BY name");
-        with_conn!(self, c => sqlx::query_as::<_, TemplateRecord>(&q).bind(ws.to_string()).fetch_all(c).await)
+        Ok(with_conn!(self, c => sqlx::query_as::<_, TemplateRecord>(&q).bind(ws.to_string()).fetch_all(c).await)?)
     }
 
     pub async fn put_email_snippet(&mut self, ws: WorkspaceId, name: &str, body: &str, now: i64) -> Result<()> {
-        with_conn!(self, c => sqlx::query(
+        Ok(with_conn!(self, c => sqlx::query(
             "INSERT INTO email_snippets (workspace_id, name, body, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (workspace_id, name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at")
-            .bind(ws.to_string()).bind(name).bind(body).bind(now).execute(c).await.map(|_| ()))
+            .bind(ws.to_string()).bind(name).bind(body).bind(now).execute(c).await.map(|_| ()))?)
     }
 
     pub async fn delete_email_snippet(&mut self, ws: WorkspaceId, name: &str) -> Result<bool> {
@@ -170,9 +170,9 @@ impl Tx {
     }
 
     pub async fn email_snippets(&mut self, ws: WorkspaceId) -> Result<Vec<SnippetRecord>> {
-        with_conn!(self, c => sqlx::query_as::<_, SnippetRecord>(
+        Ok(with_conn!(self, c => sqlx::query_as::<_, SnippetRecord>(
             "SELECT name, body, updated_at FROM email_snippets WHERE workspace_id = $1 ORDER BY name")
-            .bind(ws.to_string()).fetch_all(c).await)
+            .bind(ws.to_string()).fetch_all(c).await)?)
     }
 
     pub async fn insert_email_sender(&mut self, ws: WorkspaceId, s: &SenderRecord) -> Result<()> {
@@ -180,19 +180,19 @@ impl Tx {
             with_conn!(self, c => sqlx::query("UPDATE email_senders SET is_default = $2 WHERE workspace_id = $1")
                 .bind(ws.to_string()).bind(false).execute(c).await.map(|_| ()))?;
         }
-        with_conn!(self, c => sqlx::query(
+        Ok(with_conn!(self, c => sqlx::query(
             "INSERT INTO email_senders (workspace_id, id, name, email, reply_to, dkim_domain, dkim_selector,
              dkim_algorithm, dkim_private_key, dkim_public_key, is_default, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
             .bind(ws.to_string()).bind(&s.id).bind(&s.name).bind(&s.email).bind(&s.reply_to).bind(&s.dkim_domain)
             .bind(&s.dkim_selector).bind(&s.dkim_algorithm).bind(&s.dkim_private_key).bind(&s.dkim_public_key)
             .bind(s.is_default).bind(s.created_at)
-            .execute(c).await.map(|_| ()))
+            .execute(c).await.map(|_| ()))?)
     }
 
     pub async fn email_senders(&mut self, ws: WorkspaceId) -> Result<Vec<SenderRecord>> {
         let q = format!("SELECT {SENDER_COLUMNS} FROM email_senders WHERE workspace_id = $1 ORDER BY created_at");
-        with_conn!(self, c => sqlx::query_as::<_, SenderRecord>(&q).bind(ws.to_string()).fetch_all(c).await)
+        Ok(with_conn!(self, c => sqlx::query_as::<_, SenderRecord>(&q).bind(ws.to_string()).fetch_all(c).await)?)
     }
 
     /// A sender by id, or the default one (else the oldest) for `None`.
@@ -204,8 +204,8 @@ impl Tx {
                  ORDER BY is_default DESC, created_at LIMIT 1"
             ),
         };
-        with_conn!(self, c => sqlx::query_as::<_, SenderRecord>(&q).bind(ws.to_string()).bind(id.unwrap_or(""))
-            .fetch_optional(c).await)
+        Ok(with_conn!(self, c => sqlx::query_as::<_, SenderRecord>(&q).bind(ws.to_string()).bind(id.unwrap_or(""))
+            .fetch_optional(c).await)?)
     }
 
     /// Record a message; `false` when one with this id exists already (a
@@ -243,8 +243,8 @@ impl Tx {
 
     pub async fn email_message(&mut self, ws: WorkspaceId, id: &str) -> Result<Option<MessageRecord>> {
         let q = format!("SELECT {MESSAGE_COLUMNS} FROM email_messages WHERE workspace_id = $1 AND id = $2");
-        with_conn!(self, c => sqlx::query_as::<_, MessageRecord>(&q).bind(ws.to_string()).bind(id)
-            .fetch_optional(c).await)
+        Ok(with_conn!(self, c => sqlx::query_as::<_, MessageRecord>(&q).bind(ws.to_string()).bind(id)
+            .fetch_optional(c).await)?)
     }
 
     /// Newest first, optionally for one contact, before a creation instant
@@ -261,17 +261,17 @@ impl Tx {
             "SELECT {cols} FROM email_messages WHERE workspace_id = $1 AND ($2 = '' OR contact_id = $2)
              AND created_at < $3 ORDER BY created_at DESC, id DESC LIMIT $4"
         );
-        with_conn!(self, c => sqlx::query_as::<_, MessageRecord>(&q).bind(ws.to_string())
-            .bind(contact.unwrap_or("")).bind(before.unwrap_or(i64::MAX)).bind(limit).fetch_all(c).await)
+        Ok(with_conn!(self, c => sqlx::query_as::<_, MessageRecord>(&q).bind(ws.to_string())
+            .bind(contact.unwrap_or("")).bind(before.unwrap_or(i64::MAX)).bind(limit).fetch_all(c).await)?)
     }
 
     /// Marketing emails sent to a contact since an instant (the gate's
     /// frequency caps).
     pub async fn marketing_emails_since(&mut self, ws: WorkspaceId, contact: &str, since: i64) -> Result<i64> {
-        with_conn!(self, c => sqlx::query_scalar(
+        Ok(with_conn!(self, c => sqlx::query_scalar(
             "SELECT COUNT(*) FROM email_messages WHERE workspace_id = $1 AND contact_id = $2 AND kind = 'marketing'
              AND status IN ('sent', 'captured') AND sent_at >= $3")
-            .bind(ws.to_string()).bind(contact).bind(since).fetch_one(c).await)
+            .bind(ws.to_string()).bind(contact).bind(since).fetch_one(c).await)?)
     }
 
     /// Count an open; the first human one sets `first_opened_at`.
@@ -309,7 +309,12 @@ impl Tx {
 
     /// Totals over the messages whose `source` is `source` (or of one
     /// template when `template` is given).
-    pub async fn email_totals(&mut self, ws: WorkspaceId, source: Option<&str>, template: Option<&str>) -> Result<MessageTotals> {
+    pub async fn email_totals(
+        &mut self,
+        ws: WorkspaceId,
+        source: Option<&str>,
+        template: Option<&str>,
+    ) -> Result<MessageTotals> {
         type Row = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
         let r: Row = with_conn!(self, c => sqlx::query_as(
             "SELECT COUNT(*),
@@ -320,8 +325,8 @@ impl Tx {
                COALESCE(SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END), 0),
                COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),
                COALESCE(SUM(CASE WHEN opens > 0 THEN 1 ELSE 0 END), 0),
-               COALESCE(SUM(opens), 0), COALESCE(SUM(machine_opens), 0),
-               COALESCE(SUM(CASE WHEN clicks > 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(clicks), 0)
+               CAST(COALESCE(SUM(opens), 0) AS BIGINT), CAST(COALESCE(SUM(machine_opens), 0) AS BIGINT),
+               COALESCE(SUM(CASE WHEN clicks > 0 THEN 1 ELSE 0 END), 0), CAST(COALESCE(SUM(clicks), 0) AS BIGINT)
              FROM email_messages WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND ($3 = '' OR template_id = $3)")
             .bind(ws.to_string()).bind(source.unwrap_or("")).bind(template.unwrap_or("")).fetch_one(c).await)?;
         Ok(MessageTotals {
@@ -342,11 +347,11 @@ impl Tx {
 
     /// Clicks per link over the messages of a template.
     pub async fn email_link_clicks(&mut self, ws: WorkspaceId, template: &str) -> Result<Vec<LinkClicks>> {
-        with_conn!(self, c => sqlx::query_as::<_, LinkClicks>(
+        Ok(with_conn!(self, c => sqlx::query_as::<_, LinkClicks>(
             "SELECT k.url AS url, SUM(CASE WHEN k.machine IS NULL THEN 1 ELSE 0 END) AS clicks,
                SUM(CASE WHEN k.machine IS NULL THEN 0 ELSE 1 END) AS machine_clicks
              FROM email_clicks k JOIN email_messages m ON m.workspace_id = k.workspace_id AND m.id = k.message_id
              WHERE k.workspace_id = $1 AND m.template_id = $2 GROUP BY k.url ORDER BY 2 DESC")
-            .bind(ws.to_string()).bind(template).fetch_all(c).await)
+            .bind(ws.to_string()).bind(template).fetch_all(c).await)?)
     }
 }

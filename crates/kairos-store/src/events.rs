@@ -107,6 +107,14 @@ impl Tx {
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
+    /// One event by its log position.
+    pub async fn event_at(&mut self, ws: WorkspaceId, seq: i64) -> Result<Option<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq = $2 AND workspace_id = $1");
+        let row: Option<EventRow> =
+            with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).bind(seq).fetch_optional(c).await)?;
+        row.map(EventRow::into_event).transpose()
+    }
+
     /// The log of every workspace after a position, in order (the journey
     /// runner's input).
     pub async fn events_after_all(&mut self, after_seq: i64, limit: i64) -> Result<Vec<Event>> {

@@ -74,6 +74,8 @@ pub struct RunRecord {
     pub error: Option<String>,
     pub entered_at: i64,
     pub updated_at: i64,
+    /// Log position of the event that started the run, if one did.
+    pub trigger_seq: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -90,6 +92,7 @@ struct RunRow {
     error: Option<String>,
     entered_at: i64,
     updated_at: i64,
+    trigger_seq: Option<i64>,
 }
 
 impl RunRow {
@@ -107,6 +110,7 @@ impl RunRow {
             error: self.error,
             entered_at: self.entered_at,
             updated_at: self.updated_at,
+            trigger_seq: self.trigger_seq,
         })
     }
 }
@@ -116,7 +120,7 @@ impl RunRow {
 const ROWS_PER_INSERT: usize = 400;
 
 const RUN_COLUMNS: &str =
-    "workspace_id, id, journey_id, version, contact_id, node, status, visit, due_at, error, entered_at, updated_at";
+    "workspace_id, id, journey_id, version, contact_id, node, status, visit, due_at, error, entered_at, updated_at, trigger_seq";
 
 /// A line of a run's path.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -292,7 +296,7 @@ impl Tx {
                     b.push_bind(r.workspace_id.to_string()).push_bind(r.id.clone()).push_bind(r.journey_id.to_string())
                         .push_bind(r.version).push_bind(r.contact_id.to_string()).push_bind(r.node.clone())
                         .push_bind(r.status.clone()).push_bind(r.visit).push_bind(r.due_at).push_bind(r.error.clone())
-                        .push_bind(r.entered_at).push_bind(r.updated_at);
+                        .push_bind(r.entered_at).push_bind(r.updated_at).push_bind(r.trigger_seq);
                 });
                 qb.push(" ON CONFLICT (workspace_id, id) DO UPDATE SET version = excluded.version, node = excluded.node,
                    status = excluded.status, visit = excluded.visit, due_at = excluded.due_at, error = excluded.error,

@@ -211,3 +211,79 @@ impl Drop for WebhookReceiver {
         let _ = self.child.wait();
     }
 }
+
+/// A real SMTP server for tests (`tests/smtp_receiver.py`): aiosmtpd
+/// receives, Python's `email` package parses, dkimpy verifies DKIM against
+/// the keys published with [`SmtpReceiver::publish`]. `hardbounce@…` is
+/// refused with 550, `greylist@…` with 451 once.
+pub struct SmtpReceiver {
+    child: std::process::Child,
+    pub port: u16,
+    log: std::path::PathBuf,
+    dns: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpReceiver {
+    /// Start it, or `None` outside CI when aiosmtpd or dkimpy is missing
+    /// (under `CI=true` that is a failure, not a skip).
+    pub fn start() -> Option<SmtpReceiver> {
+        use std::io::BufRead;
+        let has_modules = std::process::Command::new("python3")
+            .args(["-c", "import aiosmtpd, dkim, nacl"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !has_modules {
+            if in_ci() {
+                panic!("python modules aiosmtpd, dkimpy and pynacl are required under CI=true (scripts/test installs them)");
+            }
+            eprintln!(
+                "SKIPPING: python modules aiosmtpd/dkimpy/pynacl are not installed; run scripts/test to install them"
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("messages.jsonl");
+        let dns = dir.path().join("dns.json");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/smtp_receiver.py");
+        let mut child = std::process::Command::new("python3")
+            .args([script, &port.to_string(), &log.display().to_string(), &dns.display().to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the SMTP receiver");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        assert_eq!(line.trim(), "ready", "the SMTP receiver did not start");
+        Some(SmtpReceiver { child, port, log, dns, _dir: dir })
+    }
+
+    /// The lettre URL to send through it.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Publish a TXT record (the receiver's stand-in for DNS).
+    pub fn publish(&self, name: &str, value: &str) {
+        let mut records: serde_json::Map<String, serde_json::Value> =
+            std::fs::read_to_string(&self.dns).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        records.insert(name.trim_end_matches('.').to_string(), serde_json::Value::String(value.to_string()));
+        std::fs::write(&self.dns, serde_json::Value::Object(records).to_string()).expect("write the DNS file");
+    }
+
+    /// Every message received so far, as the receiver parsed it.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+}
+
+impl Drop for SmtpReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -84,7 +84,8 @@ fn string_field(obj: &Map<String, Value>, key: &str, required: bool, max: usize)
 /// replace).
 fn source_of(obj: &Map<String, Value>) -> ApiResult<TemplateSource> {
     let format = string_field(obj, "format", false, 10)?.unwrap_or_else(|| "mjml".into());
-    let format = BodyFormat::parse(&format).ok_or_else(|| Problem::invalid("format", "must be \"mjml\" or \"html\""))?;
+    let format =
+        BodyFormat::parse(&format).ok_or_else(|| Problem::invalid("format", "must be \"mjml\" or \"html\""))?;
     Ok(TemplateSource {
         subject: string_field(obj, "subject", true, 998)?.unwrap_or_default(),
         body: string_field(obj, "body", true, 1 << 20)?.unwrap_or_default(),
@@ -120,7 +121,11 @@ pub async fn list_templates(State(s): State<AppState>, admin: Admin) -> ApiResul
 /// variable; problems come back with part, line and column.
 #[utoipa::path(post, path = "/api/v1/email/templates", tag = "email", request_body = inline(Object),
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn create_template(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_template(
+    State(s): State<AppState>,
+    admin: Admin,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
     only_keys(&obj, TEMPLATE_KEYS)?;
     let name = string_field(&obj, "name", true, 200)?.unwrap_or_default();
@@ -247,7 +252,12 @@ fn event_of(obj: &Map<String, Value>) -> ApiResult<Option<Value>> {
 /// this contact, `skipped` says why.
 #[utoipa::path(post, path = "/api/v1/email/templates/{id}/preview", tag = "email", params(("id" = String, Path)),
     request_body = inline(Object), responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn preview(State(s): State<AppState>, admin: Admin, Path(id): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn preview(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["contact_id", "event"])?;
     let contact = contact_of(&obj)?;
@@ -262,7 +272,12 @@ pub async fn preview(State(s): State<AppState>, admin: Admin, Path(id): Path<Str
 /// contact: `{"to", "contact_id", "event"?}`. Marked as a test.
 #[utoipa::path(post, path = "/api/v1/email/templates/{id}/test-send", tag = "email", params(("id" = String, Path)),
     request_body = inline(Object), responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn test_send(State(s): State<AppState>, admin: Admin, Path(id): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn test_send(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["to", "contact_id", "event", "sender"])?;
     let to = string_field(&obj, "to", true, 320)?.unwrap_or_default();
@@ -352,7 +367,13 @@ pub async fn put_snippet(
     // Checked as the body of an HTML template that includes nothing else.
     let mut schema = s.engine.email_schema(admin.ws()).await?;
     schema.snippets.insert(name.clone(), text.clone());
-    let src = TemplateSource { subject: "x".into(), body: text.clone(), format: BodyFormat::Html, text: Some(String::new()), layout: None };
+    let src = TemplateSource {
+        subject: "x".into(),
+        body: text.clone(),
+        format: BodyFormat::Html,
+        text: Some(String::new()),
+        layout: None,
+    };
     if let Err(problems) = kairos_email::template::compile(&src, &schema) {
         let problems = problems
             .into_iter()
@@ -373,7 +394,11 @@ pub async fn put_snippet(
 
 #[utoipa::path(delete, path = "/api/v1/email/snippets/{name}", tag = "email", params(("name" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn delete_snippet(State(s): State<AppState>, admin: Admin, Path(name): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_snippet(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
     let mut tx = s.engine.store().begin_write().await?;
     let gone = tx.delete_email_snippet(admin.ws(), &name).await?;
     tx.commit().await?;
@@ -409,7 +434,11 @@ pub async fn list_senders(State(s): State<AppState>, admin: Admin) -> ApiResult<
 /// new DKIM key is generated; the answer gives the TXT record to publish.
 #[utoipa::path(post, path = "/api/v1/email/senders", tag = "email", request_body = inline(Object),
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn create_sender(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_sender(
+    State(s): State<AppState>,
+    admin: Admin,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["email", "name", "reply_to", "dkim_selector", "dkim_algorithm", "default"])?;
     let email = string_field(&obj, "email", true, 320)?.unwrap_or_default();

@@ -29,7 +29,7 @@ impl Server {
         store: kairos_store::Store,
         clock: Arc<ManualClock>,
         keys: Option<(String, String)>,
-        options: EngineOptions,
+        mut options: EngineOptions,
     ) -> Server {
         let (admin, write) = match keys {
             Some(k) => k,
@@ -44,6 +44,8 @@ impl Server {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        // Tracking and unsubscribe links point at this server.
+        options.email.public_url = url.clone();
         let engine = Engine::start_with(store, clock, options);
         tokio::spawn(serve(listener, AppState::new(engine), std::future::pending()));
         Server { url, admin, write, http: reqwest::Client::new() }

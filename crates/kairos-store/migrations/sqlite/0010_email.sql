@@ -71,3 +71,6 @@ CREATE TABLE email_clicks (
     at BIGINT NOT NULL
 );
 CREATE INDEX email_clicks_message ON email_clicks (workspace_id, message_id);
+
+-- The event that started each run, so a send can personalise with it.
+ALTER TABLE journey_runs ADD COLUMN trigger_seq BIGINT;

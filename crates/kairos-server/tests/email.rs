@@ -1,0 +1,429 @@
+//! Email end to end, on each store backend, through a real SMTP server
+//! (aiosmtpd) that parses every message with Python's `email` package and
+//! verifies its DKIM signature with dkimpy against the DNS record Kairos
+//! printed: templates checked on save with line and column, previews, the
+//! gate (no consent → refused; consent → sent), RFC 8058 headers and the
+//! one-click POST, tracked clicks (a tampered link is a 400), opens with
+//! Apple's proxy flagged, a hard bounce at RCPT time (suppressed), a
+//! greylisting 451 retried by a journey, DSN and ARF reports applied, a
+//! contact without a first name skipped rather than sent "Hi ,", and the
+//! capture transport keeping messages instead of sending them.
+
+mod common;
+use chrono::Utc;
+use common::Server;
+use kairos_core::clock::ManualClock;
+use kairos_engine::{EmailOptions, EmailTransport, EngineOptions, OutboxOptions};
+use kairos_store::testing::{self, SmtpReceiver};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const MJML: &str = r#"<mjml><mj-body><mj-section><mj-column>
+<mj-text>Hi {{ contact.first_name }},</mj-text>
+<mj-text>Your plan: {{ contact.custom.plan | default: "free" }}. Total {{ event.properties.total | money: "EUR" }}.</mj-text>
+<mj-button href="https://shop.example/offer?id=7">See the offer</mj-button>
+</mj-column></mj-section></mj-body></mjml>"#;
+
+fn options(transport: EmailTransport) -> EngineOptions {
+    EngineOptions {
+        outbox: OutboxOptions {
+            allow_private_webhooks: true,
+            retry_base: std::time::Duration::from_millis(20),
+            max_attempts: 4,
+            ..OutboxOptions::default()
+        },
+        journeys: true,
+        email: EmailOptions { transport, ..EmailOptions::default() },
+    }
+}
+
+async fn identify(s: &Server, user: &str, email: &str, first: Option<&str>) -> String {
+    let mut traits = json!({"email": email, "plan": "pro"});
+    if let Some(f) = first {
+        traits["first_name"] = json!(f);
+    }
+    s.track(json!({"type": "identify", "userId": user, "traits": traits, "messageId": format!("id-{user}")})).await;
+    s.until(&format!("/api/v1/contacts?external_id={user}"), "the contact", |v| v["data"][0]["id"].is_string()).await;
+    s.contact_id(user).await
+}
+
+async fn grant(s: &Server, contact: &str) {
+    let (st, v) = s
+        .api(
+            Method::PUT,
+            &format!("/api/v1/contacts/{contact}/consents"),
+            Some(json!({"channel": "email", "purpose": "marketing", "state": "granted",
+                        "wording": "Email me news and offers", "source": "form:signup"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+async fn send(s: &Server, contact: &str, template: &str) -> Value {
+    let (st, v) = s
+        .api(
+            Method::POST,
+            "/api/v1/email/send",
+            Some(json!({"contact_id": contact, "template": template,
+                        "event": {"name": "Order Completed", "properties": {"total": 1234.5}}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v
+}
+
+/// The message received for `to`, waiting for it.
+async fn received(smtp: &SmtpReceiver, to: &str) -> Value {
+    for _ in 0..200 {
+        if let Some(m) = smtp.messages().into_iter().find(|m| m["rcpt_tos"][0] == to) {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no message for {to}; received: {:?}", smtp.messages());
+}
+
+#[tokio::test]
+async fn email_through_a_real_smtp_server_with_dkim_tracking_and_unsubscribe() {
+    let Some(smtp) = SmtpReceiver::start() else { return };
+    for ts in testing::all().await {
+        let backend = ts.backend();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s =
+            Server::start_with(ts.store.clone(), clock.clone(), None, options(EmailTransport::Smtp(smtp.url()))).await;
+        let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "plan", "type": "string"}))).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                "/api/v1/settings",
+                Some(json!({"postal_address": "Acme Ltd, 1 Main Street, Springfield 12345"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+
+        // Bad templates are refused with where and why.
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/templates",
+                Some(json!({"name": "bad", "subject": "Hi", "format": "html",
+                            "body": "<p>Hello</p>\n<p>{{ contact.frist_name }}</p>"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["errors"][0]["path"], "body:2:4", "{v}");
+        assert!(v["errors"][0]["message"].as_str().unwrap().contains("frist_name"), "{v}");
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/templates",
+                Some(
+                    json!({"name": "bad", "subject": "Hi", "format": "html", "body": "<p>{% if contact.email %}x</p>"}),
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/templates",
+                Some(json!({"name": "bad", "subject": "Hi\r\nBcc: victim@example.org", "format": "html", "body": "<p>x</p>"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+        let (st, t) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/templates",
+                Some(json!({"name": "Welcome", "subject": "Welcome, {{ contact.first_name | default: 'friend' }}", "body": MJML})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{t}");
+
+        // A sender identity with an Ed25519 key, then one with RSA-2048 as
+        // the default; both DNS records are published to the receiver.
+        let (st, ed) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/senders",
+                Some(json!({"email": "news@acme.example", "name": "Acme", "dkim_selector": "ed1",
+                            "dkim_algorithm": "ed25519"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{ed}");
+        assert!(ed["dkim"]["dns_value"].as_str().unwrap().starts_with("v=DKIM1; k=ed25519; p="));
+        let (st, rsa) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/senders",
+                Some(json!({"email": "news@acme.example", "name": "Acme News", "reply_to": "help@acme.example",
+                            "dkim_selector": "rsa1", "dkim_algorithm": "rsa2048", "default": true})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{rsa}");
+        for k in [&ed, &rsa] {
+            smtp.publish(k["dkim"]["dns_name"].as_str().unwrap(), k["dkim"]["dns_value"].as_str().unwrap());
+        }
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/senders",
+                Some(json!({"email": "news@acme.example", "name": "Evil\r\nBcc: x@y.z"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+        let tag = format!("{backend:?}").to_lowercase();
+        let ada_email = format!("ada-{tag}@example.org");
+        let ada = identify(&s, &format!("ada-{tag}"), &ada_email, Some("Ada")).await;
+
+        // Preview for a chosen contact renders without sending.
+        let (st, p) = s
+            .api(
+                Method::POST,
+                &format!("/api/v1/email/templates/{}/preview", t["id"].as_str().unwrap()),
+                Some(json!({"contact_id": ada, "event": {"name": "Order Completed", "properties": {"total": 5}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        assert_eq!(p["subject"], "Welcome, Ada");
+        assert!(p["html"].as_str().unwrap().contains("Your plan: pro. Total €5.00."), "{p}");
+
+        // No consent yet: the gate refuses, nothing reaches the server.
+        let v = send(&s, &ada, "Welcome").await;
+        assert_eq!(v["outcome"], "refused", "{v}");
+        assert!(v["reason"].as_str().unwrap().contains("no consent"), "{v}");
+        assert!(smtp.messages().iter().all(|m| m["rcpt_tos"][0] != ada_email.as_str()));
+
+        grant(&s, &ada).await;
+        let v = send(&s, &ada, "Welcome").await;
+        assert_eq!(v["outcome"], "sent", "{v}");
+        let m = received(&smtp, &ada_email).await;
+        assert_eq!(m["dkim"], true, "DKIM must verify with dkimpy: {m}");
+        let dkim_header = m["dkim_header"].as_str().unwrap().to_ascii_lowercase();
+        for h in ["from", "subject", "list-unsubscribe", "list-unsubscribe-post"] {
+            assert!(dkim_header.contains(h), "the signature must cover {h}: {dkim_header}");
+        }
+        assert!(dkim_header.contains("a=rsa-sha256") && dkim_header.contains("s=rsa1"), "{dkim_header}");
+        assert_eq!(m["content_type"], "multipart/alternative");
+        assert_eq!(m["subject"], "Welcome, Ada");
+        assert_eq!(m["from"], "Acme News <news@acme.example>");
+        assert_eq!(m["reply_to"], "help@acme.example");
+        assert_eq!(m["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
+        assert!(m["defects"].as_array().unwrap().is_empty(), "{m}");
+        let lu = m["list_unsubscribe"].as_str().unwrap();
+        assert!(lu.contains("<mailto:unsubscribe@acme.example"), "{lu}");
+        let one_click = lu.split(['<', '>']).find(|p| p.starts_with("http")).unwrap().to_string();
+        let html = m["html"].as_str().unwrap();
+        let text = m["text"].as_str().unwrap();
+        assert!(html.contains("Hi Ada,") && text.contains("Hi Ada,"), "{text}");
+        assert!(html.contains("Acme Ltd, 1 Main Street") && text.contains("Acme Ltd, 1 Main Street"), "footer: {text}");
+        assert!(html.contains(&one_click), "a visible unsubscribe link");
+        assert!(html.contains("/preferences/"), "a preference-centre link");
+
+        // The tracked link redirects to the target with UTM parameters; a
+        // tampered one is refused.
+        let tracked = html.split("href=\"").filter_map(|p| p.split('"').next()).find(|u| u.contains("/t/c/")).unwrap();
+        let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        clock.advance(chrono::Duration::seconds(30));
+        let r = no_redirect
+            .get(tracked.replace("&amp;", "&"))
+            .header("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            location.starts_with("https://shop.example/offer?id=7&utm_source=kairos&utm_medium=email"),
+            "{location}"
+        );
+        let token = tracked.rsplit('/').next().unwrap();
+        let (payload, sig) = token.split_once('.').unwrap();
+        let mut bytes = payload.as_bytes().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        let tampered = format!("{}/t/c/{}.{sig}", s.url, String::from_utf8(bytes).unwrap());
+        assert_eq!(no_redirect.get(&tampered).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+
+        // Opens: Apple's proxy (bare Mozilla/5.0) is flagged as a machine.
+        let pixel = html.split("src=\"").filter_map(|p| p.split('"').next()).find(|u| u.contains("/t/o/")).unwrap();
+        let r = no_redirect.get(pixel).header("user-agent", "Mozilla/5.0").send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "image/gif");
+        no_redirect
+            .get(pixel)
+            .header("user-agent", "Mozilla/5.0 (Windows NT 10.0) Thunderbird/128.0")
+            .send()
+            .await
+            .unwrap();
+        let msg_id = v["message_id"].as_str().unwrap();
+        let rec = s.get(&format!("/api/v1/email/messages/{msg_id}")).await;
+        assert_eq!(
+            (rec["opens"].as_i64(), rec["machine_opens"].as_i64(), rec["clicks"].as_i64()),
+            (Some(1), Some(1), Some(1)),
+            "{rec}"
+        );
+        let report = s.get(&format!("/api/v1/email/templates/{}/report", t["id"].as_str().unwrap())).await;
+        assert_eq!(report["totals"]["unique_opens"], 1, "{report}");
+        assert!(report["links"][0]["url"].as_str().unwrap().starts_with("https://shop.example/offer"), "{report}");
+
+        // One-click unsubscribe (RFC 8058): a POST, no login, at once.
+        let r = s.http.post(&one_click).body("List-Unsubscribe=One-Click").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let consents = s.get(&format!("/api/v1/contacts/{ada}/consents")).await;
+        assert!(consents.to_string().contains("withdrawn") && consents.to_string().contains("one_click"), "{consents}");
+        let check = s.get(&format!("/api/v1/suppressions/check?channel=email&address={ada_email}")).await;
+        assert_eq!(check["reason"], "unsubscribed", "{check}");
+        let v = send(&s, &ada, "Welcome").await;
+        assert_eq!(v["outcome"], "refused", "{v}");
+        // A forged unsubscribe token is refused.
+        let r = s.http.post(format!("{}/u/AAAA.BBBB", s.url)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+        // A contact without a first name is skipped with the reason, since
+        // the body prints it without a default.
+        let bob = identify(&s, &format!("bob-{tag}"), &format!("bob-{tag}@example.org"), None).await;
+        grant(&s, &bob).await;
+        let v = send(&s, &bob, "Welcome").await;
+        assert_eq!(v["outcome"], "skipped", "{v}");
+        assert!(v["reason"].as_str().unwrap().contains("contact.first_name"), "{v}");
+
+        // A hard bounce at RCPT time suppresses the address.
+        let gone = identify(&s, &format!("gone-{tag}"), "hardbounce@example.org", Some("Gone")).await;
+        grant(&s, &gone).await;
+        let v = send(&s, &gone, "Welcome").await;
+        assert_eq!(v["outcome"], "bounced", "{v}");
+        let check = s.get("/api/v1/suppressions/check?channel=email&address=hardbounce@example.org").await;
+        assert_eq!(check["reason"], "hard_bounce", "{check}");
+
+        // A journey's send node: greylisted (451) first, retried, delivered.
+        let grey = identify(&s, &format!("grey-{tag}"), "greylist@example.org", Some("Grace")).await;
+        grant(&s, &grey).await;
+        let (st, j) = s
+            .api(
+                Method::POST,
+                "/api/v1/journeys",
+                Some(json!({"name": "Welcome series", "definition": {
+                    "trigger": {"type": "event", "event": "Trial Started"},
+                    "start": "mail",
+                    "nodes": {"mail": {"type": "send", "channel": "email", "template": "Welcome", "next": "done"},
+                              "done": {"type": "exit"}}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{j}");
+        let jid = j["id"].as_str().unwrap().to_string();
+        let (st, v) = s.api(Method::POST, &format!("/api/v1/journeys/{jid}/publish"), None).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        s.track(json!({"type": "track", "userId": format!("grey-{tag}"), "event": "Trial Started",
+                       "properties": {"total": 99}, "messageId": format!("trial-grey-{tag}")}))
+            .await;
+        for _ in 0..200 {
+            if smtp.messages().iter().any(|m| m["rcpt_tos"][0] == "greylist@example.org") {
+                break;
+            }
+            clock.advance(chrono::Duration::seconds(1));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        if !smtp.messages().iter().any(|m| m["rcpt_tos"][0] == "greylist@example.org") {
+            let runs = s.get(&format!("/api/v1/contacts/{grey}/journeys")).await;
+            let dead = s.get("/api/v1/outbox/dead-letters").await;
+            let msgs = s.get(&format!("/api/v1/email/messages?contact_id={grey}")).await;
+            panic!("the journey's email did not arrive: runs {runs}; dead letters {dead}; messages {msgs}");
+        }
+        let m = received(&smtp, "greylist@example.org").await;
+        assert_eq!(m["dkim"], true, "{m}");
+        assert!(m["kairos"].as_str().unwrap().ends_with("marketing"));
+        // Personalised with the triggering event's properties.
+        assert!(m["text"].as_str().unwrap().contains("Total €99.00."), "{m}");
+
+        // An asynchronous bounce (DSN) and a complaint (ARF) naming our
+        // message are applied.
+        let dsn = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../kairos-email/tests/samples/dsn_hard_postfix.eml"
+        ))
+        .unwrap()
+        .replace("0193a0b2-7c1e-7d4a-9f00-1234567890ab", msg_id)
+        .replace("gone@example.org", &ada_email);
+        let r = s
+            .http
+            .post(format!("{}/api/v1/email/inbound", s.url))
+            .bearer_auth(&s.admin)
+            .body(dsn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let applied: Value = r.json().await.unwrap();
+        assert_eq!(applied["status"], "bounced", "{applied}");
+        assert_eq!(s.get(&format!("/api/v1/email/messages/{msg_id}")).await["status"], "bounced");
+        let r = s
+            .http
+            .post(format!("{}/api/v1/email/inbound", s.url))
+            .bearer_auth(&s.admin)
+            .body("not a report")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Everything went to the log against the contact.
+        let events = s
+            .until(&format!("/api/v1/contacts/{ada}/events"), "email events", |v| {
+                let t = v.to_string();
+                ["Email Sent", "Email Opened", "Email Clicked", "Unsubscribed", "Email Bounced"]
+                    .iter()
+                    .all(|n| t.contains(n))
+            })
+            .await;
+        assert!(events.to_string().contains("apple_privacy_protection"), "{events}");
+    }
+}
+
+#[tokio::test]
+async fn capture_transport_keeps_messages_instead_of_sending() {
+    let ts = testing::sqlite().await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let s = Server::start_with(ts.store.clone(), clock, None, options(EmailTransport::Capture)).await;
+    let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "plan", "type": "string"}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = s
+        .api(
+            Method::POST,
+            "/api/v1/email/senders",
+            Some(json!({"email": "hi@acme.example", "dkim_algorithm": "ed25519"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = s
+        .api(Method::POST, "/api/v1/email/templates", Some(json!({"name": "Receipt", "subject": "Your receipt", "format": "html",
+            "body": "<p>Thanks {{ contact.first_name | default: 'there' }}: {{ event.properties.total | money: 'USD' }}</p>"})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let ada = identify(&s, "ada", "ada@example.org", Some("Ada")).await;
+    // Transactional: no marketing consent needed, no unsubscribe headers.
+    let (st, v) = s
+        .api(
+            Method::POST,
+            "/api/v1/email/send",
+            Some(json!({"contact_id": ada, "template": "Receipt", "transactional": true,
+            "event": {"name": "Order Completed", "properties": {"total": 42}}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "captured", "{v}");
+    let id = v["message_id"].as_str().unwrap();
+    let raw =
+        s.http.get(format!("{}/api/v1/email/messages/{id}/raw", s.url)).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(raw.headers()["content-type"], "message/rfc822");
+    let raw = raw.text().await.unwrap();
+    assert!(raw.starts_with("DKIM-Signature:"), "{raw}");
+    assert!(raw.contains("Thanks Ada: $42.00"), "{raw}");
+    assert!(!raw.contains("\r\nList-Unsubscribe:"), "transactional mail carries no unsubscribe headers");
+    let list = s.get(&format!("/api/v1/email/messages?contact_id={ada}")).await;
+    assert_eq!(list["data"][0]["status"], "captured");
+    assert!(list["data"][0].get("raw").is_none(), "lists leave the message out");
+}

@@ -1,0 +1,92 @@
+"""A real SMTP server for the email tests, independent of Kairos: aiosmtpd
+receives each message, Python's own `email` package parses it, and dkimpy
+verifies its DKIM signature against the public keys the test publishes in a
+JSON file (standing in for DNS). Each message becomes one JSON line in the
+log. Recipients steer the server: `hardbounce@…` is refused with 550 5.1.1,
+`greylist@…` is refused with 451 4.7.1 the first time and accepted after.
+
+Usage: smtp_receiver.py PORT LOG_FILE DNS_JSON_FILE   (prints "ready")
+"""
+import asyncio
+import email
+import email.policy
+import json
+import sys
+
+import dkim
+from aiosmtpd.controller import Controller
+
+PORT, LOG, DNS = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+greylisted = set()
+
+
+def dns_txt(name, timeout=5):
+    try:
+        with open(DNS) as f:
+            records = json.load(f)
+    except FileNotFoundError:
+        return None
+    key = name.decode() if isinstance(name, bytes) else name
+    value = records.get(key.rstrip("."))
+    return value.encode() if value else None
+
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0].lower()
+        if local == "hardbounce":
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if local == "greylist" and address not in greylisted:
+            greylisted.add(address)
+            return "451 4.7.1 <%s>: Greylisted, try again later" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        try:
+            d = dkim.DKIM(raw)
+            ok = bool(d.verify(dnsfunc=dns_txt))
+            err = None
+        except Exception as e:  # a failed verification is recorded, not raised
+            ok, err = False, repr(e)
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        parts = {}
+        for part in msg.walk():
+            ctype = part.get_content_type()
+            if ctype in ("text/plain", "text/html"):
+                parts[ctype] = part.get_content()
+        entry = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "dkim": ok,
+            "dkim_error": err,
+            "dkim_header": str(msg.get("DKIM-Signature", "")),
+            "content_type": msg.get_content_type(),
+            "subject": str(msg.get("Subject", "")),
+            "from": str(msg.get("From", "")),
+            "to": str(msg.get("To", "")),
+            "reply_to": str(msg.get("Reply-To", "")),
+            "date": str(msg.get("Date", "")),
+            "message_id": str(msg.get("Message-ID", "")),
+            "list_unsubscribe": str(msg.get("List-Unsubscribe", "")),
+            "list_unsubscribe_post": str(msg.get("List-Unsubscribe-Post", "")),
+            "kairos": str(msg.get("X-Kairos-Message", "")),
+            "text": parts.get("text/plain"),
+            "html": parts.get("text/html"),
+            "defects": [repr(x) for x in msg.defects],
+        }
+        with open(LOG, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        return "250 Message accepted for delivery"
+
+
+async def main():
+    controller = Controller(Handler(), hostname="127.0.0.1", port=PORT, decode_data=False)
+    controller.start()
+    print("ready", flush=True)
+    while True:
+        await asyncio.sleep(3600)
+
+
+asyncio.run(main())
