@@ -138,7 +138,14 @@ function Builder() {
     setName(journey.data?.name ?? "");
     setLoadedFor(key);
     setDirty(false);
-    window.setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+    window.setTimeout(() => {
+      if (c.nodes.length > 1) flow.fitView({ padding: 0.2, maxZoom: 1 });
+      else {
+        // Only the trigger: put it at the top, leaving the canvas below for new steps.
+        const width = document.querySelector(".canvas")?.clientWidth ?? 600;
+        flow.setViewport({ x: width / 2 - 105, y: 40, zoom: 1 });
+      }
+    }, 50);
   }, [id, journey.data, loadedFor, flow]);
 
   // Keep the marketer's arrangement of the canvas for next time.
@@ -377,7 +384,6 @@ function Builder() {
               onConnect={onConnect}
               onPaneClick={() => setSelected(null)}
               deleteKeyCode={["Delete", "Backspace"]}
-              fitView
               proOptions={{ hideAttribution: true }}
             >
               <Background gap={20} />
@@ -456,7 +462,8 @@ function StepNode({ id, data, selected }: NodeProps<FlowNode<StepNodeData, "step
   const problems = errors.get(id);
   const s = stats.get(id);
   const now = s ? Object.values(s.current).reduce((a, b) => a + b, 0) : 0;
-  const passed = s ? (s.outcomes.entered ?? 0) + (s.outcomes.arrived ?? 0) + (s.outcomes.passed ?? 0) : 0;
+  // Every run that reached the step left one of these lines there ("entered" is an extra line at the start).
+  const passed = s ? (s.outcomes.arrived ?? 0) + (s.outcomes.passed ?? 0) + (s.outcomes.exit ?? 0) : 0;
   return (
     <div className={`flow-node step-${data.step.type}${selected ? " selected" : ""}${problems ? " invalid" : ""}`} data-testid={`node-${id}`}>
       <Handle type="target" position={HandlePosition.Top} />

@@ -193,12 +193,14 @@ function ConditionView({ cond, ...p }: NodeProps & { cond: Condition }) {
   return (
     <div className={`rule-cond${err ? " has-error" : ""}`} data-testid="rule-condition">
       <div className="rule-cond-row">
-        <span className="cond-kind">{KIND_LABELS[cond.kind]}</span>
-        <label className="inline not-toggle">
-          <input type="checkbox" checked={cond.negate} onChange={(e) => set({ negate: e.target.checked })} />
-          <span>not</span>
-        </label>
-        {body}
+        <div className="cond-meta">
+          <span className="cond-kind">{KIND_LABELS[cond.kind]}</span>
+          <label className="inline not-toggle">
+            <input type="checkbox" checked={cond.negate} onChange={(e) => set({ negate: e.target.checked })} />
+            <span>not</span>
+          </label>
+        </div>
+        <div className="cond-body">{body}</div>
         <button type="button" className="icon danger" aria-label="Remove condition" title="Remove condition" onClick={() => p.change(cond.id, () => null)}>
           ×
         </button>

@@ -177,9 +177,9 @@ describe("the web UI", { skip: skip ?? false }, () => {
 
     // Drag two steps from the palette onto the canvas.
     const box = await canvas.boundingBox();
-    await page.locator('[data-step-type="delay"]').dragTo(canvas, { targetPosition: { x: box.width / 2 - 120, y: box.height * 0.55 } });
+    await page.locator('[data-step-type="delay"]').dragTo(canvas, { targetPosition: { x: box.width / 2 - 100, y: 200 } });
     await page.getByTestId("node-delay_1").waitFor();
-    await page.locator('[data-step-type="exit"]').dragTo(canvas, { targetPosition: { x: box.width / 2 + 120, y: box.height * 0.8 } });
+    await page.locator('[data-step-type="exit"]').dragTo(canvas, { targetPosition: { x: box.width / 2 + 20, y: 380 } });
     await page.getByTestId("node-exit_1").waitFor();
 
     // Configure the trigger in the side panel.
