@@ -95,7 +95,9 @@ async fn activity_counts_events_per_day_and_names_the_frequent_ones() {
             batch.push(json!({"type": "track", "userId": "u1", "event": event, "messageId": format!("m{i}"),
                 "timestamp": (now - Duration::days(days_ago)).to_rfc3339()}));
         }
-        batch.push(json!({"type": "page", "userId": "u1", "name": "Home", "messageId": "p1", "timestamp": now.to_rfc3339()}));
+        batch.push(
+            json!({"type": "page", "userId": "u1", "name": "Home", "messageId": "p1", "timestamp": now.to_rfc3339()}),
+        );
         let r = http.post(format!("{url}/v1/batch")).basic_auth(&write, Some("")).json(&json!({"batch": batch}));
         assert_eq!(r.send().await.unwrap().status(), StatusCode::OK);
         let r = http.get(format!("{url}/api/v1/workspace/activity?days=7")).bearer_auth(&admin).send().await.unwrap();
@@ -109,7 +111,8 @@ async fn activity_counts_events_per_day_and_names_the_frequent_ones() {
         let total: i64 = per_day.iter().map(|d| d["events"].as_i64().unwrap()).sum();
         assert_eq!(total, 5, "{b:?}: the 40-day-old event is outside the window");
         assert_eq!(v["top_events"][0], json!({"name": "Order Completed", "count": 3}), "{b:?}");
-        let names: Vec<&str> = v["top_events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            v["top_events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
         assert!(names.contains(&"Page Viewed") && names.contains(&"Signed Up") && !names.contains(&"Old"), "{names:?}");
         let r = http.get(format!("{url}/api/v1/workspace/activity?days=0")).bearer_auth(&admin).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -142,7 +142,12 @@ impl Tx {
     /// The most frequent event names from `since` on, as segment rules name
     /// them (page and screen calls are `Page Viewed` / `Screen Viewed`),
     /// most frequent first.
-    pub async fn top_event_names(&mut self, ws: WorkspaceId, since: DateTime<Utc>, limit: i64) -> Result<Vec<(String, i64)>> {
+    pub async fn top_event_names(
+        &mut self,
+        ws: WorkspaceId,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>> {
         Ok(with_conn!(self, c => sqlx::query_as(
             "SELECT CASE kind WHEN 'page' THEN 'Page Viewed' WHEN 'screen' THEN 'Screen Viewed' ELSE COALESCE(name, '') END AS event,
                     COUNT(*) AS n
