@@ -1,5 +1,5 @@
 // The app shell: sign-in gate, navigation and the routes of every page.
-import { BrowserRouter, NavLink, Route, Routes } from "react-router";
+import { BrowserRouter, NavLink, Route, Routes, useParams } from "react-router";
 import { SessionProvider, useSession } from "./session";
 import { Dashboard } from "./pages/Dashboard";
 import { Contacts } from "./pages/Contacts";
@@ -46,8 +46,8 @@ function Shell() {
           <Route path="/contacts" element={<Contacts />} />
           <Route path="/contacts/:id" element={<ContactPage />} />
           <Route path="/segments" element={<Segments />} />
-          <Route path="/segments/new" element={<SegmentBuilder />} />
-          <Route path="/segments/:id" element={<SegmentBuilder />} />
+          <Route path="/segments/new" element={<SegmentBuilder key="new" />} />
+          <Route path="/segments/:id" element={<KeyedSegmentBuilder />} />
           <Route path="/journeys" element={<Journeys />} />
           <Route path="/journeys/new" element={<JourneyBuilder />} />
           <Route path="/journeys/:id" element={<JourneyBuilder />} />
@@ -56,6 +56,12 @@ function Shell() {
       </main>
     </div>
   );
+}
+
+/** A fresh builder per segment, so moving between segments never carries an edit over. */
+function KeyedSegmentBuilder() {
+  const { id } = useParams();
+  return <SegmentBuilder key={id} />;
 }
 
 function NotFound() {

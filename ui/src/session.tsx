@@ -4,6 +4,7 @@
 import { createContext, useContext, useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { api, ApiError, forgetKey, storedKey, storeKey, UNAUTHORIZED_EVENT, type Workspace } from "./api";
 import { Loading, ProblemBox } from "./components";
+import { forgetCatalog } from "./segments/catalog";
 
 interface Session {
   workspace: Workspace;
@@ -36,6 +37,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     const onUnauthorized = () => {
       forgetKey();
+      forgetCatalog();
       setWorkspace(null);
       setExpired(true);
     };
@@ -56,6 +58,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     );
   const signOut = () => {
     forgetKey();
+    forgetCatalog();
     setWorkspace(null);
   };
   return <SessionContext.Provider value={{ workspace, signOut }}>{children}</SessionContext.Provider>;

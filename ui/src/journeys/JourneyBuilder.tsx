@@ -173,7 +173,8 @@ function Builder() {
   const statsByStep = useMemo(() => new Map((stats.data?.nodes ?? []).map((n) => [n.node, n])), [stats.data]);
 
   const onNodesChange = useCallback((changes: NodeChange<CanvasNode>[]) => {
-    if (changes.some((c) => c.type === "remove" || (c.type === "position" && !c.dragging))) setDirty(true);
+    // Positions are kept in the browser at once; only removals change the definition.
+    if (changes.some((c) => c.type === "remove")) setDirty(true);
     setNodes((ns) => {
       const removed = new Set(changes.filter((c) => c.type === "remove").map((c) => (c as { id: string }).id));
       if (removed.size > 0) setEdges((es) => es.filter((e) => !removed.has(e.source) && !removed.has(e.target)));
@@ -229,6 +230,26 @@ function Builder() {
       const handles = new Set(exitsOf({ type: node.data.step.type, config }).map((x) => x.handle));
       return es.filter((e) => e.source !== sid || handles.has(e.sourceHandle ?? "next"));
     });
+  }
+
+  /** Lay the canvas out anew, top-down from the trigger. */
+  function tidy() {
+    const pos = layout(toGraph(nodes, edges));
+    setNodes((ns) => ns.map((n) => ({ ...n, position: pos[n.id] ?? n.position })));
+    window.setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+  }
+
+  /** A branch or split path was removed: the exits after it move up one place. */
+  function exitRemoved(sid: string, prefix: "branch" | "path", index: number) {
+    setEdges((es) =>
+      es.flatMap((e) => {
+        const h = e.sourceHandle ?? "next";
+        if (e.source !== sid || !h.startsWith(`${prefix}:`)) return [e];
+        const i = Number(h.slice(prefix.length + 1));
+        if (i === index) return [];
+        return [i > index ? flowEdge(sid, `${prefix}:${i - 1}`, e.target) : e];
+      }),
+    );
   }
 
   function updateSettings(settings: Settings) {
@@ -329,6 +350,9 @@ function Builder() {
               {busy === "publish" ? "Publishing…" : "Publish"}
             </button>
           )}
+          <button type="button" onClick={tidy} title="Arrange the steps top-down by where they lead">
+            Tidy up
+          </button>
           {status === "active" && (
             <button type="button" onClick={() => setStatus("pause")} disabled={busy !== null}>
               Pause
@@ -405,7 +429,15 @@ function Builder() {
             </div>
           )}
           {catalog && selectedNode?.type === "trigger" && (
-            <TriggerPanel settings={(selectedNode.data as TriggerNodeData).settings} onChange={updateSettings} catalog={catalog} errors={errors.get(TRIGGER_ID)} />
+            <TriggerPanel
+              settings={(selectedNode.data as TriggerNodeData).settings}
+              onChange={updateSettings}
+              catalog={catalog}
+              errors={errors.get(TRIGGER_ID)}
+              steps={stepIds}
+              start={edges.find((e) => e.source === TRIGGER_ID)?.target ?? ""}
+              onStart={(target) => connect(TRIGGER_ID, "start", target)}
+            />
           )}
           {catalog && selectedNode?.type === "step" && (
             <StepPanel
@@ -415,6 +447,7 @@ function Builder() {
               edges={edges}
               onChange={(config) => updateStep(selectedNode.id, config)}
               onConnect={(handle, target) => connect(selectedNode.id, handle, target)}
+              onExitRemoved={(prefix, index) => exitRemoved(selectedNode.id, prefix, index)}
               onRemove={() => removeStep(selectedNode.id)}
               catalog={catalog}
               errors={errors.get(selectedNode.id)}

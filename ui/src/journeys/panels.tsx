@@ -64,7 +64,18 @@ function EventNames({ catalog }: { catalog: Catalog }) {
   );
 }
 
-export function TriggerPanel({ settings, onChange, catalog, errors }: { settings: Settings; onChange: (s: Settings) => void; catalog: Catalog; errors?: string[] }) {
+interface TriggerPanelProps {
+  settings: Settings;
+  onChange: (s: Settings) => void;
+  catalog: Catalog;
+  errors?: string[];
+  steps: string[];
+  /** The first step, if the trigger is connected. */
+  start: string;
+  onStart: (step: string | null) => void;
+}
+
+export function TriggerPanel({ settings, onChange, catalog, errors, steps, start, onStart }: TriggerPanelProps) {
   const t = settings.trigger;
   const setTrigger = (patch: Obj) => onChange({ ...settings, trigger: { ...t, ...patch } });
   const entry = settings.entry ?? {};
@@ -157,6 +168,17 @@ export function TriggerPanel({ settings, onChange, catalog, errors }: { settings
           }
         />
       </div>
+      <div className="field">
+        <label htmlFor="trigger-start">First step</label>
+        <select id="trigger-start" value={start} onChange={(e) => onStart(e.target.value || null)}>
+          <option value="">(not connected)</option>
+          {steps.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </div>
       <label className="inline">
         <input type="checkbox" checked={settings.exit_on_unsubscribe ?? true} onChange={(e) => onChange({ ...settings, exit_on_unsubscribe: e.target.checked })} />
         <span>Exit when the contact unsubscribes from marketing email</span>
@@ -171,12 +193,14 @@ interface StepPanelProps {
   edges: FlowEdge[];
   onChange: (config: Obj) => void;
   onConnect: (handle: string, target: string | null) => void;
+  /** Called before a branch or split path is removed, so the exits after it move up. */
+  onExitRemoved: (prefix: "branch" | "path", index: number) => void;
   onRemove: () => void;
   catalog: Catalog;
   errors?: string[];
 }
 
-export function StepPanel({ step, steps, edges, onChange, onConnect, onRemove, catalog, errors }: StepPanelProps) {
+export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemoved, onRemove, catalog, errors }: StepPanelProps) {
   const c = step.config;
   const set = (patch: Obj) => onChange({ ...c, ...patch });
   const fid = (k: string) => `step-${k}`;
@@ -206,7 +230,7 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onRemove, c
           <DurationInput label="Give up after" value={c.timeout} onChange={(d) => set({ timeout: d })} />
         </>
       )}
-      {step.type === "branch" && <BranchSettings config={c} onChange={onChange} catalog={catalog} />}
+      {step.type === "branch" && <BranchSettings config={c} onChange={onChange} onRemoved={(i) => onExitRemoved("branch", i)} catalog={catalog} />}
       {step.type === "split" && (
         <fieldset>
           <legend>Paths and their weights</legend>
@@ -223,7 +247,14 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onRemove, c
                 />
               </label>
               {all.length > 2 && (
-                <button type="button" className="link danger" onClick={() => set({ paths: all.filter((_, j) => j !== i) })}>
+                <button
+                  type="button"
+                  className="link danger"
+                  onClick={() => {
+                    onExitRemoved("path", i);
+                    set({ paths: all.filter((_, j) => j !== i) });
+                  }}
+                >
                   Remove
                 </button>
               )}
@@ -434,12 +465,12 @@ function JsonField({ label, value, onChange }: { label: string; value: unknown; 
   );
 }
 
-function BranchSettings({ config, onChange, catalog }: { config: Obj; onChange: (c: Obj) => void; catalog: Catalog }) {
+function BranchSettings({ config, onChange, onRemoved, catalog }: { config: Obj; onChange: (c: Obj) => void; onRemoved: (i: number) => void; catalog: Catalog }) {
   const branches = (config.branches as Obj[]) ?? [];
   const [trees, setTrees] = useState<Group[]>(() => branches.map((b) => fromRule(b.rule)));
   const update = (next: Group[]) => {
     setTrees(next);
-    onChange({ ...config, branches: next.map((g, i) => ({ ...branches[i], rule: toRule(g, catalog.schema) })) });
+    onChange({ ...config, branches: next.map((g) => ({ rule: toRule(g, catalog.schema) })) });
   };
   return (
     <div>
@@ -448,7 +479,14 @@ function BranchSettings({ config, onChange, catalog }: { config: Obj; onChange: 
           <legend>Branch {i + 1}</legend>
           <RuleEditor value={g} onChange={(ng) => update(trees.map((t, j) => (j === i ? ng : t)))} catalog={catalog} />
           {trees.length > 1 && (
-            <button type="button" className="link danger" onClick={() => update(trees.filter((_, j) => j !== i))}>
+            <button
+              type="button"
+              className="link danger"
+              onClick={() => {
+                onRemoved(i);
+                update(trees.filter((_, j) => j !== i));
+              }}
+            >
               Remove branch {i + 1}
             </button>
           )}

@@ -4,7 +4,7 @@
 // errors shown on the condition at fault; a sample of members and a CSV
 // download for a saved segment.
 import { useEffect, useMemo, useRef, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { api, ApiError, contactName, storedKey, useApi, type Contact, type Page, type Segment } from "../api";
 import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCatalog } from "./catalog";
@@ -17,11 +17,15 @@ export function SegmentBuilder() {
   const { id } = useParams();
   const isNew = !id;
   const navigate = useNavigate();
+  // "Duplicate" opens a new segment with a copy of another's name and rule.
+  const copy = useLocation().state as { name?: string; description?: string; rule?: unknown } | null;
   const { catalog, error: catalogError, refresh } = useCatalog();
   const saved = useApi<Segment>(id ? `/api/v1/segments/${id}` : null);
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [rule, setRule] = useState<Group>(() => ({ ...emptyGroup("and"), children: [emptyCondition("field")] }));
+  const [name, setName] = useState(isNew && copy?.name ? copy.name : "");
+  const [description, setDescription] = useState(isNew && copy?.description ? copy.description : "");
+  const [rule, setRule] = useState<Group>(() =>
+    isNew && copy?.rule ? fromRule(copy.rule) : { ...emptyGroup("and"), children: [emptyCondition("field")] },
+  );
   const [loadedId, setLoadedId] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
@@ -94,6 +98,11 @@ export function SegmentBuilder() {
   return (
     <section>
       <PageHeader title={isNew ? "New segment" : `Segment: ${saved.data?.name ?? ""}`}>
+        {!isNew && (
+          <button type="button" onClick={() => navigate("/segments/new", { state: { name: `Copy of ${name}`, description, rule: json } })}>
+            Duplicate
+          </button>
+        )}
         <Link to="/segments">All segments</Link>
       </PageHeader>
       <div className="builder-layout">

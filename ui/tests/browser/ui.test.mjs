@@ -244,4 +244,69 @@ describe("the web UI", { skip: skip ?? false }, () => {
     await page.getByText("Resumed.").waitFor();
     await b.shot("journey-published");
   });
+
+  test("with the keyboard alone a journey is built from the palette and the side panel, at tablet width", async () => {
+    b = await openBrowser({ width: 820, height: 1180 });
+    const { page } = b;
+    await signIn(page, server);
+    const fits = async (what) =>
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${what} fits 820 px without scrolling sideways`);
+    await fits("the dashboard");
+    await page.getByRole("link", { name: "Journeys" }).first().click();
+    await page.getByRole("link", { name: "New journey" }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByLabel("Name").focus();
+    await page.keyboard.type("Keyboard journey (UI test)");
+    await page.locator(".react-flow__viewport").waitFor();
+
+    // Steps from the palette with Enter; each new step is selected, its panel opens.
+    const add = async (label) => {
+      await page.getByRole("button", { name: label, exact: true }).focus();
+      await page.keyboard.press("Enter");
+    };
+    await add("Wait for event");
+    await page.getByLabel("Event to wait for").focus();
+    await page.keyboard.press("ControlOrMeta+a");
+    await page.keyboard.type("Signed Up");
+    await add("Change score");
+    await add("Exit");
+    for (const id of ["wait_event_1", "change_score_1", "exit_1"]) await page.getByTestId(`node-${id}`).waitFor();
+
+    // Connect through the side panels: focus a node on the canvas, Enter selects it.
+    const select = async (id) => {
+      await page.locator(`.react-flow__node[data-id="${id}"]`).focus();
+      await page.keyboard.press("Enter");
+    };
+    await select("__trigger");
+    await page.getByLabel("First step").selectOption("wait_event_1");
+    await select("wait_event_1");
+    await page.getByLabel("event came").selectOption("change_score_1");
+    await page.getByLabel("timed out").selectOption("exit_1");
+    await select("change_score_1");
+    await page.getByLabel("next").selectOption("exit_1");
+    await fits("the journey builder");
+    await b.shot("journey-keyboard");
+
+    await page.getByRole("button", { name: "Save draft" }).focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/journeys\/[0-9a-f-]{36}$/);
+    const saved = (await server.api("GET", `/api/v1/journeys/${page.url().split("/").pop()}`)).body;
+    assert.equal(saved.name, "Keyboard journey (UI test)");
+    assert.equal(saved.definition.start, "wait_event_1");
+    assert.deepEqual(saved.definition.nodes, {
+      wait_event_1: { type: "wait_event", event: "Signed Up", timeout: { days: 3 }, next: "change_score_1", timeout_next: "exit_1" },
+      change_score_1: { type: "change_score", score: "engagement", by: 5, next: "exit_1" },
+      exit_1: { type: "exit" },
+    });
+    // Edges drawn on the canvas for every connection made in the panels.
+    await eventually(async () => (await page.locator(".react-flow__edge").count()) === 4, 5000, "four edges on the canvas");
+
+    for (const path of ["/contacts", "/segments/new"]) {
+      await page.goto(server.url + path);
+      await page.locator("h1").first().waitFor();
+      await page.waitForLoadState("networkidle");
+      await fits(path);
+    }
+    await b.shot("segment-builder-tablet");
+  });
 });
