@@ -24,7 +24,7 @@ import {
   type NodeProps,
 } from "@xyflow/react";
 import { api, ApiError, useApi, type Journey, type JourneyStats } from "../api";
-import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCatalog } from "../segments/catalog";
 import {
   exitsOf,
@@ -426,6 +426,7 @@ function Builder() {
                   In the journey now: <strong>{formatNumber(["delayed", "waiting", "acting"].reduce((n, s) => n + (stats.data!.runs[s] ?? 0), 0))}</strong>
                 </p>
               )}
+              {id && <Versions id={id} version={journey.data?.version ?? 0} />}
             </div>
           )}
           {catalog && selectedNode?.type === "trigger" && (
@@ -456,6 +457,25 @@ function Builder() {
         </aside>
       </div>
     </section>
+  );
+}
+
+/** The journey's published versions, newest first. */
+function Versions({ id, version }: { id: string; version: number }) {
+  const versions = useApi<{ data: { version: number; published_at: number }[] }>(`/api/v1/journeys/${id}/versions?v=${version}`);
+  if (versions.error) return <ProblemBox error={versions.error} context="Versions" />;
+  if (!versions.data || versions.data.data.length === 0) return null;
+  return (
+    <>
+      <h3>Published versions</h3>
+      <ul className="plain small">
+        {[...versions.data.data].reverse().map((v) => (
+          <li key={v.version}>
+            version {v.version}, {formatWhen(v.published_at)}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 
