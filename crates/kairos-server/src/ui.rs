@@ -13,8 +13,10 @@ use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use std::path::{Component, Path, PathBuf};
 
-/// Path prefixes that belong to the server, never to the app.
-const SERVER_PREFIXES: &[&str] = &["/api", "/v1", "/healthz", "/preferences"];
+/// Path prefixes that belong to the server, never to the app: the APIs, the
+/// health check, the preference centre, and the email channel's open, click
+/// (`/t`) and unsubscribe (`/u`) links.
+const SERVER_PREFIXES: &[&str] = &["/api", "/v1", "/healthz", "/preferences", "/t", "/u"];
 
 /// Whether `path` belongs to the server's own routes.
 fn is_server_path(path: &str) -> bool {
@@ -123,10 +125,10 @@ mod tests {
 
     #[test]
     fn server_paths_are_never_the_app() {
-        for p in ["/api", "/api/v1/nope", "/v1", "/v1/track", "/healthz", "/preferences/abc"] {
+        for p in ["/api", "/api/v1/nope", "/v1", "/v1/track", "/healthz", "/preferences/abc", "/t/o/x", "/u/x"] {
             assert!(is_server_path(p), "{p}");
         }
-        for p in ["/", "/apiary", "/contacts", "/v10", "/segments/new"] {
+        for p in ["/", "/apiary", "/contacts", "/v10", "/segments/new", "/tools", "/users"] {
             assert!(!is_server_path(p), "{p}");
         }
     }
