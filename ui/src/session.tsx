@@ -97,7 +97,7 @@ function SignIn({ onSignedIn, expired }: { onSignedIn: (ws: Workspace) => void; 
           Use an admin API key of your workspace. <code>kairos demo</code> prints one; <code>kairos key create --scope admin</code> makes
           another.
         </p>
-        {expired && <p className="notice">Your key is no longer accepted; sign in again.</p>}
+        {expired && <p className="notice" role="status">Your key is no longer accepted; sign in again.</p>}
         <label htmlFor="admin-key">Admin API key</label>
         <input
           id="admin-key"

@@ -63,6 +63,19 @@ describe("the web UI", { skip: skip ?? false }, () => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem("kairos.adminKey")), null);
   });
 
+  test("a key revoked while signed in sends the marketer back to sign in, saying why", async () => {
+    const key = (await server.api("POST", "/api/v1/keys", { name: "ui test", scope: "admin" })).body;
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, { ...server, key: key.secret });
+    assert.equal((await server.api("DELETE", `/api/v1/keys/${key.id}`)).status, 204);
+    await page.getByRole("link", { name: "Contacts" }).first().click();
+    await page.getByText("Your key is no longer accepted; sign in again.").waitFor();
+    await page.getByLabel("Admin API key").waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("kairos.adminKey")), null);
+    await b.shot("signin-revoked");
+  });
+
   test("contacts from the demo are listed, searched, paged and opened", async () => {
     b = await openBrowser();
     const { page } = b;
@@ -163,6 +176,11 @@ describe("the web UI", { skip: skip ?? false }, () => {
     assert.equal(final.count, nestedCount, "the saved segment's count equals the live count");
     await eventually(async () => (await page.getByTestId("saved-count").innerText()) === nestedCount.toLocaleString("en-US"), 10_000, "the saved count");
     await b.shot("segment-saved");
+
+    // A deep link survives a reload: the server answers the client route with the app, the session is kept.
+    await page.reload();
+    await eventually(async () => (await page.getByLabel("Name").inputValue()) === "German pro customers (UI test)", 10_000, "the segment after a reload");
+    await settled(nestedCount);
   });
 
   test("a journey dragged together on the canvas is saved, refused with errors on the step, fixed and published", async () => {
