@@ -117,6 +117,12 @@ export async function openBrowser({ width = 1366, height = 900 } = {}) {
   // Any other failed response (5xx, a missing asset) is one.
   const refusals = [];
   const badResponses = [];
+  // Every API call the page makes, to check it against the public API.
+  const apiCalls = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith("/api/") || u.pathname.startsWith("/v1/")) apiCalls.push(`${r.method()} ${u.pathname}`);
+  });
   page.on("response", (r) => {
     if (r.status() < 400) return;
     const problem = (r.headers()["content-type"] ?? "").startsWith("application/problem+json");
@@ -135,10 +141,23 @@ export async function openBrowser({ width = 1366, height = 900 } = {}) {
     consoleErrors,
     badResponses,
     refusals,
+    apiCalls,
     async shot(name) {
       await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
     },
   };
+}
+
+/** The calls among `calls` ("GET /api/v1/…") that the server's OpenAPI document does not list. */
+export async function unlistedCalls(server, calls) {
+  const doc = await fetch(server.url + "/api/v1/openapi.json").then((r) => r.json());
+  const ops = Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.keys(item).map((m) => ({ method: m.toUpperCase(), re: new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`) })),
+  );
+  return [...new Set(calls)].filter((c) => {
+    const [method, path] = c.split(" ");
+    return !ops.some((o) => o.method === method && o.re.test(path));
+  });
 }
 
 /** Sign in through the sign-in page. */

@@ -2,10 +2,11 @@
 // data: a marketer signs in (and a bad key is refused), finds demo contacts,
 // builds a segment whose live count changes as the rule is edited and
 // equals the API's count, and builds, saves and publishes a journey on the
-// canvas, which the API then returns. No test may leave a console error.
+// canvas, which the API then returns. No test may leave a console error,
+// and every call the UI makes must be an endpoint of the OpenAPI document.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
+import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, unlistedCalls } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -25,10 +26,12 @@ describe("the web UI", { skip: skip ?? false }, () => {
     if (!b) return;
     // Screenshots of the last state of every test (the failing state on failure).
     await b.shot(`last-${t.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`).catch(() => {});
-    const { consoleErrors, badResponses } = b;
+    const { consoleErrors, badResponses, apiCalls } = b;
     await b.browser.close();
     b = undefined;
     assert.deepEqual(consoleErrors, [], "the browser console shows no errors");
+    assert.ok(apiCalls.length > 0, "the page called the API");
+    assert.deepEqual(await unlistedCalls(server, apiCalls), [], "the UI calls only endpoints of the public, documented API");
     assert.deepEqual(badResponses, [], "every failed request was an API refusal (a 4xx problem document)");
   });
 
@@ -179,7 +182,7 @@ describe("the web UI", { skip: skip ?? false }, () => {
 
     // A deep link survives a reload: the server answers the client route with the app, the session is kept.
     await page.reload();
-    await eventually(async () => (await page.getByLabel("Name").inputValue()) === "German pro customers (UI test)", 10_000, "the segment after a reload");
+    await eventually(async () => (await page.getByLabel("Name", { exact: true }).inputValue()) === "German pro customers (UI test)", 10_000, "the segment after a reload");
     await settled(nestedCount);
   });
 
