@@ -190,30 +190,48 @@ export interface Position {
   y: number;
 }
 
-/** A top-down layered layout: the trigger first, each step one layer below the nearest step leading to it. */
+/**
+ * A top-down layered layout: the trigger on top, each step one layer below the
+ * lowest step leading to it (edges that close a loop are ignored), steps that
+ * nothing leads to at the bottom.
+ */
 export function layout(g: Graph, spacing = { x: 260, y: 150 }): Record<string, Position> {
+  const ids = [TRIGGER_ID, ...g.steps.map((s) => s.id)];
+  const out = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (const e of g.edges) if (out.has(e.source) && out.has(e.target)) out.get(e.source)!.push(e.target);
+  // Depth-first from the trigger: finishing order, and the edges that close loops.
+  const state = new Map<string, "open" | "done">();
+  const back = new Set<string>();
+  const finished: string[] = [];
+  const visit = (id: string) => {
+    state.set(id, "open");
+    for (const t of out.get(id)!) {
+      if (state.get(t) === "open") back.add(`${id}>${t}`);
+      else if (!state.has(t)) visit(t);
+    }
+    state.set(id, "done");
+    finished.push(id);
+  };
+  visit(TRIGGER_ID);
+  // Longest path over the remaining (acyclic) edges, in topological order.
   const depth = new Map<string, number>([[TRIGGER_ID, 0]]);
-  const queue = [TRIGGER_ID];
-  while (queue.length > 0) {
-    const id = queue.shift()!;
-    for (const e of g.edges) {
-      if (e.source === id && !depth.has(e.target)) {
-        depth.set(e.target, depth.get(id)! + 1);
-        queue.push(e.target);
-      }
+  for (const id of finished.reverse()) {
+    for (const t of out.get(id)!) {
+      if (back.has(`${id}>${t}`)) continue;
+      depth.set(t, Math.max(depth.get(t) ?? 0, depth.get(id)! + 1));
     }
   }
   let maxDepth = Math.max(0, ...depth.values());
   for (const s of g.steps) if (!depth.has(s.id)) depth.set(s.id, ++maxDepth);
   const layers = new Map<number, string[]>();
-  for (const id of [TRIGGER_ID, ...g.steps.map((s) => s.id)]) {
+  for (const id of ids) {
     const d = depth.get(id)!;
     layers.set(d, [...(layers.get(d) ?? []), id]);
   }
   const pos: Record<string, Position> = {};
-  for (const [d, ids] of layers) {
-    ids.forEach((id, i) => {
-      pos[id] = { x: (i - (ids.length - 1) / 2) * spacing.x, y: d * spacing.y };
+  for (const [d, layerIds] of layers) {
+    layerIds.forEach((id, i) => {
+      pos[id] = { x: (i - (layerIds.length - 1) / 2) * spacing.x, y: d * spacing.y };
     });
   }
   return pos;

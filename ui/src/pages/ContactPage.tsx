@@ -216,7 +216,9 @@ function Timeline({ base }: { base: string }) {
     }
   }
 
-  const events = [...(first.data?.data ?? []), ...older];
+  // The first page is refreshed while older pages stay: show each event once.
+  const seen = new Set<string>();
+  const events = [...(first.data?.data ?? []), ...older].filter((e) => !seen.has(e.id) && (seen.add(e.id), true));
   return (
     <div className="card">
       <h2>Event timeline</h2>

@@ -306,6 +306,8 @@ describe("the web UI", { skip: skip ?? false }, () => {
     await select("change_score_1");
     await page.getByLabel("next").selectOption("exit_1");
     await fits("the journey builder");
+    await page.getByRole("button", { name: "Tidy up" }).focus();
+    await page.keyboard.press("Enter");
     await b.shot("journey-keyboard");
 
     await page.getByRole("button", { name: "Save draft" }).focus();

@@ -45,12 +45,18 @@ test("each step type has the exits the definition gives it", () => {
   assert.deepEqual(exitsOf({ type: "exit", config: {} }), []);
 });
 
-test("the layout puts the trigger on top and each step below the one leading to it", () => {
+test("the layout puts the trigger on top and each step below every step leading to it", () => {
   const g = fromDefinition(welcome);
   const pos = layout(g);
   assert.equal(Object.keys(pos).length, 7);
   assert.ok(pos[TRIGGER_ID].y < pos.points.y);
   assert.ok(pos.points.y < pos.settle_in.y && pos.settle_in.y < pos["bought?"].y);
+  // "split" is reached from "bought?" and from "vip?" (one layer lower): it goes below both, "done" below it.
+  assert.ok(pos.split.y > pos["vip?"].y && pos.done.y > pos.split.y);
+  // A loop (with a delay in it) does not push steps down forever.
+  const loop = fromDefinition({ ...welcome, nodes: { ...welcome.nodes, done: { type: "delay", duration: { days: 1 }, next: "points" } } });
+  const lp = layout(loop);
+  assert.ok(lp.done.y > lp.split.y && lp.points.y < lp.settle_in.y);
   const orphan = fromDefinition({ ...welcome, nodes: { ...welcome.nodes, lonely: { type: "exit" } } });
   assert.ok(layout(orphan).lonely, "unreachable steps are placed too");
 });
