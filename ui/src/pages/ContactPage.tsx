@@ -1,7 +1,7 @@
 // One contact: profile and custom fields, companies, consent per channel and
-// purpose with its history, segment and list memberships, the lifetime
-// outlook (when a model is trained), journeys in progress with their
-// position, and the event timeline (refreshed while the page is open).
+// purpose with its history, segment and list memberships, journeys in
+// progress with their position, and the event timeline (refreshed while the
+// page is open).
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, contactName, useApi, type Contact, type Journey, type Page, type TimelineEvent } from "../api";
@@ -32,7 +32,6 @@ export function ContactPage() {
   const segments = useApi<{ segments: { id: string; name: string; since: number | null }[]; lists: string[] }>(`${base}/segments`);
   const runs = useApi<{ data: Run[] }>(`${base}/journeys`, { pollMs: 10000 });
   const journeys = useApi<{ data: Journey[] }>("/api/v1/journeys");
-  const clv = useApi<{ p_alive: number; expected_purchases: number; expected_revenue: number | null }>(`${base}/clv?days=90`);
   const journeyName = (jid: string) => journeys.data?.data.find((j) => j.id === jid)?.name ?? jid;
 
   if (contact.loading && !contact.data) return <Loading what="the contact" />;
@@ -97,25 +96,6 @@ export function ContactPage() {
           </ul>
           {segments.data && segments.data.lists.length > 0 && <p className="muted">On {segments.data.lists.length} static list(s).</p>}
 
-          <h2>Customer lifetime, next 90 days</h2>
-          {clv.loading && !clv.data && <Loading what="the lifetime outlook" />}
-          {clv.error && <p className="muted small">{clv.error.problem.detail}</p>}
-          {clv.data && (
-            <dl className="props" data-testid="clv">
-              <div>
-                <dt>still a customer</dt>
-                <dd>{Math.round(clv.data.p_alive * 100)}%</dd>
-              </div>
-              <div>
-                <dt>expected purchases</dt>
-                <dd>{clv.data.expected_purchases.toFixed(1)}</dd>
-              </div>
-              <div>
-                <dt>expected revenue</dt>
-                <dd>{clv.data.expected_revenue === null ? "—" : clv.data.expected_revenue.toFixed(2)}</dd>
-              </div>
-            </dl>
-          )}
 
           <h2>Journeys</h2>
           {runs.loading && !runs.data && <Loading what="journeys" />}
