@@ -1,5 +1,6 @@
 //! Kairos over HTTP: the Segment-compatible tracking API (`/v1/*`), the REST
-//! API (`/api/v1/*`) with its OpenAPI document, and the landing page.
+//! API (`/api/v1/*`) with its OpenAPI document, and the marketer web UI at
+//! `/` (`ui.rs`).
 //!
 //! Invariant: this is the only crate that knows HTTP and the JSON wire
 //! shapes of the API; it turns requests into calls on the engine and store
@@ -12,14 +13,14 @@ pub mod openapi;
 pub mod preferences;
 pub mod problem;
 pub mod tracking;
+pub mod ui;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
 use kairos_engine::Engine;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
@@ -32,11 +33,19 @@ pub use api::keys::issue_key;
 pub struct AppState {
     pub engine: Engine,
     pub keys: Arc<auth::KeyCache>,
+    /// The built web UI served at `/`; `None` serves a page saying how to build it.
+    pub ui_dir: Option<Arc<PathBuf>>,
 }
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
-        AppState { engine, keys: Arc::new(auth::KeyCache::default()) }
+        AppState { engine, keys: Arc::new(auth::KeyCache::default()), ui_dir: None }
+    }
+
+    /// Serve the built web UI in `dir` (the directory holding `index.html`).
+    pub fn with_ui_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.ui_dir = Some(Arc::new(dir.into()));
+        self
     }
 }
 
@@ -55,15 +64,10 @@ pub fn router(state: AppState) -> Router {
         .merge(email_links::routes())
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/", get(landing))
-        .fallback(|| async { problem::Problem::not_found("no such endpoint; see /api/v1/openapi.json") })
+        .fallback(ui::fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-async fn landing() -> impl IntoResponse {
-    (StatusCode::OK, Html(include_str!("landing.html")))
 }
 
 /// Serve until `shutdown` resolves.

@@ -30,7 +30,7 @@ impl Modify for BearerAuth {
         companies::create, companies::list, companies::read, companies::patch, companies::remove, companies::contacts,
         fields::list, fields::define, fields::remove,
         keys::list, keys::create, keys::revoke,
-        workspace::read,
+        workspace::read, workspace::activity,
         segments::list, segments::create, segments::read, segments::update, segments::remove, segments::count,
         segments::members, segments::members_csv, segments::preview, segments::contact_segments,
         segments::lists, segments::create_list, segments::read_list, segments::update_list, segments::remove_list,

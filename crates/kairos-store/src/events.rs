@@ -137,6 +137,34 @@ impl Tx {
         )
     }
 
+    /// Events per UTC day (by event timestamp) from `since` on, oldest day
+    /// first: `(days since the Unix epoch, count)`. Days without events are
+    /// absent. The dashboard's time series.
+    pub async fn events_per_day(&mut self, ws: WorkspaceId, since: DateTime<Utc>) -> Result<Vec<(i64, i64)>> {
+        Ok(with_conn!(self, c => sqlx::query_as(
+            "SELECT timestamp / 86400000 AS day, COUNT(*) FROM events WHERE workspace_id = $1 AND timestamp >= $2
+             GROUP BY timestamp / 86400000 ORDER BY day")
+            .bind(ws.to_string()).bind(to_millis(since)).fetch_all(c).await)?)
+    }
+
+    /// The most frequent event names from `since` on, as segment rules name
+    /// them (page and screen calls are `Page Viewed` / `Screen Viewed`),
+    /// most frequent first.
+    pub async fn top_event_names(
+        &mut self,
+        ws: WorkspaceId,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        Ok(with_conn!(self, c => sqlx::query_as(
+            "SELECT CASE kind WHEN 'page' THEN 'Page Viewed' WHEN 'screen' THEN 'Screen Viewed' ELSE COALESCE(name, '') END AS event,
+                    COUNT(*) AS n
+             FROM events WHERE workspace_id = $1 AND timestamp >= $2 AND kind IN ('track', 'page', 'screen')
+             GROUP BY CASE kind WHEN 'page' THEN 'Page Viewed' WHEN 'screen' THEN 'Screen Viewed' ELSE COALESCE(name, '') END
+             ORDER BY n DESC, event LIMIT $3")
+            .bind(ws.to_string()).bind(to_millis(since)).bind(limit).fetch_all(c).await)?)
+    }
+
     /// Which of these message ids are already in the log.
     pub async fn existing_message_ids(&mut self, ws: WorkspaceId, ids: &[&str]) -> Result<HashSet<String>> {
         let mut found = HashSet::new();

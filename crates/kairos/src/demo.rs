@@ -295,6 +295,7 @@ async fn seed_segments(store: &Store, ws: kairos_core::ids::WorkspaceId) -> Resu
 
 pub fn banner(url: &str, keys: &DemoKeys) {
     println!("Kairos demo is running at {url}");
+    println!("  web UI:     {url}/   (sign in with the key below)");
     println!("  workspace:  {WORKSPACE}");
     println!("  admin key:  {}   (REST API: Authorization: Bearer <key>)", keys.admin);
     println!("  write key:  {}   (tracking: /v1/track, /v1/batch, ...)", keys.write);

@@ -115,6 +115,9 @@ struct ServeArgs {
     /// (refused by default so journey authors cannot reach internal services).
     #[arg(long, env = "KAIROS_ALLOW_PRIVATE_WEBHOOKS")]
     allow_private_webhooks: bool,
+    /// The built web UI to serve at `/` (the directory holding index.html).
+    #[arg(long, env = "KAIROS_UI_DIR", default_value = "ui/dist")]
+    ui_dir: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -199,11 +202,17 @@ async fn serve(store: Store, args: &ServeArgs, banner: impl FnOnce(&str)) -> Res
     let listener =
         tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    if !args.ui_dir.join("index.html").is_file() {
+        tracing::warn!(
+            "no web UI at {}: build it with `npm ci && npm run build` in ui/, or pass --ui-dir",
+            args.ui_dir.display()
+        );
+    }
     banner(&format!("http://{addr}"));
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    kairos_server::serve(listener, AppState::new(engine), shutdown).await?;
+    kairos_server::serve(listener, AppState::new(engine).with_ui_dir(&args.ui_dir), shutdown).await?;
     Ok(())
 }
 

@@ -1,13 +1,15 @@
-//! `/api/v1/workspace`: which workspace the key belongs to, with headline counts.
+//! `/api/v1/workspace`: which workspace the key belongs to, with headline
+//! counts, and its recent activity (events per day, most frequent events).
 
 use crate::auth::Admin;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,7 +24,7 @@ pub struct WorkspaceView {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/workspace", get(read))
+    Router::new().route("/api/v1/workspace", get(read)).route("/api/v1/workspace/activity", get(activity))
 }
 
 /// The key's workspace and its headline counts.
@@ -40,4 +42,66 @@ pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Wor
         events: tx.count_events(admin.ws()).await?,
         events_last_24h: tx.count_events_since(admin.ws(), since).await?,
     }))
+}
+
+/// Events on one UTC day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayCount {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub events: i64,
+}
+
+/// An event name and how often it happened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventNameCount {
+    /// As segment rules and journey triggers name it (page views are `Page Viewed`).
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityView {
+    pub days: i64,
+    /// Every day of the window, oldest first, days without events included.
+    pub per_day: Vec<DayCount>,
+    /// The most frequent events of the window, most frequent first (at most 50).
+    pub top_events: Vec<EventNameCount>,
+}
+
+/// Events per day over the last `days` days (1 to 366, default 30, by event
+/// timestamp) and the most frequent event names: the dashboard's chart and
+/// the event pickers of the segment and journey builders.
+#[utoipa::path(get, path = "/api/v1/workspace/activity", tag = "workspace",
+    params(("days" = Option<i64>, Query, description = "1 to 366, default 30")),
+    responses((status = 200, body = ActivityView), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn activity(
+    State(s): State<AppState>,
+    admin: Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ActivityView>> {
+    let days = match q.get("days") {
+        None => 30,
+        Some(d) => match d.parse::<i64>() {
+            Ok(n) if (1..=366).contains(&n) => n,
+            _ => return Err(Problem::invalid("days", format!("must be a whole number from 1 to 366, got {d:?}"))),
+        },
+    };
+    let today = s.engine.clock().now().timestamp_millis().div_euclid(86_400_000);
+    let first = today - days + 1;
+    let since = DateTime::<Utc>::from_timestamp_millis(first * 86_400_000).unwrap_or_default();
+    let mut tx = s.engine.store().begin().await?;
+    let counted: HashMap<i64, i64> = tx.events_per_day(admin.ws(), since).await?.into_iter().collect();
+    let top = tx.top_event_names(admin.ws(), since, 50).await?;
+    tx.commit().await?;
+    let per_day = (first..=today)
+        .map(|d| DayCount {
+            day: DateTime::<Utc>::from_timestamp_millis(d * 86_400_000)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            events: counted.get(&d).copied().unwrap_or(0),
+        })
+        .collect();
+    let top_events = top.into_iter().map(|(name, count)| EventNameCount { name, count }).collect();
+    Ok(Json(ActivityView { days, per_day, top_events }))
 }

@@ -1,0 +1,229 @@
+// The UI's one door to Kairos: calls to the public REST API under /api/v1
+// with the signed-in admin key as a bearer token, errors turned into
+// ApiError carrying the server's RFC 9457 problem document, and a hook that
+// loads a resource with loading and error states.
+import { useCallback, useEffect, useRef, useState } from "react";
+
+/** An RFC 9457 problem document as the Kairos API returns it. */
+export interface Problem {
+  type?: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: { path: string; message: string }[];
+}
+
+export class ApiError extends Error {
+  constructor(public problem: Problem) {
+    super(problem.detail || problem.title);
+  }
+  get status() {
+    return this.problem.status;
+  }
+}
+
+const KEY_STORAGE = "kairos.adminKey";
+
+export function storedKey(): string | null {
+  return sessionStorage.getItem(KEY_STORAGE);
+}
+export function storeKey(key: string) {
+  sessionStorage.setItem(KEY_STORAGE, key);
+}
+export function forgetKey() {
+  sessionStorage.removeItem(KEY_STORAGE);
+}
+
+/** Fired when the API refuses the stored key (revoked, or the server was reset). */
+export const UNAUTHORIZED_EVENT = "kairos:unauthorized";
+
+/** Call the API. `key` overrides the stored key (used by sign-in). */
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { key?: string; signal?: AbortSignal } = {},
+): Promise<T> {
+  const key = opts.key ?? storedKey();
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let resp: Response;
+  try {
+    resp = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: opts.signal,
+    });
+  } catch (e) {
+    if ((e as Error).name === "AbortError") throw e;
+    throw new ApiError({ title: "The server cannot be reached", status: 0, detail: String((e as Error).message ?? e) });
+  }
+  if (resp.status === 204) return undefined as T;
+  const text = await resp.text();
+  let json: unknown = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON: handled below */
+  }
+  if (!resp.ok) {
+    const p = json as Partial<Problem> | undefined;
+    const problem: Problem = {
+      title: p?.title ?? `${resp.status} ${resp.statusText}`,
+      status: resp.status,
+      detail: p?.detail ?? (text.slice(0, 300) || resp.statusText),
+      errors: p?.errors,
+      type: p?.type,
+    };
+    if (resp.status === 401 && !opts.key) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+    throw new ApiError(problem);
+  }
+  return json as T;
+}
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiError | undefined;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** GET `path` (null: nothing to load) and keep it with loading and error state. */
+export function useApi<T>(path: string | null, opts: { pollMs?: number } = {}): Loaded<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<ApiError | undefined>(undefined);
+  const [loading, setLoading] = useState<boolean>(path !== null);
+  const [tick, setTick] = useState(0);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  const lastPath = useRef<string | null>(null);
+
+  useEffect(() => {
+    if (path === null) {
+      setLoading(false);
+      return;
+    }
+    const ctl = new AbortController();
+    // Keep showing the old data while polling the same path; clear on a new path.
+    if (lastPath.current !== path) setData(undefined);
+    lastPath.current = path;
+    setLoading(true);
+    api<T>("GET", path, undefined, { signal: ctl.signal })
+      .then((d) => {
+        setData(d);
+        setError(undefined);
+        setLoading(false);
+      })
+      .catch((e) => {
+        if ((e as Error).name === "AbortError") return;
+        setError(e instanceof ApiError ? e : new ApiError({ title: "Error", status: 0, detail: String(e) }));
+        setLoading(false);
+      });
+    return () => ctl.abort();
+  }, [path, tick]);
+
+  useEffect(() => {
+    if (!opts.pollMs || path === null) return;
+    const t = window.setInterval(() => {
+      if (document.visibilityState === "visible") setTick((x) => x + 1);
+    }, opts.pollMs);
+    return () => window.clearInterval(t);
+  }, [opts.pollMs, path]);
+
+  return { data, error, loading, reload };
+}
+
+/** Wire shapes of the API, as the UI uses them. */
+export interface Workspace {
+  id: string;
+  name: string;
+  created_at: string;
+  contacts: number;
+  events: number;
+  events_last_24h: number;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor?: string | null;
+}
+
+export interface Contact {
+  id: string;
+  external_id: string | null;
+  email: string | null;
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  timezone: string | null;
+  locale: string | null;
+  country: string | null;
+  custom: Record<string, unknown>;
+  company_ids: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TimelineEvent {
+  id: string;
+  type: string;
+  name: string | null;
+  properties: Record<string, unknown>;
+  timestamp: string;
+  seq: number;
+}
+
+export interface FieldDef {
+  entity: "contact" | "company";
+  name: string;
+  type: "string" | "number" | "boolean" | "date" | "list";
+  label: string | null;
+}
+
+export interface Segment {
+  id: string;
+  name: string;
+  description: string | null;
+  rule: unknown;
+  version: number;
+  status: string;
+  error: string | null;
+  count: number | null;
+  backfill_done: number;
+  backfill_total: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface StaticList {
+  id: string;
+  name: string;
+  count: number;
+}
+
+export interface Journey {
+  id: string;
+  name: string;
+  status: string;
+  version: number;
+  definition: Record<string, unknown>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JourneyStats {
+  nodes: { node: string; current: Record<string, number>; outcomes: Record<string, number> }[];
+  runs: Record<string, number>;
+}
+
+export interface Activity {
+  days: number;
+  per_day: { day: string; events: number }[];
+  top_events: { name: string; count: number }[];
+}
+
+export function contactName(c: Pick<Contact, "first_name" | "last_name" | "email" | "external_id" | "id">): string {
+  const n = [c.first_name, c.last_name].filter(Boolean).join(" ");
+  return n || c.email || c.external_id || c.id;
+}

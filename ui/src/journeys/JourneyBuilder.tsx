@@ -1,0 +1,593 @@
+// The journey builder: a React Flow canvas with the trigger and the steps,
+// a palette to drag (or add with the keyboard) new steps from, a side panel
+// that configures the selected step, save as draft, publish, pause and
+// resume, the server's validation errors shown on the steps at fault, and
+// live per-step counts from the stats endpoint while the journey runs.
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type DragEvent } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import {
+  addEdge,
+  applyEdgeChanges,
+  applyNodeChanges,
+  Background,
+  Controls,
+  Handle,
+  Position as HandlePosition,
+  ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
+  type Connection,
+  type Edge as FlowEdge,
+  type EdgeChange,
+  type Node as FlowNode,
+  type NodeChange,
+  type NodeProps,
+} from "@xyflow/react";
+import { api, ApiError, useApi, type Journey, type JourneyStats } from "../api";
+import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { useCatalog } from "../segments/catalog";
+import {
+  exitsOf,
+  fromDefinition,
+  layout,
+  newStepConfig,
+  newStepId,
+  STEP_TYPES,
+  stepForPath,
+  stepLabel,
+  toDefinition,
+  TRIGGER_ID,
+  type Graph,
+  type Obj,
+  type Settings,
+  type Step,
+} from "./graph";
+import { StepPanel, TriggerPanel } from "./panels";
+
+type StepNodeData = { step: Step };
+type TriggerNodeData = { settings: Settings };
+type CanvasNode = FlowNode<StepNodeData, "step"> | FlowNode<TriggerNodeData, "trigger">;
+
+const NEW_JOURNEY: Obj = {
+  trigger: { type: "event", event: "Signed Up" },
+  entry: { mode: "once" },
+  nodes: {},
+};
+
+/** What every node on the canvas may show: the server's problems and live counts, by step id. */
+const CanvasInfo = createContext<{ errors: Map<string, string[]>; stats: Map<string, JourneyStats["nodes"][number]> }>({
+  errors: new Map(),
+  stats: new Map(),
+});
+
+const layoutKey = (id: string) => `kairos.journeyLayout.${id}`;
+
+export function JourneyBuilder() {
+  return (
+    <ReactFlowProvider>
+      <Builder />
+    </ReactFlowProvider>
+  );
+}
+
+function toCanvas(def: Obj, saved: Record<string, { x: number; y: number }> | null): { nodes: CanvasNode[]; edges: FlowEdge[] } {
+  const g = fromDefinition(def);
+  const auto = layout(g);
+  const pos = (id: string) => saved?.[id] ?? auto[id] ?? { x: 0, y: 0 };
+  const nodes: CanvasNode[] = [
+    { id: TRIGGER_ID, type: "trigger", position: pos(TRIGGER_ID), data: { settings: g.settings }, deletable: false },
+    ...g.steps.map((s): CanvasNode => ({ id: s.id, type: "step", position: pos(s.id), data: { step: s } })),
+  ];
+  const edges = g.edges.map((e) => flowEdge(e.source, e.handle, e.target));
+  return { nodes, edges };
+}
+
+function flowEdge(source: string, handle: string, target: string): FlowEdge {
+  return { id: `${source}:${handle}`, source, sourceHandle: handle, target, label: handleLabel(handle) };
+}
+
+function handleLabel(handle: string): string | undefined {
+  if (handle === "timeout_next") return "timed out";
+  if (handle === "otherwise") return "otherwise";
+  if (handle.startsWith("branch:")) return `branch ${Number(handle.slice(7)) + 1}`;
+  if (handle.startsWith("path:")) return `path ${Number(handle.slice(5)) + 1}`;
+  return undefined;
+}
+
+function toGraph(nodes: CanvasNode[], edges: FlowEdge[]): Graph {
+  const trigger = nodes.find((n) => n.type === "trigger") as FlowNode<TriggerNodeData> | undefined;
+  return {
+    settings: trigger?.data.settings ?? { trigger: { type: "event", event: "" } },
+    steps: nodes.filter((n) => n.type === "step").map((n) => (n.data as StepNodeData).step),
+    edges: edges.map((e) => ({ source: e.source, handle: e.sourceHandle ?? "next", target: e.target })),
+  };
+}
+
+function Builder() {
+  const { id } = useParams();
+  const navigate = useNavigate();
+  const isNew = !id;
+  const flow = useReactFlow();
+  const { catalog, error: catalogError } = useCatalog();
+  const journey = useApi<Journey>(id ? `/api/v1/journeys/${id}` : null);
+  const [name, setName] = useState("");
+  const [nodes, setNodes] = useState<CanvasNode[]>([]);
+  const [edges, setEdges] = useState<FlowEdge[]>([]);
+  const [loadedFor, setLoadedFor] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [problem, setProblem] = useState<unknown>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [dirty, setDirty] = useState(false);
+
+  // Load the journey (or a new one) onto the canvas once.
+  useEffect(() => {
+    const key = id ?? "new";
+    if (loadedFor === key) return;
+    if (id && !journey.data) return;
+    const def = journey.data?.definition ?? NEW_JOURNEY;
+    let saved = null;
+    try {
+      saved = id ? JSON.parse(localStorage.getItem(layoutKey(id)) ?? "null") : null;
+    } catch {
+      saved = null;
+    }
+    const c = toCanvas(def, saved);
+    setNodes(c.nodes);
+    setEdges(c.edges);
+    setName(journey.data?.name ?? "");
+    setLoadedFor(key);
+    setDirty(false);
+    window.setTimeout(() => {
+      if (c.nodes.length > 1) flow.fitView({ padding: 0.2, maxZoom: 1 });
+      else {
+        // Only the trigger: put it at the top, leaving the canvas below for new steps.
+        const width = document.querySelector(".canvas")?.clientWidth ?? 600;
+        flow.setViewport({ x: width / 2 - 105, y: 40, zoom: 1 });
+      }
+    }, 50);
+  }, [id, journey.data, loadedFor, flow]);
+
+  // Keep the marketer's arrangement of the canvas for next time.
+  useEffect(() => {
+    if (!id || loadedFor !== id) return;
+    const pos = Object.fromEntries(nodes.map((n) => [n.id, n.position]));
+    localStorage.setItem(layoutKey(id), JSON.stringify(pos));
+  }, [id, nodes, loadedFor]);
+
+  const running = journey.data && journey.data.status !== "draft";
+  const stats = useApi<JourneyStats>(id && running ? `/api/v1/journeys/${id}/stats` : null, { pollMs: 5000 });
+
+  const stepIds = nodes.filter((n) => n.type === "step").map((n) => n.id);
+  const errors = useMemo(() => {
+    const m = new Map<string, string[]>();
+    if (problem instanceof ApiError)
+      for (const e of problem.problem.errors ?? []) {
+        const at = stepForPath(e.path, stepIds);
+        if (at) m.set(at, [...(m.get(at) ?? []), e.message.replace(/^node "[^"]*": /, "")]);
+      }
+    return m;
+    // stepIds is derived from nodes; the errors belong to the last answer.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [problem]);
+  const statsByStep = useMemo(() => new Map((stats.data?.nodes ?? []).map((n) => [n.node, n])), [stats.data]);
+
+  const onNodesChange = useCallback((changes: NodeChange<CanvasNode>[]) => {
+    // Positions are kept in the browser at once; only removals change the definition.
+    if (changes.some((c) => c.type === "remove")) setDirty(true);
+    setNodes((ns) => {
+      const removed = new Set(changes.filter((c) => c.type === "remove").map((c) => (c as { id: string }).id));
+      if (removed.size > 0) setEdges((es) => es.filter((e) => !removed.has(e.source) && !removed.has(e.target)));
+      return applyNodeChanges(changes, ns);
+    });
+    for (const c of changes) if (c.type === "select" && c.selected) setSelected(c.id);
+  }, []);
+
+  const onEdgesChange = useCallback((changes: EdgeChange[]) => {
+    if (changes.some((c) => c.type === "remove")) setDirty(true);
+    setEdges((es) => applyEdgeChanges(changes, es));
+  }, []);
+
+  const connect = useCallback((source: string, handle: string, target: string | null) => {
+    setDirty(true);
+    setEdges((es) => {
+      const rest = es.filter((e) => !(e.source === source && (e.sourceHandle ?? "next") === handle));
+      return target ? addEdge(flowEdge(source, handle, target), rest) : rest;
+    });
+  }, []);
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      if (c.source && c.target && c.source !== c.target) connect(c.source, c.sourceHandle ?? "next", c.target);
+    },
+    [connect],
+  );
+
+  function addStep(type: string, position?: { x: number; y: number }) {
+    const sid = newStepId(type, nodes.map((n) => n.id));
+    const lowest = Math.max(0, ...nodes.map((n) => n.position.y));
+    const at = position ?? { x: 0, y: lowest + 150 };
+    const step: Step = { id: sid, type, config: newStepConfig(type) };
+    setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), { id: sid, type: "step", position: at, data: { step }, selected: true }]);
+    setSelected(sid);
+    setDirty(true);
+  }
+
+  function onDrop(e: DragEvent) {
+    e.preventDefault();
+    const type = e.dataTransfer.getData("application/x-kairos-step");
+    if (!type) return;
+    addStep(type, flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+  }
+
+  function updateStep(sid: string, config: Obj) {
+    setDirty(true);
+    setNodes((ns) => ns.map((n) => (n.id === sid && n.type === "step" ? { ...n, data: { step: { ...n.data.step, config } } } : n)));
+    // A branch or split that lost exits loses their edges.
+    setEdges((es) => {
+      const node = nodes.find((n) => n.id === sid);
+      if (!node || node.type !== "step") return es;
+      const handles = new Set(exitsOf({ type: node.data.step.type, config }).map((x) => x.handle));
+      return es.filter((e) => e.source !== sid || handles.has(e.sourceHandle ?? "next"));
+    });
+  }
+
+  /** Lay the canvas out anew, top-down from the trigger. */
+  function tidy() {
+    const pos = layout(toGraph(nodes, edges));
+    setNodes((ns) => ns.map((n) => ({ ...n, position: pos[n.id] ?? n.position })));
+    window.setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+  }
+
+  /** A branch or split path was removed: the exits after it move up one place. */
+  function exitRemoved(sid: string, prefix: "branch" | "path", index: number) {
+    setEdges((es) =>
+      es.flatMap((e) => {
+        const h = e.sourceHandle ?? "next";
+        if (e.source !== sid || !h.startsWith(`${prefix}:`)) return [e];
+        const i = Number(h.slice(prefix.length + 1));
+        if (i === index) return [];
+        return [i > index ? flowEdge(sid, `${prefix}:${i - 1}`, e.target) : e];
+      }),
+    );
+  }
+
+  function updateSettings(settings: Settings) {
+    setDirty(true);
+    setNodes((ns) => ns.map((n) => (n.type === "trigger" ? { ...n, data: { settings } } : n)));
+  }
+
+  function removeStep(sid: string) {
+    setDirty(true);
+    setNodes((ns) => ns.filter((n) => n.id !== sid));
+    setEdges((es) => es.filter((e) => e.source !== sid && e.target !== sid));
+    setSelected(null);
+  }
+
+  async function run(label: string, f: () => Promise<void>) {
+    setBusy(label);
+    setProblem(null);
+    setNote(null);
+    try {
+      await f();
+    } catch (e) {
+      setProblem(e);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const definition = () => toDefinition(toGraph(nodes, edges));
+
+  const saveDraft = () =>
+    run("save", async () => {
+      const body = { name: name.trim(), definition: definition() };
+      if (isNew) {
+        const j = await api<Journey>("POST", "/api/v1/journeys", body);
+        localStorage.setItem(layoutKey(j.id), JSON.stringify(Object.fromEntries(nodes.map((n) => [n.id, n.position]))));
+        setLoadedFor(j.id);
+        navigate(`/journeys/${j.id}`, { replace: true });
+      } else {
+        await api<Journey>("PATCH", `/api/v1/journeys/${id}`, body);
+        setNote("Draft saved.");
+        setDirty(false);
+        journey.reload();
+      }
+    });
+
+  const publish = () =>
+    run("publish", async () => {
+      await api<Journey>("PATCH", `/api/v1/journeys/${id}`, { name: name.trim(), definition: definition() });
+      setDirty(false);
+      const j = await api<Journey>("POST", `/api/v1/journeys/${id}/publish`);
+      setNote(`Published as version ${j.version}.`);
+      journey.reload();
+    });
+
+  const setStatus = (action: "pause" | "resume" | "archive") =>
+    run(action, async () => {
+      await api<Journey>("POST", `/api/v1/journeys/${id}/${action}`);
+      setNote(action === "pause" ? "Paused: no one enters or moves." : action === "resume" ? "Resumed." : "Archived.");
+      journey.reload();
+    });
+
+  if (id && journey.loading && !journey.data) return <Loading what="the journey" />;
+  if (id && journey.error && !journey.data)
+    return (
+      <section>
+        <PageHeader title="Journey" />
+        <ProblemBox error={journey.error} />
+      </section>
+    );
+
+  const selectedNode = nodes.find((n) => n.id === selected);
+  const status = journey.data?.status ?? "draft";
+  const general = problem instanceof ApiError ? problem : problem ? problem : null;
+
+  return (
+    <section className="journey-builder">
+      <PageHeader
+        title={
+          <>
+            {isNew ? "New journey" : "Journey"} <StatusBadge status={isNew ? "new" : status} />
+            {journey.data && journey.data.version > 0 && <span className="muted small"> version {journey.data.version}</span>}
+          </>
+        }
+      >
+        <Link to="/journeys">All journeys</Link>
+      </PageHeader>
+      <div className="journey-toolbar">
+        <div className="field grow">
+          <label htmlFor="journey-name">Name</label>
+          <input id="journey-name" value={name} onChange={(e) => (setName(e.target.value), setDirty(true))} placeholder="e.g. Welcome series" />
+        </div>
+        <div className="toolbar-actions">
+          <button type="button" className="primary" onClick={saveDraft} disabled={busy !== null}>
+            {busy === "save" ? "Saving…" : "Save draft"}
+          </button>
+          {!isNew && (
+            <button type="button" onClick={publish} disabled={busy !== null}>
+              {busy === "publish" ? "Publishing…" : "Publish"}
+            </button>
+          )}
+          <button type="button" onClick={tidy} title="Arrange the steps top-down by where they lead">
+            Tidy up
+          </button>
+          {status === "active" && (
+            <button type="button" onClick={() => setStatus("pause")} disabled={busy !== null}>
+              Pause
+            </button>
+          )}
+          {status === "paused" && (
+            <button type="button" onClick={() => setStatus("resume")} disabled={busy !== null}>
+              Resume
+            </button>
+          )}
+        </div>
+      </div>
+      <div className="journey-messages" aria-live="polite">
+        {dirty && !busy && <span className="muted small">Unsaved changes.</span>}
+        {note && <p className="ok" role="status">{note}</p>}
+        {general !== null && <ProblemBox error={general} context={isNew || busy === "save" ? "Not saved" : "Refused"} />}
+        <ProblemBox error={catalogError} context="Loading fields, segments and lists" />
+        {stats.error && <ProblemBox error={stats.error} context="Live counts" />}
+      </div>
+      <div className="journey-layout">
+        <aside className="palette" aria-label="Steps you can add">
+          <h2>Steps</h2>
+          <p className="muted small">Drag onto the canvas, or press Enter to add below.</p>
+          <ul>
+            {STEP_TYPES.map((t) => (
+              <li key={t.type}>
+                <button
+                  type="button"
+                  className={`palette-item step-${t.type}`}
+                  draggable
+                  title={t.hint}
+                  data-step-type={t.type}
+                  onDragStart={(e) => {
+                    e.dataTransfer.setData("application/x-kairos-step", t.type);
+                    e.dataTransfer.effectAllowed = "move";
+                  }}
+                  onClick={() => addStep(t.type)}
+                >
+                  {t.label}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </aside>
+        <div className="canvas" onDrop={onDrop} onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = "move"))} data-testid="journey-canvas">
+          <CanvasInfo.Provider value={{ errors, stats: statsByStep }}>
+            <ReactFlow
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onConnect={onConnect}
+              onPaneClick={() => setSelected(null)}
+              deleteKeyCode={["Delete", "Backspace"]}
+              proOptions={{ hideAttribution: true }}
+            >
+              <Background gap={20} />
+              <Controls showInteractive={false} />
+            </ReactFlow>
+          </CanvasInfo.Provider>
+        </div>
+        <aside className="side-panel" aria-label="Selected step">
+          {!catalog && !catalogError && <Loading what="pickers" />}
+          {catalog && !selectedNode && (
+            <div className="muted">
+              <h2>Settings</h2>
+              <p>Select the trigger or a step on the canvas to configure it.</p>
+              {journey.data && running && stats.data && (
+                <p>
+                  In the journey now: <strong>{formatNumber(["delayed", "waiting", "acting"].reduce((n, s) => n + (stats.data!.runs[s] ?? 0), 0))}</strong>
+                </p>
+              )}
+              {id && <Versions id={id} version={journey.data?.version ?? 0} />}
+            </div>
+          )}
+          {catalog && selectedNode?.type === "trigger" && (
+            <TriggerPanel
+              settings={(selectedNode.data as TriggerNodeData).settings}
+              onChange={updateSettings}
+              catalog={catalog}
+              errors={errors.get(TRIGGER_ID)}
+              steps={stepIds}
+              start={edges.find((e) => e.source === TRIGGER_ID)?.target ?? ""}
+              onStart={(target) => connect(TRIGGER_ID, "start", target)}
+            />
+          )}
+          {catalog && selectedNode?.type === "step" && (
+            <StepPanel
+              key={selectedNode.id}
+              step={(selectedNode.data as StepNodeData).step}
+              steps={stepIds}
+              edges={edges}
+              onChange={(config) => updateStep(selectedNode.id, config)}
+              onConnect={(handle, target) => connect(selectedNode.id, handle, target)}
+              onExitRemoved={(prefix, index) => exitRemoved(selectedNode.id, prefix, index)}
+              onRemove={() => removeStep(selectedNode.id)}
+              catalog={catalog}
+              errors={errors.get(selectedNode.id)}
+            />
+          )}
+        </aside>
+      </div>
+    </section>
+  );
+}
+
+/** The journey's published versions, newest first. */
+function Versions({ id, version }: { id: string; version: number }) {
+  const versions = useApi<{ data: { version: number; published_at: number }[] }>(`/api/v1/journeys/${id}/versions?v=${version}`);
+  if (versions.error) return <ProblemBox error={versions.error} context="Versions" />;
+  if (!versions.data || versions.data.data.length === 0) return null;
+  return (
+    <>
+      <h3>Published versions</h3>
+      <ul className="plain small">
+        {[...versions.data.data].reverse().map((v) => (
+          <li key={v.version}>
+            version {v.version}, {formatWhen(v.published_at)}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+function TriggerNode({ data, selected }: NodeProps<FlowNode<TriggerNodeData, "trigger">>) {
+  const { errors } = useContext(CanvasInfo);
+  const t = data.settings.trigger;
+  const problems = errors.get(TRIGGER_ID);
+  const what =
+    t.type === "event"
+      ? `When ${String(t.event || "an event")} happens`
+      : t.type === "segment_entered"
+        ? "When a contact enters a segment"
+        : t.type === "segment_exited"
+          ? "When a contact leaves a segment"
+          : t.type === "api"
+            ? "When put in through the API"
+            : t.type === "form_submitted"
+              ? `When form ${String(t.form ?? "")} is submitted`
+              : String(t.type);
+  return (
+    <div className={`flow-node trigger${selected ? " selected" : ""}${problems ? " invalid" : ""}`} data-testid="node-trigger">
+      <div className="flow-node-type">Trigger</div>
+      <div className="flow-node-title">{what}</div>
+      {problems?.map((p, i) => (
+        <div className="flow-node-error" key={i} role="alert">
+          {p}
+        </div>
+      ))}
+      <Handle type="source" position={HandlePosition.Bottom} id="start" />
+    </div>
+  );
+}
+
+function StepNode({ id, data, selected }: NodeProps<FlowNode<StepNodeData, "step">>) {
+  const { errors, stats } = useContext(CanvasInfo);
+  const exits = exitsOf(data.step);
+  const problems = errors.get(id);
+  const s = stats.get(id);
+  const now = s ? Object.values(s.current).reduce((a, b) => a + b, 0) : 0;
+  // Every run that reached the step left one of these lines there ("entered" is an extra line at the start).
+  const passed = s ? (s.outcomes.arrived ?? 0) + (s.outcomes.passed ?? 0) + (s.outcomes.exit ?? 0) : 0;
+  return (
+    <div className={`flow-node step-${data.step.type}${selected ? " selected" : ""}${problems ? " invalid" : ""}`} data-testid={`node-${id}`}>
+      <Handle type="target" position={HandlePosition.Top} />
+      <div className="flow-node-type">{stepLabel(data.step.type)}</div>
+      <div className="flow-node-title">{summary(data.step)}</div>
+      <div className="flow-node-id">{id}</div>
+      {s && (
+        <div className="flow-node-stats" data-testid={`stats-${id}`} title={JSON.stringify({ now: s.current, outcomes: s.outcomes })}>
+          <span>{formatNumber(now)} here now</span> · <span>{formatNumber(passed)} reached</span>
+        </div>
+      )}
+      {problems?.map((p, i) => (
+        <div className="flow-node-error" key={i} role="alert">
+          {p}
+        </div>
+      ))}
+      {exits.length > 0 && (
+        <div className="flow-node-exits">
+          {exits.map((x) => (
+            <span key={x.handle} className="exit-label">
+              {exits.length > 1 ? x.label : ""}
+            </span>
+          ))}
+        </div>
+      )}
+      {exits.map((x, i) => (
+        <Handle
+          key={x.handle}
+          type="source"
+          id={x.handle}
+          position={HandlePosition.Bottom}
+          style={{ left: `${((i + 1) / (exits.length + 1)) * 100}%` }}
+          title={x.label}
+        />
+      ))}
+    </div>
+  );
+}
+
+const nodeTypes = { step: StepNode, trigger: TriggerNode };
+
+function duration(d: unknown): string {
+  if (typeof d !== "object" || d === null) return "?";
+  return Object.entries(d as Obj)
+    .map(([k, v]) => `${String(v)} ${k}`)
+    .join(" ");
+}
+
+/** One line saying what a step does. */
+function summary(step: Step): string {
+  const c = step.config;
+  switch (step.type) {
+    case "delay":
+      return c.until ? `until ${String((c.until as Obj).at ?? "09:00")}` : `wait ${duration(c.duration)}`;
+    case "wait_event":
+      return `${String(c.event || "an event")}, up to ${duration(c.timeout)}`;
+    case "branch":
+      return `${(c.branches as unknown[] | undefined)?.length ?? 0} branch(es) + otherwise`;
+    case "split":
+      return ((c.paths as Obj[] | undefined) ?? []).map((p) => String(p.weight)).join(" / ");
+    case "send":
+      return `${String(c.channel ?? "email")}: ${String(c.template || "no template")}`;
+    case "update_contact":
+      return Object.keys((c.set as Obj) ?? {}).join(", ") || "no fields yet";
+    case "change_score":
+      return `${String(c.score)} ${Number(c.by) >= 0 ? "+" : ""}${String(c.by)}`;
+    case "webhook":
+      return String(c.endpoint || "no endpoint");
+    case "notify":
+      return String(c.message || "no message");
+    default:
+      return "";
+  }
+}

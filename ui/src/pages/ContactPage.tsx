@@ -1,0 +1,236 @@
+// One contact: profile and custom fields, companies, consent per channel and
+// purpose with its history, segment and list memberships, journeys in
+// progress with their position, and the event timeline (refreshed while the
+// page is open).
+import { useEffect, useState } from "react";
+import { Link, useParams } from "react-router";
+import { api, contactName, useApi, type Contact, type Journey, type Page, type TimelineEvent } from "../api";
+import { formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+
+interface Consent {
+  channel: string;
+  purpose: string;
+  state: string;
+  source: string;
+  lawful_basis: string;
+  wording_version: string | null;
+  at: string;
+}
+
+interface Run {
+  run: { id: string; journey_id: string; version: number; node: string; status: string; entered_at: number; updated_at: number; error: string | null };
+  path: { node: string; outcome: string; detail: string; at: number }[];
+}
+
+const STANDARD = ["email", "phone", "external_id", "country", "timezone", "locale"] as const;
+
+export function ContactPage() {
+  const { id = "" } = useParams();
+  const base = `/api/v1/contacts/${encodeURIComponent(id)}`;
+  const contact = useApi<Contact>(base);
+  const consents = useApi<{ current: Consent[]; history: Consent[] }>(`${base}/consents`);
+  const segments = useApi<{ segments: { id: string; name: string; since: number | null }[]; lists: string[] }>(`${base}/segments`);
+  const runs = useApi<{ data: Run[] }>(`${base}/journeys`, { pollMs: 10000 });
+  const journeys = useApi<{ data: Journey[] }>("/api/v1/journeys");
+  const journeyName = (jid: string) => journeys.data?.data.find((j) => j.id === jid)?.name ?? jid;
+
+  if (contact.loading && !contact.data) return <Loading what="the contact" />;
+  if (contact.error)
+    return (
+      <section>
+        <PageHeader title="Contact" />
+        <ProblemBox error={contact.error} />
+        <Link to="/contacts">Back to contacts</Link>
+      </section>
+    );
+  const c = contact.data!;
+  return (
+    <section>
+      <PageHeader title={contactName(c)}>
+        <Link to="/contacts">All contacts</Link>
+      </PageHeader>
+      <div className="grid-2">
+        <div className="card">
+          <h2>Profile</h2>
+          <dl className="props">
+            {STANDARD.map((k) => (
+              <div key={k}>
+                <dt>{k.replace("_", " ")}</dt>
+                <dd>{c[k] ?? "—"}</dd>
+              </div>
+            ))}
+            <div>
+              <dt>created</dt>
+              <dd>{formatWhen(c.created_at)}</dd>
+            </div>
+            {Object.entries(c.custom).map(([k, v]) => (
+              <div key={k}>
+                <dt>{k.replace("_", " ")}</dt>
+                <dd>{Array.isArray(v) ? v.join(", ") || "—" : String(v)}</dd>
+              </div>
+            ))}
+          </dl>
+          {c.company_ids.length > 0 && (
+            <>
+              <h3>Companies</h3>
+              <ul className="plain">
+                {c.company_ids.map((cid) => (
+                  <CompanyName key={cid} id={cid} />
+                ))}
+              </ul>
+            </>
+          )}
+        </div>
+        <div className="card">
+          <h2>Segments and lists</h2>
+          {segments.loading && !segments.data && <Loading what="memberships" />}
+          <ProblemBox error={segments.error} />
+          {segments.data && segments.data.segments.length === 0 && <p className="muted">In no segment.</p>}
+          <ul className="plain" aria-label="Segment memberships">
+            {segments.data?.segments.map((s) => (
+              <li key={s.id}>
+                <Link to={`/segments/${s.id}`}>{s.name}</Link>
+                {s.since && <span className="muted"> since {formatWhen(s.since)}</span>}
+              </li>
+            ))}
+          </ul>
+          {segments.data && segments.data.lists.length > 0 && <p className="muted">On {segments.data.lists.length} static list(s).</p>}
+
+
+          <h2>Journeys</h2>
+          {runs.loading && !runs.data && <Loading what="journeys" />}
+          <ProblemBox error={runs.error} />
+          {runs.data && runs.data.data.length === 0 && <p className="muted">Not in any journey.</p>}
+          <ul className="plain">
+            {runs.data?.data.map((r) => (
+              <li key={r.run.id}>
+                <Link to={`/journeys/${r.run.journey_id}`}>{journeyName(r.run.journey_id)}</Link> <StatusBadge status={r.run.status} />{" "}
+                <span className="muted">
+                  at <code>{r.run.node}</code> (version {r.run.version}, entered {formatWhen(r.run.entered_at)})
+                </span>
+                {r.run.error && <div className="problem-detail">{r.run.error}</div>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      </div>
+
+      <div className="card">
+        <h2>Consent</h2>
+        {consents.loading && !consents.data && <Loading what="consent" />}
+        <ProblemBox error={consents.error} />
+        {consents.data && consents.data.current.length === 0 && <p className="muted">No consent recorded.</p>}
+        {consents.data && consents.data.current.length > 0 && (
+          <table className="table compact">
+            <thead>
+              <tr>
+                <th scope="col">Channel</th>
+                <th scope="col">Purpose</th>
+                <th scope="col">State</th>
+                <th scope="col">Source</th>
+                <th scope="col">Since</th>
+              </tr>
+            </thead>
+            <tbody>
+              {consents.data.current.map((x) => (
+                <tr key={`${x.channel}/${x.purpose}`}>
+                  <td>{x.channel}</td>
+                  <td>{x.purpose}</td>
+                  <td><StatusBadge status={x.state} /></td>
+                  <td>{x.source}</td>
+                  <td>{formatWhen(x.at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {consents.data && consents.data.history.length > 0 && (
+          <details>
+            <summary>History ({consents.data.history.length} changes)</summary>
+            <ul className="plain">
+              {consents.data.history.map((x, i) => (
+                <li key={i}>
+                  {formatWhen(x.at)}: {x.channel}/{x.purpose} → {x.state} <span className="muted">({x.source}, {x.lawful_basis})</span>
+                </li>
+              ))}
+            </ul>
+          </details>
+        )}
+      </div>
+
+      <Timeline base={base} />
+    </section>
+  );
+}
+
+function CompanyName({ id }: { id: string }) {
+  const co = useApi<{ name: string | null; domain: string | null }>(`/api/v1/companies/${id}`);
+  return <li>{co.data ? co.data.name ?? co.data.domain ?? id : co.error ? id : "…"}</li>;
+}
+
+/** The contact's events, newest first, refreshed every 10 s; older pages on demand. */
+function Timeline({ base }: { base: string }) {
+  const first = useApi<Page<TimelineEvent>>(`${base}/events?limit=25`, { pollMs: 10000 });
+  const [older, setOlder] = useState<TimelineEvent[]>([]);
+  const [cursor, setCursor] = useState<string | null | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    setOlder([]);
+    setCursor(undefined);
+  }, [base]);
+  const next = cursor === undefined ? first.data?.next_cursor : cursor;
+
+  async function loadMore() {
+    if (!next) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const p = await api<Page<TimelineEvent>>("GET", `${base}/events?limit=50&cursor=${encodeURIComponent(next)}`);
+      setOlder((o) => [...o, ...p.data]);
+      setCursor(p.next_cursor ?? null);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // The first page is refreshed while older pages stay: show each event once.
+  const seen = new Set<string>();
+  const events = [...(first.data?.data ?? []), ...older].filter((e) => !seen.has(e.id) && (seen.add(e.id), true));
+  return (
+    <div className="card">
+      <h2>Event timeline</h2>
+      {first.loading && !first.data && <Loading what="events" />}
+      <ProblemBox error={first.error} />
+      {first.data && events.length === 0 && <p className="muted">No events yet.</p>}
+      <ol className="timeline" aria-label="Events, newest first">
+        {events.map((e) => (
+          <li key={e.id}>
+            <time dateTime={e.timestamp}>{formatWhen(e.timestamp)}</time>
+            <span className={`kind kind-${e.type}`}>{e.type}</span>
+            <strong>{e.type === "page" ? `Page Viewed: ${e.name ?? ""}` : e.name ?? e.type}</strong>
+            {Object.keys(e.properties ?? {}).length > 0 && (
+              <code className="props-inline">{summarize(e.properties)}</code>
+            )}
+          </li>
+        ))}
+      </ol>
+      <ProblemBox error={error} context="Older events" />
+      {next && (
+        <button type="button" onClick={loadMore} disabled={busy}>
+          {busy ? "Loading…" : "Older events"}
+        </button>
+      )}
+    </div>
+  );
+}
+
+function summarize(props: Record<string, unknown>): string {
+  return Object.entries(props)
+    .filter(([, v]) => typeof v !== "object" || v === null)
+    .slice(0, 4)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(" · ");
+}

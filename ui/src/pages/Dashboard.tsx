@@ -1,0 +1,132 @@
+// The dashboard: headline counts of the workspace, events per day over the
+// last 30 days, the most frequent events, journey actions that failed for
+// good, and the journeys and segments at a glance.
+import { useMemo } from "react";
+import { Link } from "react-router";
+import { useApi, type Activity, type Journey, type Page, type Segment, type Workspace } from "../api";
+import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { DailyChart } from "../Chart";
+
+/** An effect the outbox gave up on (GET /api/v1/outbox/dead-letters). */
+interface DeadLetter {
+  key: string;
+  journey_id: string;
+  node: string;
+  kind: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: number;
+  done_at: number | null;
+}
+
+export function Dashboard() {
+  const ws = useApi<Workspace>("/api/v1/workspace", { pollMs: 15000 });
+  const journeys = useApi<{ data: Journey[] }>("/api/v1/journeys");
+  const activity = useApi<Activity>("/api/v1/workspace/activity?days=30");
+  const segments = useApi<Page<Segment>>("/api/v1/segments");
+  const dead = useApi<{ data: DeadLetter[] }>("/api/v1/outbox/dead-letters?limit=5", { pollMs: 30000 });
+  const journeyName = (id: string) => journeys.data?.data.find((j) => j.id === id)?.name ?? id;
+  const active = journeys.data?.data.filter((j) => j.status === "active").length;
+  const days = useMemo(() => activity.data?.per_day.map((d) => d.day) ?? [], [activity.data]);
+  const values = useMemo(() => activity.data?.per_day.map((d) => d.events) ?? [], [activity.data]);
+
+  return (
+    <section>
+      <PageHeader title="Dashboard" />
+      <div className="stats" aria-live="polite">
+        <Stat label="Contacts" value={ws.data?.contacts} loading={ws.loading && !ws.data} to="/contacts" />
+        <Stat label="Events" value={ws.data?.events} loading={ws.loading && !ws.data} />
+        <Stat label="Events in the last 24 h" value={ws.data?.events_last_24h} loading={ws.loading && !ws.data} />
+        <Stat label="Active journeys" value={active} loading={journeys.loading && !journeys.data} to="/journeys" />
+      </div>
+      <ProblemBox error={ws.error} context="Workspace" />
+      <ProblemBox error={journeys.error} context="Journeys" />
+
+      <div className="grid-2">
+        <div className="card">
+          <h2>Events per day, last 30 days</h2>
+          {activity.loading && !activity.data && <Loading what="activity" />}
+          <ProblemBox error={activity.error} context="Activity" />
+          {activity.data && <DailyChart days={days} values={values} label="Events" />}
+        </div>
+        <div className="card">
+          <h2>Most frequent events</h2>
+          {activity.data && activity.data.top_events.length === 0 && <p className="muted">No events in the last 30 days.</p>}
+          {activity.data && activity.data.top_events.length > 0 && (
+            <table className="table compact">
+              <thead>
+                <tr>
+                  <th scope="col">Event</th>
+                  <th scope="col" className="num">Last 30 days</th>
+                </tr>
+              </thead>
+              <tbody>
+                {activity.data.top_events.slice(0, 8).map((e) => (
+                  <tr key={e.name}>
+                    <td>{e.name}</td>
+                    <td className="num">{formatNumber(e.count)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      </div>
+
+      <div className="card attention">
+        <h2>Needs attention</h2>
+        {dead.loading && !dead.data && <Loading what="failed deliveries" />}
+        <ProblemBox error={dead.error} context="Failed deliveries" />
+        {dead.data && dead.data.data.length === 0 && <p className="muted">Nothing: every journey action was delivered or is still being tried.</p>}
+        {dead.data && dead.data.data.length > 0 && (
+          <ul className="plain">
+            {dead.data.data.map((d) => (
+              <li key={d.key}>
+                <strong>{d.kind}</strong> at step <code>{d.node}</code> of <Link to={`/journeys/${d.journey_id}`}>{journeyName(d.journey_id)}</Link> gave up after{" "}
+                {d.attempts} attempt(s), {formatWhen(d.done_at ?? d.created_at)}
+                {d.last_error && <div className="problem-detail">{d.last_error}</div>}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+
+      <div className="grid-2">
+        <div className="card">
+          <h2>Journeys</h2>
+          {journeys.loading && !journeys.data && <Loading what="journeys" />}
+          {journeys.data && journeys.data.data.length === 0 && <p className="muted">No journeys yet.</p>}
+          <ul className="plain">
+            {journeys.data?.data.map((j) => (
+              <li key={j.id}>
+                <Link to={`/journeys/${j.id}`}>{j.name}</Link> <StatusBadge status={j.status} />
+              </li>
+            ))}
+          </ul>
+        </div>
+        <div className="card">
+          <h2>Segments</h2>
+          {segments.loading && !segments.data && <Loading what="segments" />}
+          <ProblemBox error={segments.error} context="Segments" />
+          <ul className="plain">
+            {segments.data?.data.map((s) => (
+              <li key={s.id}>
+                <Link to={`/segments/${s.id}`}>{s.name}</Link> <span className="muted">{formatNumber(s.count)} contacts</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function Stat({ label, value, loading, to }: { label: string; value: number | undefined; loading: boolean; to?: string }) {
+  const body = (
+    <>
+      <div className="stat-value" data-testid={`stat-${label}`}>{loading ? "…" : formatNumber(value)}</div>
+      <div className="stat-label">{label}</div>
+    </>
+  );
+  return <div className="stat card">{to ? <Link to={to}>{body}</Link> : body}</div>;
+}

@@ -1,0 +1,339 @@
+// The rule editor: nested AND/OR groups of conditions built with pickers
+// (fields with operators suited to their type, events with property filters,
+// counts and windows, consent, other segments and lists). Used by the
+// segment builder and by the journey builder's branch nodes.
+import type { ReactNode } from "react";
+import type { Catalog } from "./catalog";
+import {
+  emptyCondition,
+  emptyGroup,
+  OPERATORS,
+  PROPERTY_OPERATORS,
+  takesNoValue,
+  updateNode,
+  type Condition,
+  type EventCondition,
+  type FieldCondition,
+  type Group,
+  type RuleNode,
+} from "./rule";
+
+interface Props {
+  value: Group;
+  onChange: (g: Group) => void;
+  catalog: Catalog;
+  /** Problems from the server, by node id. */
+  errors?: Map<string, string>;
+  /** A segment that must not refer to itself. */
+  selfId?: string;
+}
+
+const KIND_LABELS: Record<Condition["kind"], string> = {
+  field: "Contact field",
+  event: "Event",
+  company: "Company field",
+  consent: "Consent",
+  segment: "In segment",
+  list: "On list",
+  raw: "Advanced (JSON)",
+};
+
+export function RuleEditor({ value, onChange, catalog, errors, selfId }: Props) {
+  const change = (id: string, f: (n: RuleNode) => RuleNode | null) => onChange(updateNode(value, id, f));
+  return (
+    <div className="rule-editor">
+      <datalist id="event-names">
+        {catalog.events.map((e) => (
+          <option key={e} value={e} />
+        ))}
+      </datalist>
+      <GroupView group={value} root change={change} catalog={catalog} errors={errors} selfId={selfId} depth={0} />
+    </div>
+  );
+}
+
+interface NodeProps {
+  change: (id: string, f: (n: RuleNode) => RuleNode | null) => void;
+  catalog: Catalog;
+  errors?: Map<string, string>;
+  selfId?: string;
+  depth: number;
+}
+
+function GroupView({ group, root, ...p }: NodeProps & { group: Group; root?: boolean }) {
+  const add = (n: RuleNode) => p.change(group.id, (g) => ({ ...(g as Group), children: [...(g as Group).children, n] }));
+  const err = p.errors?.get(group.id);
+  return (
+    <fieldset className={`rule-group depth-${p.depth % 3}${err ? " has-error" : ""}`} data-testid="rule-group">
+      <legend className="sr-only">{root ? "Rule" : "Group of conditions"}</legend>
+      <div className="rule-group-head">
+        <label className="inline">
+          <span>{root ? "Contacts matching" : "Matching"}</span>
+          <select
+            aria-label="Combine conditions with"
+            value={`${group.negate ? "not-" : ""}${group.combinator}`}
+            onChange={(e) => {
+              const v = e.target.value;
+              p.change(group.id, (g) => ({ ...(g as Group), negate: v.startsWith("not-"), combinator: v.endsWith("and") ? "and" : "or" }));
+            }}
+          >
+            <option value="and">all of (AND)</option>
+            <option value="or">any of (OR)</option>
+            <option value="not-or">none of</option>
+            <option value="not-and">not all of</option>
+          </select>
+        </label>
+        {!root && (
+          <button type="button" className="link danger" onClick={() => p.change(group.id, () => null)}>
+            Remove group
+          </button>
+        )}
+      </div>
+      {err && <p className="node-error" role="alert">{err}</p>}
+      {group.children.length === 0 && <p className="muted">No conditions yet: add one below.</p>}
+      <ul className="rule-children">
+        {group.children.map((c) => (
+          <li key={c.id}>
+            {c.kind === "group" ? (
+              <GroupView group={c} {...p} depth={p.depth + 1} />
+            ) : (
+              <ConditionView cond={c} {...p} />
+            )}
+          </li>
+        ))}
+      </ul>
+      <div className="rule-add">
+        <label className="inline">
+          <span className="sr-only">Add a condition</span>
+          <select
+            aria-label="Add a condition"
+            value=""
+            onChange={(e) => {
+              if (e.target.value) add(emptyCondition(e.target.value as Condition["kind"]));
+            }}
+          >
+            <option value="">+ Add condition…</option>
+            {(Object.keys(KIND_LABELS) as Condition["kind"][]).map((k) => (
+              <option key={k} value={k}>
+                {KIND_LABELS[k]}
+              </option>
+            ))}
+          </select>
+        </label>
+        {p.depth < 4 && (
+          <button type="button" onClick={() => add(emptyGroup(group.combinator === "and" ? "or" : "and"))}>
+            + Add group
+          </button>
+        )}
+      </div>
+    </fieldset>
+  );
+}
+
+function ConditionView({ cond, ...p }: NodeProps & { cond: Condition }) {
+  const set = (patch: Partial<Condition>) => p.change(cond.id, (n) => ({ ...n, ...patch }) as RuleNode);
+  const err = p.errors?.get(cond.id);
+  let body: ReactNode;
+  switch (cond.kind) {
+    case "field":
+    case "company":
+      body = <FieldRow cond={cond} set={set} catalog={p.catalog} />;
+      break;
+    case "event":
+      body = <EventRow cond={cond} set={set} />;
+      break;
+    case "segment":
+    case "list": {
+      const options = cond.kind === "segment" ? p.catalog.segments.filter((s) => s.id !== p.selfId) : p.catalog.lists;
+      body = (
+        <select aria-label={cond.kind === "segment" ? "Segment" : "List"} value={cond.ref} onChange={(e) => set({ ref: e.target.value })}>
+          <option value="">Choose a {cond.kind}…</option>
+          {options.map((o) => (
+            <option key={o.id} value={o.id}>
+              {o.name}
+            </option>
+          ))}
+        </select>
+      );
+      break;
+    }
+    case "consent":
+      body = (
+        <>
+          <select aria-label="Channel" value={cond.channel} onChange={(e) => set({ channel: e.target.value })}>
+            {["email", "sms", "push", "in_app", "phone"].map((c) => (
+              <option key={c}>{c}</option>
+            ))}
+          </select>
+          <select aria-label="Purpose" value={cond.purpose} onChange={(e) => set({ purpose: e.target.value })}>
+            {["marketing", "product_updates", "profiling", "third_party_sharing"].map((c) => (
+              <option key={c}>{c}</option>
+            ))}
+          </select>
+          <select aria-label="Consent state" value={cond.state} onChange={(e) => set({ state: e.target.value })}>
+            {["granted", "denied", "withdrawn", "pending_double_opt_in"].map((c) => (
+              <option key={c}>{c}</option>
+            ))}
+          </select>
+        </>
+      );
+      break;
+    case "raw":
+      body = (
+        <textarea
+          aria-label="Condition as JSON"
+          rows={4}
+          spellCheck={false}
+          value={cond.json}
+          onChange={(e) => set({ json: e.target.value })}
+        />
+      );
+      break;
+  }
+  return (
+    <div className={`rule-cond${err ? " has-error" : ""}`} data-testid="rule-condition">
+      <div className="rule-cond-row">
+        <div className="cond-meta">
+          <span className="cond-kind">{KIND_LABELS[cond.kind]}</span>
+          <label className="inline not-toggle">
+            <input type="checkbox" checked={cond.negate} onChange={(e) => set({ negate: e.target.checked })} />
+            <span>not</span>
+          </label>
+        </div>
+        <div className="cond-body">{body}</div>
+        <button type="button" className="icon danger" aria-label="Remove condition" title="Remove condition" onClick={() => p.change(cond.id, () => null)}>
+          ×
+        </button>
+      </div>
+      {err && <p className="node-error" role="alert">{err}</p>}
+    </div>
+  );
+}
+
+function FieldRow({ cond, set, catalog }: { cond: FieldCondition; set: (p: Partial<FieldCondition>) => void; catalog: Catalog }) {
+  const fields = cond.kind === "field" ? catalog.schema.contact : catalog.schema.company;
+  const type = fields[cond.field] ?? "string";
+  const ops = OPERATORS[type];
+  return (
+    <>
+      <select
+        aria-label="Field"
+        value={cond.field}
+        onChange={(e) => {
+          const t = fields[e.target.value] ?? "string";
+          const keep = OPERATORS[t].some(([o]) => o === cond.op);
+          set({ field: e.target.value, op: keep ? cond.op : OPERATORS[t][0][0], value: "", value2: "" });
+        }}
+      >
+        {Object.keys(fields)
+          .sort()
+          .map((f) => (
+            <option key={f} value={f}>
+              {f.replace(/_/g, " ")}
+            </option>
+          ))}
+      </select>
+      <select aria-label="Operator" value={cond.op} onChange={(e) => set({ op: e.target.value })}>
+        {ops.map(([o, label]) => (
+          <option key={o} value={o}>
+            {label}
+          </option>
+        ))}
+      </select>
+      <ValueInputs type={type} op={cond.op} value={cond.value} value2={cond.value2} set={set} />
+    </>
+  );
+}
+
+function ValueInputs({
+  type,
+  op,
+  value,
+  value2,
+  set,
+}: {
+  type: string;
+  op: string;
+  value: string;
+  value2: string;
+  set: (p: { value?: string; value2?: string }) => void;
+}) {
+  if (takesNoValue(op)) return null;
+  if (type === "boolean")
+    return (
+      <select aria-label="Value" value={value} onChange={(e) => set({ value: e.target.value })}>
+        <option value="">choose…</option>
+        <option value="true">true</option>
+        <option value="false">false</option>
+      </select>
+    );
+  const days = op === "within_last_days" || op === "anniversary_within_days";
+  const inputType = days || (type === "number" && op !== "in" && op !== "not_in") ? "number" : type === "date" ? "date" : "text";
+  const placeholder = op === "in" || op === "not_in" ? "a, b, c" : days ? "days" : "value";
+  return (
+    <>
+      <input aria-label="Value" type={inputType} placeholder={placeholder} value={value} onChange={(e) => set({ value: e.target.value })} />
+      {op === "between" && (
+        <>
+          <span className="muted">and</span>
+          <input aria-label="Second value" type={inputType} value={value2} onChange={(e) => set({ value2: e.target.value })} />
+        </>
+      )}
+    </>
+  );
+}
+
+function EventRow({ cond, set }: { cond: EventCondition; set: (p: Partial<EventCondition>) => void }) {
+  const setWhere = (i: number, patch: Partial<EventCondition["where"][number]>) =>
+    set({ where: cond.where.map((w, j) => (j === i ? { ...w, ...patch } : w)) });
+  return (
+    <div className="event-cond">
+      <div className="row">
+        <input aria-label="Event name" list="event-names" placeholder="Event name, e.g. Order Completed" value={cond.event} onChange={(e) => set({ event: e.target.value })} />
+        <select aria-label="How many times" value={cond.countOp} onChange={(e) => set({ countOp: e.target.value as EventCondition["countOp"] })}>
+          <option value="at_least">at least</option>
+          <option value="at_most">at most</option>
+          <option value="exactly">exactly</option>
+        </select>
+        <input aria-label="Times" type="number" min={0} className="narrow" value={cond.count} onChange={(e) => set({ count: e.target.value })} />
+        <span className="muted">times</span>
+        <select
+          aria-label="Time window"
+          value={cond.windowDays === "ever" ? "ever" : "days"}
+          onChange={(e) => set({ windowDays: e.target.value === "ever" ? "ever" : "30" })}
+        >
+          <option value="ever">ever</option>
+          <option value="days">in the last…</option>
+        </select>
+        {cond.windowDays !== "ever" && (
+          <>
+            <input aria-label="Days" type="number" min={1} className="narrow" value={cond.windowDays} onChange={(e) => set({ windowDays: e.target.value })} />
+            <span className="muted">days</span>
+          </>
+        )}
+      </div>
+      {cond.where.map((w, i) => (
+        <div className="row where" key={i}>
+          <span className="muted">where</span>
+          <input aria-label="Property" placeholder="property, e.g. total" value={w.property} onChange={(e) => setWhere(i, { property: e.target.value })} />
+          <select aria-label="Property operator" value={w.op} onChange={(e) => setWhere(i, { op: e.target.value })}>
+            {PROPERTY_OPERATORS.map(([o, l]) => (
+              <option key={o} value={o}>
+                {l}
+              </option>
+            ))}
+          </select>
+          {!takesNoValue(w.op) && (
+            <input aria-label="Property value" placeholder="value" value={w.value} onChange={(e) => setWhere(i, { value: e.target.value })} />
+          )}
+          <button type="button" className="icon danger" aria-label="Remove property filter" onClick={() => set({ where: cond.where.filter((_, j) => j !== i) })}>
+            ×
+          </button>
+        </div>
+      ))}
+      <button type="button" className="link" onClick={() => set({ where: [...cond.where, { property: "", op: "equals", value: "" }] })}>
+        + property filter
+      </button>
+    </div>
+  );
+}

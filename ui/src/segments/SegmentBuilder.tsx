@@ -1,0 +1,262 @@
+// The segment builder: name, description and rule; the live count of the
+// unsaved rule (POST /api/v1/segments/preview, debounced as the rule is
+// edited); save (create or new version), with the server's validation
+// errors shown on the condition at fault; a sample of members and a CSV
+// download for a saved segment.
+import { useEffect, useMemo, useRef, useState } from "react";
+import { Link, useLocation, useNavigate, useParams } from "react-router";
+import { api, ApiError, contactName, storedKey, useApi, type Contact, type Page, type Segment } from "../api";
+import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { useCatalog } from "./catalog";
+import { RuleEditor } from "./RuleEditor";
+import { emptyCondition, emptyGroup, fromRule, hasCondition, nodeForPath, toRule, type Group, type PathIndex } from "./rule";
+
+const PREVIEW_DELAY_MS = 400;
+
+export function SegmentBuilder() {
+  const { id } = useParams();
+  const isNew = !id;
+  const navigate = useNavigate();
+  // "Duplicate" opens a new segment with a copy of another's name and rule.
+  const copy = useLocation().state as { name?: string; description?: string; rule?: unknown } | null;
+  const { catalog, error: catalogError, refresh } = useCatalog();
+  const saved = useApi<Segment>(id ? `/api/v1/segments/${id}` : null);
+  const [name, setName] = useState(isNew && copy?.name ? copy.name : "");
+  const [description, setDescription] = useState(isNew && copy?.description ? copy.description : "");
+  const [rule, setRule] = useState<Group>(() =>
+    isNew && copy?.rule ? fromRule(copy.rule) : { ...emptyGroup("and"), children: [emptyCondition("field")] },
+  );
+  const [loadedId, setLoadedId] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [saveError, setSaveError] = useState<unknown>(null);
+  const [savedNote, setSavedNote] = useState<string | null>(null);
+
+  // Fill the form once from the saved segment.
+  useEffect(() => {
+    if (saved.data && loadedId !== saved.data.id) {
+      setName(saved.data.name);
+      setDescription(saved.data.description ?? "");
+      setRule(fromRule(saved.data.rule));
+      setLoadedId(saved.data.id);
+    }
+  }, [saved.data, loadedId]);
+
+  const { json, paths } = useMemo(() => {
+    const paths: PathIndex = new Map();
+    if (!catalog) return { json: null, paths };
+    return { json: toRule(rule, catalog.schema, paths), paths };
+  }, [rule, catalog]);
+  const ruleText = JSON.stringify(json);
+
+  const preview = usePreview(catalog && hasCondition(rule) ? ruleText : null);
+
+  // Problems from the preview or the last save, shown on the condition they name.
+  const nodeErrors = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const e of [saveError, preview.error]) {
+      if (e instanceof ApiError)
+        for (const fe of e.problem.errors ?? []) {
+          const nid = nodeForPath(fe.path, paths);
+          if (nid && !m.has(nid)) m.set(nid, `${fe.message} (${fe.path})`);
+        }
+    }
+    return m;
+  }, [saveError, preview.error, paths]);
+
+  async function save() {
+    setSaving(true);
+    setSaveError(null);
+    setSavedNote(null);
+    try {
+      const body = { name, description: description || null, rule: json };
+      if (isNew) {
+        const s = await api<Segment>("POST", "/api/v1/segments", body);
+        refresh();
+        navigate(`/segments/${s.id}`, { replace: true });
+      } else {
+        const s = await api<Segment>("PATCH", `/api/v1/segments/${id}`, body);
+        setSavedNote(`Saved as version ${s.version}.`);
+        saved.reload();
+        refresh();
+      }
+    } catch (e) {
+      setSaveError(e);
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  if (!isNew && saved.loading && !saved.data) return <Loading what="the segment" />;
+  if (!isNew && saved.error && !saved.data)
+    return (
+      <section>
+        <PageHeader title="Segment" />
+        <ProblemBox error={saved.error} />
+      </section>
+    );
+
+  return (
+    <section>
+      <PageHeader title={isNew ? "New segment" : `Segment: ${saved.data?.name ?? ""}`}>
+        {!isNew && (
+          <button type="button" onClick={() => navigate("/segments/new", { state: { name: `Copy of ${name}`, description, rule: json } })}>
+            Duplicate
+          </button>
+        )}
+        <Link to="/segments">All segments</Link>
+      </PageHeader>
+      <div className="builder-layout">
+        <div className="builder-main">
+          <div className="card">
+            <div className="field">
+              <label htmlFor="segment-name">Name</label>
+              <input id="segment-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Recent buyers in Germany" />
+            </div>
+            <div className="field">
+              <label htmlFor="segment-description">Description</label>
+              <input id="segment-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+            </div>
+          </div>
+          <div className="card">
+            <h2>Rule</h2>
+            <ProblemBox error={catalogError} context="Loading fields and segments" />
+            {!catalog && !catalogError && <Loading what="fields, events and segments" />}
+            {catalog && <RuleEditor value={rule} onChange={setRule} catalog={catalog} errors={nodeErrors} selfId={id} />}
+            <details className="rule-json">
+              <summary>Rule as JSON</summary>
+              <pre>{JSON.stringify(json, null, 2)}</pre>
+            </details>
+          </div>
+        </div>
+        <aside className="builder-side">
+          <div className="card sticky">
+            <h2>Live count</h2>
+            <div className="live-count" aria-live="polite" data-testid="live-count">
+              {preview.count === null ? "—" : formatNumber(preview.count)}
+            </div>
+            <div className="muted small" data-testid="live-count-state">
+              {!hasCondition(rule)
+                ? "Add a condition to count contacts."
+                : preview.pending
+                  ? "Counting…"
+                  : preview.elapsed !== null
+                    ? `contacts match now (counted in ${preview.elapsed.toFixed(1)} ms)`
+                    : ""}
+            </div>
+            <ProblemBox error={preview.error} context="The rule cannot be counted" />
+            <hr />
+            <button type="button" className="primary" onClick={save} disabled={saving || !catalog}>
+              {saving ? "Saving…" : isNew ? "Save segment" : "Save new version"}
+            </button>
+            <ProblemBox error={saveError} context="Not saved" />
+            {savedNote && <p className="ok" role="status">{savedNote}</p>}
+            {saved.data && <SavedSegment segment={saved.data} reload={saved.reload} />}
+          </div>
+        </aside>
+      </div>
+    </section>
+  );
+}
+
+/** The debounced live count of a rule (given as JSON text; null: nothing to count). */
+function usePreview(ruleText: string | null) {
+  const [count, setCount] = useState<number | null>(null);
+  const [elapsed, setElapsed] = useState<number | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [pending, setPending] = useState(false);
+  const seq = useRef(0);
+  useEffect(() => {
+    if (ruleText === null) {
+      setCount(null);
+      setError(null);
+      setPending(false);
+      return;
+    }
+    setPending(true);
+    const mine = ++seq.current;
+    const ctl = new AbortController();
+    const t = window.setTimeout(() => {
+      api<{ count: number; elapsed_ms: number }>("POST", "/api/v1/segments/preview", { rule: JSON.parse(ruleText) }, { signal: ctl.signal })
+        .then((r) => {
+          if (mine !== seq.current) return;
+          setCount(r.count);
+          setElapsed(r.elapsed_ms);
+          setError(null);
+          setPending(false);
+        })
+        .catch((e) => {
+          if ((e as Error).name === "AbortError" || mine !== seq.current) return;
+          setError(e);
+          setCount(null);
+          setPending(false);
+        });
+    }, PREVIEW_DELAY_MS);
+    return () => {
+      window.clearTimeout(t);
+      ctl.abort();
+    };
+  }, [ruleText]);
+  return { count, elapsed, error, pending };
+}
+
+function SavedSegment({ segment, reload }: { segment: Segment; reload: () => void }) {
+  const building = segment.status === "building";
+  useEffect(() => {
+    if (!building) return;
+    const t = window.setInterval(reload, 1000);
+    return () => window.clearInterval(t);
+  }, [building, reload]);
+  const members = useApi<Page<Contact>>(building ? null : `/api/v1/segments/${segment.id}/members?limit=10&v=${segment.version}`);
+  const [dlError, setDlError] = useState<unknown>(null);
+
+  async function downloadCsv() {
+    setDlError(null);
+    try {
+      const r = await fetch(`/api/v1/segments/${segment.id}/members.csv`, { headers: { Authorization: `Bearer ${storedKey()}` } });
+      if (!r.ok) throw new ApiError(await r.json().catch(() => ({ title: `HTTP ${r.status}`, status: r.status, detail: "" })));
+      const url = URL.createObjectURL(await r.blob());
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = `segment-${segment.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.csv`;
+      a.click();
+      URL.revokeObjectURL(url);
+    } catch (e) {
+      setDlError(e);
+    }
+  }
+
+  return (
+    <div className="saved-segment">
+      <hr />
+      <h3>Saved</h3>
+      <p>
+        <StatusBadge status={segment.status} /> version {segment.version} ·{" "}
+        <strong data-testid="saved-count">{formatNumber(segment.count)}</strong> members
+      </p>
+      {building && (
+        <p className="muted small">
+          Building: log position {segment.backfill_done} of {segment.backfill_total}
+        </p>
+      )}
+      {segment.error && <p className="problem-detail">{segment.error}</p>}
+      {members.loading && !members.data && <Loading what="members" />}
+      <ProblemBox error={members.error} context="Members" />
+      {members.data && members.data.data.length > 0 && (
+        <>
+          <h4>Sample members</h4>
+          <ul className="plain small">
+            {members.data.data.map((c) => (
+              <li key={c.id}>
+                <Link to={`/contacts/${c.id}`}>{contactName(c)}</Link>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <button type="button" onClick={downloadCsv}>
+        Download members (CSV)
+      </button>
+      <ProblemBox error={dlError} context="Download" />
+    </div>
+  );
+}

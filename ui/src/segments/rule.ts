@@ -1,0 +1,420 @@
+// The segment rule as the builder edits it: a tree of AND/OR groups and
+// conditions with the values as typed, and the conversions to and from the
+// rule JSON of docs/segments.md. Pure functions, unit-tested; anything the
+// builder has no picker for is kept as raw JSON so no rule is ever lost.
+
+export type FieldType = "string" | "number" | "boolean" | "date" | "list";
+
+export interface Group {
+  id: string;
+  kind: "group";
+  combinator: "and" | "or";
+  negate: boolean;
+  children: RuleNode[];
+}
+
+export interface FieldCondition {
+  id: string;
+  kind: "field" | "company";
+  negate: boolean;
+  field: string;
+  op: string;
+  /** The value as typed; lists are comma-separated, `between` uses value and value2. */
+  value: string;
+  value2: string;
+}
+
+export interface PropertyFilter {
+  property: string;
+  op: string;
+  value: string;
+}
+
+export interface EventCondition {
+  id: string;
+  kind: "event";
+  negate: boolean;
+  event: string;
+  where: PropertyFilter[];
+  countOp: "at_least" | "at_most" | "exactly";
+  count: string;
+  /** "ever", or a number of days. */
+  windowDays: string;
+}
+
+export interface RefCondition {
+  id: string;
+  kind: "segment" | "list";
+  negate: boolean;
+  ref: string;
+}
+
+export interface ConsentCondition {
+  id: string;
+  kind: "consent";
+  negate: boolean;
+  channel: string;
+  purpose: string;
+  state: string;
+}
+
+export interface RawCondition {
+  id: string;
+  kind: "raw";
+  negate: boolean;
+  json: string;
+}
+
+export type Condition = FieldCondition | EventCondition | RefCondition | ConsentCondition | RawCondition;
+export type RuleNode = Group | Condition;
+
+let counter = 0;
+export function newId(): string {
+  counter += 1;
+  return `n${counter}`;
+}
+
+/** The standard contact fields and their types (docs/segments.md). */
+export const STANDARD_CONTACT_FIELDS: Record<string, FieldType> = {
+  email: "string",
+  first_name: "string",
+  last_name: "string",
+  country: "string",
+  phone: "string",
+  external_id: "string",
+  timezone: "string",
+  locale: "string",
+  created_at: "date",
+  updated_at: "date",
+};
+
+export const STANDARD_COMPANY_FIELDS: Record<string, FieldType> = {
+  name: "string",
+  domain: "string",
+  external_id: "string",
+  created_at: "date",
+};
+
+/** Operators each field type accepts, with their labels. */
+export const OPERATORS: Record<FieldType, [string, string][]> = {
+  string: [
+    ["equals", "is"],
+    ["not_equals", "is not"],
+    ["contains", "contains"],
+    ["not_contains", "does not contain"],
+    ["starts_with", "starts with"],
+    ["in", "is one of"],
+    ["not_in", "is none of"],
+    ["is_set", "is set"],
+    ["not_set", "is not set"],
+  ],
+  number: [
+    ["equals", "="],
+    ["not_equals", "≠"],
+    ["gt", ">"],
+    ["gte", "≥"],
+    ["lt", "<"],
+    ["lte", "≤"],
+    ["between", "between"],
+    ["in", "is one of"],
+    ["not_in", "is none of"],
+    ["is_set", "is set"],
+    ["not_set", "is not set"],
+  ],
+  boolean: [
+    ["equals", "is"],
+    ["not_equals", "is not"],
+    ["is_set", "is set"],
+    ["not_set", "is not set"],
+  ],
+  date: [
+    ["before", "before"],
+    ["after", "after"],
+    ["between", "between"],
+    ["equals", "on"],
+    ["not_equals", "not on"],
+    ["within_last_days", "within the last N days"],
+    ["anniversary_within_days", "anniversary within N days"],
+    ["is_set", "is set"],
+    ["not_set", "is not set"],
+  ],
+  list: [
+    ["contains", "contains"],
+    ["not_contains", "does not contain"],
+    ["in", "contains any of"],
+    ["not_in", "contains none of"],
+    ["is_set", "is set"],
+    ["not_set", "is not set"],
+  ],
+};
+
+/** Operators on event properties: the value's own type decides the comparison. */
+export const PROPERTY_OPERATORS: [string, string][] = [
+  ["equals", "is"],
+  ["not_equals", "is not"],
+  ["gt", ">"],
+  ["gte", "≥"],
+  ["lt", "<"],
+  ["lte", "≤"],
+  ["contains", "contains"],
+  ["starts_with", "starts with"],
+  ["in", "is one of"],
+  ["is_set", "is set"],
+  ["not_set", "is not set"],
+];
+
+export function takesNoValue(op: string): boolean {
+  return op === "is_set" || op === "not_set";
+}
+
+export function emptyGroup(combinator: "and" | "or" = "and"): Group {
+  return { id: newId(), kind: "group", combinator, negate: false, children: [] };
+}
+
+export function emptyCondition(kind: Condition["kind"]): Condition {
+  const id = newId();
+  switch (kind) {
+    case "field":
+    case "company":
+      return { id, kind, negate: false, field: kind === "field" ? "country" : "name", op: "equals", value: "", value2: "" };
+    case "event":
+      return { id, kind, negate: false, event: "", where: [], countOp: "at_least", count: "1", windowDays: "ever" };
+    case "segment":
+    case "list":
+      return { id, kind, negate: false, ref: "" };
+    case "consent":
+      return { id, kind, negate: false, channel: "email", purpose: "marketing", state: "granted" };
+    case "raw":
+      return { id, kind, negate: false, json: "{}" };
+  }
+}
+
+type Json = unknown;
+type Obj = Record<string, Json>;
+
+const isObj = (v: Json): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function text(v: Json): string {
+  if (v === null || v === undefined) return "";
+  if (Array.isArray(v)) return v.map(text).join(", ");
+  return String(v);
+}
+
+/** Turn rule JSON into the tree. The top is always a group. */
+export function fromRule(rule: Json): Group {
+  const node = toNode(rule);
+  if (node.kind === "group") return node;
+  return { ...emptyGroup("and"), children: [node] };
+}
+
+function toNode(rule: Json): RuleNode {
+  const raw = (): RawCondition => ({ id: newId(), kind: "raw", negate: false, json: JSON.stringify(rule, null, 2) });
+  if (!isObj(rule)) return raw();
+  const keys = Object.keys(rule);
+  if (keys.length === 1 && (keys[0] === "and" || keys[0] === "or") && Array.isArray(rule[keys[0]])) {
+    return {
+      id: newId(),
+      kind: "group",
+      combinator: keys[0] as "and" | "or",
+      negate: false,
+      children: (rule[keys[0]] as Json[]).map(toNode),
+    };
+  }
+  if (keys.length === 1 && keys[0] === "not") {
+    const inner = toNode(rule.not);
+    if (inner.negate) return raw();
+    return { ...inner, negate: true };
+  }
+  if ("field" in rule && keys.every((k) => ["field", "op", "value"].includes(k)) && typeof rule.field === "string") {
+    return fieldCond("field", rule) ?? raw();
+  }
+  if (keys.length === 1 && keys[0] === "company" && isObj(rule.company)) {
+    return fieldCond("company", rule.company) ?? raw();
+  }
+  if ("event" in rule && typeof rule.event === "string" && keys.every((k) => ["event", "where", "count", "window"].includes(k))) {
+    return eventCond(rule) ?? raw();
+  }
+  if (keys.length === 1 && (keys[0] === "segment" || keys[0] === "list") && typeof rule[keys[0]] === "string") {
+    return { id: newId(), kind: keys[0] as "segment" | "list", negate: false, ref: rule[keys[0]] as string };
+  }
+  if (keys.length === 1 && keys[0] === "consent" && isObj(rule.consent)) {
+    const c = rule.consent;
+    return {
+      id: newId(),
+      kind: "consent",
+      negate: false,
+      channel: text(c.channel),
+      purpose: text(c.purpose),
+      state: c.state === undefined ? "granted" : text(c.state),
+    };
+  }
+  return raw();
+}
+
+function fieldCond(kind: "field" | "company", o: Obj): FieldCondition | null {
+  if (typeof o.field !== "string" || typeof o.op !== "string") return null;
+  const v = o.value;
+  let value = text(v);
+  let value2 = "";
+  if (o.op === "between" && Array.isArray(v) && v.length === 2) {
+    value = text(v[0]);
+    value2 = text(v[1]);
+  }
+  return { id: newId(), kind, negate: false, field: o.field, op: o.op, value, value2 };
+}
+
+function eventCond(o: Obj): EventCondition | null {
+  const where: PropertyFilter[] = [];
+  if (o.where !== undefined) {
+    if (!Array.isArray(o.where)) return null;
+    for (const w of o.where) {
+      if (!isObj(w) || typeof w.property !== "string" || typeof w.op !== "string") return null;
+      where.push({ property: w.property, op: w.op, value: text(w.value) });
+    }
+  }
+  let countOp: EventCondition["countOp"] = "at_least";
+  let count = "1";
+  if (o.count !== undefined) {
+    if (!isObj(o.count) || !["at_least", "at_most", "exactly"].includes(String(o.count.op))) return null;
+    countOp = o.count.op as EventCondition["countOp"];
+    count = text(o.count.value);
+  }
+  let windowDays = "ever";
+  if (o.window !== undefined && o.window !== "ever") {
+    if (!isObj(o.window) || typeof o.window.last_days !== "number") return null;
+    windowDays = String(o.window.last_days);
+  }
+  return { id: newId(), kind: "event", negate: false, event: o.event as string, where, countOp, count, windowDays };
+}
+
+/** A typed value as JSON for a field of `type` (numbers, booleans, lists). */
+function literal(raw: string, type: FieldType | undefined): Json {
+  const s = raw.trim();
+  if (type === "number") return s === "" || Number.isNaN(Number(s)) ? s : Number(s);
+  if (type === "boolean") return s === "true" ? true : s === "false" ? false : s;
+  if (type === undefined) {
+    // Event properties: the literal's own type decides the comparison.
+    if (s === "true") return true;
+    if (s === "false") return false;
+    if (s !== "" && !Number.isNaN(Number(s))) return Number(s);
+  }
+  return s;
+}
+
+function listOf(raw: string, type: FieldType | undefined): Json[] {
+  return raw
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "")
+    .map((x) => literal(x, type === "list" ? "string" : type));
+}
+
+function valueFor(op: string, value: string, value2: string, type: FieldType | undefined): Json {
+  if (op === "in" || op === "not_in") return listOf(value, type);
+  if (op === "between") {
+    // Dates stay text; numbers (and untyped event properties) are parsed.
+    const t: FieldType | undefined = type === "date" ? "string" : type === undefined ? undefined : "number";
+    return [literal(value, t), literal(value2, t)];
+  }
+  if (op === "within_last_days" || op === "anniversary_within_days") return literal(value, "number");
+  if (type === "date" || type === "list" || type === "string") return value.trim();
+  return literal(value, type);
+}
+
+export interface Schema {
+  contact: Record<string, FieldType>;
+  company: Record<string, FieldType>;
+}
+
+/** Where each node sits in the rule JSON (`rule.and[1]`), so server errors can be shown on it. */
+export type PathIndex = Map<string, string>;
+
+/** Turn the tree into rule JSON. A nested group with one child stands for that child. */
+export function toRule(group: Group, schema: Schema, paths?: PathIndex): Json {
+  return nodeToRule(group, schema, "rule", paths, true);
+}
+
+function nodeToRule(node: RuleNode, schema: Schema, path: string, paths: PathIndex | undefined, top = false): Json {
+  const inner = node.negate ? `${path}.not` : path;
+  paths?.set(node.id, inner);
+  const wrap = (r: Json) => (node.negate ? { not: r } : r);
+  switch (node.kind) {
+    case "group": {
+      if (node.children.length === 1 && !top && !node.negate) {
+        return nodeToRule(node.children[0], schema, path, paths);
+      }
+      const children = node.children.map((c, i) => nodeToRule(c, schema, `${inner}.${node.combinator}[${i}]`, paths));
+      return wrap({ [node.combinator]: children });
+    }
+    case "field":
+    case "company": {
+      const types = node.kind === "field" ? schema.contact : schema.company;
+      const cond: Obj = { field: node.field, op: node.op };
+      if (!takesNoValue(node.op)) cond.value = valueFor(node.op, node.value, node.value2, types[node.field]);
+      return wrap(node.kind === "field" ? cond : { company: cond });
+    }
+    case "event": {
+      const cond: Obj = { event: node.event.trim() };
+      if (node.where.length > 0)
+        cond.where = node.where.map((w) => {
+          const f: Obj = { property: w.property.trim(), op: w.op };
+          if (!takesNoValue(w.op)) f.value = w.op === "in" ? listOf(w.value, undefined) : literal(w.value, undefined);
+          return f;
+        });
+      if (!(node.countOp === "at_least" && node.count.trim() === "1"))
+        cond.count = { op: node.countOp, value: literal(node.count, "number") };
+      if (node.windowDays !== "ever") cond.window = { last_days: literal(node.windowDays, "number") };
+      return wrap(cond);
+    }
+    case "segment":
+      return wrap({ segment: node.ref });
+    case "list":
+      return wrap({ list: node.ref });
+    case "consent": {
+      const c: Obj = { channel: node.channel, purpose: node.purpose };
+      if (node.state !== "granted") c.state = node.state;
+      return wrap({ consent: c });
+    }
+    case "raw": {
+      let parsed: Json;
+      try {
+        parsed = JSON.parse(node.json);
+      } catch {
+        parsed = node.json;
+      }
+      return wrap(parsed);
+    }
+  }
+}
+
+/** The node a server error path (`rule.and[1].field`) points into, if any. */
+export function nodeForPath(errorPath: string, paths: PathIndex): string | undefined {
+  let best: string | undefined;
+  let bestLen = -1;
+  for (const [id, p] of paths) {
+    const matches = errorPath === p || errorPath.startsWith(`${p}.`) || errorPath.startsWith(`${p}[`);
+    if (matches && p.length > bestLen) {
+      best = id;
+      bestLen = p.length;
+    }
+  }
+  return best;
+}
+
+/** Replace the node with `id` anywhere in the tree. */
+export function updateNode(root: Group, id: string, f: (n: RuleNode) => RuleNode | null): Group {
+  const walk = (n: RuleNode): RuleNode | null => {
+    if (n.id === id) return f(n);
+    if (n.kind === "group") {
+      const children = n.children.map(walk).filter((c): c is RuleNode => c !== null);
+      return { ...n, children };
+    }
+    return n;
+  };
+  return walk(root) as Group;
+}
+
+/** Whether the tree has at least one condition (the API refuses empty groups). */
+export function hasCondition(n: RuleNode): boolean {
+  return n.kind === "group" ? n.children.some(hasCondition) : true;
+}

@@ -1,0 +1,181 @@
+// Test harness of the browser tests: starts the real `kairos` binary with
+// demo data on a temporary data directory and a free port, launches
+// Debian's Chromium through playwright-core, calls the REST API directly to
+// check what the UI shows, and saves screenshots to ui/test-results/.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const uiRoot = resolve(here, "../..");
+const repoRoot = resolve(uiRoot, "..");
+export const resultsDir = join(uiRoot, "test-results");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Why the browser tests cannot run here, or null. Under CI a missing browser is a failure, not a skip. */
+export function missingPrerequisite() {
+  const bin = kairosBin();
+  const dist = join(uiRoot, "dist", "index.html");
+  const missing = [];
+  if (!existsSync(CHROMIUM)) missing.push(`no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+  if (!existsSync(bin)) missing.push(`no kairos binary at ${bin} (cargo build -p kairos)`);
+  if (!existsSync(dist)) missing.push(`no built UI at ${dist} (npm run build)`);
+  if (missing.length === 0) return null;
+  const why = missing.join("; ");
+  if (process.env.CI === "true") throw new Error(`browser tests cannot run under CI: ${why}`);
+  return why;
+}
+
+function kairosBin() {
+  return process.env.KAIROS_BIN ?? join(repoRoot, "target", "debug", "kairos");
+}
+
+/** A running `kairos demo` with its URL and admin key; `stop()` ends it and removes its data. */
+export async function startKairos({ contacts = 600 } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), "kairos-ui-test-"));
+  const child = spawn(
+    kairosBin(),
+    ["demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--contacts", String(contacts), "--ui-dir", join(uiRoot, "dist")],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KAIROS_LOG: "warn" } },
+  );
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const banner = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`kairos demo did not start in 120 s:\n${out}\n${err}`)), 120_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const url = out.match(/running at (http:\/\/\S+)/)?.[1];
+      const key = out.match(/admin key:\s+(\S+)/)?.[1];
+      const writeKey = out.match(/write key:\s+(\S+)/)?.[1];
+      if (url && key && writeKey) {
+        clearTimeout(timer);
+        res({ url, key, writeKey });
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      rej(new Error(`kairos demo exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+  const server = {
+    ...banner,
+    async api(method, path, body) {
+      const r = await fetch(banner.url + path, {
+        method,
+        headers: { Authorization: `Bearer ${banner.key}`, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : undefined };
+    },
+    /** Send one event through the tracking API, as an SDK would. */
+    async track(message) {
+      const r = await fetch(banner.url + "/v1/track", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Basic " + Buffer.from(banner.writeKey + ":").toString("base64") },
+        body: JSON.stringify(message),
+      });
+      if (r.status !== 200) throw new Error(`tracking refused: ${r.status} ${await r.text()}`);
+    },
+    async stop() {
+      child.removeAllListeners("exit");
+      const exited = new Promise((res) => child.once("exit", res));
+      child.kill("SIGINT");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  // Wait until the demo's segments are built, so counts are final.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const s = await server.api("GET", "/api/v1/segments");
+    if (s.status === 200 && s.body.data.length > 0 && s.body.data.every((x) => x.status === "active")) break;
+    if (Date.now() > deadline) throw new Error(`segments not built in time: ${JSON.stringify(s.body)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return server;
+}
+
+/** Chromium with a page that records console errors and uncaught exceptions. */
+export async function openBrowser({ width = 1366, height = 900 } = {}) {
+  mkdirSync(resultsDir, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  // API refusals (4xx problem documents) are outcomes the UI shows; Chromium
+  // logs each as "Failed to load resource", which is no error of the app.
+  // Any other failed response (5xx, a missing asset) is one.
+  const refusals = [];
+  const badResponses = [];
+  // Every API call the page makes, to check it against the public API.
+  const apiCalls = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith("/api/") || u.pathname.startsWith("/v1/")) apiCalls.push(`${r.method()} ${u.pathname}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() < 400) return;
+    const problem = (r.headers()["content-type"] ?? "").startsWith("application/problem+json");
+    if (r.status() < 500 && problem && new URL(r.url()).pathname.startsWith("/api/")) refusals.push(`${r.status()} ${r.url()}`);
+    else badResponses.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()) && refusals.length > 0) return;
+    consoleErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}`));
+  return {
+    browser,
+    page,
+    consoleErrors,
+    badResponses,
+    refusals,
+    apiCalls,
+    async shot(name) {
+      await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
+    },
+  };
+}
+
+/** The calls among `calls` ("GET /api/v1/…") that the server's OpenAPI document does not list. */
+export async function unlistedCalls(server, calls) {
+  const doc = await fetch(server.url + "/api/v1/openapi.json").then((r) => r.json());
+  const ops = Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.keys(item).map((m) => ({ method: m.toUpperCase(), re: new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`) })),
+  );
+  return [...new Set(calls)].filter((c) => {
+    const [method, path] = c.split(" ");
+    return !ops.some((o) => o.method === method && o.re.test(path));
+  });
+}
+
+/** Sign in through the sign-in page. */
+export async function signIn(page, server) {
+  await page.goto(server.url + "/");
+  await page.getByLabel("Admin API key").fill(server.key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+}
+
+/** Poll `f` until it returns a truthy value or `ms` pass. */
+export async function eventually(f, ms = 10_000, what = "condition") {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await f();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,75 @@
+// Unit tests of the segment rule model: rule JSON survives a round trip
+// through the builder's tree, typed values are written as the API expects,
+// and server error paths find the condition they are about.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { emptyCondition, emptyGroup, fromRule, nodeForPath, toRule, type FieldCondition, type PathIndex, type Schema } from "../../src/segments/rule";
+
+const schema: Schema = {
+  contact: { country: "string", plan: "string", lifetime_value: "number", newsletter: "boolean", signup_date: "date", interests: "list" },
+  company: { name: "string", industry: "string" },
+};
+
+test("rules of every kind the builder has pickers for survive a round trip", () => {
+  const rules = [
+    { field: "country", op: "in", value: ["DE", "AT"] },
+    {
+      or: [
+        { field: "lifetime_value", op: "gt", value: 500 },
+        { event: "Order Completed", where: [{ property: "total", op: "gt", value: 100 }], count: { op: "at_least", value: 2 }, window: { last_days: 90 } },
+      ],
+    },
+    { and: [{ event: "Signed Up" }, { event: "Page Viewed", count: { op: "at_most", value: 0 }, window: { last_days: 45 } }] },
+    { and: [{ not: { company: { field: "industry", op: "equals", value: "Retail" } } }, { consent: { channel: "email", purpose: "marketing" } }] },
+    { and: [{ field: "lifetime_value", op: "between", value: [10, 20] }, { field: "newsletter", op: "equals", value: true }, { field: "plan", op: "is_set" }] },
+    { and: [{ field: "signup_date", op: "within_last_days", value: 30 }, { not: { or: [{ segment: "s1" }, { list: "l1" }] } }] },
+  ];
+  for (const r of rules) {
+    const tree = fromRule(r);
+    const back = toRule(tree, schema);
+    // A top-level condition comes back inside an AND group of one.
+    assert.deepEqual(back, "and" in r || "or" in r ? r : { and: [r] }, JSON.stringify(r));
+  }
+});
+
+test("conditions the builder has no picker for are kept as JSON, unchanged", () => {
+  const r = { and: [{ event: "Signed Up", first: { op: "before", value: "2026-01-01" } }, { email: "opened", window: { last_days: 30 } }] };
+  const tree = fromRule(r);
+  assert.equal(tree.children[0].kind, "raw");
+  assert.equal(tree.children[1].kind, "raw");
+  assert.deepEqual(toRule(tree, schema), r);
+});
+
+test("typed values are written as the API expects them", () => {
+  const g = emptyGroup("and");
+  const c = (field: string, op: string, value: string, value2 = ""): FieldCondition => ({ ...(emptyCondition("field") as FieldCondition), field, op, value, value2 });
+  g.children = [c("lifetime_value", "gte", "42.5"), c("newsletter", "equals", "false"), c("interests", "in", "books, music"), c("signup_date", "between", "2026-01-01", "2026-02-01"), c("country", "equals", " DE ")];
+  assert.deepEqual(toRule(g, schema), {
+    and: [
+      { field: "lifetime_value", op: "gte", value: 42.5 },
+      { field: "newsletter", op: "equals", value: false },
+      { field: "interests", op: "in", value: ["books", "music"] },
+      { field: "signup_date", op: "between", value: ["2026-01-01", "2026-02-01"] },
+      { field: "country", op: "equals", value: "DE" },
+    ],
+  });
+});
+
+test("event property values take the type they look like", () => {
+  const tree = fromRule({ and: [{ event: "Order Completed", where: [{ property: "total", op: "gt", value: 50 }, { property: "gift", op: "equals", value: true }, { property: "currency", op: "equals", value: "usd" }] }] });
+  assert.deepEqual(toRule(tree, schema), { and: [{ event: "Order Completed", where: [{ property: "total", op: "gt", value: 50 }, { property: "gift", op: "equals", value: true }, { property: "currency", op: "equals", value: "usd" }] }] });
+});
+
+test("an error path from the server names the innermost condition it is about", () => {
+  const tree = fromRule({ and: [{ field: "country", op: "equals", value: "DE" }, { or: [{ event: "X" }, { not: { field: "plan", op: "equals", value: "x" } }] }] });
+  const paths: PathIndex = new Map();
+  toRule(tree, schema, paths);
+  const inner = tree.children[1];
+  assert.equal(inner.kind, "group");
+  if (inner.kind !== "group") return;
+  assert.equal(nodeForPath("rule.and[0].value", paths), tree.children[0].id);
+  assert.equal(nodeForPath("rule.and[1].or[1].not.field", paths), inner.children[1].id);
+  assert.equal(nodeForPath("rule.and[1].or", paths), inner.id);
+  assert.equal(nodeForPath("rule.and[10]", paths), tree.id);
+  assert.equal(nodeForPath("name", paths), undefined);
+});
