@@ -160,6 +160,9 @@ pub struct Template {
     /// address (otherwise the standard footer is added to marketing email).
     pub has_unsubscribe_link: bool,
     pub has_postal_address: bool,
+    /// Derive the text from each rendered HTML instead of once: Liquid tags
+    /// sit in table markup, where an HTML parser moves them.
+    text_per_render: bool,
 }
 
 /// A message's content for one contact.
@@ -238,6 +241,32 @@ pub fn text_from_html(html: &str) -> String {
     out.trim().to_string()
 }
 
+/// Whether a Liquid tag sits directly in table structure (between `<tr>`s
+/// rather than inside a cell), where HTML parsing "foster-parents" text out
+/// of the table and so would reorder the tags in a derived plain text.
+fn tags_in_table_markup(html: &str) -> bool {
+    const TABLE_TAGS: &[&str] = &["table", "tbody", "thead", "tfoot", "tr", "/td", "/th", "/tr", "/tbody", "/thead"];
+    let mut from = 0;
+    while let Some(i) = html[from..].find("{%") {
+        let at = from + i;
+        from = at + 2;
+        let before = html[..at].trim_end();
+        if let Some(lt) = before.rfind('<') {
+            if before.ends_with('>') {
+                let name: String = before[lt + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if TABLE_TAGS.contains(&name.as_str()) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
 /// Check a template against a workspace's schema and compile it.
 pub fn compile(src: &TemplateSource, schema: &Schema) -> Result<Template, Vec<Problem>> {
     let mut problems = Vec::new();
@@ -293,6 +322,30 @@ pub fn compile(src: &TemplateSource, schema: &Schema) -> Result<Template, Vec<Pr
             }
         },
     };
+    // MJML keeps text only inside its text-bearing components; a Liquid
+    // tag between components would vanish and its block always show.
+    if src.format == BodyFormat::Mjml && !html_source.is_empty() {
+        let mut from = 0;
+        while let Some(i) = body[from..].find("{%") {
+            let start = from + i;
+            let Some(len) = body[start..].find("%}") else { break };
+            let tag = &body[start..start + len + 2];
+            from = start + len + 2;
+            if !html_source.contains(tag) {
+                let (line, column) = scan::line_col(&body, start);
+                problems.push(problem(
+                    "body",
+                    line,
+                    column,
+                    format!(
+                        "MJML drops {tag} here (between components); put it inside <mj-text> or wrap it in <mj-raw>"
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    let text_per_render = src.text.is_none() && tags_in_table_markup(&html_source);
     let text_source = match &src.text {
         Some(t) => t.clone(),
         None => text_from_html(&html_source),
@@ -389,6 +442,7 @@ pub fn compile(src: &TemplateSource, schema: &Schema) -> Result<Template, Vec<Pr
         event_paths,
         has_unsubscribe_link: has("links", "unsubscribe"),
         has_postal_address: has("sender", "postal_address"),
+        text_per_render,
         html_source,
         text_source,
     })
@@ -467,7 +521,9 @@ impl Template {
         };
         let subject = run(&self.subject, "subject")?;
         let subject = subject.split(['\r', '\n']).map(str::trim).collect::<Vec<_>>().join(" ");
-        Ok(Rendered { subject, html: run(&self.html, "body")?, text: run(&self.text, "text")? })
+        let html = run(&self.html, "body")?;
+        let text = if self.text_per_render { text_from_html(&html) } else { run(&self.text, "text")? };
+        Ok(Rendered { subject, html, text })
     }
 }
 
@@ -614,8 +670,25 @@ mod tests {
         assert!(r.html.contains("@media"), "responsive CSS expected");
         assert!(r.text.contains("Hello Ada"), "{}", r.text);
         assert_eq!(r.subject, "Welcome Ada");
-        let bad = TemplateSource { body: "<mjml><mj-body><mj-text>".into(), ..src };
+        let bad = TemplateSource { body: "<mjml><mj-body><mj-text>".into(), ..src.clone() };
         assert!(compile(&bad, &schema()).is_err());
+        // Liquid blocks between components land in table markup, where an
+        // HTML parser would move them: the plain text must still follow them.
+        let between = TemplateSource {
+            body: "<mjml><mj-body><mj-section><mj-column>\n{% if segments contains 'VIP' %}<mj-text>Free shipping</mj-text>\
+                   {% endif %}\n<mj-raw>{% if segments contains 'Nobody' %}</mj-raw><mj-text>Hidden</mj-text>\
+                   <mj-raw>{% endif %}</mj-raw></mj-column></mj-section></mj-body></mjml>"
+                .into(),
+            ..src
+        };
+        let t = compile(&between, &schema()).unwrap();
+        let vip = t.render(&ctx(json!("Ada"))).unwrap();
+        assert!(vip.html.contains("Free shipping") && vip.text.contains("Free shipping"), "{}", vip.text);
+        assert!(!vip.html.contains("Hidden") && !vip.text.contains("Hidden"), "{}", vip.text);
+        let mut other = ctx(json!("Ada"));
+        other.insert("segments".into(), json!([]));
+        let r = t.render(&other).unwrap();
+        assert!(!r.html.contains("Free shipping") && !r.text.contains("Free shipping"), "{}", r.text);
     }
 
     #[test]

@@ -217,7 +217,99 @@ async fn populate(store: &Store, ws: kairos_core::ids::WorkspaceId, contacts: us
     bar.finish_and_clear();
     eprintln!("seeded {contacts} contacts, {companies} companies and {n_events} events");
     seed_segments(store, ws).await?;
+    seed_email(&engine, store, ws).await?;
     seed_journey(&engine, ws).await?;
+    Ok(())
+}
+
+const WELCOME_MJML: &str = r##"<mjml>
+  <mj-body background-color="#f4f4f7">
+    <mj-section background-color="#ffffff" padding="24px">
+      <mj-column>
+        <mj-text font-size="22px" font-weight="bold">Welcome, {{ contact.first_name | default: "friend" }}!</mj-text>
+        <mj-text>Thanks for joining Kairos Demo Shop{% if contact.custom.plan %} on the {{ contact.custom.plan }} plan{% endif %}.
+          Here are three things to try this week.</mj-text>
+        <mj-button href="https://shop.kairos-demo.example/start" background-color="#4f46e5">Get started</mj-button>
+        <mj-raw>{% if segments contains "Big spenders" %}</mj-raw>
+        <mj-text>As one of our best customers, your next order ships free.</mj-text>
+        <mj-raw>{% endif %}</mj-raw>
+      </mj-column>
+    </mj-section>
+  </mj-body>
+</mjml>"##;
+
+/// A sender identity, the postal address marketing email must carry, a
+/// welcome template, and marketing consent for contacts who ticked the
+/// newsletter box (so the demo's journey has someone it may email).
+async fn seed_email(engine: &Engine, store: &Store, ws: kairos_core::ids::WorkspaceId) -> Result<()> {
+    engine
+        .create_email_sender(
+            ws,
+            Some("Kairos Demo Shop".into()),
+            "hello@kairos-demo.example".into(),
+            Some("support@kairos-demo.example".into()),
+            "demo".into(),
+            kairos_email::dkim::Algorithm::Ed25519,
+            true,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo sender: {e}"))?;
+    let now = Utc::now();
+    let mut tx = store.begin_write().await?;
+    let mut policy = tx.workspace_policy(ws).await?;
+    policy.postal_address = Some("Kairos Demo Shop, 1 Market Street, Springfield 12345, USA".into());
+    tx.set_workspace_policy(ws, &policy, now.timestamp_millis()).await?;
+    tx.commit().await?;
+    let source = kairos_email::template::TemplateSource {
+        subject: "Welcome to Kairos Demo Shop, {{ contact.first_name | default: 'friend' }}".into(),
+        body: WELCOME_MJML.into(),
+        format: kairos_email::template::BodyFormat::Mjml,
+        text: None,
+        layout: None,
+    };
+    engine.check_email_template(ws, &source).await.map_err(|e| anyhow::anyhow!("demo template: {e:?}"))?;
+    let mut tx = store.begin_write().await?;
+    tx.insert_email_template(
+        ws,
+        &kairos_store::TemplateRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: "Welcome".into(),
+            subject: source.subject,
+            body: source.body,
+            format: "mjml".into(),
+            text_body: None,
+            layout: None,
+            created_at: now.timestamp_millis(),
+            updated_at: now.timestamp_millis(),
+        },
+    )
+    .await?;
+    // Consent for newsletter subscribers, recorded as an import would.
+    let mut filter = kairos_store::ContactFilter::default();
+    loop {
+        let page = tx.search_contacts(ws, &filter, 500).await?;
+        for c in &page.contacts {
+            if c.custom.get("newsletter") == Some(&json!(true)) {
+                let change = kairos_core::consent::ConsentChange {
+                    channel: kairos_core::consent::Channel::Email,
+                    purpose: kairos_core::consent::Purpose::Marketing,
+                    state: kairos_core::consent::ConsentState::Granted,
+                    source: "import:demo".into(),
+                    lawful_basis: kairos_core::consent::LawfulBasis::Consent,
+                    wording: Some("Send me news and offers by email".into()),
+                    wording_version: Some("demo-1".into()),
+                    proof: kairos_core::consent::Proof::default(),
+                    at: now,
+                };
+                tx.record_consent(ws, c.id, &change).await?;
+            }
+        }
+        match page.next {
+            Some(n) => filter.after = Some(n),
+            None => break,
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -230,7 +322,8 @@ async fn seed_journey(engine: &Engine, ws: kairos_core::ids::WorkspaceId) -> Res
         "goals": [],
         "start": "points",
         "nodes": {
-            "points": {"type": "change_score", "score": "engagement", "by": 5, "next": "settle_in"},
+            "points": {"type": "change_score", "score": "engagement", "by": 5, "next": "welcome"},
+            "welcome": {"type": "send", "channel": "email", "template": "Welcome", "next": "settle_in"},
             "settle_in": {"type": "delay", "duration": {"days": 1}, "next": "bought?"},
             "bought?": {"type": "wait_event", "event": "Order Completed", "timeout": {"days": 7},
                         "next": "customer", "timeout_next": "nudge"},

@@ -3,6 +3,7 @@
 //! SQLite store under `--data-dir` unless `--database-url` names PostgreSQL.
 
 mod demo;
+mod email;
 mod export;
 mod import;
 mod journey;
@@ -92,6 +93,16 @@ enum Command {
         #[command(subcommand)]
         command: journey::JourneyCommand,
     },
+    /// DKIM keys for sending domains.
+    Dkim {
+        #[command(subcommand)]
+        command: email::DkimCommand,
+    },
+    /// Email sender identities (works directly on the data dir / database).
+    Email {
+        #[command(subcommand)]
+        command: email::EmailCommand,
+    },
     /// Export data as CSV or JSON lines.
     Export {
         what: ExportWhat,
@@ -118,6 +129,72 @@ struct ServeArgs {
     /// The built web UI to serve at `/` (the directory holding index.html).
     #[arg(long, env = "KAIROS_UI_DIR", default_value = "ui/dist")]
     ui_dir: PathBuf,
+    /// Where email goes: `smtp` (through --smtp-url), `capture` (kept for
+    /// viewing in the API and UI, never sent) or `none`. `serve` defaults to
+    /// none (sends fail saying so); `demo` defaults to capture.
+    #[arg(long, env = "KAIROS_EMAIL_TRANSPORT", value_enum)]
+    email_transport: Option<EmailTransportArg>,
+    /// The SMTP relay: smtp://user:pass@host:587?tls=required, smtps://user:pass@host:465, or smtp://host:port
+    /// (no TLS; a relay on this machine).
+    #[arg(long, env = "KAIROS_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// This server's address as recipients reach it, for tracking and
+    /// unsubscribe links (default: http://LISTEN).
+    #[arg(long, env = "KAIROS_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// SMTP connections at once per recipient domain.
+    #[arg(long, env = "KAIROS_SMTP_DOMAIN_CONCURRENCY", default_value_t = 8)]
+    smtp_domain_concurrency: usize,
+    /// Messages per second per recipient domain (unlimited when absent).
+    #[arg(long, env = "KAIROS_SMTP_DOMAIN_RATE")]
+    smtp_domain_rate: Option<f64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EmailTransportArg {
+    None,
+    Capture,
+    Smtp,
+}
+
+impl ServeArgs {
+    /// The email options these flags ask for; `default` applies when no
+    /// transport was chosen.
+    fn email(&self, addr: &std::net::SocketAddr, default: EmailTransportArg) -> Result<kairos_engine::EmailOptions> {
+        use kairos_engine::EmailTransport;
+        let transport = match (self.email_transport.unwrap_or(default), &self.smtp_url) {
+            (EmailTransportArg::None, _) => EmailTransport::Disabled,
+            (EmailTransportArg::Capture, _) => EmailTransport::Capture,
+            (EmailTransportArg::Smtp, None) => {
+                anyhow::bail!("--email-transport smtp needs --smtp-url (or KAIROS_SMTP_URL)")
+            }
+            (EmailTransportArg::Smtp, Some(url)) => {
+                kairos_engine::check_smtp_url(url).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+                EmailTransport::Smtp(url.clone())
+            }
+        };
+        if let Some(rate) = self.smtp_domain_rate {
+            anyhow::ensure!(rate > 0.0, "--smtp-domain-rate must be a positive number of messages per second");
+        }
+        anyhow::ensure!(self.smtp_domain_concurrency > 0, "--smtp-domain-concurrency must be at least 1");
+        let public_url = match &self.public_url {
+            Some(u) => {
+                anyhow::ensure!(
+                    u.starts_with("https://") || u.starts_with("http://"),
+                    "--public-url must be an http(s) URL, got {u:?}"
+                );
+                u.trim_end_matches('/').to_string()
+            }
+            None => format!("http://{addr}"),
+        };
+        Ok(kairos_engine::EmailOptions {
+            transport,
+            public_url,
+            per_domain_concurrency: self.smtp_domain_concurrency,
+            per_domain_rate: self.smtp_domain_rate,
+            ..kairos_engine::EmailOptions::default()
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -195,13 +272,29 @@ pub async fn existing_workspace(store: &Store, name: &str) -> Result<Workspace> 
     }
 }
 
-async fn serve(store: Store, args: &ServeArgs, banner: impl FnOnce(&str)) -> Result<()> {
-    let mut options = kairos_engine::EngineOptions::default();
-    options.outbox.allow_private_webhooks = args.allow_private_webhooks;
-    let engine = Engine::start_with(store, Arc::new(SystemClock), options);
+async fn serve(
+    store: Store,
+    args: &ServeArgs,
+    default_email: EmailTransportArg,
+    banner: impl FnOnce(&str),
+) -> Result<()> {
     let listener =
         tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let mut options = kairos_engine::EngineOptions::default();
+    options.outbox.allow_private_webhooks = args.allow_private_webhooks;
+    options.email = args.email(&addr, default_email)?;
+    match &options.email.transport {
+        kairos_engine::EmailTransport::Disabled => tracing::warn!(
+            "no email transport: sends will fail until the server runs with --email-transport smtp --smtp-url … \
+             (or capture)"
+        ),
+        kairos_engine::EmailTransport::Capture => {
+            tracing::warn!("email transport is capture: messages are kept for viewing and never sent")
+        }
+        kairos_engine::EmailTransport::Smtp(_) => {}
+    }
+    let engine = Engine::start_with(store, Arc::new(SystemClock), options);
     if !args.ui_dir.join("index.html").is_file() {
         tracing::warn!(
             "no web UI at {}: build it with `npm ci && npm run build` in ui/, or pass --ui-dir",
@@ -220,7 +313,8 @@ async fn serve(store: Store, args: &ServeArgs, banner: impl FnOnce(&str)) -> Res
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KAIROS_LOG").unwrap_or_else(|_| "kairos=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("KAIROS_LOG")
+                .unwrap_or_else(|_| "kairos=info,warn,html5ever=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -228,12 +322,12 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let store = cli.db.open().await?;
-            serve(store, &args, |url| println!("Kairos is listening on {url}")).await
+            serve(store, &args, EmailTransportArg::None, |url| println!("Kairos is listening on {url}")).await
         }
         Command::Demo { serve: args, contacts } => {
             let store = cli.db.open().await?;
             let keys = demo::seed(&store, contacts).await?;
-            serve(store, &args, |url| demo::banner(url, &keys)).await
+            serve(store, &args, EmailTransportArg::Capture, |url| demo::banner(url, &keys)).await
         }
         Command::Migrate => {
             cli.db.open().await?;
@@ -289,6 +383,11 @@ async fn main() -> Result<()> {
             segment::run(store, command).await
         }
         Command::Journey { server, command } => journey::run(&server, command).await,
+        Command::Dkim { command } => email::dkim(command),
+        Command::Email { command } => {
+            let store = cli.db.open().await?;
+            email::run(store, command).await
+        }
         Command::Export { what, workspace: name, format, output } => {
             let store = cli.db.open().await?;
             let ws = existing_workspace(&store, &name).await?;
