@@ -139,6 +139,21 @@ pub enum EmailError {
 
 type Smtp = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
 
+/// Compiled templates by workspace and id, with the `updated_at` and
+/// schema hash they were compiled at.
+type CompiledTemplates = HashMap<(WorkspaceId, String), (i64, u64, Arc<Template>)>;
+
+/// A sender identity to create.
+#[derive(Debug, Clone)]
+pub struct NewSender {
+    pub name: Option<String>,
+    pub email: String,
+    pub reply_to: Option<String>,
+    pub dkim_selector: String,
+    pub algorithm: Algorithm,
+    pub is_default: bool,
+}
+
 struct Domain {
     slots: Arc<Semaphore>,
     next_slot_ms: Mutex<i64>,
@@ -148,7 +163,7 @@ struct Domain {
 pub(crate) struct EmailChannel {
     pub options: EmailOptions,
     smtp: Option<Smtp>,
-    templates: Mutex<HashMap<(WorkspaceId, String), (i64, u64, Arc<Template>)>>,
+    templates: Mutex<CompiledTemplates>,
     signers: Mutex<HashMap<(WorkspaceId, String), Arc<Signer>>>,
     domains: Mutex<HashMap<String, Arc<Domain>>>,
 }
@@ -356,16 +371,8 @@ impl Engine {
 
     /// Create a sender identity with a new DKIM key; returns it (the DNS
     /// record to publish is derived from its public key).
-    pub async fn create_email_sender(
-        &self,
-        ws: WorkspaceId,
-        name: Option<String>,
-        email: String,
-        reply_to: Option<String>,
-        dkim_selector: String,
-        algorithm: Algorithm,
-        is_default: bool,
-    ) -> Result<SenderRecord, EmailError> {
+    pub async fn create_email_sender(&self, ws: WorkspaceId, new: NewSender) -> Result<SenderRecord, EmailError> {
+        let NewSender { name, email, reply_to, dkim_selector, algorithm, is_default } = new;
         let sender = Sender { name: name.clone(), email: email.clone(), reply_to: reply_to.clone() };
         sender.check().map_err(|e| EmailError::Invalid(e.to_string()))?;
         let domain = sender.domain().to_ascii_lowercase();
@@ -396,6 +403,7 @@ impl Engine {
     }
 
     /// The JSON context a template renders with for one contact.
+    #[allow(clippy::too_many_arguments)]
     pub async fn email_context(
         &self,
         ws: WorkspaceId,
@@ -545,7 +553,8 @@ impl Engine {
         let links = ctx.get("links").cloned().unwrap_or(Value::Null);
         let link = |k: &str| links.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
         let unsubscribe_url = link("unsubscribe");
-        if !transactional && !(compiled.has_unsubscribe_link && compiled.has_postal_address) {
+        let template_has_footer = compiled.has_unsubscribe_link && compiled.has_postal_address;
+        if !transactional && !template_has_footer {
             let postal = policy.postal_address.clone().unwrap_or_default();
             let pref = link("preferences");
             rendered.html =

@@ -20,6 +20,7 @@ mod segments;
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use email::{
     check_smtp_url, message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport,
+    NewSender,
 };
 pub use ingest::{IngestError, IngestReport};
 pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError};

@@ -245,12 +245,14 @@ async fn seed_email(engine: &Engine, store: &Store, ws: kairos_core::ids::Worksp
     engine
         .create_email_sender(
             ws,
-            Some("Kairos Demo Shop".into()),
-            "hello@kairos-demo.example".into(),
-            Some("support@kairos-demo.example".into()),
-            "demo".into(),
-            kairos_email::dkim::Algorithm::Ed25519,
-            true,
+            kairos_engine::NewSender {
+                name: Some("Kairos Demo Shop".into()),
+                email: "hello@kairos-demo.example".into(),
+                reply_to: Some("support@kairos-demo.example".into()),
+                dkim_selector: "demo".into(),
+                algorithm: kairos_email::dkim::Algorithm::Ed25519,
+                is_default: true,
+            },
         )
         .await
         .map_err(|e| anyhow::anyhow!("demo sender: {e}"))?;

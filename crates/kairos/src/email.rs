@@ -8,7 +8,7 @@ use base64::Engine as _;
 use clap::{Subcommand, ValueEnum};
 use kairos_core::clock::SystemClock;
 use kairos_email::dkim::{self, Algorithm};
-use kairos_engine::Engine;
+use kairos_engine::{Engine, NewSender};
 use kairos_store::Store;
 use std::sync::Arc;
 
@@ -95,10 +95,9 @@ pub async fn run(store: Store, command: EmailCommand) -> Result<()> {
     let EmailCommand::SenderCreate { email, name, reply_to, selector, algorithm, default, workspace } = command;
     let ws = crate::workspace(&store, &workspace).await?;
     let engine = Engine::start_offline(store, Arc::new(SystemClock));
-    let s = engine
-        .create_email_sender(ws.id, name, email, reply_to, selector, algorithm.into(), default)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let new =
+        NewSender { name, email, reply_to, dkim_selector: selector, algorithm: algorithm.into(), is_default: default };
+    let s = engine.create_email_sender(ws.id, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let alg = Algorithm::parse(&s.dkim_algorithm).unwrap_or(Algorithm::Rsa2048);
     println!("sender {} <{}> created (id {})", s.name.as_deref().unwrap_or(""), s.email, s.id);
     println!("Publish this DNS record before sending:");

@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use kairos_core::ids::ContactId;
 use kairos_email::dkim::{dns_name, dns_record, Algorithm};
 use kairos_email::template::{BodyFormat, Problem as TemplateProblem, TemplateSource};
-use kairos_engine::{EmailError, EmailRequest};
+use kairos_engine::{EmailError, EmailRequest, NewSender};
 use kairos_store::{SenderRecord, TemplateRecord};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -456,7 +456,8 @@ pub async fn create_sender(
     let alg = Algorithm::parse(&alg_raw)
         .ok_or_else(|| Problem::invalid("dkim_algorithm", format!("{alg_raw:?} is not \"rsa2048\" or \"ed25519\"")))?;
     let is_default = matches!(obj.get("default"), Some(Value::Bool(true)));
-    let r = s.engine.create_email_sender(admin.ws(), name, email, reply_to, selector, alg, is_default).await?;
+    let new = NewSender { name, email, reply_to, dkim_selector: selector, algorithm: alg, is_default };
+    let r = s.engine.create_email_sender(admin.ws(), new).await?;
     Ok((StatusCode::CREATED, Json(sender_view(&r))))
 }
 
