@@ -264,3 +264,58 @@ fn journey_commands_talk_to_the_running_server() {
     let again = journey(&["pause", &id]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("409"));
 }
+
+#[test]
+fn dkim_keys_and_sender_identities_from_the_command_line() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    // A key pair to publish: the record's key decodes to a real Ed25519 key.
+    let out =
+        run(&["dkim", "generate", "--domain", "mail.example.com", "--selector", "s2026", "--algorithm", "ed25519"]
+            .map(String::from));
+    assert!(out.contains("name:  s2026._domainkey.mail.example.com"), "{out}");
+    let value = out.lines().find_map(|l| l.trim().strip_prefix("value: ")).unwrap();
+    let p = value.strip_prefix("v=DKIM1; k=ed25519; p=").unwrap();
+    assert_eq!(b64.decode(p).unwrap().len(), 32);
+    assert!(out.contains("-----BEGIN PRIVATE KEY-----"));
+    let out = run(&["dkim", "generate", "--domain", "example.com"].map(String::from));
+    let p = out.lines().find_map(|l| l.trim().strip_prefix("value: v=DKIM1; k=rsa; p=")).unwrap();
+    assert!(b64.decode(p).unwrap().len() > 256, "an RSA-2048 SubjectPublicKeyInfo");
+    // Bad input is refused with the reason.
+    let bad = kairos().args(["dkim", "generate", "--domain", "not a domain"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a DNS name"));
+
+    // A stored sender identity, visible through the API with the same record.
+    for (_dir, db) in backends() {
+        let out = run(&with(
+            &db,
+            &[
+                "email",
+                "sender-create",
+                "--email",
+                "news@example.com",
+                "--name",
+                "Example News",
+                "--selector",
+                "k1",
+                "--algorithm",
+                "ed25519",
+            ],
+        ));
+        let value = out.lines().find_map(|l| l.trim().strip_prefix("value: ")).unwrap().to_string();
+        let bad = kairos().args(with(&db, &["email", "sender-create", "--email", "not-an-address"])).output().unwrap();
+        assert!(!bad.status.success());
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("not an email address"),
+            "{}",
+            String::from_utf8_lossy(&bad.stderr)
+        );
+        let admin = key(&db, "admin");
+        let server = Server::start(&db);
+        let senders = get(&format!("{}/api/v1/email/senders", server.url), &admin);
+        assert_eq!(senders["data"][0]["dkim"]["dns_value"], value.as_str(), "{senders}");
+        assert_eq!(senders["data"][0]["dkim"]["dns_name"], "k1._domainkey.example.com");
+        assert_eq!(senders["data"][0]["default"], true);
+    }
+}
