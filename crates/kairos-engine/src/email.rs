@@ -10,6 +10,7 @@
 //! does not send it twice. Sends, bounces, opens, clicks, unsubscribes and
 //! complaints are written to the event log against the contact.
 
+use crate::smtp::{SmtpFailure, SmtpRelay};
 use crate::Engine;
 use kairos_core::consent::{Channel, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
 use kairos_core::event::{Event, EventKind};
@@ -20,7 +21,6 @@ use kairos_email::message::{self, Outgoing, Sender, Unsubscribe};
 use kairos_email::template::{self, BodyFormat, Problem, Schema, Template, TemplateSource};
 use kairos_email::tracking;
 use kairos_store::{MessageRecord, SenderRecord, StoreError, TemplateRecord};
-use lettre::AsyncTransport;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -44,9 +44,7 @@ pub enum EmailTransport {
 
 /// Check an SMTP URL before starting (the operator sees a bad one at once).
 pub fn check_smtp_url(url: &str) -> Result<(), String> {
-    Smtp::from_url(url).map(|_| ()).map_err(|e| {
-        format!("{e}; expected smtp://[user:pass@]host[:port][?tls=required|opportunistic] or smtps://[user:pass@]host[:port]")
-    })
+    SmtpRelay::from_url(url, 1).map(|_| ())
 }
 
 #[derive(Debug, Clone)]
@@ -137,8 +135,6 @@ pub enum EmailError {
     Store(#[from] StoreError),
 }
 
-type Smtp = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
-
 /// Compiled templates by workspace and id, with the `updated_at` and
 /// schema hash they were compiled at.
 type CompiledTemplates = HashMap<(WorkspaceId, String), (i64, u64, Arc<Template>)>;
@@ -162,7 +158,7 @@ struct Domain {
 /// The email channel's shared state.
 pub(crate) struct EmailChannel {
     pub options: EmailOptions,
-    smtp: Option<Smtp>,
+    smtp: Option<SmtpRelay>,
     templates: Mutex<CompiledTemplates>,
     signers: Mutex<HashMap<(WorkspaceId, String), Arc<Signer>>>,
     domains: Mutex<HashMap<String, Arc<Domain>>>,
@@ -171,12 +167,8 @@ pub(crate) struct EmailChannel {
 impl EmailChannel {
     pub fn new(options: EmailOptions) -> EmailChannel {
         let smtp = match &options.transport {
-            EmailTransport::Smtp(url) => match Smtp::from_url(url) {
-                Ok(b) => Some(
-                    b.pool_config(lettre::transport::smtp::PoolConfig::new().max_size(options.pool_size))
-                        .timeout(Some(Duration::from_secs(30)))
-                        .build(),
-                ),
+            EmailTransport::Smtp(url) => match SmtpRelay::from_url(url, options.pool_size as usize) {
+                Ok(relay) => Some(relay),
                 Err(e) => {
                     tracing::error!(error = %e, "the SMTP URL is not usable; email will not be sent");
                     None
@@ -230,10 +222,10 @@ impl EmailChannel {
             vec![to.parse().map_err(|e| EmailError::Permanent(format!("recipient address: {e}")))?],
         )
         .map_err(|e| EmailError::Permanent(e.to_string()))?;
-        match smtp.send_raw(&envelope, raw).await {
-            Ok(_) => Ok(Ok(())),
-            Err(e) if e.is_permanent() => Ok(Err(e.to_string())),
-            Err(e) => Err(EmailError::Transient(e.to_string())),
+        match smtp.send(&envelope, raw).await {
+            Ok(()) => Ok(Ok(())),
+            Err(SmtpFailure::Permanent(e)) => Ok(Err(e)),
+            Err(SmtpFailure::Transient(e)) => Err(EmailError::Transient(e)),
         }
     }
 }

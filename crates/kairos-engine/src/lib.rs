@@ -16,6 +16,7 @@ mod models;
 mod outbox;
 mod profile;
 mod segments;
+pub mod smtp;
 
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use email::{
