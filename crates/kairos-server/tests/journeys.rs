@@ -281,3 +281,110 @@ async fn journeys_run_as_drawn_through_time_webhooks_goals_and_failures() {
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
 }
+
+#[tokio::test]
+async fn date_field_triggers_fire_in_the_contacts_time_zone_and_follow_changes() {
+    let ts = testing::sqlite().await;
+    // Noon UTC on 1 March 2027.
+    let start = chrono::DateTime::parse_from_rfc3339("2027-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
+    let clock = Arc::new(ManualClock::new(start));
+    let s = Server::start_with(ts.store.clone(), clock.clone(), None, options()).await;
+    for (name, t) in [("renewal_date", "date"), ("stage", "string")] {
+        let (st, v) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": name, "type": t}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    // Renewal on 1 April → reminder 30 days before, at 09:00 in Berlin:
+    // 2 March 09:00 CET = 08:00 UTC. Tokyo's renewal moves later below.
+    for (user, tz, date) in [("berlin", "Europe/Berlin", "2027-04-01"), ("tokyo", "Asia/Tokyo", "2027-04-01")] {
+        s.track(json!({"type": "identify", "userId": user, "messageId": format!("id-{user}"),
+                       "traits": {"timezone": tz, "renewal_date": date}}))
+            .await;
+    }
+    let (st, j) = s
+        .api(
+            Method::POST,
+            "/api/v1/journeys",
+            Some(json!({"name": "Renewal reminder", "definition": {
+            "trigger": {"type": "date_field", "field": "renewal_date", "offset_days": -30, "at": "09:00"},
+            "start": "tag",
+            "nodes": {"tag": {"type": "update_contact", "set": {"stage": "renewal-reminded"}, "next": "done"},
+                      "done": {"type": "exit"}}}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{j}");
+    let jid = j["id"].as_str().unwrap().to_string();
+    let (st, v) = s.api(Method::POST, &format!("/api/v1/journeys/{jid}/publish"), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let berlin = s.contact_id("berlin").await;
+    let tokyo = s.contact_id("tokyo").await;
+    // Tokyo's renewal moves a week later: its reminder moves with it.
+    s.track(json!({"type": "identify", "userId": "tokyo", "messageId": "id-tokyo-2", "traits": {"renewal_date": "2027-04-08"}}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stage = |c: &str| {
+        let c = c.to_string();
+        let s = &s;
+        async move { s.get(&format!("/api/v1/contacts/{c}")).await["custom"]["stage"].clone() }
+    };
+    // 07:59 UTC on 2 March: not yet.
+    clock.set(chrono::DateTime::parse_from_rfc3339("2027-03-02T07:59:00Z").unwrap().with_timezone(&Utc));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(stage(&berlin).await, Value::Null);
+    // 08:00 UTC = 09:00 in Berlin: Berlin's run starts; Tokyo's (still the
+    // 2 March instant had the date not moved) does not.
+    clock.set(chrono::DateTime::parse_from_rfc3339("2027-03-02T08:00:30Z").unwrap().with_timezone(&Utc));
+    s.until(&format!("/api/v1/contacts/{berlin}"), "Berlin's reminder", |v| v["custom"]["stage"] == "renewal-reminded")
+        .await;
+    assert_eq!(stage(&tokyo).await, Value::Null);
+    // 9 March 00:00 UTC = 09:00 in Tokyo (renewal 8 April − 30 days).
+    clock.set(chrono::DateTime::parse_from_rfc3339("2027-03-09T00:00:30Z").unwrap().with_timezone(&Utc));
+    s.until(&format!("/api/v1/contacts/{tokyo}"), "Tokyo's reminder", |v| v["custom"]["stage"] == "renewal-reminded")
+        .await;
+    let runs = s.get(&format!("/api/v1/contacts/{berlin}/journeys")).await;
+    assert_eq!(runs["data"].as_array().unwrap().len(), 1, "one run, not one per tick: {runs}");
+}
+
+#[tokio::test]
+async fn contact_created_triggers_for_tracked_and_api_contacts_once() {
+    let ts = testing::sqlite().await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let s = Server::start_with(ts.store.clone(), clock.clone(), None, options()).await;
+    let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "stage", "type": "string"}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    // Someone who existed before the journey.
+    s.track(
+        json!({"type": "identify", "userId": "old", "messageId": "id-old", "traits": {"email": "old@example.org"}}),
+    )
+    .await;
+    let old = s.until("/api/v1/contacts?external_id=old", "the old contact", |v| v["data"][0]["id"].is_string()).await
+        ["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    clock.advance(Duration::seconds(5));
+    let (st, j) = s
+        .api(Method::POST, "/api/v1/journeys", Some(json!({"name": "New contacts", "definition": {
+            "trigger": {"type": "contact_created"}, "start": "tag",
+            "nodes": {"tag": {"type": "update_contact", "set": {"stage": "new"}, "next": "done"}, "done": {"type": "exit"}}}})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{j}");
+    let (st, v) = s.api(Method::POST, &format!("/api/v1/journeys/{}/publish", j["id"].as_str().unwrap()), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    clock.advance(Duration::seconds(5));
+    // A contact created by a tracking call, one by the REST API.
+    s.track(json!({"type": "track", "userId": "fresh", "event": "Page Viewed", "messageId": "pv-fresh"})).await;
+    let (st, api) = s.api(Method::POST, "/api/v1/contacts", Some(json!({"email": "api@example.org"}))).await;
+    assert_eq!(st, StatusCode::CREATED, "{api}");
+    let api = api["id"].as_str().unwrap().to_string();
+    s.until(&format!("/api/v1/contacts/{api}"), "the API contact's run", |v| v["custom"]["stage"] == "new").await;
+    let fresh = s.contact_id("fresh").await;
+    s.until(&format!("/api/v1/contacts/{fresh}"), "the tracked contact's run", |v| v["custom"]["stage"] == "new").await;
+    // The old contact's new event does not make it new; the fresh one's
+    // second event does not enter it twice.
+    s.track(json!({"type": "track", "userId": "old", "event": "Page Viewed", "messageId": "pv-old"})).await;
+    s.track(json!({"type": "track", "userId": "fresh", "event": "Page Viewed", "messageId": "pv-fresh-2"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(s.get(&format!("/api/v1/contacts/{old}")).await["custom"].get("stage"), None);
+    let runs = s.get(&format!("/api/v1/contacts/{fresh}/journeys")).await;
+    assert_eq!(runs["data"].as_array().unwrap().len(), 1, "{runs}");
+}
