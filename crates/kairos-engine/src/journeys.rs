@@ -62,6 +62,13 @@ pub(crate) enum Msg {
         run: String,
         reply: oneshot::Sender<Result<bool, JourneyRunError>>,
     },
+    /// Move waiting runs of older versions onto the current one.
+    Migrate {
+        ws: WorkspaceId,
+        journey: JourneyId,
+        mapping: std::collections::BTreeMap<String, String>,
+        reply: oneshot::Sender<Result<Value, JourneyRunError>>,
+    },
     /// The contact withdrew consent to marketing email.
     Unsubscribed {
         ws: WorkspaceId,
@@ -663,6 +670,66 @@ impl Runner {
                     } else {
                         let _ = reply.send(Ok(false));
                     }
+                }
+                Msg::Migrate { ws, journey: jid, mapping, reply } => {
+                    let Some(j) = self.journeys.get(&jid).filter(|j| j.ws == ws) else {
+                        let _ = reply.send(Err(JourneyRunError::NotActive(jid)));
+                        continue;
+                    };
+                    let current = j.version;
+                    let Some(new) = j.defs.get(&current).cloned() else {
+                        let _ =
+                            reply.send(Err(JourneyRunError::Refused("the journey has no published version".into())));
+                        continue;
+                    };
+                    if let Some((_, bad)) = mapping.iter().find(|(_, to)| !new.nodes.contains_key(*to)) {
+                        let _ = reply.send(Err(JourneyRunError::Refused(format!(
+                            "mapping: version {current} has no node \"{bad}\""
+                        ))));
+                        continue;
+                    }
+                    let ids: Vec<String> = self
+                        .runs
+                        .values()
+                        .filter(|l| l.journey == jid && l.version != current && l.run.status.is_active())
+                        .map(|l| l.run.id.clone())
+                        .collect();
+                    let (mut moved, mut stayed) = (0u64, Vec::new());
+                    for id in ids {
+                        let Some(l) = self.runs.get(&id) else { continue };
+                        let Some(old) = self.definition(jid, l.version) else { continue };
+                        match journey::migrate_node(&l.run, &old, &new, &mapping) {
+                            Ok(target) => {
+                                let from = (l.version, l.run.node.clone());
+                                let Some(l) = self.runs.get_mut(&id) else { continue };
+                                l.version = current;
+                                l.run.node = target.clone();
+                                let step = journey::PathStep {
+                                    node: target,
+                                    outcome: "migrated",
+                                    detail: format!("from version {} node {}", from.0, from.1),
+                                };
+                                let (ws, run) = (l.ws, l.run.clone());
+                                self.record(
+                                    &mut batch,
+                                    ws,
+                                    jid,
+                                    &run,
+                                    Outcome { effects: vec![], path: vec![step] },
+                                    now,
+                                );
+                                moved += 1;
+                            }
+                            Err(why) => {
+                                stayed.push(json!({"run": id, "node": l.run.node, "version": l.version, "why": why}))
+                            }
+                        }
+                    }
+                    let report = json!({"version": current, "moved": moved, "stayed": stayed});
+                    batch.replies.push(Box::new(move |r| {
+                        let _ =
+                            reply.send(r.map(|_| report).map_err(|e| JourneyRunError::Store(StoreError::Corrupt(e))));
+                    }));
                 }
                 Msg::Unsubscribed { ws, contact } => {
                     let ids = self.by_contact.get(&(ws, contact)).cloned().unwrap_or_default();
@@ -1300,6 +1367,21 @@ impl Engine {
     }
 
     /// Retry a parked run's failed action; false when the run is not parked.
+    /// Move contacts waiting in older versions of a journey onto its current
+    /// version, node by node (`mapping` from old node ids to new ones; a
+    /// node keeps its id when unmapped). Runs that cannot move stay on
+    /// their version; the report says which and why.
+    pub async fn migrate_journey_runs(
+        &self,
+        ws: WorkspaceId,
+        journey: JourneyId,
+        mapping: std::collections::BTreeMap<String, String>,
+    ) -> Result<Value, JourneyRunError> {
+        let (reply, rx) = oneshot::channel();
+        self.journey_msg(Msg::Migrate { ws, journey, mapping, reply })?;
+        rx.await.map_err(|_| JourneyRunError::ShuttingDown)?
+    }
+
     pub async fn retry_journey_run(&self, ws: WorkspaceId, run: &str) -> Result<bool, JourneyRunError> {
         let (reply, rx) = oneshot::channel();
         self.journey_msg(Msg::Retry { ws, run: run.to_string(), reply })?;

@@ -43,7 +43,7 @@ impl Modify for BearerAuth {
         journeys::list, journeys::create, journeys::read, journeys::update, journeys::publish, journeys::pause,
         journeys::resume, journeys::archive, journeys::versions, journeys::stats, journeys::runs, journeys::run,
         journeys::retry, journeys::contact_runs, journeys::enter, journeys::dry_run, journeys::dead_letters,
-        journeys::endpoints, journeys::create_endpoint, journeys::delete_endpoint,
+        journeys::endpoints, journeys::create_endpoint, journeys::delete_endpoint, journeys::migrate,
         email::list_templates, email::create_template, email::check_template, email::read_template,
         email::update_template, email::delete_template, email::preview, email::test_send, email::report,
         email::list_snippets, email::put_snippet, email::delete_snippet, email::list_senders, email::create_sender,

@@ -388,3 +388,65 @@ async fn contact_created_triggers_for_tracked_and_api_contacts_once() {
     let runs = s.get(&format!("/api/v1/contacts/{fresh}/journeys")).await;
     assert_eq!(runs["data"].as_array().unwrap().len(), 1, "{runs}");
 }
+
+#[tokio::test]
+async fn running_contacts_move_to_a_new_version_with_a_node_mapping() {
+    let ts = testing::sqlite().await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let s = Server::start_with(ts.store.clone(), clock.clone(), None, options()).await;
+    let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "stage", "type": "string"}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let def = |delay: &str, days: i64, stage: &str| {
+        json!({"trigger": {"type": "event", "event": "Trial Started"}, "start": delay,
+               "nodes": {delay: {"type": "delay", "duration": {"days": days}, "next": "tag"},
+                         "tag": {"type": "update_contact", "set": {"stage": stage}, "next": "done"},
+                         "done": {"type": "exit"}}})
+    };
+    let (_, j) = s
+        .api(Method::POST, "/api/v1/journeys", Some(json!({"name": "Trial", "definition": def("wait1", 1, "v1")})))
+        .await;
+    let jid = j["id"].as_str().unwrap().to_string();
+    s.api(Method::POST, &format!("/api/v1/journeys/{jid}/publish"), None).await;
+    for u in ["m1", "m2"] {
+        s.track(json!({"type": "track", "userId": u, "event": "Trial Started", "messageId": format!("t-{u}")})).await;
+    }
+    let m1 = s.until("/api/v1/contacts?external_id=m1", "m1", |v| v["data"][0]["id"].is_string()).await["data"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.until_run(&m1, "m1 waiting on version 1", |r| r["run"]["status"] == "delayed").await;
+    let m2 = s.contact_id("m2").await;
+    s.until_run(&m2, "m2 waiting", |r| r["run"]["status"] == "delayed").await;
+    // Version 2 renames the delay and changes what happens after it.
+    let (st, v) = s
+        .api(Method::PATCH, &format!("/api/v1/journeys/{jid}"), Some(json!({"definition": def("pause", 2, "v2")})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    s.api(Method::POST, &format!("/api/v1/journeys/{jid}/publish"), None).await;
+    // A mapping to a node the new version lacks is refused; one to a
+    // different kind of node leaves the runs where they are, saying why.
+    let (st, v) = s
+        .api(Method::POST, &format!("/api/v1/journeys/{jid}/migrate"), Some(json!({"mapping": {"wait1": "nope"}})))
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, v) = s
+        .api(Method::POST, &format!("/api/v1/journeys/{jid}/migrate"), Some(json!({"mapping": {"wait1": "tag"}})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["moved"], 0, "{v}");
+    assert!(v["stayed"][0]["why"].as_str().unwrap().contains("different kinds"), "{v}");
+    let (st, v) = s
+        .api(Method::POST, &format!("/api/v1/journeys/{jid}/migrate"), Some(json!({"mapping": {"wait1": "pause"}})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!((v["moved"].as_i64(), v["version"].as_i64()), (Some(2), Some(2)), "{v}");
+    let r = s.until_run(&m1, "m1 on version 2", |r| r["run"]["version"] == 2).await;
+    assert_eq!(r["run"]["node"], "pause");
+    assert!(r["path"].to_string().contains("migrated"), "{r}");
+    // Their timers are kept (one day from entry), and they finish on v2.
+    clock.advance(Duration::hours(25));
+    for c in [&m1, &m2] {
+        s.until(&format!("/api/v1/contacts/{c}"), "the v2 step", |v| v["custom"]["stage"] == "v2").await;
+    }
+}
