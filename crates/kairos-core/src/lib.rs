@@ -20,6 +20,7 @@ pub mod journey;
 pub mod links;
 pub mod merge;
 pub mod retention;
+pub mod secrets;
 pub mod segment;
 pub mod tracking;
 pub mod webhook;

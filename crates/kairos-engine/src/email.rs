@@ -353,8 +353,10 @@ impl Engine {
         }
         let alg = Algorithm::parse(&s.dkim_algorithm)
             .ok_or_else(|| EmailError::Permanent(format!("unknown DKIM algorithm {:?}", s.dkim_algorithm)))?;
+        let private =
+            self.inner.master_key.open(&s.dkim_private_key).map_err(|e| EmailError::Permanent(e.to_string()))?;
         let signer = Arc::new(
-            Signer::new(alg, &s.dkim_domain, &s.dkim_selector, &unb64(&s.dkim_private_key)?)
+            Signer::new(alg, &s.dkim_domain, &s.dkim_selector, &unb64(&private)?)
                 .map_err(|e| EmailError::Permanent(e.to_string()))?,
         );
         self.email().signers.lock().unwrap_or_else(|e| e.into_inner()).insert(key, signer.clone());
@@ -381,7 +383,7 @@ impl Engine {
             dkim_domain: domain,
             dkim_selector,
             dkim_algorithm: algorithm.as_str().into(),
-            dkim_private_key: b64(&pair.private_der),
+            dkim_private_key: self.inner.master_key.seal(&b64(&pair.private_der)),
             dkim_public_key: pair.public_b64,
             is_default,
             created_at: now_ms(self),

@@ -1491,8 +1491,9 @@ impl Engine {
             description,
             created_at: now_ms(self),
         };
+        let sealed = kairos_store::WebhookEndpoint { secret: self.inner.master_key.seal(&e.secret), ..e.clone() };
         let mut tx = self.store().begin_write().await?;
-        tx.insert_webhook_endpoint(ws, &e).await.map_err(|err| match err {
+        tx.insert_webhook_endpoint(ws, &sealed).await.map_err(|err| match err {
             StoreError::Conflict(_) => JourneyApiError::Conflict(format!("a webhook endpoint \"{id}\" already exists")),
             other => other.into(),
         })?;

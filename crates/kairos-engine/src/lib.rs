@@ -105,6 +105,8 @@ pub(crate) struct Inner {
     /// so a crash repeats few deliveries.
     pub unrecorded: std::sync::atomic::AtomicUsize,
     pub email: email::EmailChannel,
+    /// Seals DKIM keys and webhook secrets at rest.
+    pub master_key: kairos_core::secrets::MasterKey,
 }
 
 /// How the engine runs; the defaults suit a server.
@@ -116,11 +118,19 @@ pub struct EngineOptions {
     /// would both act on the same runs.
     pub journeys: bool,
     pub email: EmailOptions,
+    /// The key stored secrets are sealed with. The default is a fresh key
+    /// per process (tests); a server passes its persistent one.
+    pub master_key: kairos_core::secrets::MasterKey,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { outbox: OutboxOptions::default(), journeys: true, email: EmailOptions::default() }
+        EngineOptions {
+            outbox: OutboxOptions::default(),
+            journeys: true,
+            email: EmailOptions::default(),
+            master_key: kairos_core::secrets::MasterKey::generate(),
+        }
     }
 }
 
@@ -195,6 +205,7 @@ impl Engine {
             outbox: options.outbox.clone(),
             unrecorded: Default::default(),
             email: email::EmailChannel::new(options.email.clone()),
+            master_key: options.master_key.clone(),
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };

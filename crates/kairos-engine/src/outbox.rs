@@ -285,10 +285,13 @@ impl Outbox {
             tokio::spawn(async move {
                 let result = match (intent.kind.as_str(), &endpoint_id) {
                     ("webhook", _) | ("notify", Some(_)) => match &endpoint {
-                        Some(e) => {
-                            let body = intent.payload.get("body").cloned().unwrap_or(Value::Null);
-                            post_webhook(&client, &e.url, &e.secret, &intent.key, now_s, &body, allow_private).await
-                        }
+                        Some(e) => match engine.inner.master_key.open(&e.secret) {
+                            Ok(secret) => {
+                                let body = intent.payload.get("body").cloned().unwrap_or(Value::Null);
+                                post_webhook(&client, &e.url, &secret, &intent.key, now_s, &body, allow_private).await
+                            }
+                            Err(err) => Err(Failure::Permanent(format!("endpoint \"{}\": {err}", e.id))),
+                        },
                         None => Err(Failure::Permanent(format!(
                             "webhook endpoint \"{}\" no longer exists",
                             endpoint_id.as_deref().unwrap_or_default()

@@ -35,6 +35,7 @@ fn options(transport: EmailTransport) -> EngineOptions {
         },
         journeys: true,
         email: EmailOptions { transport, ..EmailOptions::default() },
+        ..EngineOptions::default()
     }
 }
 
@@ -426,6 +427,27 @@ async fn capture_transport_keeps_messages_instead_of_sending() {
     let list = s.get(&format!("/api/v1/email/messages?contact_id={ada}")).await;
     assert_eq!(list["data"][0]["status"], "captured");
     assert!(list["data"][0].get("raw").is_none(), "lists leave the message out");
+
+    // Secrets at rest: the DKIM key and a webhook secret are sealed in the
+    // store (the signature above was made with the unsealed key).
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let (st, _) = s
+        .api(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(json!({"id": "crm", "url": "http://127.0.0.1:9/hook", "secret": secret})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let rows = testing::all_rows_as_text(&ts.url).await;
+    let senders: Vec<_> = rows.iter().filter(|(t, _)| t == "email_senders").collect();
+    assert_eq!(senders.len(), 1);
+    assert!(senders[0].1.contains("enc:v1:"), "{:?}", senders[0]);
+    assert!(
+        !rows.iter().any(|(_, r)| r.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+        "webhook secret stored in clear"
+    );
+    assert!(!s.get("/api/v1/email/senders").await.to_string().contains("enc:v1:"), "never returned by the API");
 }
 
 /// Poll a campaign's report until `f` holds.

@@ -6,7 +6,6 @@
 use anyhow::Result;
 use chrono::{Duration, Utc};
 use kairos_core::apikey::Scope;
-use kairos_core::clock::SystemClock;
 use kairos_core::fields::{FieldDefinition, FieldEntity, FieldType};
 use kairos_core::tracking::{parse_batch, Arrival};
 use kairos_engine::Engine;
@@ -15,7 +14,6 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 pub const WORKSPACE: &str = "demo";
 
@@ -106,7 +104,7 @@ const PRODUCTS: &[(&str, &str, f64)] = &[
 ];
 
 /// Seed the demo workspace if it does not exist yet; always issue new keys.
-pub async fn seed(store: &Store, contacts: usize) -> Result<DemoKeys> {
+pub async fn seed(store: &Store, contacts: usize, engine: Engine) -> Result<DemoKeys> {
     let existing = {
         let mut tx = store.begin().await?;
         tx.workspace_by_name(WORKSPACE).await?
@@ -116,13 +114,12 @@ pub async fn seed(store: &Store, contacts: usize) -> Result<DemoKeys> {
     let (_, write) = kairos_server::issue_key(store, ws.id, "demo write", Scope::Write, Utc::now()).await?;
     if existing.is_none() {
         eprintln!("seeding the demo workspace with {contacts} contacts…");
-        populate(store, ws.id, contacts).await?;
+        populate(store, &engine, ws.id, contacts).await?;
     }
     Ok(DemoKeys { admin, write })
 }
 
-async fn populate(store: &Store, ws: kairos_core::ids::WorkspaceId, contacts: usize) -> Result<()> {
-    let engine = Engine::start_offline(store.clone(), Arc::new(SystemClock));
+async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::WorkspaceId, contacts: usize) -> Result<()> {
     for (name, t) in [
         ("plan", FieldType::String),
         ("lifetime_value", FieldType::Number),
@@ -217,8 +214,8 @@ async fn populate(store: &Store, ws: kairos_core::ids::WorkspaceId, contacts: us
     bar.finish_and_clear();
     eprintln!("seeded {contacts} contacts, {companies} companies and {n_events} events");
     seed_segments(store, ws).await?;
-    seed_email(&engine, store, ws).await?;
-    seed_journey(&engine, ws).await?;
+    seed_email(engine, store, ws).await?;
+    seed_journey(engine, ws).await?;
     Ok(())
 }
 

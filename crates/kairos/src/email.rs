@@ -6,11 +6,9 @@
 use anyhow::Result;
 use base64::Engine as _;
 use clap::{Subcommand, ValueEnum};
-use kairos_core::clock::SystemClock;
 use kairos_email::dkim::{self, Algorithm};
 use kairos_engine::{Engine, NewSender};
 use kairos_store::Store;
-use std::sync::Arc;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum AlgorithmArg {
@@ -91,10 +89,9 @@ pub fn dkim(command: DkimCommand) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(store: Store, command: EmailCommand) -> Result<()> {
+pub async fn run(store: Store, engine: Engine, command: EmailCommand) -> Result<()> {
     let EmailCommand::SenderCreate { email, name, reply_to, selector, algorithm, default, workspace } = command;
     let ws = crate::workspace(&store, &workspace).await?;
-    let engine = Engine::start_offline(store, Arc::new(SystemClock));
     let new =
         NewSender { name, email, reply_to, dkim_selector: selector, algorithm: algorithm.into(), is_default: default };
     let s = engine.create_email_sender(ws.id, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -36,11 +36,55 @@ struct DbArgs {
     /// Use this database instead of the embedded store (postgres://… or sqlite://…).
     #[arg(long, global = true, env = "KAIROS_DATABASE_URL")]
     database_url: Option<String>,
+    /// The key that seals DKIM keys and webhook secrets at rest (32 bytes,
+    /// base64; `kairos secrets generate-key`). Without it, the key kept in
+    /// DATA_DIR/master.key is used (created on first use). Every server of
+    /// one database needs the same key.
+    #[arg(long, global = true, env = "KAIROS_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
 }
 
 impl DbArgs {
     fn url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("kairos.db").display()))
+    }
+
+    /// The master key: given, or kept beside the embedded store.
+    fn master_key(&self) -> Result<kairos_core::secrets::MasterKey> {
+        use kairos_core::secrets::MasterKey;
+        if let Some(k) = &self.master_key {
+            return MasterKey::from_base64(k).map_err(|e| anyhow::anyhow!("--master-key: {e}"));
+        }
+        let path = self.data_dir.join("master.key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => MasterKey::from_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("creating {}", self.data_dir.display()))?;
+                let key = MasterKey::generate();
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+                use std::io::Write as _;
+                opts.open(&path)
+                    .and_then(|mut f| f.write_all(key.to_base64().as_bytes()))
+                    .with_context(|| format!("writing the master key to {}", path.display()))?;
+                tracing::warn!(path = %path.display(), "created a master key for secrets at rest; back it up");
+                Ok(key)
+            }
+            Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),
+        }
+    }
+
+    /// An engine for a one-off command (no journeys), with the master key.
+    fn offline_engine(&self, store: Store) -> Result<Engine> {
+        let options = kairos_engine::EngineOptions {
+            journeys: false,
+            master_key: self.master_key()?,
+            ..kairos_engine::EngineOptions::default()
+        };
+        Ok(Engine::start_with(store, Arc::new(SystemClock), options))
     }
 
     /// Open the store and apply pending migrations.
@@ -92,6 +136,11 @@ enum Command {
         server: journey::ServerArgs,
         #[command(subcommand)]
         command: journey::JourneyCommand,
+    },
+    /// Keys for secrets at rest.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
     },
     /// DKIM keys for sending domains.
     Dkim {
@@ -198,6 +247,12 @@ impl ServeArgs {
 }
 
 #[derive(Subcommand)]
+enum SecretsCommand {
+    /// Print a new master key (for KAIROS_MASTER_KEY).
+    GenerateKey,
+}
+
+#[derive(Subcommand)]
 enum KeyCommand {
     /// Create an API key and print its secret (shown only once).
     Create {
@@ -274,6 +329,7 @@ pub async fn existing_workspace(store: &Store, name: &str) -> Result<Workspace> 
 
 async fn serve(
     store: Store,
+    db: &DbArgs,
     args: &ServeArgs,
     default_email: EmailTransportArg,
     banner: impl FnOnce(&str),
@@ -284,6 +340,7 @@ async fn serve(
     let mut options = kairos_engine::EngineOptions::default();
     options.outbox.allow_private_webhooks = args.allow_private_webhooks;
     options.email = args.email(&addr, default_email)?;
+    options.master_key = db.master_key()?;
     match &options.email.transport {
         kairos_engine::EmailTransport::Disabled => tracing::warn!(
             "no email transport: sends will fail until the server runs with --email-transport smtp --smtp-url … \
@@ -322,12 +379,12 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let store = cli.db.open().await?;
-            serve(store, &args, EmailTransportArg::None, |url| println!("Kairos is listening on {url}")).await
+            serve(store, &cli.db, &args, EmailTransportArg::None, |url| println!("Kairos is listening on {url}")).await
         }
         Command::Demo { serve: args, contacts } => {
             let store = cli.db.open().await?;
-            let keys = demo::seed(&store, contacts).await?;
-            serve(store, &args, EmailTransportArg::Capture, |url| demo::banner(url, &keys)).await
+            let keys = demo::seed(&store, contacts, cli.db.offline_engine(store.clone())?).await?;
+            serve(store, &cli.db, &args, EmailTransportArg::Capture, |url| demo::banner(url, &keys)).await
         }
         Command::Migrate => {
             cli.db.open().await?;
@@ -355,7 +412,7 @@ async fn main() -> Result<()> {
             let ws = existing_workspace(&store, &name).await?;
             let id: kairos_core::ids::ContactId =
                 id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a contact id"))?;
-            let engine = Engine::start_offline(store, Arc::new(SystemClock));
+            let engine = cli.db.offline_engine(store)?;
             match engine.erase_contact(ws.id, id, "cli").await? {
                 Some(e) => {
                     println!("erased {id}; suppressed as hashes: {}", e.suppressed.join(", "));
@@ -369,7 +426,7 @@ async fn main() -> Result<()> {
             let ws = existing_workspace(&store, &name).await?;
             let id: kairos_core::ids::ContactId =
                 id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a contact id"))?;
-            let engine = Engine::start_offline(store, Arc::new(SystemClock));
+            let engine = cli.db.offline_engine(store)?;
             match engine.export_contact(ws.id, id, "cli").await? {
                 Some(doc) => {
                     println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -386,7 +443,12 @@ async fn main() -> Result<()> {
         Command::Dkim { command } => email::dkim(command),
         Command::Email { command } => {
             let store = cli.db.open().await?;
-            email::run(store, command).await
+            let engine = cli.db.offline_engine(store.clone())?;
+            email::run(store, engine, command).await
+        }
+        Command::Secrets { command: SecretsCommand::GenerateKey } => {
+            println!("{}", kairos_core::secrets::MasterKey::generate().to_base64());
+            Ok(())
         }
         Command::Export { what, workspace: name, format, output } => {
             let store = cli.db.open().await?;
