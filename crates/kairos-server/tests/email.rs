@@ -574,6 +574,7 @@ async fn broadcast_with_an_ab_test_a_throttle_pause_and_a_report() {
         assert_eq!(r["recipients"]["done"], 40, "{r}");
         assert_eq!(r["totals"]["sent"], 38, "two recipients have no consent: {r}");
         assert_eq!(r["totals"]["refused"], 2, "{r}");
+        assert_eq!((r["totals"]["delivered"].as_i64(), r["totals"]["bounced"].as_i64()), (Some(38), Some(0)), "{r}");
         assert!(
             r["variants"][1]["totals"]["sent"].as_i64().unwrap() > r["variants"][0]["totals"]["sent"].as_i64().unwrap(),
             "{r}"

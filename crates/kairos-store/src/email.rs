@@ -96,8 +96,14 @@ const MESSAGE_COLUMNS: &str = "id, contact_id, template_id, sender_id, source, i
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MessageTotals {
     pub messages: i64,
+    /// Accepted by the SMTP server (or captured), bounced or not.
     pub sent: i64,
+    /// Sent and not bounced.
+    pub delivered: i64,
+    /// Hard bounces (at send time or reported).
     pub bounced: i64,
+    /// Temporary failures still being retried or reported as soft bounces.
+    pub soft_bounced: i64,
     pub complained: i64,
     pub refused: i64,
     pub skipped: i64,
@@ -335,7 +341,7 @@ impl Tx {
         source: Option<&str>,
         template: Option<&str>,
     ) -> Result<MessageTotals> {
-        type Row = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+        type Row = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
         let r: Row = with_conn!(self, c => sqlx::query_as(
             "SELECT COUNT(*),
                COALESCE(SUM(CASE WHEN status IN ('sent', 'captured', 'bounced', 'complained') THEN 1 ELSE 0 END), 0),
@@ -347,13 +353,16 @@ impl Tx {
                COALESCE(SUM(CASE WHEN opens > 0 THEN 1 ELSE 0 END), 0),
                CAST(COALESCE(SUM(opens), 0) AS BIGINT), CAST(COALESCE(SUM(machine_opens), 0) AS BIGINT),
                COALESCE(SUM(CASE WHEN clicks > 0 THEN 1 ELSE 0 END), 0), CAST(COALESCE(SUM(clicks), 0) AS BIGINT),
-               COALESCE(SUM(CASE WHEN unsubscribed_at IS NULL THEN 0 ELSE 1 END), 0)
+               COALESCE(SUM(CASE WHEN unsubscribed_at IS NULL THEN 0 ELSE 1 END), 0),
+               COALESCE(SUM(CASE WHEN status = 'deferred' THEN 1 ELSE 0 END), 0)
              FROM email_messages WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND ($3 = '' OR template_id = $3)")
             .bind(ws.to_string()).bind(source.unwrap_or("")).bind(template.unwrap_or("")).fetch_one(c).await)?;
         Ok(MessageTotals {
             messages: r.0,
             sent: r.1,
+            delivered: r.1 - r.2,
             bounced: r.2,
+            soft_bounced: r.13,
             complained: r.3,
             refused: r.4,
             skipped: r.5,
