@@ -2,7 +2,7 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    companies, consents, contacts, fields, journeys, keys, models, privacy, retention, segments, settings,
+    companies, consents, contacts, email, fields, journeys, keys, models, privacy, retention, segments, settings,
     suppressions, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
@@ -44,6 +44,10 @@ impl Modify for BearerAuth {
         journeys::resume, journeys::archive, journeys::versions, journeys::stats, journeys::runs, journeys::run,
         journeys::retry, journeys::contact_runs, journeys::enter, journeys::dry_run, journeys::dead_letters,
         journeys::endpoints, journeys::create_endpoint, journeys::delete_endpoint,
+        email::list_templates, email::create_template, email::check_template, email::read_template,
+        email::update_template, email::delete_template, email::preview, email::test_send, email::report,
+        email::list_snippets, email::put_snippet, email::delete_snippet, email::list_senders, email::create_sender,
+        email::read_sender, email::send, email::list_messages, email::read_message, email::raw_message, email::inbound,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, contactName, useApi, type Contact } from "../api";
 import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
-import { header, parseMessage } from "./mime";
+import { forViewing, header, parseMessage } from "./mime";
 import { MessageStatus, sourceLabel } from "./Outbox";
 import type { EmailMessage, EmailTemplate } from "./types";
 
@@ -118,11 +118,12 @@ function RawMessage({ id }: { id: string }) {
         </div>
         {parsed.html !== null ? (
           <div className={`device device-${width}`}>
-            <iframe title="HTML part of the message" sandbox="" srcDoc={parsed.html} style={{ width: width === "desktop" ? 640 : 375 }} />
+            <iframe title="HTML part of the message" sandbox="" srcDoc={forViewing(parsed.html)} style={{ width: width === "desktop" ? 640 : 375 }} />
           </div>
         ) : (
           <p className="muted">This message has no HTML part.</p>
         )}
+        <p className="muted small">Shown without the open-tracking pixel, with links disabled, so looking at it here counts as neither an open nor a click.</p>
         <h2>Plain-text part</h2>
         {parsed.text !== null ? <pre className="text-part">{parsed.text}</pre> : <p className="muted">This message has no plain-text part.</p>}
       </div>

@@ -176,3 +176,16 @@ export function parseMessage(raw: string): ParsedMessage {
     root,
   };
 }
+
+/**
+ * The HTML of a captured message made safe to look at: without Kairos's open
+ * pixel (`/t/o/…`), so viewing it in the outbox is not counted as an open,
+ * and with links aimed at a new window, which the sandbox refuses, so a stray
+ * click is not counted as a click either.
+ */
+export function forViewing(html: string): string {
+  const noPixel = html.replace(/<img\b[^>]*\bsrc="[^"]*\/t\/o\/[^"]*"[^>]*>/gi, "");
+  const base = '<base target="_blank">';
+  if (/<head\b[^>]*>/i.test(noPixel)) return noPixel.replace(/<head\b[^>]*>/i, (h) => h + base);
+  return base + noPixel;
+}

@@ -3,7 +3,7 @@
 // non-ASCII text, and a single-part message.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeQuotedPrintable, decodeWords, header, parseMessage } from "../../src/email/mime";
+import { decodeQuotedPrintable, decodeWords, forViewing, header, parseMessage } from "../../src/email/mime";
 
 const b64 = (s: string) => Buffer.from(s, "utf-8").toString("base64");
 
@@ -57,4 +57,16 @@ test("a single-part HTML message with LF line ends", () => {
   assert.equal(m.html, "<b>Hello</b>\n");
   assert.equal(m.text, null);
   assert.equal(header(m.headers, "Subject"), "Hello");
+});
+
+test("the open pixel is removed for viewing and links cannot navigate", () => {
+  const html =
+    '<html><head><title>x</title></head><body><a href="http://k.example/t/c/abc">Go</a>' +
+    '<img src="http://k.example/logo.png" alt="logo">' +
+    '<img src="http://k.example/t/o/TOKEN.gif" width="1" height="1" alt="" style="display:block"></body></html>';
+  const v = forViewing(html);
+  assert.ok(!v.includes("/t/o/"), "no open pixel");
+  assert.ok(v.includes('<img src="http://k.example/logo.png" alt="logo">'), "other images stay");
+  assert.ok(v.startsWith('<html><head><base target="_blank">'), "links open a new window, which the sandbox refuses");
+  assert.equal(forViewing("<p>hi</p>"), '<base target="_blank"><p>hi</p>');
 });
