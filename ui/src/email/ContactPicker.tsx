@@ -60,7 +60,8 @@ export function ContactPicker({
       {value && (
         <div className="picked">
           <span data-testid="picked-contact">
-            {contactName(value)} {value.email && value.first_name ? <span className="muted">({value.email})</span> : null}
+            {contactName(value)}
+            {value.email && (value.first_name || value.last_name) ? <span className="muted picked-email">{value.email}</span> : null}
           </span>
           <button type="button" className="link" onClick={() => onChange(null)} aria-label={`Clear ${label.toLowerCase()}`}>
             Clear

@@ -26,7 +26,7 @@ export function MessagePage() {
       {msg.loading && !m && <Loading what="the message" />}
       {m && (
         <div className="card">
-          <dl className="props">
+          <dl className="props wide">
             <dt>Status</dt>
             <dd>
               <MessageStatus status={m.status} /> <span className="kind">{m.kind}</span>
@@ -37,7 +37,7 @@ export function MessagePage() {
             <dd>{m.contact_id ? <Link to={`/contacts/${m.contact_id}`}>{contact.data ? contactName(contact.data) : m.contact_id}</Link> : "—"}</dd>
             <dt>Template</dt>
             <dd>{m.template_id ? <Link to={`/email/templates/${m.template_id}`}>{template.data?.name ?? m.template_id}</Link> : "—"}</dd>
-            <dt>From</dt>
+            <dt>Sent by</dt>
             <dd>{sourceLabel(m.source)}</dd>
             <dt>Prepared</dt>
             <dd>{formatWhen(m.created_at)}</dd>

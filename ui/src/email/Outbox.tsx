@@ -62,7 +62,7 @@ export function Outbox() {
               <th scope="col">Subject</th>
               <th scope="col">Status</th>
               <th scope="col" className="hide-narrow">Template</th>
-              <th scope="col" className="hide-narrow">From</th>
+              <th scope="col" className="hide-narrow">Sent by</th>
               <th scope="col" className="num hide-narrow">Opens</th>
               <th scope="col" className="num hide-narrow">Clicks</th>
             </tr>

@@ -496,7 +496,7 @@ function TestSend({ template, contact }: { template: EmailTemplate; contact: Con
         />
         {toError && <p className="field-error">{toError}</p>}
       </div>
-      <p className="muted small">Personalised for the contact above; marked as a test, not counted in reports.</p>
+      <p className="muted small">Personalised for the contact above, sent to this address instead of theirs, as a transactional message marked as a test.</p>
       <button type="submit" disabled={!contact || sending || !to.trim()}>
         {sending ? "Sending…" : "Send test"}
       </button>

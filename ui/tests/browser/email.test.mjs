@@ -185,20 +185,30 @@ describe("the email pages", { skip: skip ?? false }, () => {
     assert.equal((await server.api("GET", `/api/v1/email/messages/${id}`)).body.opens, 0, "looking at it in the outbox is not an open");
     assert.ok(!(await page.locator("iframe[title='HTML part of the message']").getAttribute("srcdoc")).includes("/t/o/"), "no open pixel in the viewer");
 
-    // The outbox lists it first; filtering by the contact keeps it.
+    // 25 more test sends push it to the second page of the outbox.
+    for (let i = 0; i < 25; i++) {
+      const r = await server.api("POST", `/api/v1/email/templates/${welcome.id}/test-send`, { to: `page${i}@kairos-demo.example`, contact_id: person.id });
+      assert.equal(r.body.outcome, "sent");
+    }
     await page.getByRole("link", { name: "Outbox" }).first().click();
     const rows = page.locator("table tbody tr");
-    await eventually(async () => (await rows.count()) > 0, 10_000, "the outbox rows");
-    const newest = (await server.api("GET", "/api/v1/email/messages?limit=25")).body;
-    assert.equal(newest.data[0].id, id);
-    assert.match(await rows.first().innerText(), /qa@kairos-demo\.example/);
+    const first = (await server.api("GET", "/api/v1/email/messages?limit=25")).body;
+    await eventually(async () => (await rows.count()) === 25 && (await rows.first().innerText()).includes(first.data[0].to_email), 10_000, "the newest page");
+    assert.ok(!first.data.some((m) => m.id === id), "our message is older than the first page");
     assert.match(await rows.first().innerText(), /captured/);
     await b.shot("outbox");
+    await page.getByRole("button", { name: "Older →" }).click();
+    const second = (await server.api("GET", `/api/v1/email/messages?limit=25&before=${first.next_before}`)).body;
+    await eventually(async () => (await page.getByText("Page 2").count()) === 1 && (await rows.count()) === second.data.length, 10_000, "page 2");
+    assert.ok(second.data.some((m) => m.id === id), "our message is on page 2");
+    assert.match(await rows.first().innerText(), new RegExp(second.data[0].to_email.replace(/\./g, "\\.")));
+    await page.getByRole("button", { name: "← Newer" }).click();
+    await page.getByText("Page 1").waitFor();
     await pickContact(page, "Only messages to contact", person);
     await eventually(async () => new URL(page.url()).searchParams.get("contact_id") === person.id, 5000, "the filter in the URL");
     const theirs = (await server.api("GET", `/api/v1/email/messages?limit=25&contact_id=${person.id}`)).body.data;
-    await eventually(async () => (await rows.count()) === theirs.length, 10_000, "only the contact's messages");
-    assert.ok(theirs.some((m) => m.id === id));
+    assert.ok(theirs.length > 0 && theirs.every((m) => m.contact_id === person.id));
+    await eventually(async () => (await rows.count()) === theirs.length && (await rows.first().innerText()).includes(theirs[0].to_email), 10_000, "only the contact's messages");
     await b.shot("outbox-filtered");
   });
 
