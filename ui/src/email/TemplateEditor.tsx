@@ -278,7 +278,8 @@ function ContentPanel({
           <label htmlFor="tpl-body">Body ({draft.format === "mjml" ? "MJML" : "HTML"} with Liquid)</label>
           <CheckStatus check={check} />
         </div>
-        <CodeEditor ref={editor} id="tpl-body" value={draft.body} onChange={(v) => set({ body: v })} issues={of("body")} describedBy="tpl-body-issues" />
+        <CodeEditor ref={editor} id="tpl-body" value={draft.body} onChange={(v) => set({ body: v })} issues={of("body")} describedBy="tpl-body-hint tpl-body-issues" />
+        <span className="small muted" id="tpl-body-hint">Tab indents; press Esc, then Tab, to move on from the editor.</span>
         <IssueList id="tpl-body-issues" issues={of("body")} onGo={(i) => i.line !== null && editor.current?.goTo(i.line, i.column ?? 1)} />
         {check.state === "error" && <ProblemBox error={check.error} context="Checking the template" />}
       </div>

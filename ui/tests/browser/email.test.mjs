@@ -285,4 +285,43 @@ describe("the email pages", { skip: skip ?? false }, () => {
     assert.equal((await server.api("GET", "/api/v1/settings")).body.postal_address, "UI Test Ltd\n2 Harbour Road\nPortsmouth PO1 2AB, UK");
     await b.shot("settings");
   });
+
+  test("at tablet width the email pages fit and the preview is reached with the keyboard alone", async () => {
+    b = await openBrowser({ width: 820, height: 1180 });
+    const { page } = b;
+    await signIn(page, server);
+    const fits = async (what) =>
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${what} fits 820 px without scrolling sideways`);
+    await page.goto(server.url + `/email/templates/${welcome.id}`);
+    await page.getByLabel(/^Body/).waitFor();
+    await fits("the template editor");
+    // Tabs: arrow keys move between them.
+    await page.getByRole("tab", { name: "Content" }).focus();
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.getByRole("tab", { name: "Preview and test send" }).getAttribute("aria-selected"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Preview and test send");
+    // The contact picker: type, arrow down, Enter.
+    // Past the preselected contact's Clear button to the search box.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Clear");
+    await page.keyboard.press("Tab");
+    const picker = page.getByRole("combobox", { name: "Preview for contact" });
+    assert.ok(await picker.evaluate((el) => el === document.activeElement), "Tab reaches the contact picker");
+    await page.keyboard.type(person.email);
+    await page.getByRole("option").first().waitFor();
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Enter");
+    await eventually(async () => (await page.getByTestId("picked-contact").innerText()).includes(person.email), 5000, "the picked contact");
+    const frame = page.frameLocator("iframe[title^='Preview of']");
+    await eventually(async () => ((await frame.locator("body").innerText().catch(() => "")) || "").includes(person.first_name), 10_000, "the preview");
+    await fits("the preview");
+    await b.shot("template-preview-tablet");
+    for (const path of ["/email/templates", "/email/outbox", "/settings"]) {
+      await page.goto(server.url + path);
+      await page.locator("h1").first().waitFor();
+      await page.waitForLoadState("networkidle");
+      await fits(path);
+    }
+    await b.shot("settings-tablet");
+  });
 });
