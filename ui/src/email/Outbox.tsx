@@ -70,7 +70,7 @@ export function Outbox() {
           <tbody>
             {page.data?.data.map((m) => (
               <tr key={m.id}>
-                <td>
+                <td className="nowrap">
                   <Link to={`/email/outbox/${m.id}`}>{formatWhen(m.created_at)}</Link>
                 </td>
                 <td>{m.to_email ?? "—"}</td>
@@ -80,7 +80,7 @@ export function Outbox() {
                   {m.kind === "transactional" && <span className="kind">transactional</span>}
                 </td>
                 <td className="hide-narrow">{templateName(m.template_id)}</td>
-                <td className="hide-narrow">{sourceLabel(m.source)}</td>
+                <td className="hide-narrow nowrap">{sourceLabel(m.source)}</td>
                 <td className="num hide-narrow">{m.opens}</td>
                 <td className="num hide-narrow">{m.clicks}</td>
               </tr>
