@@ -324,4 +324,43 @@ describe("the email pages", { skip: skip ?? false }, () => {
     }
     await b.shot("settings-tablet");
   });
+
+  test("a sign-up sent through the tracking API runs the welcome journey, whose email the outbox shows as sent", async () => {
+    let subscriber;
+    for (let cursor = null, n = 0; !subscriber && n < 10; n++) {
+      const page = (await server.api("GET", `/api/v1/contacts?limit=100${cursor ? `&cursor=${cursor}` : ""}`)).body;
+      subscriber = page.data.find((c) => c.custom?.newsletter === true && c.first_name && c.external_id && c.id !== person.id);
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+    assert.ok(subscriber, "a demo contact who subscribed to the newsletter");
+    await server.track({ userId: subscriber.external_id, event: "Signed Up", properties: { plan: "pro" } });
+    const sent = await eventually(async () => {
+      const list = (await server.api("GET", `/api/v1/email/messages?contact_id=${subscriber.id}`)).body.data;
+      return list.find((m) => m.source.startsWith("journey:"));
+    }, 20_000, "the journey's email");
+    assert.equal(sent.status, "captured", `the journey's email was captured: ${sent.detail}`);
+    assert.equal(sent.kind, "marketing");
+
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await page.goto(server.url + `/contacts/${subscriber.id}`);
+    await page.getByRole("link", { name: "Emails to this contact" }).click();
+    const row = page.locator("table tbody tr", { hasText: "Journey" });
+    await row.waitFor();
+    assert.match(await row.innerText(), /captured/);
+    await row.getByRole("link").first().click();
+    await page.waitForURL(new RegExp(`/email/outbox/${sent.id}$`));
+    const html = page.frameLocator("iframe[title='HTML part of the message']");
+    await eventually(async () => ((await html.locator("body").innerText().catch(() => "")) || "").includes(`Welcome, ${subscriber.first_name}!`), 10_000, "the rendered HTML part");
+    // Marketing email: one-click unsubscribe headers and the postal address in the footer.
+    await page.locator(".headers-table th", { hasText: /^List-Unsubscribe-Post$/ }).waitFor();
+    const footer = await html.locator("body").innerText();
+    const address = (await server.api("GET", "/api/v1/settings")).body.postal_address;
+    assert.ok(footer.includes(address.split(/[\n,]/)[0]), "the footer carries the postal address");
+    // (Chromium paints a sandboxed frame only once it has been in view.)
+    await page.locator("iframe[title='HTML part of the message']").scrollIntoViewIfNeeded();
+    await b.shot("outbox-journey-message");
+  });
 });
