@@ -6,6 +6,7 @@
 //! `kairos-engine` and `kairos-server`.
 
 pub mod bounce;
+pub mod campaign;
 pub mod dkim;
 pub mod filters;
 pub mod message;

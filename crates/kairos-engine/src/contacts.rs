@@ -50,7 +50,8 @@ impl Engine {
         Ok(field_types(&mut state.fields, tx, ws, FieldEntity::Contact).await?.clone())
     }
 
-    /// Create a contact from a patch.
+    /// Create a contact from a patch (with a `Contact Created` event in the
+    /// log, so journeys triggered by new contacts see it).
     pub async fn create_contact(&self, ws: WorkspaceId, patch: &ContactPatch) -> Result<Contact, ContactWriteError> {
         let mut state = self.inner.state.lock().await;
         let mut tx = self.inner.store.begin_write().await?;
@@ -59,7 +60,9 @@ impl Engine {
         let mut c = Contact::new(ws, now);
         patch.apply(&mut c, now, &|n| types.get(n).copied())?;
         tx.insert_contact(&c).await?;
+        let seqs = tx.append_events(&[created_event(&c, now)]).await?;
         self.commit(tx).await?;
+        self.wake_journeys(seqs.values().max().copied());
         Ok(c)
     }
 
@@ -94,12 +97,15 @@ impl Engine {
             }
         }
         patch.apply(&mut c, now, &|n| types.get(n).copied())?;
+        let mut seqs = Default::default();
         if created {
             tx.insert_contact(&c).await?;
+            seqs = tx.append_events(&[created_event(&c, now)]).await?;
         } else {
             tx.update_contact(&c).await?;
         }
         self.commit(tx).await?;
+        self.wake_journeys(seqs.values().max().copied());
         state.forget_contact(c.id);
         Ok((c, created))
     }
@@ -254,5 +260,34 @@ impl Engine {
         state.company_fields.remove(&ws);
         self.fields_changed(ws);
         Ok(deleted)
+    }
+}
+
+impl Engine {
+    /// Tell the journey runner the log grew outside the writer's batches.
+    fn wake_journeys(&self, seq: Option<i64>) {
+        if let Some(seq) = seq {
+            let _ = self.inner.journeys.send(crate::journeys::Msg::Wake { seq, at: std::time::Instant::now() });
+        }
+    }
+}
+
+/// The log entry of a contact created through the REST API (contacts
+/// created by tracking calls appear with their first event instead).
+fn created_event(c: &Contact, now: chrono::DateTime<chrono::Utc>) -> kairos_core::event::Event {
+    kairos_core::event::Event {
+        seq: 0,
+        id: uuid::Uuid::now_v7(),
+        workspace_id: c.workspace_id,
+        contact_id: c.id,
+        kind: kairos_core::event::EventKind::Track,
+        name: Some("Contact Created".into()),
+        message_id: format!("kairos-contact-created-{}", c.id),
+        user_id: c.external_id.clone(),
+        anonymous_id: None,
+        properties: serde_json::json!({"source": "api"}),
+        context: serde_json::json!({"library": {"name": "kairos-api"}}),
+        timestamp: now,
+        received_at: now,
     }
 }

@@ -488,6 +488,7 @@ impl Engine {
             first_clicked_at: None,
             created_at: now,
             sent_at: None,
+            unsubscribed_at: None,
         };
         let Some(to) = req.to_override.clone().or_else(|| contact.email.clone()) else {
             let reason = "the contact has no email address".to_string();
@@ -796,6 +797,9 @@ impl Engine {
             at: self.clock().now(),
         };
         let Some(_) = self.record_consent(ws, contact, &change).await? else { return Ok(false) };
+        let mut tx = self.store().begin_write().await?;
+        tx.mark_unsubscribed(ws, &message.to_string(), now_ms(self)).await?;
+        tx.commit().await?;
         let mut tx = self.store().begin().await?;
         let c = tx.contact(ws, contact).await?;
         tx.commit().await?;
@@ -1000,6 +1004,7 @@ impl Engine {
             first_clicked_at: None,
             created_at: now,
             sent_at: None,
+            unsubscribed_at: None,
         };
         self.record_message(ws, &record).await?;
         match &self.email().options.transport {

@@ -62,6 +62,13 @@ pub(crate) enum Msg {
         run: String,
         reply: oneshot::Sender<Result<bool, JourneyRunError>>,
     },
+    /// Move waiting runs of older versions onto the current one.
+    Migrate {
+        ws: WorkspaceId,
+        journey: JourneyId,
+        mapping: std::collections::BTreeMap<String, String>,
+        reply: oneshot::Sender<Result<Value, JourneyRunError>>,
+    },
     /// The contact withdrew consent to marketing email.
     Unsubscribed {
         ws: WorkspaceId,
@@ -128,6 +135,12 @@ pub(crate) struct Runner {
     by_contact: HashMap<(WorkspaceId, ContactId), Vec<String>>,
     history: HashMap<(JourneyId, ContactId), EntryHistory>,
     timers: BinaryHeap<Reverse<(i64, String)>>,
+    /// Date-field triggers: when each contact next enters each journey.
+    /// The map is authoritative; heap entries that disagree are stale.
+    date_next: HashMap<(JourneyId, ContactId), i64>,
+    date_timers: BinaryHeap<Reverse<(i64, JourneyId, ContactId)>>,
+    /// When each date-triggered journey's contacts were last scanned.
+    date_scanned: HashMap<JourneyId, i64>,
     cursor: i64,
     saved_cursor: i64,
     saved_at: Instant,
@@ -194,6 +207,9 @@ pub(crate) fn start(
         by_contact: HashMap::new(),
         history: HashMap::new(),
         timers: BinaryHeap::new(),
+        date_next: HashMap::new(),
+        date_timers: BinaryHeap::new(),
+        date_scanned: HashMap::new(),
         cursor: 0,
         saved_cursor: 0,
         saved_at: Instant::now(),
@@ -253,6 +269,9 @@ impl Runner {
         self.by_contact.clear();
         self.history.clear();
         self.timers.clear();
+        self.date_next.clear();
+        self.date_timers.clear();
+        self.date_scanned.clear();
         let mut tx = self.engine.store().begin().await?;
         for (ws, j) in tx.published_journeys().await? {
             let mut defs = HashMap::new();
@@ -316,12 +335,99 @@ impl Runner {
             self.cursor = tx.last_event_seq().await?;
         }
         tx.commit().await?;
+        let ids: Vec<JourneyId> = self.journeys.keys().copied().collect();
+        for j in ids {
+            self.scan_dates(j).await?;
+        }
         tracing::info!(
             journeys = self.journeys.len(),
             runs = self.runs.len(),
             cursor = self.cursor,
+            date_triggers = self.date_next.len(),
             "journey runner loaded"
         );
+        Ok(())
+    }
+
+    /// The date-field trigger of a journey's current version, if that is
+    /// how it starts.
+    fn date_trigger(&self, journey: JourneyId) -> Option<(WorkspaceId, Trigger)> {
+        let j = self.journeys.get(&journey)?;
+        if j.status != "active" {
+            return None;
+        }
+        let def = j.defs.get(&j.version)?;
+        matches!(def.trigger, Trigger::DateField { .. }).then(|| (j.ws, def.trigger.clone()))
+    }
+
+    /// When `contact` next enters a date-triggered journey, from the field's
+    /// value in its time zone; `None` when the field is unset or the instant
+    /// passed before the journey was published.
+    fn next_date(
+        &self,
+        journey: JourneyId,
+        trigger: &Trigger,
+        c: &kairos_core::contact::Contact,
+        after: i64,
+    ) -> Option<i64> {
+        let Trigger::DateField { field, offset_days, hour, minute, yearly } = trigger else { return None };
+        let raw = match field.as_str() {
+            "created_at" => Some(c.created_at.to_rfc3339()),
+            f => c.custom.get(f).and_then(Value::as_str).map(str::to_string),
+        }?;
+        let date = raw
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .or_else(|| raw.parse::<jiff::Timestamp>().ok().map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date()))?;
+        let tz = c.timezone.as_deref().and_then(|t| jiff::tz::TimeZone::get(t).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let at = journey::date_trigger_at(date, *offset_days, *hour, *minute, *yearly, &tz, after)?;
+        let published = self.journeys.get(&journey).map(|j| j.published_at).unwrap_or(0);
+        // Not before the journey existed, not again for an instant that
+        // already started a run.
+        let entered = self.history.get(&(journey, c.id)).and_then(|h| h.last_entered);
+        (at >= published && at > after && entered.is_none_or(|t| t < at)).then_some(at)
+    }
+
+    /// Schedule a contact's next entry into a date-triggered journey.
+    fn schedule_date(&mut self, journey: JourneyId, trigger: &Trigger, c: &kairos_core::contact::Contact, after: i64) {
+        match self.next_date(journey, trigger, c, after) {
+            Some(at) => {
+                if self.date_next.insert((journey, c.id), at) != Some(at) {
+                    self.date_timers.push(Reverse((at, journey, c.id)));
+                }
+            }
+            None => {
+                self.date_next.remove(&(journey, c.id));
+            }
+        }
+    }
+
+    /// Read every contact of a date-triggered journey's workspace and
+    /// schedule their entries (on load, on publish, and daily).
+    async fn scan_dates(&mut self, journey: JourneyId) -> Result<(), StoreError> {
+        self.date_next.retain(|(j, _), _| *j != journey);
+        let Some((ws, trigger)) = self.date_trigger(journey) else {
+            self.date_scanned.remove(&journey);
+            return Ok(());
+        };
+        let now = now_ms(&self.engine);
+        // Instants already passed today still fire (a run that was due
+        // while the server was down enters now), so look back a day.
+        let after = now - 86_400_000;
+        let mut filter = kairos_store::ContactFilter::default();
+        let mut tx = self.engine.store().begin().await?;
+        loop {
+            let page = tx.search_contacts(ws, &filter, 5_000).await?;
+            for c in &page.contacts {
+                self.schedule_date(journey, &trigger, c, after);
+            }
+            match page.next {
+                Some(n) => filter.after = Some(n),
+                None => break,
+            }
+        }
+        tx.commit().await?;
+        self.date_scanned.insert(journey, now);
         Ok(())
     }
 
@@ -352,6 +458,7 @@ impl Runner {
         }
         let resumed = j.status == "active";
         self.journeys.insert(id, LiveJourney { ws, status: j.status, version: j.version, defs, published_at });
+        self.scan_dates(id).await?;
         if resumed {
             // Timers that came due while the journey was paused fire now.
             let now = now_ms(&self.engine);
@@ -564,6 +671,66 @@ impl Runner {
                         let _ = reply.send(Ok(false));
                     }
                 }
+                Msg::Migrate { ws, journey: jid, mapping, reply } => {
+                    let Some(j) = self.journeys.get(&jid).filter(|j| j.ws == ws) else {
+                        let _ = reply.send(Err(JourneyRunError::NotActive(jid)));
+                        continue;
+                    };
+                    let current = j.version;
+                    let Some(new) = j.defs.get(&current).cloned() else {
+                        let _ =
+                            reply.send(Err(JourneyRunError::Refused("the journey has no published version".into())));
+                        continue;
+                    };
+                    if let Some((_, bad)) = mapping.iter().find(|(_, to)| !new.nodes.contains_key(*to)) {
+                        let _ = reply.send(Err(JourneyRunError::Refused(format!(
+                            "mapping: version {current} has no node \"{bad}\""
+                        ))));
+                        continue;
+                    }
+                    let ids: Vec<String> = self
+                        .runs
+                        .values()
+                        .filter(|l| l.journey == jid && l.version != current && l.run.status.is_active())
+                        .map(|l| l.run.id.clone())
+                        .collect();
+                    let (mut moved, mut stayed) = (0u64, Vec::new());
+                    for id in ids {
+                        let Some(l) = self.runs.get(&id) else { continue };
+                        let Some(old) = self.definition(jid, l.version) else { continue };
+                        match journey::migrate_node(&l.run, &old, &new, &mapping) {
+                            Ok(target) => {
+                                let from = (l.version, l.run.node.clone());
+                                let Some(l) = self.runs.get_mut(&id) else { continue };
+                                l.version = current;
+                                l.run.node = target.clone();
+                                let step = journey::PathStep {
+                                    node: target,
+                                    outcome: "migrated",
+                                    detail: format!("from version {} node {}", from.0, from.1),
+                                };
+                                let (ws, run) = (l.ws, l.run.clone());
+                                self.record(
+                                    &mut batch,
+                                    ws,
+                                    jid,
+                                    &run,
+                                    Outcome { effects: vec![], path: vec![step] },
+                                    now,
+                                );
+                                moved += 1;
+                            }
+                            Err(why) => {
+                                stayed.push(json!({"run": id, "node": l.run.node, "version": l.version, "why": why}))
+                            }
+                        }
+                    }
+                    let report = json!({"version": current, "moved": moved, "stayed": stayed});
+                    batch.replies.push(Box::new(move |r| {
+                        let _ =
+                            reply.send(r.map(|_| report).map_err(|e| JourneyRunError::Store(StoreError::Corrupt(e))));
+                    }));
+                }
                 Msg::Unsubscribed { ws, contact } => {
                     let ids = self.by_contact.get(&(ws, contact)).cloned().unwrap_or_default();
                     for id in ids {
@@ -613,7 +780,35 @@ impl Runner {
                 batch.fired.push(due);
             }
         }
+        // Date-field triggers that came due.
+        while let Some(Reverse((due, journey, contact))) = self.date_timers.peek().copied() {
+            if due > now || batch.runs.len() >= STEPS_PER_BATCH {
+                more |= due <= now;
+                break;
+            }
+            self.date_timers.pop();
+            if self.date_next.get(&(journey, contact)) != Some(&due) {
+                continue;
+            }
+            self.date_next.remove(&(journey, contact));
+            let Some((ws, trigger)) = self.date_trigger(journey) else { continue };
+            let Some(c) = tx.contact(ws, contact).await? else { continue };
+            // The field may have changed since this was scheduled.
+            if self.next_date(journey, &trigger, &c, due - 1) != Some(due) {
+                self.schedule_date(journey, &trigger, &c, now);
+                continue;
+            }
+            let _ = self.try_enter(&mut tx, &mut batch, ws, journey, contact, now, None).await?;
+            // Yearly triggers come round again.
+            self.schedule_date(journey, &trigger, &c, due);
+        }
+        // A daily rescan catches field changes no event announced.
+        let stale: Vec<JourneyId> =
+            self.date_scanned.iter().filter(|(_, at)| now - **at > 86_400_000).map(|(j, _)| *j).collect();
         drop(tx);
+        for j in stale {
+            self.scan_dates(j).await?;
+        }
         let had_work = !batch.runs.is_empty() || !batch.delivered.is_empty();
         // With nothing else to write, the log position is saved at most once
         // a second: replaying events that started nothing starts nothing.
@@ -645,8 +840,25 @@ impl Runner {
     }
 
     async fn on_event(&mut self, tx: &mut Tx, batch: &mut Batch, e: &Event, now: i64) -> Result<(), StoreError> {
-        let Some(name) = event_name(e.kind, e.name.as_deref()) else { return Ok(()) };
         let ws = e.workspace_id;
+        if e.kind == kairos_core::event::EventKind::Identify {
+            // Traits may have set or moved a date a journey starts from.
+            let dated: Vec<(JourneyId, Trigger)> = self
+                .by_ws
+                .get(&ws)
+                .into_iter()
+                .flatten()
+                .filter_map(|j| self.date_trigger(*j).map(|(_, t)| (*j, t)))
+                .collect();
+            if !dated.is_empty() {
+                if let Some(c) = tx.contact(ws, e.contact_id).await? {
+                    for (j, t) in dated {
+                        self.schedule_date(j, &t, &c, now - 86_400_000);
+                    }
+                }
+            }
+        }
+        let Some(name) = event_name(e.kind, e.name.as_deref()) else { return Ok(()) };
         // Runs already under way see the event first (goals, waits), so an
         // event that both starts and would advance a run starts it only.
         let ids = self.by_contact.get(&(ws, e.contact_id)).cloned().unwrap_or_default();
@@ -677,6 +889,16 @@ impl Runner {
                     };
                     name == want
                         && e.properties.get("segment_id").and_then(Value::as_str) == Some(s.to_string().as_str())
+                }
+                Trigger::ContactCreated => {
+                    // The contact's first event, in the commit that created
+                    // it (REST-created contacts get a `Contact Created`
+                    // event); a contact is created once, so it enters once.
+                    self.history.get(&(j, e.contact_id)).is_none_or(|h| h.last_entered.is_none())
+                        && match tx.contact(ws, e.contact_id).await? {
+                            Some(c) => (c.created_at - e.received_at).num_milliseconds().abs() <= 1_000,
+                            None => false,
+                        }
                 }
                 _ => false,
             };
@@ -1145,6 +1367,21 @@ impl Engine {
     }
 
     /// Retry a parked run's failed action; false when the run is not parked.
+    /// Move contacts waiting in older versions of a journey onto its current
+    /// version, node by node (`mapping` from old node ids to new ones; a
+    /// node keeps its id when unmapped). Runs that cannot move stay on
+    /// their version; the report says which and why.
+    pub async fn migrate_journey_runs(
+        &self,
+        ws: WorkspaceId,
+        journey: JourneyId,
+        mapping: std::collections::BTreeMap<String, String>,
+    ) -> Result<Value, JourneyRunError> {
+        let (reply, rx) = oneshot::channel();
+        self.journey_msg(Msg::Migrate { ws, journey, mapping, reply })?;
+        rx.await.map_err(|_| JourneyRunError::ShuttingDown)?
+    }
+
     pub async fn retry_journey_run(&self, ws: WorkspaceId, run: &str) -> Result<bool, JourneyRunError> {
         let (reply, rx) = oneshot::channel();
         self.journey_msg(Msg::Retry { ws, run: run.to_string(), reply })?;

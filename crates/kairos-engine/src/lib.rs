@@ -7,6 +7,7 @@
 //! from the REST API and imports go through the same engine so the identity
 //! cache it keeps never disagrees with the store.
 
+mod campaigns;
 mod contacts;
 mod email;
 mod identity;
@@ -18,6 +19,7 @@ mod profile;
 mod segments;
 pub mod smtp;
 
+pub use campaigns::CampaignError;
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use email::{
     check_smtp_url, message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport,
@@ -200,6 +202,7 @@ impl Engine {
             let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
             journeys::start(engine.clone(), journeys_rx, journey_latencies, outbox_tx);
             outbox::start(engine.clone(), journeys_tx, outbox_rx, options.outbox);
+            campaigns::start(engine.clone());
         }
         tokio::spawn(run_retention_hourly(engine.clone()));
         engine

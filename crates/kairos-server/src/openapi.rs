@@ -2,8 +2,8 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    companies, consents, contacts, email, fields, journeys, keys, models, privacy, retention, segments, settings,
-    suppressions, workspace,
+    campaigns, companies, consents, contacts, email, fields, journeys, keys, models, privacy, retention, segments,
+    settings, suppressions, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
@@ -43,11 +43,13 @@ impl Modify for BearerAuth {
         journeys::list, journeys::create, journeys::read, journeys::update, journeys::publish, journeys::pause,
         journeys::resume, journeys::archive, journeys::versions, journeys::stats, journeys::runs, journeys::run,
         journeys::retry, journeys::contact_runs, journeys::enter, journeys::dry_run, journeys::dead_letters,
-        journeys::endpoints, journeys::create_endpoint, journeys::delete_endpoint,
+        journeys::endpoints, journeys::create_endpoint, journeys::delete_endpoint, journeys::migrate,
         email::list_templates, email::create_template, email::check_template, email::read_template,
         email::update_template, email::delete_template, email::preview, email::test_send, email::report,
         email::list_snippets, email::put_snippet, email::delete_snippet, email::list_senders, email::create_sender,
         email::read_sender, email::send, email::list_messages, email::read_message, email::raw_message, email::inbound,
+        campaigns::list, campaigns::create, campaigns::read, campaigns::update, campaigns::launch, campaigns::pause,
+        campaigns::resume, campaigns::cancel, campaigns::report,
     ),
     components(schemas(Problem, FieldProblem, TrackingResponse)),
     modifiers(&BearerAuth),

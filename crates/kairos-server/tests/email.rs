@@ -427,3 +427,167 @@ async fn capture_transport_keeps_messages_instead_of_sending() {
     assert_eq!(list["data"][0]["status"], "captured");
     assert!(list["data"][0].get("raw").is_none(), "lists leave the message out");
 }
+
+/// Poll a campaign's report until `f` holds.
+async fn report_until(s: &Server, id: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    s.until(&format!("/api/v1/email/campaigns/{id}/report"), what, f).await
+}
+
+#[tokio::test]
+async fn broadcast_with_an_ab_test_a_throttle_pause_and_a_report() {
+    for ts in testing::all().await {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start_with(ts.store.clone(), clock.clone(), None, options(EmailTransport::Capture)).await;
+        let (st, _) = s
+            .api(Method::PUT, "/api/v1/settings", Some(json!({"postal_address": "Acme, 1 Main St, Springfield 12345"})))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, _) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/senders",
+                Some(json!({"email": "news@acme.example", "dkim_algorithm": "ed25519"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        for (name, subject) in
+            [("Spring A", "Spring sale"), ("Spring B", "{{ contact.first_name | default: 'Hi' }}, 20% off")]
+        {
+            let (st, v) = s
+                .api(
+                    Method::POST,
+                    "/api/v1/email/templates",
+                    Some(json!({"name": name, "subject": subject, "format": "html",
+                    "body": "<p>Sale!</p><a href=\"https://shop.example/sale\">Shop</a>"})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+        }
+        let (_, list) = s.api(Method::POST, "/api/v1/lists", Some(json!({"name": "Newsletter"}))).await;
+        let list = list["id"].as_str().unwrap().to_string();
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            let id = identify(&s, &format!("n{i}"), &format!("n{i}@example.org"), Some("Nora")).await;
+            if i >= 2 {
+                grant(&s, &id).await;
+            }
+            ids.push(id);
+        }
+        let (st, v) =
+            s.api(Method::POST, &format!("/api/v1/lists/{list}/members"), Some(json!({"contact_ids": ids}))).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+
+        // Bad definitions are refused with the path of the problem.
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/campaigns",
+                Some(json!({"name": "x", "definition": {"audience": {"list": list},
+                "ab": {"variants": ["Spring A", "Nope"]}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["errors"][0]["path"], "definition.ab.variants", "{v}");
+
+        let (st, c) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/campaigns",
+                Some(json!({"name": "Spring sale", "definition": {
+                "audience": {"list": list}, "ab": {"variants": ["Spring A", "Spring B"], "sample_percent": 50,
+                "wait_minutes": 60, "metric": "opens"}, "conversion": {"event": "Order Completed", "days": 7}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        let cid = c["id"].as_str().unwrap().to_string();
+        let (st, c) = s.api(Method::POST, &format!("/api/v1/email/campaigns/{cid}/launch"), None).await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        assert_eq!(c["status"], "sending");
+        // The sample goes out; the rest waits for the winner.
+        let r = report_until(&s, &cid, "the A/B sample", |r| {
+            r["recipients"]["pending"] == r["recipients"]["awaiting_winner"]
+                && r["recipients"]["done"].as_i64() > Some(0)
+        })
+        .await;
+        let sample = r["recipients"]["done"].as_i64().unwrap();
+        assert!(sample > 5 && sample < 35, "{r}");
+        // B's recipients open; A's do not.
+        let msgs = s.get("/api/v1/email/messages?limit=100").await;
+        let b_template = s.get("/api/v1/email/templates/Spring%20B").await["id"].clone();
+        let mut b_opened = 0;
+        for m in msgs["data"].as_array().unwrap() {
+            if m["template_id"] == b_template && m["status"] == "captured" {
+                let raw = s
+                    .http
+                    .get(format!("{}/api/v1/email/messages/{}/raw", s.url, m["id"].as_str().unwrap()))
+                    .bearer_auth(&s.admin)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                let unfolded = raw.replace("=\r\n", "").replace("=3D", "=");
+                let pixel = unfolded
+                    .split("src=\"")
+                    .filter_map(|p| p.split('"').next())
+                    .find(|u| u.contains("/t/o/"))
+                    .unwrap()
+                    .to_string();
+                s.http
+                    .get(pixel)
+                    .header("user-agent", "Mozilla/5.0 (Windows NT 10.0) Thunderbird/128.0")
+                    .send()
+                    .await
+                    .unwrap();
+                b_opened += 1;
+            }
+        }
+        assert!(b_opened > 0);
+        // After the wait, B wins and the rest get it.
+        clock.advance(chrono::Duration::minutes(61));
+        let r = report_until(&s, &cid, "the campaign to finish", |r| r["status"] == "sent").await;
+        assert_eq!(r["winner"], "Spring B", "{r}");
+        assert!(r["detail"].as_str().unwrap().contains("P(best)"), "{r}");
+        assert_eq!(r["recipients"]["done"], 40, "{r}");
+        assert_eq!(r["totals"]["sent"], 38, "two recipients have no consent: {r}");
+        assert_eq!(r["totals"]["refused"], 2, "{r}");
+        assert!(
+            r["variants"][1]["totals"]["sent"].as_i64().unwrap() > r["variants"][0]["totals"]["sent"].as_i64().unwrap(),
+            "{r}"
+        );
+        // A conversion within the window counts.
+        s.track(json!({"type": "track", "userId": "n5", "event": "Order Completed", "properties": {"total": 30},
+                       "messageId": "conv-n5"}))
+            .await;
+        report_until(&s, &cid, "a conversion", |r| r["conversions"]["converted"] == 1).await;
+
+        // A throttled campaign: paused, it stops; resumed, it finishes.
+        let (_, c2) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/campaigns",
+                Some(json!({"name": "Slow", "definition": {
+                "audience": {"list": list}, "template": "Spring A", "per_minute": 120}})),
+            )
+            .await;
+        let c2 = c2["id"].as_str().unwrap().to_string();
+        s.api(Method::POST, &format!("/api/v1/email/campaigns/{c2}/launch"), None).await;
+        let r =
+            report_until(&s, &c2, "the first throttled sends", |r| r["recipients"]["done"].as_i64() > Some(0)).await;
+        assert!(r["recipients"]["done"].as_i64().unwrap() < 40, "the throttle holds most back: {r}");
+        let (st, p) = s.api(Method::POST, &format!("/api/v1/email/campaigns/{c2}/pause"), None).await;
+        assert_eq!((st, p["status"].as_str()), (StatusCode::OK, Some("paused")));
+        let paused_at =
+            s.get(&format!("/api/v1/email/campaigns/{c2}/report")).await["recipients"]["done"].as_i64().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let still =
+            s.get(&format!("/api/v1/email/campaigns/{c2}/report")).await["recipients"]["done"].as_i64().unwrap();
+        assert!(still <= paused_at + 1, "a paused campaign sends nothing more ({paused_at} → {still})");
+        let (st, v) = s.api(Method::POST, &format!("/api/v1/email/campaigns/{c2}/launch"), None).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{v}");
+        s.api(Method::POST, &format!("/api/v1/email/campaigns/{c2}/resume"), None).await;
+        let (st, v) = s.api(Method::POST, &format!("/api/v1/email/campaigns/{c2}/cancel"), None).await;
+        assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("cancelled")), "{v}");
+    }
+}

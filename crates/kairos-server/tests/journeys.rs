@@ -281,3 +281,172 @@ async fn journeys_run_as_drawn_through_time_webhooks_goals_and_failures() {
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
 }
+
+#[tokio::test]
+async fn date_field_triggers_fire_in_the_contacts_time_zone_and_follow_changes() {
+    let ts = testing::sqlite().await;
+    // Noon UTC on 1 March 2027.
+    let start = chrono::DateTime::parse_from_rfc3339("2027-03-01T12:00:00Z").unwrap().with_timezone(&Utc);
+    let clock = Arc::new(ManualClock::new(start));
+    let s = Server::start_with(ts.store.clone(), clock.clone(), None, options()).await;
+    for (name, t) in [("renewal_date", "date"), ("stage", "string")] {
+        let (st, v) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": name, "type": t}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    // Renewal on 1 April → reminder 30 days before, at 09:00 in Berlin:
+    // 2 March 09:00 CET = 08:00 UTC. Tokyo's renewal moves later below.
+    for (user, tz, date) in [("berlin", "Europe/Berlin", "2027-04-01"), ("tokyo", "Asia/Tokyo", "2027-04-01")] {
+        s.track(json!({"type": "identify", "userId": user, "messageId": format!("id-{user}"),
+                       "traits": {"timezone": tz, "renewal_date": date}}))
+            .await;
+    }
+    let (st, j) = s
+        .api(
+            Method::POST,
+            "/api/v1/journeys",
+            Some(json!({"name": "Renewal reminder", "definition": {
+            "trigger": {"type": "date_field", "field": "renewal_date", "offset_days": -30, "at": "09:00"},
+            "start": "tag",
+            "nodes": {"tag": {"type": "update_contact", "set": {"stage": "renewal-reminded"}, "next": "done"},
+                      "done": {"type": "exit"}}}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{j}");
+    let jid = j["id"].as_str().unwrap().to_string();
+    let (st, v) = s.api(Method::POST, &format!("/api/v1/journeys/{jid}/publish"), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let berlin = s.contact_id("berlin").await;
+    let tokyo = s.contact_id("tokyo").await;
+    // Tokyo's renewal moves a week later: its reminder moves with it.
+    s.track(json!({"type": "identify", "userId": "tokyo", "messageId": "id-tokyo-2", "traits": {"renewal_date": "2027-04-08"}}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stage = |c: &str| {
+        let c = c.to_string();
+        let s = &s;
+        async move { s.get(&format!("/api/v1/contacts/{c}")).await["custom"]["stage"].clone() }
+    };
+    // 07:59 UTC on 2 March: not yet.
+    clock.set(chrono::DateTime::parse_from_rfc3339("2027-03-02T07:59:00Z").unwrap().with_timezone(&Utc));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(stage(&berlin).await, Value::Null);
+    // 08:00 UTC = 09:00 in Berlin: Berlin's run starts; Tokyo's (still the
+    // 2 March instant had the date not moved) does not.
+    clock.set(chrono::DateTime::parse_from_rfc3339("2027-03-02T08:00:30Z").unwrap().with_timezone(&Utc));
+    s.until(&format!("/api/v1/contacts/{berlin}"), "Berlin's reminder", |v| v["custom"]["stage"] == "renewal-reminded")
+        .await;
+    assert_eq!(stage(&tokyo).await, Value::Null);
+    // 9 March 00:00 UTC = 09:00 in Tokyo (renewal 8 April − 30 days).
+    clock.set(chrono::DateTime::parse_from_rfc3339("2027-03-09T00:00:30Z").unwrap().with_timezone(&Utc));
+    s.until(&format!("/api/v1/contacts/{tokyo}"), "Tokyo's reminder", |v| v["custom"]["stage"] == "renewal-reminded")
+        .await;
+    let runs = s.get(&format!("/api/v1/contacts/{berlin}/journeys")).await;
+    assert_eq!(runs["data"].as_array().unwrap().len(), 1, "one run, not one per tick: {runs}");
+}
+
+#[tokio::test]
+async fn contact_created_triggers_for_tracked_and_api_contacts_once() {
+    let ts = testing::sqlite().await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let s = Server::start_with(ts.store.clone(), clock.clone(), None, options()).await;
+    let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "stage", "type": "string"}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    // Someone who existed before the journey.
+    s.track(
+        json!({"type": "identify", "userId": "old", "messageId": "id-old", "traits": {"email": "old@example.org"}}),
+    )
+    .await;
+    let old = s.until("/api/v1/contacts?external_id=old", "the old contact", |v| v["data"][0]["id"].is_string()).await
+        ["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    clock.advance(Duration::seconds(5));
+    let (st, j) = s
+        .api(Method::POST, "/api/v1/journeys", Some(json!({"name": "New contacts", "definition": {
+            "trigger": {"type": "contact_created"}, "start": "tag",
+            "nodes": {"tag": {"type": "update_contact", "set": {"stage": "new"}, "next": "done"}, "done": {"type": "exit"}}}})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{j}");
+    let (st, v) = s.api(Method::POST, &format!("/api/v1/journeys/{}/publish", j["id"].as_str().unwrap()), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    clock.advance(Duration::seconds(5));
+    // A contact created by a tracking call, one by the REST API.
+    s.track(json!({"type": "track", "userId": "fresh", "event": "Page Viewed", "messageId": "pv-fresh"})).await;
+    let (st, api) = s.api(Method::POST, "/api/v1/contacts", Some(json!({"email": "api@example.org"}))).await;
+    assert_eq!(st, StatusCode::CREATED, "{api}");
+    let api = api["id"].as_str().unwrap().to_string();
+    s.until(&format!("/api/v1/contacts/{api}"), "the API contact's run", |v| v["custom"]["stage"] == "new").await;
+    let fresh = s.contact_id("fresh").await;
+    s.until(&format!("/api/v1/contacts/{fresh}"), "the tracked contact's run", |v| v["custom"]["stage"] == "new").await;
+    // The old contact's new event does not make it new; the fresh one's
+    // second event does not enter it twice.
+    s.track(json!({"type": "track", "userId": "old", "event": "Page Viewed", "messageId": "pv-old"})).await;
+    s.track(json!({"type": "track", "userId": "fresh", "event": "Page Viewed", "messageId": "pv-fresh-2"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(s.get(&format!("/api/v1/contacts/{old}")).await["custom"].get("stage"), None);
+    let runs = s.get(&format!("/api/v1/contacts/{fresh}/journeys")).await;
+    assert_eq!(runs["data"].as_array().unwrap().len(), 1, "{runs}");
+}
+
+#[tokio::test]
+async fn running_contacts_move_to_a_new_version_with_a_node_mapping() {
+    let ts = testing::sqlite().await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let s = Server::start_with(ts.store.clone(), clock.clone(), None, options()).await;
+    let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "stage", "type": "string"}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let def = |delay: &str, days: i64, stage: &str| {
+        json!({"trigger": {"type": "event", "event": "Trial Started"}, "start": delay,
+               "nodes": {delay: {"type": "delay", "duration": {"days": days}, "next": "tag"},
+                         "tag": {"type": "update_contact", "set": {"stage": stage}, "next": "done"},
+                         "done": {"type": "exit"}}})
+    };
+    let (_, j) = s
+        .api(Method::POST, "/api/v1/journeys", Some(json!({"name": "Trial", "definition": def("wait1", 1, "v1")})))
+        .await;
+    let jid = j["id"].as_str().unwrap().to_string();
+    s.api(Method::POST, &format!("/api/v1/journeys/{jid}/publish"), None).await;
+    for u in ["m1", "m2"] {
+        s.track(json!({"type": "track", "userId": u, "event": "Trial Started", "messageId": format!("t-{u}")})).await;
+    }
+    let m1 = s.until("/api/v1/contacts?external_id=m1", "m1", |v| v["data"][0]["id"].is_string()).await["data"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.until_run(&m1, "m1 waiting on version 1", |r| r["run"]["status"] == "delayed").await;
+    let m2 = s.contact_id("m2").await;
+    s.until_run(&m2, "m2 waiting", |r| r["run"]["status"] == "delayed").await;
+    // Version 2 renames the delay and changes what happens after it.
+    let (st, v) = s
+        .api(Method::PATCH, &format!("/api/v1/journeys/{jid}"), Some(json!({"definition": def("pause", 2, "v2")})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    s.api(Method::POST, &format!("/api/v1/journeys/{jid}/publish"), None).await;
+    // A mapping to a node the new version lacks is refused; one to a
+    // different kind of node leaves the runs where they are, saying why.
+    let (st, v) = s
+        .api(Method::POST, &format!("/api/v1/journeys/{jid}/migrate"), Some(json!({"mapping": {"wait1": "nope"}})))
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, v) = s
+        .api(Method::POST, &format!("/api/v1/journeys/{jid}/migrate"), Some(json!({"mapping": {"wait1": "tag"}})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["moved"], 0, "{v}");
+    assert!(v["stayed"][0]["why"].as_str().unwrap().contains("different kinds"), "{v}");
+    let (st, v) = s
+        .api(Method::POST, &format!("/api/v1/journeys/{jid}/migrate"), Some(json!({"mapping": {"wait1": "pause"}})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!((v["moved"].as_i64(), v["version"].as_i64()), (Some(2), Some(2)), "{v}");
+    let r = s.until_run(&m1, "m1 on version 2", |r| r["run"]["version"] == 2).await;
+    assert_eq!(r["run"]["node"], "pause");
+    assert!(r["path"].to_string().contains("migrated"), "{r}");
+    // Their timers are kept (one day from entry), and they finish on v2.
+    clock.advance(Duration::hours(25));
+    for c in [&m1, &m2] {
+        s.until(&format!("/api/v1/contacts/{c}"), "the v2 step", |v| v["custom"]["stage"] == "v2").await;
+    }
+}

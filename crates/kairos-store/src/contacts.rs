@@ -416,6 +416,7 @@ impl Tx {
             "DELETE FROM email_clicks WHERE workspace_id = $1 AND message_id IN
              (SELECT id FROM email_messages WHERE workspace_id = $1 AND contact_id = $2)",
             "DELETE FROM email_messages WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM campaign_recipients WHERE workspace_id = $1 AND contact_id = $2",
         ] {
             with_conn!(self, c => sqlx::query(sql).bind(&w).bind(&i).execute(c).await.map(|r| r.rows_affected()))?;
         }

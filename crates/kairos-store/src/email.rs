@@ -85,10 +85,12 @@ pub struct MessageRecord {
     pub first_clicked_at: Option<i64>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// When the recipient unsubscribed through this message.
+    pub unsubscribed_at: Option<i64>,
 }
 
 const MESSAGE_COLUMNS: &str = "id, contact_id, template_id, sender_id, source, intent_key, to_email, subject, kind, \
-     status, detail, raw, opens, machine_opens, clicks, first_opened_at, first_clicked_at, created_at, sent_at";
+     status, detail, raw, opens, machine_opens, clicks, first_opened_at, first_clicked_at, created_at, sent_at, unsubscribed_at";
 
 /// Totals over a set of messages (a template's, a campaign's).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -105,6 +107,7 @@ pub struct MessageTotals {
     pub machine_opens: i64,
     pub unique_clicks: i64,
     pub clicks: i64,
+    pub unsubscribed: i64,
 }
 
 /// Clicks on one link.
@@ -274,6 +277,23 @@ impl Tx {
             .bind(ws.to_string()).bind(contact).bind(since).fetch_one(c).await)?)
     }
 
+    /// Record that the recipient unsubscribed through this message.
+    pub async fn mark_unsubscribed(&mut self, ws: WorkspaceId, id: &str, now: i64) -> Result<()> {
+        Ok(with_conn!(self, c => sqlx::query(
+            "UPDATE email_messages SET unsubscribed_at = COALESCE(unsubscribed_at, $3) WHERE workspace_id = $1 AND id = $2")
+            .bind(ws.to_string()).bind(id).bind(now).execute(c).await.map(|_| ()))?)
+    }
+
+    /// Clicks per link over the messages from one source (a campaign).
+    pub async fn email_link_clicks_of_source(&mut self, ws: WorkspaceId, source: &str) -> Result<Vec<LinkClicks>> {
+        Ok(with_conn!(self, c => sqlx::query_as::<_, LinkClicks>(
+            "SELECT k.url AS url, SUM(CASE WHEN k.machine IS NULL THEN 1 ELSE 0 END) AS clicks,
+               SUM(CASE WHEN k.machine IS NULL THEN 0 ELSE 1 END) AS machine_clicks
+             FROM email_clicks k JOIN email_messages m ON m.workspace_id = k.workspace_id AND m.id = k.message_id
+             WHERE k.workspace_id = $1 AND m.source = $2 GROUP BY k.url ORDER BY 2 DESC")
+            .bind(ws.to_string()).bind(source).fetch_all(c).await)?)
+    }
+
     /// Count an open; the first human one sets `first_opened_at`.
     pub async fn record_email_open(&mut self, ws: WorkspaceId, id: &str, machine: bool, now: i64) -> Result<bool> {
         let q = if machine {
@@ -315,7 +335,7 @@ impl Tx {
         source: Option<&str>,
         template: Option<&str>,
     ) -> Result<MessageTotals> {
-        type Row = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+        type Row = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
         let r: Row = with_conn!(self, c => sqlx::query_as(
             "SELECT COUNT(*),
                COALESCE(SUM(CASE WHEN status IN ('sent', 'captured', 'bounced', 'complained') THEN 1 ELSE 0 END), 0),
@@ -326,7 +346,8 @@ impl Tx {
                COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),
                COALESCE(SUM(CASE WHEN opens > 0 THEN 1 ELSE 0 END), 0),
                CAST(COALESCE(SUM(opens), 0) AS BIGINT), CAST(COALESCE(SUM(machine_opens), 0) AS BIGINT),
-               COALESCE(SUM(CASE WHEN clicks > 0 THEN 1 ELSE 0 END), 0), CAST(COALESCE(SUM(clicks), 0) AS BIGINT)
+               COALESCE(SUM(CASE WHEN clicks > 0 THEN 1 ELSE 0 END), 0), CAST(COALESCE(SUM(clicks), 0) AS BIGINT),
+               COALESCE(SUM(CASE WHEN unsubscribed_at IS NULL THEN 0 ELSE 1 END), 0)
              FROM email_messages WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND ($3 = '' OR template_id = $3)")
             .bind(ws.to_string()).bind(source.unwrap_or("")).bind(template.unwrap_or("")).fetch_one(c).await)?;
         Ok(MessageTotals {
@@ -342,6 +363,7 @@ impl Tx {
             machine_opens: r.9,
             unique_clicks: r.10,
             clicks: r.11,
+            unsubscribed: r.12,
         })
     }
 

@@ -12,6 +12,7 @@
 //! Invariant: every method that touches workspace data takes the workspace
 //! id and filters on it; no query can read or write across workspaces.
 
+mod campaigns;
 mod companies;
 mod consents;
 mod contacts;
@@ -28,6 +29,7 @@ mod suppressions;
 pub mod testing;
 mod workspaces;
 
+pub use campaigns::{CampaignRecord, Recipient, RecipientCounts};
 pub use contacts::{ContactFilter, ContactPage, CustomMatch};
 pub use email::{LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetRecord, TemplateRecord};
 pub use events::{EventCursor, MergeRecord};

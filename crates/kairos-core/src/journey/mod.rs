@@ -79,3 +79,29 @@ pub fn date_trigger_at(
     }
     None
 }
+
+/// Where a run waiting in an older version continues in the newer one, when
+/// the marketer moves running contacts: its node under `mapping` (or the
+/// node of the same id), which must exist in the new version and be the
+/// same kind of node (a delay stays a delay, a wait stays a wait), so the
+/// run's timer and what it waits for still mean the same. Only runs that
+/// are waiting (on a delay or for an event) move; one in the middle of an
+/// action finishes it on its own version.
+pub fn migrate_node(
+    run: &Run,
+    old: &Definition,
+    new: &Definition,
+    mapping: &std::collections::BTreeMap<NodeId, NodeId>,
+) -> Result<NodeId, String> {
+    if !matches!(run.status, RunStatus::Delayed | RunStatus::Waiting) {
+        return Err(format!("the run is {}, not waiting", run.status.as_str()));
+    }
+    let target = mapping.get(&run.node).unwrap_or(&run.node);
+    let (Some(from), Some(to)) = (old.nodes.get(&run.node), new.nodes.get(target)) else {
+        return Err(format!("node \"{}\" has no counterpart in the new version; map it", run.node));
+    };
+    if std::mem::discriminant(from) != std::mem::discriminant(to) {
+        return Err(format!("node \"{}\" and node \"{target}\" are different kinds of step", run.node));
+    }
+    Ok(target.clone())
+}

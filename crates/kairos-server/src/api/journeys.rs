@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/journeys/{id}/dry-run", post(dry_run))
         .route("/api/v1/journey-runs/{run}", get(run))
         .route("/api/v1/journey-runs/{run}/retry", post(retry))
+        .route("/api/v1/journeys/{id}/migrate", post(migrate))
         .route("/api/v1/contacts/{id}/journeys", get(contact_runs))
         .route("/api/v1/outbox/dead-letters", get(dead_letters))
         .route("/api/v1/webhook-endpoints", get(endpoints).post(create_endpoint))
@@ -260,6 +261,40 @@ pub async fn retry(State(s): State<AppState>, admin: Admin, Path(run): Path<Stri
     } else {
         Err(Problem::conflict(format!("run {run:?} is not parked in an error state")))
     }
+}
+
+/// Move contacts waiting in older versions onto the current version:
+/// `{"mapping": {"old node id": "new node id", ...}}` (unmapped nodes keep
+/// their id). Each run must land on the same kind of node; runs that cannot
+/// move stay on their version and are listed with the reason.
+#[utoipa::path(post, path = "/api/v1/journeys/{id}/migrate", tag = "journeys", params(("id" = String, Path)),
+    request_body = inline(Object), responses((status = 200, body = inline(Object)), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn migrate(
+    State(s): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let id = journey_id(&id)?;
+    let mapping = if body.is_empty() {
+        Default::default()
+    } else {
+        let obj = object_body(&body)?;
+        only_keys(&obj, &["mapping"])?;
+        match obj.get("mapping") {
+            None | Some(Value::Null) => Default::default(),
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(to) => Ok((k.clone(), to.clone())),
+                    _ => Err(Problem::invalid(format!("mapping.{k}"), "must be a node id of the current version")),
+                })
+                .collect::<ApiResult<std::collections::BTreeMap<_, _>>>()?,
+            Some(_) => return Err(Problem::invalid("mapping", "must be an object from old node ids to new ones")),
+        }
+    };
+    Ok(Json(s.engine.migrate_journey_runs(admin.ws(), id, mapping).await?))
 }
 
 /// A contact's runs (every journey), newest first, each with its path.

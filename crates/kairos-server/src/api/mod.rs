@@ -3,6 +3,7 @@
 //! through axum's extractors) so every malformed request gets a problem
 //! document naming what was wrong.
 
+pub mod campaigns;
 pub mod companies;
 pub mod consents;
 pub mod contacts;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(contacts::routes())
         .merge(email::routes())
+        .merge(campaigns::routes())
         .merge(companies::routes())
         .merge(consents::routes())
         .merge(fields::routes())
