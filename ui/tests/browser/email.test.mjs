@@ -188,7 +188,7 @@ describe("the email pages", { skip: skip ?? false }, () => {
     // 25 more test sends push it to the second page of the outbox.
     for (let i = 0; i < 25; i++) {
       const r = await server.api("POST", `/api/v1/email/templates/${welcome.id}/test-send`, { to: `page${i}@kairos-demo.example`, contact_id: person.id });
-      assert.equal(r.body.outcome, "sent");
+      assert.equal(r.body?.outcome, "sent", `test send ${i}: ${r.status} ${JSON.stringify(r.body)}`);
     }
     await page.getByRole("link", { name: "Outbox" }).first().click();
     const rows = page.locator("table tbody tr");
@@ -302,6 +302,7 @@ describe("the email pages", { skip: skip ?? false }, () => {
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Preview and test send");
     // The contact picker: type, arrow down, Enter.
     // Past the preselected contact's Clear button to the search box.
+    await page.getByTestId("picked-contact").waitFor();
     await page.keyboard.press("Tab");
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Clear");
     await page.keyboard.press("Tab");
