@@ -75,6 +75,7 @@ export function ContactPicker({
         aria-expanded={open && matches.length > 0}
         aria-controls={`${id}-list`}
         aria-autocomplete="list"
+        aria-activedescendant={open && matches[active] ? `${id}-opt-${active}` : undefined}
         placeholder={value ? "Search for another contact" : "Search by name or email"}
         value={text}
         onFocus={() => setOpen(true)}
@@ -105,6 +106,7 @@ export function ContactPicker({
           {matches.map((c, i) => (
             <li
               key={c.id}
+              id={`${id}-opt-${i}`}
               role="option"
               aria-selected={i === active}
               className={i === active ? "active" : undefined}
