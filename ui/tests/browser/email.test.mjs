@@ -58,6 +58,11 @@ describe("the email pages", { skip: skip ?? false }, () => {
     const { page } = b;
     await signIn(page, server);
     await page.getByRole("link", { name: "Email templates" }).click();
+    const rows = page.locator("table tbody tr");
+    await rows.first().waitFor();
+    const listed = (await server.api("GET", "/api/v1/email/templates")).body.data;
+    assert.deepEqual(await rows.locator("td:first-child").allInnerTexts(), listed.map((t) => t.name), "the list shows the API's templates");
+    await b.shot("templates");
     await page.getByRole("link", { name: "Welcome", exact: true }).click();
     const body = page.getByLabel(/^Body/);
     await eventually(async () => (await body.inputValue()) === welcome.body, 10_000, "the saved body in the editor");
