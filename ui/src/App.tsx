@@ -8,6 +8,11 @@ import { Segments } from "./pages/Segments";
 import { SegmentBuilder } from "./segments/SegmentBuilder";
 import { Journeys } from "./pages/Journeys";
 import { JourneyBuilder } from "./journeys/JourneyBuilder";
+import { Templates } from "./email/Templates";
+import { TemplateEditor } from "./email/TemplateEditor";
+import { Outbox } from "./email/Outbox";
+import { MessagePage } from "./email/MessagePage";
+import { Settings } from "./settings/Settings";
 
 export function App() {
   return (
@@ -35,6 +40,9 @@ function Shell() {
           <li><NavLink to="/contacts">Contacts</NavLink></li>
           <li><NavLink to="/segments">Segments</NavLink></li>
           <li><NavLink to="/journeys">Journeys</NavLink></li>
+          <li><NavLink to="/email/templates">Email templates</NavLink></li>
+          <li><NavLink to="/email/outbox">Outbox</NavLink></li>
+          <li><NavLink to="/settings">Settings</NavLink></li>
         </ul>
         <button type="button" className="link signout" onClick={signOut}>
           Sign out
@@ -51,6 +59,12 @@ function Shell() {
           <Route path="/journeys" element={<Journeys />} />
           <Route path="/journeys/new" element={<JourneyBuilder />} />
           <Route path="/journeys/:id" element={<JourneyBuilder />} />
+          <Route path="/email/templates" element={<Templates />} />
+          <Route path="/email/templates/new" element={<TemplateEditor key="new" />} />
+          <Route path="/email/templates/:id" element={<KeyedTemplateEditor />} />
+          <Route path="/email/outbox" element={<Outbox />} />
+          <Route path="/email/outbox/:id" element={<MessagePage />} />
+          <Route path="/settings" element={<Settings />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </main>
@@ -62,6 +76,12 @@ function Shell() {
 function KeyedSegmentBuilder() {
   const { id } = useParams();
   return <SegmentBuilder key={id} />;
+}
+
+/** A fresh editor per template, except when a new template is saved and gets its id. */
+function KeyedTemplateEditor() {
+  const { id } = useParams();
+  return <TemplateEditor key={id} />;
 }
 
 function NotFound() {

@@ -37,15 +37,16 @@ export function forgetKey() {
 /** Fired when the API refuses the stored key (revoked, or the server was reset). */
 export const UNAUTHORIZED_EVENT = "kairos:unauthorized";
 
-/** Call the API. `key` overrides the stored key (used by sign-in). */
+/** Call the API. `key` overrides the stored key (used by sign-in); `text`
+ * returns a successful answer's body as text (a raw message, say). */
 export async function api<T>(
   method: string,
   path: string,
   body?: unknown,
-  opts: { key?: string; signal?: AbortSignal } = {},
+  opts: { key?: string; signal?: AbortSignal; text?: boolean } = {},
 ): Promise<T> {
   const key = opts.key ?? storedKey();
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: opts.text ? "*/*" : "application/json" };
   if (key) headers.Authorization = `Bearer ${key}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let resp: Response;
@@ -68,6 +69,7 @@ export async function api<T>(
   } catch {
     /* not JSON: handled below */
   }
+  if (opts.text && resp.ok) return text as T;
   if (!resp.ok) {
     const p = json as Partial<Problem> | undefined;
     const problem: Problem = {

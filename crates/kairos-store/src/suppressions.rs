@@ -47,6 +47,15 @@ impl From<Row> for Suppression {
 impl Tx {
     /// The workspace's secret salt for address hashes (made on first use).
     pub async fn address_salt(&mut self, ws: WorkspaceId) -> Result<String> {
+        // Read first: the salt is written once per workspace, and an INSERT
+        // in a read transaction (`Store::begin`, as every send's tracking key
+        // takes it) would need SQLite's write lock and can fail with
+        // "database is locked" while another writer holds it.
+        let existing: Option<String> = with_conn!(self, c => sqlx::query_scalar("SELECT address_salt FROM workspace_secrets WHERE workspace_id = $1")
+            .bind(ws.to_string()).fetch_optional(c).await)?;
+        if let Some(salt) = existing {
+            return Ok(salt);
+        }
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
         with_conn!(self, c => sqlx::query(

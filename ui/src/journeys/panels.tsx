@@ -3,6 +3,9 @@
 // step it leads to (the keyboard's way to connect steps).
 import { useState } from "react";
 import type { Edge as FlowEdge } from "@xyflow/react";
+import { Link } from "react-router";
+import { useApi } from "../api";
+import { ProblemBox } from "../components";
 import type { Catalog } from "../segments/catalog";
 import { RuleEditor } from "../segments/RuleEditor";
 import { fromRule, toRule, type Group } from "../segments/rule";
@@ -50,6 +53,39 @@ function TextField({ id, label, value, onChange, list, placeholder }: { id: stri
     <div className="field">
       <label htmlFor={id}>{label}</label>
       <input id={id} list={list} placeholder={placeholder} value={value === undefined || value === null ? "" : String(value)} onChange={(e) => onChange(e.target.value)} />
+    </div>
+  );
+}
+
+/** The send step's template: one of the workspace's email templates, by name. */
+function TemplatePicker({ id, value, onChange }: { id: string; value: unknown; onChange: (v: string) => void }) {
+  const list = useApi<{ data: { id: string; name: string; subject: string }[] }>("/api/v1/email/templates");
+  const current = value === undefined || value === null ? "" : String(value);
+  const known = list.data?.data.some((t) => t.name === current) ?? true;
+  const chosen = list.data?.data.find((t) => t.name === current);
+  return (
+    <div className="field">
+      <label htmlFor={id}>Template</label>
+      <select id={id} value={current} onChange={(e) => onChange(e.target.value)} disabled={!list.data && !list.error} aria-busy={list.loading}>
+        <option value="">{list.loading && !list.data ? "Loading templates…" : "Choose a template…"}</option>
+        {!known && current && <option value={current}>{current} (no such template)</option>}
+        {list.data?.data.map((t) => (
+          <option key={t.id} value={t.name}>
+            {t.name}
+          </option>
+        ))}
+      </select>
+      {chosen && (
+        <span className="small muted">
+          Subject: {chosen.subject} · <Link to={`/email/templates/${chosen.id}`} target="_blank">edit</Link>
+        </span>
+      )}
+      {list.data && list.data.data.length === 0 && (
+        <span className="small muted">
+          No templates yet: <Link to="/email/templates/new" target="_blank">create one</Link>.
+        </span>
+      )}
+      <ProblemBox error={list.error} context="Templates" />
     </div>
   );
 }
@@ -275,7 +311,11 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemov
               ))}
             </select>
           </div>
-          <TextField id={fid("template")} label="Template" value={c.template} onChange={(v) => set({ template: v })} />
+          {String(c.channel ?? "email") === "email" ? (
+            <TemplatePicker id={fid("template")} value={c.template} onChange={(v) => set({ template: v })} />
+          ) : (
+            <TextField id={fid("template")} label="Template" value={c.template} onChange={(v) => set({ template: v })} />
+          )}
           <label className="inline">
             <input type="checkbox" checked={Boolean(c.transactional)} onChange={(e) => set({ transactional: e.target.checked })} />
             <span>Transactional (not marketing)</span>

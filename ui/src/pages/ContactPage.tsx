@@ -47,6 +47,7 @@ export function ContactPage() {
   return (
     <section>
       <PageHeader title={contactName(c)}>
+        <Link to={`/email/outbox?contact_id=${c.id}`}>Emails to this contact</Link>
         <Link to="/contacts">All contacts</Link>
       </PageHeader>
       <div className="grid-2">

@@ -129,9 +129,27 @@ export async function openBrowser({ width = 1366, height = 900 } = {}) {
     if (r.status() < 500 && problem && new URL(r.url()).pathname.startsWith("/api/")) refusals.push(`${r.status()} ${r.url()}`);
     else badResponses.push(`${r.status()} ${r.request().method()} ${r.url()}`);
   });
+  // Email HTML shown in sandboxed frames (previews, the outbox) may load
+  // resources from the internet (MJML's web font); on an offline test machine
+  // those fail, which is no error of the app. Such failures are kept apart;
+  // one from the app's own frame is an error.
+  const outsideLoads = [];
+  const outside = (url) => {
+    try {
+      return !url.startsWith("data:") && new URL(url).origin !== new URL(page.url()).origin;
+    } catch {
+      return false;
+    }
+  };
+  page.on("requestfailed", (r) => {
+    if (!outside(r.url())) return;
+    if (r.frame() === page.mainFrame()) consoleErrors.push(`the app itself loads ${r.url()}: ${r.failure()?.errorText}`);
+    else outsideLoads.push(`${r.url()}: ${r.failure()?.errorText}`);
+  });
   page.on("console", (m) => {
     if (m.type() !== "error") return;
     if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()) && refusals.length > 0) return;
+    if (/^Failed to load resource: net::/.test(m.text()) && outside(m.location().url ?? "")) return;
     consoleErrors.push(m.text());
   });
   page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}`));
@@ -142,6 +160,7 @@ export async function openBrowser({ width = 1366, height = 900 } = {}) {
     badResponses,
     refusals,
     apiCalls,
+    outsideLoads,
     async shot(name) {
       await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
     },

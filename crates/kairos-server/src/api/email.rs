@@ -452,6 +452,8 @@ pub async fn create_sender(
         kairos_email::message::mailbox("reply_to", None, r).map_err(|e| Problem::invalid("reply_to", e.to_string()))?;
     }
     let selector = string_field(&obj, "dkim_selector", false, 63)?.unwrap_or_else(|| "kairos".into());
+    kairos_email::dkim::check_name("selector", &selector)
+        .map_err(|e| Problem::invalid("dkim_selector", e.to_string()))?;
     let alg_raw = string_field(&obj, "dkim_algorithm", false, 20)?.unwrap_or_else(|| "rsa2048".into());
     let alg = Algorithm::parse(&alg_raw)
         .ok_or_else(|| Problem::invalid("dkim_algorithm", format!("{alg_raw:?} is not \"rsa2048\" or \"ed25519\"")))?;
