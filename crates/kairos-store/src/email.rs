@@ -355,7 +355,8 @@ impl Tx {
                COALESCE(SUM(CASE WHEN clicks > 0 THEN 1 ELSE 0 END), 0), CAST(COALESCE(SUM(clicks), 0) AS BIGINT),
                COALESCE(SUM(CASE WHEN unsubscribed_at IS NULL THEN 0 ELSE 1 END), 0),
                COALESCE(SUM(CASE WHEN status = 'deferred' THEN 1 ELSE 0 END), 0)
-             FROM email_messages WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND ($3 = '' OR template_id = $3)")
+             FROM email_messages WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND ($3 = '' OR template_id = $3)
+               AND source <> 'test'")
             .bind(ws.to_string()).bind(source.unwrap_or("")).bind(template.unwrap_or("")).fetch_one(c).await)?;
         Ok(MessageTotals {
             messages: r.0,
