@@ -187,7 +187,8 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
             let late_exit = t1.iter().any(|(n, sid, at)| {
                 n == "Segment Exited"
                     && *sid == seg
-                    && chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t.timestamp_millis() > start.timestamp_millis())
+                    && chrono::DateTime::parse_from_rfc3339(at)
+                        .is_ok_and(|t| t.timestamp_millis() > start.timestamp_millis())
             });
             if late_exit {
                 break;
