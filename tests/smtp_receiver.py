@@ -5,16 +5,22 @@ JSON file (standing in for DNS). Each message becomes one JSON line in the
 log. Recipients steer the server: `hardbounce@…` is refused with 550 5.1.1,
 `greylist@…` is refused with 451 4.7.1 the first time and accepted after.
 
+With SMTP_TLS_CERT and SMTP_TLS_KEY set it requires STARTTLS; with
+SMTP_AUTH=user:password it requires AUTH (PLAIN or LOGIN) after TLS.
+
 Usage: smtp_receiver.py PORT LOG_FILE DNS_JSON_FILE   (prints "ready")
 """
 import asyncio
 import email
+import os
+import ssl
 import email.policy
 import json
 import sys
 
 import dkim
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 PORT, LOG, DNS = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 greylisted = set()
@@ -75,14 +81,29 @@ class Handler:
             "text": parts.get("text/plain"),
             "html": parts.get("text/html"),
             "defects": [repr(x) for x in msg.defects],
+            "tls": session.ssl is not None,
+            "authenticated": bool(getattr(session, "authenticated", False)),
         }
         with open(LOG, "a") as f:
             f.write(json.dumps(entry) + "\n")
         return "250 Message accepted for delivery"
 
 
+def authenticator(server, session, envelope, mechanism, auth_data):
+    user, _, password = os.environ["SMTP_AUTH"].partition(":")
+    ok = auth_data.login.decode() == user and auth_data.password.decode() == password
+    return AuthResult(success=ok)
+
+
 async def main():
-    controller = Controller(Handler(), hostname="127.0.0.1", port=PORT, decode_data=False)
+    kwargs = {}
+    if os.environ.get("SMTP_TLS_CERT"):
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(os.environ["SMTP_TLS_CERT"], os.environ["SMTP_TLS_KEY"])
+        kwargs.update(tls_context=ctx, require_starttls=True)
+    if os.environ.get("SMTP_AUTH"):
+        kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=True)
+    controller = Controller(Handler(), hostname="127.0.0.1", port=PORT, decode_data=False, **kwargs)
     controller.start()
     print("ready", flush=True)
     while True:

@@ -59,6 +59,8 @@ pub struct EmailOptions {
     pub per_domain_rate: Option<f64>,
     /// SMTP connections kept open.
     pub pool_size: u32,
+    /// Extra CA certificate(s), PEM, to trust for the SMTP relay.
+    pub smtp_ca_pem: Option<Vec<u8>>,
 }
 
 impl Default for EmailOptions {
@@ -69,6 +71,7 @@ impl Default for EmailOptions {
             per_domain_concurrency: 8,
             per_domain_rate: None,
             pool_size: 16,
+            smtp_ca_pem: None,
         }
     }
 }
@@ -167,13 +170,15 @@ pub(crate) struct EmailChannel {
 impl EmailChannel {
     pub fn new(options: EmailOptions) -> EmailChannel {
         let smtp = match &options.transport {
-            EmailTransport::Smtp(url) => match SmtpRelay::from_url(url, options.pool_size as usize) {
-                Ok(relay) => Some(relay),
-                Err(e) => {
-                    tracing::error!(error = %e, "the SMTP URL is not usable; email will not be sent");
-                    None
+            EmailTransport::Smtp(url) => {
+                match SmtpRelay::with_root(url, options.pool_size as usize, options.smtp_ca_pem.as_deref()) {
+                    Ok(relay) => Some(relay),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the SMTP URL is not usable; email will not be sent");
+                        None
+                    }
                 }
-            },
+            }
             _ => None,
         };
         EmailChannel {

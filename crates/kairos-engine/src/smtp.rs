@@ -44,12 +44,24 @@ pub struct SmtpRelay {
     timeout: Duration,
     idle: Mutex<Vec<AsyncSmtpConnection>>,
     max_idle: usize,
+    /// An extra CA (PEM) to trust for the relay's certificate: a private CA,
+    /// or a test server's own certificate.
+    extra_root: Option<Vec<u8>>,
 }
 
 impl SmtpRelay {
     /// From a URL: `smtp://[user:pass@]host[:port][?tls=required|opportunistic]`
     /// or `smtps://[user:pass@]host[:port]`.
     pub fn from_url(raw: &str, max_idle: usize) -> Result<SmtpRelay, String> {
+        SmtpRelay::with_root(raw, max_idle, None)
+    }
+
+    /// Like `from_url`, also trusting the CA certificate(s) in `ca_pem`.
+    pub fn with_root(raw: &str, max_idle: usize, ca_pem: Option<&[u8]>) -> Result<SmtpRelay, String> {
+        if let Some(pem) = ca_pem {
+            lettre::transport::smtp::client::Certificate::from_pem(pem)
+                .map_err(|e| format!("the CA certificate is not usable PEM: {e}"))?;
+        }
         let url = reqwest::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
         let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
         let (security, default_port) = match (url.scheme(), tls.as_deref()) {
@@ -80,12 +92,20 @@ impl SmtpRelay {
             timeout: Duration::from_secs(30),
             idle: Mutex::new(Vec::new()),
             max_idle,
+            extra_root: ca_pem.map(<[u8]>::to_vec),
         })
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {
         let transient = |e: &dyn std::fmt::Display| SmtpFailure::Transient(format!("{}:{}: {e}", self.host, self.port));
-        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| transient(&e));
+        let tls = || {
+            let mut b = TlsParameters::builder(self.host.clone());
+            if let Some(pem) = &self.extra_root {
+                let cert = lettre::transport::smtp::client::Certificate::from_pem(pem).map_err(|e| transient(&e))?;
+                b = b.add_root_certificate(cert);
+            }
+            b.build().map_err(|e| transient(&e))
+        };
         let mut conn = if self.security == Security::Implicit {
             AsyncSmtpConnection::connect_tokio1(
                 (self.host.as_str(), self.port),
@@ -117,11 +137,21 @@ impl SmtpRelay {
             conn
         };
         if let Some(c) = &self.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await.map_err(|e| {
-                // A refused login is the operator's to fix, not the
-                // recipient's fault: retry rather than bounce.
-                transient(&format!("authentication failed: {e}"))
-            })?;
+            // One mechanism, the first the server offers: after a refused
+            // PLAIN, falling back to LOGIN leaves some servers waiting for
+            // a challenge answer until they time out.
+            let mechanism = conn
+                .server_info()
+                .get_auth_mechanism(&[Mechanism::Plain, Mechanism::Login])
+                .ok_or_else(|| transient(&"the server offers neither AUTH PLAIN nor AUTH LOGIN"))?;
+            tokio::time::timeout(self.timeout, conn.auth(&[mechanism], c))
+                .await
+                .map_err(|_| transient(&"authentication timed out"))?
+                .map_err(|e| {
+                    // A refused login is the operator's to fix, not the
+                    // recipient's fault: retry rather than bounce.
+                    transient(&format!("authentication failed: {e}"))
+                })?;
         }
         Ok(conn)
     }

@@ -614,3 +614,97 @@ async fn broadcast_with_an_ab_test_a_throttle_pause_and_a_report() {
         assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("cancelled")), "{v}");
     }
 }
+
+#[tokio::test]
+async fn starttls_and_auth_with_a_real_server_and_a_private_ca() {
+    // A private CA and a certificate for localhost signed by it; Kairos
+    // trusts the CA through `smtp_ca_pem` (the --smtp-ca-file option).
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let (cert, key) = (p("cert.pem"), p("key.pem"));
+    std::fs::write(
+        p("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    for args in [
+        vec![
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Kairos Test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.pem"),
+        ],
+        vec!["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", &key, "-out", &p("leaf.csr")],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &p("leaf.csr"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            &cert,
+            "-extfile",
+            &p("ext.cnf"),
+        ],
+    ] {
+        let made = std::process::Command::new("openssl").args(&args).output().expect("openssl");
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    }
+    let (c, k) = (cert.clone(), key.clone());
+    let Some(smtp) =
+        SmtpReceiver::start_with(&[("SMTP_TLS_CERT", &c), ("SMTP_TLS_KEY", &k), ("SMTP_AUTH", "kairos:s3cret")])
+    else {
+        return;
+    };
+    let pem = std::fs::read(p("ca.pem")).unwrap();
+    let ts = testing::sqlite().await;
+    let url = format!("smtp://kairos:s3cret@localhost:{}?tls=required", smtp.port);
+    let mut opts = options(EmailTransport::Smtp(url));
+    opts.email.smtp_ca_pem = Some(pem);
+    let s = Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None, opts).await;
+    let (st, sender) = s
+        .api(
+            Method::POST,
+            "/api/v1/email/senders",
+            Some(json!({"email": "news@acme.example", "dkim_algorithm": "ed25519"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    smtp.publish(sender["dkim"]["dns_name"].as_str().unwrap(), sender["dkim"]["dns_value"].as_str().unwrap());
+    let body = json!({"name": "Receipt", "subject": "Receipt", "format": "html", "body": "<p>Thanks</p>"});
+    s.api(Method::POST, "/api/v1/email/templates", Some(body)).await;
+    let c = identify(&s, "tls", "tls@example.org", Some("Tess")).await;
+    let (st, v) = s
+        .api(
+            Method::POST,
+            "/api/v1/email/send",
+            Some(json!({"contact_id": c, "template": "Receipt", "transactional": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let m = received(&smtp, "tls@example.org").await;
+    assert_eq!(
+        (m["tls"].as_bool(), m["authenticated"].as_bool(), m["dkim"].as_bool()),
+        (Some(true), Some(true), Some(true)),
+        "{m}"
+    );
+}

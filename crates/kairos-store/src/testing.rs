@@ -228,6 +228,12 @@ impl SmtpReceiver {
     /// Start it, or `None` outside CI when aiosmtpd or dkimpy is missing
     /// (under `CI=true` that is a failure, not a skip).
     pub fn start() -> Option<SmtpReceiver> {
+        SmtpReceiver::start_with(&[])
+    }
+
+    /// Start it with environment settings: `SMTP_TLS_CERT`/`SMTP_TLS_KEY`
+    /// (require STARTTLS), `SMTP_AUTH=user:password` (require AUTH).
+    pub fn start_with(env: &[(&str, &str)]) -> Option<SmtpReceiver> {
         use std::io::BufRead;
         let has_modules = std::process::Command::new("python3")
             .args(["-c", "import aiosmtpd, dkim, nacl"])
@@ -250,6 +256,7 @@ impl SmtpReceiver {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/smtp_receiver.py");
         let mut child = std::process::Command::new("python3")
             .args([script, &port.to_string(), &log.display().to_string(), &dns.display().to_string()])
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start the SMTP receiver");

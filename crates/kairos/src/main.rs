@@ -187,6 +187,10 @@ struct ServeArgs {
     /// (no TLS; a relay on this machine).
     #[arg(long, env = "KAIROS_SMTP_URL")]
     smtp_url: Option<String>,
+    /// A CA certificate (PEM file) to trust for the SMTP relay's TLS, besides
+    /// the public roots.
+    #[arg(long, env = "KAIROS_SMTP_CA_FILE")]
+    smtp_ca_file: Option<PathBuf>,
     /// This server's address as recipients reach it, for tracking and
     /// unsubscribe links (default: http://LISTEN).
     #[arg(long, env = "KAIROS_PUBLIC_URL")]
@@ -236,9 +240,14 @@ impl ServeArgs {
             }
             None => format!("http://{addr}"),
         };
+        let smtp_ca_pem = match &self.smtp_ca_file {
+            Some(p) => Some(std::fs::read(p).with_context(|| format!("--smtp-ca-file {}", p.display()))?),
+            None => None,
+        };
         Ok(kairos_engine::EmailOptions {
             transport,
             public_url,
+            smtp_ca_pem,
             per_domain_concurrency: self.smtp_domain_concurrency,
             per_domain_rate: self.smtp_domain_rate,
             ..kairos_engine::EmailOptions::default()
