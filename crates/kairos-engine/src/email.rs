@@ -213,10 +213,7 @@ impl EmailChannel {
         if let Some(rate) = self.options.per_domain_rate.filter(|r| *r > 0.0) {
             let wait = {
                 let mut next = domain.next_slot_ms.lock().unwrap_or_else(|e| e.into_inner());
-                let now = chrono::Utc::now().timestamp_millis();
-                let slot = (*next).max(now);
-                *next = slot + (1000.0 / rate) as i64;
-                slot - now
+                take_slot(&mut next, chrono::Utc::now().timestamp_millis(), rate)
             };
             if wait > 0 {
                 tokio::time::sleep(Duration::from_millis(wait as u64)).await;
@@ -233,6 +230,14 @@ impl EmailChannel {
             Err(SmtpFailure::Transient(e)) => Err(EmailError::Transient(e)),
         }
     }
+}
+
+/// The per-domain rate limit: reserve the next send slot at or after `now`
+/// (slots are `1000 / rate` ms apart) and say how long to wait for it.
+fn take_slot(next: &mut i64, now: i64, rate: f64) -> i64 {
+    let slot = (*next).max(now);
+    *next = slot + (1000.0 / rate) as i64;
+    slot - now
 }
 
 fn now_ms(engine: &Engine) -> i64 {
@@ -1030,5 +1035,21 @@ impl Engine {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_slot;
+
+    #[test]
+    fn the_domain_rate_spaces_sends() {
+        // 4 messages/s: a burst of five at t=1000 goes out at 0, 250, 500,
+        // 750 and 1000 ms from now; after a quiet spell, at once again.
+        let mut next = 0;
+        let waits: Vec<i64> = (0..5).map(|_| take_slot(&mut next, 1_000, 4.0)).collect();
+        assert_eq!(waits, vec![0, 250, 500, 750, 1000]);
+        assert_eq!(take_slot(&mut next, 10_000, 4.0), 0);
+        assert_eq!(take_slot(&mut next, 10_100, 4.0), 150);
     }
 }
