@@ -226,6 +226,17 @@ pub enum Machine {
     NotABrowser,
 }
 
+impl Machine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Machine::ApplePrivacyProtection => "apple_privacy_protection",
+            Machine::Scanner => "scanner",
+            Machine::TooSoon => "too_soon",
+            Machine::NotABrowser => "not_a_browser",
+        }
+    }
+}
+
 /// Classify an open or a click from what the request shows.
 pub fn classify(
     user_agent: Option<&str>,

@@ -894,6 +894,41 @@ impl Engine {
                   "message_id": record.map(|r| r.id), "suppressed": reason.map(|r| r.as_str())}))
     }
 
+    /// The message an open or click is about, whether a machine made it,
+    /// and when; `None` for a message that no longer exists (erased).
+    async fn tracked(
+        &self,
+        ws: WorkspaceId,
+        message: uuid::Uuid,
+        user_agent: Option<&str>,
+        head: bool,
+        is_click: bool,
+    ) -> Result<Option<(MessageRecord, Option<tracking::Machine>, i64)>, StoreError> {
+        let mut tx = self.store().begin().await?;
+        let m = tx.email_message(ws, &message.to_string()).await?;
+        tx.commit().await?;
+        let now = now_ms(self);
+        Ok(m.map(|m| {
+            let after = (now - m.sent_at.unwrap_or(now)) / 1000;
+            let machine = tracking::classify(user_agent, head, after, is_click);
+            (m, machine, now)
+        }))
+    }
+
+    /// Log an open or click against the message's contact.
+    async fn log_tracked(
+        &self,
+        ws: WorkspaceId,
+        m: &MessageRecord,
+        name: &str,
+        properties: Value,
+    ) -> Result<(), StoreError> {
+        match m.contact_id.as_ref().and_then(|c| c.parse().ok()).map(ContactId) {
+            Some(c) => self.log_email_event(ws, c, name, properties).await,
+            None => Ok(()),
+        }
+    }
+
     /// An open of the pixel: counted (machine opens apart) and logged.
     pub async fn record_email_open(
         &self,
@@ -902,27 +937,12 @@ impl Engine {
         user_agent: Option<&str>,
         head: bool,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store().begin().await?;
-        let m = tx.email_message(ws, &message.to_string()).await?;
-        tx.commit().await?;
-        let Some(m) = m else { return Ok(()) };
-        let now = now_ms(self);
-        let after = (now - m.sent_at.unwrap_or(now)) / 1000;
-        let machine = tracking::classify(user_agent, head, after, false);
+        let Some((m, machine, now)) = self.tracked(ws, message, user_agent, head, false).await? else { return Ok(()) };
         let mut tx = self.store().begin_write().await?;
         tx.record_email_open(ws, &m.id, machine.is_some(), now).await?;
         tx.commit().await?;
-        if let Some(c) = m.contact_id.as_ref().and_then(|c| c.parse().ok()).map(ContactId) {
-            self.log_email_event(
-                ws,
-                c,
-                "Email Opened",
-                json!({"message_id": m.id, "template_id": m.template_id,
-                "machine": machine}),
-            )
-            .await?;
-        }
-        Ok(())
+        let props = json!({"message_id": m.id, "template_id": m.template_id, "machine": machine});
+        self.log_tracked(ws, &m, "Email Opened", props).await
     }
 
     /// A click on a tracked link: counted per link and logged.
@@ -934,29 +954,12 @@ impl Engine {
         user_agent: Option<&str>,
         head: bool,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store().begin().await?;
-        let m = tx.email_message(ws, &message.to_string()).await?;
-        tx.commit().await?;
-        let Some(m) = m else { return Ok(()) };
-        let now = now_ms(self);
-        let after = (now - m.sent_at.unwrap_or(now)) / 1000;
-        let machine = tracking::classify(user_agent, head, after, true);
-        let machine_s = machine
-            .map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
+        let Some((m, machine, now)) = self.tracked(ws, message, user_agent, head, true).await? else { return Ok(()) };
         let mut tx = self.store().begin_write().await?;
-        tx.record_email_click(ws, &m.id, url, machine_s.as_deref(), now).await?;
+        tx.record_email_click(ws, &m.id, url, machine.map(tracking::Machine::as_str), now).await?;
         tx.commit().await?;
-        if let Some(c) = m.contact_id.as_ref().and_then(|c| c.parse().ok()).map(ContactId) {
-            self.log_email_event(
-                ws,
-                c,
-                "Email Clicked",
-                json!({"message_id": m.id, "template_id": m.template_id,
-                "url": url, "machine": machine}),
-            )
-            .await?;
-        }
-        Ok(())
+        let props = json!({"message_id": m.id, "template_id": m.template_id, "url": url, "machine": machine});
+        self.log_tracked(ws, &m, "Email Clicked", props).await
     }
 
     /// A team notification by email (a journey's notify node).
