@@ -27,6 +27,7 @@ mod segments;
 mod settings;
 mod suppressions;
 pub mod testing;
+mod users;
 mod workspaces;
 
 pub use campaigns::{CampaignRecord, Recipient, RecipientCounts};
@@ -34,9 +35,10 @@ pub use contacts::{ContactFilter, ContactPage, CustomMatch};
 pub use email::{LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetRecord, TemplateRecord};
 pub use events::{EventCursor, MergeRecord};
 pub use journeys::{Attempt, Intent, JourneyRecord, NodeCounts, PathRecord, RunRecord, WebhookEndpoint};
-pub use privacy::{AuditEntry, Erasure};
+pub use privacy::{AuditEntry, AuditFilter, Erasure};
 pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};
 pub use suppressions::Suppression;
+pub use users::{Member, SessionRecord, User};
 pub use workspaces::Workspace;
 
 use kairos_core::ids::{CompanyId, ContactId, ListId, WorkspaceId};
