@@ -277,47 +277,7 @@ async fn apply_job(
     let inserted = tx.append_events(&events).await?;
     report.accepted = inserted.len();
     report.duplicates += events.len() - inserted.len();
-    // Global Privacy Control (see the tracking endpoint): opt the contact
-    // out of third-party sharing on every channel, once.
-    let mut gpc_done = HashSet::new();
-    for e in &events {
-        if e.context.get("gpc") != Some(&Value::Bool(true)) {
-            continue;
-        }
-        let contact = resolver.survivor_of(e.contact_id).unwrap_or(e.contact_id);
-        if !gpc_done.insert(contact) {
-            continue;
-        }
-        let current = tx.consents_of(ws, contact).await?;
-        for channel in kairos_core::consent::Channel::ALL {
-            let denied = current.iter().any(|c| {
-                c.channel == *channel
-                    && c.purpose == kairos_core::consent::Purpose::ThirdPartySharing
-                    && c.state != kairos_core::consent::ConsentState::Granted
-            });
-            if denied {
-                continue;
-            }
-            let change = kairos_core::consent::ConsentChange {
-                channel: *channel,
-                purpose: kairos_core::consent::Purpose::ThirdPartySharing,
-                state: kairos_core::consent::ConsentState::Denied,
-                source: "gpc".into(),
-                lawful_basis: kairos_core::consent::LawfulBasis::LegalObligation,
-                wording: Some(
-                    "Sec-GPC: 1 (Global Privacy Control: do not sell or share my personal information)".into(),
-                ),
-                wording_version: None,
-                proof: kairos_core::consent::Proof {
-                    ip: e.context.get("ip").and_then(Value::as_str).map(str::to_string),
-                    user_agent: e.context.get("userAgent").and_then(Value::as_str).map(str::to_string),
-                    form_payload: Some(serde_json::json!({"message_id": e.message_id})),
-                },
-                at: received_at,
-            };
-            tx.record_consent(ws, contact, &change).await?;
-        }
-    }
+    record_privacy_signals(tx, ws, &resolver, &events, received_at, &mut report.warnings).await?;
     live.extend(events.into_iter().filter_map(|e| {
         let seq = *inserted.get(&e.message_id)?;
         Some(LiveEvent::from_event(e, seq))
@@ -331,4 +291,104 @@ async fn apply_job(
         }
     }
     Ok(report)
+}
+
+/// Consent signals that travel with tracking calls, recorded on the contact
+/// on every channel (they are about processing, not about a channel):
+/// Global Privacy Control (`context.gpc`, set by the tracking endpoint from
+/// `Sec-GPC: 1`) denies third-party sharing; an IAB TCF string in
+/// `context.consent.tcString` grants or denies profiling and third-party
+/// sharing as `kairos_core::tcf` maps it. A state already in place from the
+/// same source is not recorded again (a page view carries the same string
+/// every time), and a
+/// TCF grant never lifts a GPC opt-out: the stricter signal wins. A string
+/// that cannot be decoded is a warning; the event is kept.
+async fn record_privacy_signals(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    resolver: &Resolver<'_>,
+    events: &[Event],
+    received_at: DateTime<Utc>,
+    warnings: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    use kairos_core::consent::{Channel, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
+    let mut seen = HashSet::new();
+    for e in events {
+        let gpc = e.context.get("gpc") == Some(&Value::Bool(true));
+        let tc_string = e.context.get("consent").and_then(|c| c.get("tcString")).and_then(Value::as_str);
+        if !gpc && tc_string.is_none() {
+            continue;
+        }
+        let contact = resolver.survivor_of(e.contact_id).unwrap_or(e.contact_id);
+        if !seen.insert((contact, gpc, tc_string.map(str::to_string))) {
+            continue;
+        }
+        let ip = e.context.get("ip").and_then(Value::as_str).map(str::to_string);
+        let user_agent = e.context.get("userAgent").and_then(Value::as_str).map(str::to_string);
+        let mut wanted: Vec<ConsentChange> = Vec::new();
+        if gpc {
+            wanted.push(ConsentChange {
+                channel: Channel::Email,
+                purpose: Purpose::ThirdPartySharing,
+                state: ConsentState::Denied,
+                source: "gpc".into(),
+                lawful_basis: LawfulBasis::LegalObligation,
+                wording: Some(
+                    "Sec-GPC: 1 (Global Privacy Control: do not sell or share my personal information)".into(),
+                ),
+                wording_version: None,
+                proof: Proof {
+                    ip: ip.clone(),
+                    user_agent: user_agent.clone(),
+                    form_payload: Some(serde_json::json!({"message_id": e.message_id})),
+                },
+                at: received_at,
+            });
+        }
+        if let Some(raw) = tc_string {
+            match kairos_core::tcf::decode(raw) {
+                Err(err) => warnings.push(format!("message {}: context.consent.tcString: {err}", e.message_id)),
+                Ok(tcf) => {
+                    for (purpose, state) in tcf.implied() {
+                        if gpc && purpose == Purpose::ThirdPartySharing {
+                            continue;
+                        }
+                        wanted.push(ConsentChange {
+                            channel: Channel::Email,
+                            purpose,
+                            state,
+                            source: "tcf".into(),
+                            lawful_basis: LawfulBasis::Consent,
+                            wording: Some(tcf.wording()),
+                            wording_version: Some(format!("tcf-policy-{}", tcf.policy_version)),
+                            proof: Proof {
+                                ip: ip.clone(),
+                                user_agent: user_agent.clone(),
+                                form_payload: Some(serde_json::json!({
+                                    "message_id": e.message_id, "tc_string": raw, "decoded": tcf,
+                                })),
+                            },
+                            at: received_at,
+                        });
+                    }
+                }
+            }
+        }
+        if wanted.is_empty() {
+            continue;
+        }
+        let current = tx.consents_of(ws, contact).await?;
+        for want in wanted {
+            for channel in Channel::ALL {
+                let now = current.iter().find(|c| c.channel == *channel && c.purpose == want.purpose);
+                let unchanged = now.is_some_and(|c| c.state == want.state && c.source == want.source);
+                let gpc_opt_out = now.is_some_and(|c| c.source == "gpc" && c.state == ConsentState::Denied);
+                if unchanged || (want.state == ConsentState::Granted && gpc_opt_out) {
+                    continue;
+                }
+                tx.record_consent(ws, contact, &ConsentChange { channel: *channel, ..want.clone() }).await?;
+            }
+        }
+    }
+    Ok(())
 }
