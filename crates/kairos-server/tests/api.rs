@@ -442,8 +442,26 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
         let b = ts.backend();
         let url = ts.url.clone();
         let s = Server::start(ts).await;
+        // A journey the order puts them in: a score, then a long wait.
+        let (st, j) = s
+            .api(
+                Method::POST,
+                "/api/v1/journeys",
+                &s.admin,
+                Some(json!({"name": "Loyalty", "definition": {
+                "trigger": {"type": "event", "event": "Order Completed"}, "start": "points",
+                "nodes": {"points": {"type": "change_score", "score": "loyalty", "by": 5, "next": "wait"},
+                          "wait": {"type": "delay", "duration": {"days": 30}, "next": "done"},
+                          "done": {"type": "exit"}}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{j}");
+        let (st, v) = s
+            .api(Method::POST, &format!("/api/v1/journeys/{}/publish", j["id"].as_str().unwrap()), &s.admin, None)
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
         // A person with history everywhere: anonymous browsing merged on
-        // identify, traits, a company, consent, a list, a segment.
+        // identify, traits, a company, consent, a list, a segment, a journey.
         for body in [
             json!({"type": "page", "anonymousId": "anon-zz", "name": "Pricing", "messageId": "p1", "properties": {"path": "/pricing"}}),
             json!({"type": "identify", "userId": "zoe-77", "anonymousId": "anon-zz", "messageId": "i1",
@@ -486,6 +504,17 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        // The journey has them waiting, with their score and its outbox row.
+        let mut waiting = Value::Null;
+        for _ in 0..100 {
+            let (_, runs) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/journeys"), &s.admin, None).await;
+            if runs.to_string().contains("\"wait\"") {
+                waiting = runs;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(!waiting.is_null(), "{b:?}: the run never reached the delay");
         // The export holds it all.
         let (st, export) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/export"), &s.admin, None).await;
         assert_eq!(st, StatusCode::OK);
@@ -526,6 +555,7 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
         let (st, erased) = s.api(Method::POST, &format!("/api/v1/contacts/{id}/erase"), &s.admin, None).await;
         assert_eq!(st, StatusCode::OK, "{erased}");
         assert_eq!(erased["suppressed"], json!(["email", "sms", "phone"]));
+        assert!(erased["journey_rows_removed"].as_u64().unwrap() >= 3, "run, path, outbox, score: {erased}");
         // Let segment maintenance settle, then look at every row of every table.
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let after = testing::all_rows_as_text(&url).await;
