@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod preferences;
 pub mod problem;
 pub mod tracking;
+pub mod transparency;
 pub mod ui;
 
 use axum::extract::DefaultBodyLimit;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::auth::public_routes())
         .merge(preferences::routes())
         .merge(email_links::routes())
+        .merge(transparency::routes())
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(ui::fallback)

@@ -59,7 +59,7 @@ fn wording(c: Channel, p: Purpose) -> String {
     format!("{}: {}", channel_label(c), purpose_label(p))
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
