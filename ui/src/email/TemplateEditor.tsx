@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, useApi, type Contact, type Page } from "../api";
+import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import { BarChart } from "../Chart";
 import { CodeEditor, type CodeEditorHandle } from "./CodeEditor";
@@ -149,6 +150,7 @@ function ContentPanel({
   onSaved: (t: EmailTemplate) => void;
   onDeleted: () => void;
 }) {
+  const canEdit = useCan()("marketing:write");
   const [check, setCheck] = useState<Check>({ state: "idle" });
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
@@ -301,12 +303,16 @@ function ContentPanel({
         not inside an <code>if</code> must exist, or the contact is skipped.
       </p>
       <div className="form-actions">
-        <button type="submit" className="primary" disabled={saving || (!dirty && saved !== null)}>
-          {saving ? "Saving…" : saved ? "Save changes" : "Create template"}
-        </button>
+        {canEdit ? (
+          <button type="submit" className="primary" disabled={saving || (!dirty && saved !== null)}>
+            {saving ? "Saving…" : saved ? "Save changes" : "Create template"}
+          </button>
+        ) : (
+          <span className="muted small">Your role can read templates but not change them.</span>
+        )}
         {saved && !dirty && <span className="muted">No unsaved changes.</span>}
         {savedNote && <span className="ok" role="status">{savedNote}</span>}
-        {saved && !confirmDelete && (
+        {saved && !confirmDelete && canEdit && (
           <button type="button" className="danger push-right" onClick={() => setConfirmDelete(true)}>
             Delete…
           </button>
