@@ -40,7 +40,9 @@ export function Allowed({ need, what, userOnly, children }: { need: Permission; 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<SessionView | null>(null);
   const [checking, setChecking] = useState(true);
-  const [ended, setEnded] = useState<"user" | "key" | null>(null);
+  const [ended, setEnded] = useState(false);
+  // The sign-in page offers again the way last used in this tab.
+  const [way, setWay] = useState<"password" | "key">("password");
 
   const adopt = useCallback((v: SessionView | null) => {
     setCsrfToken(v?.csrf_token ?? null);
@@ -58,7 +60,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     const onUnauthorized = () => {
-      setEnded(storedKey() ? "key" : "user");
+      setWay(storedKey() ? "key" : "password");
+      setEnded(true);
       forgetKey();
       forgetCatalog();
       adopt(null);
@@ -71,10 +74,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     // Ends the session on the server and clears the cookie; sent before the
     // CSRF token is dropped below, and the UI lets go whatever the answer.
     if (session?.principal === "user") api("POST", "/api/v1/auth/logout", undefined, { quiet: true }).catch(() => {});
+    setWay(session?.principal === "key" ? "key" : "password");
     forgetKey();
     forgetCatalog();
     adopt(null);
-    setEnded(null);
+    setEnded(false);
   }, [session, adopt]);
 
   const switchWorkspace = useCallback(
@@ -91,8 +95,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return (
       <SignIn
         ended={ended}
+        way={way}
         onSignedIn={(v) => {
-          setEnded(null);
+          setEnded(false);
           adopt(v);
         }}
       />
@@ -101,8 +106,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
-function SignIn({ onSignedIn, ended }: { onSignedIn: (v: SessionView) => void; ended: "user" | "key" | null }) {
-  const [mode, setMode] = useState<"password" | "key">(ended === "key" ? "key" : "password");
+function SignIn({ onSignedIn, ended, way }: { onSignedIn: (v: SessionView) => void; ended: boolean; way: "password" | "key" }) {
+  const [mode, setMode] = useState(way);
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [key, setKey] = useState("");
@@ -154,7 +159,7 @@ function SignIn({ onSignedIn, ended }: { onSignedIn: (v: SessionView) => void; e
         <h1 id="signin-title">Sign in to Kairos</h1>
         {ended && (
           <p className="notice" role="status">
-            {ended === "key" ? "Your key is no longer accepted; sign in again." : "Your session has ended; sign in again."}
+            {way === "key" ? "Your key is no longer accepted; sign in again." : "Your session has ended; sign in again."}
           </p>
         )}
         {mode === "password" ? (
