@@ -191,7 +191,7 @@ function SignIn({ onSignedIn, ended, way }: { onSignedIn: (v: SessionView) => vo
           {busy ? "Checking…" : "Sign in"}
         </button>
         <button type="button" className="link" onClick={() => switchMode(mode === "key" ? "password" : "key")}>
-          {mode === "key" ? "Sign in with email and password instead" : "Use an API key instead"}
+          {mode === "key" ? "Use email and password instead" : "Use an API key instead"}
         </button>
       </form>
     </main>

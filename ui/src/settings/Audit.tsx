@@ -73,9 +73,9 @@ export function Audit() {
           Export CSV
         </a>
       </div>
-      <form className="filters" role="search" aria-label="Filter the audit log" onSubmit={apply}>
+      <form className="filters audit-filters" role="search" aria-label="Filter the audit log" onSubmit={apply}>
         <TextField id="audit-action" label="Action starts with" value={form.action} onChange={set("action")} placeholder="e.g. member. or key.created" />
-        <TextField id="audit-who" label="Who" value={form.who} onChange={set("who")} placeholder="user:EMAIL, key:… or a subject id" />
+        <TextField id="audit-who" label="Who" value={form.who} onChange={set("who")} placeholder="user:EMAIL or an id" />
         <TextField id="audit-since" label="Since" type="datetime-local" value={form.since} onChange={set("since")} />
         <TextField id="audit-until" label="Until" type="datetime-local" value={form.until} onChange={set("until")} />
         <div className="field">

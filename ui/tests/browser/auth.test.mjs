@@ -3,7 +3,8 @@
 // on the Members page (a too-short password is refused on its field),
 // creates a key whose secret works and revokes it, finds both in the audit
 // log and its CSV export, and signs out; the analyst sees no Contacts and is
-// told why at /contacts, without the UI calling anything the role may not;
+// told why at /contacts, without the UI calling anything the role may not,
+// and changes their password (a short one refused on its field);
 // five wrong passwords lock an account, the page says until when, and the
 // owner unlocks it. Every change goes through the session cookie, so each
 // one that succeeds carried the CSRF token.
@@ -127,7 +128,7 @@ describe("signing in and roles", { skip: skip ?? false }, () => {
     assert.ok(b.apiCalls.includes("POST /api/v1/auth/logout"));
   });
 
-  test("the analyst sees no contacts, is told why at /contacts, and the UI asks for nothing the role may not have", async () => {
+  test("the analyst sees no contacts, is told why at /contacts, the UI asks for nothing the role may not have, and the password changes", async () => {
     b = await openBrowser();
     const { page } = b;
     await signIn(page, server, ANALYST);
@@ -161,6 +162,24 @@ describe("signing in and roles", { skip: skip ?? false }, () => {
     // Only the page-load session checks may have been refused: nothing else the UI asked for was out of bounds.
     assert.deepEqual(b.refusals.filter((r) => !r.includes("/api/v1/auth/session")), []);
     assert.ok(!b.apiCalls.some((c) => / \/api\/v1\/contacts/.test(c)), "no contact was requested");
+
+    // Any role changes its own password: the server's complaint shows on the field, then it works.
+    await page.getByRole("link", { name: "Change password" }).click();
+    const pw = page.getByRole("form", { name: "Change your password" });
+    await pw.getByLabel("Current password").fill(ANALYST.password);
+    await pw.getByLabel("New password", { exact: true }).fill("too short");
+    await pw.getByLabel("New password again").fill("too short");
+    await pw.getByRole("button", { name: "Change password" }).click();
+    await pw.locator("#pw-new-error").waitFor();
+    assert.match(await pw.locator("#pw-new-error").innerText(), /at least 12 characters/);
+    ANALYST.password = "an even longer analyst passphrase";
+    await pw.getByLabel("New password", { exact: true }).fill(ANALYST.password);
+    await pw.getByLabel("New password again").fill(ANALYST.password);
+    await pw.getByRole("button", { name: "Change password" }).click();
+    await pw.getByText("Password changed.").waitFor();
+    await b.shot("auth-password-changed");
+    const r = await fetch(server.url + "/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ANALYST) });
+    assert.equal(r.status, 200, "the new password signs in");
   });
 
   test("five wrong passwords lock the account, the page says until when, and the owner unlocks it", async () => {
