@@ -53,6 +53,7 @@ export function TemplateEditor() {
   const isNew = id === undefined;
   const navigate = useNavigate();
   const loaded = useApi<EmailTemplate>(isNew ? null : `/api/v1/email/templates/${id}`);
+  const canSeePeople = useCan()("people:read");
   const [saved, setSaved] = useState<EmailTemplate | null>(null);
   const [draft, setDraft] = useState<Draft | null>(isNew ? STARTER : null);
   const [tab, setTab] = useState<Tab>("content");
@@ -75,9 +76,10 @@ export function TemplateEditor() {
   }
   if (!draft) return null;
 
+  // The preview is personalised for a chosen contact, so it needs a role that sees people.
   const tabs: { key: Tab; label: string }[] = [
     { key: "content", label: "Content" },
-    { key: "preview", label: "Preview and test send" },
+    ...(canSeePeople ? [{ key: "preview" as const, label: "Preview and test send" }] : []),
     { key: "report", label: "Report" },
   ];
   return (
@@ -165,6 +167,8 @@ function ContentPanel({
   // Check what the marketer writes a moment after they stop typing.
   const { subject, body, format, text } = draft;
   useEffect(() => {
+    // Checking is part of editing: roles that only read templates are not asked to.
+    if (!canEdit) return;
     const ctl = new AbortController();
     const t = window.setTimeout(() => {
       setCheck({ state: "checking" });
@@ -180,7 +184,7 @@ function ContentPanel({
       window.clearTimeout(t);
       ctl.abort();
     };
-  }, [subject, body, format, text]);
+  }, [subject, body, format, text, canEdit]);
 
   const issues = check.state === "problems" ? check.issues : [];
   const of = (part: string) => issues.filter((i) => i.part === part);
