@@ -185,7 +185,10 @@ impl GatePolicy {
             }
             if let Some(c) = &t.privacy_contact {
                 if c.trim().is_empty() || c.len() > 300 {
-                    return Err(bad("transparency.privacy_contact", "must be an email address or URL of at most 300 characters"));
+                    return Err(bad(
+                        "transparency.privacy_contact",
+                        "must be an email address or URL of at most 300 characters",
+                    ));
                 }
             }
         }
@@ -416,7 +419,10 @@ mod tests {
         for (bad, field) in [
             (serde_json::json!({"transparency": {"organisation": " "}}), "transparency.organisation"),
             (serde_json::json!({"transparency": {"organisation": "A\nB"}}), "transparency.organisation"),
-            (serde_json::json!({"transparency": {"organisation": "A", "privacy_contact": ""}}), "transparency.privacy_contact"),
+            (
+                serde_json::json!({"transparency": {"organisation": "A", "privacy_contact": ""}}),
+                "transparency.privacy_contact",
+            ),
         ] {
             assert_eq!(GatePolicy::from_json(&bad).unwrap_err().0, field, "{bad}");
         }

@@ -50,7 +50,9 @@ fn not_published() -> Response {
 
 fn purpose_text(p: Purpose) -> (&'static str, &'static str) {
     match p {
-        Purpose::Marketing => ("Marketing", "Newsletters, offers and other promotional messages, only with your consent."),
+        Purpose::Marketing => {
+            ("Marketing", "Newsletters, offers and other promotional messages, only with your consent.")
+        }
         Purpose::ProductUpdates => ("Product updates", "News about products and services you use."),
         Purpose::Profiling => (
             "Profiling and analytics",
@@ -64,14 +66,14 @@ fn purpose_text(p: Purpose) -> (&'static str, &'static str) {
 }
 
 fn days(n: u32) -> String {
-    let d = Duration::days(i64::from(n));
-    if n % 365 == 0 {
-        format!("{} year(s)", d.num_days() / 365)
-    } else if n % 30 == 0 {
-        format!("{} month(s)", d.num_days() / 30)
+    let (count, unit) = if n.is_multiple_of(365) {
+        (n / 365, "year")
+    } else if n.is_multiple_of(30) {
+        (n / 30, "month")
     } else {
-        format!("{n} days")
-    }
+        (n, "day")
+    };
+    format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
 }
 
 /// The page.
@@ -147,7 +149,7 @@ pub async fn page(State(s): State<AppState>, Path(raw): Path<String>) -> Result<
          IAB TCF choices are recorded as given.</p>",
     );
     if t.disclose_automation {
-        b.push_str(&format!("<p>Messages are sent automatically, triggered by what you do; each says so.</p>"));
+        b.push_str("<p>Messages are sent automatically, triggered by what you do; each says so.</p>");
     }
 
     b.push_str("<h2>How long it is kept</h2><ul>");

@@ -1,7 +1,7 @@
 // Settings → Password: the signed-in person changes their own password;
 // the server ends their other sessions, this one stays.
 import { useState, type FormEvent } from "react";
-import { api, ApiError, fieldErrors } from "../api";
+import { api, fieldErrors } from "../api";
 import { ProblemBox, TextField } from "../components";
 import { useSession } from "../session";
 
@@ -29,8 +29,7 @@ export function Password() {
       setNext("");
       setRepeat("");
     } catch (err) {
-      // A wrong current password is a 403 without a field; it belongs beside that field all the same.
-      const byField = err instanceof ApiError && err.status === 403 ? { current_password: err.problem.detail } : fieldErrors(err, ["current_password", "new_password"]);
+      const byField = fieldErrors(err, ["current_password", "new_password"]);
       setErrors(byField);
       if (Object.keys(byField).length === 0) setProblem(err);
     } finally {
