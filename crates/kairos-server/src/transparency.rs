@@ -85,7 +85,13 @@ pub async fn page(State(s): State<AppState>, Path(raw): Path<String>) -> Result<
     let Some(t) = policy.transparency.filter(|t| t.public_page) else { return Ok(not_published()) };
     let fields = tx.list_fields(ws).await?;
     let since = s.engine.clock().now() - Duration::days(365);
-    let activity = tx.top_event_names(ws, since, 30).await?;
+    // Segment changes are Kairos's own bookkeeping, not something a person did.
+    let activity: Vec<(String, i64)> = tx
+        .top_event_names(ws, since, 30)
+        .await?
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("Segment "))
+        .collect();
     let retention = tx.retention_policy(ws).await?;
     drop(tx);
 
