@@ -5,7 +5,8 @@ JSON file (standing in for DNS). Each message becomes one JSON line in the
 log. Recipients steer the server: `hardbounce@…` is refused with 550 5.1.1,
 `greylist@…` is refused with 451 4.7.1 the first time and accepted after.
 
-With SMTP_TLS_CERT and SMTP_TLS_KEY set it requires STARTTLS; with
+With SMTP_TLS_CERT and SMTP_TLS_KEY set it requires STARTTLS (or, with
+SMTP_IMPLICIT_TLS=1 too, speaks only TLS from the first byte); with
 SMTP_AUTH=user:password it requires AUTH (PLAIN or LOGIN) after TLS.
 
 Usage: smtp_receiver.py PORT LOG_FILE DNS_JSON_FILE   (prints "ready")
@@ -37,7 +38,37 @@ def dns_txt(name, timeout=5):
     return value.encode() if value else None
 
 
+# Transactions in progress right now (MAIL FROM seen, DATA not finished),
+# and the most seen at once: what a sender's concurrency limit holds down.
+in_progress = 0
+DATA_DELAY = float(os.environ.get("SMTP_DATA_DELAY_MS", "0")) / 1000
+
+
 class Handler:
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        global in_progress
+        if not getattr(session, "in_transaction", False):
+            in_progress += 1
+            session.in_transaction = True
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    @staticmethod
+    def end_transaction(session):
+        global in_progress
+        if getattr(session, "in_transaction", False):
+            in_progress -= 1
+            session.in_transaction = False
+
+    async def handle_RSET(self, server, session, envelope):
+        self.end_transaction(session)
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.end_transaction(session)
+        return "221 Bye"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@")[0].lower()
         if local == "hardbounce":
@@ -49,6 +80,10 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        concurrent = in_progress
+        if DATA_DELAY:
+            await asyncio.sleep(DATA_DELAY)
+        self.end_transaction(session)
         raw = envelope.original_content or envelope.content
         try:
             d = dkim.DKIM(raw)
@@ -82,6 +117,7 @@ class Handler:
             "html": parts.get("text/html"),
             "defects": [repr(x) for x in msg.defects],
             "tls": session.ssl is not None,
+            "concurrent": concurrent,
             "authenticated": bool(getattr(session, "authenticated", False)),
         }
         with open(LOG, "a") as f:
@@ -100,7 +136,11 @@ async def main():
     if os.environ.get("SMTP_TLS_CERT"):
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(os.environ["SMTP_TLS_CERT"], os.environ["SMTP_TLS_KEY"])
-        kwargs.update(tls_context=ctx, require_starttls=True)
+        if os.environ.get("SMTP_IMPLICIT_TLS"):
+            # smtps: TLS from the first byte, no plain-text greeting at all.
+            kwargs.update(ssl_context=ctx)
+        else:
+            kwargs.update(tls_context=ctx, require_starttls=True)
     if os.environ.get("SMTP_AUTH"):
         kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=True)
     controller = Controller(Handler(), hostname="127.0.0.1", port=PORT, decode_data=False, **kwargs)

@@ -676,10 +676,52 @@ async fn broadcast_with_an_ab_test_a_throttle_pause_and_a_report() {
 
 #[tokio::test]
 async fn starttls_and_auth_with_a_real_server_and_a_private_ca() {
-    // A private CA and a certificate for localhost signed by it; Kairos
-    // trusts the CA through `smtp_ca_pem` (the --smtp-ca-file option).
     let dir = tempfile::tempdir().unwrap();
-    let p = |n: &str| dir.path().join(n).display().to_string();
+    let (cert, key, pem) = private_ca(dir.path());
+    let (c, k) = (cert.clone(), key.clone());
+    let Some(smtp) =
+        SmtpReceiver::start_with(&[("SMTP_TLS_CERT", &c), ("SMTP_TLS_KEY", &k), ("SMTP_AUTH", "kairos:s3cret")])
+    else {
+        return;
+    };
+    let ts = testing::sqlite().await;
+    let url = format!("smtp://kairos:s3cret@localhost:{}?tls=required", smtp.port);
+    let mut opts = options(EmailTransport::Smtp(url));
+    opts.email.smtp_ca_pem = Some(pem);
+    let s = Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None, opts).await;
+    let (st, sender) = s
+        .api(
+            Method::POST,
+            "/api/v1/email/senders",
+            Some(json!({"email": "news@acme.example", "dkim_algorithm": "ed25519"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    smtp.publish(sender["dkim"]["dns_name"].as_str().unwrap(), sender["dkim"]["dns_value"].as_str().unwrap());
+    let body = json!({"name": "Receipt", "subject": "Receipt", "format": "html", "body": "<p>Thanks</p>"});
+    s.api(Method::POST, "/api/v1/email/templates", Some(body)).await;
+    let c = identify(&s, "tls", "tls@example.org", Some("Tess")).await;
+    let (st, v) = s
+        .api(
+            Method::POST,
+            "/api/v1/email/send",
+            Some(json!({"contact_id": c, "template": "Receipt", "transactional": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let m = received(&smtp, "tls@example.org").await;
+    assert_eq!(
+        (m["tls"].as_bool(), m["authenticated"].as_bool(), m["dkim"].as_bool()),
+        (Some(true), Some(true), Some(true)),
+        "{m}"
+    );
+}
+
+/// A private CA and a certificate for localhost signed by it (made with
+/// openssl in `dir`): the certificate and key files, and the CA's PEM that
+/// Kairos trusts through `smtp_ca_pem` (the --smtp-ca-file option).
+fn private_ca(dir: &std::path::Path) -> (String, String, Vec<u8>) {
+    let p = |n: &str| dir.join(n).display().to_string();
     let (cert, key) = (p("cert.pem"), p("key.pem"));
     std::fs::write(
         p("ext.cnf"),
@@ -728,16 +770,21 @@ async fn starttls_and_auth_with_a_real_server_and_a_private_ca() {
         let made = std::process::Command::new("openssl").args(&args).output().expect("openssl");
         assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     }
-    let (c, k) = (cert.clone(), key.clone());
+    let pem = std::fs::read(p("ca.pem")).unwrap();
+    (cert, key, pem)
+}
+
+#[tokio::test]
+async fn implicit_tls_smtps_with_a_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, pem) = private_ca(dir.path());
     let Some(smtp) =
-        SmtpReceiver::start_with(&[("SMTP_TLS_CERT", &c), ("SMTP_TLS_KEY", &k), ("SMTP_AUTH", "kairos:s3cret")])
+        SmtpReceiver::start_with(&[("SMTP_TLS_CERT", &cert), ("SMTP_TLS_KEY", &key), ("SMTP_IMPLICIT_TLS", "1")])
     else {
         return;
     };
-    let pem = std::fs::read(p("ca.pem")).unwrap();
     let ts = testing::sqlite().await;
-    let url = format!("smtp://kairos:s3cret@localhost:{}?tls=required", smtp.port);
-    let mut opts = options(EmailTransport::Smtp(url));
+    let mut opts = options(EmailTransport::Smtp(format!("smtps://localhost:{}", smtp.port)));
     opts.email.smtp_ca_pem = Some(pem);
     let s = Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None, opts).await;
     let (st, sender) = s
@@ -751,7 +798,7 @@ async fn starttls_and_auth_with_a_real_server_and_a_private_ca() {
     smtp.publish(sender["dkim"]["dns_name"].as_str().unwrap(), sender["dkim"]["dns_value"].as_str().unwrap());
     let body = json!({"name": "Receipt", "subject": "Receipt", "format": "html", "body": "<p>Thanks</p>"});
     s.api(Method::POST, "/api/v1/email/templates", Some(body)).await;
-    let c = identify(&s, "tls", "tls@example.org", Some("Tess")).await;
+    let c = identify(&s, "tls", "smtps@example.org", Some("Tess")).await;
     let (st, v) = s
         .api(
             Method::POST,
@@ -760,10 +807,61 @@ async fn starttls_and_auth_with_a_real_server_and_a_private_ca() {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let m = received(&smtp, "tls@example.org").await;
-    assert_eq!(
-        (m["tls"].as_bool(), m["authenticated"].as_bool(), m["dkim"].as_bool()),
-        (Some(true), Some(true), Some(true)),
-        "{m}"
-    );
+    assert_eq!(v["status"], "sent", "{v}");
+    // The server speaks only TLS: that the message arrived at all means the
+    // whole session was encrypted.
+    let m = received(&smtp, "smtps@example.org").await;
+    assert_eq!(m["dkim"].as_bool(), Some(true), "{m}");
+}
+
+#[tokio::test]
+async fn per_domain_concurrency_holds_sessions_to_one_domain_down() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    for limit in [2usize, 5] {
+        let Some(smtp) = SmtpReceiver::start_with(&[("SMTP_DATA_DELAY_MS", "150")]) else { return };
+        let ts = testing::sqlite().await;
+        let mut opts = options(EmailTransport::Smtp(smtp.url()));
+        opts.email.per_domain_concurrency = limit;
+        let s = Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None, opts).await;
+        s.api(Method::POST, "/api/v1/email/senders", Some(json!({"email": "news@acme.example"}))).await;
+        let body = json!({"name": "Receipt", "subject": "Receipt", "format": "html", "body": "<p>Thanks</p>"});
+        s.api(Method::POST, "/api/v1/email/templates", Some(body)).await;
+        let mut contacts = Vec::new();
+        for i in 0..10 {
+            contacts.push(identify(&s, &format!("u{i}"), &format!("u{i}@example.org"), Some("U")).await);
+        }
+        let mut sends = Vec::new();
+        for c in contacts {
+            let (http, url, admin) = (s.http.clone(), s.url.clone(), s.admin.clone());
+            sends.push(tokio::spawn(async move {
+                let r = http
+                    .post(format!("{url}/api/v1/email/send"))
+                    .bearer_auth(admin)
+                    .json(&json!({"contact_id": c, "template": "Receipt", "transactional": true}))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            }));
+        }
+        for t in sends {
+            let (st, body) = t.await.unwrap();
+            assert_eq!(st, StatusCode::OK, "{body}");
+        }
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            got = smtp.messages();
+            if got.len() >= 10 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(got.len(), 10, "all delivered");
+        let most = got.iter().filter_map(|m| m["concurrent"].as_u64()).max().unwrap();
+        if limit == 2 {
+            assert_eq!(most, 2, "never more than the limit at once, and the limit reached: {got:?}");
+        } else {
+            assert!(most > 2, "a higher limit lets more through at once (so the receiver does measure it): {most}");
+        }
+    }
 }

@@ -94,6 +94,10 @@ impl Tx {
             .execute(c).await.map(|r| r.rows_affected()))
             .map_err(StoreError::conflict_as(format!("workspace {name:?}")));
         self.end_savepoint(result).await?;
+        // The address salt is made with the workspace, inside this write
+        // transaction, so no later read transaction has to write it (on
+        // SQLite that fails with "database is locked" under concurrent sends).
+        self.address_salt(ws.id).await?;
         Ok(ws)
     }
 
