@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod email_links;
+pub mod forms;
 pub mod openapi;
 pub mod preferences;
 pub mod problem;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tracking)
         .merge(api::routes())
         .merge(preferences::routes())
+        .merge(forms::routes())
         .merge(email_links::routes())
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
         .route("/healthz", get(|| async { "ok" }))
