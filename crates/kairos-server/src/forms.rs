@@ -95,8 +95,11 @@ fn form_html(form: &FormRecord, def: &FormDefinition, values: &Map<String, Value
     }
     out += "</fieldset><fieldset><legend>Your consent</legend>";
     let consent_err = problem("consent");
+    let ticked = values.get("consent").is_some_and(|v| matches!(v.as_str(), Some("yes" | "on" | "true")));
     out += &format!(
-        "<label for=\"consent\"><input type=\"checkbox\" id=\"consent\" name=\"consent\" value=\"yes\" required{}> {}</label>",
+        "<label for=\"consent\"><input type=\"checkbox\" id=\"consent\" name=\"consent\" value=\"yes\" \
+         required{}{}> {}</label>",
+        if ticked { " checked" } else { "" },
         if consent_err.is_some() { " aria-invalid=\"true\" aria-describedby=\"consent-error\"" } else { "" },
         escape(&def.wording)
     );

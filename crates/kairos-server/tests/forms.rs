@@ -191,7 +191,7 @@ async fn double_opt_in_forms_end_to_end() {
         let zed = format!("zed-{tag}@example.org");
         for (body, field) in [
             ("first_name=Zed&consent=yes".to_string(), "email"),
-            ("email=zed-at-example&consent=yes".to_string(), "email"),
+            ("email=zed-at-example&first_name=Zed&consent=yes".to_string(), "email"),
             (format!("email={}&first_name=Zed", enc(&zed)), "consent"),
         ] {
             let (st, html) = post_form(&s, &id, &body, &[]).await;
@@ -199,6 +199,7 @@ async fn double_opt_in_forms_end_to_end() {
             assert!(html.contains(&format!("id=\"{field}-error\"")), "{field} marked: {html}");
             assert!(html.contains("role=\"alert\""), "{html}");
             assert!(html.contains("value=\"Zed\""), "what was typed is kept: {html}");
+            assert_eq!(html.contains("value=\"yes\" required checked"), body.contains("consent=yes"), "{html}");
         }
         assert_eq!(contact_by_email(&s, &zed).await, None, "a refused submission writes nothing");
         let (st, _) = post_form(&s, &uuid::Uuid::now_v7().to_string(), "email=a%40b.org&consent=yes", &[]).await;
@@ -249,7 +250,7 @@ async fn double_opt_in_forms_end_to_end() {
         let (st, html) = page(&s, Method::GET, &format!("/confirm/{token}"), "LinkScanner/1").await;
         assert_eq!(st, StatusCode::OK, "{html}");
         assert!(html.contains("<form method=\"post\"") && html.contains("<button"), "{html}");
-        assert!(html.contains("a**@example.org"), "the address, masked: {html}");
+        assert!(html.contains("a********@example.org") && !html.contains(&ada), "the address, masked: {html}");
         assert_eq!(consent(&s, &ada_id, "marketing").await["state"], "pending_double_opt_in");
 
         // Tampered or forged tokens: 400, no change.
