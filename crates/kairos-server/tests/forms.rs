@@ -357,6 +357,21 @@ async fn double_opt_in_forms_end_to_end() {
         assert!(!rows.iter().any(|(t, r)| t == "form_confirmations" && r.contains(&bo_id)), "confirmation erased");
         assert!(!rows.iter().any(|(_, r)| r.contains(&bo)), "no trace of the address");
 
+        // The confirmation is transactional but not above suppression: a
+        // hard bounce suppresses the address, and the next one is refused.
+        let dead = format!("hardbounce@{tag}.example.org");
+        let (st, _) = post_json(&s, &id, json!({"email": dead, "consent": true}), &[]).await;
+        assert_eq!(st, StatusCode::OK);
+        let dead_id = contact_by_email(&s, &dead).await.unwrap();
+        let (st, _) = post_json(&s, &id, json!({"email": dead, "consent": true}), &[]).await;
+        assert_eq!(st, StatusCode::OK);
+        let msgs = s.get(&format!("/api/v1/email/messages?contact_id={dead_id}")).await;
+        let mut statuses: Vec<&str> =
+            msgs["data"].as_array().unwrap().iter().map(|m| m["status"].as_str().unwrap()).collect();
+        statuses.sort();
+        assert_eq!(statuses, ["bounced", "refused"], "{msgs}");
+        assert!(msgs.to_string().contains("suppressed"), "{msgs}");
+
         // A single opt-in form grants at once and adds to the list.
         let mut single = base.clone();
         single["double_opt_in"] = json!(false);
