@@ -129,7 +129,9 @@ impl Tx {
 
     /// Mark a confirmation confirmed if it still awaits it; `false` when it
     /// was confirmed already (or expired) — the caller grants nothing then.
-    /// The contact's other open confirmations for the form are closed too.
+    /// The contact's other open confirmations for the form are closed as
+    /// confirmed too, so an older link says "already confirmed" rather than
+    /// granting a second time.
     pub async fn mark_confirmed(&mut self, ws: WorkspaceId, r: &ConfirmationRecord, now: i64) -> Result<bool> {
         let w = ws.to_string();
         let n = with_conn!(self, c => sqlx::query(
@@ -138,9 +140,9 @@ impl Tx {
             .bind(&w).bind(&r.id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         if n > 0 {
             with_conn!(self, c => sqlx::query(
-                "UPDATE form_confirmations SET status = 'superseded', next_reminder_at = NULL
-                 WHERE workspace_id = $1 AND form_id = $2 AND contact_id = $3 AND status = 'pending'")
-                .bind(&w).bind(&r.form_id).bind(&r.contact_id).execute(c).await.map(|r| r.rows_affected()))?;
+                "UPDATE form_confirmations SET status = 'confirmed', confirmed_at = $4, next_reminder_at = NULL
+                 WHERE workspace_id = $1 AND form_id = $2 AND contact_id = $3 AND status IN ('pending', 'superseded')")
+                .bind(&w).bind(&r.form_id).bind(&r.contact_id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         }
         Ok(n > 0)
     }
