@@ -134,7 +134,9 @@ impl FormDefinition {
         let name = text(obj, "name", MAX_NAME)?.ok_or_else(|| err("name", "is required"))?;
         let channel = match text(obj, "channel", 64)? {
             None => Channel::Email,
-            Some(c) => Channel::parse(&c).ok_or_else(|| err("channel", format!("must be one of {}", Channel::names())))?,
+            Some(c) => {
+                Channel::parse(&c).ok_or_else(|| err("channel", format!("must be one of {}", Channel::names())))?
+            }
         };
         if channel != Channel::Email {
             // The form collects an email address and confirms by email; other
@@ -176,7 +178,8 @@ impl FormDefinition {
         };
         let confirmation_template = text(obj, "confirmation_template", 200)?;
         let sender = text(obj, "sender", 64)?;
-        let token_lifetime_hours = hours(obj, "token_lifetime_hours", 1, MAX_TOKEN_HOURS)?.unwrap_or(DEFAULT_TOKEN_HOURS);
+        let token_lifetime_hours =
+            hours(obj, "token_lifetime_hours", 1, MAX_TOKEN_HOURS)?.unwrap_or(DEFAULT_TOKEN_HOURS);
         let reminder_after_hours = match obj.get("reminder_after_hours") {
             // Absent: the default; null: no reminders.
             None => Some(DEFAULT_REMINDER_HOURS),
@@ -188,7 +191,9 @@ impl FormDefinition {
             if max_reminders > 0 && after >= token_lifetime_hours {
                 return Err(err(
                     "reminder_after_hours",
-                    format!("must be less than token_lifetime_hours ({token_lifetime_hours}), or the link expires first"),
+                    format!(
+                        "must be less than token_lifetime_hours ({token_lifetime_hours}), or the link expires first"
+                    ),
                 ));
             }
         }

@@ -223,10 +223,7 @@ impl Engine {
     }
 
     /// A form by id alone (the public page), with its workspace.
-    pub async fn public_form(
-        &self,
-        id: &str,
-    ) -> Result<Option<(WorkspaceId, FormRecord, FormDefinition)>, StoreError> {
+    pub async fn public_form(&self, id: &str) -> Result<Option<(WorkspaceId, FormRecord, FormDefinition)>, StoreError> {
         let mut tx = self.store().begin().await?;
         let f = tx.form_anywhere(id).await?;
         tx.commit().await?;
@@ -312,10 +309,8 @@ impl Engine {
             tx.record_consent(ws, contact.id, &change).await?;
         }
         if request.gpc {
-            let gpc_proof = Proof {
-                form_payload: Some(json!({"headers": {"Sec-GPC": "1"}, "form": fields})),
-                ..proof.clone()
-            };
+            let gpc_proof =
+                Proof { form_payload: Some(json!({"headers": {"Sec-GPC": "1"}, "form": fields})), ..proof.clone() };
             // The signal is about the person's data, whatever the channel.
             for &channel in Channel::ALL {
                 let change = ConsentChange {

@@ -58,21 +58,27 @@ fn not_found_page() -> Response {
 }
 
 /// The form, with what was typed and the problem, if any.
-fn form_html(form: &FormRecord, def: &FormDefinition, values: &Map<String, Value>, error: Option<(&str, &str)>) -> String {
+fn form_html(
+    form: &FormRecord,
+    def: &FormDefinition,
+    values: &Map<String, Value>,
+    error: Option<(&str, &str)>,
+) -> String {
     let value = |k: &str| escape(values.get(k).and_then(Value::as_str).unwrap_or_default());
     let problem = |k: &str| error.filter(|(f, _)| *f == k).map(|(_, m)| m);
     let mut out = format!("<h1>{}</h1>", escape(&def.name));
     if let Some((_, message)) = error {
-        out += &format!(
-            "<p class=\"error\" role=\"alert\">The form could not be sent: {}.</p>",
-            escape(message)
-        );
+        out += &format!("<p class=\"error\" role=\"alert\">The form could not be sent: {}.</p>", escape(message));
     }
     out += &format!("<form method=\"post\" action=\"/f/{}\" novalidate>", escape(&form.id));
     out += "<fieldset><legend>Your details</legend>";
     let input = |name: &str, label: &str, kind: &str, required: bool, autocomplete: &str| {
         let err = problem(name);
-        let described = if err.is_some() { format!(" aria-invalid=\"true\" aria-describedby=\"{name}-error\"") } else { String::new() };
+        let described = if err.is_some() {
+            format!(" aria-invalid=\"true\" aria-describedby=\"{name}-error\"")
+        } else {
+            String::new()
+        };
         let mut s = format!(
             "<label for=\"{name}\">{label}{}</label><input type=\"{kind}\" id=\"{name}\" name=\"{name}\" \
              autocomplete=\"{autocomplete}\" value=\"{}\"{}{described}>",
@@ -113,7 +119,10 @@ fn form_html(form: &FormRecord, def: &FormDefinition, values: &Map<String, Value
     out
 }
 
-async fn find(s: &AppState, id: &str) -> Result<Option<(kairos_core::ids::WorkspaceId, FormRecord, FormDefinition)>, Problem> {
+async fn find(
+    s: &AppState,
+    id: &str,
+) -> Result<Option<(kairos_core::ids::WorkspaceId, FormRecord, FormDefinition)>, Problem> {
     if id.parse::<Uuid>().is_err() {
         return Ok(None);
     }

@@ -2,8 +2,8 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, retention, segments,
-    settings, suppressions, workspace,
+    campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, retention,
+    segments, settings, suppressions, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
