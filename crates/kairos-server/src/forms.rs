@@ -7,6 +7,8 @@
 //! `GET /confirm/{token}` only shows a Confirm button: mail scanners fetch
 //! links, and a fetch must not subscribe anyone; `POST` confirms. The
 //! request's IP, user agent and `Sec-GPC` header go to the engine as proof.
+//! Submissions are limited per client address, since each one can send an
+//! email to an address the submitter typed.
 
 use crate::preferences::{escape, mask, titled_document};
 use crate::problem::Problem;
@@ -22,11 +24,46 @@ use kairos_core::links::LinkError;
 use kairos_engine::{Confirmed, FormRequest, FormsError};
 use kairos_store::FormRecord;
 use serde_json::{json, Map, Value};
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use tower_http::cors::{Any, CorsLayer};
 use uuid::Uuid;
 
 const MAX_BODY: usize = 16 * 1024;
+/// Submissions one address may make per window; generous for people behind
+/// one office or carrier address, low enough that the form cannot be used
+/// to mail-bomb someone with confirmation emails.
+const SUBMISSIONS_PER_WINDOW: u32 = 20;
+const WINDOW: Duration = Duration::from_secs(60);
+/// Addresses remembered before the expired windows are swept.
+const LIMITER_SWEEP: usize = 100_000;
+
+/// A fixed-window count of submissions per client address.
+#[derive(Default)]
+pub struct SubmitLimiter(Mutex<HashMap<IpAddr, (Instant, u32)>>);
+
+impl SubmitLimiter {
+    /// Count a submission from `ip`; over the limit, the seconds until the
+    /// window ends.
+    fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if m.len() >= LIMITER_SWEEP {
+            m.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        }
+        let (start, n) = m.entry(ip).or_insert((now, 0));
+        if now.duration_since(*start) >= WINDOW {
+            (*start, *n) = (now, 0);
+        }
+        *n += 1;
+        if *n > SUBMISSIONS_PER_WINDOW {
+            Err(WINDOW.saturating_sub(now.duration_since(*start)).as_secs().max(1))
+        } else {
+            Ok(())
+        }
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     // Sites post JSON to their forms from their own pages.
@@ -70,7 +107,7 @@ fn form_html(
     if let Some((_, message)) = error {
         out += &format!("<p class=\"error\" role=\"alert\">The form could not be sent: {}.</p>", escape(message));
     }
-    out += &format!("<form method=\"post\" action=\"/f/{}\" novalidate>", escape(&form.id));
+    out += &format!("<form method=\"post\" action=\"/f/{}\">", escape(&form.id));
     out += "<fieldset><legend>Your details</legend>";
     let input = |name: &str, label: &str, kind: &str, required: bool, autocomplete: &str| {
         let err = problem(name);
@@ -137,7 +174,13 @@ pub async fn page(State(s): State<AppState>, Path(id): Path<String>) -> Result<R
     })
 }
 
-/// A submission: urlencoded from the page, or JSON from a site.
+/// Submit a hosted form, urlencoded (the page) or as JSON from your own site:
+/// `{"email", "first_name"?, "last_name"?, "consent": true}`. No key. Answers
+/// `{"status": "pending_confirmation" | "subscribed"}`; a `Sec-GPC: 1` header
+/// records the opt-out of sale and sharing.
+#[utoipa::path(post, path = "/f/{id}", tag = "consent", params(("id" = String, Path)), request_body = inline(Object),
+    responses((status = 200, body = inline(Object)), (status = 404, body = Problem), (status = 422, body = Problem),
+    (status = 429, body = Problem)))]
 pub async fn submit(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -158,6 +201,20 @@ pub async fn submit(
     };
     if body.len() > MAX_BODY {
         return Err(Problem::too_large("the form is larger than 16 KB"));
+    }
+    if let Some(Extension(ConnectInfo(addr))) = &connect {
+        if let Err(wait) = s.form_limiter.check(addr.ip(), Instant::now()) {
+            let retry = [(header::RETRY_AFTER, wait.to_string())];
+            let detail = format!("too many submissions from this address; try again in {wait} s");
+            return Ok(if is_json {
+                (retry, Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail))
+                    .into_response()
+            } else {
+                let page =
+                    format!("<h1>Please wait a moment</h1><p class=\"error\" role=\"alert\">{}.</p>", escape(&detail));
+                (retry, titled_document(&def.name, &page, StatusCode::TOO_MANY_REQUESTS)).into_response()
+            });
+        }
     }
     let fields: Map<String, Value> = if is_json {
         crate::api::object_body(&body)?
@@ -255,4 +312,22 @@ pub async fn confirm(
         Confirmed::Already => format!("{CONFIRMED}You had already confirmed your subscription to {name}.</p>"),
     };
     Ok(titled_document("Confirm your subscription", &body, StatusCode::OK))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submissions_are_limited_per_address_and_window() {
+        let l = SubmitLimiter::default();
+        let (a, b): (IpAddr, IpAddr) = ("203.0.113.1".parse().unwrap(), "203.0.113.2".parse().unwrap());
+        let t0 = Instant::now();
+        for _ in 0..SUBMISSIONS_PER_WINDOW {
+            assert_eq!(l.check(a, t0), Ok(()));
+        }
+        assert_eq!(l.check(a, t0 + Duration::from_secs(15)), Err(45));
+        assert_eq!(l.check(b, t0), Ok(()), "another address has its own count");
+        assert_eq!(l.check(a, t0 + WINDOW), Ok(()), "a new window starts afresh");
+    }
 }

@@ -36,11 +36,18 @@ pub struct AppState {
     pub keys: Arc<auth::KeyCache>,
     /// The built web UI served at `/`; `None` serves a page saying how to build it.
     pub ui_dir: Option<Arc<PathBuf>>,
+    /// Submissions of hosted forms per client address.
+    pub form_limiter: Arc<forms::SubmitLimiter>,
 }
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
-        AppState { engine, keys: Arc::new(auth::KeyCache::default()), ui_dir: None }
+        AppState {
+            engine,
+            keys: Arc::new(auth::KeyCache::default()),
+            ui_dir: None,
+            form_limiter: Arc::new(forms::SubmitLimiter::default()),
+        }
     }
 
     /// Serve the built web UI in `dir` (the directory holding `index.html`).

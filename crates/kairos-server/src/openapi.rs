@@ -36,7 +36,7 @@ impl Modify for BearerAuth {
         segments::lists, segments::create_list, segments::read_list, segments::update_list, segments::remove_list,
         segments::list_members, segments::add_list_members, segments::remove_list_members,
         consents::record, consents::read,
-        forms::list, forms::create, forms::read, forms::update, forms::remove,
+        forms::list, forms::create, forms::read, forms::update, forms::remove, crate::forms::submit,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
         privacy::erase, privacy::export, privacy::audit, crate::preferences::mint, settings::read, settings::write,
         retention::read, retention::write, retention::run, retention::runs,

@@ -126,10 +126,22 @@ mod tests {
 
     #[test]
     fn server_paths_are_never_the_app() {
-        for p in ["/api", "/api/v1/nope", "/v1", "/v1/track", "/healthz", "/preferences/abc", "/t/o/x", "/u/x"] {
+        for p in [
+            "/api",
+            "/api/v1/nope",
+            "/v1",
+            "/v1/track",
+            "/healthz",
+            "/preferences/abc",
+            "/t/o/x",
+            "/u/x",
+            "/f/x",
+            "/confirm/x",
+        ] {
             assert!(is_server_path(p), "{p}");
         }
-        for p in ["/", "/apiary", "/contacts", "/v10", "/segments/new", "/tools", "/users"] {
+        for p in ["/", "/apiary", "/contacts", "/v10", "/segments/new", "/tools", "/users", "/forms", "/confirmations"]
+        {
             assert!(!is_server_path(p), "{p}");
         }
     }

@@ -8,7 +8,8 @@
 //! the confirmation's proof and adds the contact to the list, a second POST
 //! is harmless; the JSON path with `Sec-GPC: 1` records the sale/sharing
 //! opt-out; one reminder after the delay and not two; an expired link is a
-//! 400 and grants nothing; erasure leaves no confirmation behind.
+//! 400 and grants nothing; erasure leaves no confirmation behind; a hard
+//! bounce stops further confirmations; single opt-in; a rate limit per address.
 
 mod common;
 use chrono::Utc;
@@ -389,6 +390,21 @@ async fn double_opt_in_forms_end_to_end() {
         let members = s.get(&format!("/api/v1/lists/{list_id}/members")).await;
         assert_eq!(members["data"].as_array().unwrap().len(), 2, "{members}");
         assert!(confirmations(&smtp, &cy).is_empty(), "no confirmation for single opt-in");
+
+        // Submissions are limited per address: a form cannot be used to
+        // flood someone with confirmation emails.
+        let mut limited = None;
+        for _ in 0..25 {
+            let r = s.http.post(format!("{}/f/{id}", s.url)).json(&json!({"email": "x"})).send().await.unwrap();
+            if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                limited = Some((r.headers().get("retry-after").cloned(), r.json::<Value>().await.unwrap()));
+                break;
+            }
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        let (retry, problem) = limited.expect("a 429 after 20 submissions a minute");
+        assert!(retry.is_some(), "with Retry-After");
+        assert_eq!(problem["status"], 429, "{problem}");
 
         let (st, _) = s.api(Method::DELETE, &format!("/api/v1/forms/{id}"), None).await;
         assert_eq!(st, StatusCode::NO_CONTENT);

@@ -12,6 +12,8 @@ CREATE TABLE forms (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id)
 );
+-- The public form page finds a form by its id alone.
+CREATE UNIQUE INDEX forms_id ON forms (id);
 
 CREATE TABLE form_confirmations (
     workspace_id TEXT NOT NULL,
