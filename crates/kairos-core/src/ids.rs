@@ -52,6 +52,7 @@ id_type!(WorkspaceId, "workspace (tenant)");
 id_type!(ContactId, "contact");
 id_type!(CompanyId, "company (account)");
 id_type!(ApiKeyId, "API key");
+id_type!(UserId, "user (a person who signs in to the UI)");
 id_type!(SegmentId, "dynamic segment");
 id_type!(ListId, "static list");
 id_type!(JourneyId, "journey");

@@ -6,6 +6,7 @@
 //! the injectable [`clock::Clock`]. That keeps the rules testable in isolation
 //! and lets every other crate share one definition of each concept.
 
+pub mod access;
 pub mod address;
 pub mod apikey;
 pub mod clock;

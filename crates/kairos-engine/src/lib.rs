@@ -222,6 +222,11 @@ impl Engine {
         engine
     }
 
+    /// The address recipients and browsers reach this server at.
+    pub fn public_url(&self) -> &str {
+        &self.email().options.public_url
+    }
+
     pub fn store(&self) -> &Store {
         &self.inner.store
     }

@@ -6,6 +6,7 @@
 //! shapes of the API; it turns requests into calls on the engine and store
 //! and their errors into RFC 9457 problem documents.
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod email_links;
@@ -28,12 +29,15 @@ use tower_http::cors::CorsLayer;
 use utoipa::OpenApi;
 
 pub use api::keys::issue_key;
+pub use api::users::enrol;
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
     pub keys: Arc<auth::KeyCache>,
+    /// Recent failed sign-ins per client address.
+    pub sign_ins: Arc<api::auth::SignInLimiter>,
     /// The built web UI served at `/`; `None` serves a page saying how to build it.
     pub ui_dir: Option<Arc<PathBuf>>,
     /// Submissions of hosted forms per client address.
@@ -45,6 +49,7 @@ impl AppState {
         AppState {
             engine,
             keys: Arc::new(auth::KeyCache::default()),
+            sign_ins: Arc::new(api::auth::SignInLimiter::default()),
             ui_dir: None,
             form_limiter: Arc::new(forms::SubmitLimiter::default()),
         }
@@ -65,9 +70,13 @@ pub fn router(state: AppState) -> Router {
     // Browsers send tracking calls from the customer's site: allow any origin
     // there (the write key authenticates), but not on the admin API.
     let tracking = tracking::routes().layer(CorsLayer::very_permissive());
+    // One access check in front of every REST route; it needs the matched
+    // route, so it is a route layer over the merged REST router.
+    let rest = api::routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), access::authorize));
     Router::new()
         .merge(tracking)
-        .merge(api::routes())
+        .merge(rest)
+        .merge(api::auth::public_routes())
         .merge(preferences::routes())
         .merge(forms::routes())
         .merge(email_links::routes())

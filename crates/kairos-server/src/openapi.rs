@@ -2,12 +2,12 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, retention,
-    segments, settings, suppressions, workspace,
+    auth, campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy,
+    retention, segments, settings, suppressions, users, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 struct BearerAuth;
@@ -16,6 +16,11 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        // The UI's session: the cookie from sign-in, plus X-CSRF-Token on changes.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
     }
 }
 
@@ -30,6 +35,8 @@ impl Modify for BearerAuth {
         companies::create, companies::list, companies::read, companies::patch, companies::remove, companies::contacts,
         fields::list, fields::define, fields::remove,
         keys::list, keys::create, keys::revoke,
+        auth::login, auth::session, auth::logout, auth::switch, auth::password,
+        users::list, users::add, users::change, users::remove, users::unlock,
         workspace::read, workspace::activity,
         segments::list, segments::create, segments::read, segments::update, segments::remove, segments::count,
         segments::members, segments::members_csv, segments::preview, segments::contact_segments,
@@ -38,7 +45,7 @@ impl Modify for BearerAuth {
         consents::record, consents::read,
         forms::list, forms::create, forms::read, forms::update, forms::remove, crate::forms::submit,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
-        privacy::erase, privacy::export, privacy::audit, crate::preferences::mint, settings::read, settings::write,
+        privacy::erase, privacy::export, privacy::audit, privacy::audit_csv, crate::preferences::mint, settings::read, settings::write,
         retention::read, retention::write, retention::run, retention::runs,
         models::train, models::read, models::contact, models::clusters,
         journeys::list, journeys::create, journeys::read, journeys::update, journeys::publish, journeys::pause,

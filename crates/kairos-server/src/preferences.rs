@@ -6,7 +6,7 @@
 //! proof. Admins mint links with `POST /api/v1/contacts/{id}/preference-link`.
 
 use crate::api::path_id;
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -26,10 +26,13 @@ use std::net::SocketAddr;
 const LINK_DAYS: i64 = 90;
 const WORDING_VERSION: &str = "preference-centre-1";
 
+/// The preference-link route of the REST API (behind the access check).
+pub fn api_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/contacts/{id}/preference-link", post(mint))
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/contacts/{id}/preference-link", post(mint))
-        .route("/preferences/{token}", get(page).post(submit))
+    Router::new().route("/preferences/{token}", get(page).post(submit))
 }
 
 fn channel_label(c: Channel) -> &'static str {
@@ -72,19 +75,19 @@ async fn key_for(s: &AppState, ws: WorkspaceId) -> Result<[u8; 32], kairos_store
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn mint(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let id: ContactId = path_id(&id, "contact")?;
     let mut tx = s.engine.store().begin().await?;
-    if tx.contact(admin.ws(), id).await?.is_none() {
+    if tx.contact(who.ws(), id).await?.is_none() {
         return Err(Problem::not_found(format!("no contact with id {id}")));
     }
     tx.commit().await?;
-    let key = key_for(&s, admin.ws()).await?;
+    let key = key_for(&s, who.ws()).await?;
     let expires = s.engine.clock().now() + chrono::Duration::days(LINK_DAYS);
-    let path = format!("/preferences/{}", sign(&key, admin.ws(), id, expires.timestamp()));
+    let path = format!("/preferences/{}", sign(&key, who.ws(), id, expires.timestamp()));
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
     Ok(Json(json!({"url": format!("{scheme}://{host}{path}"), "path": path, "expires_at": expires})))

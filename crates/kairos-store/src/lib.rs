@@ -28,6 +28,7 @@ mod segments;
 mod settings;
 mod suppressions;
 pub mod testing;
+mod users;
 mod workspaces;
 
 pub use campaigns::{CampaignRecord, Recipient, RecipientCounts};
@@ -36,9 +37,10 @@ pub use email::{LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetR
 pub use events::{EventCursor, MergeRecord};
 pub use forms::{ConfirmationRecord, FormRecord};
 pub use journeys::{Attempt, Intent, JourneyRecord, NodeCounts, PathRecord, RunRecord, WebhookEndpoint};
-pub use privacy::{AuditEntry, Erasure};
+pub use privacy::{AuditEntry, AuditFilter, Erasure};
 pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};
 pub use suppressions::Suppression;
+pub use users::{Member, SessionRecord, User};
 pub use workspaces::Workspace;
 
 use kairos_core::ids::{CompanyId, ContactId, ListId, WorkspaceId};

@@ -19,6 +19,22 @@ pub struct Erasure {
     pub merges_removed: u64,
 }
 
+/// Which audit entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Actions starting with this, e.g. `user.` or `contact.erased`.
+    pub action: Option<String>,
+    /// Entries whose actor or subject is exactly this.
+    pub who: Option<String>,
+    /// From this instant (ms since the epoch), inclusive.
+    pub since: Option<i64>,
+    /// Up to this instant, exclusive.
+    pub until: Option<i64>,
+    /// Entries after this one (its `at` and `id`) in newest-first order.
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
@@ -74,11 +90,17 @@ impl Tx {
         Ok(())
     }
 
-    /// The newest audit entries first.
-    pub async fn audit_entries(&mut self, ws: WorkspaceId, limit: i64) -> Result<Vec<AuditEntry>> {
+    /// Audit entries matching `f`, newest first.
+    pub async fn audit_entries(&mut self, ws: WorkspaceId, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let (before_at, before_id) = f.before.clone().unwrap_or((i64::MAX, "~".into()));
         let rows: Vec<(String, i64, String, String, String, String)> = with_conn!(self, c => sqlx::query_as(
-            "SELECT id, at, actor, action, subject, detail FROM audit_log WHERE workspace_id = $1 ORDER BY at DESC, id DESC LIMIT $2")
-            .bind(ws.to_string()).bind(limit).fetch_all(c).await)?;
+            "SELECT id, at, actor, action, subject, detail FROM audit_log WHERE workspace_id = $1 \
+             AND ($2 = '' OR substr(action, 1, length($2)) = $2) AND ($3 = '' OR actor = $3 OR subject = $3) \
+             AND at >= $4 AND at < $5 AND (at < $6 OR (at = $6 AND id < $7)) \
+             ORDER BY at DESC, id DESC LIMIT $8")
+            .bind(ws.to_string()).bind(f.action.as_deref().unwrap_or("")).bind(f.who.as_deref().unwrap_or(""))
+            .bind(f.since.unwrap_or(i64::MIN)).bind(f.until.unwrap_or(i64::MAX)).bind(before_at).bind(before_id)
+            .bind(f.limit).fetch_all(c).await)?;
         Ok(rows
             .into_iter()
             .map(|(id, at, actor, action, subject, detail)| AuditEntry {

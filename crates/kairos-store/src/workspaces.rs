@@ -42,6 +42,8 @@ struct ApiKeyRow {
     prefix: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    expires_at: Option<i64>,
+    created_by: Option<String>,
 }
 
 impl ApiKeyRow {
@@ -55,6 +57,8 @@ impl ApiKeyRow {
             prefix: self.prefix,
             created_at: from_millis(self.created_at),
             revoked_at: self.revoked_at.map(from_millis),
+            expires_at: self.expires_at.map(from_millis),
+            created_by: self.created_by,
         })
     }
 }
@@ -113,9 +117,10 @@ impl Tx {
 
     /// Store a key under the digest of its secret.
     pub async fn insert_api_key(&mut self, key: &ApiKey, digest: &str) -> Result<()> {
-        with_conn!(self, c => sqlx::query("INSERT INTO api_keys (id, workspace_id, name, scope, prefix, digest, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        with_conn!(self, c => sqlx::query("INSERT INTO api_keys (id, workspace_id, name, scope, prefix, digest, created_at, expires_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(key.id.to_string()).bind(key.workspace_id.to_string()).bind(&key.name)
             .bind(key.scope.as_str()).bind(&key.prefix).bind(digest).bind(to_millis(key.created_at))
+            .bind(key.expires_at.map(to_millis)).bind(&key.created_by)
             .execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -123,14 +128,14 @@ impl Tx {
     /// The key with this secret digest, revoked or not.
     pub async fn api_key_by_digest(&mut self, digest: &str) -> Result<Option<ApiKey>> {
         let row: Option<ApiKeyRow> = with_conn!(self, c => sqlx::query_as(
-            "SELECT id, workspace_id, name, scope, prefix, created_at, revoked_at FROM api_keys WHERE digest = $1")
+            "SELECT id, workspace_id, name, scope, prefix, created_at, revoked_at, expires_at, created_by FROM api_keys WHERE digest = $1")
             .bind(digest).fetch_optional(c).await)?;
         row.map(ApiKeyRow::into_key).transpose()
     }
 
     pub async fn list_api_keys(&mut self, ws: WorkspaceId) -> Result<Vec<ApiKey>> {
         let rows: Vec<ApiKeyRow> = with_conn!(self, c => sqlx::query_as(
-            "SELECT id, workspace_id, name, scope, prefix, created_at, revoked_at FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id")
+            "SELECT id, workspace_id, name, scope, prefix, created_at, revoked_at, expires_at, created_by FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id")
             .bind(ws.to_string()).fetch_all(c).await)?;
         rows.into_iter().map(ApiKeyRow::into_key).collect()
     }

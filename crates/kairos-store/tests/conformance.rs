@@ -55,11 +55,15 @@ async fn workspaces_keys_and_fields() {
             prefix: secret_prefix(&secret),
             created_at: Utc::now(),
             revoked_at: None,
+            expires_at: Some(Utc::now() + chrono::Duration::days(30)),
+            created_by: Some("user:ops@acme.test".into()),
         };
         tx.insert_api_key(&key, &secret_digest(&secret)).await.unwrap();
         let found = tx.api_key_by_digest(&secret_digest(&secret)).await.unwrap().unwrap();
         assert_eq!(found.id, key.id);
         assert_eq!(found.scope, Scope::Admin);
+        assert_eq!(found.expires_at.map(|t| t.timestamp_millis()), key.expires_at.map(|t| t.timestamp_millis()));
+        assert_eq!(found.created_by, key.created_by);
         assert!(tx.api_key_by_digest("nope").await.unwrap().is_none());
         assert_eq!(tx.list_api_keys(ws).await.unwrap().len(), 1);
         assert!(tx.list_api_keys(other).await.unwrap().is_empty());

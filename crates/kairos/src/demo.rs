@@ -20,7 +20,13 @@ pub const WORKSPACE: &str = "demo";
 pub struct DemoKeys {
     pub admin: String,
     pub write: String,
+    /// The owner's sign-in for the web UI, with a fresh password each run.
+    pub owner_email: String,
+    pub owner_password: String,
 }
+
+/// The demo workspace's owner, who signs in to the web UI.
+pub const OWNER_EMAIL: &str = "owner@demo.kairos.dev";
 
 const FIRST: &[&str] = &[
     "Ada",
@@ -112,11 +118,38 @@ pub async fn seed(store: &Store, contacts: usize, engine: Engine) -> Result<Demo
     let ws = crate::workspace(store, WORKSPACE).await?;
     let (_, admin) = kairos_server::issue_key(store, ws.id, "demo admin", Scope::Admin, Utc::now()).await?;
     let (_, write) = kairos_server::issue_key(store, ws.id, "demo write", Scope::Write, Utc::now()).await?;
+    let owner_password = kairos_core::access::random_token(8);
+    let known = {
+        let mut tx = store.begin().await?;
+        tx.user_by_email(OWNER_EMAIL).await?
+    };
+    match known {
+        None => {
+            kairos_server::enrol(
+                store,
+                ws.id,
+                OWNER_EMAIL,
+                Some("Demo Owner"),
+                kairos_core::access::Role::Owner,
+                Some(owner_password.clone()),
+                "demo",
+                Utc::now(),
+            )
+            .await
+            .map_err(|p| anyhow::anyhow!("demo owner: {}", p.detail))?;
+        }
+        Some((user, _)) => {
+            let hash = kairos_core::access::hash_password(&owner_password);
+            let mut tx = store.begin_write().await?;
+            tx.set_password(user.id, &hash, Utc::now()).await?;
+            tx.commit().await?;
+        }
+    }
     if existing.is_none() {
         eprintln!("seeding the demo workspace with {contacts} contacts…");
         populate(store, &engine, ws.id, contacts).await?;
     }
-    Ok(DemoKeys { admin, write })
+    Ok(DemoKeys { admin, write, owner_email: OWNER_EMAIL.into(), owner_password })
 }
 
 async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::WorkspaceId, contacts: usize) -> Result<()> {
@@ -387,7 +420,7 @@ async fn seed_segments(store: &Store, ws: kairos_core::ids::WorkspaceId) -> Resu
 
 pub fn banner(url: &str, keys: &DemoKeys) {
     println!("Kairos demo is running at {url}");
-    println!("  web UI:     {url}/   (sign in with the key below)");
+    println!("  web UI:     {url}/   sign in as {} with password {}", keys.owner_email, keys.owner_password);
     println!("  workspace:  {WORKSPACE}");
     println!("  admin key:  {}   (REST API: Authorization: Bearer <key>)", keys.admin);
     println!("  write key:  {}   (tracking: /v1/track, /v1/batch, ...)", keys.write);

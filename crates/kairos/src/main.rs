@@ -115,6 +115,11 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Manage the people who sign in to the web UI.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Import data from a file.
     Import {
         #[command(subcommand)]
@@ -276,6 +281,37 @@ enum KeyCommand {
 }
 
 #[derive(Subcommand)]
+enum UserCommand {
+    /// Give someone a role in a workspace, creating their account when new.
+    /// A new account's first password is read from stdin with
+    /// --password-stdin, or generated and printed.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Their name (new accounts).
+        #[arg(long)]
+        name: Option<String>,
+        /// The workspace; created if it does not exist.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Read the first password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Owner,
+    Admin,
+    Marketer,
+    Analyst,
+    Compliance,
+}
+
+#[derive(Subcommand)]
 enum ContactCommand {
     /// Erase a contact everywhere, leaving only salted hashes of their
     /// addresses in the suppression list (audited).
@@ -296,6 +332,9 @@ enum ContactCommand {
 enum ScopeArg {
     Write,
     Admin,
+    Marketer,
+    Analyst,
+    Compliance,
 }
 
 #[derive(Subcommand)]
@@ -406,10 +445,59 @@ async fn main() -> Result<()> {
             let scope = match scope {
                 ScopeArg::Write => Scope::Write,
                 ScopeArg::Admin => Scope::Admin,
+                ScopeArg::Marketer => Scope::Marketer,
+                ScopeArg::Analyst => Scope::Analyst,
+                ScopeArg::Compliance => Scope::Compliance,
             };
             let (_, secret) = kairos_server::issue_key(&store, ws.id, &key_name, scope, chrono::Utc::now()).await?;
             println!("{secret}");
             eprintln!("{} key for workspace {:?}; it is shown only this once", scope.as_str(), ws.name);
+            Ok(())
+        }
+        Command::User { command: UserCommand::Create { email, role, name, workspace: ws_name, password_stdin } } => {
+            use kairos_core::access::Role;
+            let store = cli.db.open().await?;
+            let ws = workspace(&store, &ws_name).await?;
+            let role = match role {
+                RoleArg::Owner => Role::Owner,
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Marketer => Role::Marketer,
+                RoleArg::Analyst => Role::Analyst,
+                RoleArg::Compliance => Role::Compliance,
+            };
+            let is_new = {
+                let mut tx = store.begin().await?;
+                let email =
+                    kairos_server::api::users::account_email(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+                tx.user_by_email(&email).await?.is_none()
+            };
+            let (password, generated) = match (is_new, password_stdin) {
+                (false, _) => (None, false),
+                (true, true) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    (Some(line.trim_end_matches(['\r', '\n']).to_string()), false)
+                }
+                (true, false) => (Some(kairos_core::access::random_token(12)), true),
+            };
+            let name = name.or_else(|| email.split('@').next().map(str::to_string));
+            let m = kairos_server::enrol(
+                &store,
+                ws.id,
+                &email,
+                name.as_deref(),
+                role,
+                password.clone(),
+                "cli",
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|p| anyhow::anyhow!("{}", p.detail))?;
+            eprintln!("{} is {} of workspace {:?}", m.user.email, role.as_str(), ws.name);
+            if generated {
+                println!("{}", password.unwrap_or_default());
+                eprintln!("that is their first password; it is shown only this once");
+            }
             Ok(())
         }
         Command::Import { what: ImportWhat::Contacts(args) } => {

@@ -5,7 +5,7 @@
 //! unsubscribed, complained, converted; per variant).
 
 use super::{object_body, only_keys};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -55,9 +55,9 @@ fn name_of(obj: &serde_json::Map<String, Value>) -> ApiResult<Option<String>> {
 
 #[utoipa::path(get, path = "/api/v1/email/campaigns", tag = "email",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let all = tx.campaigns(admin.ws()).await?;
+    let all = tx.campaigns(who.ws()).await?;
     tx.commit().await?;
     Ok(Json(json!({"data": all.iter().map(view).collect::<Vec<_>>()})))
 }
@@ -67,20 +67,20 @@ pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Val
 /// "send_at"?, "local_time"?, "per_minute"?, "conversion"?: {"event", "days"}, "sender"?}}`.
 #[utoipa::path(post, path = "/api/v1/email/campaigns", tag = "email", request_body = inline(Object),
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn create(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "definition"])?;
     let name = name_of(&obj)?.ok_or_else(|| Problem::invalid("name", "a campaign needs a name"))?;
     let def = obj.get("definition").ok_or_else(|| Problem::invalid("definition", "is required"))?;
-    let c = s.engine.create_campaign(admin.ws(), &name, def).await?;
+    let c = s.engine.create_campaign(who.ws(), &name, def).await?;
     Ok((StatusCode::CREATED, Json(view(&c))))
 }
 
 #[utoipa::path(get, path = "/api/v1/email/campaigns/{id}", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn read(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let c = tx.campaign(admin.ws(), &id).await?;
+    let c = tx.campaign(who.ws(), &id).await?;
     tx.commit().await?;
     c.map(|c| Json(view(&c))).ok_or_else(|| Problem::not_found(format!("no campaign with id {id:?}")))
 }
@@ -91,44 +91,44 @@ pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String
     security(("bearer" = [])))]
 pub async fn update(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "definition"])?;
     let name = name_of(&obj)?;
-    let c = s.engine.update_campaign(admin.ws(), &id, name.as_deref(), obj.get("definition")).await?;
+    let c = s.engine.update_campaign(who.ws(), &id, name.as_deref(), obj.get("definition")).await?;
     Ok(Json(view(&c)))
 }
 
 /// Fix the audience now and start sending (or wait for `send_at`).
 #[utoipa::path(post, path = "/api/v1/email/campaigns/{id}/launch", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn launch(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&s.engine.launch_campaign(admin.ws(), &id).await?)))
+pub async fn launch(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(view(&s.engine.launch_campaign(who.ws(), &id).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/email/campaigns/{id}/pause", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn pause(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&s.engine.set_campaign_status(admin.ws(), &id, "pause").await?)))
+pub async fn pause(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(view(&s.engine.set_campaign_status(who.ws(), &id, "pause").await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/email/campaigns/{id}/resume", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn resume(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&s.engine.set_campaign_status(admin.ws(), &id, "resume").await?)))
+pub async fn resume(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(view(&s.engine.set_campaign_status(who.ws(), &id, "resume").await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/email/campaigns/{id}/cancel", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn cancel(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&s.engine.set_campaign_status(admin.ws(), &id, "cancel").await?)))
+pub async fn cancel(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(view(&s.engine.set_campaign_status(who.ws(), &id, "cancel").await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/email/campaigns/{id}/report", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn report(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.engine.campaign_report(admin.ws(), &id).await?))
+pub async fn report(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.engine.campaign_report(who.ws(), &id).await?))
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/companies`: accounts for B2B marketing, and their contacts.
 
 use super::{limit, object_body, path_id, Page};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -85,20 +85,16 @@ fn company_problem(e: kairos_core::company::CompanyError) -> Problem {
 /// Create a company.
 #[utoipa::path(post, path = "/api/v1/companies", tag = "companies", request_body = CompanyInput,
     responses((status = 201, body = CompanyView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn create(
-    State(s): State<AppState>,
-    admin: Admin,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<CompanyView>)> {
+pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<CompanyView>)> {
     let obj = object_body(&body)?;
     let named = obj.get("name").and_then(Value::as_str).is_some_and(|n| !n.trim().is_empty());
     if !named {
         return Err(Problem::invalid("name", "is required"));
     }
     let mut tx = s.engine.store().begin_write().await?;
-    let types = company_types(&mut tx, admin.ws()).await?;
+    let types = company_types(&mut tx, who.ws()).await?;
     let now = s.engine.clock().now();
-    let mut c = Company::new(admin.ws(), String::new(), now);
+    let mut c = Company::new(who.ws(), String::new(), now);
     c.apply_json(&obj, now, &|n| types.get(n).copied()).map_err(company_problem)?;
     tx.insert_company(&c).await?;
     s.engine.commit(tx).await?;
@@ -110,7 +106,7 @@ pub async fn create(
     responses((status = 200, body = inline(Page<CompanyView>))), security(("bearer" = [])))]
 pub async fn list(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<CompanyView>>> {
     let n = limit(q.get("limit"))?;
@@ -122,17 +118,17 @@ pub async fn list(
         None => None,
     };
     let mut tx = s.engine.store().begin().await?;
-    let (list, next) = tx.list_companies(admin.ws(), after, n).await?;
+    let (list, next) = tx.list_companies(who.ws(), after, n).await?;
     Ok(Json(Page { data: list.into_iter().map(Into::into).collect(), next_cursor: next.map(|c| c.to_string()) }))
 }
 
 /// Read a company.
 #[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "companies", params(("id" = String, Path)),
     responses((status = 200, body = CompanyView), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<CompanyView>> {
+pub async fn read(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<CompanyView>> {
     let id: CompanyId = path_id(&id, "company")?;
     let mut tx = s.engine.store().begin().await?;
-    tx.company(admin.ws(), id)
+    tx.company(who.ws(), id)
         .await?
         .map(|c| Json(c.into()))
         .ok_or_else(|| Problem::not_found(format!("no company with id {id}")))
@@ -143,16 +139,16 @@ pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String
     responses((status = 200, body = CompanyView), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn patch(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<CompanyView>> {
     let id: CompanyId = path_id(&id, "company")?;
     let obj = object_body(&body)?;
     let mut tx = s.engine.store().begin_write().await?;
-    let types = company_types(&mut tx, admin.ws()).await?;
+    let types = company_types(&mut tx, who.ws()).await?;
     let mut c =
-        tx.company(admin.ws(), id).await?.ok_or_else(|| Problem::not_found(format!("no company with id {id}")))?;
+        tx.company(who.ws(), id).await?.ok_or_else(|| Problem::not_found(format!("no company with id {id}")))?;
     c.apply_json(&obj, s.engine.clock().now(), &|n| types.get(n).copied()).map_err(company_problem)?;
     tx.update_company(&c).await?;
     s.engine.commit(tx).await?;
@@ -162,10 +158,10 @@ pub async fn patch(
 /// Delete a company (its contacts stay, unlinked).
 #[utoipa::path(delete, path = "/api/v1/companies/{id}", tag = "companies", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn remove(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn remove(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: CompanyId = path_id(&id, "company")?;
     let mut tx = s.engine.store().begin_write().await?;
-    let done = tx.delete_company(admin.ws(), id).await?;
+    let done = tx.delete_company(who.ws(), id).await?;
     s.engine.commit(tx).await?;
     if done {
         Ok(StatusCode::NO_CONTENT)
@@ -179,15 +175,15 @@ pub async fn remove(State(s): State<AppState>, admin: Admin, Path(id): Path<Stri
     responses((status = 200, body = Vec<String>), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn contacts(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<String>>> {
     let id: CompanyId = path_id(&id, "company")?;
     let n = limit(q.get("limit"))?;
     let mut tx = s.engine.store().begin().await?;
-    if tx.company(admin.ws(), id).await?.is_none() {
+    if tx.company(who.ws(), id).await?.is_none() {
         return Err(Problem::not_found(format!("no company with id {id}")));
     }
-    Ok(Json(tx.contacts_of_company(admin.ws(), id, n).await?.iter().map(ToString::to_string).collect()))
+    Ok(Json(tx.contacts_of_company(who.ws(), id, n).await?.iter().map(ToString::to_string).collect()))
 }

@@ -4,7 +4,7 @@
 //! full history.
 
 use super::{object_body, path_id};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -59,7 +59,7 @@ fn view(current: &[ConsentChange], history: Option<&[ConsentChange]>) -> Value {
     (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn record(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
@@ -76,7 +76,7 @@ pub async fn record(
         .map_err(|e| Problem::invalid(e.field.clone(), e.reason.clone()))?;
     let current = s
         .engine
-        .record_consent(admin.ws(), id, &change)
+        .record_consent(who.ws(), id, &change)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no contact with id {id}")))?;
     Ok(Json(view(&current, None)))
@@ -85,14 +85,14 @@ pub async fn record(
 /// A contact's current consent per channel and purpose, and every change.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/consents", tag = "consent", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn read(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id: ContactId = path_id(&id, "contact")?;
     let mut tx = s.engine.store().begin().await?;
-    if tx.contact(admin.ws(), id).await?.is_none() {
+    if tx.contact(who.ws(), id).await?.is_none() {
         return Err(Problem::not_found(format!("no contact with id {id}")));
     }
-    let current = tx.consents_of(admin.ws(), id).await?;
-    let history = tx.consent_history_of(admin.ws(), id).await?;
+    let current = tx.consents_of(who.ws(), id).await?;
+    let history = tx.consent_history_of(who.ws(), id).await?;
     tx.commit().await?;
     Ok(Json(view(&current, Some(&history))))
 }

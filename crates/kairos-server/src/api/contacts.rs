@@ -2,7 +2,7 @@
 //! filters and cursor pagination, the event timeline, merges, company links.
 
 use super::{limit, object_body, path_id, Page};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -203,13 +203,9 @@ fn patch_from(body: &Bytes) -> ApiResult<ContactPatch> {
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", request_body = ContactInput,
     responses((status = 201, body = ContactView), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-pub async fn create(
-    State(s): State<AppState>,
-    admin: Admin,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<ContactView>)> {
+pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<ContactView>)> {
     let patch = patch_from(&body)?;
-    let c = s.engine.create_contact(admin.ws(), &patch).await?;
+    let c = s.engine.create_contact(who.ws(), &patch).await?;
     Ok((StatusCode::CREATED, Json(c.into())))
 }
 
@@ -219,7 +215,7 @@ pub async fn create(
     security(("bearer" = [])))]
 pub async fn upsert(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<ContactView>)> {
@@ -240,20 +236,20 @@ pub async fn upsert(
             (None, None) => return Err(Problem::invalid("body", "an upsert needs an email or an external_id")),
         },
     };
-    let (c, created) = s.engine.upsert_contact(admin.ws(), &key, &patch).await?;
+    let (c, created) = s.engine.upsert_contact(who.ws(), &key, &patch).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(c.into())))
 }
 
 /// Read a contact.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
     responses((status = 200, body = ContactView), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<ContactView>> {
+pub async fn read(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<ContactView>> {
     let id: ContactId = path_id(&id, "contact")?;
     let mut tx = s.engine.store().begin().await?;
-    match tx.contact(admin.ws(), id).await? {
+    match tx.contact(who.ws(), id).await? {
         Some(c) => Ok(Json(c.into())),
         None => {
-            let merged = tx.merges_of(admin.ws(), id).await?.into_iter().find(|m| m.source_id == id);
+            let merged = tx.merges_of(who.ws(), id).await?.into_iter().find(|m| m.source_id == id);
             Err(match merged {
                 Some(m) => Problem::not_found(format!("contact {id} was merged into {}", m.target_id)),
                 None => Problem::not_found(format!("no contact with id {id}")),
@@ -268,24 +264,24 @@ pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String
     security(("bearer" = [])))]
 pub async fn patch(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<ContactView>> {
     let id: ContactId = path_id(&id, "contact")?;
     let patch = patch_from(&body)?;
-    let mut c = s.engine.patch_contact(admin.ws(), id, &patch).await?;
+    let mut c = s.engine.patch_contact(who.ws(), id, &patch).await?;
     let mut tx = s.engine.store().begin().await?;
-    c.company_ids = tx.company_ids_of(admin.ws(), id).await?;
+    c.company_ids = tx.company_ids_of(who.ws(), id).await?;
     Ok(Json(c.into()))
 }
 
 /// Delete a contact and its events.
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn remove(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn remove(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: ContactId = path_id(&id, "contact")?;
-    if s.engine.delete_contact(admin.ws(), id).await? {
+    if s.engine.delete_contact(who.ws(), id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Problem::not_found(format!("no contact with id {id}")))
@@ -298,7 +294,7 @@ pub async fn remove(State(s): State<AppState>, admin: Admin, Path(id): Path<Stri
     responses((status = 200, body = inline(Page<ContactView>)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn search(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<ContactView>>> {
     let mut f = ContactFilter {
@@ -330,7 +326,7 @@ pub async fn search(
         );
     }
     let mut tx = s.engine.store().begin().await?;
-    let fields = tx.list_fields(admin.ws()).await?;
+    let fields = tx.list_fields(who.ws()).await?;
     for (k, v) in &q {
         if let Some(name) = k.strip_prefix("field.") {
             let def = fields
@@ -366,7 +362,7 @@ pub async fn search(
         }
     }
     let n = limit(q.get("limit"))?;
-    let page = tx.search_contacts(admin.ws(), &f, n).await?;
+    let page = tx.search_contacts(who.ws(), &f, n).await?;
     Ok(Json(Page {
         data: page.contacts.into_iter().map(Into::into).collect(),
         next_cursor: page.next.map(|c| c.to_string()),
@@ -379,7 +375,7 @@ pub async fn search(
     responses((status = 200, body = inline(Page<EventView>)), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn timeline(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<EventView>>> {
@@ -394,10 +390,10 @@ pub async fn timeline(
         }
     };
     let mut tx = s.engine.store().begin().await?;
-    if tx.contact(admin.ws(), id).await?.is_none() {
+    if tx.contact(who.ws(), id).await?.is_none() {
         return Err(Problem::not_found(format!("no contact with id {id}")));
     }
-    let events = tx.contact_events(admin.ws(), id, before, n).await?;
+    let events = tx.contact_events(who.ws(), id, before, n).await?;
     let next_cursor = (events.len() as i64 == n)
         .then(|| events.last().map(|e| format!("{}_{}", e.timestamp.timestamp_millis(), e.seq)))
         .flatten();
@@ -407,14 +403,10 @@ pub async fn timeline(
 /// Merges into (or out of) a contact.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/merges", tag = "contacts", params(("id" = String, Path)),
     responses((status = 200, body = Vec<MergeView>)), security(("bearer" = [])))]
-pub async fn merges(
-    State(s): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<MergeView>>> {
+pub async fn merges(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<MergeView>>> {
     let id: ContactId = path_id(&id, "contact")?;
     let mut tx = s.engine.store().begin().await?;
-    Ok(Json(tx.merges_of(admin.ws(), id).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(tx.merges_of(who.ws(), id).await?.into_iter().map(Into::into).collect()))
 }
 
 /// Merge another contact into this one.
@@ -422,7 +414,7 @@ pub async fn merges(
     responses((status = 200, body = ContactView), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn merge(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<ContactView>> {
@@ -430,7 +422,7 @@ pub async fn merge(
     let input: MergeInput = super::json_body(&body)?;
     let source: ContactId =
         input.source_id.parse().map_err(|_| Problem::invalid("source_id", "must be a contact id (UUID)"))?;
-    let (c, _) = s.engine.merge_contacts(admin.ws(), target, source).await?;
+    let (c, _) = s.engine.merge_contacts(who.ws(), target, source).await?;
     Ok(Json(c.into()))
 }
 
@@ -439,19 +431,19 @@ pub async fn merge(
     params(("id" = String, Path), ("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn link(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path((id, company)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let id: ContactId = path_id(&id, "contact")?;
     let company: CompanyId = path_id(&company, "company")?;
     let mut tx = s.engine.store().begin_write().await?;
-    if tx.contact(admin.ws(), id).await?.is_none() {
+    if tx.contact(who.ws(), id).await?.is_none() {
         return Err(Problem::not_found(format!("no contact with id {id}")));
     }
-    if tx.company(admin.ws(), company).await?.is_none() {
+    if tx.company(who.ws(), company).await?.is_none() {
         return Err(Problem::not_found(format!("no company with id {company}")));
     }
-    tx.link_company(admin.ws(), id, company, s.engine.clock().now()).await?;
+    tx.link_company(who.ws(), id, company, s.engine.clock().now()).await?;
     s.engine.commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -461,13 +453,13 @@ pub async fn link(
     params(("id" = String, Path), ("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn unlink(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path((id, company)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let id: ContactId = path_id(&id, "contact")?;
     let company: CompanyId = path_id(&company, "company")?;
     let mut tx = s.engine.store().begin_write().await?;
-    let done = tx.unlink_company(admin.ws(), id, company).await?;
+    let done = tx.unlink_company(who.ws(), id, company).await?;
     s.engine.commit(tx).await?;
     if done {
         Ok(StatusCode::NO_CONTENT)

@@ -7,7 +7,7 @@
 //! one-click unsubscribe — are in `email_links.rs`.
 
 use super::{limit, object_body, only_keys, path_id};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, FieldProblem, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -109,9 +109,9 @@ const TEMPLATE_KEYS: &[&str] = &["name", "subject", "body", "format", "text", "l
 /// Every template of the workspace.
 #[utoipa::path(get, path = "/api/v1/email/templates", tag = "email",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn list_templates(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+pub async fn list_templates(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let ts = tx.email_templates(admin.ws()).await?;
+    let ts = tx.email_templates(who.ws()).await?;
     tx.commit().await?;
     Ok(Json(json!({"data": ts.iter().map(template_view).collect::<Vec<_>>()})))
 }
@@ -123,7 +123,7 @@ pub async fn list_templates(State(s): State<AppState>, admin: Admin) -> ApiResul
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create_template(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
@@ -133,7 +133,7 @@ pub async fn create_template(
         return Err(Problem::invalid("name", "a template needs a name"));
     }
     let src = source_of(&obj)?;
-    s.engine.check_email_template(admin.ws(), &src).await?;
+    s.engine.check_email_template(who.ws(), &src).await?;
     let now = now_ms(&s);
     let t = TemplateRecord {
         id: uuid::Uuid::now_v7().to_string(),
@@ -147,10 +147,10 @@ pub async fn create_template(
         updated_at: now,
     };
     let mut tx = s.engine.store().begin_write().await?;
-    if tx.email_template(admin.ws(), &t.name).await?.is_some() {
+    if tx.email_template(who.ws(), &t.name).await?.is_some() {
         return Err(Problem::conflict(format!("a template named \"{}\" exists already", t.name)));
     }
-    tx.insert_email_template(admin.ws(), &t).await?;
+    tx.insert_email_template(who.ws(), &t).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(template_view(&t))))
 }
@@ -158,11 +158,11 @@ pub async fn create_template(
 /// Check an unsaved template (the editor's inline errors).
 #[utoipa::path(post, path = "/api/v1/email/templates/check", tag = "email", request_body = inline(Object),
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn check_template(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn check_template(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
     only_keys(&obj, TEMPLATE_KEYS)?;
     let src = source_of(&obj)?;
-    s.engine.check_email_template(admin.ws(), &src).await?;
+    s.engine.check_email_template(who.ws(), &src).await?;
     Ok(Json(json!({"ok": true})))
 }
 
@@ -175,8 +175,8 @@ async fn template_or_404(s: &AppState, ws: kairos_core::ids::WorkspaceId, id: &s
 
 #[utoipa::path(get, path = "/api/v1/email/templates/{id}", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read_template(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(template_view(&template_or_404(&s, admin.ws(), &id).await?)))
+pub async fn read_template(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(template_view(&template_or_404(&s, who.ws(), &id).await?)))
 }
 
 /// Replace a template's content (checked as on create).
@@ -185,15 +185,15 @@ pub async fn read_template(State(s): State<AppState>, admin: Admin, Path(id): Pa
     security(("bearer" = [])))]
 pub async fn update_template(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
     only_keys(&obj, TEMPLATE_KEYS)?;
-    let old = template_or_404(&s, admin.ws(), &id).await?;
+    let old = template_or_404(&s, who.ws(), &id).await?;
     let src = source_of(&obj)?;
-    s.engine.check_email_template(admin.ws(), &src).await?;
+    s.engine.check_email_template(who.ws(), &src).await?;
     let t = TemplateRecord {
         name: string_field(&obj, "name", false, 200)?.map(|n| n.trim().to_string()).unwrap_or(old.name.clone()),
         subject: src.subject,
@@ -205,17 +205,17 @@ pub async fn update_template(
         ..old
     };
     let mut tx = s.engine.store().begin_write().await?;
-    tx.update_email_template(admin.ws(), &t).await?;
+    tx.update_email_template(who.ws(), &t).await?;
     tx.commit().await?;
     Ok(Json(template_view(&t)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/email/templates/{id}", tag = "email", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn delete_template(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let t = template_or_404(&s, admin.ws(), &id).await?;
+pub async fn delete_template(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let t = template_or_404(&s, who.ws(), &id).await?;
     let mut tx = s.engine.store().begin_write().await?;
-    tx.delete_email_template(admin.ws(), &t.id).await?;
+    tx.delete_email_template(who.ws(), &t.id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -254,7 +254,7 @@ fn event_of(obj: &Map<String, Value>) -> ApiResult<Option<Value>> {
     request_body = inline(Object), responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn preview(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -262,7 +262,7 @@ pub async fn preview(
     only_keys(&obj, &["contact_id", "event"])?;
     let contact = contact_of(&obj)?;
     let event = event_of(&obj)?;
-    match s.engine.preview_email(admin.ws(), &id, contact, event).await? {
+    match s.engine.preview_email(who.ws(), &id, contact, event).await? {
         Ok(r) => Ok(Json(json!({"subject": r.subject, "html": r.html, "text": r.text}))),
         Err(reason) => Ok(Json(json!({"skipped": reason}))),
     }
@@ -274,7 +274,7 @@ pub async fn preview(
     request_body = inline(Object), responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn test_send(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -295,14 +295,14 @@ pub async fn test_send(
         can_delay: false,
         utm_campaign: None,
     };
-    Ok(Json(serde_json::to_value(s.engine.send_email(admin.ws(), req).await?).unwrap_or(Value::Null)))
+    Ok(Json(serde_json::to_value(s.engine.send_email(who.ws(), req).await?).unwrap_or(Value::Null)))
 }
 
 /// Send one email now: `{"contact_id", "template", "transactional"?,
 /// "event"?, "sender"?}`. Passes the gate like every other send.
 #[utoipa::path(post, path = "/api/v1/email/send", tag = "email", request_body = inline(Object),
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn send(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn send(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["contact_id", "template", "transactional", "event", "sender", "campaign"])?;
     let transactional = match obj.get("transactional") {
@@ -323,26 +323,26 @@ pub async fn send(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiRe
         can_delay: false,
         utm_campaign: string_field(&obj, "campaign", false, 200)?,
     };
-    Ok(Json(serde_json::to_value(s.engine.send_email(admin.ws(), req).await?).unwrap_or(Value::Null)))
+    Ok(Json(serde_json::to_value(s.engine.send_email(who.ws(), req).await?).unwrap_or(Value::Null)))
 }
 
 /// Totals and clicks per link over a template's messages.
 #[utoipa::path(get, path = "/api/v1/email/templates/{id}/report", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn report(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let t = template_or_404(&s, admin.ws(), &id).await?;
+pub async fn report(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let t = template_or_404(&s, who.ws(), &id).await?;
     let mut tx = s.engine.store().begin().await?;
-    let totals = tx.email_totals(admin.ws(), None, Some(&t.id)).await?;
-    let links = tx.email_link_clicks(admin.ws(), &t.id).await?;
+    let totals = tx.email_totals(who.ws(), None, Some(&t.id)).await?;
+    let links = tx.email_link_clicks(who.ws(), &t.id).await?;
     tx.commit().await?;
     Ok(Json(json!({"template": t.id, "totals": totals, "links": links})))
 }
 
 #[utoipa::path(get, path = "/api/v1/email/snippets", tag = "email",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn list_snippets(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+pub async fn list_snippets(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let all = tx.email_snippets(admin.ws()).await?;
+    let all = tx.email_snippets(who.ws()).await?;
     tx.commit().await?;
     Ok(Json(json!({"data": all})))
 }
@@ -354,7 +354,7 @@ pub async fn list_snippets(State(s): State<AppState>, admin: Admin) -> ApiResult
     security(("bearer" = [])))]
 pub async fn put_snippet(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -365,7 +365,7 @@ pub async fn put_snippet(
     }
     let text = string_field(&obj, "body", true, 1 << 20)?.unwrap_or_default();
     // Checked as the body of an HTML template that includes nothing else.
-    let mut schema = s.engine.email_schema(admin.ws()).await?;
+    let mut schema = s.engine.email_schema(who.ws()).await?;
     schema.snippets.insert(name.clone(), text.clone());
     let src = TemplateSource {
         subject: "x".into(),
@@ -387,20 +387,16 @@ pub async fn put_snippet(
         return Err(template_problem(problems));
     }
     let mut tx = s.engine.store().begin_write().await?;
-    tx.put_email_snippet(admin.ws(), &name, &text, now_ms(&s)).await?;
+    tx.put_email_snippet(who.ws(), &name, &text, now_ms(&s)).await?;
     tx.commit().await?;
     Ok(Json(json!({"name": name, "body": text})))
 }
 
 #[utoipa::path(delete, path = "/api/v1/email/snippets/{name}", tag = "email", params(("name" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn delete_snippet(
-    State(s): State<AppState>,
-    admin: Admin,
-    Path(name): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_snippet(State(s): State<AppState>, who: Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
     let mut tx = s.engine.store().begin_write().await?;
-    let gone = tx.delete_email_snippet(admin.ws(), &name).await?;
+    let gone = tx.delete_email_snippet(who.ws(), &name).await?;
     tx.commit().await?;
     if gone {
         Ok(StatusCode::NO_CONTENT)
@@ -422,9 +418,9 @@ fn sender_view(r: &SenderRecord) -> Value {
 
 #[utoipa::path(get, path = "/api/v1/email/senders", tag = "email",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn list_senders(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+pub async fn list_senders(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let all = tx.email_senders(admin.ws()).await?;
+    let all = tx.email_senders(who.ws()).await?;
     tx.commit().await?;
     Ok(Json(json!({"data": all.iter().map(sender_view).collect::<Vec<_>>()})))
 }
@@ -436,7 +432,7 @@ pub async fn list_senders(State(s): State<AppState>, admin: Admin) -> ApiResult<
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create_sender(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
@@ -459,15 +455,15 @@ pub async fn create_sender(
         .ok_or_else(|| Problem::invalid("dkim_algorithm", format!("{alg_raw:?} is not \"rsa2048\" or \"ed25519\"")))?;
     let is_default = matches!(obj.get("default"), Some(Value::Bool(true)));
     let new = NewSender { name, email, reply_to, dkim_selector: selector, algorithm: alg, is_default };
-    let r = s.engine.create_email_sender(admin.ws(), new).await?;
+    let r = s.engine.create_email_sender(who.ws(), new).await?;
     Ok((StatusCode::CREATED, Json(sender_view(&r))))
 }
 
 #[utoipa::path(get, path = "/api/v1/email/senders/{id}", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read_sender(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn read_sender(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let r = tx.email_sender(admin.ws(), Some(&id)).await?;
+    let r = tx.email_sender(who.ws(), Some(&id)).await?;
     tx.commit().await?;
     r.map(|r| Json(sender_view(&r))).ok_or_else(|| Problem::not_found(format!("no sender identity with id {id:?}")))
 }
@@ -478,7 +474,7 @@ pub async fn read_sender(State(s): State<AppState>, admin: Admin, Path(id): Path
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn list_messages(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let n = limit(q.get("limit"))?;
@@ -490,15 +486,15 @@ pub async fn list_messages(
         let _: ContactId = path_id(c, "contact")?;
     }
     let mut tx = s.engine.store().begin().await?;
-    let page = tx.email_messages(admin.ws(), q.get("contact_id").map(String::as_str), before, n).await?;
+    let page = tx.email_messages(who.ws(), q.get("contact_id").map(String::as_str), before, n).await?;
     tx.commit().await?;
     let next = if page.len() as i64 == n { page.last().map(|m| m.created_at) } else { None };
     Ok(Json(json!({"data": page, "next_before": next})))
 }
 
-async fn message_or_404(s: &AppState, admin: &Admin, id: &str) -> ApiResult<kairos_store::MessageRecord> {
+async fn message_or_404(s: &AppState, who: &Caller, id: &str) -> ApiResult<kairos_store::MessageRecord> {
     let mut tx = s.engine.store().begin().await?;
-    let m = tx.email_message(admin.ws(), id).await?;
+    let m = tx.email_message(who.ws(), id).await?;
     tx.commit().await?;
     m.ok_or_else(|| Problem::not_found(format!("no email message with id {id:?}")))
 }
@@ -507,15 +503,15 @@ async fn message_or_404(s: &AppState, admin: &Admin, id: &str) -> ApiResult<kair
 /// it would have been sent.
 #[utoipa::path(get, path = "/api/v1/email/messages/{id}", tag = "email", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read_message(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(serde_json::to_value(message_or_404(&s, &admin, &id).await?).unwrap_or(Value::Null)))
+pub async fn read_message(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(serde_json::to_value(message_or_404(&s, &who, &id).await?).unwrap_or(Value::Null)))
 }
 
 /// The captured message as `message/rfc822`.
 #[utoipa::path(get, path = "/api/v1/email/messages/{id}/raw", tag = "email", params(("id" = String, Path)),
     responses((status = 200, content_type = "message/rfc822"), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn raw_message(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Response> {
-    let m = message_or_404(&s, &admin, &id).await?;
+pub async fn raw_message(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    let m = message_or_404(&s, &who, &id).await?;
     let raw = m.raw.ok_or_else(|| {
         Problem::not_found("this message was not captured (only the capture transport keeps messages)")
     })?;
@@ -528,10 +524,10 @@ pub async fn raw_message(State(s): State<AppState>, admin: Admin, Path(id): Path
 /// withdraw email marketing consent.
 #[utoipa::path(post, path = "/api/v1/email/inbound", tag = "email", request_body(content = String, content_type = "message/rfc822"),
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn inbound(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn inbound(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     if body.is_empty() {
         return Err(Problem::bad_request("post the report message itself as the body (message/rfc822)"));
     }
     let report = kairos_email::bounce::parse(&body).map_err(|e| Problem::invalid("body", e.to_string()))?;
-    Ok(Json(s.engine.apply_email_report(admin.ws(), &report).await?))
+    Ok(Json(s.engine.apply_email_report(who.ws(), &report).await?))
 }

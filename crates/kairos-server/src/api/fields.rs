@@ -1,7 +1,7 @@
 //! `/api/v1/fields`: the workspace's custom field definitions.
 
 use super::json_body;
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -58,16 +58,16 @@ fn entity(raw: &str) -> ApiResult<FieldEntity> {
 
 /// List custom fields.
 #[utoipa::path(get, path = "/api/v1/fields", tag = "fields", responses((status = 200, body = Vec<FieldView>)), security(("bearer" = [])))]
-pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Vec<FieldView>>> {
+pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Vec<FieldView>>> {
     let mut tx = s.engine.store().begin().await?;
-    Ok(Json(tx.list_fields(admin.ws()).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(tx.list_fields(who.ws()).await?.into_iter().map(Into::into).collect()))
 }
 
 /// Define a custom field (or change its label).
 #[utoipa::path(post, path = "/api/v1/fields", tag = "fields", request_body = FieldInput,
     responses((status = 201, body = FieldView), (status = 409, description = "exists with another type", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
-pub async fn define(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<(StatusCode, Json<FieldView>)> {
+pub async fn define(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<FieldView>)> {
     let input: FieldInput = json_body(&body)?;
     let entity = entity(input.entity.as_deref().unwrap_or("contact"))?;
     validate_field_name(entity, &input.name).map_err(|e| Problem::invalid("name", e.to_string()))?;
@@ -75,7 +75,7 @@ pub async fn define(State(s): State<AppState>, admin: Admin, body: Bytes) -> Api
         Problem::invalid("type", format!("must be string, number, boolean, date or list, got {:?}", input.field_type))
     })?;
     let def = FieldDefinition { entity, name: input.name, field_type, label: input.label };
-    s.engine.define_field(admin.ws(), &def).await.map_err(|e| match e {
+    s.engine.define_field(who.ws(), &def).await.map_err(|e| match e {
         kairos_store::StoreError::Conflict(what) => {
             Problem::conflict(format!("{what} is already defined; delete it first to change its type"))
         }
@@ -89,11 +89,11 @@ pub async fn define(State(s): State<AppState>, admin: Admin, body: Bytes) -> Api
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn remove(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path((e, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let entity = entity(&e)?;
-    if s.engine.delete_field(admin.ws(), entity, &name).await? {
+    if s.engine.delete_field(who.ws(), entity, &name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Problem::not_found(format!("no {e} field named {name:?}")))

@@ -5,7 +5,7 @@
 //! every problem; the hosted form is at `/f/{id}` (see `crate::forms`).
 
 use super::{object_body, path_id};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -46,9 +46,9 @@ fn form_id(raw: &str) -> ApiResult<String> {
 
 #[utoipa::path(get, path = "/api/v1/forms", tag = "consent",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let all = tx.forms(admin.ws()).await?;
+    let all = tx.forms(who.ws()).await?;
     tx.commit().await?;
     let mut data = Vec::with_capacity(all.len());
     for f in all {
@@ -64,18 +64,18 @@ pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Val
 /// "reminder_after_hours"?: 48 (null: none), "max_reminders"?: 1, "fields"?: ["first_name", "last_name"]}`.
 #[utoipa::path(post, path = "/api/v1/forms", tag = "consent", request_body = inline(Object),
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn create(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
-    let (f, def) = s.engine.create_form(admin.ws(), &obj).await?;
+    let (f, def) = s.engine.create_form(who.ws(), &obj).await?;
     Ok((StatusCode::CREATED, Json(view(&f, &def))))
 }
 
 #[utoipa::path(get, path = "/api/v1/forms/{id}", tag = "consent", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn read(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = form_id(&id)?;
     let (f, def) =
-        s.engine.form(admin.ws(), &id).await?.ok_or_else(|| Problem::not_found(format!("no form with id {id:?}")))?;
+        s.engine.form(who.ws(), &id).await?.ok_or_else(|| Problem::not_found(format!("no form with id {id:?}")))?;
     Ok(Json(view(&f, &def)))
 }
 
@@ -86,23 +86,23 @@ pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String
     (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let id = form_id(&id)?;
     let obj = object_body(&body)?;
-    let (f, def) = s.engine.update_form(admin.ws(), &id, &obj).await?;
+    let (f, def) = s.engine.update_form(who.ws(), &id, &obj).await?;
     Ok(Json(view(&f, &def)))
 }
 
 /// Delete a form; links already mailed still confirm.
 #[utoipa::path(delete, path = "/api/v1/forms/{id}", tag = "consent", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn remove(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn remove(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = form_id(&id)?;
     let mut tx = s.engine.store().begin_write().await?;
-    let deleted = tx.delete_form(admin.ws(), &id).await?;
+    let deleted = tx.delete_form(who.ws(), &id).await?;
     tx.commit().await?;
     if deleted {
         Ok(StatusCode::NO_CONTENT)

@@ -4,7 +4,7 @@
 //! outbox's dead letters, and the webhook endpoints journeys call.
 
 use super::{json_body, limit, object_body, only_keys, path_id};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -104,9 +104,9 @@ fn name_of(obj: &serde_json::Map<String, Value>) -> ApiResult<Option<String>> {
 /// Every journey of the workspace.
 #[utoipa::path(get, path = "/api/v1/journeys", tag = "journeys",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let js = tx.journeys(admin.ws()).await?;
+    let js = tx.journeys(who.ws()).await?;
     tx.commit().await?;
     Ok(Json(json!({"data": js.iter().map(view).collect::<Vec<_>>()})))
 }
@@ -115,21 +115,21 @@ pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Val
 /// definition's shape is checked now; the whole graph on publish.
 #[utoipa::path(post, path = "/api/v1/journeys", tag = "journeys", request_body = inline(Object),
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn create(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "definition"])?;
     let name = name_of(&obj)?.ok_or_else(|| Problem::invalid("name", "a journey needs a name"))?;
     let definition = obj.get("definition").cloned().ok_or_else(|| Problem::invalid("definition", "required"))?;
-    let j = s.engine.create_journey(admin.ws(), &name, definition).await?;
+    let j = s.engine.create_journey(who.ws(), &name, definition).await?;
     Ok((StatusCode::CREATED, Json(view(&j))))
 }
 
 #[utoipa::path(get, path = "/api/v1/journeys/{id}", tag = "journeys",
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn read(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = journey_id(&id)?;
     let mut tx = s.engine.store().begin().await?;
-    let j = tx.journey(admin.ws(), id).await?;
+    let j = tx.journey(who.ws(), id).await?;
     tx.commit().await?;
     j.map(|j| Json(view(&j))).ok_or_else(|| Problem::not_found(format!("no journey with id {id}")))
 }
@@ -139,51 +139,51 @@ pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let id = journey_id(&id)?;
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "definition"])?;
-    let j = s.engine.update_journey(admin.ws(), id, name_of(&obj)?, obj.get("definition").cloned()).await?;
+    let j = s.engine.update_journey(who.ws(), id, name_of(&obj)?, obj.get("definition").cloned()).await?;
     Ok(Json(view(&j)))
 }
 
 /// Publish the draft as a new version (checked whole first).
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/publish", tag = "journeys",
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn publish(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let j = s.engine.publish_journey(admin.ws(), journey_id(&id)?).await?;
+pub async fn publish(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let j = s.engine.publish_journey(who.ws(), journey_id(&id)?).await?;
     Ok(Json(view(&j)))
 }
 
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/pause", tag = "journeys",
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn pause(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&s.engine.set_journey_status(admin.ws(), journey_id(&id)?, "paused").await?)))
+pub async fn pause(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(view(&s.engine.set_journey_status(who.ws(), journey_id(&id)?, "paused").await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/resume", tag = "journeys",
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn resume(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&s.engine.set_journey_status(admin.ws(), journey_id(&id)?, "active").await?)))
+pub async fn resume(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(view(&s.engine.set_journey_status(who.ws(), journey_id(&id)?, "active").await?)))
 }
 
 /// Archive: no more entries, and running contacts exit.
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/archive", tag = "journeys",
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn archive(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&s.engine.set_journey_status(admin.ws(), journey_id(&id)?, "archived").await?)))
+pub async fn archive(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(view(&s.engine.set_journey_status(who.ws(), journey_id(&id)?, "archived").await?)))
 }
 
 /// Every published version with its definition.
 #[utoipa::path(get, path = "/api/v1/journeys/{id}/versions", tag = "journeys",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn versions(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn versions(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = journey_id(&id)?;
     let mut tx = s.engine.store().begin().await?;
-    let vs = tx.journey_versions(admin.ws(), id).await?;
+    let vs = tx.journey_versions(who.ws(), id).await?;
     tx.commit().await?;
     Ok(Json(
         json!({"data": vs.into_iter().map(|(v, d, at)| json!({"version": v, "definition": d, "published_at": at})).collect::<Vec<_>>()}),
@@ -196,13 +196,13 @@ pub async fn versions(State(s): State<AppState>, admin: Admin, Path(id): Path<St
 /// `left`, `exit`, `converted`, `unsubscribed`, `failed`).
 #[utoipa::path(get, path = "/api/v1/journeys/{id}/stats", tag = "journeys",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn stats(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = journey_id(&id)?;
     let mut tx = s.engine.store().begin().await?;
-    if tx.journey(admin.ws(), id).await?.is_none() {
+    if tx.journey(who.ws(), id).await?.is_none() {
         return Err(Problem::not_found(format!("no journey with id {id}")));
     }
-    let nodes = tx.journey_node_counts(admin.ws(), id).await?;
+    let nodes = tx.journey_node_counts(who.ws(), id).await?;
     tx.commit().await?;
     let mut totals: HashMap<String, i64> = HashMap::new();
     for n in &nodes {
@@ -219,7 +219,7 @@ pub async fn stats(State(s): State<AppState>, admin: Admin, Path(id): Path<Strin
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn runs(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
@@ -235,7 +235,7 @@ pub async fn runs(
         }
     }
     let mut tx = s.engine.store().begin().await?;
-    let rs = tx.runs_of_journey(admin.ws(), id, status, q.get("cursor").map(String::as_str).unwrap_or(""), n).await?;
+    let rs = tx.runs_of_journey(who.ws(), id, status, q.get("cursor").map(String::as_str).unwrap_or(""), n).await?;
     tx.commit().await?;
     let next = (rs.len() as i64 == n).then(|| rs.last().map(|r| r.id.clone())).flatten();
     Ok(Json(json!({"data": rs, "next_cursor": next})))
@@ -244,10 +244,10 @@ pub async fn runs(
 /// One run with its path through the journey.
 #[utoipa::path(get, path = "/api/v1/journey-runs/{run}", tag = "journeys",
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn run(State(s): State<AppState>, admin: Admin, Path(run): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn run(State(s): State<AppState>, who: Caller, Path(run): Path<String>) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let r = tx.run(admin.ws(), &run).await?.ok_or_else(|| Problem::not_found(format!("no journey run {run:?}")))?;
-    let path = tx.path_of_run(admin.ws(), &run).await?;
+    let r = tx.run(who.ws(), &run).await?.ok_or_else(|| Problem::not_found(format!("no journey run {run:?}")))?;
+    let path = tx.path_of_run(who.ws(), &run).await?;
     tx.commit().await?;
     Ok(Json(json!({"run": r, "path": path})))
 }
@@ -255,8 +255,8 @@ pub async fn run(State(s): State<AppState>, admin: Admin, Path(run): Path<String
 /// Retry a parked run's failed action.
 #[utoipa::path(post, path = "/api/v1/journey-runs/{run}/retry", tag = "journeys",
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn retry(State(s): State<AppState>, admin: Admin, Path(run): Path<String>) -> ApiResult<Json<Value>> {
-    if s.engine.retry_journey_run(admin.ws(), &run).await? {
+pub async fn retry(State(s): State<AppState>, who: Caller, Path(run): Path<String>) -> ApiResult<Json<Value>> {
+    if s.engine.retry_journey_run(who.ws(), &run).await? {
         Ok(Json(json!({"retried": run})))
     } else {
         Err(Problem::conflict(format!("run {run:?} is not parked in an error state")))
@@ -272,7 +272,7 @@ pub async fn retry(State(s): State<AppState>, admin: Admin, Path(run): Path<Stri
     security(("bearer" = [])))]
 pub async fn migrate(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -294,19 +294,19 @@ pub async fn migrate(
             Some(_) => return Err(Problem::invalid("mapping", "must be an object from old node ids to new ones")),
         }
     };
-    Ok(Json(s.engine.migrate_journey_runs(admin.ws(), id, mapping).await?))
+    Ok(Json(s.engine.migrate_journey_runs(who.ws(), id, mapping).await?))
 }
 
 /// A contact's runs (every journey), newest first, each with its path.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/journeys", tag = "journeys",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn contact_runs(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn contact_runs(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let contact: ContactId = path_id(&id, "contact")?;
     let mut tx = s.engine.store().begin().await?;
-    let rs = tx.runs_of_contact(admin.ws(), contact).await?;
+    let rs = tx.runs_of_contact(who.ws(), contact).await?;
     let mut out = Vec::new();
     for r in rs {
-        let path = tx.path_of_run(admin.ws(), &r.id).await?;
+        let path = tx.path_of_run(who.ws(), &r.id).await?;
         out.push(json!({"run": r, "path": path}));
     }
     tx.commit().await?;
@@ -318,7 +318,7 @@ pub async fn contact_runs(State(s): State<AppState>, admin: Admin, Path(id): Pat
     responses((status = 201, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn enter(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -331,12 +331,12 @@ pub async fn enter(
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| Problem::invalid("contact_id", "expected a contact id"))?;
     let mut tx = s.engine.store().begin().await?;
-    let exists = tx.contact(admin.ws(), contact).await?.is_some();
+    let exists = tx.contact(who.ws(), contact).await?.is_some();
     tx.commit().await?;
     if !exists {
         return Err(Problem::not_found(format!("no contact with id {contact}")));
     }
-    let run = s.engine.enter_journey(admin.ws(), id, contact).await?;
+    let run = s.engine.enter_journey(who.ws(), id, contact).await?;
     Ok((StatusCode::CREATED, Json(json!({"run": run}))))
 }
 
@@ -346,7 +346,7 @@ pub async fn enter(
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn dry_run(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -363,7 +363,7 @@ pub async fn dry_run(
         Some("published") => true,
         Some(_) => return Err(Problem::invalid("version", "expected \"draft\" or \"published\"")),
     };
-    let steps = s.engine.dry_run_journey(admin.ws(), id, contact, published).await?;
+    let steps = s.engine.dry_run_journey(who.ws(), id, contact, published).await?;
     Ok(Json(json!({"path": steps, "assumes": "every action succeeds and no awaited event arrives before its timeout"})))
 }
 
@@ -373,21 +373,21 @@ pub async fn dry_run(
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn dead_letters(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let n = limit(q.get("limit"))?;
     let mut tx = s.engine.store().begin().await?;
-    let dead = tx.intents_with_status(admin.ws(), "dead", n).await?;
+    let dead = tx.intents_with_status(who.ws(), "dead", n).await?;
     tx.commit().await?;
     Ok(Json(json!({"data": dead})))
 }
 
 #[utoipa::path(get, path = "/api/v1/webhook-endpoints", tag = "journeys",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn endpoints(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+pub async fn endpoints(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let es = tx.webhook_endpoints(admin.ws()).await?;
+    let es = tx.webhook_endpoints(who.ws()).await?;
     tx.commit().await?;
     Ok(Json(json!({"data": es})))
 }
@@ -399,7 +399,7 @@ pub async fn endpoints(State(s): State<AppState>, admin: Admin) -> ApiResult<Jso
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create_endpoint(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let v: Value = json_body(&body)?;
@@ -408,7 +408,7 @@ pub async fn create_endpoint(
     let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
     let id = text("id").ok_or_else(|| Problem::invalid("id", "required: a short name such as \"crm\""))?;
     let url = text("url").ok_or_else(|| Problem::invalid("url", "required"))?;
-    let e = s.engine.create_webhook_endpoint(admin.ws(), &id, &url, text("description"), text("secret")).await?;
+    let e = s.engine.create_webhook_endpoint(who.ws(), &id, &url, text("description"), text("secret")).await?;
     let mut out = serde_json::to_value(&e).unwrap_or_default();
     out["secret"] = json!(e.secret);
     Ok((StatusCode::CREATED, Json(out)))
@@ -416,9 +416,9 @@ pub async fn create_endpoint(
 
 #[utoipa::path(delete, path = "/api/v1/webhook-endpoints/{id}", tag = "journeys",
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn delete_endpoint(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_endpoint(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let mut tx = s.engine.store().begin_write().await?;
-    let gone = tx.delete_webhook_endpoint(admin.ws(), &id).await?;
+    let gone = tx.delete_webhook_endpoint(who.ws(), &id).await?;
     tx.commit().await?;
     if gone {
         Ok(StatusCode::NO_CONTENT)

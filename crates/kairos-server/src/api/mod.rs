@@ -1,8 +1,10 @@
-//! The REST API under `/api/v1`: contacts, companies, custom fields, API
-//! keys, the workspace summary. Handlers parse input themselves (rather than
+//! The REST API under `/api/v1`: contacts, companies, custom fields, users,
+//! API keys, the workspace summary; every route but sign-in sits behind
+//! the access check of `crate::access`. Handlers parse input themselves (rather than
 //! through axum's extractors) so every malformed request gets a problem
 //! document naming what was wrong.
 
+pub mod auth;
 pub mod campaigns;
 pub mod companies;
 pub mod consents;
@@ -18,6 +20,7 @@ pub mod retention;
 pub mod segments;
 pub mod settings;
 pub mod suppressions;
+pub mod users;
 pub mod workspace;
 
 use crate::problem::{ApiResult, Problem};
@@ -30,8 +33,12 @@ use serde_json::{Map, Value};
 use std::str::FromStr;
 use utoipa::ToSchema;
 
+/// Every route behind the access check (`crate::access`).
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(crate::preferences::api_routes())
         .merge(contacts::routes())
         .merge(email::routes())
         .merge(campaigns::routes())

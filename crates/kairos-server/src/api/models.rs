@@ -4,7 +4,7 @@
 //! customer, expected purchases and revenue over the next N days.
 
 use super::{object_body, path_id};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -34,7 +34,7 @@ fn problem(e: ModelError) -> Problem {
 /// Train a new version on every purchase event so far.
 #[utoipa::path(post, path = "/api/v1/models/clv", tag = "models", request_body = inline(Object),
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn train(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<ClvModel>> {
+pub async fn train(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<ClvModel>> {
     let obj = if body.is_empty() { Default::default() } else { object_body(&body)? };
     super::only_keys(&obj, &["event", "value_property"])?;
     let text = |k: &str| match obj.get(k) {
@@ -44,15 +44,15 @@ pub async fn train(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiR
     };
     let event = text("event")?.unwrap_or_else(|| "Order Completed".into());
     let value = text("value_property")?;
-    s.engine.fit_clv(admin.ws(), &event, value.as_deref()).await.map(Json).map_err(problem)
+    s.engine.fit_clv(who.ws(), &event, value.as_deref()).await.map(Json).map_err(problem)
 }
 
 /// The latest trained model.
 #[utoipa::path(get, path = "/api/v1/models/clv", tag = "models",
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<ClvModel>> {
+pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<ClvModel>> {
     s.engine
-        .clv_model(admin.ws())
+        .clv_model(who.ws())
         .await
         .map_err(problem)?
         .map(Json)
@@ -64,7 +64,7 @@ pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Clv
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn contact(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ContactClv>> {
@@ -77,11 +77,11 @@ pub async fn contact(
         },
     };
     let mut tx = s.engine.store().begin().await?;
-    if tx.contact(admin.ws(), id).await?.is_none() {
+    if tx.contact(who.ws(), id).await?.is_none() {
         return Err(Problem::not_found(format!("no contact with id {id}")));
     }
     tx.commit().await?;
-    s.engine.contact_clv(admin.ws(), id, days).await.map(Json).map_err(problem)
+    s.engine.contact_clv(who.ws(), id, days).await.map(Json).map_err(problem)
 }
 
 /// Cluster customers on recency, frequency and value. With
@@ -89,7 +89,7 @@ pub async fn contact(
 /// description) that segments can refer to.
 #[utoipa::path(post, path = "/api/v1/models/clusters", tag = "models", request_body = inline(Object),
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn clusters(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn clusters(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     let obj = if body.is_empty() { Default::default() } else { object_body(&body)? };
     super::only_keys(&obj, &["event", "value_property", "k", "save_as_lists"])?;
     let event = obj.get("event").and_then(Value::as_str).unwrap_or("Order Completed").to_string();
@@ -102,8 +102,7 @@ pub async fn clusters(State(s): State<AppState>, admin: Admin, body: Bytes) -> A
         },
     };
     let save = obj.get("save_as_lists").and_then(Value::as_bool).unwrap_or(false);
-    let (clustering, ids) =
-        s.engine.cluster_customers(admin.ws(), &event, value.as_deref(), k).await.map_err(problem)?;
+    let (clustering, ids) = s.engine.cluster_customers(who.ws(), &event, value.as_deref(), k).await.map_err(problem)?;
     let mut lists = Vec::new();
     if save {
         let now = s.engine.clock().now().timestamp_millis();
@@ -119,11 +118,11 @@ pub async fn clusters(State(s): State<AppState>, admin: Admin, body: Bytes) -> A
                 updated_at: now,
             };
             let mut tx = s.engine.store().begin_write().await?;
-            tx.insert_list(admin.ws(), &list).await?;
+            tx.insert_list(who.ws(), &list).await?;
             tx.commit().await?;
             let members: Vec<ContactId> =
                 ids.iter().zip(&clustering.assignment).filter(|(_, a)| **a == c.index).map(|(id, _)| *id).collect();
-            s.engine.change_list_members(admin.ws(), list.id, &members, true, "clustering").await?;
+            s.engine.change_list_members(who.ws(), list.id, &members, true, "clustering").await?;
             lists.push(serde_json::json!({"cluster": c.index, "list_id": list.id.to_string(), "name": list.name}));
         }
     }

@@ -5,7 +5,7 @@
 //! records both.
 
 use super::path_id;
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -13,8 +13,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::DateTime;
 use kairos_core::ids::ContactId;
-use kairos_store::Erasure;
+use kairos_store::{AuditFilter, Erasure};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -23,10 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/contacts/{id}/erase", post(erase))
         .route("/api/v1/contacts/{id}/export", get(export))
         .route("/api/v1/audit", get(audit))
-}
-
-fn actor(admin: &Admin) -> String {
-    format!("api_key:{} ({})", admin.0.id.0, admin.0.name)
+        .route("/api/v1/audit.csv", get(audit_csv))
 }
 
 /// Erase a contact everywhere: profile, events, identities, consent,
@@ -34,11 +32,11 @@ fn actor(admin: &Admin) -> String {
 /// salted hashes so a later import cannot bring them back. Audited.
 #[utoipa::path(post, path = "/api/v1/contacts/{id}/erase", tag = "privacy", params(("id" = String, Path)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn erase(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<Erasure>> {
+pub async fn erase(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Erasure>> {
     let id: ContactId = path_id(&id, "contact")?;
     let erasure = s
         .engine
-        .erase_contact(admin.ws(), id, &actor(&admin))
+        .erase_contact(who.ws(), id, &who.actor())
         .await?
         .ok_or_else(|| Problem::not_found(format!("no contact with id {id}")))?;
     Ok(Json(erasure))
@@ -51,7 +49,7 @@ pub async fn erase(State(s): State<AppState>, admin: Admin, Path(id): Path<Strin
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn export(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
@@ -63,7 +61,7 @@ pub async fn export(
     let id: ContactId = path_id(&id, "contact")?;
     let document = s
         .engine
-        .export_contact(admin.ws(), id, &actor(&admin))
+        .export_contact(who.ws(), id, &who.actor())
         .await?
         .ok_or_else(|| Problem::not_found(format!("no contact with id {id}")))?;
     if !zip {
@@ -136,17 +134,101 @@ fn archive(doc: &Value) -> Result<Vec<u8>, String> {
     Ok(zip.finish().map_err(e)?.into_inner())
 }
 
-/// The audit trail, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "privacy", params(("limit" = Option<i64>, Query)),
-    responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
+/// Read the audit filter from the query: `action` (prefix), `who` (actor or
+/// subject), `since`/`until` (RFC 3339), `cursor`, `limit`.
+fn audit_filter(q: &HashMap<String, String>, max: i64) -> ApiResult<AuditFilter> {
+    let time = |name: &str| -> ApiResult<Option<i64>> {
+        q.get(name)
+            .map(|raw| {
+                DateTime::parse_from_rfc3339(raw).map(|t| t.timestamp_millis()).map_err(|e| {
+                    Problem::invalid(
+                        name,
+                        format!("must be an RFC 3339 time like 2026-11-29T10:00:00Z, got {raw:?}: {e}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let before = match q.get("cursor") {
+        None => None,
+        Some(c) => {
+            let bad = || Problem::invalid("cursor", format!("not a cursor this API returned: {c:?}"));
+            let (at, id) = c.split_once(':').ok_or_else(bad)?;
+            Some((at.parse::<i64>().map_err(|_| bad())?, id.to_string()))
+        }
+    };
+    let limit = match q.get("limit") {
+        None => super::DEFAULT_LIMIT.min(max),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => return Err(Problem::invalid("limit", format!("must be a whole number from 1 to {max}, got {s:?}"))),
+        },
+    };
+    Ok(AuditFilter {
+        action: q.get("action").cloned().filter(|s| !s.is_empty()),
+        who: q.get("who").cloned().filter(|s| !s.is_empty()),
+        since: time("since")?,
+        until: time("until")?,
+        before,
+        limit,
+    })
+}
+
+/// The audit trail, newest first: sign-ins, key and member changes,
+/// consent changes, journey publishes, imports, exports, erasures.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "privacy",
+    params(("action" = Option<String>, Query, description = "actions starting with this, e.g. user. or contact.erased"),
+        ("who" = Option<String>, Query, description = "actor (user:EMAIL, key:PREFIX (NAME)) or subject id"),
+        ("since" = Option<String>, Query), ("until" = Option<String>, Query),
+        ("cursor" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = []), ("session" = [])))]
 pub async fn audit(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let n = super::limit(q.get("limit"))?;
+    let f = audit_filter(&q, super::MAX_LIMIT)?;
     let mut tx = s.engine.store().begin().await?;
-    let entries = tx.audit_entries(admin.ws(), n).await?;
-    tx.commit().await?;
-    Ok(Json(json!({"data": entries})))
+    let entries = tx.audit_entries(who.ws(), &f).await?;
+    drop(tx);
+    let next =
+        (entries.len() as i64 == f.limit).then(|| entries.last().map(|e| format!("{}:{}", e.at, e.id))).flatten();
+    Ok(Json(json!({"data": entries, "next_cursor": next})))
+}
+
+/// The audit trail as CSV (same filters; up to a million entries).
+#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "privacy",
+    params(("action" = Option<String>, Query), ("who" = Option<String>, Query), ("since" = Option<String>, Query),
+        ("until" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn audit_csv(
+    State(s): State<AppState>,
+    who: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let mut f = audit_filter(&q, 1_000_000)?;
+    f.limit = 1_000_000;
+    let mut tx = s.engine.store().begin().await?;
+    let entries = tx.audit_entries(who.ws(), &f).await?;
+    drop(tx);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let rows = std::iter::once(["id", "at", "actor", "action", "subject", "detail"].map(String::from)).chain(
+        entries.into_iter().map(|e| {
+            let at = chrono::DateTime::from_timestamp_millis(e.at).map(|t| t.to_rfc3339()).unwrap_or_default();
+            [e.id, at, e.actor, e.action, e.subject, e.detail.to_string()]
+        }),
+    );
+    for r in rows {
+        w.write_record(&r).map_err(Problem::internal)?;
+    }
+    let body = w.into_inner().map_err(Problem::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+        ],
+        body,
+    )
+        .into_response())
 }

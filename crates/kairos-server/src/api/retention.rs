@@ -3,7 +3,7 @@
 //! of every run. The engine also applies it hourly.
 
 use super::json_body;
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -23,9 +23,9 @@ pub fn routes() -> Router<AppState> {
 /// The retention policy (empty when none is set).
 #[utoipa::path(get, path = "/api/v1/retention", tag = "privacy",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<RetentionPolicy>> {
+pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<RetentionPolicy>> {
     let mut tx = s.engine.store().begin().await?;
-    let p = tx.retention_policy(admin.ws()).await?.unwrap_or_default();
+    let p = tx.retention_policy(who.ws()).await?.unwrap_or_default();
     tx.commit().await?;
     Ok(Json(p))
 }
@@ -33,11 +33,11 @@ pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Ret
 /// Set the retention policy.
 #[utoipa::path(put, path = "/api/v1/retention", tag = "privacy", request_body = inline(Object),
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn write(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<RetentionPolicy>> {
+pub async fn write(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<RetentionPolicy>> {
     let v: Value = json_body(&body)?;
     let p = RetentionPolicy::from_json(&v).map_err(|(f, m)| Problem::invalid(f, m))?;
     let mut tx = s.engine.store().begin_write().await?;
-    tx.set_retention_policy(admin.ws(), &p, s.engine.clock().now().timestamp_millis()).await?;
+    tx.set_retention_policy(who.ws(), &p, s.engine.clock().now().timestamp_millis()).await?;
     tx.commit().await?;
     Ok(Json(p))
 }
@@ -45,9 +45,9 @@ pub async fn write(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiR
 /// Apply the policy now and return the report.
 #[utoipa::path(post, path = "/api/v1/retention/run", tag = "privacy",
     responses((status = 200, body = inline(Object)), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn run(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<RetentionReport>> {
+pub async fn run(State(s): State<AppState>, who: Caller) -> ApiResult<Json<RetentionReport>> {
     s.engine
-        .run_retention(admin.ws())
+        .run_retention(who.ws())
         .await?
         .map(Json)
         .ok_or_else(|| Problem::conflict("no retention policy is set; PUT /api/v1/retention first"))
@@ -56,9 +56,9 @@ pub async fn run(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Rete
 /// Reports of past runs, newest first.
 #[utoipa::path(get, path = "/api/v1/retention/runs", tag = "privacy",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn runs(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+pub async fn runs(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let mut tx = s.engine.store().begin().await?;
-    let r = tx.retention_runs(admin.ws(), 100).await?;
+    let r = tx.retention_runs(who.ws(), 100).await?;
     tx.commit().await?;
     Ok(Json(json!({"data": r})))
 }

@@ -4,7 +4,7 @@
 
 use super::contacts::ContactView;
 use super::{limit, object_body, only_keys, path_id, Page};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -148,11 +148,11 @@ fn now_ms(s: &AppState) -> i64 {
 /// List segments with their status and counts.
 #[utoipa::path(get, path = "/api/v1/segments", tag = "segments",
     responses((status = 200, body = inline(Page<SegmentView>))), security(("bearer" = [])))]
-pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Page<SegmentView>>> {
+pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Page<SegmentView>>> {
     let mut tx = s.engine.store().begin().await?;
-    let records = tx.segments(admin.ws()).await?;
+    let records = tx.segments(who.ws()).await?;
     tx.commit().await?;
-    let data = records.into_iter().map(|r| view(&s.engine, admin.ws(), r)).collect();
+    let data = records.into_iter().map(|r| view(&s.engine, who.ws(), r)).collect();
     Ok(Json(Page { data, next_cursor: None }))
 }
 
@@ -160,17 +160,13 @@ pub async fn list(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Pag
 /// node) and built in the background: poll it until `status` is `active`.
 #[utoipa::path(post, path = "/api/v1/segments", tag = "segments", request_body = SegmentInput,
     responses((status = 201, body = SegmentView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn create(
-    State(s): State<AppState>,
-    admin: Admin,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<SegmentView>)> {
+pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<SegmentView>)> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "description", "rule"])?;
     let name = text(&obj, "name", true)?.unwrap_or_default();
     let description = text(&obj, "description", false)?;
     let rule_json = obj.get("rule").cloned().ok_or_else(|| Problem::invalid("rule", "is required"))?;
-    let ws = admin.ws();
+    let ws = who.ws();
     let id = SegmentId::new();
     let schema = s.engine.segment_schema(ws).await?;
     parse(&rule_json, &schema, Some(id)).map_err(rule_problem)?;
@@ -204,9 +200,9 @@ async fn record(s: &AppState, ws: WorkspaceId, raw: &str) -> ApiResult<SegmentRe
 /// A segment with its status, backfill progress and count.
 #[utoipa::path(get, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = String, Path)),
     responses((status = 200, body = SegmentView), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<SegmentView>> {
-    let r = record(&s, admin.ws(), &id).await?;
-    Ok(Json(view(&s.engine, admin.ws(), r)))
+pub async fn read(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<SegmentView>> {
+    let r = record(&s, who.ws(), &id).await?;
+    Ok(Json(view(&s.engine, who.ws(), r)))
 }
 
 /// Rename, describe or change the rule of a segment. A new rule is a new
@@ -216,11 +212,11 @@ pub async fn read(State(s): State<AppState>, admin: Admin, Path(id): Path<String
     responses((status = 200, body = SegmentView), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<SegmentView>> {
-    let ws = admin.ws();
+    let ws = who.ws();
     let mut r = record(&s, ws, &id).await?;
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "description", "rule"])?;
@@ -255,8 +251,8 @@ pub async fn update(
 /// Delete a segment. Refused while another segment refers to it.
 #[utoipa::path(delete, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn remove(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let ws = admin.ws();
+pub async fn remove(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let ws = who.ws();
     let r = record(&s, ws, &id).await?;
     let schema = s.engine.segment_schema(ws).await?;
     if let Some((user, _)) = schema.segments.iter().find(|(other, refs)| **other != r.id && refs.contains(&r.id)) {
@@ -278,9 +274,9 @@ pub struct CountView {
 /// The exact member count, from live state.
 #[utoipa::path(get, path = "/api/v1/segments/{id}/count", tag = "segments", params(("id" = String, Path)),
     responses((status = 200, body = CountView), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn count(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<CountView>> {
-    let r = record(&s, admin.ws(), &id).await?;
-    let v = view(&s.engine, admin.ws(), r);
+pub async fn count(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<CountView>> {
+    let r = record(&s, who.ws(), &id).await?;
+    let v = view(&s.engine, who.ws(), r);
     match v.count {
         Some(count) => Ok(Json(CountView { count, status: v.status })),
         None if v.status == "failed" => {
@@ -317,15 +313,15 @@ fn cursor<T: std::str::FromStr>(q: &HashMap<String, String>) -> ApiResult<Option
     responses((status = 200, body = inline(Page<ContactView>)), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn members(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<ContactView>>> {
-    let r = record(&s, admin.ws(), &id).await?;
+    let r = record(&s, who.ws(), &id).await?;
     let n = limit(q.get("limit"))? as usize;
-    let ids = s.engine.segment_members(admin.ws(), r.id, cursor(&q)?, n + 1);
+    let ids = s.engine.segment_members(who.ws(), r.id, cursor(&q)?, n + 1);
     let next = (ids.len() > n).then(|| ids[n - 1].to_string());
-    let data = contacts_by_id(&s, admin.ws(), &ids[..ids.len().min(n)]).await?;
+    let data = contacts_by_id(&s, who.ws(), &ids[..ids.len().min(n)]).await?;
     Ok(Json(Page { data, next_cursor: next }))
 }
 
@@ -334,19 +330,19 @@ pub async fn members(
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn members_csv(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let r = record(&s, admin.ws(), &id).await?;
+    let r = record(&s, who.ws(), &id).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let write_err = |e: csv::Error| Problem::internal(e);
     out.write_record(["id", "external_id", "email", "first_name", "last_name", "country"]).map_err(write_err)?;
     let mut after = None;
     loop {
-        let ids = s.engine.segment_members(admin.ws(), r.id, after, 1000);
+        let ids = s.engine.segment_members(who.ws(), r.id, after, 1000);
         let Some(last) = ids.last() else { break };
         after = Some(*last);
-        for c in contacts_by_id(&s, admin.ws(), &ids).await? {
+        for c in contacts_by_id(&s, who.ws(), &ids).await? {
             let o = |v: Option<String>| v.unwrap_or_default();
             out.write_record([c.id, o(c.external_id), o(c.email), o(c.first_name), o(c.last_name), o(c.country)])
                 .map_err(write_err)?;
@@ -361,14 +357,14 @@ pub async fn members_csv(
 /// live count.
 #[utoipa::path(post, path = "/api/v1/segments/preview", tag = "segments", request_body = PreviewInput,
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn preview(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn preview(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["rule"])?;
     let rule_json = obj.get("rule").ok_or_else(|| Problem::invalid("rule", "is required"))?;
-    let schema = s.engine.segment_schema(admin.ws()).await?;
+    let schema = s.engine.segment_schema(who.ws()).await?;
     let rule: Rule = parse(rule_json, &schema, None).map_err(rule_problem)?;
     let started = std::time::Instant::now();
-    let count = s.engine.preview_segment(admin.ws(), rule).await.map_err(segment_problem)?;
+    let count = s.engine.preview_segment(who.ws(), rule).await.map_err(segment_problem)?;
     Ok(Json(json!({"count": count, "elapsed_ms": started.elapsed().as_secs_f64() * 1000.0})))
 }
 
@@ -377,10 +373,10 @@ pub async fn preview(State(s): State<AppState>, admin: Admin, body: Bytes) -> Ap
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn contact_segments(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let ws = admin.ws();
+    let ws = who.ws();
     let id: ContactId = path_id(&id, "contact")?;
     let mut tx = s.engine.store().begin().await?;
     if tx.contact(ws, id).await?.is_none() {
@@ -438,13 +434,13 @@ async fn list_record(s: &AppState, ws: WorkspaceId, raw: &str) -> ApiResult<List
 /// Static lists.
 #[utoipa::path(get, path = "/api/v1/lists", tag = "lists",
     responses((status = 200, body = inline(Page<ListView>))), security(("bearer" = [])))]
-pub async fn lists(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Page<ListView>>> {
+pub async fn lists(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Page<ListView>>> {
     let mut tx = s.engine.store().begin().await?;
-    let records = tx.lists(admin.ws()).await?;
+    let records = tx.lists(who.ws()).await?;
     tx.commit().await?;
     let mut data = Vec::new();
     for r in records {
-        data.push(list_view(&s, admin.ws(), r).await?);
+        data.push(list_view(&s, who.ws(), r).await?);
     }
     Ok(Json(Page { data, next_cursor: None }))
 }
@@ -454,7 +450,7 @@ pub async fn lists(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Pa
     responses((status = 201, body = ListView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create_list(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<ListView>)> {
     let obj = object_body(&body)?;
@@ -468,27 +464,27 @@ pub async fn create_list(
         updated_at: now,
     };
     let mut tx = s.engine.store().begin_write().await?;
-    tx.insert_list(admin.ws(), &l).await?;
+    tx.insert_list(who.ws(), &l).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(list_view(&s, admin.ws(), l).await?)))
+    Ok((StatusCode::CREATED, Json(list_view(&s, who.ws(), l).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/lists/{id}", tag = "lists", params(("id" = String, Path)),
     responses((status = 200, body = ListView), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn read_list(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<ListView>> {
-    let l = list_record(&s, admin.ws(), &id).await?;
-    Ok(Json(list_view(&s, admin.ws(), l).await?))
+pub async fn read_list(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<ListView>> {
+    let l = list_record(&s, who.ws(), &id).await?;
+    Ok(Json(list_view(&s, who.ws(), l).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/lists/{id}", tag = "lists", params(("id" = String, Path)), request_body = ListInput,
     responses((status = 200, body = ListView), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn update_list(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<ListView>> {
-    let mut l = list_record(&s, admin.ws(), &id).await?;
+    let mut l = list_record(&s, who.ws(), &id).await?;
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "description"])?;
     if let Some(n) = text(&obj, "name", false)? {
@@ -499,16 +495,16 @@ pub async fn update_list(
     }
     l.updated_at = now_ms(&s);
     let mut tx = s.engine.store().begin_write().await?;
-    tx.update_list(admin.ws(), &l).await?;
+    tx.update_list(who.ws(), &l).await?;
     tx.commit().await?;
-    Ok(Json(list_view(&s, admin.ws(), l).await?))
+    Ok(Json(list_view(&s, who.ws(), l).await?))
 }
 
 /// Delete a list. Refused while a segment refers to it.
 #[utoipa::path(delete, path = "/api/v1/lists/{id}", tag = "lists", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
-pub async fn remove_list(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let ws = admin.ws();
+pub async fn remove_list(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let ws = who.ws();
     let l = list_record(&s, ws, &id).await?;
     let mut tx = s.engine.store().begin().await?;
     let segments = tx.segments(ws).await?;
@@ -533,17 +529,17 @@ pub async fn remove_list(State(s): State<AppState>, admin: Admin, Path(id): Path
     responses((status = 200, body = inline(Page<ContactView>)), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn list_members(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<ContactView>>> {
-    let l = list_record(&s, admin.ws(), &id).await?;
+    let l = list_record(&s, who.ws(), &id).await?;
     let n = limit(q.get("limit"))?;
     let mut tx = s.engine.store().begin().await?;
-    let ids = tx.list_members(admin.ws(), l.id, cursor(&q)?, n + 1).await?;
+    let ids = tx.list_members(who.ws(), l.id, cursor(&q)?, n + 1).await?;
     tx.commit().await?;
     let next = (ids.len() as i64 > n).then(|| ids[n as usize - 1].to_string());
-    let data = contacts_by_id(&s, admin.ws(), &ids[..ids.len().min(n as usize)]).await?;
+    let data = contacts_by_id(&s, who.ws(), &ids[..ids.len().min(n as usize)]).await?;
     Ok(Json(Page { data, next_cursor: next }))
 }
 
@@ -620,14 +616,14 @@ async fn member_input(
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn add_list_members(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let l = list_record(&s, admin.ws(), &id).await?;
-    let (found, missing) = member_input(&s, admin.ws(), &headers, &body).await?;
-    let added = s.engine.change_list_members(admin.ws(), l.id, &found, true, "api").await?;
+    let l = list_record(&s, who.ws(), &id).await?;
+    let (found, missing) = member_input(&s, who.ws(), &headers, &body).await?;
+    let added = s.engine.change_list_members(who.ws(), l.id, &found, true, "api").await?;
     Ok(Json(json!({"added": added.len(), "already_members": found.len() - added.len(), "not_found": missing})))
 }
 
@@ -636,13 +632,13 @@ pub async fn add_list_members(
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn remove_list_members(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let l = list_record(&s, admin.ws(), &id).await?;
-    let (found, missing) = member_input(&s, admin.ws(), &headers, &body).await?;
-    let removed = s.engine.change_list_members(admin.ws(), l.id, &found, false, "api").await?;
+    let l = list_record(&s, who.ws(), &id).await?;
+    let (found, missing) = member_input(&s, who.ws(), &headers, &body).await?;
+    let removed = s.engine.change_list_members(who.ws(), l.id, &found, false, "api").await?;
     Ok(Json(json!({"removed": removed.len(), "not_members": found.len() - removed.len(), "not_found": missing})))
 }

@@ -4,7 +4,7 @@
 //! whole on every change.
 
 use super::json_body;
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -21,9 +21,9 @@ pub fn routes() -> Router<AppState> {
 /// The workspace's settings.
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<GatePolicy>> {
+pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<GatePolicy>> {
     let mut tx = s.engine.store().begin().await?;
-    let p = tx.workspace_policy(admin.ws()).await?;
+    let p = tx.workspace_policy(who.ws()).await?;
     tx.commit().await?;
     Ok(Json(p))
 }
@@ -31,11 +31,11 @@ pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<Gat
 /// Replace the workspace's settings.
 #[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = inline(Object),
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn write(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<Json<GatePolicy>> {
+pub async fn write(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<GatePolicy>> {
     let v: Value = json_body(&body)?;
     let policy = GatePolicy::from_json(&v).map_err(|(field, message)| Problem::invalid(field, message))?;
     let mut tx = s.engine.store().begin_write().await?;
-    tx.set_workspace_policy(admin.ws(), &policy, s.engine.clock().now().timestamp_millis()).await?;
+    tx.set_workspace_policy(who.ws(), &policy, s.engine.clock().now().timestamp_millis()).await?;
     tx.commit().await?;
     Ok(Json(policy))
 }

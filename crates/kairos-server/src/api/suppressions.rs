@@ -3,7 +3,7 @@
 //! normalised (lower-case email, E.164 phone) and keyed by a salted hash.
 
 use super::{limit, object_body};
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::body::Bytes;
@@ -42,11 +42,11 @@ fn channel(raw: Option<&str>) -> ApiResult<Channel> {
     Channel::parse(raw).ok_or_else(|| Problem::invalid("channel", format!("must be one of {}", Channel::names())))
 }
 
-async fn key(s: &AppState, admin: &Admin, ch: Channel, address: Option<&str>) -> ApiResult<(String, String)> {
+async fn key(s: &AppState, who: &Caller, ch: Channel, address: Option<&str>) -> ApiResult<(String, String)> {
     let address = address.ok_or_else(|| Problem::invalid("address", "is required"))?;
     let canonical = canonical_address(ch, address).map_err(|e| Problem::invalid("address", e))?;
     let mut tx = s.engine.store().begin_write().await?;
-    let salt = tx.address_salt(admin.ws()).await?;
+    let salt = tx.address_salt(who.ws()).await?;
     tx.commit().await?;
     let hash = address_hash(&salt, ch, &canonical);
     Ok((canonical, hash))
@@ -55,7 +55,7 @@ async fn key(s: &AppState, admin: &Admin, ch: Channel, address: Option<&str>) ->
 /// Suppress an address on a channel.
 #[utoipa::path(post, path = "/api/v1/suppressions", tag = "suppressions", request_body = SuppressionInput,
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn add(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiResult<(StatusCode, Json<Suppression>)> {
+pub async fn add(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<Suppression>)> {
     let obj = object_body(&body)?;
     super::only_keys(&obj, &["channel", "address", "reason", "note"])?;
     let ch = channel(obj.get("channel").and_then(Value::as_str))?;
@@ -72,12 +72,11 @@ pub async fn add(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiRes
         Some(Value::String(n)) if n.len() <= 1000 => Some(n.clone()),
         Some(_) => return Err(Problem::invalid("note", "must be a string of at most 1000 characters")),
     };
-    let (canonical, hash) = key(&s, &admin, ch, obj.get("address").and_then(Value::as_str)).await?;
+    let (canonical, hash) = key(&s, &who, ch, obj.get("address").and_then(Value::as_str)).await?;
     let now = s.engine.clock().now().timestamp_millis();
     let mut tx = s.engine.store().begin_write().await?;
-    tx.suppress(admin.ws(), ch, &hash, Some(&canonical), reason, note.as_deref(), now).await?;
-    let saved =
-        tx.suppression(admin.ws(), ch, &hash).await?.ok_or_else(|| Problem::internal("suppression vanished"))?;
+    tx.suppress(who.ws(), ch, &hash, Some(&canonical), reason, note.as_deref(), now).await?;
+    let saved = tx.suppression(who.ws(), ch, &hash).await?.ok_or_else(|| Problem::internal("suppression vanished"))?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }
@@ -88,13 +87,13 @@ pub async fn add(State(s): State<AppState>, admin: Admin, body: Bytes) -> ApiRes
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn check(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let ch = channel(q.get("channel").map(String::as_str))?;
-    let (canonical, hash) = key(&s, &admin, ch, q.get("address").map(String::as_str)).await?;
+    let (canonical, hash) = key(&s, &who, ch, q.get("address").map(String::as_str)).await?;
     let mut tx = s.engine.store().begin().await?;
-    let found = tx.suppression(admin.ws(), ch, &hash).await?;
+    let found = tx.suppression(who.ws(), ch, &hash).await?;
     tx.commit().await?;
     Ok(Json(json!({"channel": ch, "address": canonical, "suppressed": found.is_some(),
                    "reason": found.as_ref().map(|f| f.reason.clone())})))
@@ -106,7 +105,7 @@ pub async fn check(
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn list(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let ch = q.get("channel").map(|c| channel(Some(c))).transpose()?;
@@ -120,7 +119,7 @@ pub async fn list(
         ),
     };
     let mut tx = s.engine.store().begin().await?;
-    let mut rows = tx.suppressions(admin.ws(), ch, after, n + 1).await?;
+    let mut rows = tx.suppressions(who.ws(), ch, after, n + 1).await?;
     tx.commit().await?;
     let next = if rows.len() as i64 > n {
         rows.truncate(n as usize);
@@ -137,20 +136,20 @@ pub async fn list(
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn remove(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
     let ch = channel(q.get("channel").map(String::as_str))?;
-    let (canonical, hash) = key(&s, &admin, ch, q.get("address").map(String::as_str)).await?;
+    let (canonical, hash) = key(&s, &who, ch, q.get("address").map(String::as_str)).await?;
     let mut tx = s.engine.store().begin_write().await?;
-    match tx.suppression(admin.ws(), ch, &hash).await? {
+    match tx.suppression(who.ws(), ch, &hash).await? {
         None => return Err(Problem::not_found(format!("{canonical} is not suppressed on {ch}"))),
         Some(f) if f.reason == SuppressionReason::Erased.as_str() => {
             return Err(Problem::conflict("this address belongs to an erased person; it stays suppressed"))
         }
         Some(_) => {}
     }
-    tx.unsuppress(admin.ws(), ch, &hash).await?;
+    tx.unsuppress(who.ws(), ch, &hash).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/workspace`: which workspace the key belongs to, with headline
 //! counts, and its recent activity (events per day, most frequent events).
 
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 use axum::extract::{Query, State};
@@ -29,18 +29,17 @@ pub fn routes() -> Router<AppState> {
 
 /// The key's workspace and its headline counts.
 #[utoipa::path(get, path = "/api/v1/workspace", tag = "workspace", responses((status = 200, body = WorkspaceView)), security(("bearer" = [])))]
-pub async fn read(State(s): State<AppState>, admin: Admin) -> ApiResult<Json<WorkspaceView>> {
+pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<WorkspaceView>> {
     let mut tx = s.engine.store().begin().await?;
-    let ws =
-        tx.workspace(admin.ws()).await?.ok_or_else(|| Problem::not_found("the key's workspace no longer exists"))?;
+    let ws = tx.workspace(who.ws()).await?.ok_or_else(|| Problem::not_found("the key's workspace no longer exists"))?;
     let since = s.engine.clock().now() - Duration::hours(24);
     Ok(Json(WorkspaceView {
         id: ws.id.to_string(),
         name: ws.name,
         created_at: ws.created_at,
-        contacts: tx.count_contacts(admin.ws()).await?,
-        events: tx.count_events(admin.ws()).await?,
-        events_last_24h: tx.count_events_since(admin.ws(), since).await?,
+        contacts: tx.count_contacts(who.ws()).await?,
+        events: tx.count_events(who.ws()).await?,
+        events_last_24h: tx.count_events_since(who.ws(), since).await?,
     }))
 }
 
@@ -77,7 +76,7 @@ pub struct ActivityView {
     responses((status = 200, body = ActivityView), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn activity(
     State(s): State<AppState>,
-    admin: Admin,
+    who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ActivityView>> {
     let days = match q.get("days") {
@@ -91,8 +90,8 @@ pub async fn activity(
     let first = today - days + 1;
     let since = DateTime::<Utc>::from_timestamp_millis(first * 86_400_000).unwrap_or_default();
     let mut tx = s.engine.store().begin().await?;
-    let counted: HashMap<i64, i64> = tx.events_per_day(admin.ws(), since).await?.into_iter().collect();
-    let top = tx.top_event_names(admin.ws(), since, 50).await?;
+    let counted: HashMap<i64, i64> = tx.events_per_day(who.ws(), since).await?.into_iter().collect();
+    let top = tx.top_event_names(who.ws(), since, 50).await?;
     tx.commit().await?;
     let per_day = (first..=today)
         .map(|d| DayCount {
