@@ -125,6 +125,13 @@ fn definition_of(text: &str) -> Result<FormDefinition, StoreError> {
     FormDefinition::from_json(obj).map_err(|e| StoreError::Corrupt(format!("form definition: {e}")))
 }
 
+/// What the audit trail keeps of a form change: enough to tell which
+/// wording was live when.
+fn audit_detail(def: &FormDefinition) -> Value {
+    json!({"name": def.name, "purposes": def.purposes, "wording_version": def.wording_version,
+           "double_opt_in": def.double_opt_in})
+}
+
 fn iso(ms: i64) -> String {
     kairos_core::clock::from_millis(ms).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -165,11 +172,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Create a form from its JSON definition.
+    /// Create a form from its JSON definition (audited: its wording is what
+    /// people will consent to).
     pub async fn create_form(
         &self,
         ws: WorkspaceId,
         obj: &Map<String, Value>,
+        actor: &str,
     ) -> Result<(FormRecord, FormDefinition), FormsError> {
         let def = FormDefinition::from_json(obj)?;
         self.check_form(ws, &def).await?;
@@ -183,16 +192,18 @@ impl Engine {
         };
         let mut tx = self.store().begin_write().await?;
         tx.insert_form(ws, &record).await?;
+        tx.audit(ws, now, actor, "form.created", &record.id, &audit_detail(&def)).await?;
         tx.commit().await?;
         Ok((record, def))
     }
 
-    /// Change some keys of a form's definition (the rest stay).
+    /// Change some keys of a form's definition (the rest stay); audited.
     pub async fn update_form(
         &self,
         ws: WorkspaceId,
         id: &str,
         changes: &Map<String, Value>,
+        actor: &str,
     ) -> Result<(FormRecord, FormDefinition), FormsError> {
         let (mut record, old) =
             self.form(ws, id).await?.ok_or_else(|| FormsError::NotFound(format!("no form with id {id:?}")))?;
@@ -210,8 +221,20 @@ impl Engine {
         if !tx.update_form(ws, &record).await? {
             return Err(FormsError::NotFound(format!("no form with id {id:?}")));
         }
+        tx.audit(ws, record.updated_at, actor, "form.updated", &record.id, &audit_detail(&def)).await?;
         tx.commit().await?;
         Ok((record, def))
+    }
+
+    /// Delete a form (audited); `false` if there is none.
+    pub async fn delete_form(&self, ws: WorkspaceId, id: &str, actor: &str) -> Result<bool, StoreError> {
+        let mut tx = self.store().begin_write().await?;
+        let deleted = tx.delete_form(ws, id).await?;
+        if deleted {
+            tx.audit(ws, now_ms(self), actor, "form.deleted", id, &json!({})).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     /// A form and its definition.

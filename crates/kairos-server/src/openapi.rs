@@ -2,8 +2,8 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    auth, campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy,
-    retention, segments, settings, suppressions, users, workspace,
+    auth, campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, retention,
+    segments, settings, suppressions, users, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;

@@ -169,6 +169,10 @@ async fn double_opt_in_forms_end_to_end() {
         assert_eq!(st, StatusCode::OK, "{v}");
         assert_eq!(v["definition"]["wording"], WORDING, "a patch keeps the other keys");
         assert_eq!(s.get("/api/v1/forms").await["data"][0]["name"], "The Acme newsletter");
+        let audit = s.get("/api/v1/audit").await;
+        let actions: Vec<&str> =
+            audit["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"form.created") && actions.contains(&"form.updated"), "{audit}");
         let (st, _) = s.api(Method::GET, &format!("/api/v1/forms/{}", uuid::Uuid::now_v7()), None).await;
         assert_eq!(st, StatusCode::NOT_FOUND);
         let openapi = s.get("/api/v1/openapi.json").await;

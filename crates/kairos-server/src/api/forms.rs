@@ -66,7 +66,7 @@ pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Valu
     responses((status = 201, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
-    let (f, def) = s.engine.create_form(who.ws(), &obj).await?;
+    let (f, def) = s.engine.create_form(who.ws(), &obj, &who.actor()).await?;
     Ok((StatusCode::CREATED, Json(view(&f, &def))))
 }
 
@@ -92,7 +92,7 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let id = form_id(&id)?;
     let obj = object_body(&body)?;
-    let (f, def) = s.engine.update_form(who.ws(), &id, &obj).await?;
+    let (f, def) = s.engine.update_form(who.ws(), &id, &obj, &who.actor()).await?;
     Ok(Json(view(&f, &def)))
 }
 
@@ -101,10 +101,7 @@ pub async fn update(
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn remove(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id = form_id(&id)?;
-    let mut tx = s.engine.store().begin_write().await?;
-    let deleted = tx.delete_form(who.ws(), &id).await?;
-    tx.commit().await?;
-    if deleted {
+    if s.engine.delete_form(who.ws(), &id, &who.actor()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Problem::not_found(format!("no form with id {id:?}")))
