@@ -191,6 +191,37 @@ impl ConsentChange {
     }
 }
 
+/// What a Global Privacy Control signal (`Sec-GPC: 1`) is recorded as.
+pub const GPC_WORDING: &str = "Sec-GPC: 1 (Global Privacy Control: do not sell or share my personal information)";
+
+/// The changes a Global Privacy Control signal makes for a contact whose
+/// consent is `current`: third-party sharing denied on every channel
+/// (CCPA's opt-out of sale and sharing binds by law, whatever the channel),
+/// except where it is already not granted, so a signal sent with every
+/// request is recorded once. Tracking calls and form submissions both
+/// record it this way.
+pub fn gpc_opt_out(current: &[ConsentChange], proof: &Proof, at: DateTime<Utc>) -> Vec<ConsentChange> {
+    Channel::ALL
+        .iter()
+        .filter(|ch| {
+            !current.iter().any(|c| {
+                c.channel == **ch && c.purpose == Purpose::ThirdPartySharing && c.state != ConsentState::Granted
+            })
+        })
+        .map(|ch| ConsentChange {
+            channel: *ch,
+            purpose: Purpose::ThirdPartySharing,
+            state: ConsentState::Denied,
+            source: "gpc".into(),
+            lawful_basis: LawfulBasis::LegalObligation,
+            wording: Some(GPC_WORDING.into()),
+            wording_version: None,
+            proof: proof.clone(),
+            at,
+        })
+        .collect()
+}
+
 /// The name under which segment rules see a consent state.
 pub fn consent_field(channel: Channel, purpose: Purpose) -> String {
     format!("consent:{channel}:{purpose}")
@@ -220,6 +251,24 @@ mod tests {
         assert!(parse(json!({"channel": "email", "purpose": "product_updates", "state": "granted",
             "lawful_basis": "contract"}))
         .is_ok());
+    }
+
+    #[test]
+    fn gpc_denies_sharing_on_every_channel_once() {
+        let proof = Proof { user_agent: Some("Firefox".into()), ..Proof::default() };
+        let first = gpc_opt_out(&[], &proof, Utc::now());
+        assert_eq!(first.len(), Channel::ALL.len());
+        assert!(first.iter().all(|c| c.purpose == Purpose::ThirdPartySharing
+            && c.state == ConsentState::Denied
+            && c.source == "gpc"
+            && c.proof == proof));
+        // Already denied: nothing more to record.
+        assert!(gpc_opt_out(&first, &proof, Utc::now()).is_empty());
+        // A grant on one channel is overridden there.
+        let mut current = first;
+        current[0].state = ConsentState::Granted;
+        let again = gpc_opt_out(&current, &proof, Utc::now());
+        assert_eq!(again.iter().map(|c| c.channel).collect::<Vec<_>>(), vec![current[0].channel]);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use crate::email::{message_id_for_intent, EmailError, EmailOutcome, EmailRequest};
 use crate::{ContactWriteError, Engine, UpsertKey};
-use kairos_core::consent::{Channel, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
+use kairos_core::consent::{gpc_opt_out, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
 use kairos_core::contact::ContactPatch;
 use kairos_core::event::{Event, EventKind};
 use kairos_core::form::{FormDefinition, Submission};
@@ -33,8 +33,6 @@ pub const BUILTIN_CONFIRMATION: &str = "kairos:confirm-subscription";
 const TICK: Duration = Duration::from_millis(500);
 /// A reminder that failed for a passing reason is tried again this much later.
 const RETRY_MS: i64 = 5 * 60_000;
-
-const GPC_WORDING: &str = "Global Privacy Control (Sec-GPC: 1): do not sell or share my personal information";
 
 #[derive(Debug, thiserror::Error)]
 pub enum FormsError {
@@ -332,21 +330,12 @@ impl Engine {
             tx.record_consent(ws, contact.id, &change).await?;
         }
         if request.gpc {
-            let gpc_proof =
-                Proof { form_payload: Some(json!({"headers": {"Sec-GPC": "1"}, "form": fields})), ..proof.clone() };
-            // The signal is about the person's data, whatever the channel.
-            for &channel in Channel::ALL {
-                let change = ConsentChange {
-                    channel,
-                    purpose: Purpose::ThirdPartySharing,
-                    state: ConsentState::Denied,
-                    source: format!("{source}:gpc"),
-                    lawful_basis: LawfulBasis::Consent,
-                    wording: Some(GPC_WORDING.into()),
-                    wording_version: Some("gpc-1".into()),
-                    proof: gpc_proof.clone(),
-                    at: now,
-                };
+            // Recorded as for tracking calls, with the form as the context.
+            let gpc_proof = Proof {
+                form_payload: Some(json!({"form_id": form.id, "headers": {"Sec-GPC": "1"}, "form": fields})),
+                ..proof.clone()
+            };
+            for change in gpc_opt_out(&current, &gpc_proof, now) {
                 tx.record_consent(ws, contact.id, &change).await?;
             }
         }

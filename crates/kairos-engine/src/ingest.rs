@@ -289,32 +289,12 @@ async fn apply_job(
             continue;
         }
         let current = tx.consents_of(ws, contact).await?;
-        for channel in kairos_core::consent::Channel::ALL {
-            let denied = current.iter().any(|c| {
-                c.channel == *channel
-                    && c.purpose == kairos_core::consent::Purpose::ThirdPartySharing
-                    && c.state != kairos_core::consent::ConsentState::Granted
-            });
-            if denied {
-                continue;
-            }
-            let change = kairos_core::consent::ConsentChange {
-                channel: *channel,
-                purpose: kairos_core::consent::Purpose::ThirdPartySharing,
-                state: kairos_core::consent::ConsentState::Denied,
-                source: "gpc".into(),
-                lawful_basis: kairos_core::consent::LawfulBasis::LegalObligation,
-                wording: Some(
-                    "Sec-GPC: 1 (Global Privacy Control: do not sell or share my personal information)".into(),
-                ),
-                wording_version: None,
-                proof: kairos_core::consent::Proof {
-                    ip: e.context.get("ip").and_then(Value::as_str).map(str::to_string),
-                    user_agent: e.context.get("userAgent").and_then(Value::as_str).map(str::to_string),
-                    form_payload: Some(serde_json::json!({"message_id": e.message_id})),
-                },
-                at: received_at,
-            };
+        let proof = kairos_core::consent::Proof {
+            ip: e.context.get("ip").and_then(Value::as_str).map(str::to_string),
+            user_agent: e.context.get("userAgent").and_then(Value::as_str).map(str::to_string),
+            form_payload: Some(serde_json::json!({"message_id": e.message_id})),
+        };
+        for change in kairos_core::consent::gpc_opt_out(&current, &proof, received_at) {
             tx.record_consent(ws, contact, &change).await?;
         }
     }

@@ -329,7 +329,8 @@ async fn double_opt_in_forms_end_to_end() {
         assert_eq!(consent(&s, &bo_id, "marketing").await["state"], "pending_double_opt_in");
         let gpc = consent(&s, &bo_id, "third_party_sharing").await;
         assert_eq!(gpc["state"], "denied", "{gpc}");
-        assert_eq!(gpc["source"], format!("form:{id}:gpc"), "{gpc}");
+        assert_eq!(gpc["source"], "gpc", "recorded as for tracking calls: {gpc}");
+        assert_eq!(gpc["proof"]["form_payload"]["form_id"], id.as_str(), "{gpc}");
         assert_eq!(gpc["proof"]["form_payload"]["headers"]["Sec-GPC"], "1", "{gpc}");
         assert_eq!(gpc["proof"]["user_agent"], "SiteBackend/3", "{gpc}");
         let first = wait_for_confirmations(&smtp, &bo, 1).await.remove(0);
