@@ -29,8 +29,11 @@ use std::time::Duration;
 /// The template name the built-in confirmation message is sent under when a
 /// form names none.
 pub const BUILTIN_CONFIRMATION: &str = "kairos:confirm-subscription";
-/// How often the reminder task looks for due reminders and expired links.
+/// How often the reminder task looks for due reminders.
 const TICK: Duration = Duration::from_millis(500);
+/// How often it closes expired confirmations: a write, so not every tick
+/// (an expired link is refused by its token whether or not it is closed).
+const SWEEP: Duration = Duration::from_secs(60);
 /// A reminder that failed for a passing reason is tried again this much later.
 const RETRY_MS: i64 = 5 * 60_000;
 
@@ -563,10 +566,17 @@ impl Engine {
 /// The reminder task: started with the server (not by one-off commands).
 pub(crate) fn start(engine: Engine) {
     tokio::spawn(async move {
+        let mut swept: Option<std::time::Instant> = None;
         loop {
             tokio::time::sleep(TICK).await;
             if engine.inner.jobs.is_closed() {
                 return;
+            }
+            if swept.is_none_or(|at| at.elapsed() >= SWEEP) {
+                swept = Some(std::time::Instant::now());
+                if let Err(e) = sweep(&engine).await {
+                    tracing::error!(error = %e, "closing expired double opt-in confirmations failed");
+                }
             }
             if let Err(e) = tick(&engine).await {
                 tracing::error!(error = %e, "the double opt-in reminder task failed a tick");
@@ -575,11 +585,18 @@ pub(crate) fn start(engine: Engine) {
     });
 }
 
+async fn sweep(engine: &Engine) -> Result<(), StoreError> {
+    let mut tx = engine.store().begin_write().await?;
+    let n = tx.expire_confirmations(now_ms(engine)).await?;
+    tx.commit().await?;
+    if n > 0 {
+        tracing::info!(expired = n, "double opt-in confirmations expired unconfirmed");
+    }
+    Ok(())
+}
+
 async fn tick(engine: &Engine) -> Result<(), StoreError> {
     let now = now_ms(engine);
-    let mut tx = engine.store().begin_write().await?;
-    tx.expire_confirmations(now).await?;
-    tx.commit().await?;
     let mut tx = engine.store().begin().await?;
     let due = tx.due_reminders(now, 100).await?;
     tx.commit().await?;
