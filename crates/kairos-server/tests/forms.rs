@@ -139,6 +139,14 @@ async fn double_opt_in_forms_end_to_end() {
             )
             .await;
         assert_eq!(st, StatusCode::CREATED, "{t}");
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/templates",
+                Some(json!({"name": "kairos:confirm-subscription", "subject": "x", "format": "html", "body": "<p>x</p>"})),
+            )
+            .await;
+        assert_eq!((st, v["errors"][0]["path"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("name")), "{v}");
 
         // Definitions are checked, each problem naming its field.
         let base = json!({"name": "Acme newsletter", "purposes": ["marketing"], "wording": WORDING,
