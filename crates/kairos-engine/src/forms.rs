@@ -385,8 +385,17 @@ impl Engine {
             Some(r) => Some(match self.send_confirmation(ws, r, def, 0).await {
                 Ok(outcome) => json!(outcome),
                 Err(e) => {
-                    // The submission stands; the reminder is the next chance.
+                    // The submission stands. A passing failure (greylisting,
+                    // a relay down) is retried soon by the reminder task;
+                    // otherwise the first reminder is the next chance.
                     tracing::warn!(workspace = %ws, form = %form.id, error = %e, "confirmation email not sent");
+                    if matches!(e, EmailError::Transient(_)) {
+                        let retry = now_ms + RETRY_MS;
+                        let next = r.next_reminder_at.map_or(retry, |n| n.min(retry));
+                        let mut tx = self.store().begin_write().await?;
+                        tx.set_reminder(ws, &r.id, 0, Some(next)).await?;
+                        tx.commit().await?;
+                    }
                     json!({"outcome": "failed", "reason": e.to_string()})
                 }
             }),
@@ -410,6 +419,16 @@ impl Engine {
         let id: uuid::Uuid = r.id.parse().map_err(|_| StoreError::Corrupt(format!("confirmation id {:?}", r.id)))?;
         let token = sign_subject(&self.confirmation_key(ws).await?, ws, id, r.expires_at.div_euclid(1000));
         Ok(format!("{}/confirm/{token}", self.email().options.public_url.trim_end_matches('/')))
+    }
+
+    /// Whether the first confirmation email is still owed: tried, but held
+    /// back by a passing failure.
+    async fn first_email_owed(&self, ws: WorkspaceId, r: &ConfirmationRecord) -> Result<bool, StoreError> {
+        let id = message_id_for_intent(ws, &format!("form-confirmation:{}:0", r.id)).to_string();
+        let mut tx = self.store().begin().await?;
+        let m = tx.email_message(ws, &id).await?;
+        tx.commit().await?;
+        Ok(m.is_some_and(|m| matches!(m.status.as_str(), "queued" | "deferred")))
     }
 
     /// Send the confirmation email (`n` = 0) or its `n`th reminder.
@@ -612,11 +631,14 @@ async fn tick(engine: &Engine) -> Result<(), StoreError> {
                 continue;
             }
         };
-        let n = r.reminders_sent + 1;
+        // The first email, if a passing failure held it back, before any
+        // reminder; it keeps its own message id, so it is never sent twice.
+        let n = if engine.first_email_owed(ws, &r).await? { 0 } else { r.reminders_sent + 1 };
         let (sent, next) = match engine.send_confirmation(ws, &r, &def, n).await {
             Ok(outcome) => {
-                tracing::info!(workspace = %ws, confirmation = %r.id, reminder = n, ?outcome, "double opt-in reminder");
-                (n, def.next_reminder_at(r.created_at, n as u32, r.expires_at))
+                tracing::info!(workspace = %ws, confirmation = %r.id, reminder = n, ?outcome, "double opt-in email");
+                let sent = n.max(r.reminders_sent);
+                (sent, def.next_reminder_at(r.created_at, sent as u32, r.expires_at))
             }
             Err(EmailError::Transient(e)) => {
                 tracing::warn!(workspace = %ws, confirmation = %r.id, error = %e, "reminder deferred");
