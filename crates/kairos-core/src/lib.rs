@@ -24,6 +24,7 @@ pub mod merge;
 pub mod retention;
 pub mod secrets;
 pub mod segment;
+pub mod tcf;
 pub mod tracking;
 pub mod webhook;
 

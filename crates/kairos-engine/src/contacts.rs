@@ -146,6 +146,10 @@ impl Engine {
         id: ContactId,
         actor: &str,
     ) -> Result<Option<kairos_store::Erasure>, ContactWriteError> {
+        // The journey runner keeps runs in memory and would write them back:
+        // it forgets the person first, and again after, for a run that an
+        // event started in between.
+        self.journeys_forget(ws, id).await;
         let mut state = self.inner.state.lock().await;
         let mut tx = self.inner.store.begin_write().await?;
         let now = self.inner.clock.now().timestamp_millis();
@@ -154,6 +158,8 @@ impl Engine {
         tx.audit(ws, now, actor, "contact.erased", &id.to_string(), &detail).await?;
         self.commit(tx).await?;
         state.forget_contact(id);
+        drop(state);
+        self.journeys_forget(ws, id).await;
         Ok(Some(erasure))
     }
 

@@ -16,7 +16,7 @@
 
 use crate::email::{message_id_for_intent, EmailError, EmailOutcome, EmailRequest};
 use crate::{ContactWriteError, Engine, UpsertKey};
-use kairos_core::consent::{gpc_opt_out, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
+use kairos_core::consent::{gpc_denial, on_every_channel, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
 use kairos_core::contact::ContactPatch;
 use kairos_core::event::{Event, EventKind};
 use kairos_core::form::{FormDefinition, Submission};
@@ -338,7 +338,7 @@ impl Engine {
                 form_payload: Some(json!({"form_id": form.id, "headers": {"Sec-GPC": "1"}, "form": fields})),
                 ..proof.clone()
             };
-            for change in gpc_opt_out(&current, &gpc_proof, now) {
+            for change in on_every_channel(&current, &gpc_denial(gpc_proof, now)) {
                 tx.record_consent(ws, contact.id, &change).await?;
             }
         }

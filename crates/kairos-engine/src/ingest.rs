@@ -277,27 +277,7 @@ async fn apply_job(
     let inserted = tx.append_events(&events).await?;
     report.accepted = inserted.len();
     report.duplicates += events.len() - inserted.len();
-    // Global Privacy Control (see the tracking endpoint): opt the contact
-    // out of third-party sharing on every channel, once.
-    let mut gpc_done = HashSet::new();
-    for e in &events {
-        if e.context.get("gpc") != Some(&Value::Bool(true)) {
-            continue;
-        }
-        let contact = resolver.survivor_of(e.contact_id).unwrap_or(e.contact_id);
-        if !gpc_done.insert(contact) {
-            continue;
-        }
-        let current = tx.consents_of(ws, contact).await?;
-        let proof = kairos_core::consent::Proof {
-            ip: e.context.get("ip").and_then(Value::as_str).map(str::to_string),
-            user_agent: e.context.get("userAgent").and_then(Value::as_str).map(str::to_string),
-            form_payload: Some(serde_json::json!({"message_id": e.message_id})),
-        };
-        for change in kairos_core::consent::gpc_opt_out(&current, &proof, received_at) {
-            tx.record_consent(ws, contact, &change).await?;
-        }
-    }
+    record_privacy_signals(tx, ws, &resolver, &events, received_at, &mut report.warnings).await?;
     live.extend(events.into_iter().filter_map(|e| {
         let seq = *inserted.get(&e.message_id)?;
         Some(LiveEvent::from_event(e, seq))
@@ -311,4 +291,87 @@ async fn apply_job(
         }
     }
     Ok(report)
+}
+
+/// Consent signals that travel with tracking calls, recorded on the contact
+/// on every channel (they are about processing, not about a channel):
+/// Global Privacy Control (`context.gpc`, set by the tracking endpoint from
+/// `Sec-GPC: 1`) denies third-party sharing; an IAB TCF string in
+/// `context.consent.tcString` grants or denies profiling and third-party
+/// sharing as `kairos_core::tcf` maps it. A state already in place from the
+/// same source is not recorded again (a page view carries the same string
+/// every time), and a
+/// TCF grant never lifts a GPC opt-out: the stricter signal wins. A string
+/// that cannot be decoded is a warning; the event is kept.
+async fn record_privacy_signals(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    resolver: &Resolver<'_>,
+    events: &[Event],
+    received_at: DateTime<Utc>,
+    warnings: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    use kairos_core::consent::{gpc_denial, on_every_channel, Channel, ConsentChange, LawfulBasis, Proof, Purpose};
+    let mut seen = HashSet::new();
+    for e in events {
+        let gpc = e.context.get("gpc") == Some(&Value::Bool(true));
+        let tc_string = e.context.get("consent").and_then(|c| c.get("tcString")).and_then(Value::as_str);
+        if !gpc && tc_string.is_none() {
+            continue;
+        }
+        let contact = resolver.survivor_of(e.contact_id).unwrap_or(e.contact_id);
+        if !seen.insert((contact, gpc, tc_string.map(str::to_string))) {
+            continue;
+        }
+        let ip = e.context.get("ip").and_then(Value::as_str).map(str::to_string);
+        let user_agent = e.context.get("userAgent").and_then(Value::as_str).map(str::to_string);
+        let mut wanted: Vec<ConsentChange> = Vec::new();
+        if gpc {
+            let proof = Proof {
+                ip: ip.clone(),
+                user_agent: user_agent.clone(),
+                form_payload: Some(serde_json::json!({"message_id": e.message_id})),
+            };
+            wanted.push(gpc_denial(proof, received_at));
+        }
+        if let Some(raw) = tc_string {
+            match kairos_core::tcf::decode(raw) {
+                Err(err) => warnings.push(format!("message {}: context.consent.tcString: {err}", e.message_id)),
+                Ok(tcf) => {
+                    for (purpose, state) in tcf.implied() {
+                        if gpc && purpose == Purpose::ThirdPartySharing {
+                            continue;
+                        }
+                        wanted.push(ConsentChange {
+                            channel: Channel::Email,
+                            purpose,
+                            state,
+                            source: "tcf".into(),
+                            lawful_basis: LawfulBasis::Consent,
+                            wording: Some(tcf.wording()),
+                            wording_version: Some(format!("tcf-policy-{}", tcf.policy_version)),
+                            proof: Proof {
+                                ip: ip.clone(),
+                                user_agent: user_agent.clone(),
+                                form_payload: Some(serde_json::json!({
+                                    "message_id": e.message_id, "tc_string": raw, "decoded": tcf,
+                                })),
+                            },
+                            at: received_at,
+                        });
+                    }
+                }
+            }
+        }
+        if wanted.is_empty() {
+            continue;
+        }
+        let current = tx.consents_of(ws, contact).await?;
+        for want in wanted {
+            for change in on_every_channel(&current, &want) {
+                tx.record_consent(ws, contact, &change).await?;
+            }
+        }
+    }
+    Ok(())
 }

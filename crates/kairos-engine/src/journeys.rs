@@ -74,6 +74,13 @@ pub(crate) enum Msg {
         ws: WorkspaceId,
         contact: ContactId,
     },
+    /// The contact is being erased: forget their runs and date triggers, and
+    /// delete their runs, paths and outbox rows; answer once committed.
+    Erase {
+        ws: WorkspaceId,
+        contact: ContactId,
+        reply: oneshot::Sender<()>,
+    },
     /// Answer once everything sent before has been handled and committed.
     Barrier(oneshot::Sender<()>),
 }
@@ -166,6 +173,8 @@ struct Batch {
     entered: Vec<(String, Option<Instant>)>,
     /// Due instants of the timers this batch fired (engine ms).
     fired: Vec<i64>,
+    /// Contacts being erased: their journey rows go in this batch.
+    erased: Vec<(WorkspaceId, ContactId)>,
     replies: Vec<Reply>,
 }
 
@@ -737,6 +746,23 @@ impl Runner {
                         self.feed(&mut tx, &mut batch, &id, Input::Unsubscribed, now).await?;
                     }
                 }
+                Msg::Erase { ws, contact, reply } => {
+                    let ids: HashSet<String> =
+                        self.by_contact.remove(&(ws, contact)).unwrap_or_default().into_iter().collect();
+                    for id in &ids {
+                        self.runs.remove(id);
+                        batch.runs.remove(id);
+                    }
+                    // Nothing of theirs may be written by this batch either.
+                    batch.path.retain(|(_, p)| !ids.contains(&p.run_id));
+                    batch.effects.retain(|(_, _, run, _, _)| !ids.contains(run));
+                    batch.entered.retain(|(run, _)| !ids.contains(run));
+                    self.date_next.retain(|(_, c), _| *c != contact);
+                    batch.erased.push((ws, contact));
+                    batch.replies.push(Box::new(move |_| {
+                        let _ = reply.send(());
+                    }));
+                }
                 Msg::Barrier(reply) => barriers.push(reply),
             }
         }
@@ -972,6 +998,9 @@ impl Runner {
             }
         }
         tx.save_runs(&records).await?;
+        for (ws, contact) in &batch.erased {
+            tx.erase_journey_rows(*ws, *contact).await?;
+        }
         for ws in batch.path.iter().map(|(w, _)| *w).collect::<HashSet<_>>() {
             let lines: Vec<PathRecord> = batch.path.iter().filter(|(w, _)| *w == ws).map(|(_, p)| p.clone()).collect();
             tx.append_path(ws, &lines).await?;
@@ -1386,6 +1415,15 @@ impl Engine {
         let (reply, rx) = oneshot::channel();
         self.journey_msg(Msg::Retry { ws, run: run.to_string(), reply })?;
         rx.await.map_err(|_| JourneyRunError::ShuttingDown)?
+    }
+
+    /// Make the runner forget a contact being erased and delete their
+    /// journey rows (a no-op when no runner is running).
+    pub(crate) async fn journeys_forget(&self, ws: WorkspaceId, contact: ContactId) {
+        let (reply, rx) = oneshot::channel();
+        if self.journey_msg(Msg::Erase { ws, contact, reply }).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Wait until the runner has handled everything committed before.

@@ -442,8 +442,26 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
         let b = ts.backend();
         let url = ts.url.clone();
         let s = Server::start(ts).await;
+        // A journey the order puts them in: a score, then a long wait.
+        let (st, j) = s
+            .api(
+                Method::POST,
+                "/api/v1/journeys",
+                &s.admin,
+                Some(json!({"name": "Loyalty", "definition": {
+                "trigger": {"type": "event", "event": "Order Completed"}, "start": "points",
+                "nodes": {"points": {"type": "change_score", "score": "loyalty", "by": 5, "next": "wait"},
+                          "wait": {"type": "delay", "duration": {"days": 30}, "next": "done"},
+                          "done": {"type": "exit"}}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{j}");
+        let (st, v) = s
+            .api(Method::POST, &format!("/api/v1/journeys/{}/publish", j["id"].as_str().unwrap()), &s.admin, None)
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
         // A person with history everywhere: anonymous browsing merged on
-        // identify, traits, a company, consent, a list, a segment.
+        // identify, traits, a company, consent, a list, a segment, a journey.
         for body in [
             json!({"type": "page", "anonymousId": "anon-zz", "name": "Pricing", "messageId": "p1", "properties": {"path": "/pricing"}}),
             json!({"type": "identify", "userId": "zoe-77", "anonymousId": "anon-zz", "messageId": "i1",
@@ -486,6 +504,17 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        // The journey has them waiting, with their score and its outbox row.
+        let mut waiting = Value::Null;
+        for _ in 0..100 {
+            let (_, runs) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/journeys"), &s.admin, None).await;
+            if runs.to_string().contains("\"wait\"") {
+                waiting = runs;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(!waiting.is_null(), "{b:?}: the run never reached the delay");
         // The export holds it all.
         let (st, export) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/export"), &s.admin, None).await;
         assert_eq!(st, StatusCode::OK);
@@ -526,6 +555,7 @@ async fn erasure_leaves_no_trace_in_any_table_and_blocks_resurrection() {
         let (st, erased) = s.api(Method::POST, &format!("/api/v1/contacts/{id}/erase"), &s.admin, None).await;
         assert_eq!(st, StatusCode::OK, "{erased}");
         assert_eq!(erased["suppressed"], json!(["email", "sms", "phone"]));
+        assert!(erased["journey_rows_removed"].as_u64().unwrap() >= 3, "run, path, outbox, score: {erased}");
         // Let segment maintenance settle, then look at every row of every table.
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let after = testing::all_rows_as_text(&url).await;
@@ -731,6 +761,63 @@ async fn global_privacy_control_opts_the_contact_out_of_sharing() {
         assert_eq!(v["history"].as_array().unwrap().len(), 5, "{v}");
         let (_, events) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/events"), &s.admin, None).await;
         assert_eq!(events["data"][0]["context"]["gpc"], true, "{events}");
+    }
+}
+
+#[tokio::test]
+async fn tcf_strings_on_tracking_calls_record_purpose_consents() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        let send = |id: &'static str, tc: String, gpc: bool| {
+            let mut r = s.http.post(format!("{}/v1/track", s.url)).basic_auth(&s.write, Some(""));
+            if gpc {
+                r = r.header("sec-gpc", "1");
+            }
+            r.json(&json!({"userId": "tcf-1", "event": "Page Opened", "messageId": id,
+                           "context": {"consent": {"tcString": tc}}}))
+                .send()
+        };
+        let current = |v: &Value, purpose: &str| -> Vec<(String, String)> {
+            v["current"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["purpose"] == purpose)
+                .map(|c| (c["state"].as_str().unwrap().to_string(), c["source"].as_str().unwrap().to_string()))
+                .collect()
+        };
+        // The CMP's answer: device access and content profiles, no advertising.
+        let content_only = kairos_core::tcf::encode(300, &[1, 5, 6], 3, Utc::now());
+        let r = send("t1", content_only.clone(), false).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let (_, found) = s.api(Method::GET, "/api/v1/contacts?external_id=tcf-1", &s.admin, None).await;
+        let id = found["data"][0]["id"].as_str().unwrap().to_string();
+        let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        assert_eq!(current(&v, "profiling"), vec![("granted".to_string(), "tcf".to_string()); 5], "{b:?}: {v}");
+        assert_eq!(current(&v, "third_party_sharing"), vec![("denied".to_string(), "tcf".to_string()); 5], "{v}");
+        let proof = &v["current"][0]["proof"]["form_payload"];
+        assert_eq!(proof["tc_string"], content_only.as_str(), "the string is kept as proof: {proof}");
+        assert_eq!(proof["decoded"]["cmp_id"], 300);
+        // The same string on the next page view records nothing new.
+        send("t2", content_only, false).await.unwrap();
+        let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        assert_eq!(v["history"].as_array().unwrap().len(), 10, "{v}");
+        // A browser with GPC that then accepts advertising in the CMP: the
+        // GPC opt-out stands, the TCF grant of sharing is not applied.
+        let everything = kairos_core::tcf::encode(300, &[1, 3, 4, 5, 6], 3, Utc::now());
+        send("t3", everything.clone(), true).await.unwrap();
+        let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        assert_eq!(current(&v, "third_party_sharing"), vec![("denied".to_string(), "gpc".to_string()); 5], "{v}");
+        send("t4", everything, false).await.unwrap();
+        let (_, v) = s.api(Method::GET, &format!("/api/v1/contacts/{id}/consents"), &s.admin, None).await;
+        assert_eq!(current(&v, "third_party_sharing"), vec![("denied".to_string(), "gpc".to_string()); 5], "{v}");
+        // A string that is not TCF: the event is kept, with a warning.
+        let r = send("t5", "not-a-tc-string".into(), false).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["accepted"], 1);
+        assert!(body["warnings"][0].as_str().unwrap().contains("context.consent.tcString"), "{body}");
     }
 }
 

@@ -288,6 +288,24 @@ impl Tx {
     }
 
     /// Insert or replace runs.
+    /// Delete a contact's journey runs, their paths and their outbox rows
+    /// (payloads hold the person's data), and their scores: part of erasure.
+    pub async fn erase_journey_rows(&mut self, ws: WorkspaceId, contact: ContactId) -> Result<u64> {
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM outbox WHERE workspace_id = $1 AND run_id IN
+               (SELECT id FROM journey_runs WHERE workspace_id = $1 AND contact_id = $2)",
+            "DELETE FROM journey_path WHERE workspace_id = $1 AND run_id IN
+               (SELECT id FROM journey_runs WHERE workspace_id = $1 AND contact_id = $2)",
+            "DELETE FROM journey_runs WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM contact_scores WHERE workspace_id = $1 AND contact_id = $2",
+        ] {
+            n += with_conn!(self, c => sqlx::query(sql).bind(ws.to_string()).bind(contact.to_string())
+                .execute(c).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(n)
+    }
+
     pub async fn save_runs(&mut self, runs: &[RunRecord]) -> Result<()> {
         for chunk in runs.chunks(ROWS_PER_INSERT) {
             with_conn!(self, c => {

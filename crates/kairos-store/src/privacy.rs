@@ -17,6 +17,8 @@ pub struct Erasure {
     /// Channels whose address now sits, hashed, in the suppression list.
     pub suppressed: Vec<String>,
     pub merges_removed: u64,
+    /// Journey runs, their paths and outbox rows, and scores removed.
+    pub journey_rows_removed: u64,
 }
 
 /// Which audit entries to read.
@@ -69,6 +71,7 @@ impl Tx {
         erasure.merges_removed = with_conn!(self, c => sqlx::query(
             "DELETE FROM contact_merges WHERE workspace_id = $1 AND (source_id = $2 OR target_id = $2)")
             .bind(ws.to_string()).bind(id.to_string()).execute(c).await.map(|r| r.rows_affected()))?;
+        erasure.journey_rows_removed = self.erase_journey_rows(ws, id).await?;
         self.delete_contact(ws, id).await?;
         Ok(Some(erasure))
     }

@@ -77,6 +77,9 @@ impl UserRow {
     }
 }
 
+/// user, workspace, csrf, created, expires, ip, user agent.
+type SessionRow = (String, String, String, i64, i64, Option<String>, Option<String>);
+
 fn parse_role(s: &str) -> Result<Role> {
     Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("member role {s:?}")))
 }
@@ -214,7 +217,7 @@ impl Tx {
 
     /// The session stored under this cookie digest, expired or not.
     pub async fn session(&mut self, digest: &str) -> Result<Option<SessionRecord>> {
-        let row: Option<(String, String, String, i64, i64, Option<String>, Option<String>)> = with_conn!(self, c => sqlx::query_as(
+        let row: Option<SessionRow> = with_conn!(self, c => sqlx::query_as(
             "SELECT user_id, workspace_id, csrf, created_at, expires_at, ip, user_agent FROM sessions WHERE digest = $1")
             .bind(digest).fetch_optional(c).await)?;
         row.map(|(user, ws, csrf, created, expires, ip, user_agent)| {

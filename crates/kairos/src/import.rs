@@ -372,6 +372,13 @@ pub async fn contacts(store: &Store, args: &ImportArgs) -> Result<()> {
     if args.dry_run {
         drop(tx);
     } else {
+        // The audit entry commits with the rows it describes.
+        let detail = serde_json::json!({
+            "file": args.file.display().to_string(), "rows": summary.rows, "created": summary.created,
+            "updated": summary.updated, "rejected": summary.rejected.len(),
+        });
+        tx.audit(ws.id, chrono::Utc::now().timestamp_millis(), "cli", "contacts.imported", &ws.id.to_string(), &detail)
+            .await?;
         tx.commit().await.context("committing the import")?;
     }
     progress.finish_and_clear();

@@ -79,6 +79,8 @@ pub async fn record(
         .record_consent(who.ws(), id, &change)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no contact with id {id}")))?;
+    let detail = json!({"channel": change.channel, "purpose": change.purpose, "state": change.state});
+    super::audit(&s, &who, "consent.changed", &id.to_string(), detail).await?;
     Ok(Json(view(&current, None)))
 }
 

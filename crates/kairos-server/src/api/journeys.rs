@@ -155,7 +155,10 @@ pub async fn update(
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn publish(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let j = s.engine.publish_journey(who.ws(), journey_id(&id)?).await?;
-    Ok(Json(view(&j)))
+    let v = view(&j);
+    let detail = json!({"name": v["name"], "version": v["version"]});
+    super::audit(&s, &who, "journey.published", &id, detail).await?;
+    Ok(Json(v))
 }
 
 #[utoipa::path(post, path = "/api/v1/journeys/{id}/pause", tag = "journeys",

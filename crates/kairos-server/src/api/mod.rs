@@ -57,6 +57,22 @@ pub fn routes() -> Router<AppState> {
         .merge(workspace::routes())
 }
 
+/// Append an entry to the audit trail of the caller's workspace, after the
+/// change it records has been committed by the engine.
+pub async fn audit(
+    s: &AppState,
+    who: &crate::auth::Caller,
+    action: &str,
+    subject: &str,
+    detail: Value,
+) -> ApiResult<()> {
+    let now = s.engine.clock().now().timestamp_millis();
+    let mut tx = s.engine.store().begin_write().await?;
+    tx.audit(who.ws(), now, &who.actor(), action, subject, &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Largest page a list endpoint returns.
 pub const MAX_LIMIT: i64 = 1000;
 pub const DEFAULT_LIMIT: i64 = 50;

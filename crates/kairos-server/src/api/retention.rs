@@ -36,8 +36,10 @@ pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Rete
 pub async fn write(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<RetentionPolicy>> {
     let v: Value = json_body(&body)?;
     let p = RetentionPolicy::from_json(&v).map_err(|(f, m)| Problem::invalid(f, m))?;
+    let now = s.engine.clock().now().timestamp_millis();
     let mut tx = s.engine.store().begin_write().await?;
-    tx.set_retention_policy(who.ws(), &p, s.engine.clock().now().timestamp_millis()).await?;
+    tx.set_retention_policy(who.ws(), &p, now).await?;
+    tx.audit(who.ws(), now, &who.actor(), "retention.changed", &who.ws().to_string(), &v).await?;
     tx.commit().await?;
     Ok(Json(p))
 }

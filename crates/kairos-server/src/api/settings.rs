@@ -34,8 +34,10 @@ pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Gate
 pub async fn write(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<GatePolicy>> {
     let v: Value = json_body(&body)?;
     let policy = GatePolicy::from_json(&v).map_err(|(field, message)| Problem::invalid(field, message))?;
+    let now = s.engine.clock().now().timestamp_millis();
     let mut tx = s.engine.store().begin_write().await?;
-    tx.set_workspace_policy(who.ws(), &policy, s.engine.clock().now().timestamp_millis()).await?;
+    tx.set_workspace_policy(who.ws(), &policy, now).await?;
+    tx.audit(who.ws(), now, &who.actor(), "settings.changed", &who.ws().to_string(), &v).await?;
     tx.commit().await?;
     Ok(Json(policy))
 }

@@ -77,6 +77,8 @@ pub async fn add(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResu
     let mut tx = s.engine.store().begin_write().await?;
     tx.suppress(who.ws(), ch, &hash, Some(&canonical), reason, note.as_deref(), now).await?;
     let saved = tx.suppression(who.ws(), ch, &hash).await?.ok_or_else(|| Problem::internal("suppression vanished"))?;
+    let detail = json!({"channel": ch, "reason": saved.reason});
+    tx.audit(who.ws(), now, &who.actor(), "suppression.added", &hash, &detail).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }
@@ -150,6 +152,8 @@ pub async fn remove(
         Some(_) => {}
     }
     tx.unsuppress(who.ws(), ch, &hash).await?;
+    let now = s.engine.clock().now().timestamp_millis();
+    tx.audit(who.ws(), now, &who.actor(), "suppression.lifted", &hash, &json!({"channel": ch})).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
