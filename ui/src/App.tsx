@@ -1,6 +1,11 @@
-// The app shell: sign-in gate, navigation and the routes of every page.
-import { BrowserRouter, NavLink, Route, Routes, useParams } from "react-router";
-import { SessionProvider, useSession } from "./session";
+// The app shell: sign-in gate, the header with who is signed in (and the
+// workspace switcher), navigation showing what the role may use, and the
+// routes of every page, each behind the permission it needs.
+import { useState } from "react";
+import { BrowserRouter, NavLink, Route, Routes, useNavigate, useParams } from "react-router";
+import { allowedItems, NAV } from "./access";
+import { Allowed, SessionProvider, useSession } from "./session";
+import { ProblemBox } from "./components";
 import { Dashboard } from "./pages/Dashboard";
 import { Contacts } from "./pages/Contacts";
 import { ContactPage } from "./pages/ContactPage";
@@ -12,7 +17,11 @@ import { Templates } from "./email/Templates";
 import { TemplateEditor } from "./email/TemplateEditor";
 import { Outbox } from "./email/Outbox";
 import { MessagePage } from "./email/MessagePage";
-import { Settings } from "./settings/Settings";
+import { EmailSettings, Settings } from "./settings/Settings";
+import { Members } from "./settings/Members";
+import { Keys } from "./settings/Keys";
+import { Audit } from "./settings/Audit";
+import { Password } from "./settings/Password";
 
 export function App() {
   return (
@@ -25,7 +34,7 @@ export function App() {
 }
 
 function Shell() {
-  const { workspace, signOut } = useSession();
+  const { session } = useSession();
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -33,42 +42,96 @@ function Shell() {
       </a>
       <nav className="nav" aria-label="Main">
         <div className="brand">
-          Kairos <span className="workspace" title="Workspace">{workspace.name}</span>
+          Kairos <span className="workspace" title="Workspace">{session.workspace.name}</span>
         </div>
         <ul>
-          <li><NavLink to="/" end>Dashboard</NavLink></li>
-          <li><NavLink to="/contacts">Contacts</NavLink></li>
-          <li><NavLink to="/segments">Segments</NavLink></li>
-          <li><NavLink to="/journeys">Journeys</NavLink></li>
-          <li><NavLink to="/email/templates">Email templates</NavLink></li>
-          <li><NavLink to="/email/outbox">Outbox</NavLink></li>
-          <li><NavLink to="/settings">Settings</NavLink></li>
+          {allowedItems(session, NAV).map((i) => (
+            <li key={i.to}>
+              <NavLink to={i.to} end={i.to === "/"}>
+                {i.label}
+              </NavLink>
+            </li>
+          ))}
         </ul>
-        <button type="button" className="link signout" onClick={signOut}>
+      </nav>
+      <div className="content">
+        <Header />
+        {/* Keyed by workspace, so every page loads afresh after a switch. */}
+        <main id="main" className="main" tabIndex={-1} key={session.workspace.id}>
+          <Routes>
+            <Route path="/" element={<Allowed need="reports:read" what="view the dashboard"><Dashboard /></Allowed>} />
+            <Route path="/contacts" element={<Allowed need="people:read" what="view contacts"><Contacts /></Allowed>} />
+            <Route path="/contacts/:id" element={<Allowed need="people:read" what="view contacts"><ContactPage /></Allowed>} />
+            <Route path="/segments" element={<Allowed need="marketing:read" what="view segments"><Segments /></Allowed>} />
+            <Route path="/segments/new" element={<Allowed need="marketing:write" what="create segments"><SegmentBuilder key="new" /></Allowed>} />
+            <Route path="/segments/:id" element={<Allowed need="marketing:read" what="view segments"><KeyedSegmentBuilder /></Allowed>} />
+            <Route path="/journeys" element={<Allowed need="marketing:read" what="view journeys"><Journeys /></Allowed>} />
+            <Route path="/journeys/new" element={<Allowed need="marketing:write" what="create journeys"><JourneyBuilder /></Allowed>} />
+            <Route path="/journeys/:id" element={<Allowed need="marketing:read" what="view journeys"><JourneyBuilder /></Allowed>} />
+            <Route path="/email/templates" element={<Allowed need="marketing:read" what="view email templates"><Templates /></Allowed>} />
+            <Route path="/email/templates/new" element={<Allowed need="marketing:write" what="create email templates"><TemplateEditor key="new" /></Allowed>} />
+            <Route path="/email/templates/:id" element={<Allowed need="marketing:read" what="view email templates"><KeyedTemplateEditor /></Allowed>} />
+            <Route path="/email/outbox" element={<Allowed need="people:read" what="view the outbox"><Outbox /></Allowed>} />
+            <Route path="/email/outbox/:id" element={<Allowed need="people:read" what="view sent email"><MessagePage /></Allowed>} />
+            <Route path="/settings" element={<Settings />}>
+              <Route index element={<Allowed need="settings:read" what="view settings"><EmailSettings /></Allowed>} />
+              <Route path="members" element={<Allowed need="members" what="manage members"><Members /></Allowed>} />
+              <Route path="keys" element={<Allowed need="members" what="manage API keys"><Keys /></Allowed>} />
+              <Route path="audit" element={<Allowed need="audit:read" what="view the audit log"><Audit /></Allowed>} />
+              <Route path="password" element={<Allowed need="session" what="change a password" userOnly><Password /></Allowed>} />
+            </Route>
+            <Route path="*" element={<NotFound />} />
+          </Routes>
+        </main>
+      </div>
+    </div>
+  );
+}
+
+/** Who is signed in, in which workspace with which role; switching workspace; signing out. */
+function Header() {
+  const { session, signOut, switchWorkspace } = useSession();
+  const navigate = useNavigate();
+  const [problem, setProblem] = useState<unknown>(null);
+  const who = session.user ? session.user.name || session.user.email : `API key ${session.key ?? ""}`;
+  return (
+    <header className="topbar" aria-label="Signed in">
+      <div className="topbar-who">
+        <span className="topbar-name" data-testid="signed-in-as" title={session.user?.email}>
+          {who}
+        </span>
+        <span className={`badge role-badge role-${session.role}`} data-testid="role">
+          {session.role}
+        </span>
+        {session.workspaces.length > 1 ? (
+          <label className="inline workspace-switch">
+            <span className="muted small">Workspace</span>
+            <select
+              value={session.workspace.id}
+              onChange={(e) => {
+                setProblem(null);
+                switchWorkspace(e.target.value).then(() => navigate("/"), setProblem);
+              }}
+            >
+              {session.workspaces.map((w) => (
+                <option key={w.id} value={w.id}>
+                  {w.name} ({w.role})
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : (
+          <span className="muted small">in {session.workspace.name}</span>
+        )}
+      </div>
+      <div className="topbar-actions">
+        {session.principal === "user" && <NavLink to="/settings/password">Change password</NavLink>}
+        <button type="button" className="link" onClick={signOut}>
           Sign out
         </button>
-      </nav>
-      <main id="main" className="main" tabIndex={-1}>
-        <Routes>
-          <Route path="/" element={<Dashboard />} />
-          <Route path="/contacts" element={<Contacts />} />
-          <Route path="/contacts/:id" element={<ContactPage />} />
-          <Route path="/segments" element={<Segments />} />
-          <Route path="/segments/new" element={<SegmentBuilder key="new" />} />
-          <Route path="/segments/:id" element={<KeyedSegmentBuilder />} />
-          <Route path="/journeys" element={<Journeys />} />
-          <Route path="/journeys/new" element={<JourneyBuilder />} />
-          <Route path="/journeys/:id" element={<JourneyBuilder />} />
-          <Route path="/email/templates" element={<Templates />} />
-          <Route path="/email/templates/new" element={<TemplateEditor key="new" />} />
-          <Route path="/email/templates/:id" element={<KeyedTemplateEditor />} />
-          <Route path="/email/outbox" element={<Outbox />} />
-          <Route path="/email/outbox/:id" element={<MessagePage />} />
-          <Route path="/settings" element={<Settings />} />
-          <Route path="*" element={<NotFound />} />
-        </Routes>
-      </main>
-    </div>
+      </div>
+      <ProblemBox error={problem} context="Workspace not switched" />
+    </header>
   );
 }
 

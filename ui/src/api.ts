@@ -1,7 +1,9 @@
-// The UI's one door to Kairos: calls to the public REST API under /api/v1
-// with the signed-in admin key as a bearer token, errors turned into
-// ApiError carrying the server's RFC 9457 problem document, and a hook that
-// loads a resource with loading and error states.
+// The UI's one door to Kairos: calls to the public REST API under /api/v1,
+// made either with the session cookie (plus the session's CSRF token on
+// every change) or with an API key as a bearer token; errors turned into
+// ApiError carrying the server's RFC 9457 problem document; file downloads
+// that need the same credentials; and a hook that loads a resource with
+// loading and error states.
 import { useCallback, useEffect, useRef, useState } from "react";
 
 /** An RFC 9457 problem document as the Kairos API returns it. */
@@ -34,20 +36,54 @@ export function forgetKey() {
   sessionStorage.removeItem(KEY_STORAGE);
 }
 
-/** Fired when the API refuses the stored key (revoked, or the server was reset). */
+// The session's CSRF token lives in memory only: the session answer hands
+// it out again after a reload, and script-readable storage would outlive
+// the cookie it belongs to.
+let csrfToken: string | null = null;
+export function setCsrfToken(token: string | null) {
+  csrfToken = token;
+}
+
+/** Fired when the API refuses the stored key or the session (revoked, expired, or the server was reset). */
 export const UNAUTHORIZED_EVENT = "kairos:unauthorized";
 
-/** Call the API. `key` overrides the stored key (used by sign-in); `text`
- * returns a successful answer's body as text (a raw message, say). */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The credentials of one request: the key as a bearer token, else the
+ * cookie (sent by the browser) with the CSRF token on changes. */
+function authHeaders(method: string, key: string | null): Record<string, string> {
+  if (key) return { Authorization: `Bearer ${key}` };
+  if (csrfToken && !SAFE_METHODS.has(method.toUpperCase())) return { "X-CSRF-Token": csrfToken };
+  return {};
+}
+
+/** The problem document of a failed answer, or one made up from its status. */
+function problemOf(resp: Response, text: string): Problem {
+  let p: Partial<Problem> | undefined;
+  try {
+    p = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON: described by its status */
+  }
+  return {
+    title: p?.title ?? `${resp.status} ${resp.statusText}`,
+    status: resp.status,
+    detail: p?.detail ?? (text.slice(0, 300) || resp.statusText),
+    errors: p?.errors,
+    type: p?.type,
+  };
+}
+
+/** Call the API. `key` overrides the stored key (used by sign-in), `quiet`
+ * keeps a 401 from signing the UI out (the sign-in calls themselves);
+ * `text` returns a successful answer's body as text (a raw message, say). */
 export async function api<T>(
   method: string,
   path: string,
   body?: unknown,
-  opts: { key?: string; signal?: AbortSignal; text?: boolean } = {},
+  opts: { key?: string; signal?: AbortSignal; text?: boolean; quiet?: boolean } = {},
 ): Promise<T> {
-  const key = opts.key ?? storedKey();
-  const headers: Record<string, string> = { Accept: opts.text ? "*/*" : "application/json" };
-  if (key) headers.Authorization = `Bearer ${key}`;
+  const headers: Record<string, string> = { Accept: opts.text ? "*/*" : "application/json", ...authHeaders(method, opts.key ?? storedKey()) };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let resp: Response;
   try {
@@ -63,26 +99,37 @@ export async function api<T>(
   }
   if (resp.status === 204) return undefined as T;
   const text = await resp.text();
-  let json: unknown = undefined;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* not JSON: handled below */
-  }
-  if (opts.text && resp.ok) return text as T;
   if (!resp.ok) {
-    const p = json as Partial<Problem> | undefined;
-    const problem: Problem = {
-      title: p?.title ?? `${resp.status} ${resp.statusText}`,
-      status: resp.status,
-      detail: p?.detail ?? (text.slice(0, 300) || resp.statusText),
-      errors: p?.errors,
-      type: p?.type,
-    };
-    if (resp.status === 401 && !opts.key) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
-    throw new ApiError(problem);
+    if (resp.status === 401 && !opts.key && !opts.quiet) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+    throw new ApiError(problemOf(resp, text));
   }
-  return json as T;
+  if (opts.text) return text as T;
+  try {
+    return (text ? JSON.parse(text) : undefined) as T;
+  } catch {
+    return undefined as T;
+  }
+}
+
+/** Fetch `path` (a CSV export, say) with the caller's credentials and save
+ * it as `filename`; a plain link would carry the cookie but not a key. */
+export async function download(path: string, filename: string): Promise<void> {
+  const resp = await fetch(path, { headers: authHeaders("GET", storedKey()) });
+  if (!resp.ok) throw new ApiError(problemOf(resp, await resp.text()));
+  const url = URL.createObjectURL(await resp.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.click();
+  URL.revokeObjectURL(url);
+}
+
+/** The messages of a refused request's `errors` that name one of `fields`,
+ * by field, to show beside the inputs; empty when none does. */
+export function fieldErrors(e: unknown, fields: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (e instanceof ApiError) for (const f of e.problem.errors ?? []) if (fields.includes(f.path) && !(f.path in out)) out[f.path] = f.message;
+  return out;
 }
 
 export interface Loaded<T> {

@@ -1,6 +1,9 @@
 // Small building blocks every page uses: the loading indicator, the box
-// that shows an API problem where the action happened, and page headers.
-import type { ReactNode } from "react";
+// that shows an API problem where the action happened, page headers, form
+// fields with their server errors, a copy button, and the page shown to a
+// role that may not see a page.
+import { useEffect, useState, type ReactNode } from "react";
+import { Link } from "react-router";
 import { ApiError } from "./api";
 
 export function Loading({ what }: { what: string }) {
@@ -56,4 +59,91 @@ export function formatWhen(t: string | number | null | undefined): string {
 
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>;
+}
+
+/** A labelled input with the server's complaint about it underneath. */
+export function TextField({
+  id,
+  label,
+  value,
+  onChange,
+  error,
+  type = "text",
+  placeholder,
+  autoComplete,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  error?: string;
+  type?: string;
+  placeholder?: string;
+  autoComplete?: string;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type={type}
+        placeholder={placeholder}
+        autoComplete={autoComplete}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error !== undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+        className={error ? "has-error" : undefined}
+      />
+      {error && (
+        <p className="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Copies `value` to the clipboard, saying whether that worked (it cannot on plain-HTTP pages). */
+export function CopyButton({ value, label }: { value: string; label: string }) {
+  const [copied, setCopied] = useState<"yes" | "no" | null>(null);
+  useEffect(() => {
+    if (!copied) return;
+    const t = window.setTimeout(() => setCopied(null), 2500);
+    return () => window.clearTimeout(t);
+  }, [copied]);
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() =>
+          (navigator.clipboard?.writeText(value) ?? Promise.reject(new Error("no clipboard"))).then(
+            () => setCopied("yes"),
+            () => setCopied("no"),
+          )
+        }
+        aria-label={label}
+      >
+        Copy
+      </button>
+      <span role="status" className="small muted">
+        {copied === "yes" ? "Copied" : copied === "no" ? "Select and copy by hand" : ""}
+      </span>
+    </>
+  );
+}
+
+/** What a page shows instead of itself to a role that may not use it. */
+export function RoleRefusal({ message }: { message: string }) {
+  return (
+    <section>
+      <h1>Not available to your role</h1>
+      <p className="notice" role="alert">
+        {message}
+      </p>
+      <p>
+        An owner or admin of the workspace can give you another role. <Link to="/">Back to the dashboard</Link>.
+      </p>
+    </section>
+  );
 }

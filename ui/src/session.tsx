@@ -1,14 +1,18 @@
-// Who is signed in: the admin API key (kept in sessionStorage, so it dies
-// with the tab) and the workspace it belongs to; the sign-in page that
-// checks a key against the API before keeping it.
-import { createContext, useContext, useEffect, useState, type FormEvent, type ReactNode } from "react";
-import { api, ApiError, forgetKey, storedKey, storeKey, UNAUTHORIZED_EVENT, type Workspace } from "./api";
-import { Loading, ProblemBox } from "./components";
+// Who is signed in and what they may do: the session the server describes
+// (from sign-in, or asked for on page load, since the HttpOnly cookie
+// survives reloads), or an API key kept in sessionStorage as the fallback
+// way in; the sign-in page for both; signing out and switching workspace.
+import { createContext, useCallback, useContext, useEffect, useState, type FormEvent, type ReactNode } from "react";
+import { api, ApiError, forgetKey, setCsrfToken, storedKey, storeKey, UNAUTHORIZED_EVENT } from "./api";
+import { can as allowed, roleRefusal, signInRefusal, type Permission, type SessionView } from "./access";
+import { Loading, ProblemBox, RoleRefusal } from "./components";
 import { forgetCatalog } from "./segments/catalog";
 
 interface Session {
-  workspace: Workspace;
+  session: SessionView;
+  can: (p: Permission) => boolean;
   signOut: () => void;
+  switchWorkspace: (workspace: string) => Promise<void>;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -19,69 +23,102 @@ export function useSession(): Session {
   return s;
 }
 
-export function SessionProvider({ children }: { children: ReactNode }) {
-  const [workspace, setWorkspace] = useState<Workspace | null>(null);
-  const [checking, setChecking] = useState<boolean>(storedKey() !== null);
-  const [expired, setExpired] = useState(false);
+/** The session's permission check, for components deep in a page. */
+export function useCan(): (p: Permission) => boolean {
+  return useSession().can;
+}
 
-  // A key kept from earlier in this tab: check it is still good.
+/** A page only roles with `need` may see; others (who typed its address)
+ * are told their role cannot `what` instead of meeting the API's 403s. */
+export function Allowed({ need, what, userOnly, children }: { need: Permission; what: string; userOnly?: boolean; children: ReactNode }) {
+  const { session, can } = useSession();
+  if (userOnly && session.principal !== "user") return <RoleRefusal message={`You signed in with an API key, which cannot ${what}; sign in with your email and password.`} />;
+  if (!can(need)) return <RoleRefusal message={roleRefusal(session.role, what)} />;
+  return <>{children}</>;
+}
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [session, setSession] = useState<SessionView | null>(null);
+  const [checking, setChecking] = useState(true);
+  const [ended, setEnded] = useState(false);
+  // The sign-in page offers again the way last used in this tab.
+  const [way, setWay] = useState<"password" | "key">("password");
+
+  const adopt = useCallback((v: SessionView | null) => {
+    setCsrfToken(v?.csrf_token ?? null);
+    setSession(v);
+  }, []);
+
+  // A session cookie or a key kept from earlier in this tab: ask who it is.
   useEffect(() => {
-    const key = storedKey();
-    if (!key) return;
-    api<Workspace>("GET", "/api/v1/workspace", undefined, { key })
-      .then(setWorkspace)
+    const key = storedKey() ?? undefined;
+    api<SessionView>("GET", "/api/v1/auth/session", undefined, { key, quiet: true })
+      .then(adopt)
       .catch(() => forgetKey())
       .finally(() => setChecking(false));
-  }, []);
+  }, [adopt]);
 
   useEffect(() => {
     const onUnauthorized = () => {
+      setWay(storedKey() ? "key" : "password");
+      setEnded(true);
       forgetKey();
       forgetCatalog();
-      setWorkspace(null);
-      setExpired(true);
+      adopt(null);
     };
     window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
     return () => window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
-  }, []);
+  }, [adopt]);
+
+  const signOut = useCallback(() => {
+    // Ends the session on the server and clears the cookie; sent before the
+    // CSRF token is dropped below, and the UI lets go whatever the answer.
+    if (session?.principal === "user") api("POST", "/api/v1/auth/logout", undefined, { quiet: true }).catch(() => {});
+    setWay(session?.principal === "key" ? "key" : "password");
+    forgetKey();
+    forgetCatalog();
+    adopt(null);
+    setEnded(false);
+  }, [session, adopt]);
+
+  const switchWorkspace = useCallback(
+    async (workspace: string) => {
+      const v = await api<SessionView>("POST", "/api/v1/auth/switch", { workspace });
+      forgetCatalog();
+      adopt(v);
+    },
+    [adopt],
+  );
 
   if (checking) return <Loading what="your session" />;
-  if (!workspace)
+  if (!session)
     return (
       <SignIn
-        expired={expired}
-        onSignedIn={(ws) => {
-          setExpired(false);
-          setWorkspace(ws);
+        ended={ended}
+        way={way}
+        onSignedIn={(v) => {
+          setEnded(false);
+          adopt(v);
         }}
       />
     );
-  const signOut = () => {
-    forgetKey();
-    forgetCatalog();
-    setWorkspace(null);
-  };
-  return <SessionContext.Provider value={{ workspace, signOut }}>{children}</SessionContext.Provider>;
+  const value: Session = { session, can: (p) => allowed(session, p), signOut, switchWorkspace };
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
-function SignIn({ onSignedIn, expired }: { onSignedIn: (ws: Workspace) => void; expired: boolean }) {
+function SignIn({ onSignedIn, ended, way }: { onSignedIn: (v: SessionView) => void; ended: boolean; way: "password" | "key" }) {
+  const [mode, setMode] = useState(way);
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
   const [key, setKey] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    const k = key.trim();
-    if (!k) {
-      setError(new ApiError({ title: "Enter an admin API key", status: 0, detail: "" }));
-      return;
-    }
+  async function attempt(call: () => Promise<SessionView>) {
     setBusy(true);
     setError(null);
     try {
-      const ws = await api<Workspace>("GET", "/api/v1/workspace", undefined, { key: k });
-      storeKey(k);
-      onSignedIn(ws);
+      onSignedIn(await call());
     } catch (err) {
       setError(err);
     } finally {
@@ -89,28 +126,72 @@ function SignIn({ onSignedIn, expired }: { onSignedIn: (ws: Workspace) => void; 
     }
   }
 
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (mode === "key") {
+      const k = key.trim();
+      if (!k) return setError(new ApiError({ title: "Enter an admin API key", status: 0, detail: "" }));
+      void attempt(async () => {
+        const v = await api<SessionView>("GET", "/api/v1/auth/session", undefined, { key: k });
+        storeKey(k);
+        return v;
+      });
+    } else {
+      if (!email.trim() || !password) return setError(new ApiError({ title: "Enter your email and password", status: 0, detail: "" }));
+      void attempt(() => api<SessionView>("POST", "/api/v1/auth/login", { email: email.trim(), password }, { quiet: true }));
+    }
+  }
+
+  const switchMode = (m: "password" | "key") => {
+    setMode(m);
+    setError(null);
+  };
+
+  // Password refusals are worded for people; key refusals keep the server's explanation.
+  const shown =
+    mode === "password" && error instanceof ApiError && error.status !== 0
+      ? new ApiError({ ...error.problem, ...signInRefusal(error.status, error.problem.detail) })
+      : error;
+
   return (
     <main className="signin">
-      <form onSubmit={submit} className="card signin-card" aria-labelledby="signin-title">
+      <form onSubmit={submit} className="card signin-card" aria-labelledby="signin-title" noValidate>
         <h1 id="signin-title">Sign in to Kairos</h1>
-        <p className="muted">
-          Use an admin API key of your workspace. <code>kairos demo</code> prints one; <code>kairos key create --scope admin</code> makes
-          another.
-        </p>
-        {expired && <p className="notice" role="status">Your key is no longer accepted; sign in again.</p>}
-        <label htmlFor="admin-key">Admin API key</label>
-        <input
-          id="admin-key"
-          name="admin-key"
-          type="password"
-          autoComplete="off"
-          autoFocus
-          value={key}
-          onChange={(e) => setKey(e.target.value)}
-        />
-        <ProblemBox error={error} context="Sign-in failed" />
+        {ended && (
+          <p className="notice" role="status">
+            {way === "key" ? "Your key is no longer accepted; sign in again." : "Your session has ended; sign in again."}
+          </p>
+        )}
+        {mode === "password" ? (
+          <>
+            <label htmlFor="signin-email">Email</label>
+            <input id="signin-email" name="email" type="email" autoComplete="username" autoFocus value={email} onChange={(e) => setEmail(e.target.value)} />
+            <label htmlFor="signin-password">Password</label>
+            <input
+              id="signin-password"
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </>
+        ) : (
+          <>
+            <p className="muted">
+              Use an admin API key of your workspace. <code>kairos demo</code> prints one; <code>kairos key create --scope admin</code> makes
+              another.
+            </p>
+            <label htmlFor="admin-key">Admin API key</label>
+            <input id="admin-key" name="admin-key" type="password" autoComplete="off" autoFocus value={key} onChange={(e) => setKey(e.target.value)} />
+          </>
+        )}
+        <ProblemBox error={shown} context={mode === "key" ? "Sign-in failed" : undefined} />
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Checking…" : "Sign in"}
+        </button>
+        <button type="button" className="link" onClick={() => switchMode(mode === "key" ? "password" : "key")}>
+          {mode === "key" ? "Use email and password instead" : "Use an API key instead"}
         </button>
       </form>
     </main>

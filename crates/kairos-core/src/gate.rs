@@ -111,6 +111,35 @@ pub struct GatePolicy {
     /// The sender's physical postal address; CAN-SPAM requires it in every
     /// commercial email, so marketing email is refused until it is set.
     pub postal_address: Option<String>,
+    /// Telling people that messages are automated, and what is collected.
+    pub transparency: Option<Transparency>,
+}
+
+/// A workspace's transparency settings: a disclosure line in every email and
+/// a public page listing what data is collected and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transparency {
+    /// Who is responsible (the data controller), named in the disclosure
+    /// line and on the page.
+    pub organisation: String,
+    /// Add "This message was sent automatically by ORGANISATION." to every
+    /// email, marketing and transactional.
+    #[serde(default)]
+    pub disclose_automation: bool,
+    /// Publish the page at `/transparency/{workspace id}`.
+    #[serde(default)]
+    pub public_page: bool,
+    /// Where people send privacy questions and requests.
+    pub privacy_contact: Option<String>,
+    /// In the organisation's words: why it collects what it collects.
+    pub statement: Option<String>,
+}
+
+impl Transparency {
+    /// The disclosure line, when it is switched on.
+    pub fn disclosure(&self) -> Option<String> {
+        self.disclose_automation.then(|| format!("This message was sent automatically by {}.", self.organisation))
+    }
 }
 
 impl GatePolicy {
@@ -119,8 +148,11 @@ impl GatePolicy {
         let bad = |f: &str, m: &str| (f.to_string(), m.to_string());
         let obj = v.as_object().ok_or_else(|| bad("body", "must be a JSON object"))?;
         for k in obj.keys() {
-            if !["caps", "quiet_hours", "default_timezone", "postal_address"].contains(&k.as_str()) {
-                return Err(bad(k, "unknown setting; expected caps, quiet_hours, default_timezone, postal_address"));
+            if !["caps", "quiet_hours", "default_timezone", "postal_address", "transparency"].contains(&k.as_str()) {
+                return Err(bad(
+                    k,
+                    "unknown setting; expected caps, quiet_hours, default_timezone, postal_address, transparency",
+                ));
             }
         }
         let policy: GatePolicy = serde_json::from_value(v.clone()).map_err(|e| bad("body", &e.to_string()))?;
@@ -139,6 +171,25 @@ impl GatePolicy {
                     "default_timezone",
                     &format!("{tz:?} is not an IANA time zone like \"Europe/Berlin\""),
                 ));
+            }
+        }
+        if let Some(t) = &policy.transparency {
+            if t.organisation.trim().is_empty() || t.organisation.len() > 200 {
+                return Err(bad("transparency.organisation", "must name the organisation, in 1 to 200 characters"));
+            }
+            if t.organisation.contains(['\r', '\n']) {
+                return Err(bad("transparency.organisation", "must be one line"));
+            }
+            if t.statement.as_ref().is_some_and(|s| s.len() > 5000) {
+                return Err(bad("transparency.statement", "must be at most 5000 characters"));
+            }
+            if let Some(c) = &t.privacy_contact {
+                if c.trim().is_empty() || c.len() > 300 {
+                    return Err(bad(
+                        "transparency.privacy_contact",
+                        "must be an email address or URL of at most 300 characters",
+                    ));
+                }
             }
         }
         if let Some(q) = policy.quiet_hours {
@@ -354,6 +405,27 @@ mod tests {
         // Caps are per channel: SMS is not capped here.
         let sms = SendIntent { channel: Channel::Sms, ..marketing() };
         assert_eq!(decide(&sms, &facts, &p, now), Decision::Send);
+    }
+
+    #[test]
+    fn transparency_settings_are_checked_and_disclose_when_asked() {
+        let ok = serde_json::json!({"transparency": {"organisation": "Acme GmbH", "disclose_automation": true}});
+        let p = GatePolicy::from_json(&ok).unwrap();
+        let t = p.transparency.unwrap();
+        assert_eq!(t.disclosure().as_deref(), Some("This message was sent automatically by Acme GmbH."));
+        assert!(!t.public_page);
+        let quiet = Transparency { disclose_automation: false, ..t };
+        assert_eq!(quiet.disclosure(), None);
+        for (bad, field) in [
+            (serde_json::json!({"transparency": {"organisation": " "}}), "transparency.organisation"),
+            (serde_json::json!({"transparency": {"organisation": "A\nB"}}), "transparency.organisation"),
+            (
+                serde_json::json!({"transparency": {"organisation": "A", "privacy_contact": ""}}),
+                "transparency.privacy_contact",
+            ),
+        ] {
+            assert_eq!(GatePolicy::from_json(&bad).unwrap_err().0, field, "{bad}");
+        }
     }
 
     #[test]

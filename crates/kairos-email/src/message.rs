@@ -112,6 +112,14 @@ pub fn footer_text(unsubscribe_url: &str, preferences_url: &str, postal_address:
     format!("\n\n--\n{postal_address}\nUnsubscribe: {unsubscribe_url}\nEmail preferences: {preferences_url}\n")
 }
 
+/// The workspace's line saying the message was sent automatically.
+pub fn disclosure_html(line: &str) -> String {
+    let esc = line.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!(
+        "<p style=\"font-family:Arial,sans-serif;font-size:11px;color:#888;text-align:center;margin:8px 0\">{esc}</p>"
+    )
+}
+
 /// Put the footer in front of `</body>` (or at the end).
 pub fn add_footer(html: &str, footer: &str) -> String {
     match html.rfind("</body>") {

@@ -571,6 +571,10 @@ impl Engine {
                 message::add_footer(&rendered.html, &message::footer_html(&unsubscribe_url, &pref, &postal));
             rendered.text.push_str(&message::footer_text(&unsubscribe_url, &pref, &postal));
         }
+        if let Some(line) = policy.transparency.as_ref().and_then(|t| t.disclosure()) {
+            rendered.html = message::add_footer(&rendered.html, &message::disclosure_html(&line));
+            rendered.text.push_str(&format!("\n{line}\n"));
+        }
         // Tracking: signed click links (with UTM parameters) and the pixel.
         let key = tracking_key(self, ws).await?;
         let base = self.email().options.public_url.trim_end_matches('/').to_string();

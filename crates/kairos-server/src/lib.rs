@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod preferences;
 pub mod problem;
 pub mod tracking;
+pub mod transparency;
 pub mod ui;
 
 use axum::extract::DefaultBodyLimit;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(preferences::routes())
         .merge(forms::routes())
         .merge(email_links::routes())
+        .merge(transparency::routes())
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(ui::fallback)

@@ -14,10 +14,11 @@ use axum::response::{Html, IntoResponse, Response};
 use std::path::{Component, Path, PathBuf};
 
 /// Path prefixes that belong to the server, never to the app: the APIs, the
-/// health check, the preference centre, the email channel's open, click
-/// (`/t`) and unsubscribe (`/u`) links, hosted forms (`/f`) and their
-/// confirmation links.
-const SERVER_PREFIXES: &[&str] = &["/api", "/v1", "/healthz", "/preferences", "/t", "/u", "/f", "/confirm"];
+/// health check, the preference centre, the transparency page, the email
+/// channel's open, click (`/t`) and unsubscribe (`/u`) links, hosted forms
+/// (`/f`) and their confirmation links.
+const SERVER_PREFIXES: &[&str] =
+    &["/api", "/v1", "/healthz", "/preferences", "/transparency", "/t", "/u", "/f", "/confirm"];
 
 /// Whether `path` belongs to the server's own routes.
 fn is_server_path(path: &str) -> bool {

@@ -406,6 +406,16 @@ async fn sessions_lockout_csrf_roles_keys_and_audit() {
         assert_eq!(st, StatusCode::NO_CONTENT);
         let analyst = s.login("analyst@acme.test").await;
 
+        // A wrong current password is refused on its field.
+        let (st, v) = s
+            .call(
+                Method::POST,
+                "/api/v1/auth/password",
+                &Who::Session(&analyst),
+                Some(json!({"current_password": "not it at all", "new_password": "an even longer passphrase"})),
+            )
+            .await;
+        assert_eq!((st, v["errors"][0]["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("current_password")));
         // A password change ends the user's other sessions but not this one.
         let (st, v) = s
             .call(

@@ -428,6 +428,65 @@ async fn capture_transport_keeps_messages_instead_of_sending() {
     assert_eq!(list["data"][0]["status"], "captured");
     assert!(list["data"][0].get("raw").is_none(), "lists leave the message out");
 
+    // Transparency: a disclosure line in every message once switched on, and
+    // a public page generated from the workspace's configuration.
+    let ws = s.get("/api/v1/workspace").await["id"].as_str().unwrap().to_string();
+    let page = |ws: String| {
+        let http = s.http.clone();
+        let url = s.url.clone();
+        async move {
+            let r = http.get(format!("{url}/transparency/{ws}")).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(page(ws.clone()).await.0, StatusCode::NOT_FOUND, "not published yet");
+    let settings = json!({"transparency": {"organisation": "Acme Ltd", "disclose_automation": true, "public_page": true,
+        "privacy_contact": "privacy@acme.example", "statement": "We keep only what we need. <script>alert(1)</script>"}});
+    let (st, v) = s.api(Method::PUT, "/api/v1/settings", Some(settings)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = s
+        .api(
+            Method::POST,
+            "/api/v1/email/send",
+            Some(json!({"contact_id": ada, "template": "Receipt", "transactional": true,
+                        "event": {"name": "Order Completed", "properties": {"total": 7}}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let raw = s
+        .http
+        .get(format!("{}/api/v1/email/messages/{}/raw", s.url, v["message_id"].as_str().unwrap()))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // (Quoted-printable soft line breaks joined.)
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    assert_eq!(joined.matches("This message was sent automatically by Acme Ltd.").count(), 2, "HTML and text: {raw}");
+    let (st, html) = page(ws.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    for want in [
+        "What Acme Ltd collects about you",
+        "plan",
+        "Email Sent",
+        "mailto:privacy@acme.example",
+        "until you ask for it to be deleted",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+    ] {
+        assert!(html.contains(want), "{want:?} missing from the page: {html}");
+    }
+    assert!(!html.contains("<script>"), "escaped");
+    let (st, _) = s
+        .api(Method::PUT, "/api/v1/retention", Some(json!({"events_max_age_days": 365, "events_action": "anonymise"})))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page(ws.clone()).await.1.contains("Activity older than 1 year is anonymised"));
+    assert_eq!(page(uuid::Uuid::now_v7().to_string()).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(page("not-an-id".into()).await.0, StatusCode::NOT_FOUND);
+
     // Secrets at rest: the DKIM key and a webhook secret are sealed in the
     // store (the signature above was made with the unsealed key).
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -183,6 +183,17 @@ async fn double_opt_in_forms_end_to_end() {
         assert!(actions.contains(&"form.created") && actions.contains(&"form.updated"), "{audit}");
         let (st, _) = s.api(Method::GET, &format!("/api/v1/forms/{}", uuid::Uuid::now_v7()), None).await;
         assert_eq!(st, StatusCode::NOT_FOUND);
+        // The public transparency page says what forms record and that
+        // subscribing waits for confirmation.
+        let ws = s.get("/api/v1/workspace").await["id"].as_str().unwrap().to_string();
+        let settings = json!({"postal_address": "Acme Ltd, 1 Main St, 12345",
+                              "transparency": {"organisation": "Acme Ltd", "public_page": true}});
+        let (st, v) = s.api(Method::PUT, "/api/v1/settings", Some(settings)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, html) = page(&s, Method::GET, &format!("/transparency/{ws}"), "Browser/1").await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        assert!(html.contains("the exact wording you agreed to is kept"), "{html}");
+        assert!(html.contains("only once you confirm with the link emailed to you"), "{html}");
         let openapi = s.get("/api/v1/openapi.json").await;
         assert!(openapi["paths"]["/api/v1/forms/{id}"]["patch"].is_object(), "forms are in the OpenAPI document");
 

@@ -23,6 +23,7 @@ pub struct DemoKeys {
     /// The owner's sign-in for the web UI, with a fresh password each run.
     pub owner_email: String,
     pub owner_password: String,
+    pub workspace_id: kairos_core::ids::WorkspaceId,
 }
 
 /// The demo workspace's owner, who signs in to the web UI.
@@ -149,7 +150,7 @@ pub async fn seed(store: &Store, contacts: usize, engine: Engine) -> Result<Demo
         eprintln!("seeding the demo workspace with {contacts} contacts…");
         populate(store, &engine, ws.id, contacts).await?;
     }
-    Ok(DemoKeys { admin, write, owner_email: OWNER_EMAIL.into(), owner_password })
+    Ok(DemoKeys { admin, write, owner_email: OWNER_EMAIL.into(), owner_password, workspace_id: ws.id })
 }
 
 async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::WorkspaceId, contacts: usize) -> Result<()> {
@@ -290,6 +291,13 @@ async fn seed_email(engine: &Engine, store: &Store, ws: kairos_core::ids::Worksp
     let mut tx = store.begin_write().await?;
     let mut policy = tx.workspace_policy(ws).await?;
     policy.postal_address = Some("Kairos Demo Shop, 1 Market Street, Springfield 12345, USA".into());
+    policy.transparency = Some(kairos_core::gate::Transparency {
+        organisation: "Kairos Demo Shop".into(),
+        disclose_automation: true,
+        public_page: true,
+        privacy_contact: Some("privacy@demo.kairos.dev".into()),
+        statement: Some("We use what you do in our shop to send you useful emails, and nothing else.".into()),
+    });
     tx.set_workspace_policy(ws, &policy, now.timestamp_millis()).await?;
     tx.commit().await?;
     let source = kairos_email::template::TemplateSource {
@@ -425,6 +433,7 @@ pub fn banner(url: &str, keys: &DemoKeys) {
     println!("  admin key:  {}   (REST API: Authorization: Bearer <key>)", keys.admin);
     println!("  write key:  {}   (tracking: /v1/track, /v1/batch, ...)", keys.write);
     println!("  API docs:   {url}/api/v1/openapi.json");
+    println!("  privacy:    {url}/transparency/{}   (the public transparency page)", keys.workspace_id);
     println!("  try:        curl -H 'Authorization: Bearer {}' '{url}/api/v1/contacts?limit=3'", keys.admin);
     println!("              curl -H 'Authorization: Bearer {}' '{url}/api/v1/segments'", keys.admin);
 }

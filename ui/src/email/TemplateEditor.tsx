@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, useApi, type Contact, type Page } from "../api";
+import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import { BarChart } from "../Chart";
 import { CodeEditor, type CodeEditorHandle } from "./CodeEditor";
@@ -52,6 +53,7 @@ export function TemplateEditor() {
   const isNew = id === undefined;
   const navigate = useNavigate();
   const loaded = useApi<EmailTemplate>(isNew ? null : `/api/v1/email/templates/${id}`);
+  const canSeePeople = useCan()("people:read");
   const [saved, setSaved] = useState<EmailTemplate | null>(null);
   const [draft, setDraft] = useState<Draft | null>(isNew ? STARTER : null);
   const [tab, setTab] = useState<Tab>("content");
@@ -74,9 +76,10 @@ export function TemplateEditor() {
   }
   if (!draft) return null;
 
+  // The preview is personalised for a chosen contact, so it needs a role that sees people.
   const tabs: { key: Tab; label: string }[] = [
     { key: "content", label: "Content" },
-    { key: "preview", label: "Preview and test send" },
+    ...(canSeePeople ? [{ key: "preview" as const, label: "Preview and test send" }] : []),
     { key: "report", label: "Report" },
   ];
   return (
@@ -149,6 +152,7 @@ function ContentPanel({
   onSaved: (t: EmailTemplate) => void;
   onDeleted: () => void;
 }) {
+  const canEdit = useCan()("marketing:write");
   const [check, setCheck] = useState<Check>({ state: "idle" });
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
@@ -163,6 +167,8 @@ function ContentPanel({
   // Check what the marketer writes a moment after they stop typing.
   const { subject, body, format, text } = draft;
   useEffect(() => {
+    // Checking is part of editing: roles that only read templates are not asked to.
+    if (!canEdit) return;
     const ctl = new AbortController();
     const t = window.setTimeout(() => {
       setCheck({ state: "checking" });
@@ -178,7 +184,7 @@ function ContentPanel({
       window.clearTimeout(t);
       ctl.abort();
     };
-  }, [subject, body, format, text]);
+  }, [subject, body, format, text, canEdit]);
 
   const issues = check.state === "problems" ? check.issues : [];
   const of = (part: string) => issues.filter((i) => i.part === part);
@@ -301,12 +307,16 @@ function ContentPanel({
         not inside an <code>if</code> must exist, or the contact is skipped.
       </p>
       <div className="form-actions">
-        <button type="submit" className="primary" disabled={saving || (!dirty && saved !== null)}>
-          {saving ? "Saving…" : saved ? "Save changes" : "Create template"}
-        </button>
+        {canEdit ? (
+          <button type="submit" className="primary" disabled={saving || (!dirty && saved !== null)}>
+            {saving ? "Saving…" : saved ? "Save changes" : "Create template"}
+          </button>
+        ) : (
+          <span className="muted small">Your role can read templates but not change them.</span>
+        )}
         {saved && !dirty && <span className="muted">No unsaved changes.</span>}
         {savedNote && <span className="ok" role="status">{savedNote}</span>}
-        {saved && !confirmDelete && (
+        {saved && !confirmDelete && canEdit && (
           <button type="button" className="danger push-right" onClick={() => setConfirmDelete(true)}>
             Delete…
           </button>

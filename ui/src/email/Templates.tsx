@@ -1,18 +1,22 @@
 // Email templates: every template of the workspace with its subject and
 // format, and the way to a new one.
+import { useCan } from "../session";
 import { Link } from "react-router";
 import { useApi } from "../api";
 import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import type { EmailTemplate } from "./types";
 
 export function Templates() {
+  const can = useCan();
   const list = useApi<{ data: EmailTemplate[] }>("/api/v1/email/templates");
   return (
     <section>
       <PageHeader title="Email templates">
-        <Link className="button primary" to="/email/templates/new">
-          New template
-        </Link>
+        {can("marketing:write") && (
+          <Link className="button primary" to="/email/templates/new">
+            New template
+          </Link>
+        )}
       </PageHeader>
       <ProblemBox error={list.error} context="Templates" />
       {list.loading && !list.data && <Loading what="templates" />}

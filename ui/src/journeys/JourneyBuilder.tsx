@@ -24,6 +24,7 @@ import {
   type NodeProps,
 } from "@xyflow/react";
 import { api, ApiError, useApi, type Journey, type JourneyStats } from "../api";
+import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCatalog } from "../segments/catalog";
 import {
@@ -105,6 +106,7 @@ function toGraph(nodes: CanvasNode[], edges: FlowEdge[]): Graph {
 
 function Builder() {
   const { id } = useParams();
+  const canEdit = useCan()("marketing:write");
   const navigate = useNavigate();
   const isNew = !id;
   const flow = useReactFlow();
@@ -342,10 +344,12 @@ function Builder() {
           <input id="journey-name" value={name} onChange={(e) => (setName(e.target.value), setDirty(true))} placeholder="e.g. Welcome series" />
         </div>
         <div className="toolbar-actions">
-          <button type="button" className="primary" onClick={saveDraft} disabled={busy !== null}>
-            {busy === "save" ? "Saving…" : "Save draft"}
-          </button>
-          {!isNew && (
+          {canEdit && (
+            <button type="button" className="primary" onClick={saveDraft} disabled={busy !== null}>
+              {busy === "save" ? "Saving…" : "Save draft"}
+            </button>
+          )}
+          {!isNew && canEdit && (
             <button type="button" onClick={publish} disabled={busy !== null}>
               {busy === "publish" ? "Publishing…" : "Publish"}
             </button>
@@ -353,12 +357,12 @@ function Builder() {
           <button type="button" onClick={tidy} title="Arrange the steps top-down by where they lead">
             Tidy up
           </button>
-          {status === "active" && (
+          {status === "active" && canEdit && (
             <button type="button" onClick={() => setStatus("pause")} disabled={busy !== null}>
               Pause
             </button>
           )}
-          {status === "paused" && (
+          {status === "paused" && canEdit && (
             <button type="button" onClick={() => setStatus("resume")} disabled={busy !== null}>
               Resume
             </button>

@@ -6,6 +6,7 @@ import { Link } from "react-router";
 import { useApi, type Activity, type Journey, type Page, type Segment, type Workspace } from "../api";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { DailyChart } from "../Chart";
+import { useCan } from "../session";
 
 /** An effect the outbox gave up on (GET /api/v1/outbox/dead-letters). */
 interface DeadLetter {
@@ -24,7 +25,9 @@ export function Dashboard() {
   const journeys = useApi<{ data: Journey[] }>("/api/v1/journeys");
   const activity = useApi<Activity>("/api/v1/workspace/activity?days=30");
   const segments = useApi<Page<Segment>>("/api/v1/segments");
-  const dead = useApi<{ data: DeadLetter[] }>("/api/v1/outbox/dead-letters?limit=5", { pollMs: 30000 });
+  // Failed deliveries name people, so only roles that see people get them.
+  const people = useCan()("people:read");
+  const dead = useApi<{ data: DeadLetter[] }>(people ? "/api/v1/outbox/dead-letters?limit=5" : null, { pollMs: 30000 });
   const journeyName = (id: string) => journeys.data?.data.find((j) => j.id === id)?.name ?? id;
   const active = journeys.data?.data.filter((j) => j.status === "active").length;
   const days = useMemo(() => activity.data?.per_day.map((d) => d.day) ?? [], [activity.data]);
@@ -34,7 +37,7 @@ export function Dashboard() {
     <section>
       <PageHeader title="Dashboard" />
       <div className="stats" aria-live="polite">
-        <Stat label="Contacts" value={ws.data?.contacts} loading={ws.loading && !ws.data} to="/contacts" />
+        <Stat label="Contacts" value={ws.data?.contacts} loading={ws.loading && !ws.data} to={people ? "/contacts" : undefined} />
         <Stat label="Events" value={ws.data?.events} loading={ws.loading && !ws.data} />
         <Stat label="Events in the last 24 h" value={ws.data?.events_last_24h} loading={ws.loading && !ws.data} />
         <Stat label="Active journeys" value={active} loading={journeys.loading && !journeys.data} to="/journeys" />
@@ -73,7 +76,7 @@ export function Dashboard() {
         </div>
       </div>
 
-      <div className="card attention">
+      {people && <div className="card attention">
         <h2>Needs attention</h2>
         {dead.loading && !dead.data && <Loading what="failed deliveries" />}
         <ProblemBox error={dead.error} context="Failed deliveries" />
@@ -89,7 +92,7 @@ export function Dashboard() {
             ))}
           </ul>
         )}
-      </div>
+      </div>}
 
       <div className="grid-2">
         <div className="card">

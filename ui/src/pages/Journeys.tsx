@@ -1,16 +1,20 @@
 // Journeys: every journey with its status and version, and live run counts.
+import { useCan } from "../session";
 import { Link } from "react-router";
 import { useApi, type Journey, type JourneyStats } from "../api";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 
 export function Journeys() {
+  const can = useCan();
   const journeys = useApi<{ data: Journey[] }>("/api/v1/journeys", { pollMs: 10000 });
   return (
     <section>
       <PageHeader title="Journeys">
-        <Link className="button primary" to="/journeys/new">
-          New journey
-        </Link>
+        {can("marketing:write") && (
+          <Link className="button primary" to="/journeys/new">
+            New journey
+          </Link>
+        )}
       </PageHeader>
       <ProblemBox error={journeys.error} />
       {journeys.loading && !journeys.data && <Loading what="journeys" />}

@@ -1,16 +1,20 @@
 // Segments: every segment of the workspace with its status and exact count.
+import { useCan } from "../session";
 import { Link } from "react-router";
 import { useApi, type Page, type Segment } from "../api";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 
 export function Segments() {
+  const can = useCan();
   const segments = useApi<Page<Segment>>("/api/v1/segments", { pollMs: 10000 });
   return (
     <section>
       <PageHeader title="Segments">
-        <Link className="button primary" to="/segments/new">
-          New segment
-        </Link>
+        {can("marketing:write") && (
+          <Link className="button primary" to="/segments/new">
+            New segment
+          </Link>
+        )}
       </PageHeader>
       <ProblemBox error={segments.error} />
       {segments.loading && !segments.data && <Loading what="segments" />}

@@ -5,7 +5,8 @@
 // download for a saved segment.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
-import { api, ApiError, contactName, storedKey, useApi, type Contact, type Page, type Segment } from "../api";
+import { useCan, useSession } from "../session";
+import { api, ApiError, contactName, download, useApi, type Contact, type Page, type Segment } from "../api";
 import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCatalog } from "./catalog";
 import { RuleEditor } from "./RuleEditor";
@@ -17,6 +18,7 @@ export function SegmentBuilder() {
   const { id } = useParams();
   const isNew = !id;
   const navigate = useNavigate();
+  const { can, session: { role } } = useSession();
   // "Duplicate" opens a new segment with a copy of another's name and rule.
   const copy = useLocation().state as { name?: string; description?: string; rule?: unknown } | null;
   const { catalog, error: catalogError, refresh } = useCatalog();
@@ -98,7 +100,7 @@ export function SegmentBuilder() {
   return (
     <section>
       <PageHeader title={isNew ? "New segment" : `Segment: ${saved.data?.name ?? ""}`}>
-        {!isNew && (
+        {!isNew && can("marketing:write") && (
           <button type="button" onClick={() => navigate("/segments/new", { state: { name: `Copy of ${name}`, description, rule: json } })}>
             Duplicate
           </button>
@@ -145,9 +147,13 @@ export function SegmentBuilder() {
             </div>
             <ProblemBox error={preview.error} context="The rule cannot be counted" />
             <hr />
-            <button type="button" className="primary" onClick={save} disabled={saving || !catalog}>
-              {saving ? "Saving…" : isNew ? "Save segment" : "Save new version"}
-            </button>
+            {can("marketing:write") ? (
+              <button type="button" className="primary" onClick={save} disabled={saving || !catalog}>
+                {saving ? "Saving…" : isNew ? "Save segment" : "Save new version"}
+              </button>
+            ) : (
+              <p className="muted small">Your role ({role}) can look at segments but not change them.</p>
+            )}
             <ProblemBox error={saveError} context="Not saved" />
             {savedNote && <p className="ok" role="status">{savedNote}</p>}
             {saved.data && <SavedSegment segment={saved.data} reload={saved.reload} />}
@@ -206,20 +212,15 @@ function SavedSegment({ segment, reload }: { segment: Segment; reload: () => voi
     const t = window.setInterval(reload, 1000);
     return () => window.clearInterval(t);
   }, [building, reload]);
-  const members = useApi<Page<Contact>>(building ? null : `/api/v1/segments/${segment.id}/members?limit=10&v=${segment.version}`);
+  // Who is in it is personal data: roles without people:read see the count only.
+  const people = useCan()("people:read");
+  const members = useApi<Page<Contact>>(building || !people ? null : `/api/v1/segments/${segment.id}/members?limit=10&v=${segment.version}`);
   const [dlError, setDlError] = useState<unknown>(null);
 
   async function downloadCsv() {
     setDlError(null);
     try {
-      const r = await fetch(`/api/v1/segments/${segment.id}/members.csv`, { headers: { Authorization: `Bearer ${storedKey()}` } });
-      if (!r.ok) throw new ApiError(await r.json().catch(() => ({ title: `HTTP ${r.status}`, status: r.status, detail: "" })));
-      const url = URL.createObjectURL(await r.blob());
-      const a = document.createElement("a");
-      a.href = url;
-      a.download = `segment-${segment.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.csv`;
-      a.click();
-      URL.revokeObjectURL(url);
+      await download(`/api/v1/segments/${segment.id}/members.csv`, `segment-${segment.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.csv`);
     } catch (e) {
       setDlError(e);
     }
@@ -253,9 +254,11 @@ function SavedSegment({ segment, reload }: { segment: Segment; reload: () => voi
           </ul>
         </>
       )}
-      <button type="button" onClick={downloadCsv}>
-        Download members (CSV)
-      </button>
+      {people && (
+        <button type="button" onClick={downloadCsv}>
+          Download members (CSV)
+        </button>
+      )}
       <ProblemBox error={dlError} context="Download" />
     </div>
   );

@@ -1,24 +1,46 @@
-// Settings: sender identities with the DKIM record each needs in DNS (and
-// a form to add one), and the postal address marketing email must carry.
-import { useEffect, useState } from "react";
-import { api, ApiError, useApi } from "../api";
-import { Loading, PageHeader, ProblemBox } from "../components";
+// Settings: the section tabs (each shown only to roles that may use it),
+// and the email section: sender identities with the DKIM record each needs
+// in DNS (and a form to add one), and the postal address marketing email
+// must carry.
+import { useState } from "react";
+import { NavLink, Outlet } from "react-router";
+import { allowedItems, SETTINGS_NAV } from "../access";
+import { api, ApiError, fieldErrors, useApi } from "../api";
+import { CopyButton, Loading, PageHeader, ProblemBox } from "../components";
 import type { Sender } from "../email/types";
+import { useCan, useSession } from "../session";
 
 export function Settings() {
+  const { session } = useSession();
   return (
     <section>
       <PageHeader title="Settings" />
-      <nav className="settings-nav" aria-label="Settings sections">
-        <a href="#senders">Senders</a> · <a href="#postal-address">Postal address</a>
+      <nav className="tabs settings-tabs" aria-label="Settings sections">
+        {allowedItems(session, SETTINGS_NAV).map((i) => (
+          <NavLink key={i.to} to={i.to} end>
+            {i.label}
+          </NavLink>
+        ))}
       </nav>
-      <Senders />
-      <PostalAddress />
+      <Outlet />
     </section>
   );
 }
 
+export function EmailSettings() {
+  return (
+    <>
+      <nav className="settings-nav" aria-label="Email settings">
+        <a href="#senders">Senders</a> · <a href="#postal-address">Postal address</a>
+      </nav>
+      <Senders />
+      <PostalAddress />
+    </>
+  );
+}
+
 function Senders() {
+  const can = useCan();
   const list = useApi<{ data: Sender[] }>("/api/v1/email/senders");
   const [adding, setAdding] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
@@ -26,7 +48,7 @@ function Senders() {
     <section className="card" id="senders" aria-labelledby="senders-title">
       <div className="label-row">
         <h2 id="senders-title">Senders</h2>
-        {!adding && (
+        {!adding && can("settings:write") && (
           <button type="button" onClick={() => setAdding(true)}>
             Add a sender
           </button>
@@ -80,12 +102,6 @@ function SenderCard({ sender, fresh }: { sender: Sender; fresh: boolean }) {
 }
 
 function DnsRow({ label, value }: { label: string; value: string }) {
-  const [copied, setCopied] = useState<"yes" | "no" | null>(null);
-  useEffect(() => {
-    if (!copied) return;
-    const t = window.setTimeout(() => setCopied(null), 2500);
-    return () => window.clearTimeout(t);
-  }, [copied]);
   return (
     <tr>
       <th scope="row">{label}</th>
@@ -93,21 +109,7 @@ function DnsRow({ label, value }: { label: string; value: string }) {
         <code className="dns-value" data-field={label}>{value}</code>
       </td>
       <td className="copy-cell">
-        <button
-          type="button"
-          onClick={() =>
-            navigator.clipboard.writeText(value).then(
-              () => setCopied("yes"),
-              () => setCopied("no"),
-            )
-          }
-          aria-label={`Copy ${label.toLowerCase()}`}
-        >
-          Copy
-        </button>
-        <span role="status" className="small muted">
-          {copied === "yes" ? "Copied" : copied === "no" ? "Select and copy by hand" : ""}
-        </span>
+        <CopyButton value={value} label={`Copy ${label.toLowerCase()}`} />
       </td>
     </tr>
   );
@@ -146,8 +148,7 @@ function NewSender({ onCancel, onCreated }: { onCancel: () => void; onCreated: (
     try {
       onCreated(await api<Sender>("POST", "/api/v1/email/senders", body));
     } catch (e) {
-      const byField: Record<string, string> = {};
-      if (e instanceof ApiError) for (const f of e.problem.errors ?? []) if (f.path in form) byField[f.path] = f.message;
+      const byField = fieldErrors(e, Object.keys(form));
       setErrors(byField);
       if (Object.keys(byField).length === 0) setProblem(e);
       setSaving(false);
@@ -220,6 +221,7 @@ interface SettingsDoc {
 }
 
 function PostalAddress() {
+  const can = useCan();
   const settings = useApi<SettingsDoc>("/api/v1/settings");
   const [text, setText] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -282,7 +284,7 @@ function PostalAddress() {
             )}
           </div>
           <div className="form-actions">
-            <button type="submit" className="primary" disabled={saving}>
+            <button type="submit" className="primary" disabled={saving || !can("settings:write")} title={can("settings:write") ? undefined : "Your role cannot change settings"}>
               {saving ? "Saving…" : "Save address"}
             </button>
             {note && <span className="ok" role="status">{note}</span>}

@@ -33,7 +33,8 @@ function kairosBin() {
   return process.env.KAIROS_BIN ?? join(repoRoot, "target", "debug", "kairos");
 }
 
-/** A running `kairos demo` with its URL and admin key; `stop()` ends it and removes its data. */
+/** A running `kairos demo` with its URL, admin and write keys and the
+ * owner's sign-in (`ownerEmail`, `ownerPassword`); `stop()` ends it and removes its data. */
 export async function startKairos({ contacts = 600 } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "kairos-ui-test-"));
   const child = spawn(
@@ -51,9 +52,10 @@ export async function startKairos({ contacts = 600 } = {}) {
       const url = out.match(/running at (http:\/\/\S+)/)?.[1];
       const key = out.match(/admin key:\s+(\S+)/)?.[1];
       const writeKey = out.match(/write key:\s+(\S+)/)?.[1];
-      if (url && key && writeKey) {
+      const owner = out.match(/sign in as (\S+) with password (\S+)/);
+      if (url && key && writeKey && owner) {
         clearTimeout(timer);
-        res({ url, key, writeKey });
+        res({ url, key, writeKey, ownerEmail: owner[1], ownerPassword: owner[2] });
       }
     });
     child.on("exit", (code) => {
@@ -179,10 +181,20 @@ export async function unlistedCalls(server, calls) {
   });
 }
 
-/** Sign in through the sign-in page. */
-export async function signIn(page, server) {
+/** Sign in through the sign-in page with an email and password (the demo's owner unless given). */
+export async function signIn(page, server, { email = server.ownerEmail, password = server.ownerPassword } = {}) {
   await page.goto(server.url + "/");
-  await page.getByLabel("Admin API key").fill(server.key);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+}
+
+/** Sign in through the sign-in page with an API key (the demo's admin key unless given). */
+export async function signInWithKey(page, server, key = server.key) {
+  await page.goto(server.url + "/");
+  await page.getByRole("button", { name: "Use an API key instead" }).click();
+  await page.getByLabel("Admin API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Dashboard" }).waitFor();
 }

@@ -1,12 +1,13 @@
 // Browser tests of the web UI against the real `kairos` binary with demo
-// data: a marketer signs in (and a bad key is refused), finds demo contacts,
+// data: a marketer signs in with a key (and a bad key is refused) or with
+// the demo owner's password, finds demo contacts,
 // builds a segment whose live count changes as the rule is edited and
 // equals the API's count, and builds, saves and publishes a journey on the
 // canvas, which the API then returns. No test may leave a console error,
 // and every call the UI makes must be an endpoint of the OpenAPI document.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, unlistedCalls } from "./harness.mjs";
+import { eventually, missingPrerequisite, openBrowser, signIn, signInWithKey, startKairos, unlistedCalls } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -39,6 +40,7 @@ describe("the web UI", { skip: skip ?? false }, () => {
     b = await openBrowser();
     const { page } = b;
     await page.goto(server.url + "/");
+    await page.getByRole("button", { name: "Use an API key instead" }).click();
     await page.getByLabel("Admin API key").fill("ka_not-a-real-key");
     await page.getByRole("button", { name: "Sign in" }).click();
     const alert = page.getByRole("alert");
@@ -47,7 +49,9 @@ describe("the web UI", { skip: skip ?? false }, () => {
     const problem = await fetch(server.url + "/api/v1/workspace", { headers: { Authorization: "Bearer ka_not-a-real-key" } }).then((r) => r.json());
     assert.ok((await alert.innerText()).includes(problem.detail), "the problem's detail is shown");
     await b.shot("signin-refused");
-    assert.equal(b.refusals.length, 1, "one refused request: the sign-in");
+    // The page first asks whether a session cookie is there (none is), then tries the key.
+    assert.equal(b.refusals.length, 2, "two refused requests: the session check on load and the sign-in");
+    assert.ok(b.refusals.every((r) => r.includes("/api/v1/auth/session")), b.refusals.join("\n"));
 
     await page.getByLabel("Admin API key").fill(server.key);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -70,7 +74,7 @@ describe("the web UI", { skip: skip ?? false }, () => {
     const key = (await server.api("POST", "/api/v1/keys", { name: "ui test", scope: "admin" })).body;
     b = await openBrowser();
     const { page } = b;
-    await signIn(page, { ...server, key: key.secret });
+    await signInWithKey(page, server, key.secret);
     assert.equal((await server.api("DELETE", `/api/v1/keys/${key.id}`)).status, 204);
     await page.getByRole("link", { name: "Contacts" }).first().click();
     await page.getByText("Your key is no longer accepted; sign in again.").waitFor();

@@ -355,7 +355,7 @@ pub struct PasswordInput {
 
 /// Change one's password; every other session of the user ends.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordInput,
-    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)), security(("session" = [])))]
+    responses((status = 204), (status = 422, body = Problem)), security(("session" = [])))]
 pub async fn password(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<StatusCode> {
     let input: PasswordInput = json_body(&body)?;
     let Principal::User { session, user, .. } = &who.principal else {
@@ -368,7 +368,7 @@ pub async fn password(State(s): State<AppState>, who: Caller, body: Bytes) -> Ap
     drop(tx);
     let current = input.current_password.clone();
     if !tokio::task::spawn_blocking(move || verify_password(&current, &hash)).await.unwrap_or(false) {
-        return Err(Problem::forbidden("the current password is wrong"));
+        return Err(Problem::invalid("current_password", "is wrong"));
     }
     let new = input.new_password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&new)).await.map_err(Problem::internal)?;

@@ -117,6 +117,7 @@ pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Vec<
 #[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = KeyInput,
     responses((status = 201, body = KeyView), (status = 422, body = Problem)), security(("bearer" = []), ("session" = [])))]
 pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<KeyView>)> {
+    super::only_keys(&super::object_body(&body)?, &["name", "scope", "expires_at"])?;
     let input: KeyInput = json_body(&body)?;
     let scope = Scope::parse(&input.scope).ok_or_else(|| {
         Problem::invalid(
