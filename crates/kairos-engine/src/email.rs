@@ -266,6 +266,9 @@ pub fn message_id_for_intent(ws: WorkspaceId, key: &str) -> uuid::Uuid {
 }
 
 /// The key signing a workspace's tracking and unsubscribe tokens.
+/// The workspace's key for open, click and unsubscribe tokens; the one
+/// place it is derived (sends sign with it, the server's link routes check
+/// with it through [`Engine::email_tracking_key`]).
 pub(crate) async fn tracking_key(engine: &Engine, ws: WorkspaceId) -> Result<[u8; 32], StoreError> {
     let mut tx = engine.store().begin().await?;
     let secret = tx.address_salt(ws).await?;
@@ -293,6 +296,13 @@ fn schema_hash(s: &Schema) -> u64 {
     s.company_fields.hash(&mut h);
     s.snippets.hash(&mut h);
     h.finish()
+}
+
+impl Engine {
+    /// The key the workspace's email links are signed with.
+    pub async fn email_tracking_key(&self, ws: WorkspaceId) -> Result<[u8; 32], StoreError> {
+        tracking_key(self, ws).await
+    }
 }
 
 impl Engine {

@@ -35,10 +35,7 @@ const PIXEL: &[u8] = &[
 
 async fn key(s: &AppState, token: &str) -> Option<[u8; 32]> {
     let ws = tracking::claimed_workspace(token).ok()?;
-    let mut tx = s.engine.store().begin().await.ok()?;
-    let secret = tx.address_salt(WorkspaceId(ws)).await.ok()?;
-    tx.commit().await.ok()?;
-    Some(kairos_core::links::link_key(&secret, "email-tracking"))
+    s.engine.email_tracking_key(WorkspaceId(ws)).await.ok()
 }
 
 fn user_agent(h: &HeaderMap) -> Option<String> {

@@ -256,22 +256,24 @@ impl Tx {
             .fetch_optional(c).await)?)
     }
 
-    /// Newest first, optionally for one contact, before a creation instant
-    /// (for paging); without the raw message.
+    /// Newest first, optionally for one contact, after the message `after`
+    /// (its `created_at` and `id`, for paging: messages made in the same
+    /// millisecond are neither skipped nor repeated); without the raw message.
     pub async fn email_messages(
         &mut self,
         ws: WorkspaceId,
         contact: Option<&str>,
-        before: Option<i64>,
+        after: Option<(i64, String)>,
         limit: i64,
     ) -> Result<Vec<MessageRecord>> {
         let cols = MESSAGE_COLUMNS.replace("raw,", "NULL AS raw,");
         let q = format!(
             "SELECT {cols} FROM email_messages WHERE workspace_id = $1 AND ($2 = '' OR contact_id = $2)
-             AND created_at < $3 ORDER BY created_at DESC, id DESC LIMIT $4"
+             AND (created_at < $3 OR (created_at = $3 AND id < $4)) ORDER BY created_at DESC, id DESC LIMIT $5"
         );
+        let (at, id) = after.unwrap_or((i64::MAX, "~".into()));
         Ok(with_conn!(self, c => sqlx::query_as::<_, MessageRecord>(&q).bind(ws.to_string())
-            .bind(contact.unwrap_or("")).bind(before.unwrap_or(i64::MAX)).bind(limit).fetch_all(c).await)?)
+            .bind(contact.unwrap_or("")).bind(at).bind(id).bind(limit).fetch_all(c).await)?)
     }
 
     /// Marketing emails sent to a contact since an instant (the gate's

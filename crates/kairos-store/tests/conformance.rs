@@ -300,6 +300,59 @@ async fn companies_crud_and_links() {
 }
 
 #[tokio::test]
+async fn email_messages_page_without_skipping_messages_made_in_the_same_millisecond() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        // Seven messages, five of them in one millisecond.
+        for (i, at) in [1_000, 2_000, 2_000, 2_000, 2_000, 2_000, 3_000].into_iter().enumerate() {
+            let m = kairos_store::MessageRecord {
+                id: uuid::Uuid::now_v7().to_string(),
+                contact_id: None,
+                template_id: None,
+                sender_id: None,
+                source: "api".into(),
+                intent_key: None,
+                to_email: Some(format!("m{i}@example.org")),
+                subject: None,
+                kind: "marketing".into(),
+                status: "captured".into(),
+                detail: None,
+                raw: None,
+                opens: 0,
+                machine_opens: 0,
+                clicks: 0,
+                first_opened_at: None,
+                first_clicked_at: None,
+                created_at: at,
+                sent_at: None,
+                unsubscribed_at: None,
+            };
+            assert!(tx.insert_email_message(ws, &m).await.unwrap());
+        }
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = tx.email_messages(ws, None, after.clone(), 2).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            let last = page.last().unwrap();
+            after = Some((last.created_at, last.id.clone()));
+            seen.extend(page.into_iter().map(|m| m.to_email.unwrap()));
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(seen.len(), 7, "{b:?}: every message once: {seen:?}");
+        assert_eq!(sorted.len(), 7, "{b:?}: no repeats: {seen:?}");
+        assert_eq!(seen[0], "m6@example.org", "newest first");
+        assert_eq!(seen[6], "m0@example.org");
+    }
+}
+
+#[tokio::test]
 async fn form_confirmations_confirm_once_and_remind_only_the_newest() {
     use kairos_store::{ConfirmationRecord, FormRecord};
     for ts in testing::all().await {

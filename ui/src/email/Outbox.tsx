@@ -1,6 +1,6 @@
 // The outbox: every email Kairos prepared, newest first, with its status
 // (sent, captured, refused by the sending rules, skipped, bounced…), paged
-// with the API's `before` cursor and filtered by contact.
+// with the API's cursor and filtered by contact.
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useApi, type Contact } from "../api";
@@ -18,16 +18,16 @@ export function Outbox() {
   const [params, setParams] = useSearchParams();
   const contactId = params.get("contact_id");
   const [contact, setContact] = useState<Contact | null>(null);
-  // `before` values of the pages before the current one; the last is the current page's.
-  const [befores, setBefores] = useState<number[]>([]);
+  // Cursors of the pages before the current one; the last is the current page's.
+  const [cursors, setCursors] = useState<string[]>([]);
   const contactParam = useApi<Contact>(contactId && contact?.id !== contactId ? `/api/v1/contacts/${contactId}` : null);
   const shownContact = contact?.id === contactId ? contact : contactParam.data ?? null;
 
   const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (contactId) q.set("contact_id", contactId);
-  const before = befores[befores.length - 1];
-  if (before !== undefined) q.set("before", String(before));
-  const page = useApi<{ data: EmailMessage[]; next_before: number | null }>(`/api/v1/email/messages?${q}`, { pollMs: 10000 });
+  const cursor = cursors[cursors.length - 1];
+  if (cursor !== undefined) q.set("cursor", cursor);
+  const page = useApi<{ data: EmailMessage[]; next_cursor: string | null }>(`/api/v1/email/messages?${q}`, { pollMs: 10000 });
   const templates = useApi<{ data: EmailTemplate[] }>("/api/v1/email/templates");
   const templateName = (id: string | null) => (id ? templates.data?.data.find((t) => t.id === id)?.name ?? "—" : "—");
 
@@ -43,7 +43,7 @@ export function Outbox() {
           value={contactId ? shownContact : null}
           onChange={(c) => {
             setContact(c);
-            setBefores([]);
+            setCursors([]);
             const next = new URLSearchParams(params);
             if (c) next.set("contact_id", c.id);
             else next.delete("contact_id");
@@ -91,14 +91,14 @@ export function Outbox() {
         {page.data && page.data.data.length === 0 && <p className="muted empty">No messages{contactId ? " to this contact" : ""} yet.</p>}
       </div>
       <div className="pager">
-        <button type="button" disabled={befores.length === 0 || page.loading} onClick={() => setBefores(befores.slice(0, -1))}>
+        <button type="button" disabled={cursors.length === 0 || page.loading} onClick={() => setCursors(cursors.slice(0, -1))}>
           ← Newer
         </button>
-        <span className="muted">Page {befores.length + 1}</span>
+        <span className="muted">Page {cursors.length + 1}</span>
         <button
           type="button"
-          disabled={!page.data?.next_before || page.loading}
-          onClick={() => page.data?.next_before && setBefores([...befores, page.data.next_before])}
+          disabled={!page.data?.next_cursor || page.loading}
+          onClick={() => page.data?.next_cursor && setCursors([...cursors, page.data.next_cursor])}
         >
           Older →
         </button>

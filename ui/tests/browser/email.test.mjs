@@ -203,7 +203,7 @@ describe("the email pages", { skip: skip ?? false }, () => {
     assert.match(await rows.first().innerText(), /captured/);
     await b.shot("outbox");
     await page.getByRole("button", { name: "Older →" }).click();
-    const second = (await server.api("GET", `/api/v1/email/messages?limit=25&before=${first.next_before}`)).body;
+    const second = (await server.api("GET", `/api/v1/email/messages?limit=25&cursor=${encodeURIComponent(first.next_cursor)}`)).body;
     await eventually(async () => (await page.getByText("Page 2").count()) === 1 && (await rows.count()) === second.data.length, 10_000, "page 2");
     assert.ok(second.data.some((m) => m.id === id), "our message is on page 2");
     assert.match(await rows.first().innerText(), new RegExp(second.data[0].to_email.replace(/\./g, "\\.")));

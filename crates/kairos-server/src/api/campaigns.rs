@@ -45,14 +45,6 @@ fn view(c: &CampaignRecord) -> Value {
            "updated_at": c.updated_at, "started_at": c.started_at, "finished_at": c.finished_at})
 }
 
-fn name_of(obj: &serde_json::Map<String, Value>) -> ApiResult<Option<String>> {
-    match obj.get("name") {
-        None => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(Some(s.trim().to_string())),
-        Some(_) => Err(Problem::invalid("name", "expected a name of 1 to 200 characters")),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/email/campaigns", tag = "email",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
@@ -70,7 +62,7 @@ pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "definition"])?;
-    let name = name_of(&obj)?.ok_or_else(|| Problem::invalid("name", "a campaign needs a name"))?;
+    let name = super::name_of(&obj)?.ok_or_else(|| Problem::invalid("name", "a campaign needs a name"))?;
     let def = obj.get("definition").ok_or_else(|| Problem::invalid("definition", "is required"))?;
     let c = s.engine.create_campaign(who.ws(), &name, def).await?;
     Ok((StatusCode::CREATED, Json(view(&c))))
@@ -97,7 +89,7 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "definition"])?;
-    let name = name_of(&obj)?;
+    let name = super::name_of(&obj)?;
     let c = s.engine.update_campaign(who.ws(), &id, name.as_deref(), obj.get("definition")).await?;
     Ok(Json(view(&c)))
 }

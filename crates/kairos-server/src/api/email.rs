@@ -482,9 +482,10 @@ pub async fn read_sender(State(s): State<AppState>, who: Caller, Path(id): Path<
     r.map(|r| Json(sender_view(&r))).ok_or_else(|| Problem::not_found(format!("no sender identity with id {id:?}")))
 }
 
-/// Messages, newest first: `?contact_id=&limit=&before=` (before: a
-/// `created_at` from the previous page).
+/// Messages, newest first: `?contact_id=&limit=&cursor=` (cursor: the
+/// previous page's `next_cursor`).
 #[utoipa::path(get, path = "/api/v1/email/messages", tag = "email",
+    params(("contact_id" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn list_messages(
     State(s): State<AppState>,
@@ -492,18 +493,22 @@ pub async fn list_messages(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let n = limit(q.get("limit"))?;
-    let before = match q.get("before") {
+    let after = match q.get("cursor") {
         None => None,
-        Some(b) => Some(b.parse::<i64>().map_err(|_| Problem::invalid("before", "must be a created_at value (ms)"))?),
+        Some(c) => {
+            let bad = || Problem::invalid("cursor", format!("not a cursor this API returned: {c:?}"));
+            let (at, id) = c.split_once(':').ok_or_else(bad)?;
+            Some((at.parse::<i64>().map_err(|_| bad())?, id.to_string()))
+        }
     };
     if let Some(c) = q.get("contact_id") {
         let _: ContactId = path_id(c, "contact")?;
     }
     let mut tx = s.engine.store().begin().await?;
-    let page = tx.email_messages(who.ws(), q.get("contact_id").map(String::as_str), before, n).await?;
+    let page = tx.email_messages(who.ws(), q.get("contact_id").map(String::as_str), after, n).await?;
     tx.commit().await?;
-    let next = if page.len() as i64 == n { page.last().map(|m| m.created_at) } else { None };
-    Ok(Json(json!({"data": page, "next_before": next})))
+    let next = if page.len() as i64 == n { page.last().map(|m| format!("{}:{}", m.created_at, m.id)) } else { None };
+    Ok(Json(json!({"data": page, "next_cursor": next})))
 }
 
 async fn message_or_404(s: &AppState, who: &Caller, id: &str) -> ApiResult<kairos_store::MessageRecord> {

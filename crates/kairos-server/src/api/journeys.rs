@@ -93,14 +93,6 @@ fn view(j: &JourneyRecord) -> Value {
     })
 }
 
-fn name_of(obj: &serde_json::Map<String, Value>) -> ApiResult<Option<String>> {
-    match obj.get("name") {
-        None => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(Some(s.trim().to_string())),
-        Some(_) => Err(Problem::invalid("name", "expected a name of 1 to 200 characters")),
-    }
-}
-
 /// Every journey of the workspace.
 #[utoipa::path(get, path = "/api/v1/journeys", tag = "journeys",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
@@ -118,7 +110,7 @@ pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Valu
 pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "definition"])?;
-    let name = name_of(&obj)?.ok_or_else(|| Problem::invalid("name", "a journey needs a name"))?;
+    let name = super::name_of(&obj)?.ok_or_else(|| Problem::invalid("name", "a journey needs a name"))?;
     let definition = obj.get("definition").cloned().ok_or_else(|| Problem::invalid("definition", "required"))?;
     let j = s.engine.create_journey(who.ws(), &name, definition).await?;
     Ok((StatusCode::CREATED, Json(view(&j))))
@@ -146,7 +138,7 @@ pub async fn update(
     let id = journey_id(&id)?;
     let obj = object_body(&body)?;
     only_keys(&obj, &["name", "definition"])?;
-    let j = s.engine.update_journey(who.ws(), id, name_of(&obj)?, obj.get("definition").cloned()).await?;
+    let j = s.engine.update_journey(who.ws(), id, super::name_of(&obj)?, obj.get("definition").cloned()).await?;
     Ok(Json(view(&j)))
 }
 

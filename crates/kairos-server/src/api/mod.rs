@@ -116,6 +116,16 @@ pub fn only_keys(obj: &Map<String, Value>, allowed: &[&str]) -> ApiResult<()> {
     }
 }
 
+/// The optional `name` of a definition (journey, campaign): 1 to 200
+/// characters, trimmed.
+pub fn name_of(obj: &Map<String, Value>) -> ApiResult<Option<String>> {
+    match obj.get("name") {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(Some(s.trim().to_string())),
+        Some(_) => Err(Problem::invalid("name", "expected a name of 1 to 200 characters")),
+    }
+}
+
 /// Parse an id from the path, naming the kind of thing in the error.
 pub fn path_id<T: FromStr>(raw: &str, what: &str) -> ApiResult<T> {
     raw.parse().map_err(|_| Problem::not_found(format!("no {what} with id {raw:?} (ids are UUIDs)")))
