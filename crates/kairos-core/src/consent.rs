@@ -191,6 +191,45 @@ impl ConsentChange {
     }
 }
 
+/// What a Global Privacy Control signal (`Sec-GPC: 1`) is recorded as.
+pub const GPC_WORDING: &str = "Sec-GPC: 1 (Global Privacy Control: do not sell or share my personal information)";
+
+/// A Global Privacy Control signal as a change: third-party sharing denied,
+/// by law (CCPA's opt-out of sale and sharing) rather than by consent. Its
+/// channel is a placeholder: [`on_every_channel`] records it on each.
+pub fn gpc_denial(proof: Proof, at: DateTime<Utc>) -> ConsentChange {
+    ConsentChange {
+        channel: Channel::Email,
+        purpose: Purpose::ThirdPartySharing,
+        state: ConsentState::Denied,
+        source: "gpc".into(),
+        lawful_basis: LawfulBasis::LegalObligation,
+        wording: Some(GPC_WORDING.into()),
+        wording_version: None,
+        proof,
+        at,
+    }
+}
+
+/// The changes that record a privacy signal (`want`: GPC, a TCF string)
+/// for a contact whose consent is `current`, one per channel: none where
+/// the same state from the same source is already recorded (browsers send
+/// the signal with every request), and no grant where a GPC opt-out stands
+/// (the stricter signal wins). Tracking calls and form submissions both
+/// record signals this way.
+pub fn on_every_channel(current: &[ConsentChange], want: &ConsentChange) -> Vec<ConsentChange> {
+    Channel::ALL
+        .iter()
+        .filter(|channel| {
+            let now = current.iter().find(|c| c.channel == **channel && c.purpose == want.purpose);
+            let unchanged = now.is_some_and(|c| c.state == want.state && c.source == want.source);
+            let gpc_opt_out = now.is_some_and(|c| c.source == "gpc" && c.state == ConsentState::Denied);
+            !(unchanged || (want.state == ConsentState::Granted && gpc_opt_out))
+        })
+        .map(|channel| ConsentChange { channel: *channel, ..want.clone() })
+        .collect()
+}
+
 /// The name under which segment rules see a consent state.
 pub fn consent_field(channel: Channel, purpose: Purpose) -> String {
     format!("consent:{channel}:{purpose}")
@@ -220,6 +259,30 @@ mod tests {
         assert!(parse(json!({"channel": "email", "purpose": "product_updates", "state": "granted",
             "lawful_basis": "contract"}))
         .is_ok());
+    }
+
+    #[test]
+    fn signals_are_recorded_on_every_channel_once_and_gpc_outranks_grants() {
+        let proof = Proof { user_agent: Some("Firefox".into()), ..Proof::default() };
+        let gpc = gpc_denial(proof.clone(), Utc::now());
+        let first = on_every_channel(&[], &gpc);
+        assert_eq!(first.iter().map(|c| c.channel).collect::<Vec<_>>(), Channel::ALL.to_vec());
+        assert!(first.iter().all(|c| c.purpose == Purpose::ThirdPartySharing
+            && c.state == ConsentState::Denied
+            && c.source == "gpc"
+            && c.lawful_basis == LawfulBasis::LegalObligation
+            && c.proof == proof));
+        // The signal again: nothing more to record.
+        assert!(on_every_channel(&first, &gpc).is_empty());
+        // A grant recorded since on one channel is overridden there.
+        let mut current = first.clone();
+        current[0].state = ConsentState::Granted;
+        current[0].source = "tcf".into();
+        let again = on_every_channel(&current, &gpc);
+        assert_eq!(again.iter().map(|c| c.channel).collect::<Vec<_>>(), vec![current[0].channel]);
+        // A grant (a TCF string) does not override a standing GPC opt-out.
+        let grant = ConsentChange { state: ConsentState::Granted, source: "tcf".into(), ..gpc };
+        assert!(on_every_channel(&first, &grant).is_empty());
     }
 
     #[test]

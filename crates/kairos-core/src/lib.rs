@@ -15,6 +15,7 @@ pub mod consent;
 pub mod contact;
 pub mod event;
 pub mod fields;
+pub mod form;
 pub mod gate;
 pub mod ids;
 pub mod journey;

@@ -1,6 +1,7 @@
-//! Signed links for people who have no login: the preference centre (and,
-//! later, unsubscribe links). A token names the workspace and the contact
-//! and carries an expiry, signed with HMAC-SHA256 under a key derived from
+//! Signed links for people who have no login: the preference centre and the
+//! double opt-in confirmation of subscription forms. A token names the
+//! workspace and a subject (the contact, or a pending confirmation) and
+//! carries an expiry, signed with HMAC-SHA256 under a key derived from
 //! the workspace's secret, so it cannot be forged, altered or enumerated.
 
 use crate::ids::{ContactId, WorkspaceId};
@@ -38,9 +39,14 @@ fn mac(key: &[u8; 32], payload: &[u8]) -> Vec<u8> {
 
 /// A token for `contact` in `ws`, valid until `expires` (seconds since epoch).
 pub fn sign(key: &[u8; 32], ws: WorkspaceId, contact: ContactId, expires: i64) -> String {
+    sign_subject(key, ws, contact.0, expires)
+}
+
+/// A token for any id in `ws` (the key's purpose says what kind of id).
+pub fn sign_subject(key: &[u8; 32], ws: WorkspaceId, subject: Uuid, expires: i64) -> String {
     let mut payload = Vec::with_capacity(40);
     payload.extend_from_slice(ws.0.as_bytes());
-    payload.extend_from_slice(contact.0.as_bytes());
+    payload.extend_from_slice(subject.as_bytes());
     payload.extend_from_slice(&expires.to_be_bytes());
     format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(mac(key, &payload)))
 }
@@ -64,6 +70,11 @@ fn split(token: &str) -> Result<(Vec<u8>, Vec<u8>), LinkError> {
 
 /// Check a token: the workspace and contact it was signed for.
 pub fn verify(key: &[u8; 32], token: &str, now: i64) -> Result<(WorkspaceId, ContactId), LinkError> {
+    verify_subject(key, token, now).map(|(ws, id)| (ws, ContactId(id)))
+}
+
+/// Check a token made by [`sign_subject`]: the workspace and id it names.
+pub fn verify_subject(key: &[u8; 32], token: &str, now: i64) -> Result<(WorkspaceId, Uuid), LinkError> {
     let (payload, sig) = split(token)?;
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| LinkError::Invalid)?;
     m.update(&payload);
@@ -74,7 +85,7 @@ pub fn verify(key: &[u8; 32], token: &str, now: i64) -> Result<(WorkspaceId, Con
     if now > expires {
         return Err(LinkError::Expired);
     }
-    Ok((WorkspaceId(ws), ContactId(contact)))
+    Ok((WorkspaceId(ws), contact))
 }
 
 #[cfg(test)]

@@ -345,9 +345,14 @@ impl Engine {
         ws: WorkspaceId,
         id_or_name: &str,
     ) -> Result<(TemplateRecord, Arc<Template>, Schema), EmailError> {
-        let mut tx = self.store().begin().await?;
-        let t = tx.email_template(ws, id_or_name).await?;
-        tx.commit().await?;
+        let t = if id_or_name == crate::forms::BUILTIN_CONFIRMATION {
+            Some(crate::forms::builtin_confirmation())
+        } else {
+            let mut tx = self.store().begin().await?;
+            let t = tx.email_template(ws, id_or_name).await?;
+            tx.commit().await?;
+            t
+        };
         let t = t.ok_or_else(|| EmailError::NotFound(format!("email template \"{id_or_name}\" does not exist")))?;
         let schema = self.email_schema(ws).await?;
         let sh = schema_hash(&schema);

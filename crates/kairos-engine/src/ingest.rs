@@ -311,7 +311,7 @@ async fn record_privacy_signals(
     received_at: DateTime<Utc>,
     warnings: &mut Vec<String>,
 ) -> Result<(), StoreError> {
-    use kairos_core::consent::{Channel, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
+    use kairos_core::consent::{gpc_denial, on_every_channel, Channel, ConsentChange, LawfulBasis, Proof, Purpose};
     let mut seen = HashSet::new();
     for e in events {
         let gpc = e.context.get("gpc") == Some(&Value::Bool(true));
@@ -327,23 +327,12 @@ async fn record_privacy_signals(
         let user_agent = e.context.get("userAgent").and_then(Value::as_str).map(str::to_string);
         let mut wanted: Vec<ConsentChange> = Vec::new();
         if gpc {
-            wanted.push(ConsentChange {
-                channel: Channel::Email,
-                purpose: Purpose::ThirdPartySharing,
-                state: ConsentState::Denied,
-                source: "gpc".into(),
-                lawful_basis: LawfulBasis::LegalObligation,
-                wording: Some(
-                    "Sec-GPC: 1 (Global Privacy Control: do not sell or share my personal information)".into(),
-                ),
-                wording_version: None,
-                proof: Proof {
-                    ip: ip.clone(),
-                    user_agent: user_agent.clone(),
-                    form_payload: Some(serde_json::json!({"message_id": e.message_id})),
-                },
-                at: received_at,
-            });
+            let proof = Proof {
+                ip: ip.clone(),
+                user_agent: user_agent.clone(),
+                form_payload: Some(serde_json::json!({"message_id": e.message_id})),
+            };
+            wanted.push(gpc_denial(proof, received_at));
         }
         if let Some(raw) = tc_string {
             match kairos_core::tcf::decode(raw) {
@@ -379,14 +368,8 @@ async fn record_privacy_signals(
         }
         let current = tx.consents_of(ws, contact).await?;
         for want in wanted {
-            for channel in Channel::ALL {
-                let now = current.iter().find(|c| c.channel == *channel && c.purpose == want.purpose);
-                let unchanged = now.is_some_and(|c| c.state == want.state && c.source == want.source);
-                let gpc_opt_out = now.is_some_and(|c| c.source == "gpc" && c.state == ConsentState::Denied);
-                if unchanged || (want.state == ConsentState::Granted && gpc_opt_out) {
-                    continue;
-                }
-                tx.record_consent(ws, contact, &ConsentChange { channel: *channel, ..want.clone() }).await?;
+            for change in on_every_channel(&current, &want) {
+                tx.record_consent(ws, contact, &change).await?;
             }
         }
     }

@@ -10,6 +10,7 @@
 mod campaigns;
 mod contacts;
 mod email;
+mod forms;
 mod identity;
 mod ingest;
 mod journeys;
@@ -25,6 +26,7 @@ pub use email::{
     check_smtp_url, message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport,
     NewSender,
 };
+pub use forms::{Confirmed, FormRequest, FormsError, OpenConfirmation, SubmitOutcome, BUILTIN_CONFIRMATION};
 pub use ingest::{IngestError, IngestReport};
 pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError};
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
@@ -113,9 +115,9 @@ pub(crate) struct Inner {
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     pub outbox: OutboxOptions,
-    /// Run journeys (the runner and the outbox). One-off commands turn this
-    /// off: a server may be running on the same store, and two runners
-    /// would both act on the same runs.
+    /// Run journeys (the runner and the outbox), campaigns and double opt-in
+    /// reminders. One-off commands turn this off: a server may be running on
+    /// the same store, and two runners would both act on the same runs.
     pub journeys: bool,
     pub email: EmailOptions,
     /// The key stored secrets are sealed with. The default is a fresh key
@@ -214,6 +216,7 @@ impl Engine {
             journeys::start(engine.clone(), journeys_rx, journey_latencies, outbox_tx);
             outbox::start(engine.clone(), journeys_tx, outbox_rx, options.outbox);
             campaigns::start(engine.clone());
+            forms::start(engine.clone());
         }
         tokio::spawn(run_retention_hourly(engine.clone()));
         engine

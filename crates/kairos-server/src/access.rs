@@ -60,6 +60,13 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/contacts/{id}/consents", ConsentRead),
     ("PUT", "/api/v1/contacts/{id}/consents", ConsentWrite),
     ("POST", "/api/v1/contacts/{id}/preference-link", ConsentWrite),
+    // A form's wording is what subscribers consent to: changing it is a
+    // consent matter, reading it is not.
+    ("GET", "/api/v1/forms", ConsentRead),
+    ("POST", "/api/v1/forms", ConsentWrite),
+    ("GET", "/api/v1/forms/{id}", ConsentRead),
+    ("PATCH", "/api/v1/forms/{id}", ConsentWrite),
+    ("DELETE", "/api/v1/forms/{id}", ConsentWrite),
     ("GET", "/api/v1/suppressions", ConsentRead),
     ("GET", "/api/v1/suppressions/check", ConsentRead),
     ("POST", "/api/v1/suppressions", ConsentWrite),

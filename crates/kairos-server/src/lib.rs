@@ -10,6 +10,7 @@ pub mod access;
 pub mod api;
 pub mod auth;
 pub mod email_links;
+pub mod forms;
 pub mod openapi;
 pub mod preferences;
 pub mod problem;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub sign_ins: Arc<api::auth::SignInLimiter>,
     /// The built web UI served at `/`; `None` serves a page saying how to build it.
     pub ui_dir: Option<Arc<PathBuf>>,
+    /// Submissions of hosted forms per client address.
+    pub form_limiter: Arc<forms::SubmitLimiter>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             keys: Arc::new(auth::KeyCache::default()),
             sign_ins: Arc::new(api::auth::SignInLimiter::default()),
             ui_dir: None,
+            form_limiter: Arc::new(forms::SubmitLimiter::default()),
         }
     }
 
@@ -75,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rest)
         .merge(api::auth::public_routes())
         .merge(preferences::routes())
+        .merge(forms::routes())
         .merge(email_links::routes())
         .merge(transparency::routes())
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::ApiDoc::openapi()) }))

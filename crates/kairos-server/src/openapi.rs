@@ -2,7 +2,7 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    auth, campaigns, companies, consents, contacts, email, fields, journeys, keys, models, privacy, retention,
+    auth, campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, retention,
     segments, settings, suppressions, users, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
@@ -43,6 +43,7 @@ impl Modify for BearerAuth {
         segments::lists, segments::create_list, segments::read_list, segments::update_list, segments::remove_list,
         segments::list_members, segments::add_list_members, segments::remove_list_members,
         consents::record, consents::read,
+        forms::list, forms::create, forms::read, forms::update, forms::remove, crate::forms::submit,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
         privacy::erase, privacy::export, privacy::audit, privacy::audit_csv, crate::preferences::mint, settings::read, settings::write,
         retention::read, retention::write, retention::run, retention::runs,

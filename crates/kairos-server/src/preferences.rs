@@ -94,15 +94,24 @@ pub async fn mint(
 }
 
 fn document(body: &str, status: StatusCode) -> Response {
+    titled_document("Your communication preferences", body, status)
+}
+
+/// A hosted page (the preference centre, subscription forms): one look,
+/// readable without JavaScript, never cached (it shows personal data).
+pub(crate) fn titled_document(title: &str, body: &str, status: StatusCode) -> Response {
+    let title = escape(title);
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Your communication preferences</title>
+<title>{title}</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}}
 fieldset{{border:1px solid #bbb;border-radius:6px;margin:0 0 1rem;padding:.5rem 1rem}}legend{{font-weight:600}}
 label{{display:block;padding:.25rem 0}}button{{font:inherit;padding:.5rem 1rem;margin:.5rem .5rem 0 0;border-radius:6px;border:1px solid #333;background:#fff;cursor:pointer}}
 button.primary{{background:#1b4dd8;border-color:#1b4dd8;color:#fff}}.notice{{background:#e7f6ea;border:1px solid #7bc48a;padding:.5rem 1rem;border-radius:6px}}
-.error{{background:#fdecec;border:1px solid #d88;padding:.5rem 1rem;border-radius:6px}}:focus{{outline:3px solid #f7b500;outline-offset:2px}}</style>
+.error{{background:#fdecec;border:1px solid #d88;padding:.5rem 1rem;border-radius:6px}}:focus{{outline:3px solid #f7b500;outline-offset:2px}}
+input[type=email],input[type=text]{{font:inherit;display:block;width:100%;box-sizing:border-box;padding:.4rem;margin:.1rem 0 .5rem;border:1px solid #767676;border-radius:4px}}
+.field-error{{color:#a00000;margin:0 0 .5rem}}blockquote{{margin:0 0 1rem;padding:.5rem 1rem;border-left:4px solid #bbb}}</style>
 </head><body><main>{body}</main></body></html>"#
     );
     (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
@@ -145,7 +154,7 @@ async fn open(
 }
 
 /// `zoe@example.org` → `z**@example.org`: enough to recognise, not to harvest.
-fn mask(email: &str) -> String {
+pub(crate) fn mask(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => {
             let first: String = local.chars().take(1).collect();

@@ -93,6 +93,7 @@ pub async fn page(State(s): State<AppState>, Path(raw): Path<String>) -> Result<
         .filter(|(name, _)| !name.starts_with("Segment "))
         .collect();
     let retention = tx.retention_policy(ws).await?;
+    let forms = tx.forms(ws).await?;
     drop(tx);
 
     let org = escape(&t.organisation);
@@ -154,6 +155,22 @@ pub async fn page(State(s): State<AppState>, Path(raw): Path<String>) -> Result<
          Your browser's Global Privacy Control signal is honoured as an opt-out of sharing, and a consent banner's \
          IAB TCF choices are recorded as given.</p>",
     );
+    if !forms.is_empty() {
+        let double_opt_in = forms.iter().any(|f| {
+            serde_json::from_str::<serde_json::Value>(&f.definition)
+                .is_ok_and(|d| d.get("double_opt_in").and_then(serde_json::Value::as_bool) == Some(true))
+        });
+        b.push_str(&format!(
+            "<p>When you subscribe with one of {org}'s forms, the exact wording you agreed to is kept, with when \
+             you agreed and your device's address and browser.{}</p>",
+            if double_opt_in {
+                " You are subscribed only once you confirm with the link emailed to you; until then nothing but \
+                 that confirmation and its reminders is sent."
+            } else {
+                ""
+            }
+        ));
+    }
     if t.disclose_automation {
         b.push_str("<p>Messages are sent automatically, triggered by what you do; each says so.</p>");
     }

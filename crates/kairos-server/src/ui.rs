@@ -14,9 +14,11 @@ use axum::response::{Html, IntoResponse, Response};
 use std::path::{Component, Path, PathBuf};
 
 /// Path prefixes that belong to the server, never to the app: the APIs, the
-/// health check, the preference centre, and the email channel's open, click
-/// (`/t`) and unsubscribe (`/u`) links.
-const SERVER_PREFIXES: &[&str] = &["/api", "/v1", "/healthz", "/preferences", "/transparency", "/t", "/u"];
+/// health check, the preference centre, the transparency page, the email
+/// channel's open, click (`/t`) and unsubscribe (`/u`) links, hosted forms
+/// (`/f`) and their confirmation links.
+const SERVER_PREFIXES: &[&str] =
+    &["/api", "/v1", "/healthz", "/preferences", "/transparency", "/t", "/u", "/f", "/confirm"];
 
 /// Whether `path` belongs to the server's own routes.
 fn is_server_path(path: &str) -> bool {
@@ -125,10 +127,22 @@ mod tests {
 
     #[test]
     fn server_paths_are_never_the_app() {
-        for p in ["/api", "/api/v1/nope", "/v1", "/v1/track", "/healthz", "/preferences/abc", "/t/o/x", "/u/x"] {
+        for p in [
+            "/api",
+            "/api/v1/nope",
+            "/v1",
+            "/v1/track",
+            "/healthz",
+            "/preferences/abc",
+            "/t/o/x",
+            "/u/x",
+            "/f/x",
+            "/confirm/x",
+        ] {
             assert!(is_server_path(p), "{p}");
         }
-        for p in ["/", "/apiary", "/contacts", "/v10", "/segments/new", "/tools", "/users"] {
+        for p in ["/", "/apiary", "/contacts", "/v10", "/segments/new", "/tools", "/users", "/forms", "/confirmations"]
+        {
             assert!(!is_server_path(p), "{p}");
         }
     }

@@ -1,5 +1,6 @@
 //! Consent as stored: the current state per contact, channel and purpose, and
-//! the append-only history of every change. Recording a change writes both
+//! the append-only history of every change (double opt-in confirmations in
+//! flight are in `forms.rs`). Recording a change writes both
 //! in the caller's transaction and marks the contact touched, so segments
 //! with consent conditions follow.
 
@@ -121,6 +122,10 @@ impl Tx {
             .bind(&w).bind(&f).bind(&t).execute(c).await.map(|r| r.rows_affected()))?;
         with_conn!(self, c => sqlx::query("DELETE FROM consents WHERE workspace_id = $1 AND contact_id = $2")
             .bind(&w).bind(&f).execute(c).await.map(|r| r.rows_affected()))?;
+        // Double opt-in confirmations in flight follow the person, so a link
+        // mailed before the merge still confirms.
+        with_conn!(self, c => sqlx::query("UPDATE form_confirmations SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2")
+            .bind(&w).bind(&f).bind(&t).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -417,6 +417,7 @@ impl Tx {
              (SELECT id FROM email_messages WHERE workspace_id = $1 AND contact_id = $2)",
             "DELETE FROM email_messages WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM campaign_recipients WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM form_confirmations WHERE workspace_id = $1 AND contact_id = $2",
         ] {
             with_conn!(self, c => sqlx::query(sql).bind(&w).bind(&i).execute(c).await.map(|r| r.rows_affected()))?;
         }

@@ -351,3 +351,68 @@ async fn email_messages_page_without_skipping_messages_made_in_the_same_millisec
         assert_eq!(seen[6], "m0@example.org");
     }
 }
+
+#[tokio::test]
+async fn form_confirmations_confirm_once_and_remind_only_the_newest() {
+    use kairos_store::{ConfirmationRecord, FormRecord};
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let other = workspace(&mut tx, "globex").await;
+        let form = FormRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: "News".into(),
+            definition: "{}".into(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        tx.insert_form(ws, &form).await.unwrap();
+        assert_eq!(tx.form_anywhere(&form.id).await.unwrap().map(|(w, _)| w), Some(ws), "{b:?}");
+        assert!(tx.form(other, &form.id).await.unwrap().is_none(), "{b:?}: forms are per workspace");
+        assert!(tx.forms(other).await.unwrap().is_empty());
+        let contact = uuid::Uuid::now_v7().to_string();
+        let pending = |next: i64| ConfirmationRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            form_id: form.id.clone(),
+            contact_id: contact.clone(),
+            status: "pending".into(),
+            definition: "{}".into(),
+            proof: "{}".into(),
+            created_at: 0,
+            expires_at: 1_000,
+            reminders_sent: 0,
+            next_reminder_at: Some(next),
+            confirmed_at: None,
+        };
+        let (older, newer) = (pending(100), pending(120));
+        tx.insert_confirmation(ws, &older).await.unwrap();
+        tx.insert_confirmation(ws, &newer).await.unwrap();
+        assert_eq!(tx.confirmation(ws, &older.id).await.unwrap().unwrap().status, "superseded", "{b:?}");
+        // Only the newest is reminded, and not before it is due or after expiry.
+        assert!(tx.due_reminders(110, 10).await.unwrap().is_empty(), "{b:?}");
+        let due = tx.due_reminders(150, 10).await.unwrap();
+        assert_eq!(due.iter().map(|(_, r)| r.id.clone()).collect::<Vec<_>>(), vec![newer.id.clone()], "{b:?}");
+        assert!(tx.due_reminders(1_000, 10).await.unwrap().is_empty(), "{b:?}: expired links are not reminded");
+        tx.set_reminder(ws, &newer.id, 1, None).await.unwrap();
+        assert!(tx.due_reminders(150, 10).await.unwrap().is_empty(), "{b:?}");
+        // Confirming succeeds once; the older link is closed with it.
+        assert!(tx.mark_confirmed(ws, &newer, 200).await.unwrap(), "{b:?}");
+        assert!(!tx.mark_confirmed(ws, &newer, 201).await.unwrap(), "{b:?}: a second confirmation grants nothing");
+        assert!(!tx.mark_confirmed(ws, &older, 202).await.unwrap(), "{b:?}: nor does the older link");
+        let r = tx.confirmation(ws, &newer.id).await.unwrap().unwrap();
+        assert_eq!((r.status.as_str(), r.confirmed_at, r.reminders_sent), ("confirmed", Some(200), 1), "{b:?}");
+        // Expiry closes what is still pending, nothing else.
+        let late = pending(500);
+        let late = ConfirmationRecord { contact_id: uuid::Uuid::now_v7().to_string(), ..late };
+        tx.insert_confirmation(ws, &late).await.unwrap();
+        assert_eq!(tx.expire_confirmations(999).await.unwrap(), 0, "{b:?}");
+        assert_eq!(tx.expire_confirmations(1_000).await.unwrap(), 1, "{b:?}");
+        assert_eq!(tx.confirmation(ws, &late.id).await.unwrap().unwrap().status, "expired");
+        assert!(!tx.mark_confirmed(ws, &late, 1_001).await.unwrap(), "{b:?}: an expired confirmation stays so");
+        assert_eq!(tx.confirmations_of(ws, &contact).await.unwrap().len(), 2);
+        assert!(tx.confirmations_of(other, &contact).await.unwrap().is_empty());
+        assert!(tx.delete_form(ws, &form.id).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+}

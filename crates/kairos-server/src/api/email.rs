@@ -106,6 +106,15 @@ fn now_ms(s: &AppState) -> i64 {
 
 const TEMPLATE_KEYS: &[&str] = &["name", "subject", "body", "format", "text", "layout"];
 
+/// Built-in templates (the double opt-in confirmation) are sent by names
+/// starting `kairos:`; a stored template by such a name would never be used.
+fn not_reserved(name: &str) -> ApiResult<()> {
+    if name.trim().starts_with("kairos:") {
+        return Err(Problem::invalid("name", "names starting with \"kairos:\" are reserved for built-in templates"));
+    }
+    Ok(())
+}
+
 /// Every template of the workspace.
 #[utoipa::path(get, path = "/api/v1/email/templates", tag = "email",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
@@ -132,6 +141,7 @@ pub async fn create_template(
     if name.trim().is_empty() {
         return Err(Problem::invalid("name", "a template needs a name"));
     }
+    not_reserved(&name)?;
     let src = source_of(&obj)?;
     s.engine.check_email_template(who.ws(), &src).await?;
     let now = now_ms(&s);
@@ -194,8 +204,12 @@ pub async fn update_template(
     let old = template_or_404(&s, who.ws(), &id).await?;
     let src = source_of(&obj)?;
     s.engine.check_email_template(who.ws(), &src).await?;
+    let name = string_field(&obj, "name", false, 200)?.map(|n| n.trim().to_string());
+    if let Some(n) = &name {
+        not_reserved(n)?;
+    }
     let t = TemplateRecord {
-        name: string_field(&obj, "name", false, 200)?.map(|n| n.trim().to_string()).unwrap_or(old.name.clone()),
+        name: name.unwrap_or(old.name.clone()),
         subject: src.subject,
         body: src.body,
         format: src.format.as_str().into(),

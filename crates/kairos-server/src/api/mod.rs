@@ -11,6 +11,7 @@ pub mod consents;
 pub mod contacts;
 pub mod email;
 pub mod fields;
+pub mod forms;
 pub mod journeys;
 pub mod keys;
 pub mod models;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .merge(companies::routes())
         .merge(consents::routes())
         .merge(fields::routes())
+        .merge(forms::routes())
         .merge(keys::routes())
         .merge(journeys::routes())
         .merge(segments::routes())
