@@ -865,3 +865,123 @@ async fn per_domain_concurrency_holds_sessions_to_one_domain_down() {
         }
     }
 }
+
+/// Messages to a contact, once `n` of them are recorded.
+async fn messages_of(s: &Server, contact: &str, n: usize) -> Vec<Value> {
+    let v = s
+        .until(&format!("/api/v1/email/messages?contact_id={contact}&limit=100"), "the messages", |v| {
+            v["data"].as_array().is_some_and(|d| d.len() >= n)
+        })
+        .await;
+    v["data"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_send_path_goes_through_the_gate() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start_with(ts.store.clone(), clock, None, options(EmailTransport::Capture)).await;
+        s.api(Method::PUT, "/api/v1/settings", Some(json!({"postal_address": "Acme, 1 Main St, Springfield 12345"})))
+            .await;
+        s.api(Method::POST, "/api/v1/email/senders", Some(json!({"email": "news@acme.example"}))).await;
+        let body = json!({"name": "News", "subject": "News", "format": "html", "body": "<p>Hello</p>"});
+        let (st, t) = s.api(Method::POST, "/api/v1/email/templates", Some(body)).await;
+        assert_eq!(st, StatusCode::CREATED, "{t}");
+        let template = t["id"].as_str().unwrap().to_string();
+        // Sam consented and is suppressed (a manual suppression: the person
+        // asked by phone); Nia never consented; Ola consented (the control).
+        let sam = identify(&s, "sam", "sam@example.org", Some("Sam")).await;
+        grant(&s, &sam).await;
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/suppressions",
+                Some(json!({"channel": "email", "address": "SAM@example.org", "reason": "manual"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let nia = identify(&s, "nia", "nia@example.org", Some("Nia")).await;
+        let ola = identify(&s, "ola", "ola@example.org", Some("Ola")).await;
+        grant(&s, &ola).await;
+
+        // 1. The send API, marketing and transactional.
+        for (who, transactional) in [(&sam, false), (&sam, true), (&nia, false), (&ola, false)] {
+            let (st, v) = s
+                .api(
+                    Method::POST,
+                    "/api/v1/email/send",
+                    Some(json!({"contact_id": who, "template": "News", "transactional": transactional})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+        // 2. A test send to the suppressed address.
+        let (st, v) = s
+            .api(
+                Method::POST,
+                &format!("/api/v1/email/templates/{template}/test-send"),
+                Some(json!({"to": "sam@example.org", "contact_id": ola})),
+            )
+            .await;
+        assert_eq!((st, v["outcome"].as_str()), (StatusCode::OK, Some("refused")), "{v}");
+        // 3. A journey's send step.
+        let (_, j) = s
+            .api(
+                Method::POST,
+                "/api/v1/journeys",
+                Some(json!({"name": "Mail", "definition": {
+                "trigger": {"type": "api"}, "start": "mail",
+                "nodes": {"mail": {"type": "send", "channel": "email", "template": "News", "next": "done"},
+                          "done": {"type": "exit"}}}})),
+            )
+            .await;
+        let jid = j["id"].as_str().unwrap().to_string();
+        s.api(Method::POST, &format!("/api/v1/journeys/{jid}/publish"), None).await;
+        for who in [&sam, &nia, &ola] {
+            let (st, v) =
+                s.api(Method::POST, &format!("/api/v1/journeys/{jid}/entries"), Some(json!({"contact_id": who}))).await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+        }
+        // 4. A broadcast to a list of all three.
+        let (_, list) = s.api(Method::POST, "/api/v1/lists", Some(json!({"name": "All"}))).await;
+        let list = list["id"].as_str().unwrap().to_string();
+        s.api(Method::POST, &format!("/api/v1/lists/{list}/members"), Some(json!({"contact_ids": [sam, nia, ola]})))
+            .await;
+        let (st, c) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/campaigns",
+                Some(json!({"name": "Blast", "definition": {"audience": {"list": list}, "template": "News"}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        let cid = c["id"].as_str().unwrap().to_string();
+        let (st, v) = s.api(Method::POST, &format!("/api/v1/email/campaigns/{cid}/launch"), None).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+
+        // Sam: API ×2, journey, campaign — every one refused, as suppressed.
+        let sams = messages_of(&s, &sam, 4).await;
+        assert_eq!(sams.len(), 4, "{b:?}: {sams:?}");
+        for m in &sams {
+            assert_eq!(m["status"], "refused", "{b:?}: {m}");
+            assert!(m["detail"].as_str().unwrap().contains("suppress"), "{m}");
+        }
+        let sources: std::collections::BTreeSet<String> =
+            sams.iter().map(|m| m["source"].as_str().unwrap().split(':').next().unwrap().to_string()).collect();
+        assert_eq!(sources, ["api", "campaign", "journey"].map(String::from).into(), "{sams:?}");
+        // Nia: API, journey, campaign — refused for want of consent.
+        let nias = messages_of(&s, &nia, 3).await;
+        assert_eq!(nias.len(), 3, "{nias:?}");
+        for m in &nias {
+            assert_eq!(m["status"], "refused", "{b:?}: {m}");
+            assert!(m["detail"].as_str().unwrap().contains("consent"), "{m}");
+        }
+        // Ola, who consented, got all three (and the test send was refused
+        // for Sam's address, though personalised for Ola).
+        let olas = messages_of(&s, &ola, 4).await;
+        let statuses: Vec<&str> = olas.iter().map(|m| m["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses.iter().filter(|st| **st == "captured").count(), 3, "{olas:?}");
+        assert_eq!(statuses.iter().filter(|st| **st == "refused").count(), 1, "the test send: {olas:?}");
+    }
+}
