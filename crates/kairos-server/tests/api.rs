@@ -915,3 +915,92 @@ async fn the_customer_lifetime_model_trains_on_purchases_and_scores_contacts() {
         assert!(e["detail"].as_str().unwrap().contains("needs at least 20"), "{e}");
     }
 }
+
+#[tokio::test]
+async fn filter_parameters_treat_injection_as_data_and_fields_keep_markup_verbatim() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        let first = "<img src=x onerror=\"window.__xss=1\">";
+        let last = "Robert'); DROP TABLE contacts;--";
+        for (user, traits) in [
+            ("bobby", json!({"email": "bobby@example.org", "firstName": first, "lastName": last})),
+            ("alice", json!({"email": "alice@example.org", "firstName": "Alice"})),
+        ] {
+            let (st, v) = s
+                .track("/v1/identify", json!({"userId": user, "traits": traits, "messageId": format!("id-{user}")}))
+                .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+        let mut bobby = String::new();
+        for _ in 0..100 {
+            let (_, v) = s.api(Method::GET, "/api/v1/contacts?external_id=bobby", &s.admin, None).await;
+            if let Some(id) = v["data"][0]["id"].as_str() {
+                bobby = id.to_string();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // Markup and quotes are data: stored and returned exactly as sent.
+        let (_, c) = s.api(Method::GET, &format!("/api/v1/contacts/{bobby}"), &s.admin, None).await;
+        assert_eq!((c["first_name"].as_str(), c["last_name"].as_str()), (Some(first), Some(last)), "{b:?}: {c}");
+
+        // Every filter parameter of every GET route, with injection payloads:
+        // never a server error, never more data than asked for.
+        let payloads = [
+            "' OR 1=1 --",
+            "\"; DROP TABLE contacts; --",
+            "%' OR '%'='",
+            "{\"$gt\": \"\"}",
+            "1); SELECT pg_sleep(5); --",
+            "$.a') OR json_extract(custom, '$') IS NOT NULL --",
+        ];
+        let params = [
+            "q",
+            "email",
+            "external_id",
+            "contact_id",
+            "company_id",
+            "cursor",
+            "limit",
+            "action",
+            "who",
+            "since",
+            "until",
+            "channel",
+            "address",
+            "status",
+            "format",
+            "days",
+            "field",
+            "value",
+            "name",
+        ];
+        let mut tried = 0;
+        for (m, route, _) in kairos_server::access::ROUTES.iter().filter(|(m, _, _)| *m == "GET") {
+            let _ = m;
+            let path = route
+                .replace("{id}", &bobby)
+                .replace("{run}", &uuid::Uuid::now_v7().to_string())
+                .replace("{name}", "x")
+                .replace("{entity}", "contact");
+            for p in payloads {
+                let qs = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(params.iter().map(|k| (*k, p)))
+                    .finish();
+                let (st, v) = s.api(Method::GET, &format!("{path}?{qs}"), &s.admin, None).await;
+                assert!(!st.is_server_error(), "{b:?}: GET {path} with {p:?}: {st} {v}");
+                tried += 1;
+            }
+        }
+        assert!(tried > 200, "{tried}");
+        let (_, all) = s.api(Method::GET, "/api/v1/contacts?limit=100", &s.admin, None).await;
+        assert_eq!(all["data"].as_array().unwrap().len(), 2, "{b:?}: nothing dropped or added");
+        for (k, v) in [("q", "' OR 1=1 --"), ("email", "x' OR '1'='1"), ("external_id", "bobby' OR '1'='1")] {
+            let qs = form_urlencoded::Serializer::new(String::new()).append_pair(k, v).finish();
+            let (st, found) = s.api(Method::GET, &format!("/api/v1/contacts?{qs}"), &s.admin, None).await;
+            assert!(st == StatusCode::OK || st == StatusCode::UNPROCESSABLE_ENTITY, "{st}");
+            assert!(found["data"].as_array().is_none_or(Vec::is_empty), "{b:?}: {k}={v} matched: {found}");
+        }
+    }
+}
