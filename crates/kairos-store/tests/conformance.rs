@@ -242,6 +242,32 @@ async fn merges_move_everything_and_are_recorded() {
         tx.link_company(ws, source.id, company.id, Utc::now()).await.unwrap();
         tx.link_company(ws, source.id, company.id, Utc::now()).await.unwrap();
         tx.append_events(&[event(ws, &source, "a", 0), event(ws, &target, "b", 0)]).await.unwrap();
+        // A message sent to the source and points on both: they follow the person.
+        let message = kairos_store::MessageRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            contact_id: Some(source.id.to_string()),
+            template_id: None,
+            sender_id: None,
+            source: "api".into(),
+            intent_key: None,
+            to_email: Some("anon@example.com".into()),
+            subject: None,
+            kind: "marketing".into(),
+            status: "captured".into(),
+            detail: None,
+            raw: None,
+            opens: 1,
+            machine_opens: 0,
+            clicks: 0,
+            first_opened_at: None,
+            first_clicked_at: None,
+            created_at: 1_000,
+            sent_at: None,
+            unsubscribed_at: None,
+        };
+        tx.insert_email_message(ws, &message).await.unwrap();
+        tx.add_to_score(ws, source.id, "loyalty", 5.0, 1_000).await.unwrap();
+        tx.add_to_score(ws, target.id, "loyalty", 2.0, 1_000).await.unwrap();
         let mut source = tx.contact(ws, source.id).await.unwrap().unwrap();
         assert_eq!(source.company_ids, vec![company.id]);
         source.field_times.insert("email".into(), 1);
@@ -260,6 +286,10 @@ async fn merges_move_everything_and_are_recorded() {
         assert_eq!(merges, vec![record]);
         assert_eq!(merges[0].source_snapshot["email"], json!("anon@example.com"));
         assert_eq!(tx.contacts_of_company(ws, company.id, 10).await.unwrap(), vec![target.id]);
+        let theirs = tx.email_messages(ws, Some(&target.id.to_string()), None, 10).await.unwrap();
+        assert_eq!(theirs.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), vec![message.id.clone()], "{b:?}");
+        assert_eq!(tx.scores_of(ws, target.id).await.unwrap(), vec![("loyalty".to_string(), 7.0)], "{b:?}");
+        assert!(tx.scores_of(ws, source.id).await.unwrap().is_empty());
     }
 }
 
