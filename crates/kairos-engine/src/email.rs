@@ -13,7 +13,6 @@
 use crate::smtp::{SmtpFailure, SmtpRelay};
 use crate::Engine;
 use kairos_core::consent::{Channel, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
-use kairos_core::event::{Event, EventKind};
 use kairos_core::gate::{self, ContactFacts, Decision, SendIntent, SuppressionReason};
 use kairos_core::ids::{ContactId, WorkspaceId};
 use kairos_email::dkim::{Algorithm, Signer};
@@ -766,23 +765,7 @@ impl Engine {
         name: &str,
         properties: Value,
     ) -> Result<(), StoreError> {
-        let now = self.clock().now();
-        let event = Event {
-            seq: 0,
-            id: uuid::Uuid::now_v7(),
-            workspace_id: ws,
-            contact_id: contact,
-            kind: EventKind::Track,
-            name: Some(name.to_string()),
-            message_id: format!("kairos-email-{}", uuid::Uuid::now_v7()),
-            user_id: None,
-            anonymous_id: None,
-            properties,
-            context: json!({"library": {"name": "kairos-email"}}),
-            timestamp: now,
-            received_at: now,
-        };
-        crate::ingest::log_changes(&self.inner.jobs, ws, Vec::new(), vec![event], true).await.map(|_| ())
+        self.log_own_event(ws, contact, "email", name, properties).await
     }
 
     /// Render a template for a contact without sending or recording

@@ -18,7 +18,6 @@ use crate::email::{message_id_for_intent, EmailError, EmailOutcome, EmailRequest
 use crate::{ContactWriteError, Engine, UpsertKey};
 use kairos_core::consent::{gpc_denial, on_every_channel, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
 use kairos_core::contact::ContactPatch;
-use kairos_core::event::{Event, EventKind};
 use kairos_core::form::{FormDefinition, Submission};
 use kairos_core::ids::{ContactId, WorkspaceId};
 use kairos_core::links::{claimed_workspace, link_key, sign_subject, verify_subject, LinkError};
@@ -562,23 +561,7 @@ impl Engine {
         name: &str,
         properties: Value,
     ) -> Result<(), StoreError> {
-        let now = self.clock().now();
-        let event = Event {
-            seq: 0,
-            id: uuid::Uuid::now_v7(),
-            workspace_id: ws,
-            contact_id: contact,
-            kind: EventKind::Track,
-            name: Some(name.to_string()),
-            message_id: format!("kairos-form-{}", uuid::Uuid::now_v7()),
-            user_id: None,
-            anonymous_id: None,
-            properties,
-            context: json!({"library": {"name": "kairos-forms"}}),
-            timestamp: now,
-            received_at: now,
-        };
-        crate::ingest::log_changes(&self.inner.jobs, ws, Vec::new(), vec![event], true).await.map(|_| ())
+        self.log_own_event(ws, contact, "forms", name, properties).await
     }
 }
 

@@ -293,6 +293,39 @@ async fn apply_job(
     Ok(report)
 }
 
+impl Engine {
+    /// Append an event Kairos itself observed (`Email Opened`, `Form
+    /// Submitted`, …) to the log through the one writer, so segments and
+    /// journeys see it live; `library` names the part of Kairos in the
+    /// event's context and message id.
+    pub(crate) async fn log_own_event(
+        &self,
+        ws: WorkspaceId,
+        contact: kairos_core::ids::ContactId,
+        library: &str,
+        name: &str,
+        properties: Value,
+    ) -> Result<(), StoreError> {
+        let now = self.clock().now();
+        let event = Event {
+            seq: 0,
+            id: uuid::Uuid::now_v7(),
+            workspace_id: ws,
+            contact_id: contact,
+            kind: EventKind::Track,
+            name: Some(name.to_string()),
+            message_id: format!("kairos-{library}-{}", uuid::Uuid::now_v7()),
+            user_id: None,
+            anonymous_id: None,
+            properties,
+            context: serde_json::json!({"library": {"name": format!("kairos-{library}")}}),
+            timestamp: now,
+            received_at: now,
+        };
+        log_changes(&self.inner.jobs, ws, Vec::new(), vec![event], true).await.map(|_| ())
+    }
+}
+
 /// Consent signals that travel with tracking calls, recorded on the contact
 /// on every channel (they are about processing, not about a channel):
 /// Global Privacy Control (`context.gpc`, set by the tracking endpoint from

@@ -224,6 +224,32 @@ async fn event_log_dedupes_orders_and_pages() {
     }
 }
 
+/// A captured marketing message to `to`, made at `at`.
+fn message_to(contact: Option<String>, to: &str, at: i64) -> kairos_store::MessageRecord {
+    kairos_store::MessageRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        contact_id: contact,
+        template_id: None,
+        sender_id: None,
+        source: "api".into(),
+        intent_key: None,
+        to_email: Some(to.into()),
+        subject: None,
+        kind: "marketing".into(),
+        status: "captured".into(),
+        detail: None,
+        raw: None,
+        opens: 0,
+        machine_opens: 0,
+        clicks: 0,
+        first_opened_at: None,
+        first_clicked_at: None,
+        created_at: at,
+        sent_at: None,
+        unsubscribed_at: None,
+    }
+}
+
 #[tokio::test]
 async fn merges_move_everything_and_are_recorded() {
     for ts in testing::all().await {
@@ -243,28 +269,7 @@ async fn merges_move_everything_and_are_recorded() {
         tx.link_company(ws, source.id, company.id, Utc::now()).await.unwrap();
         tx.append_events(&[event(ws, &source, "a", 0), event(ws, &target, "b", 0)]).await.unwrap();
         // A message sent to the source and points on both: they follow the person.
-        let message = kairos_store::MessageRecord {
-            id: uuid::Uuid::now_v7().to_string(),
-            contact_id: Some(source.id.to_string()),
-            template_id: None,
-            sender_id: None,
-            source: "api".into(),
-            intent_key: None,
-            to_email: Some("anon@example.com".into()),
-            subject: None,
-            kind: "marketing".into(),
-            status: "captured".into(),
-            detail: None,
-            raw: None,
-            opens: 1,
-            machine_opens: 0,
-            clicks: 0,
-            first_opened_at: None,
-            first_clicked_at: None,
-            created_at: 1_000,
-            sent_at: None,
-            unsubscribed_at: None,
-        };
+        let message = message_to(Some(source.id.to_string()), "anon@example.com", 1_000);
         tx.insert_email_message(ws, &message).await.unwrap();
         tx.add_to_score(ws, source.id, "loyalty", 5.0, 1_000).await.unwrap();
         tx.add_to_score(ws, target.id, "loyalty", 2.0, 1_000).await.unwrap();
@@ -337,28 +342,7 @@ async fn email_messages_page_without_skipping_messages_made_in_the_same_millisec
         let ws = workspace(&mut tx, "acme").await;
         // Seven messages, five of them in one millisecond.
         for (i, at) in [1_000, 2_000, 2_000, 2_000, 2_000, 2_000, 3_000].into_iter().enumerate() {
-            let m = kairos_store::MessageRecord {
-                id: uuid::Uuid::now_v7().to_string(),
-                contact_id: None,
-                template_id: None,
-                sender_id: None,
-                source: "api".into(),
-                intent_key: None,
-                to_email: Some(format!("m{i}@example.org")),
-                subject: None,
-                kind: "marketing".into(),
-                status: "captured".into(),
-                detail: None,
-                raw: None,
-                opens: 0,
-                machine_opens: 0,
-                clicks: 0,
-                first_opened_at: None,
-                first_clicked_at: None,
-                created_at: at,
-                sent_at: None,
-                unsubscribed_at: None,
-            };
+            let m = message_to(None, &format!("m{i}@example.org"), at);
             assert!(tx.insert_email_message(ws, &m).await.unwrap());
         }
         let mut seen = Vec::new();
