@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { api, download, type Contact } from "../api";
-import { ProblemBox, TextField } from "../components";
+import { PageHeader, ProblemBox, TextField } from "../components";
 import { confirmsErasure, erasurePhrase, exportFilename } from "../privacy";
 
 /** POST /api/v1/contacts/{id}/erase (kairos-store Erasure). */
@@ -88,7 +88,8 @@ export function DataSubjectRequests({ contact, onErased }: { contact: Contact; o
             value={typed}
             onChange={setTyped}
             autoComplete="off"
-            error={typed.trim() && !confirmed ? `That is not ${phrase}.` : undefined}
+            // Only once enough is typed: a complaint at every keystroke would be noise.
+            error={typed.trim().length >= phrase.length && !confirmed ? `That is not ${phrase}.` : undefined}
           />
           <div className="actions">
             <button type="submit" className="danger solid" disabled={!confirmed || erasing}>
@@ -117,7 +118,9 @@ export function DataSubjectRequests({ contact, onErased }: { contact: Contact; o
 export function ErasureDone({ erasure }: { erasure: Erasure }) {
   return (
     <section>
-      <h1>Contact erased</h1>
+      <PageHeader title="Contact erased">
+        <Link to="/contacts">All contacts</Link>
+      </PageHeader>
       <div className="card" role="status" data-testid="erasure-result">
         <p>
           Contact <code>{erasure.contact_id}</code> and everything held about them is gone. The erasure is recorded in the audit log.

@@ -92,7 +92,7 @@ describe("data-subject requests and hostile contact data", { skip: skip ?? false
     const confirm = form.getByLabel("Type their email to confirm");
     const go = form.getByRole("button", { name: "Erase permanently" });
     assert.ok(await go.isDisabled(), "nothing typed: the button is disabled");
-    await confirm.fill("someone.else@example.test");
+    await confirm.fill("someone.else.entirely@example.test");
     assert.ok(await go.isDisabled(), "a wrong email leaves the button disabled");
     await form.locator("#erase-confirm-error").waitFor();
     await confirm.press("Enter");
