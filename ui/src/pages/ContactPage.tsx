@@ -1,11 +1,14 @@
 // One contact: profile and custom fields, companies, consent per channel and
 // purpose with its history, segment and list memberships, journeys in
 // progress with their position, and the event timeline (refreshed while the
-// page is open).
+// page is open); and, for roles with privacy:rights, the person's export and
+// erasure.
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, contactName, useApi, type Contact, type Journey, type Page, type TimelineEvent } from "../api";
 import { formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { useCan } from "../session";
+import { DataSubjectRequests, ErasureDone, type Erasure } from "./DataSubjectRequests";
 
 interface Consent {
   channel: string;
@@ -27,12 +30,20 @@ const STANDARD = ["email", "phone", "external_id", "country", "timezone", "local
 export function ContactPage() {
   const { id = "" } = useParams();
   const base = `/api/v1/contacts/${encodeURIComponent(id)}`;
-  const contact = useApi<Contact>(base);
-  const consents = useApi<{ current: Consent[]; history: Consent[] }>(`${base}/consents`);
-  const segments = useApi<{ segments: { id: string; name: string; since: number | null }[]; lists: string[] }>(`${base}/segments`);
-  const runs = useApi<{ data: Run[] }>(`${base}/journeys`, { pollMs: 10000 });
+  const privacy = useCan()("privacy:rights");
+  // Kept with the id it is about: the page stays mounted when another contact is opened.
+  const [erased, setErased] = useState<{ id: string; erasure: Erasure } | null>(null);
+  const gone = erased?.id === id;
+  // Once erased there is nothing left to ask for: the polled parts stop.
+  const live = (path: string) => (gone ? null : path);
+  const contact = useApi<Contact>(live(base));
+  const consents = useApi<{ current: Consent[]; history: Consent[] }>(live(`${base}/consents`));
+  const segments = useApi<{ segments: { id: string; name: string; since: number | null }[]; lists: string[] }>(live(`${base}/segments`));
+  const runs = useApi<{ data: Run[] }>(live(`${base}/journeys`), { pollMs: 10000 });
   const journeys = useApi<{ data: Journey[] }>("/api/v1/journeys");
   const journeyName = (jid: string) => journeys.data?.data.find((j) => j.id === jid)?.name ?? jid;
+
+  if (gone) return <ErasureDone erasure={erased.erasure} />;
 
   if (contact.loading && !contact.data) return <Loading what="the contact" />;
   if (contact.error)
@@ -158,6 +169,8 @@ export function ContactPage() {
           </details>
         )}
       </div>
+
+      {privacy && <DataSubjectRequests contact={c} onErased={(erasure) => setErased({ id, erasure })} />}
 
       <Timeline base={base} />
     </section>

@@ -76,12 +76,11 @@ export async function startKairos({ contacts = 600 } = {}) {
     },
     /** Send one event through the tracking API, as an SDK would. */
     async track(message) {
-      const r = await fetch(banner.url + "/v1/track", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: "Basic " + Buffer.from(banner.writeKey + ":").toString("base64") },
-        body: JSON.stringify(message),
-      });
-      if (r.status !== 200) throw new Error(`tracking refused: ${r.status} ${await r.text()}`);
+      await sendTracking(banner, "/v1/track", message);
+    },
+    /** Send one identify (a person's traits) through the tracking API, as an SDK would. */
+    async identify(message) {
+      await sendTracking(banner, "/v1/identify", message);
     },
     async stop() {
       child.removeAllListeners("exit");
@@ -102,6 +101,15 @@ export async function startKairos({ contacts = 600 } = {}) {
     await new Promise((r) => setTimeout(r, 250));
   }
   return server;
+}
+
+async function sendTracking(banner, path, message) {
+  const r = await fetch(banner.url + path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: "Basic " + Buffer.from(banner.writeKey + ":").toString("base64") },
+    body: JSON.stringify(message),
+  });
+  if (r.status !== 200) throw new Error(`tracking refused: ${r.status} ${await r.text()}`);
 }
 
 /** Chromium with a page that records console errors and uncaught exceptions. */
