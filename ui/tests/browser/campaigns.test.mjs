@@ -68,8 +68,8 @@ describe("campaigns", { skip: skip ?? false }, () => {
     await page.getByRole("heading", { name: "New campaign" }).waitFor();
 
     // No audience: the server's problem is shown on the audience picker.
-    await page.getByLabel("Name").fill("Welcome broadcast");
-    await page.getByLabel("Template").selectOption({ label: "Welcome" });
+    await page.getByLabel("Name", { exact: true }).fill("Welcome broadcast");
+    await page.getByLabel("Template", { exact: true }).selectOption({ label: "Welcome" });
     await page.getByRole("button", { name: "Save" }).click();
     const audienceError = page.locator("#cmp-audience-error");
     await audienceError.waitFor();
@@ -117,7 +117,7 @@ describe("campaigns", { skip: skip ?? false }, () => {
       assert.equal(await page.getByTestId(`total-${k}`).innerText(), String(api.totals[k]), k);
     }
     assert.equal(await page.getByRole("button", { name: "Save" }).count(), 0, "a launched campaign cannot be edited");
-    assert.equal(await page.getByLabel("Name").isDisabled(), true);
+    assert.equal(await page.getByLabel("Name", { exact: true }).isDisabled(), true);
     await b.shot("campaign-report");
 
     // The list shows it with its status and headline numbers.
@@ -186,7 +186,7 @@ describe("campaigns", { skip: skip ?? false }, () => {
 
     await page.goto(`${server.url}/email/campaigns/${draft.body.id}`);
     await page.getByRole("heading", { name: /Analyst draft/ }).waitFor();
-    assert.equal(await page.getByLabel("Name").isDisabled(), true);
+    assert.equal(await page.getByLabel("Name", { exact: true }).isDisabled(), true);
     assert.equal(await page.getByRole("button", { name: /Save|Launch|Cancel/ }).count(), 0);
     await page.goto(`${server.url}/email/campaigns/new`);
     await page.getByRole("heading", { name: "Not available to your role" }).waitFor();
