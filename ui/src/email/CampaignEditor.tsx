@@ -3,7 +3,7 @@
 // on the field they name), launching with the audience size confirmed,
 // pausing, resuming and cancelling; read-only once launched or for roles that
 // cannot change campaigns; and the report, polled while it sends.
-import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { Fragment, useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, useApi } from "../api";
 import { useCan } from "../session";
@@ -186,7 +186,12 @@ function Editor({
         void run(save);
       }}
     >
-      {!editable && campaign && campaign.status !== "draft" && <p className="muted small">Launched campaigns cannot be changed.</p>}
+      {campaign && campaign.status !== "draft" && (
+        <>
+          <h2>Settings</h2>
+          <p className="muted small">A launched campaign cannot be changed.</p>
+        </>
+      )}
       <fieldset disabled={!editable || busy} className="plain">
         <Input id="cmp-name" label="Name" error={errors.name}>
           <input id="cmp-name" value={form.name} onChange={(e) => set({ name: e.target.value })} placeholder="e.g. Spring sale" {...invalid("cmp-name", errors.name)} />
@@ -439,20 +444,27 @@ function Report({ campaign }: { campaign: Campaign }) {
         <BarChart labels={labels} values={values} label="Campaign messages by outcome" />
         <table className="table compact report-totals">
           <tbody>
-            {ROWS.map(([k, l]) => (
-              <tr key={k}>
-                <th scope="row">{l}</th>
-                <td className="num" data-testid={`total-${k}`}>
-                  {formatNumber(r.totals[k])}
-                </td>
+            {/* Two totals a row, like the template report, so the table stays short. */}
+            {pairs(ROWS).map((pair) => (
+              <tr key={pair[0][0]}>
+                {pair.map(([k, l]) => (
+                  <Fragment key={k}>
+                    <th scope="row">{l}</th>
+                    <td className="num" data-testid={`total-${k}`}>
+                      {formatNumber(r.totals[k])}
+                    </td>
+                  </Fragment>
+                ))}
+                {pair.length === 1 && (
+                  <>
+                    <th scope="row">Conversions{r.conversions ? ` (${r.conversions.event} within ${r.conversions.days} days)` : ""}</th>
+                    <td className="num" data-testid="total-conversions">
+                      {r.conversions ? formatNumber(r.conversions.converted) : <span className="muted">no goal set</span>}
+                    </td>
+                  </>
+                )}
               </tr>
             ))}
-            <tr>
-              <th scope="row">Conversions{r.conversions ? ` (${r.conversions.event} within ${r.conversions.days} days)` : ""}</th>
-              <td className="num" data-testid="total-conversions">
-                {r.conversions ? formatNumber(r.conversions.converted) : <span className="muted">no goal set</span>}
-              </td>
-            </tr>
           </tbody>
         </table>
       </div>
@@ -514,6 +526,12 @@ function Report({ campaign }: { campaign: Campaign }) {
       </div>
     </div>
   );
+}
+
+function pairs<T>(xs: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += 2) out.push(xs.slice(i, i + 2));
+  return out;
 }
 
 function Stat({ label, value, id }: { label: string; value: number; id: string }) {
