@@ -16,6 +16,8 @@ import { JourneyBuilder } from "./journeys/JourneyBuilder";
 import { Templates } from "./email/Templates";
 import { TemplateEditor } from "./email/TemplateEditor";
 import { Outbox } from "./email/Outbox";
+import { Campaigns } from "./email/Campaigns";
+import { CampaignEditor } from "./email/CampaignEditor";
 import { MessagePage } from "./email/MessagePage";
 import { EmailSettings, Settings } from "./settings/Settings";
 import { Members } from "./settings/Members";
@@ -71,6 +73,9 @@ function Shell() {
             <Route path="/email/templates" element={<Allowed need="marketing:read" what="view email templates"><Templates /></Allowed>} />
             <Route path="/email/templates/new" element={<Allowed need="marketing:write" what="create email templates"><TemplateEditor key="new" /></Allowed>} />
             <Route path="/email/templates/:id" element={<Allowed need="marketing:read" what="view email templates"><KeyedTemplateEditor /></Allowed>} />
+            <Route path="/email/campaigns" element={<Allowed need="marketing:read" what="view campaigns"><Campaigns /></Allowed>} />
+            <Route path="/email/campaigns/new" element={<Allowed need="marketing:write" what="create campaigns"><CampaignEditor key="new" /></Allowed>} />
+            <Route path="/email/campaigns/:id" element={<Allowed need="marketing:read" what="view campaigns"><KeyedCampaignEditor /></Allowed>} />
             <Route path="/email/outbox" element={<Allowed need="people:read" what="view the outbox"><Outbox /></Allowed>} />
             <Route path="/email/outbox/:id" element={<Allowed need="people:read" what="view sent email"><MessagePage /></Allowed>} />
             <Route path="/settings" element={<Settings />}>
@@ -145,6 +150,12 @@ function KeyedSegmentBuilder() {
 function KeyedTemplateEditor() {
   const { id } = useParams();
   return <TemplateEditor key={id} />;
+}
+
+/** A fresh editor per campaign, so moving between campaigns never carries an edit over. */
+function KeyedCampaignEditor() {
+  const { id } = useParams();
+  return <CampaignEditor key={id} />;
 }
 
 function NotFound() {

@@ -1,0 +1,194 @@
+// Browser tests of broadcast campaigns, against the real `kairos` binary
+// with demo data (capture transport): the owner builds a campaign on a
+// static list of consented contacts with the Welcome template, meets the
+// server's problems on the fields they name (no audience, a throttle of 0),
+// fixes them, launches after a confirm that gives the audience size, and
+// watches the report reach every recipient, its numbers equal to the API's;
+// a throttled campaign is paused, resumed and cancelled; an analyst sees the
+// list and the report but nothing to change.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, unlistedCalls } from "./harness.mjs";
+
+const skip = missingPrerequisite();
+if (skip) console.log(`# skipping browser tests: ${skip}`);
+
+const ANALYST = { email: "cam.analyst@example.test", password: "an analyst reads the reports" };
+const LIST = "Campaign test list";
+
+describe("campaigns", { skip: skip ?? false }, () => {
+  let server;
+  let b;
+  let listId;
+  let sentId;
+
+  before(async () => {
+    server = await startKairos({ contacts: 200 });
+    const list = await server.api("POST", "/api/v1/lists", { name: LIST });
+    assert.equal(list.status, 201, JSON.stringify(list.body));
+    listId = list.body.id;
+    const contacts = (await server.api("GET", "/api/v1/contacts?limit=5")).body.data;
+    assert.equal(contacts.length, 5);
+    for (const c of contacts) {
+      const r = await server.api("PUT", `/api/v1/contacts/${c.id}/consents`, {
+        channel: "email",
+        purpose: "marketing",
+        state: "granted",
+        wording: "Send me news and offers by email",
+      });
+      assert.ok(r.status < 300, `consent for ${c.id}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    const added = await server.api("POST", `/api/v1/lists/${listId}/members`, { contact_ids: contacts.map((c) => c.id) });
+    assert.equal(added.body.added, 5);
+    const u = await server.api("POST", "/api/v1/users", { ...ANALYST, name: "Cam Analyst", role: "analyst" });
+    assert.equal(u.status, 201, JSON.stringify(u.body));
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  afterEach(async (t) => {
+    if (!b) return;
+    await b.shot(`last-${t.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`).catch(() => {});
+    const { consoleErrors, badResponses, apiCalls } = b;
+    await b.browser.close();
+    b = undefined;
+    assert.deepEqual(consoleErrors, [], "the browser console shows no errors");
+    assert.deepEqual(await unlistedCalls(server, apiCalls), [], "the UI calls only endpoints of the public, documented API");
+    assert.deepEqual(badResponses, [], "every failed request was an API refusal (a 4xx problem document)");
+  });
+
+  test("the owner builds a campaign, fixes what the server refuses, launches it and watches the report", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await page.getByRole("link", { name: "Campaigns" }).click();
+    await page.getByRole("heading", { name: "Campaigns" }).waitFor();
+    await page.getByRole("link", { name: "New campaign" }).click();
+    await page.getByRole("heading", { name: "New campaign" }).waitFor();
+
+    // No audience: the server's problem is shown on the audience picker.
+    await page.getByLabel("Name", { exact: true }).fill("Welcome broadcast");
+    await page.getByLabel("Template", { exact: true }).selectOption({ label: "Welcome" });
+    await page.getByRole("button", { name: "Save" }).click();
+    const audienceError = page.locator("#cmp-audience-error");
+    await audienceError.waitFor();
+    assert.match(await audienceError.innerText(), /is required/);
+    assert.equal(await page.locator("#cmp-audience").getAttribute("aria-invalid"), "true");
+    await b.shot("campaign-audience-refused");
+
+    // A throttle of 0: refused on the throttle field, the audience error gone.
+    await page.getByLabel("A static list").check();
+    await page.getByLabel("List", { exact: true }).selectOption({ label: `${LIST} (5)` });
+    await page.getByLabel("Throttle (messages per minute)").fill("0");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator("#cmp-per-minute-error").waitFor();
+    assert.match(await page.locator("#cmp-per-minute-error").innerText(), /whole number from 1/);
+    assert.equal(await audienceError.count(), 0);
+    await b.shot("campaign-throttle-refused");
+
+    await page.getByLabel("Throttle (messages per minute)").fill("");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.waitForURL(/\/email\/campaigns\/[0-9a-f-]{36}$/);
+    sentId = page.url().split("/").pop();
+    const saved = (await server.api("GET", `/api/v1/email/campaigns/${sentId}`)).body;
+    assert.equal(saved.status, "draft");
+    assert.deepEqual(saved.definition.audience, { list: listId });
+
+    // Launch, after a confirm with the audience size.
+    await page.getByRole("button", { name: "Launch…" }).click();
+    const confirm = page.getByRole("group", { name: "Confirm the launch" });
+    await confirm.getByText("Send to 5 recipients now?").waitFor();
+    await b.shot("campaign-launch-confirm");
+    await confirm.getByRole("button", { name: "Yes, launch" }).click();
+
+    // The report fills in while it sends, and ends where the API's does.
+    const report = page.getByTestId("campaign-report");
+    await report.waitFor();
+    await eventually(async () => (await page.locator(".page-header .badge").innerText()).trim() === "sent", 20_000, "the campaign to finish");
+    await eventually(async () => (await page.getByTestId("recipients-pending").innerText()) === "0" && (await page.getByTestId("total-sent").innerText()) === "5", 10_000, "the report to show every message sent");
+    const api = (await server.api("GET", `/api/v1/email/campaigns/${sentId}/report`)).body;
+    assert.equal(api.status, "sent");
+    assert.equal(api.recipients.total, 5);
+    assert.equal(api.totals.sent, 5, "every recipient consented, so the capture transport took all five");
+    assert.equal(await page.getByTestId("recipients-total").innerText(), String(api.recipients.total));
+    assert.equal(await page.getByTestId("recipients-done").innerText(), String(api.recipients.done));
+    for (const k of ["messages", "sent", "delivered", "bounced", "soft_bounced", "refused", "skipped", "failed", "unique_opens", "opens", "machine_opens", "unique_clicks", "clicks", "unsubscribed", "complained"]) {
+      assert.equal(await page.getByTestId(`total-${k}`).innerText(), String(api.totals[k]), k);
+    }
+    assert.equal(await page.getByRole("button", { name: "Save" }).count(), 0, "a launched campaign cannot be edited");
+    assert.equal(await page.getByLabel("Name", { exact: true }).isDisabled(), true);
+    await b.shot("campaign-report");
+
+    // The list shows it with its status and headline numbers.
+    await page.getByRole("link", { name: "All campaigns" }).click();
+    const row = page.getByTestId("campaign-Welcome broadcast");
+    await row.waitFor();
+    assert.equal((await row.locator(".badge").last().innerText()).trim(), "sent");
+    assert.match(await row.innerText(), new RegExp(`List: ${LIST}`));
+    assert.match(await row.innerText(), /Welcome/);
+    await eventually(async () => (await row.getByTestId("headline").count()) > 0, 10_000, "headline numbers");
+    assert.equal((await row.getByTestId("headline").innerText()).trim(), "5 · 0 · 0");
+    await b.shot("campaign-list");
+  });
+
+  test("a throttled campaign is paused, resumed and cancelled", async () => {
+    const c = await server.api("POST", "/api/v1/email/campaigns", {
+      name: "Slow drip",
+      definition: { audience: { list: listId }, template: "Welcome", per_minute: 1 },
+    });
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await page.goto(`${server.url}/email/campaigns/${c.body.id}`);
+    await page.getByRole("heading", { name: /Slow drip/ }).waitFor();
+    assert.equal(await page.getByLabel("Throttle (messages per minute)").inputValue(), "1");
+    await page.getByRole("button", { name: "Launch…" }).click();
+    await page.getByRole("group", { name: "Confirm the launch" }).getByRole("button", { name: "Yes, launch" }).click();
+    const badge = page.locator(".page-header .badge");
+    await eventually(async () => (await badge.innerText()).trim() === "sending", 10_000, "sending");
+    await page.getByRole("button", { name: "Pause" }).click();
+    await eventually(async () => (await badge.innerText()).trim() === "paused", 10_000, "paused");
+    assert.equal((await server.api("GET", `/api/v1/email/campaigns/${c.body.id}`)).body.status, "paused");
+    await b.shot("campaign-paused");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await eventually(async () => (await badge.innerText()).trim() === "sending", 10_000, "sending again");
+    await page.getByRole("button", { name: "Cancel campaign…" }).click();
+    await page.getByRole("button", { name: "Yes, cancel it" }).click();
+    await eventually(async () => (await badge.innerText()).trim() === "cancelled", 10_000, "cancelled");
+    const r = (await server.api("GET", `/api/v1/email/campaigns/${c.body.id}/report`)).body;
+    assert.equal(r.status, "cancelled");
+    assert.ok(r.recipients.pending > 0, "the throttle kept most recipients waiting");
+    assert.equal(await page.getByRole("button", { name: /Pause|Resume|Launch/ }).count(), 0);
+  });
+
+  test("an analyst sees the campaigns and the report but cannot change anything", async () => {
+    const draft = await server.api("POST", "/api/v1/email/campaigns", {
+      name: "Analyst draft",
+      definition: { audience: { list: listId }, template: "Welcome" },
+    });
+    assert.equal(draft.status, 201);
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server, ANALYST);
+    await page.getByRole("link", { name: "Campaigns" }).click();
+    await page.getByRole("heading", { name: "Campaigns" }).waitFor();
+    await page.getByTestId("campaign-Welcome broadcast").waitFor();
+    assert.equal(await page.getByRole("link", { name: "New campaign" }).count(), 0);
+    await b.shot("campaign-list-analyst");
+
+    await page.getByRole("link", { name: "Welcome broadcast" }).click();
+    await page.getByTestId("campaign-report").waitFor();
+    await eventually(async () => (await page.getByTestId("total-sent").innerText()) === "5", 10_000, "the report");
+    assert.equal(await page.getByRole("button", { name: /Save|Launch|Pause|Resume|Cancel/ }).count(), 0);
+    await b.shot("campaign-report-analyst");
+
+    await page.goto(`${server.url}/email/campaigns/${draft.body.id}`);
+    await page.getByRole("heading", { name: /Analyst draft/ }).waitFor();
+    assert.equal(await page.getByLabel("Name", { exact: true }).isDisabled(), true);
+    assert.equal(await page.getByRole("button", { name: /Save|Launch|Cancel/ }).count(), 0);
+    await page.goto(`${server.url}/email/campaigns/new`);
+    await page.getByRole("heading", { name: "Not available to your role" }).waitFor();
+  });
+});
