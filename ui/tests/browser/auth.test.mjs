@@ -214,7 +214,8 @@ describe("signing in and roles", { skip: skip ?? false }, () => {
     await b.shot("auth-member-locked");
     await row.getByRole("button", { name: "Unlock" }).click();
     await page.getByText(`${email} is unlocked.`).waitFor();
-    assert.equal(await row.getByText(/locked until/).count(), 0);
+    // The list reloads after the note appears: wait for the badge to go.
+    await eventually(async () => (await row.getByText(/locked until/).count()) === 0, 10_000, "the lock badge gone");
     const r = await fetch(server.url + "/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) });
     assert.equal(r.status, 200, "the right password works again");
   });
