@@ -165,6 +165,7 @@ async fn tracking_api_accepts_segment_payloads_and_refuses_bad_input_clearly() {
 
 #[tokio::test]
 async fn rest_api_contacts_companies_fields_keys() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     for ts in testing::all().await {
         let b = ts.backend();
         let s = Server::start(ts).await;
