@@ -391,6 +391,8 @@ async fn sessions_lockout_csrf_roles_keys_and_audit() {
         }
         let r = s.login_raw("analyst@acme.test", PASSWORD, None).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: i64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((14 * 60..=15 * 60).contains(&wait), "Retry-After {wait}");
         let v: Value = r.json().await.unwrap();
         assert!(v["detail"].as_str().unwrap().contains("locked"), "{v}");
         // The lock ends by itself after 15 minutes, or when an admin lifts it.

@@ -201,7 +201,8 @@ pub async fn login(
     let input: LoginInput = json_body(&body)?;
     let ip = connect.map(|Extension(ConnectInfo(a))| a.ip());
     if s.sign_ins.blocked(ip) {
-        return Err(Problem::too_many("too many failed sign-ins from this address; wait 15 minutes"));
+        let p = Problem::too_many("too many failed sign-ins from this address; wait 15 minutes");
+        return Ok(retry_after(p, ADDRESS_WINDOW.as_secs() as i64));
     }
     let email = super::users::account_email(&input.email).unwrap_or_default();
     let now = s.engine.clock().now();
@@ -223,7 +224,7 @@ pub async fn login(
     let actor = format!("user:{}", user.email);
     if let Some(until) = user.locked_until.filter(|t| *t > now) {
         s.sign_ins.failed(ip);
-        return Err(locked(until, now));
+        return Ok(retry_after(locked(until, now), (until - now).num_seconds()));
     }
     let pw = input.password.clone();
     let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash)).await.unwrap_or(false);
@@ -238,7 +239,7 @@ pub async fn login(
         if let Some(until) = lock {
             audit_all(&s, &spaces, &actor, "user.locked", &user.id.to_string(), json!({"until": until, "ip": ip_text}))
                 .await?;
-            return Err(locked(until, now));
+            return Ok(retry_after(locked(until, now), (until - now).num_seconds()));
         }
         return Err(Problem::unauthorized("wrong email or password"));
     }
@@ -285,6 +286,15 @@ pub async fn login(
     resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&s, &secret, SESSION_HOURS * 3600));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// A 429 saying, in `Retry-After`, how many seconds to wait.
+fn retry_after(p: Problem, seconds: i64) -> Response {
+    let mut resp = p.into_response();
+    if let Ok(v) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> Problem {
