@@ -161,7 +161,7 @@ function FormEditor({ form, lists, onCancel, onSaved }: { form: FormView | null;
       }}
     >
       <div className="form-grid">
-        <TextField id="form-name" label="Name" value={f.name} onChange={(v) => set("name", v)} error={errors.name} />
+        <TextField id="form-name" label="Form name" value={f.name} onChange={(v) => set("name", v)} error={errors.name} />
         <TextField id="form-wording_version" label="Wording version" placeholder="e.g. 2026-11" value={f.wording_version} onChange={(v) => set("wording_version", v)} error={errors.wording_version} />
       </div>
       <div className="field">
