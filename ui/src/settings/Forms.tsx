@@ -95,10 +95,10 @@ export function Forms() {
                     <CopyButton value={url} label={`Copy the address of ${f.name}`} />
                   </td>
                   {can("consent:write") && (
-                    <td>
+                    <td className="actions-cell">
                       <button type="button" onClick={() => setEditing(f)} aria-label={`Edit ${f.name}`}>
                         Edit
-                      </button>{" "}
+                      </button>
                       <button type="button" className="danger" onClick={() => void remove(f)} aria-label={`Delete ${f.name}`}>
                         Delete
                       </button>

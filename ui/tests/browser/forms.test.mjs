@@ -1,8 +1,9 @@
 // Browser tests of Settings → Forms and Settings → Retention, against the
 // real `kairos` binary with demo data: the owner signs in with the form,
 // creates a subscription form (an empty wording is refused on its field
-// first), finds it listed, opens its hosted page from the link and sees the
-// wording verbatim, then deletes it after a confirm; sets a retention policy
+// first) that adds to a static list, finds it listed, opens its hosted page
+// from the link and sees the wording verbatim, edits it (a bad reminder count
+// refused on its field), then deletes it after a confirm; sets a retention policy
 // that the API then holds, runs it now and sees the report and the run.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -18,8 +19,11 @@ describe("subscription forms and retention", { skip: skip ?? false }, () => {
   let server;
   let b;
 
+  let list;
+
   before(async () => {
     server = await startKairos({ contacts: 200 });
+    list = (await server.api("POST", "/api/v1/lists", { name: "Newsletter subscribers" })).body;
   });
   after(async () => {
     await server?.stop();
@@ -36,7 +40,7 @@ describe("subscription forms and retention", { skip: skip ?? false }, () => {
     assert.deepEqual(badResponses, [], "every failed request was an API refusal (a 4xx problem document)");
   });
 
-  test("the owner creates a form, opens its hosted page, and deletes it", async () => {
+  test("the owner creates a form, opens its hosted page, edits it and deletes it", async () => {
     b = await openBrowser();
     const { page } = b;
     await signIn(page, server);
@@ -59,8 +63,7 @@ describe("subscription forms and retention", { skip: skip ?? false }, () => {
     await form.getByLabel(/^Wording \(/).fill(WORDING);
     await form.getByLabel("Profiling").check();
     await form.getByLabel("First name").check();
-    const lists = (await server.api("GET", "/api/v1/lists")).body.data;
-    if (lists.length > 0) await form.getByLabel("Add subscribers to list").selectOption(lists[0].id);
+    await form.getByLabel("Add subscribers to list").selectOption({ label: list.name });
     await form.getByRole("button", { name: "Create form" }).click();
     await form.waitFor({ state: "detached" });
 
@@ -68,12 +71,12 @@ describe("subscription forms and retention", { skip: skip ?? false }, () => {
     assert.equal(created.definition.wording, WORDING);
     assert.deepEqual(created.definition.purposes, ["marketing", "profiling"]);
     assert.deepEqual(created.definition.fields, ["first_name"]);
-    assert.equal(created.definition.list_id, lists[0]?.id ?? null);
+    assert.equal(created.definition.list_id, list.id);
 
     const row = page.getByTestId(`form-${created.id}`);
     await row.waitFor();
     assert.match(await row.innerText(), /Marketing, Profiling/);
-    if (lists.length > 0) assert.match(await row.innerText(), new RegExp(lists[0].name));
+    assert.match(await row.innerText(), new RegExp(list.name));
     const link = row.getByTestId("form-url");
     assert.equal(await link.getAttribute("target"), "_blank");
     assert.equal(await link.getAttribute("href"), `${server.url}/f/${created.id}`);
@@ -88,6 +91,22 @@ describe("subscription forms and retention", { skip: skip ?? false }, () => {
     assert.equal(await hosted.locator("b").count(), 0, "the wording's markup is text, not HTML");
     await hosted.screenshot({ path: `${process.cwd()}/test-results/forms-hosted-page.png`, fullPage: true });
     await hosted.close();
+
+    // Editing: a bad reminder count is refused on its field; then a new wording version is saved.
+    await row.getByRole("button", { name: "Edit Acme newsletter" }).click();
+    const edit = page.getByRole("form", { name: "Edit form Acme newsletter" });
+    assert.equal(await edit.getByLabel(/^Wording \(/).inputValue(), WORDING);
+    await edit.getByLabel("Most reminders").fill("9");
+    await edit.getByRole("button", { name: "Save form" }).click();
+    await edit.locator("#form-max_reminders-error").waitFor();
+    await edit.getByLabel("Most reminders").fill("2");
+    await edit.getByLabel("Wording version").fill("2026-12");
+    await edit.getByRole("button", { name: "Save form" }).click();
+    await edit.waitFor({ state: "detached" });
+    const edited = (await server.api("GET", `/api/v1/forms/${created.id}`)).body.definition;
+    assert.equal(edited.wording_version, "2026-12");
+    assert.equal(edited.max_reminders, 2);
+    assert.equal(edited.wording, WORDING);
 
     page.once("dialog", (d) => void d.accept());
     await row.getByRole("button", { name: "Delete Acme newsletter" }).click();
