@@ -43,6 +43,8 @@ export function Retention() {
   };
 
   const runNow = async () => {
+    // What a run deletes or anonymises cannot be brought back.
+    if (!window.confirm("Apply the retention policy now? Deleted and anonymised data cannot be recovered.")) return;
     setRunning(true);
     setRunProblem(null);
     setReport(null);

@@ -137,6 +137,7 @@ describe("subscription forms and retention", { skip: skip ?? false }, () => {
       inactive_contacts_days: 3650,
     });
 
+    page.once("dialog", (d) => void d.accept());
     await page.getByRole("button", { name: "Run now" }).click();
     const report = page.getByTestId("retention-report");
     await report.waitFor();
