@@ -24,6 +24,8 @@ import { Members } from "./settings/Members";
 import { Keys } from "./settings/Keys";
 import { Audit } from "./settings/Audit";
 import { Password } from "./settings/Password";
+import { Forms } from "./settings/Forms";
+import { Retention } from "./settings/Retention";
 
 export function App() {
   return (
@@ -82,6 +84,8 @@ function Shell() {
               <Route index element={<Allowed need="settings:read" what="view settings"><EmailSettings /></Allowed>} />
               <Route path="members" element={<Allowed need="members" what="manage members"><Members /></Allowed>} />
               <Route path="keys" element={<Allowed need="members" what="manage API keys"><Keys /></Allowed>} />
+              <Route path="forms" element={<Allowed need="consent:read" what="view subscription forms"><Forms /></Allowed>} />
+              <Route path="retention" element={<Allowed need="privacy:rights" what="manage retention"><Retention /></Allowed>} />
               <Route path="audit" element={<Allowed need="audit:read" what="view the audit log"><Audit /></Allowed>} />
               <Route path="password" element={<Allowed need="session" what="change a password" userOnly><Password /></Allowed>} />
             </Route>

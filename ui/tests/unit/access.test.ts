@@ -35,9 +35,9 @@ test("the navigation shows each role only what it may open", () => {
 test("settings sections follow the role, and the password only for people who signed in with one", () => {
   const labels = (s: SessionView) => allowedItems(s, SETTINGS_NAV).map((i) => i.label);
   assert.deepEqual(labels(analyst), ["Email & address", "Password"]);
-  assert.deepEqual(labels(compliance), ["Email & address", "Audit log", "Password"]);
-  assert.deepEqual(labels(session("admin", ALL)), ["Email & address", "Members", "API keys", "Audit log", "Password"]);
-  assert.deepEqual(labels(session("admin", ALL, "key")), ["Email & address", "Members", "API keys", "Audit log"]);
+  assert.deepEqual(labels(compliance), ["Email & address", "Forms", "Retention", "Audit log", "Password"]);
+  assert.deepEqual(labels(session("admin", ALL)), ["Email & address", "Members", "API keys", "Forms", "Retention", "Audit log", "Password"]);
+  assert.deepEqual(labels(session("admin", ALL, "key")), ["Email & address", "Members", "API keys", "Forms", "Retention", "Audit log"]);
 });
 
 test("owners assign every role, admins all but owner, others none", () => {
