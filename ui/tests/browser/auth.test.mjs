@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, afterEach, before, describe, test } from "node:test";
-import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, unlistedCalls } from "./harness.mjs";
+import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, closeAndCheck } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -31,13 +31,9 @@ describe("signing in and roles", { skip: skip ?? false }, () => {
 
   afterEach(async (t) => {
     if (!b) return;
-    await b.shot(`last-${t.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`).catch(() => {});
-    const { consoleErrors, badResponses, apiCalls } = b;
-    await b.browser.close();
+    const done = b;
     b = undefined;
-    assert.deepEqual(consoleErrors, [], "the browser console shows no errors");
-    assert.deepEqual(await unlistedCalls(server, apiCalls), [], "the UI calls only endpoints of the public, documented API");
-    assert.deepEqual(badResponses, [], "every failed request was an API refusal (a 4xx problem document)");
+    await closeAndCheck(done, server, t.name);
   });
 
   test("the owner signs in with the form, adds an analyst, makes and revokes a key, reads the audit log and signs out", async () => {

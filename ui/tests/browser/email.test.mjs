@@ -8,7 +8,7 @@
 // templates by name. No console errors; only documented API endpoints.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, unlistedCalls } from "./harness.mjs";
+import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, closeAndCheck } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -33,14 +33,9 @@ describe("the email pages", { skip: skip ?? false }, () => {
 
   afterEach(async (t) => {
     if (!b) return;
-    await b.shot(`last-email-${t.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase().slice(0, 60)}`).catch(() => {});
-    const { consoleErrors, badResponses, apiCalls } = b;
-    await b.browser.close();
+    const done = b;
     b = undefined;
-    assert.deepEqual(consoleErrors, [], "the browser console shows no errors");
-    assert.ok(apiCalls.length > 0, "the page called the API");
-    assert.deepEqual(await unlistedCalls(server, apiCalls), [], "the UI calls only endpoints of the public, documented API");
-    assert.deepEqual(badResponses, [], "every failed request was an API refusal (a 4xx problem document)");
+    await closeAndCheck(done, server, t.name, { prefix: "last-email-", maxName: 60, calledApi: true });
   });
 
   /** Pick `c` in the contact picker labelled `label` by typing their email. */

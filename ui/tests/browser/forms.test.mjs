@@ -7,7 +7,7 @@
 // that the API then holds, runs it now and sees the report and the run.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, unlistedCalls } from "./harness.mjs";
+import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, closeAndCheck } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -31,13 +31,9 @@ describe("subscription forms and retention", { skip: skip ?? false }, () => {
 
   afterEach(async (t) => {
     if (!b) return;
-    await b.shot(`last-${t.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`).catch(() => {});
-    const { consoleErrors, badResponses, apiCalls } = b;
-    await b.browser.close();
+    const done = b;
     b = undefined;
-    assert.deepEqual(consoleErrors, [], "the browser console shows no errors");
-    assert.deepEqual(await unlistedCalls(server, apiCalls), [], "the UI calls only endpoints of the public, documented API");
-    assert.deepEqual(badResponses, [], "every failed request was an API refusal (a 4xx problem document)");
+    await closeAndCheck(done, server, t.name);
   });
 
   test("the owner creates a form, opens its hosted page, edits it and deletes it", async () => {

@@ -2,6 +2,7 @@
 // demo data on a temporary data directory and a free port, launches
 // Debian's Chromium through playwright-core, calls the REST API directly to
 // check what the UI shows, and saves screenshots to ui/test-results/.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -187,6 +188,20 @@ export async function unlistedCalls(server, calls) {
     const [method, path] = c.split(" ");
     return !ops.some((o) => o.method === method && o.re.test(path));
   });
+}
+
+/** End a test's browser `b`: a screenshot of its last state (the failing
+ * state on failure), then the checks every UI test makes — no console
+ * errors, only documented API calls, every failed request an API refusal.
+ * `calledApi` also requires the page to have called the API at all. */
+export async function closeAndCheck(b, server, testName, { prefix = "last-", maxName = Infinity, calledApi = false } = {}) {
+  await b.shot(`${prefix}${testName.replace(/[^a-z0-9]+/gi, "-").toLowerCase().slice(0, maxName)}`).catch(() => {});
+  const { consoleErrors, badResponses, apiCalls } = b;
+  await b.browser.close();
+  assert.deepEqual(consoleErrors, [], "the browser console shows no errors");
+  if (calledApi) assert.ok(apiCalls.length > 0, "the page called the API");
+  assert.deepEqual(await unlistedCalls(server, apiCalls), [], "the UI calls only endpoints of the public, documented API");
+  assert.deepEqual(badResponses, [], "every failed request was an API refusal (a 4xx problem document)");
 }
 
 /** Sign in through the sign-in page with an email and password (the demo's owner unless given). */

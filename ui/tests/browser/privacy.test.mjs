@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, afterEach, before, describe, test } from "node:test";
-import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, unlistedCalls } from "./harness.mjs";
+import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, closeAndCheck } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -38,13 +38,9 @@ describe("data-subject requests and hostile contact data", { skip: skip ?? false
 
   afterEach(async (t) => {
     if (!b) return;
-    await b.shot(`last-${t.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`).catch(() => {});
-    const { consoleErrors, badResponses, apiCalls } = b;
-    await b.browser.close();
+    const done = b;
     b = undefined;
-    assert.deepEqual(consoleErrors, [], "the browser console shows no errors");
-    assert.deepEqual(await unlistedCalls(server, apiCalls), [], "the UI calls only endpoints of the public, documented API");
-    assert.deepEqual(badResponses, [], "every failed request was an API refusal (a 4xx problem document)");
+    await closeAndCheck(done, server, t.name);
   });
 
   /** The contact page of `c`, once its profile is shown. */
