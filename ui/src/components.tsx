@@ -1,7 +1,7 @@
 // Small building blocks every page uses: the loading indicator, the box
 // that shows an API problem where the action happened, page headers, form
-// fields with their server errors, a copy button, and the page shown to a
-// role that may not see a page.
+// fields with their server errors, a copy button, an inline "are you sure?",
+// and the page shown to a role that may not see a page.
 import { useEffect, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { ApiError } from "./api";
@@ -130,6 +130,40 @@ export function CopyButton({ value, label }: { value: string; label: string }) {
         {copied === "yes" ? "Copied" : copied === "no" ? "Select and copy by hand" : ""}
       </span>
     </>
+  );
+}
+
+/** An inline "are you sure?" beside the action it guards: the question, the
+ * confirming button and the way back. */
+export function InlineConfirm({
+  label,
+  question,
+  yes,
+  yesClass = "danger",
+  disabled,
+  onYes,
+  no = "Cancel",
+  onNo,
+}: {
+  label: string;
+  question: ReactNode;
+  yes: string;
+  yesClass?: string;
+  disabled?: boolean;
+  onYes: () => void;
+  no?: string;
+  onNo: () => void;
+}) {
+  return (
+    <span className="confirm" role="group" aria-label={label}>
+      {question}
+      <button type="button" className={yesClass} disabled={disabled} onClick={onYes}>
+        {yes}
+      </button>
+      <button type="button" onClick={onNo}>
+        {no}
+      </button>
+    </span>
   );
 }
 

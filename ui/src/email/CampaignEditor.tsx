@@ -7,7 +7,7 @@ import { Fragment, useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, useApi } from "../api";
 import { useCan } from "../session";
-import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { formatNumber, formatWhen, InlineConfirm, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { BarChart } from "../Chart";
 import { useNames } from "./Campaigns";
 import {
@@ -340,8 +340,9 @@ function Editor({
               </button>
             ))}
           {confirm && (
-            <span className="confirm" role="group" aria-label={confirm.action === "launch" ? "Confirm the launch" : "Confirm cancelling"}>
-              {confirm.action === "launch" ? (
+            <InlineConfirm
+              label={confirm.action === "launch" ? "Confirm the launch" : "Confirm cancelling"}
+              question={confirm.action === "launch" ? (
                 <span data-testid="launch-size">
                   {confirm.size === undefined
                     ? "Counting the audience…"
@@ -352,13 +353,13 @@ function Editor({
               ) : (
                 "Stop this campaign for good?"
               )}
-              <button type="button" className={confirm.action === "launch" ? "primary" : "danger"} disabled={busy || confirm.size === undefined && confirm.action === "launch"} onClick={() => void act(confirm.action)}>
-                {confirm.action === "launch" ? "Yes, launch" : "Yes, cancel it"}
-              </button>
-              <button type="button" onClick={() => setConfirm(null)}>
-                No
-              </button>
-            </span>
+              yes={confirm.action === "launch" ? "Yes, launch" : "Yes, cancel it"}
+              yesClass={confirm.action === "launch" ? "primary" : "danger"}
+              disabled={busy || (confirm.size === undefined && confirm.action === "launch")}
+              onYes={() => void act(confirm.action)}
+              no="No"
+              onNo={() => setConfirm(null)}
+            />
           )}
           {note && <span className="ok small" role="status">{note}</span>}
           {editable && dirty && campaign && <span className="muted small">Unsaved changes</span>}

@@ -4,7 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { assignableRoles, endOfDay } from "../access";
 import { api, fieldErrors, useApi } from "../api";
-import { CopyButton, formatWhen, Loading, ProblemBox, StatusBadge, TextField } from "../components";
+import { CopyButton, formatWhen, InlineConfirm, Loading, ProblemBox, StatusBadge, TextField } from "../components";
 import { useSession } from "../session";
 
 interface ApiKey {
@@ -122,15 +122,13 @@ export function Keys() {
                           </button>
                         )}
                         {confirming === k.id && (
-                          <span className="confirm" role="group" aria-label={`Confirm revoking ${k.name}`}>
-                            Stop it now?
-                            <button type="button" className="danger" onClick={() => void revoke(k)}>
-                              Yes, revoke
-                            </button>
-                            <button type="button" onClick={() => setConfirming(null)}>
-                              Cancel
-                            </button>
-                          </span>
+                          <InlineConfirm
+                            label={`Confirm revoking ${k.name}`}
+                            question="Stop it now?"
+                            yes="Yes, revoke"
+                            onYes={() => void revoke(k)}
+                            onNo={() => setConfirming(null)}
+                          />
                         )}
                       </td>
                     </tr>

@@ -6,7 +6,7 @@
 import { useState, type FormEvent } from "react";
 import { assignableRoles, type Role } from "../access";
 import { api, fieldErrors, useApi } from "../api";
-import { formatWhen, Loading, ProblemBox, TextField } from "../components";
+import { formatWhen, InlineConfirm, Loading, ProblemBox, TextField } from "../components";
 import { useSession } from "../session";
 
 interface Member {
@@ -116,15 +116,13 @@ export function Members() {
                           </button>
                         )}
                         {confirming === m.id && (
-                          <span className="confirm" role="group" aria-label={`Confirm removing ${m.email}`}>
-                            {self ? "Remove yourself?" : `Remove ${m.name}?`}
-                            <button type="button" className="danger" onClick={() => void change(`${m.email} was removed.`, () => api("DELETE", `/api/v1/users/${m.id}`))}>
-                              Yes, remove
-                            </button>
-                            <button type="button" onClick={() => setConfirming(null)}>
-                              Cancel
-                            </button>
-                          </span>
+                          <InlineConfirm
+                            label={`Confirm removing ${m.email}`}
+                            question={self ? "Remove yourself?" : `Remove ${m.name}?`}
+                            yes="Yes, remove"
+                            onYes={() => void change(`${m.email} was removed.`, () => api("DELETE", `/api/v1/users/${m.id}`))}
+                            onNo={() => setConfirming(null)}
+                          />
                         )}
                       </td>
                     </tr>
