@@ -264,15 +264,19 @@ pub fn message_id_for_intent(ws: WorkspaceId, key: &str) -> uuid::Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
-/// The key signing a workspace's tracking and unsubscribe tokens.
-/// The workspace's key for open, click and unsubscribe tokens; the one
-/// place it is derived (sends sign with it, the server's link routes check
-/// with it through [`Engine::email_tracking_key`]).
+/// The workspace's key for open, click and unsubscribe tokens, from its
+/// address salt; the one place it is derived (sends sign with it, the
+/// server's link routes check with it through [`Engine::email_tracking_key`]).
+fn tracking_key_of(salt: &str) -> [u8; 32] {
+    kairos_core::links::link_key(salt, "email-tracking")
+}
+
+/// [`tracking_key_of`] the workspace, reading its salt.
 pub(crate) async fn tracking_key(engine: &Engine, ws: WorkspaceId) -> Result<[u8; 32], StoreError> {
     let mut tx = engine.store().begin().await?;
     let secret = tx.address_salt(ws).await?;
     tx.commit().await?;
-    Ok(kairos_core::links::link_key(&secret, "email-tracking"))
+    Ok(tracking_key_of(&secret))
 }
 
 /// The source of a template from its stored record.
@@ -431,6 +435,7 @@ impl Engine {
         message: uuid::Uuid,
         sender: Option<&SenderRecord>,
         source: &str,
+        salt: &str,
     ) -> Result<template::Context, EmailError> {
         let mut tx = self.store().begin().await?;
         let company = match contact.company_ids.first() {
@@ -440,15 +445,14 @@ impl Engine {
         let scores = tx.scores_of(ws, contact.id).await?;
         let policy = tx.workspace_policy(ws).await?;
         let segments = tx.segments(ws).await?;
-        let salt = tx.address_salt(ws).await?;
         tx.commit().await?;
         let member_of: BTreeSet<_> = self.contact_segments(ws, contact.id).into_iter().collect();
         let segment_names: Vec<String> =
             segments.into_iter().filter(|s| member_of.contains(&s.id)).map(|s| s.name).collect();
-        let key = kairos_core::links::link_key(&salt, "email-tracking");
+        let key = tracking_key_of(salt);
         let base = self.email().options.public_url.trim_end_matches('/');
         let unsubscribe = format!("{base}/u/{}", tracking::unsubscribe_token(&key, ws.0, message, contact.id.0));
-        let pref_key = kairos_core::links::link_key(&salt, "preferences");
+        let pref_key = kairos_core::links::link_key(salt, "preferences");
         let expires = self.clock().now().timestamp() + 400 * 86_400;
         let preferences =
             format!("{base}/preferences/{}", kairos_core::links::sign(&pref_key, ws, contact.id, expires));
@@ -550,6 +554,8 @@ impl Engine {
         })?;
         let mut tx = self.store().begin().await?;
         let sender = tx.email_sender(ws, req.sender.as_deref()).await?;
+        // Read once: the links in the body and the tracking below sign with it.
+        let salt = tx.address_salt(ws).await?;
         tx.commit().await?;
         let sender = sender.ok_or_else(|| {
             EmailError::Permanent(match &req.sender {
@@ -557,8 +563,9 @@ impl Engine {
                 None => "no sender identity is configured; create one with POST /api/v1/email/senders".into(),
             })
         })?;
-        let ctx =
-            self.email_context(ws, &contact, &schema, req.event.as_ref(), req.id, Some(&sender), &req.source).await?;
+        let ctx = self
+            .email_context(ws, &contact, &schema, req.event.as_ref(), req.id, Some(&sender), &req.source, &salt)
+            .await?;
         let mut rendered = match compiled.render(&ctx) {
             Ok(r) => r,
             Err(skip) => {
@@ -585,7 +592,7 @@ impl Engine {
             rendered.text.push_str(&format!("\n{line}\n"));
         }
         // Tracking: signed click links (with UTM parameters) and the pixel.
-        let key = tracking_key(self, ws).await?;
+        let key = tracking_key_of(&salt);
         let base = self.email().options.public_url.trim_end_matches('/').to_string();
         let utm = tracking::Utm {
             source: "kairos".into(),
@@ -781,10 +788,12 @@ impl Engine {
         let mut tx = self.store().begin().await?;
         let c = tx.contact(ws, contact).await?;
         let sender = tx.email_sender(ws, None).await?;
+        let salt = tx.address_salt(ws).await?;
         tx.commit().await?;
         let c = c.ok_or_else(|| EmailError::NotFound(format!("contact {contact} does not exist")))?;
-        let ctx =
-            self.email_context(ws, &c, &schema, event.as_ref(), uuid::Uuid::nil(), sender.as_ref(), "preview").await?;
+        let ctx = self
+            .email_context(ws, &c, &schema, event.as_ref(), uuid::Uuid::nil(), sender.as_ref(), "preview", &salt)
+            .await?;
         Ok(compiled.render(&ctx).map_err(|s| s.0))
     }
 
