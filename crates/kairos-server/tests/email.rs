@@ -386,127 +386,136 @@ async fn email_through_a_real_smtp_server_with_dkim_tracking_and_unsubscribe() {
 
 #[tokio::test]
 async fn capture_transport_keeps_messages_instead_of_sending() {
-    let ts = testing::sqlite().await;
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let s = Server::start_with(ts.store.clone(), clock, None, options(EmailTransport::Capture)).await;
-    let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "plan", "type": "string"}))).await;
-    assert_eq!(st, StatusCode::CREATED);
-    let (st, _) = s
-        .api(
-            Method::POST,
-            "/api/v1/email/senders",
-            Some(json!({"email": "hi@acme.example", "dkim_algorithm": "ed25519"})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED);
-    let (st, _) = s
-        .api(Method::POST, "/api/v1/email/templates", Some(json!({"name": "Receipt", "subject": "Your receipt", "format": "html",
-            "body": "<p>Thanks {{ contact.first_name | default: 'there' }}: {{ event.properties.total | money: 'USD' }}</p>"})))
-        .await;
-    assert_eq!(st, StatusCode::CREATED);
-    let ada = identify(&s, "ada", "ada@example.org", Some("Ada")).await;
-    // Transactional: no marketing consent needed, no unsubscribe headers.
-    let (st, v) = s
-        .api(
-            Method::POST,
-            "/api/v1/email/send",
-            Some(json!({"contact_id": ada, "template": "Receipt", "transactional": true,
-            "event": {"name": "Order Completed", "properties": {"total": 42}}})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(v["status"], "captured", "{v}");
-    let id = v["message_id"].as_str().unwrap();
-    let raw =
-        s.http.get(format!("{}/api/v1/email/messages/{id}/raw", s.url)).bearer_auth(&s.admin).send().await.unwrap();
-    assert_eq!(raw.headers()["content-type"], "message/rfc822");
-    let raw = raw.text().await.unwrap();
-    assert!(raw.starts_with("DKIM-Signature:"), "{raw}");
-    assert!(raw.contains("Thanks Ada: $42.00"), "{raw}");
-    assert!(!raw.contains("\r\nList-Unsubscribe:"), "transactional mail carries no unsubscribe headers");
-    let list = s.get(&format!("/api/v1/email/messages?contact_id={ada}")).await;
-    assert_eq!(list["data"][0]["status"], "captured");
-    assert!(list["data"][0].get("raw").is_none(), "lists leave the message out");
+    for ts in testing::all().await {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start_with(ts.store.clone(), clock, None, options(EmailTransport::Capture)).await;
+        let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "plan", "type": "string"}))).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (st, _) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/senders",
+                Some(json!({"email": "hi@acme.example", "dkim_algorithm": "ed25519"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (st, _) = s
+            .api(Method::POST, "/api/v1/email/templates", Some(json!({"name": "Receipt", "subject": "Your receipt", "format": "html",
+                "body": "<p>Thanks {{ contact.first_name | default: 'there' }}: {{ event.properties.total | money: 'USD' }}</p>"})))
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let ada = identify(&s, "ada", "ada@example.org", Some("Ada")).await;
+        // Transactional: no marketing consent needed, no unsubscribe headers.
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/send",
+                Some(json!({"contact_id": ada, "template": "Receipt", "transactional": true,
+                "event": {"name": "Order Completed", "properties": {"total": 42}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["status"], "captured", "{v}");
+        let id = v["message_id"].as_str().unwrap();
+        let raw =
+            s.http.get(format!("{}/api/v1/email/messages/{id}/raw", s.url)).bearer_auth(&s.admin).send().await.unwrap();
+        assert_eq!(raw.headers()["content-type"], "message/rfc822");
+        let raw = raw.text().await.unwrap();
+        assert!(raw.starts_with("DKIM-Signature:"), "{raw}");
+        assert!(raw.contains("Thanks Ada: $42.00"), "{raw}");
+        assert!(!raw.contains("\r\nList-Unsubscribe:"), "transactional mail carries no unsubscribe headers");
+        let list = s.get(&format!("/api/v1/email/messages?contact_id={ada}")).await;
+        assert_eq!(list["data"][0]["status"], "captured");
+        assert!(list["data"][0].get("raw").is_none(), "lists leave the message out");
 
-    // Transparency: a disclosure line in every message once switched on, and
-    // a public page generated from the workspace's configuration.
-    let ws = s.get("/api/v1/workspace").await["id"].as_str().unwrap().to_string();
-    let page = |ws: String| {
-        let http = s.http.clone();
-        let url = s.url.clone();
-        async move {
-            let r = http.get(format!("{url}/transparency/{ws}")).send().await.unwrap();
-            (r.status(), r.text().await.unwrap())
+        // Transparency: a disclosure line in every message once switched on, and
+        // a public page generated from the workspace's configuration.
+        let ws = s.get("/api/v1/workspace").await["id"].as_str().unwrap().to_string();
+        let page = |ws: String| {
+            let http = s.http.clone();
+            let url = s.url.clone();
+            async move {
+                let r = http.get(format!("{url}/transparency/{ws}")).send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        assert_eq!(page(ws.clone()).await.0, StatusCode::NOT_FOUND, "not published yet");
+        let settings = json!({"transparency": {"organisation": "Acme Ltd", "disclose_automation": true, "public_page": true,
+            "privacy_contact": "privacy@acme.example", "statement": "We keep only what we need. <script>alert(1)</script>"}});
+        let (st, v) = s.api(Method::PUT, "/api/v1/settings", Some(settings)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/send",
+                Some(json!({"contact_id": ada, "template": "Receipt", "transactional": true,
+                            "event": {"name": "Order Completed", "properties": {"total": 7}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let raw = s
+            .http
+            .get(format!("{}/api/v1/email/messages/{}/raw", s.url, v["message_id"].as_str().unwrap()))
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        // (Quoted-printable soft line breaks joined.)
+        let joined = raw.replace("=\r\n", "").replace("=\n", "");
+        assert_eq!(
+            joined.matches("This message was sent automatically by Acme Ltd.").count(),
+            2,
+            "HTML and text: {raw}"
+        );
+        let (st, html) = page(ws.clone()).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        for want in [
+            "What Acme Ltd collects about you",
+            "plan",
+            "Email Sent",
+            "mailto:privacy@acme.example",
+            "until you ask for it to be deleted",
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+        ] {
+            assert!(html.contains(want), "{want:?} missing from the page: {html}");
         }
-    };
-    assert_eq!(page(ws.clone()).await.0, StatusCode::NOT_FOUND, "not published yet");
-    let settings = json!({"transparency": {"organisation": "Acme Ltd", "disclose_automation": true, "public_page": true,
-        "privacy_contact": "privacy@acme.example", "statement": "We keep only what we need. <script>alert(1)</script>"}});
-    let (st, v) = s.api(Method::PUT, "/api/v1/settings", Some(settings)).await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    let (st, v) = s
-        .api(
-            Method::POST,
-            "/api/v1/email/send",
-            Some(json!({"contact_id": ada, "template": "Receipt", "transactional": true,
-                        "event": {"name": "Order Completed", "properties": {"total": 7}}})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    let raw = s
-        .http
-        .get(format!("{}/api/v1/email/messages/{}/raw", s.url, v["message_id"].as_str().unwrap()))
-        .bearer_auth(&s.admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    // (Quoted-printable soft line breaks joined.)
-    let joined = raw.replace("=\r\n", "").replace("=\n", "");
-    assert_eq!(joined.matches("This message was sent automatically by Acme Ltd.").count(), 2, "HTML and text: {raw}");
-    let (st, html) = page(ws.clone()).await;
-    assert_eq!(st, StatusCode::OK, "{html}");
-    for want in [
-        "What Acme Ltd collects about you",
-        "plan",
-        "Email Sent",
-        "mailto:privacy@acme.example",
-        "until you ask for it to be deleted",
-        "&lt;script&gt;alert(1)&lt;/script&gt;",
-    ] {
-        assert!(html.contains(want), "{want:?} missing from the page: {html}");
-    }
-    assert!(!html.contains("<script>"), "escaped");
-    let (st, _) = s
-        .api(Method::PUT, "/api/v1/retention", Some(json!({"events_max_age_days": 365, "events_action": "anonymise"})))
-        .await;
-    assert_eq!(st, StatusCode::OK);
-    assert!(page(ws.clone()).await.1.contains("Activity older than 1 year is anonymised"));
-    assert_eq!(page(uuid::Uuid::now_v7().to_string()).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(page("not-an-id".into()).await.0, StatusCode::NOT_FOUND);
+        assert!(!html.contains("<script>"), "escaped");
+        let (st, _) = s
+            .api(
+                Method::PUT,
+                "/api/v1/retention",
+                Some(json!({"events_max_age_days": 365, "events_action": "anonymise"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(page(ws.clone()).await.1.contains("Activity older than 1 year is anonymised"));
+        assert_eq!(page(uuid::Uuid::now_v7().to_string()).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(page("not-an-id".into()).await.0, StatusCode::NOT_FOUND);
 
-    // Secrets at rest: the DKIM key and a webhook secret are sealed in the
-    // store (the signature above was made with the unsealed key).
-    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let (st, _) = s
-        .api(
-            Method::POST,
-            "/api/v1/webhook-endpoints",
-            Some(json!({"id": "crm", "url": "http://127.0.0.1:9/hook", "secret": secret})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED);
-    let rows = testing::all_rows_as_text(&ts.url).await;
-    let senders: Vec<_> = rows.iter().filter(|(t, _)| t == "email_senders").collect();
-    assert_eq!(senders.len(), 1);
-    assert!(senders[0].1.contains("enc:v1:"), "{:?}", senders[0]);
-    assert!(
-        !rows.iter().any(|(_, r)| r.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
-        "webhook secret stored in clear"
-    );
-    assert!(!s.get("/api/v1/email/senders").await.to_string().contains("enc:v1:"), "never returned by the API");
+        // Secrets at rest: the DKIM key and a webhook secret are sealed in the
+        // store (the signature above was made with the unsealed key).
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let (st, _) = s
+            .api(
+                Method::POST,
+                "/api/v1/webhook-endpoints",
+                Some(json!({"id": "crm", "url": "http://127.0.0.1:9/hook", "secret": secret})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let rows = testing::all_rows_as_text(&ts.url).await;
+        let senders: Vec<_> = rows.iter().filter(|(t, _)| t == "email_senders").collect();
+        assert_eq!(senders.len(), 1);
+        assert!(senders[0].1.contains("enc:v1:"), "{:?}", senders[0]);
+        assert!(
+            !rows.iter().any(|(_, r)| r.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+            "webhook secret stored in clear"
+        );
+        assert!(!s.get("/api/v1/email/senders").await.to_string().contains("enc:v1:"), "never returned by the API");
+    }
 }
 
 /// Poll a campaign's report until `f` holds.
