@@ -22,6 +22,7 @@ pub mod journey;
 pub mod links;
 pub mod merge;
 pub mod retention;
+pub mod score;
 pub mod secrets;
 pub mod segment;
 pub mod tcf;

@@ -442,7 +442,13 @@ impl Engine {
             Some(id) => tx.company(ws, *id).await?,
             None => None,
         };
-        let scores = tx.scores_of(ws, contact.id).await?;
+        let now = self.clock().now().timestamp_millis();
+        let scores: Vec<(String, f64)> = tx
+            .scores_of(ws, contact.id)
+            .await?
+            .into_iter()
+            .map(|s| (s.score, (s.state.value_at(s.half_life_days, now) * 100.0).round() / 100.0))
+            .collect();
         let policy = tx.workspace_policy(ws).await?;
         let segments = tx.segments(ws).await?;
         tx.commit().await?;

@@ -65,6 +65,8 @@ pub(crate) enum Job {
         feed_segments: bool,
         reply: oneshot::Sender<Result<HashMap<String, i64>, StoreError>>,
     },
+    /// Re-level scores decay has taken below a threshold.
+    ScoreDrops,
 }
 
 enum Outcome {
@@ -77,6 +79,7 @@ impl Job {
         match self {
             Job::Ingest { messages, .. } => messages.len(),
             Job::Log { events, .. } => events.len(),
+            Job::ScoreDrops => 1,
         }
     }
 
@@ -95,6 +98,11 @@ impl Job {
                     Ok(Outcome::Report(_)) => Ok(HashMap::new()),
                     Err(e) => Err(e),
                 });
+            }
+            Job::ScoreDrops => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "re-levelling decayed scores failed");
+                }
             }
         }
     }
@@ -197,8 +205,18 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
                 }
                 Outcome::Logged(inserted)
             }
+            Job::ScoreDrops => {
+                let now = inner.clock.now().timestamp_millis();
+                live.extend(crate::scores::score_drops(&mut tx, inner, now).await?);
+                Outcome::Logged(HashMap::new())
+            }
         });
     }
+    // Scores move with the events and profile changes of the same
+    // transaction; their threshold events join what the others are told.
+    let now = inner.clock.now().timestamp_millis();
+    let crossed = crate::scores::score_commit(&mut tx, inner, &live, now).await?;
+    live.extend(crossed);
     let touched = tx.commit().await?;
     let newest = outcomes
         .iter()

@@ -979,7 +979,8 @@ impl Runner {
                 intent.status = "done".into();
                 intent.done_at = Some(now);
                 intent.attempts = 1;
-                match apply_internal(&engine, &mut state, &mut tx, *ws, *contact, &effect.action, now).await? {
+                let source = format!("journey {journey}, node {}", effect.node);
+                match apply_internal(&engine, &mut state, &mut tx, *ws, *contact, &effect.action, &source, now).await? {
                     Ok(summary) => intent.payload = summary,
                     Err(why) => {
                         intent.status = "dead".into();
@@ -1031,6 +1032,7 @@ impl Runner {
             }
         }
         tx.set_journey_cursor(self.cursor).await?;
+        let crossed = crate::scores::score_commit(&mut tx, &engine.inner, &[], now).await?;
         let touched = tx.commit().await;
         if touched.is_ok() {
             self.saved_cursor = self.cursor;
@@ -1047,7 +1049,8 @@ impl Runner {
                 return Err(e);
             }
         };
-        engine.committed(touched, Vec::new());
+        engine.wake_journeys(crossed.iter().map(|e| e.seq).max());
+        engine.committed(touched, crossed);
         if !batch.delivered.is_empty() {
             let n = batch.delivered.len();
             let _ = engine.inner.unrecorded.fetch_update(
@@ -1181,6 +1184,7 @@ async fn apply_internal(
     ws: WorkspaceId,
     contact: ContactId,
     action: &Action,
+    source: &str,
     now: i64,
 ) -> Result<Result<Value, String>, StoreError> {
     match action {
@@ -1201,7 +1205,9 @@ async fn apply_internal(
             Ok(Ok(json!({"set": set})))
         }
         Action::ChangeScore { score, by } => {
-            let value = tx.add_to_score(ws, contact, score, *by, now).await?;
+            let (value, crossed) =
+                crate::scores::adjust(tx, &engine.inner, ws, contact, score, *by, source, now).await?;
+            engine.wake_journeys(crossed.into_iter().max());
             Ok(Ok(json!({"score": score, "by": by, "value": value})))
         }
         Action::AddToList(list) | Action::RemoveFromList(list) => {

@@ -17,6 +17,7 @@ mod journeys;
 mod models;
 mod outbox;
 mod profile;
+mod scores;
 mod segments;
 pub mod smtp;
 
@@ -31,6 +32,7 @@ pub use ingest::{IngestError, IngestReport};
 pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError};
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
 pub use outbox::OutboxOptions;
+pub use scores::{ContactScoreView, ScoreApiError};
 pub use segments::{SegmentError, SegmentStatus};
 
 use kairos_core::clock::Clock;
@@ -107,6 +109,9 @@ pub(crate) struct Inner {
     /// so a crash repeats few deliveries.
     pub unrecorded: std::sync::atomic::AtomicUsize,
     pub email: email::EmailChannel,
+    /// Score definitions per workspace as scoring applies them; dropped
+    /// when one is saved or a write fails.
+    pub scores: std::sync::Mutex<HashMap<WorkspaceId, Arc<scores::WorkspaceScores>>>,
     /// Seals DKIM keys and webhook secrets at rest.
     pub master_key: kairos_core::secrets::MasterKey,
 }
@@ -174,6 +179,22 @@ async fn run_retention_hourly(engine: Engine) {
     }
 }
 
+/// Every few seconds, have the writer re-level scores that decay has taken
+/// below a threshold (and log the crossings); first resume recomputes a stop
+/// interrupted.
+async fn sweep_score_drops(engine: Engine) {
+    if let Err(e) = engine.resume_score_recomputes().await {
+        tracing::error!(error = %e, "resuming score recomputes failed");
+    }
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        if engine.inner.jobs.send(ingest::Job::ScoreDrops).await.is_err() {
+            return;
+        }
+    }
+}
+
 impl Engine {
     /// Start the engine's writer on the current tokio runtime.
     pub fn start(store: Store, clock: Arc<dyn Clock>) -> Engine {
@@ -208,6 +229,7 @@ impl Engine {
             unrecorded: Default::default(),
             email: email::EmailChannel::new(options.email.clone()),
             master_key: options.master_key.clone(),
+            scores: Default::default(),
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };
@@ -219,6 +241,7 @@ impl Engine {
             forms::start(engine.clone());
         }
         tokio::spawn(run_retention_hourly(engine.clone()));
+        tokio::spawn(sweep_score_drops(engine.clone()));
         engine
     }
 

@@ -1237,9 +1237,14 @@ impl Engine {
     }
 
     /// Commit a transaction and pass what it changed on to derived state.
-    pub async fn commit(&self, tx: kairos_store::Tx) -> Result<(), StoreError> {
+    /// Attribute scores of the contacts it touched are brought up to date
+    /// in it first.
+    pub async fn commit(&self, mut tx: kairos_store::Tx) -> Result<(), StoreError> {
+        let now = now_ms(self.clock());
+        let crossed = crate::scores::score_commit(&mut tx, &self.inner, &[], now).await?;
         let touched = tx.commit().await?;
-        self.committed(touched, Vec::new());
+        self.wake_journeys(crossed.iter().map(|e| e.seq).max());
+        self.committed(touched, crossed);
         Ok(())
     }
 }

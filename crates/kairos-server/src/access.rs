@@ -56,6 +56,8 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("POST", "/api/v1/contacts/{id}/merge", PeopleWrite),
     ("GET", "/api/v1/contacts/{id}/merges", PeopleRead),
     ("GET", "/api/v1/contacts/{id}/segments", PeopleRead),
+    ("GET", "/api/v1/contacts/{id}/scores", PeopleRead),
+    ("GET", "/api/v1/contacts/{id}/scores/history", PeopleRead),
     // Consent, suppression, data-subject rights, retention.
     ("GET", "/api/v1/contacts/{id}/consents", ConsentRead),
     ("PUT", "/api/v1/contacts/{id}/consents", ConsentWrite),
@@ -155,6 +157,11 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("POST", "/api/v1/lists/{id}/members", PeopleWrite),
     ("DELETE", "/api/v1/lists/{id}/members", PeopleWrite),
     // Models.
+    ("GET", "/api/v1/scores", MarketingRead),
+    ("POST", "/api/v1/scores", MarketingWrite),
+    ("GET", "/api/v1/scores/{name}", MarketingRead),
+    ("PUT", "/api/v1/scores/{name}", MarketingWrite),
+    ("DELETE", "/api/v1/scores/{name}", MarketingWrite),
     ("GET", "/api/v1/models/clv", ReportsRead),
     ("POST", "/api/v1/models/clv", MarketingWrite),
     ("POST", "/api/v1/models/clusters", MarketingWrite),

@@ -3,7 +3,7 @@
 
 use crate::api::{
     auth, campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, retention,
-    segments, settings, suppressions, users, workspace,
+    scores, segments, settings, suppressions, users, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
@@ -44,6 +44,8 @@ impl Modify for BearerAuth {
         segments::list_members, segments::add_list_members, segments::remove_list_members,
         consents::record, consents::read,
         forms::list, forms::create, forms::read, forms::update, forms::remove, crate::forms::submit,
+        scores::list, scores::create, scores::read, scores::replace, scores::remove, scores::contact_scores,
+        scores::contact_history,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
         privacy::erase, privacy::export, privacy::audit, privacy::audit_csv, crate::preferences::mint, settings::read, settings::write,
         retention::read, retention::write, retention::run, retention::runs,

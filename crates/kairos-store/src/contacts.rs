@@ -418,6 +418,8 @@ impl Tx {
             "DELETE FROM email_messages WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM campaign_recipients WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM form_confirmations WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM contact_scores WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM score_changes WHERE workspace_id = $1 AND contact_id = $2",
         ] {
             with_conn!(self, c => sqlx::query(sql).bind(&w).bind(&i).execute(c).await.map(|r| r.rows_affected()))?;
         }

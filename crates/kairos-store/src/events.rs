@@ -209,26 +209,21 @@ impl Tx {
         self.merge_consents(ws, source.id, merged.id).await?;
         // Messages sent to either are the survivor's (reports, frequency
         // caps, the contact's outbox); so are campaign deliveries (one per
-        // campaign: the survivor's own wins) and scores (added up).
+        // campaign: the survivor's own wins); scores are added with their
+        // decay (`merge_scores`).
         for sql in [
             "UPDATE email_messages SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
             "INSERT INTO campaign_recipients (workspace_id, campaign_id, contact_id, variant, due_at, status, message_id)
              SELECT workspace_id, campaign_id, $3, variant, due_at, status, message_id FROM campaign_recipients
              WHERE workspace_id = $1 AND contact_id = $2 ON CONFLICT DO NOTHING",
-            "INSERT INTO contact_scores (workspace_id, contact_id, score, value, updated_at)
-             SELECT workspace_id, $3, score, value, updated_at FROM contact_scores WHERE workspace_id = $1 AND contact_id = $2
-             ON CONFLICT (workspace_id, contact_id, score) DO UPDATE SET value = contact_scores.value + excluded.value,
-               updated_at = excluded.updated_at",
         ] {
             with_conn!(self, c => sqlx::query(sql).bind(&w).bind(&from).bind(&to).execute(c).await.map(|r| r.rows_affected()))?;
         }
         // (PostgreSQL refuses a parameter a statement does not use.)
-        for sql in [
-            "DELETE FROM campaign_recipients WHERE workspace_id = $1 AND contact_id = $2",
-            "DELETE FROM contact_scores WHERE workspace_id = $1 AND contact_id = $2",
-        ] {
+        for sql in ["DELETE FROM campaign_recipients WHERE workspace_id = $1 AND contact_id = $2"] {
             with_conn!(self, c => sqlx::query(sql).bind(&w).bind(&from).execute(c).await.map(|r| r.rows_affected()))?;
         }
+        self.merge_scores(ws, source.id, merged.id, now.timestamp_millis()).await?;
         self.touched.histories.push((ws, merged.id));
         // The survivor keeps the source's static lists.
         with_conn!(self, c => sqlx::query(

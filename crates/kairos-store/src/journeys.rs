@@ -298,7 +298,6 @@ impl Tx {
             "DELETE FROM journey_path WHERE workspace_id = $1 AND run_id IN
                (SELECT id FROM journey_runs WHERE workspace_id = $1 AND contact_id = $2)",
             "DELETE FROM journey_runs WHERE workspace_id = $1 AND contact_id = $2",
-            "DELETE FROM contact_scores WHERE workspace_id = $1 AND contact_id = $2",
         ] {
             n += with_conn!(self, c => sqlx::query(sql).bind(ws.to_string()).bind(contact.to_string())
                 .execute(c).await.map(|r| r.rows_affected()))?;
@@ -511,33 +510,6 @@ impl Tx {
         let n = with_conn!(self, c => sqlx::query("DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2")
             .bind(ws.to_string()).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(n > 0)
-    }
-
-    /// Add points to a contact's score; returns the new value.
-    pub async fn add_to_score(
-        &mut self,
-        ws: WorkspaceId,
-        contact: ContactId,
-        score: &str,
-        by: f64,
-        now: i64,
-    ) -> Result<f64> {
-        let (w, c_) = (ws.to_string(), contact.to_string());
-        with_conn!(self, c => sqlx::query(
-            "INSERT INTO contact_scores (workspace_id, contact_id, score, value, updated_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (workspace_id, contact_id, score) DO UPDATE SET value = contact_scores.value + excluded.value,
-               updated_at = excluded.updated_at")
-            .bind(&w).bind(&c_).bind(score).bind(by).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-        Ok(with_conn!(self, c => sqlx::query_scalar(
-            "SELECT value FROM contact_scores WHERE workspace_id = $1 AND contact_id = $2 AND score = $3")
-            .bind(&w).bind(&c_).bind(score).fetch_one(c).await)?)
-    }
-
-    /// A contact's scores by name.
-    pub async fn scores_of(&mut self, ws: WorkspaceId, contact: ContactId) -> Result<Vec<(String, f64)>> {
-        Ok(with_conn!(self, c => sqlx::query_as(
-            "SELECT score, value FROM contact_scores WHERE workspace_id = $1 AND contact_id = $2 ORDER BY score")
-            .bind(ws.to_string()).bind(contact.to_string()).fetch_all(c).await)?)
     }
 
     /// How far the journey runner has read the event log.

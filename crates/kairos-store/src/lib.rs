@@ -24,6 +24,7 @@ mod models;
 mod privacy;
 mod retention;
 mod rows;
+mod scores;
 mod segments;
 mod settings;
 mod suppressions;
@@ -38,6 +39,7 @@ pub use events::{EventCursor, MergeRecord};
 pub use forms::{ConfirmationRecord, FormRecord};
 pub use journeys::{Attempt, Intent, JourneyRecord, NodeCounts, PathRecord, RunRecord, WebhookEndpoint};
 pub use privacy::{AuditEntry, AuditFilter, Erasure};
+pub use scores::{ContactScore, ScoreChange, ScoreRecord};
 pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};
 pub use suppressions::Suppression;
 pub use users::{Member, SessionRecord, User};
@@ -184,6 +186,11 @@ impl Tx {
     }
 
     #[doc(hidden)]
+    /// What this transaction has written so far.
+    pub fn touched(&self) -> &Touched {
+        &self.touched
+    }
+
     pub fn conn_mut(&mut self) -> &mut TxConn {
         &mut self.conn
     }

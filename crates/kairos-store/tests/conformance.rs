@@ -7,7 +7,7 @@ use kairos_core::company::Company;
 use kairos_core::contact::Contact;
 use kairos_core::event::{Event, EventKind};
 use kairos_core::fields::{FieldDefinition, FieldEntity, FieldType};
-use kairos_core::ids::{ApiKeyId, WorkspaceId};
+use kairos_core::ids::{ApiKeyId, ContactId, WorkspaceId};
 use kairos_store::{testing, ContactFilter, EventCursor, StoreError, Tx};
 use serde_json::json;
 
@@ -271,8 +271,27 @@ async fn merges_move_everything_and_are_recorded() {
         // A message sent to the source and points on both: they follow the person.
         let message = message_to(Some(source.id.to_string()), "anon@example.com", 1_000);
         tx.insert_email_message(ws, &message).await.unwrap();
-        tx.add_to_score(ws, source.id, "loyalty", 5.0, 1_000).await.unwrap();
-        tx.add_to_score(ws, target.id, "loyalty", 2.0, 1_000).await.unwrap();
+        // Points on both, decaying with a 10-day half-life: the source's 40
+        // are 10 days older than the target's 5, so they count 20 then.
+        let day = 86_400_000;
+        let state = |behaviour, as_of| kairos_core::score::ScoreState { behaviour, as_of, attributes: 0.0, level: 0 };
+        tx.save_score_states(ws, "loyalty", &[(source.id, state(40.0, 0), None)], Some(10.0), 0).await.unwrap();
+        tx.save_score_states(ws, "loyalty", &[(target.id, state(5.0, 10 * day), None)], Some(10.0), 0).await.unwrap();
+        let change = |contact: ContactId, id: &str| kairos_store::ScoreChange {
+            id: id.into(),
+            contact_id: contact.to_string(),
+            score: "loyalty".into(),
+            version: 0,
+            at: 0,
+            delta: 1.0,
+            value: 1.0,
+            reason: "test".into(),
+            source: "journey".into(),
+            rule: None,
+            period: None,
+            event_id: None,
+        };
+        tx.append_score_changes(ws, &[change(source.id, "c1"), change(target.id, "c2")]).await.unwrap();
         let mut source = tx.contact(ws, source.id).await.unwrap().unwrap();
         assert_eq!(source.company_ids, vec![company.id]);
         source.field_times.insert("email".into(), 1);
@@ -293,8 +312,12 @@ async fn merges_move_everything_and_are_recorded() {
         assert_eq!(tx.contacts_of_company(ws, company.id, 10).await.unwrap(), vec![target.id]);
         let theirs = tx.email_messages(ws, Some(&target.id.to_string()), None, 10).await.unwrap();
         assert_eq!(theirs.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), vec![message.id.clone()], "{b:?}");
-        assert_eq!(tx.scores_of(ws, target.id).await.unwrap(), vec![("loyalty".to_string(), 7.0)], "{b:?}");
+        let scores = tx.scores_of(ws, target.id).await.unwrap();
+        assert_eq!(scores.len(), 1, "{b:?}");
+        assert!((scores[0].state.value_at(Some(10.0), 10 * day) - 25.0).abs() < 1e-9, "{b:?}: {scores:?}");
         assert!(tx.scores_of(ws, source.id).await.unwrap().is_empty());
+        let history = tx.score_changes_of(ws, target.id, None, None, 10).await.unwrap();
+        assert_eq!(history.len(), 2, "the source's score history follows the person ({b:?})");
     }
 }
 

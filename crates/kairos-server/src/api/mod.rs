@@ -17,6 +17,7 @@ pub mod keys;
 pub mod models;
 pub mod privacy;
 pub mod retention;
+pub mod scores;
 pub mod segments;
 pub mod settings;
 pub mod suppressions;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(consents::routes())
         .merge(fields::routes())
         .merge(forms::routes())
+        .merge(scores::routes())
         .merge(keys::routes())
         .merge(journeys::routes())
         .merge(segments::routes())
