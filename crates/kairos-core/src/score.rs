@@ -357,8 +357,8 @@ pub fn period_start(per: Period, at: i64) -> i64 {
         Period::Ever => 0,
         Period::Day => day,
         Period::Week => {
-            // 1970-01-01 was a Thursday; Monday is three days later.
-            let monday = 3 * DAY_MS;
+            // 1970-01-01 was a Thursday; 1970-01-05 a Monday.
+            let monday = 4 * DAY_MS;
             (day - monday).div_euclid(7 * DAY_MS) * 7 * DAY_MS + monday
         }
         Period::Month => match Utc.timestamp_millis_opt(at).single() {
@@ -469,7 +469,7 @@ mod tests {
                     {"event": "Unsubscribed", "points": -20}
                 ],
                 "attributes": [{"when": {"field": "country", "op": "in", "value": ["DE", "FR"]}, "points": 10},
-                               {"when": {"company": "employees", "op": "gte", "value": 100}, "points": 15}],
+                               {"when": {"company": {"field": "employees", "op": "gte", "value": 100}}, "points": 15}],
                 "thresholds": [{"name": "SQL", "value": 60}, {"name": "MQL", "value": 25}]
             }),
             &schema(),
