@@ -28,6 +28,10 @@ const RECOMPUTE_CHUNK: i64 = 5_000;
 /// Scores re-levelled per sweep.
 const DROPS_PER_SWEEP: i64 = 2_000;
 
+/// Recomputes running in this process: (workspace, score, version).
+static RECOMPUTING: std::sync::LazyLock<std::sync::Mutex<HashSet<(WorkspaceId, String, i64)>>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// A workspace's score definitions as the writer applies them.
 pub(crate) struct WorkspaceScores {
     pub scores: Vec<LiveScore>,
@@ -600,7 +604,16 @@ impl Engine {
     }
 
     async fn recompute_score(&self, ws: WorkspaceId, name: String, version: i64) {
-        if let Err(e) = self.try_recompute(ws, &name, version).await {
+        // One recompute of a version at a time in this process: a second
+        // engine over the same store (the demo seeds with one and serves
+        // with another) resumes only what nobody is doing.
+        let key = (ws, name.clone(), version);
+        if !RECOMPUTING.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone()) {
+            return;
+        }
+        let result = self.try_recompute(ws, &name, version).await;
+        RECOMPUTING.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+        if let Err(e) = result {
             tracing::error!(workspace = %ws, score = %name, error = %e, "score recompute failed");
             let failed = async {
                 let mut tx = self.store().begin_write().await?;
@@ -636,6 +649,10 @@ impl Engine {
             })
             .map(|(c, ..)| c)
             .collect();
+        tx.commit().await?;
+        // What an interrupted run of this version wrote is written again.
+        let mut tx = self.store().begin_write().await?;
+        tx.delete_score_changes_of_version(ws, name, version).await?;
         tx.commit().await?;
         let now = self.clock().now().timestamp_millis();
         let mut run = Scoring::new(ws, &def, version);

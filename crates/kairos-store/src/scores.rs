@@ -158,6 +158,14 @@ impl Tx {
         Ok(())
     }
 
+    /// Forget what a recompute of `version` wrote (it is starting again).
+    pub async fn delete_score_changes_of_version(&mut self, ws: WorkspaceId, name: &str, version: i64) -> Result<()> {
+        with_conn!(self, c => sqlx::query(
+            "DELETE FROM score_changes WHERE workspace_id = $1 AND score = $2 AND version = $3 AND source <> 'journey'")
+            .bind(ws.to_string()).bind(name).bind(version).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Delete a definition with every value and change of its score.
     pub async fn delete_score_definition(&mut self, ws: WorkspaceId, name: &str) -> Result<bool> {
         let w = ws.to_string();

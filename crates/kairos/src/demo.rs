@@ -250,7 +250,33 @@ async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::Workspac
     seed_segments(store, ws).await?;
     seed_email(engine, store, ws).await?;
     seed_journey(engine, ws).await?;
+    seed_scores(engine, ws).await?;
     Ok(())
+}
+
+/// An engagement score with decay and thresholds; computed over the seeded
+/// log in the background.
+async fn seed_scores(engine: &Engine, ws: kairos_core::ids::WorkspaceId) -> Result<()> {
+    let definition = json!({
+        "name": "engagement", "description": "Shopping interest, fading with a 30-day half-life",
+        "half_life_days": 30,
+        "events": [
+            {"event": "Product Viewed", "points": 2, "cap": {"points": 10, "per": "day"}},
+            {"event": "Product Added", "points": 5},
+            {"event": "Order Completed", "points": 20},
+            {"event": "Email Clicked", "points": 3}
+        ],
+        "attributes": [{"when": {"field": "plan", "op": "equals", "value": "pro"}, "points": 10}],
+        "thresholds": [{"name": "Warm", "value": 40}, {"name": "Hot", "value": 80}]
+    });
+    engine.save_score(ws, &definition, true).await.map_err(|e| anyhow::anyhow!("demo score: {e}"))?;
+    for _ in 0..600 {
+        if engine.scores(ws).await?.iter().all(|s| s.status == "ready") {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the demo score took over a minute to compute")
 }
 
 const WELCOME_MJML: &str = r##"<mjml>
