@@ -1,0 +1,458 @@
+//! Predictive conversion scoring in the running system: build each
+//! contact's facts from the store (events of the conversion and of the
+//! workspace's most frequent events, numeric and categorical profile fields,
+//! their company's numbers), train on the features at `now − 2·horizon` with
+//! the label "converted in the horizon after", evaluate on the same one
+//! horizon later (the time-based hold-out), audit fairness on that hold-out
+//! when a sensitive attribute is named, and store the version with its
+//! metrics. A new version is promoted only when it beats the current one on
+//! the new hold-out (the current one is re-scored there from its own stored
+//! feature spec). A contact is scored on demand from their history as it is
+//! now, with the features that moved the score most.
+
+use crate::Engine;
+use kairos_core::fields::FieldType;
+use kairos_core::ids::{CompanyId, ContactId, WorkspaceId};
+use kairos_core::segment::event_name;
+use kairos_ml::conversion::{fit, ConversionModel, Explanation, FitOptions, TrainingSet};
+use kairos_ml::fairness::{audit_scores, FairnessReport};
+use kairos_ml::features::{Facts, FeatureSpec, DAY_MS};
+use kairos_ml::metrics::Metrics;
+use kairos_store::StoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use thiserror::Error;
+
+const KIND: &str = "conversion";
+/// Events besides the conversion that get columns.
+const TOP_EVENTS: i64 = 12;
+/// Values of a categorical field that get a column each.
+const TOP_VALUES: usize = 8;
+const CHUNK: i64 = 10_000;
+
+/// What to train.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionRequest {
+    /// The conversion event, as segment rules name events.
+    pub event: String,
+    pub horizon_days: u32,
+    /// A contact field to audit the model's fairness by (e.g. `gender`).
+    #[serde(default)]
+    pub sensitive_attribute: Option<String>,
+    /// Let the sensitive attribute be a feature (it is left out otherwise).
+    #[serde(default)]
+    pub allow_sensitive: bool,
+    /// Score at or above which a contact counts as selected in the audit;
+    /// default: the hold-out's top-decile score.
+    #[serde(default)]
+    pub fairness_threshold: Option<f64>,
+    /// The L2 penalty (default 1).
+    #[serde(default)]
+    pub l2: Option<f64>,
+}
+
+/// A trained version as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConversionVersion {
+    #[serde(default)]
+    pub id: String,
+    pub event: String,
+    pub horizon_days: u32,
+    pub trained_at: i64,
+    /// Features as of this instant, labels in the horizon after it.
+    pub training_cutoff: i64,
+    pub holdout_cutoff: i64,
+    pub spec: FeatureSpec,
+    pub model: ConversionModel,
+    pub holdout: Metrics,
+    /// The current model's figures on this version's hold-out, when there
+    /// was one.
+    pub current_on_holdout: Option<Metrics>,
+    pub promoted: bool,
+    pub promotion: String,
+    pub sensitive_attribute: Option<String>,
+    pub sensitive_excluded: bool,
+    pub fairness: Option<FairnessReport>,
+}
+
+/// A contact's score.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactConversion {
+    pub model_id: String,
+    pub event: String,
+    pub horizon_days: u32,
+    pub probability: f64,
+    pub explanation: Explanation,
+}
+
+#[derive(Debug, Error)]
+pub enum ConversionError {
+    #[error("{0}")]
+    Invalid(String),
+    /// Not trained: too little data, no usable feature, no convergence.
+    #[error("{0}")]
+    NotTrained(String),
+    #[error("no conversion model has been promoted; POST /api/v1/models/conversion first")]
+    NoModel,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything read for training, by contact.
+struct Population {
+    facts: BTreeMap<ContactId, Facts>,
+    sensitive: HashMap<ContactId, String>,
+}
+
+fn number_of(v: &Value, ty: FieldType) -> Option<f64> {
+    match ty {
+        FieldType::Number => v.as_f64(),
+        FieldType::Boolean => v.as_bool().map(|b| if b { 1.0 } else { 0.0 }),
+        _ => None,
+    }
+}
+
+fn text_of(c: &kairos_core::contact::Contact, field: &str) -> Option<String> {
+    match c.standard(field) {
+        Some(v) => v.clone().map(|s| s.to_lowercase()),
+        None => c.custom.get(field).map(|v| match v {
+            Value::String(s) => s.to_lowercase(),
+            other => other.to_string(),
+        }),
+    }
+}
+
+impl Engine {
+    /// Read the workspace and decide the columns: the conversion, the most
+    /// frequent other events (180 days), numeric custom fields of contacts
+    /// and companies, and the country and string custom fields with their
+    /// most common values. The sensitive attribute is left out unless allowed.
+    async fn population(
+        &self,
+        ws: WorkspaceId,
+        req: &ConversionRequest,
+        extra_events: &[String],
+        now: i64,
+    ) -> Result<(FeatureSpec, Population), ConversionError> {
+        let mut tx = self.store().begin().await?;
+        let since = kairos_core::clock::from_millis(now - 180 * DAY_MS);
+        let top = tx.top_event_names(ws, since, TOP_EVENTS + 1).await?;
+        let fields = tx.list_fields(ws).await?;
+        let mut contacts = Vec::new();
+        let mut after = None;
+        loop {
+            let page = tx.contacts_after(ws, after, CHUNK).await?;
+            let Some(last) = page.last().map(|c| c.id) else { break };
+            after = Some(last);
+            contacts.extend(page);
+        }
+        let mut companies: HashMap<CompanyId, kairos_core::company::Company> = HashMap::new();
+        let mut next = None;
+        loop {
+            let (page, more) = tx.list_companies(ws, next, 1_000).await?;
+            companies.extend(page.into_iter().map(|c| (c.id, c)));
+            match more {
+                Some(m) => next = Some(m),
+                None => break,
+            }
+        }
+        let mut first_company: HashMap<ContactId, CompanyId> = HashMap::new();
+        for (contact, company) in tx.all_company_links(ws).await? {
+            first_company.entry(contact).or_insert(company);
+        }
+        tx.commit().await?;
+
+        let sensitive = req.sensitive_attribute.clone();
+        let excluded = |name: &str| !req.allow_sensitive && sensitive.as_deref() == Some(name);
+        let mut events: Vec<String> =
+            top.into_iter().map(|(n, _)| n).filter(|n| *n != req.event && !n.is_empty()).take(TOP_EVENTS as usize).collect();
+        for e in extra_events {
+            if *e != req.event && !events.contains(e) {
+                events.push(e.clone());
+            }
+        }
+        let mut numeric = Vec::new();
+        let mut numeric_types = Vec::new();
+        let mut categorical_fields = vec!["country".to_string()];
+        for f in &fields {
+            let prefix = match f.entity {
+                kairos_core::fields::FieldEntity::Contact => "",
+                kairos_core::fields::FieldEntity::Company => "company.",
+            };
+            let name = format!("{prefix}{}", f.name);
+            if excluded(&name) {
+                continue;
+            }
+            match f.field_type {
+                FieldType::Number | FieldType::Boolean => {
+                    numeric.push(name);
+                    numeric_types.push(f.field_type);
+                }
+                FieldType::String if prefix.is_empty() => categorical_fields.push(name),
+                _ => {}
+            }
+        }
+        categorical_fields.retain(|f| !excluded(f));
+        let mut categorical = Vec::new();
+        for field in &categorical_fields {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            for c in &contacts {
+                if let Some(v) = text_of(c, field) {
+                    *counts.entry(v).or_default() += 1;
+                }
+            }
+            // A field with a value per person (an id, a name) says nothing.
+            if counts.is_empty() || counts.len() > contacts.len() / 2 + 1 {
+                continue;
+            }
+            let mut values: Vec<(String, usize)> = counts.into_iter().collect();
+            values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            categorical.push((field.clone(), values.into_iter().take(TOP_VALUES).map(|(v, _)| v).collect()));
+        }
+        let spec = FeatureSpec { conversion: req.event.clone(), events, numeric, categorical };
+
+        let mut pop = Population { facts: BTreeMap::new(), sensitive: HashMap::new() };
+        for c in &contacts {
+            let company = first_company.get(&c.id).and_then(|id| companies.get(id));
+            let numeric = spec
+                .numeric
+                .iter()
+                .zip(&numeric_types)
+                .map(|(name, ty)| match name.strip_prefix("company.") {
+                    Some(f) => company.and_then(|co| co.custom.get(f)).and_then(|v| number_of(v, *ty)),
+                    None => c.custom.get(name).and_then(|v| number_of(v, *ty)),
+                })
+                .collect();
+            let categorical = spec.categorical.iter().map(|(f, _)| text_of(c, f)).collect();
+            let facts = Facts { events: Vec::new(), numeric, categorical, first_seen: c.created_at.timestamp_millis() };
+            pop.facts.insert(c.id, facts);
+            if let Some(attr) = &sensitive {
+                pop.sensitive.insert(c.id, text_of(c, attr).unwrap_or_else(|| "(not set)".into()));
+            }
+        }
+        let index: HashMap<&str, usize> = spec.all_events().enumerate().map(|(i, e)| (e, i)).collect();
+        let mut cursor = 0;
+        loop {
+            let mut tx = self.store().begin().await?;
+            let events = tx.events_after(ws, cursor, CHUNK).await?;
+            tx.commit().await?;
+            let Some(last) = events.last().map(|e| e.seq) else { break };
+            cursor = last;
+            for e in &events {
+                let Some(name) = event_name(e.kind, e.name.as_deref()) else { continue };
+                let Some(&i) = index.get(name) else { continue };
+                if let Some(f) = pop.facts.get_mut(&e.contact_id) {
+                    let t = e.timestamp.timestamp_millis();
+                    f.events.push((i, t));
+                    f.first_seen = f.first_seen.min(t);
+                }
+            }
+        }
+        Ok((spec, pop))
+    }
+
+    /// Train, evaluate, audit, store; promote when better than the current.
+    pub async fn train_conversion(
+        &self,
+        ws: WorkspaceId,
+        req: &ConversionRequest,
+    ) -> Result<ConversionVersion, ConversionError> {
+        if req.event.trim().is_empty() || req.event.len() > 200 {
+            return Err(ConversionError::Invalid("event: expected the name of the conversion event".into()));
+        }
+        if !(1..=365).contains(&req.horizon_days) {
+            return Err(ConversionError::Invalid("horizon_days: expected a number of days from 1 to 365".into()));
+        }
+        if let Some(l2) = req.l2 {
+            if !(l2.is_finite() && l2 > 0.0) {
+                return Err(ConversionError::Invalid("l2: expected a positive number".into()));
+            }
+        }
+        if let Some(attr) = &req.sensitive_attribute {
+            let mut tx = self.store().begin().await?;
+            let known = tx.list_fields(ws).await?.iter().any(|f| f.name == *attr)
+                || kairos_core::segment::rule::STANDARD_CONTACT_TEXT.contains(&attr.as_str());
+            tx.commit().await?;
+            if !known {
+                return Err(ConversionError::Invalid(format!(
+                    "sensitive_attribute: {attr:?} is not a contact field of this workspace"
+                )));
+            }
+        }
+        let now = self.clock().now().timestamp_millis();
+        let horizon = req.horizon_days as i64 * DAY_MS;
+        let (train_cut, hold_cut) = (now - 2 * horizon, now - horizon);
+        let current = self.conversion_model(ws).await?;
+        let extra: Vec<String> = current.as_ref().map(|c| c.spec.events.clone()).unwrap_or_default();
+        let (spec, pop) = self.population(ws, req, &extra, now).await?;
+        let set_at = |spec: &FeatureSpec, cutoff: i64| -> Result<(TrainingSet, Vec<ContactId>), ConversionError> {
+            let mut set = TrainingSet::new(spec.names()).map_err(|e| ConversionError::Invalid(e.to_string()))?;
+            let mut ids = Vec::new();
+            for (id, f) in &pop.facts {
+                if f.first_seen > cutoff {
+                    continue;
+                }
+                set.push(&spec.row(f, cutoff), spec.converted(f, cutoff, horizon))
+                    .map_err(|e| ConversionError::Invalid(e.to_string()))?;
+                ids.push(*id);
+            }
+            Ok((set, ids))
+        };
+        let (train, _) = set_at(&spec, train_cut)?;
+        let (holdout, hold_ids) = set_at(&spec, hold_cut)?;
+        let options = FitOptions { l2: req.l2.unwrap_or(1.0), ..FitOptions::default() };
+        let model = fit(&train, &options).map_err(|e| ConversionError::NotTrained(format!("not trained: {e}")))?;
+        let probabilities = model.score_set(&holdout).map_err(|e| ConversionError::NotTrained(e.to_string()))?;
+        let metrics = Metrics::evaluate(&probabilities, holdout.labels())
+            .map_err(|e| ConversionError::NotTrained(format!("the hold-out cannot be evaluated: {e}")))?;
+        // The current model on this hold-out, from its own feature spec.
+        let current_on_holdout = match &current {
+            None => None,
+            Some(c) => {
+                let (set, _) = set_at(&c.spec, hold_cut)?;
+                match c.model.score_set(&set) {
+                    Ok(p) => Metrics::evaluate(&p, set.labels()).ok(),
+                    Err(_) => None,
+                }
+            }
+        };
+        let (promoted, promotion) = match (&current, &current_on_holdout) {
+            (None, _) => (true, "the first model".to_string()),
+            (Some(c), Some(m)) if metrics.is_better_than(m) => {
+                (true, format!("hold-out AUC {:.4} against {:.4} for the current model {}", metrics.auc, m.auc, c.id))
+            }
+            (Some(c), Some(m)) => (
+                false,
+                format!(
+                    "not promoted: hold-out AUC {:.4} (log loss {:.4}) does not beat the current model {} at {:.4} ({:.4})",
+                    metrics.auc, metrics.log_loss, c.id, m.auc, m.log_loss
+                ),
+            ),
+            (Some(c), None) => (false, format!("not promoted: the current model {} could not be scored on the hold-out", c.id)),
+        };
+        let fairness = match &req.sensitive_attribute {
+            None => None,
+            Some(_) => {
+                let threshold = req.fairness_threshold.unwrap_or_else(|| {
+                    let mut sorted = probabilities.clone();
+                    sorted.sort_by(|a, b| b.total_cmp(a));
+                    sorted.get(sorted.len() / 10).copied().unwrap_or(0.5)
+                });
+                let groups: Vec<&str> =
+                    hold_ids.iter().map(|id| pop.sensitive.get(id).map_or("(not set)", String::as_str)).collect();
+                audit_scores(&probabilities, threshold, holdout.labels(), &groups).ok()
+            }
+        };
+        let mut version = ConversionVersion {
+            id: String::new(),
+            event: req.event.clone(),
+            horizon_days: req.horizon_days,
+            trained_at: now,
+            training_cutoff: train_cut,
+            holdout_cutoff: hold_cut,
+            spec,
+            model,
+            holdout: metrics,
+            current_on_holdout,
+            promoted,
+            promotion,
+            sensitive_attribute: req.sensitive_attribute.clone(),
+            sensitive_excluded: req.sensitive_attribute.is_some() && !req.allow_sensitive,
+            fairness,
+        };
+        let params = serde_json::to_value(&version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.store().begin_write().await?;
+        version.id = tx.save_model(ws, KIND, &params, now).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Every stored version, newest first.
+    pub async fn conversion_versions(&self, ws: WorkspaceId) -> Result<Vec<ConversionVersion>, StoreError> {
+        let mut tx = self.store().begin().await?;
+        let rows = tx.models(ws, KIND).await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, params, _)| {
+                let mut v: ConversionVersion = serde_json::from_value(params).ok()?;
+                v.id = id;
+                Some(v)
+            })
+            .collect())
+    }
+
+    /// The promoted version in use (the newest promoted one).
+    pub async fn conversion_model(&self, ws: WorkspaceId) -> Result<Option<ConversionVersion>, StoreError> {
+        Ok(self.conversion_versions(ws).await?.into_iter().find(|v| v.promoted && v.model.validate().is_ok()))
+    }
+
+    /// Score a contact as of now, with the features that moved it most.
+    pub async fn contact_conversion(
+        &self,
+        ws: WorkspaceId,
+        contact: ContactId,
+        top: usize,
+    ) -> Result<ContactConversion, ConversionError> {
+        let v = self.conversion_model(ws).await?.ok_or(ConversionError::NoModel)?;
+        let now = self.clock().now().timestamp_millis();
+        let mut tx = self.store().begin().await?;
+        let c = tx.contact(ws, contact).await?.ok_or_else(|| ConversionError::Invalid(format!("no contact {contact}")))?;
+        let company = match c.company_ids.first() {
+            Some(id) => tx.company(ws, *id).await?,
+            None => None,
+        };
+        let types: HashMap<String, FieldType> = tx
+            .list_fields(ws)
+            .await?
+            .into_iter()
+            .map(|f| {
+                let prefix = match f.entity {
+                    kairos_core::fields::FieldEntity::Contact => "",
+                    kairos_core::fields::FieldEntity::Company => "company.",
+                };
+                (format!("{prefix}{}", f.name), f.field_type)
+            })
+            .collect();
+        let index: HashMap<&str, usize> = v.spec.all_events().enumerate().map(|(i, e)| (e, i)).collect();
+        let mut facts = Facts { first_seen: c.created_at.timestamp_millis(), ..Facts::default() };
+        let mut before = None;
+        loop {
+            let page = tx.contact_events(ws, contact, before, 1_000).await?;
+            let Some(last) = page.last() else { break };
+            before = Some(kairos_store::EventCursor { timestamp_ms: last.timestamp.timestamp_millis(), seq: last.seq });
+            for e in &page {
+                if let Some(&i) = event_name(e.kind, e.name.as_deref()).and_then(|n| index.get(n)) {
+                    let t = e.timestamp.timestamp_millis();
+                    facts.events.push((i, t));
+                    facts.first_seen = facts.first_seen.min(t);
+                }
+            }
+        }
+        tx.commit().await?;
+        facts.numeric = v
+            .spec
+            .numeric
+            .iter()
+            .map(|name| {
+                let ty = types.get(name).copied().unwrap_or(FieldType::Number);
+                match name.strip_prefix("company.") {
+                    Some(f) => company.as_ref().and_then(|co| co.custom.get(f)).and_then(|x| number_of(x, ty)),
+                    None => c.custom.get(name).and_then(|x| number_of(x, ty)),
+                }
+            })
+            .collect();
+        facts.categorical = v.spec.categorical.iter().map(|(f, _)| text_of(&c, f)).collect();
+        let row = v.spec.row(&facts, now);
+        let explanation = v.model.explain(&row, top).map_err(|e| ConversionError::NotTrained(e.to_string()))?;
+        Ok(ContactConversion {
+            model_id: v.id,
+            event: v.event,
+            horizon_days: v.horizon_days,
+            probability: explanation.probability,
+            explanation,
+        })
+    }
+}
