@@ -6,4 +6,8 @@
 pub mod bandit;
 pub mod cluster;
 pub mod clv;
+pub mod conversion;
+pub mod fairness;
+pub mod metrics;
 pub mod send_time;
+pub mod synthetic;
