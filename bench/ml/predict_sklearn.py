@@ -19,6 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 import sklearn
+from threadpoolctl import threadpool_info
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -46,7 +47,12 @@ def main():
     x_train, y_train = train[features].to_numpy(dtype=np.float64), train.converted.to_numpy()
     x_test, y_test = test[features].to_numpy(dtype=np.float64), test.converted.to_numpy()
 
-    out = {"sklearn": sklearn.__version__, "train_rows": len(train), "test_rows": len(test)}
+    out = {
+        "sklearn": sklearn.__version__,
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "threadpools": [f"{p['internal_api']} x{p['num_threads']}" for p in threadpool_info()],
+    }
     makers = {
         "logistic_regression": lambda: make_pipeline(
             SimpleImputer(strategy="mean", add_indicator=True), StandardScaler(), LogisticRegression()

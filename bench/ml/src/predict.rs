@@ -149,7 +149,7 @@ fn run() -> Result<(), String> {
     println!("|---|---|---|---|");
     for (threads, seconds) in &kairos {
         println!(
-            "| Kairos logistic regression, {threads} thread{} ({} Newton iterations) | {:.4} | {:.4} | {:.3} s |",
+            "| Kairos logistic regression, {threads} thread{} ({} Newton iterations) | {:.5} | {:.5} | {:.3} s |",
             if *threads == 1 { "" } else { "s" },
             model.training.iterations,
             metrics.auc,
@@ -158,15 +158,20 @@ fn run() -> Result<(), String> {
         );
     }
     println!(
-        "| scikit-learn {} LogisticRegression (lbfgs, {} iterations) | {lr_auc:.4} | {lr_ll:.4} | {lr_s:.3} s |",
+        "| scikit-learn {} LogisticRegression (lbfgs, {} iterations) | {lr_auc:.5} | {lr_ll:.5} | {lr_s:.3} s |",
         sk.get("sklearn").and_then(|v| v.as_str()).unwrap_or("?"),
         num(&["logistic_regression", "iterations"])?
     );
     println!(
-        "| scikit-learn HistGradientBoostingClassifier ({} trees) | {hgb_auc:.4} | {hgb_ll:.4} | {hgb_s:.3} s |",
+        "| scikit-learn HistGradientBoostingClassifier ({} trees) | {hgb_auc:.5} | {hgb_ll:.5} | {hgb_s:.3} s |",
         num(&["hist_gradient_boosting", "iterations"])?
     );
-    println!("| the planted probability (the ceiling) | {:.4} | {:.4} | — |", ceiling.auc, ceiling.log_loss);
+    let pools: Vec<&str> = sk
+        .get("threadpools")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|p| p.as_str()).collect())
+        .unwrap_or_default();
+    println!("| the planted probability (the ceiling) | {:.5} | {:.5} | — |", ceiling.auc, ceiling.log_loss);
     let best_single = (0..FEATURES.len() - SENSITIVE_FEATURES.len())
         .map(|j| {
             let v: Vec<f64> = test_set.rows().map(|r| if r[j].is_nan() { f64::NEG_INFINITY } else { r[j] }).collect();
@@ -174,8 +179,12 @@ fn run() -> Result<(), String> {
             (a.max(1.0 - a), FEATURES[j])
         })
         .fold((0.0, ""), |a, b| if b.0 > a.0 { b } else { a });
-    println!("| baseline: ranking by {} alone | {:.4} | — | — |", best_single.1, best_single.0);
+    println!("| baseline: ranking by {} alone | {:.5} | — | — |", best_single.1, best_single.0);
     println!();
+    println!(
+        "scikit-learn's thread pools: {}",
+        if pools.is_empty() { "none reported".to_string() } else { pools.join(", ") }
+    );
     println!(
         "Kairos hold-out: lift at the top decile {:.2} ({:.1}% vs {:.1}%), Brier {:.4}, calibration error {:.4}",
         metrics.lift_top_decile,
@@ -198,7 +207,7 @@ fn run() -> Result<(), String> {
     let single = kairos.iter().find(|k| k.0 == 1).map(|k| k.1);
     println!();
     println!(
-        "target: AUC within 0.005 of scikit-learn's best ({best_sk:.4}): {} (Kairos is {:.4} {})",
+        "target: AUC within 0.005 of scikit-learn's best ({best_sk:.5}): {} (Kairos is {:.5} {})",
         if gap <= 0.005 { "met" } else { "NOT met" },
         gap.abs(),
         if gap > 0.0 { "below" } else { "above" }

@@ -36,7 +36,7 @@
 //! Why no gradient-boosted trees: `bench/ml` runs scikit-learn's
 //! `HistGradientBoostingClassifier` beside this model on the same 250,000
 //! synthetic contacts; it ranked the hold-out slightly worse (AUC 0.8085
-//! against 0.8124) and trained about 50 times slower (see
+//! against 0.8124) and trained about ten times slower (see
 //! `bench/RESULTS.md`). That data's planted truth is linear in the features,
 //! so trees cannot win there; they would pay on real data only where
 //! conversion depends on interactions or thresholds the features do not
