@@ -334,6 +334,8 @@ pub enum ScoreError {
     NonFinite { feature: String, value: f64 },
     #[error("the rows have features {found:?} but the model was trained on {expected:?}")]
     FeatureMismatch { found: Vec<String>, expected: Vec<String> },
+    #[error("the stored model is invalid: {0}; retrain it")]
+    InvalidModel(String),
 }
 
 /// One feature's part in a score.
@@ -826,9 +828,40 @@ impl ConversionModel {
             return Err(ScoreError::RowLength { len: row.len(), expected: self.features.len() });
         }
         for c in &self.columns {
-            let v = row[c.feature];
+            // A stored model read back may have been altered: an index past
+            // the features is an error, not a panic.
+            let Some(&v) = row.get(c.feature) else {
+                return Err(ScoreError::InvalidModel(format!(
+                    "column {:?} refers to feature {} of {}",
+                    c.name,
+                    c.feature,
+                    self.features.len()
+                )));
+            };
             if v.is_infinite() {
                 return Err(ScoreError::NonFinite { feature: self.features[c.feature].clone(), value: v });
+            }
+        }
+        Ok(())
+    }
+
+    /// Check a model read back from storage: the layout version this code
+    /// reads, columns that refer to existing features, finite numbers and
+    /// positive scales. A model from [`fit`] always passes.
+    pub fn validate(&self) -> Result<(), ScoreError> {
+        let bad = |why: String| Err(ScoreError::InvalidModel(why));
+        if self.format != MODEL_FORMAT {
+            return bad(format!("layout version {} (this code reads {MODEL_FORMAT})", self.format));
+        }
+        if !self.intercept.is_finite() {
+            return bad("the intercept is not a finite number".to_string());
+        }
+        for c in &self.columns {
+            if c.feature >= self.features.len() {
+                return bad(format!("column {:?} refers to feature {} of {}", c.name, c.feature, self.features.len()));
+            }
+            if !(c.mean.is_finite() && c.coefficient.is_finite() && c.scale.is_finite() && c.scale > 0.0) {
+                return bad(format!("column {:?} has a non-finite number or a scale that is not positive", c.name));
             }
         }
         Ok(())

@@ -88,6 +88,15 @@ fn learns_the_planted_effects_and_beats_the_baselines() {
         (&back.features, &back.dropped, back.columns.len()),
         (&model.features, &model.dropped, model.columns.len())
     );
+    assert_eq!(back.validate(), Ok(()));
+    // A tampered copy is refused, not a panic.
+    let mut broken = back.clone();
+    broken.columns[0].feature = 99;
+    assert!(matches!(broken.validate(), Err(ScoreError::InvalidModel(_))));
+    assert!(matches!(broken.score(test_set.row(0)), Err(ScoreError::InvalidModel(_))));
+    let mut future = back.clone();
+    future.format += 1;
+    assert!(future.validate().unwrap_err().to_string().contains("layout version"));
     for (a, b) in back.score_set(&test_set).unwrap().iter().zip(&scores) {
         assert!((a - b).abs() < 1e-12);
     }
