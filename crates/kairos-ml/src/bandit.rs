@@ -15,14 +15,14 @@ pub struct Arm {
 }
 
 /// Standard normal by Box–Muller.
-fn normal(rng: &mut impl Rng) -> f64 {
+pub(crate) fn normal(rng: &mut impl Rng) -> f64 {
     let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
     let u2: f64 = rng.gen();
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 /// Gamma(shape, 1) by Marsaglia and Tsang.
-fn gamma(rng: &mut impl Rng, shape: f64) -> f64 {
+pub(crate) fn gamma(rng: &mut impl Rng, shape: f64) -> f64 {
     if shape < 1.0 {
         let u: f64 = rng.gen_range(f64::EPSILON..1.0);
         return gamma(rng, shape + 1.0) * u.powf(1.0 / shape);
