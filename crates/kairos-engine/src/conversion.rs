@@ -166,8 +166,12 @@ impl Engine {
 
         let sensitive = req.sensitive_attribute.clone();
         let excluded = |name: &str| !req.allow_sensitive && sensitive.as_deref() == Some(name);
-        let mut events: Vec<String> =
-            top.into_iter().map(|(n, _)| n).filter(|n| *n != req.event && !n.is_empty()).take(TOP_EVENTS as usize).collect();
+        let mut events: Vec<String> = top
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| *n != req.event && !n.is_empty())
+            .take(TOP_EVENTS as usize)
+            .collect();
         for e in extra_events {
             if *e != req.event && !events.contains(e) {
                 events.push(e.clone());
@@ -399,7 +403,8 @@ impl Engine {
         let v = self.conversion_model(ws).await?.ok_or(ConversionError::NoModel)?;
         let now = self.clock().now().timestamp_millis();
         let mut tx = self.store().begin().await?;
-        let c = tx.contact(ws, contact).await?.ok_or_else(|| ConversionError::Invalid(format!("no contact {contact}")))?;
+        let c =
+            tx.contact(ws, contact).await?.ok_or_else(|| ConversionError::Invalid(format!("no contact {contact}")))?;
         let company = match c.company_ids.first() {
             Some(id) => tx.company(ws, *id).await?,
             None => None,

@@ -9,6 +9,7 @@
 
 mod campaigns;
 mod contacts;
+mod conversion;
 mod email;
 mod forms;
 mod identity;
@@ -23,6 +24,7 @@ pub mod smtp;
 
 pub use campaigns::CampaignError;
 pub use contacts::{ContactWriteError, UpsertKey};
+pub use conversion::{ContactConversion, ConversionError, ConversionRequest, ConversionVersion};
 pub use email::{
     check_smtp_url, message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport,
     NewSender,

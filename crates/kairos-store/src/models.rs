@@ -24,6 +24,14 @@ impl Tx {
         row.map(|(id, p, t)| Ok((id, parse_json(&p, "model parameters")?, t))).transpose()
     }
 
+    /// Every model of a kind, newest first: (id, params, trained_at).
+    pub async fn models(&mut self, ws: WorkspaceId, kind: &str) -> Result<Vec<(String, Value, i64)>> {
+        let rows: Vec<(String, String, i64)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT id, params, trained_at FROM models WHERE workspace_id = $1 AND kind = $2 ORDER BY trained_at DESC, id DESC")
+            .bind(ws.to_string()).bind(kind).fetch_all(c).await)?;
+        rows.into_iter().map(|(id, p, t)| Ok((id, parse_json(&p, "model parameters")?, t))).collect()
+    }
+
     /// Every `event` of the workspace (or of one contact) up to `until`, as
     /// (contact, timestamp, properties), ordered by contact and time.
     pub async fn purchases(

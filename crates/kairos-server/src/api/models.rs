@@ -2,6 +2,11 @@
 //! Gamma-Gamma spend) on the workspace's purchase events and read it; and
 //! `/api/v1/contacts/{id}/clv`: a contact's probability of still being a
 //! customer, expected purchases and revenue over the next N days.
+//! `/api/v1/models/conversion`: train a conversion model (time-based
+//! hold-out, promotion only when better, fairness audit by a sensitive
+//! attribute) and list its versions; `/api/v1/contacts/{id}/conversion`: a
+//! contact's probability with the features behind it; `/api/v1/models`:
+//! every model of the workspace with its headline figures.
 
 use super::{object_body, path_id};
 use crate::auth::Caller;
@@ -12,8 +17,10 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use kairos_core::ids::ContactId;
-use kairos_engine::{ClvModel, ContactClv, ModelError};
-use serde_json::Value;
+use kairos_engine::{
+    ClvModel, ContactClv, ContactConversion, ConversionError, ConversionRequest, ConversionVersion, ModelError,
+};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
@@ -21,6 +28,122 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/models/clv", get(read).post(train))
         .route("/api/v1/contacts/{id}/clv", get(contact))
         .route("/api/v1/models/clusters", axum::routing::post(clusters))
+        .route("/api/v1/models", get(list))
+        .route("/api/v1/models/conversion", get(conversion_versions).post(train_conversion))
+        .route("/api/v1/models/conversion/{id}", get(conversion_version))
+        .route("/api/v1/contacts/{id}/conversion", get(contact_conversion))
+}
+
+fn conversion_problem(e: ConversionError) -> Problem {
+    match e {
+        ConversionError::Invalid(m) => match m.split_once(": ") {
+            Some((field, why)) if !field.contains(' ') => Problem::invalid(field, why),
+            _ => Problem::bad_request(m),
+        },
+        ConversionError::NotTrained(m) => Problem::conflict(m),
+        ConversionError::NoModel => Problem::conflict(e.to_string()),
+        ConversionError::Store(s) => s.into(),
+    }
+}
+
+fn version_summary(v: &ConversionVersion) -> Value {
+    json!({
+        "id": v.id, "event": v.event, "horizon_days": v.horizon_days, "trained_at": v.trained_at,
+        "promoted": v.promoted, "promotion": v.promotion,
+        "holdout": {"auc": v.holdout.auc, "log_loss": v.holdout.log_loss, "lift_top_decile": v.holdout.lift_top_decile,
+                    "rows": v.holdout.rows, "positives": v.holdout.positives},
+        "fairness_warning": v.fairness.as_ref().and_then(|f| f.warning.clone()),
+    })
+}
+
+/// Train a conversion model: `{"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute"?: "gender",
+/// "allow_sensitive"?: false, "fairness_threshold"?: 0.2, "l2"?: 1.0}`. Features as of `now − 2·horizon`
+/// are trained on conversions in the horizon after; the hold-out is the same one horizon later. The new
+/// version is promoted only when it beats the current one on that hold-out. 409 with the reason when no
+/// model can be trained (e.g. fewer than 50 conversions).
+#[utoipa::path(post, path = "/api/v1/models/conversion", tag = "models", request_body = inline(Object),
+    responses((status = 201, body = inline(Object)), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn train_conversion(
+    State(s): State<AppState>,
+    who: Caller,
+    body: Bytes,
+) -> ApiResult<(axum::http::StatusCode, Json<ConversionVersion>)> {
+    let req: ConversionRequest = super::json_body(&body)?;
+    let v = s.engine.train_conversion(who.ws(), &req).await.map_err(conversion_problem)?;
+    super::audit(&s, &who, "model.trained", &v.id, json!({"kind": "conversion", "promoted": v.promoted})).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(v)))
+}
+
+/// The promoted conversion model and every version with its hold-out figures.
+#[utoipa::path(get, path = "/api/v1/models/conversion", tag = "models",
+    responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
+pub async fn conversion_versions(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
+    let all = s.engine.conversion_versions(who.ws()).await?;
+    let current = all.iter().find(|v| v.promoted).map(|v| v.id.clone());
+    Ok(Json(json!({"current": current, "versions": all.iter().map(version_summary).collect::<Vec<_>>()})))
+}
+
+/// One version in full: feature spec, coefficients, dropped features, hold-out metrics with the calibration
+/// curve, the current model's figures on the same hold-out, and the fairness audit.
+#[utoipa::path(get, path = "/api/v1/models/conversion/{id}", tag = "models", params(("id" = String, Path)),
+    responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn conversion_version(
+    State(s): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConversionVersion>> {
+    let all = s.engine.conversion_versions(who.ws()).await?;
+    all.into_iter()
+        .find(|v| v.id == id)
+        .map(Json)
+        .ok_or_else(|| Problem::not_found(format!("no conversion model version {id:?}")))
+}
+
+/// A contact's conversion probability from the promoted model, as of now, with the `top` (default 5)
+/// features that moved it most.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/conversion", tag = "models",
+    params(("id" = String, Path), ("top" = Option<usize>, Query)),
+    responses((status = 200, body = inline(Object)), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn contact_conversion(
+    State(s): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ContactConversion>> {
+    let id = ContactId(path_id(&id, "contact")?);
+    let top = match q.get("top") {
+        None => 5,
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=50).contains(n))
+            .ok_or_else(|| Problem::invalid("top", format!("must be a whole number from 1 to 50, got {t:?}")))?,
+    };
+    match s.engine.contact_conversion(who.ws(), id, top).await {
+        Ok(c) => Ok(Json(c)),
+        Err(ConversionError::Invalid(m)) if m.starts_with("no contact") => Err(Problem::not_found(m)),
+        Err(e) => Err(conversion_problem(e)),
+    }
+}
+
+/// Every model of the workspace: the customer-lifetime model and each conversion version, with headline
+/// figures.
+#[utoipa::path(get, path = "/api/v1/models", tag = "models",
+    responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
+pub async fn list(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
+    let mut data = Vec::new();
+    if let Some(m) = s.engine.clv_model(who.ws()).await.map_err(problem)? {
+        data.push(json!({"kind": "clv", "id": m.id, "trained_at": m.trained_at, "event": m.event,
+                         "customers": m.customers, "log_likelihood": m.log_likelihood}));
+    }
+    for v in s.engine.conversion_versions(who.ws()).await? {
+        let mut row = version_summary(&v);
+        row["kind"] = json!("conversion");
+        data.push(row);
+    }
+    Ok(Json(json!({"data": data})))
 }
 
 fn problem(e: ModelError) -> Problem {
