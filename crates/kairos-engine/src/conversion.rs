@@ -124,21 +124,59 @@ fn text_of(c: &kairos_core::contact::Contact, field: &str) -> Option<String> {
     }
 }
 
+/// The workspace's contacts and companies as features need them.
+struct Profiles {
+    contacts: Vec<kairos_core::contact::Contact>,
+    companies: HashMap<CompanyId, kairos_core::company::Company>,
+    first_company: HashMap<ContactId, CompanyId>,
+    fields: Vec<kairos_core::fields::FieldDefinition>,
+}
+
+impl Profiles {
+    /// Field types by feature name (`company.NAME` for company fields).
+    fn types(&self) -> HashMap<String, FieldType> {
+        field_types(&self.fields)
+    }
+}
+
+fn field_types(fields: &[kairos_core::fields::FieldDefinition]) -> HashMap<String, FieldType> {
+    fields
+        .iter()
+        .map(|f| {
+            let prefix = match f.entity {
+                kairos_core::fields::FieldEntity::Contact => "",
+                kairos_core::fields::FieldEntity::Company => "company.",
+            };
+            (format!("{prefix}{}", f.name), f.field_type)
+        })
+        .collect()
+}
+
+/// A contact's profile values in the spec's order.
+fn profile_facts(
+    spec: &FeatureSpec,
+    types: &HashMap<String, FieldType>,
+    c: &kairos_core::contact::Contact,
+    company: Option<&kairos_core::company::Company>,
+) -> Facts {
+    let numeric = spec
+        .numeric
+        .iter()
+        .map(|name| {
+            let ty = types.get(name).copied().unwrap_or(FieldType::Number);
+            match name.strip_prefix("company.") {
+                Some(f) => company.and_then(|co| co.custom.get(f)).and_then(|v| number_of(v, ty)),
+                None => c.custom.get(name).and_then(|v| number_of(v, ty)),
+            }
+        })
+        .collect();
+    let categorical = spec.categorical.iter().map(|(f, _)| text_of(c, f)).collect();
+    Facts { events: Vec::new(), numeric, categorical, first_seen: c.created_at.timestamp_millis() }
+}
+
 impl Engine {
-    /// Read the workspace and decide the columns: the conversion, the most
-    /// frequent other events (180 days), numeric custom fields of contacts
-    /// and companies, and the country and string custom fields with their
-    /// most common values. The sensitive attribute is left out unless allowed.
-    async fn population(
-        &self,
-        ws: WorkspaceId,
-        req: &ConversionRequest,
-        extra_events: &[String],
-        now: i64,
-    ) -> Result<(FeatureSpec, Population), ConversionError> {
+    async fn profiles(&self, ws: WorkspaceId) -> Result<Profiles, StoreError> {
         let mut tx = self.store().begin().await?;
-        let since = kairos_core::clock::from_millis(now - 180 * DAY_MS);
-        let top = tx.top_event_names(ws, since, TOP_EVENTS + 1).await?;
         let fields = tx.list_fields(ws).await?;
         let mut contacts = Vec::new();
         let mut after = None;
@@ -148,7 +186,7 @@ impl Engine {
             after = Some(last);
             contacts.extend(page);
         }
-        let mut companies: HashMap<CompanyId, kairos_core::company::Company> = HashMap::new();
+        let mut companies = HashMap::new();
         let mut next = None;
         loop {
             let (page, more) = tx.list_companies(ws, next, 1_000).await?;
@@ -158,81 +196,82 @@ impl Engine {
                 None => break,
             }
         }
-        let mut first_company: HashMap<ContactId, CompanyId> = HashMap::new();
+        let mut first_company = HashMap::new();
         for (contact, company) in tx.all_company_links(ws).await? {
             first_company.entry(contact).or_insert(company);
         }
         tx.commit().await?;
+        Ok(Profiles { contacts, companies, first_company, fields })
+    }
 
-        let sensitive = req.sensitive_attribute.clone();
-        let excluded = |name: &str| !req.allow_sensitive && sensitive.as_deref() == Some(name);
-        let mut events: Vec<String> = top
-            .into_iter()
-            .map(|(n, _)| n)
-            .filter(|n| *n != req.event && !n.is_empty())
-            .take(TOP_EVENTS as usize)
-            .collect();
-        for e in extra_events {
-            if *e != req.event && !events.contains(e) {
-                events.push(e.clone());
-            }
-        }
+    /// Decide the columns: the conversion, the most frequent other events
+    /// (180 days), numeric custom fields of contacts and companies, and the
+    /// country and string custom fields with their most common values. The
+    /// sensitive attribute is left out unless allowed.
+    async fn decide_spec(
+        &self,
+        ws: WorkspaceId,
+        profiles: &Profiles,
+        req: &ConversionRequest,
+        now: i64,
+    ) -> Result<FeatureSpec, StoreError> {
+        let mut tx = self.store().begin().await?;
+        let since = kairos_core::clock::from_millis(now - 180 * DAY_MS);
+        let top = tx.top_event_names(ws, since, TOP_EVENTS + 1).await?;
+        tx.commit().await?;
+        let excluded = |name: &str| !req.allow_sensitive && req.sensitive_attribute.as_deref() == Some(name);
+        let events: Vec<String> =
+            top.into_iter().map(|(n, _)| n).filter(|n| *n != req.event && !n.is_empty()).take(TOP_EVENTS as usize).collect();
         let mut numeric = Vec::new();
-        let mut numeric_types = Vec::new();
         let mut categorical_fields = vec!["country".to_string()];
-        for f in &fields {
-            let prefix = match f.entity {
-                kairos_core::fields::FieldEntity::Contact => "",
-                kairos_core::fields::FieldEntity::Company => "company.",
-            };
-            let name = format!("{prefix}{}", f.name);
+        for f in &profiles.fields {
+            let company = f.entity == kairos_core::fields::FieldEntity::Company;
+            let name = if company { format!("company.{}", f.name) } else { f.name.clone() };
             if excluded(&name) {
                 continue;
             }
             match f.field_type {
-                FieldType::Number | FieldType::Boolean => {
-                    numeric.push(name);
-                    numeric_types.push(f.field_type);
-                }
-                FieldType::String if prefix.is_empty() => categorical_fields.push(name),
+                FieldType::Number | FieldType::Boolean => numeric.push(name),
+                FieldType::String if !company => categorical_fields.push(name),
                 _ => {}
             }
         }
         categorical_fields.retain(|f| !excluded(f));
         let mut categorical = Vec::new();
+        let people = profiles.contacts.len();
         for field in &categorical_fields {
             let mut counts: HashMap<String, usize> = HashMap::new();
-            for c in &contacts {
+            for c in &profiles.contacts {
                 if let Some(v) = text_of(c, field) {
                     *counts.entry(v).or_default() += 1;
                 }
             }
             // A field with a value per person (an id, a name) says nothing.
-            if counts.is_empty() || counts.len() > contacts.len() / 2 + 1 {
+            if counts.is_empty() || counts.len() > people / 2 + 1 {
                 continue;
             }
             let mut values: Vec<(String, usize)> = counts.into_iter().collect();
             values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             categorical.push((field.clone(), values.into_iter().take(TOP_VALUES).map(|(v, _)| v).collect()));
         }
-        let spec = FeatureSpec { conversion: req.event.clone(), events, numeric, categorical };
+        Ok(FeatureSpec { conversion: req.event.clone(), events, numeric, categorical })
+    }
 
+    /// Every contact's facts for `spec`: profile values, then one pass over
+    /// the log for the events the spec counts.
+    async fn population(
+        &self,
+        ws: WorkspaceId,
+        profiles: &Profiles,
+        spec: &FeatureSpec,
+        sensitive: Option<&str>,
+    ) -> Result<Population, StoreError> {
+        let types = profiles.types();
         let mut pop = Population { facts: BTreeMap::new(), sensitive: HashMap::new() };
-        for c in &contacts {
-            let company = first_company.get(&c.id).and_then(|id| companies.get(id));
-            let numeric = spec
-                .numeric
-                .iter()
-                .zip(&numeric_types)
-                .map(|(name, ty)| match name.strip_prefix("company.") {
-                    Some(f) => company.and_then(|co| co.custom.get(f)).and_then(|v| number_of(v, *ty)),
-                    None => c.custom.get(name).and_then(|v| number_of(v, *ty)),
-                })
-                .collect();
-            let categorical = spec.categorical.iter().map(|(f, _)| text_of(c, f)).collect();
-            let facts = Facts { events: Vec::new(), numeric, categorical, first_seen: c.created_at.timestamp_millis() };
-            pop.facts.insert(c.id, facts);
-            if let Some(attr) = &sensitive {
+        for c in &profiles.contacts {
+            let company = profiles.first_company.get(&c.id).and_then(|id| profiles.companies.get(id));
+            pop.facts.insert(c.id, profile_facts(spec, &types, c, company));
+            if let Some(attr) = sensitive {
                 pop.sensitive.insert(c.id, text_of(c, attr).unwrap_or_else(|| "(not set)".into()));
             }
         }
@@ -245,16 +284,16 @@ impl Engine {
             let Some(last) = events.last().map(|e| e.seq) else { break };
             cursor = last;
             for e in &events {
-                let Some(name) = event_name(e.kind, e.name.as_deref()) else { continue };
-                let Some(&i) = index.get(name) else { continue };
-                if let Some(f) = pop.facts.get_mut(&e.contact_id) {
-                    let t = e.timestamp.timestamp_millis();
+                let Some(f) = pop.facts.get_mut(&e.contact_id) else { continue };
+                // First seen by any event, so every spec has the same rows.
+                let t = e.timestamp.timestamp_millis();
+                f.first_seen = f.first_seen.min(t);
+                if let Some(&i) = event_name(e.kind, e.name.as_deref()).and_then(|n| index.get(n)) {
                     f.events.push((i, t));
-                    f.first_seen = f.first_seen.min(t);
                 }
             }
         }
-        Ok((spec, pop))
+        Ok(pop)
     }
 
     /// Train, evaluate, audit, store; promote when better than the current.
@@ -288,10 +327,16 @@ impl Engine {
         let now = self.clock().now().timestamp_millis();
         let horizon = req.horizon_days as i64 * DAY_MS;
         let (train_cut, hold_cut) = (now - 2 * horizon, now - horizon);
-        let current = self.conversion_model(ws).await?;
-        let extra: Vec<String> = current.as_ref().map(|c| c.spec.events.clone()).unwrap_or_default();
-        let (spec, pop) = self.population(ws, req, &extra, now).await?;
-        let set_at = |spec: &FeatureSpec, cutoff: i64| -> Result<(TrainingSet, Vec<ContactId>), ConversionError> {
+        // The model to beat predicts the same event over the same horizon.
+        let current =
+            self.conversion_model(ws, Some(&req.event)).await?.filter(|c| c.horizon_days == req.horizon_days);
+        let profiles = self.profiles(ws).await?;
+        let spec = self.decide_spec(ws, &profiles, req, now).await?;
+        let pop = self.population(ws, &profiles, &spec, req.sensitive_attribute.as_deref()).await?;
+        let set_at = |pop: &Population,
+                      spec: &FeatureSpec,
+                      cutoff: i64|
+         -> Result<(TrainingSet, Vec<ContactId>), ConversionError> {
             let mut set = TrainingSet::new(spec.names()).map_err(|e| ConversionError::Invalid(e.to_string()))?;
             let mut ids = Vec::new();
             for (id, f) in &pop.facts {
@@ -304,8 +349,8 @@ impl Engine {
             }
             Ok((set, ids))
         };
-        let (train, _) = set_at(&spec, train_cut)?;
-        let (holdout, hold_ids) = set_at(&spec, hold_cut)?;
+        let (train, _) = set_at(&pop, &spec, train_cut)?;
+        let (holdout, hold_ids) = set_at(&pop, &spec, hold_cut)?;
         let options = FitOptions { l2: req.l2.unwrap_or(1.0), ..FitOptions::default() };
         let model = fit(&train, &options).map_err(|e| ConversionError::NotTrained(format!("not trained: {e}")))?;
         let probabilities = model.score_set(&holdout).map_err(|e| ConversionError::NotTrained(e.to_string()))?;
@@ -315,7 +360,8 @@ impl Engine {
         let current_on_holdout = match &current {
             None => None,
             Some(c) => {
-                let (set, _) = set_at(&c.spec, hold_cut)?;
+                let theirs = self.population(ws, &profiles, &c.spec, None).await?;
+                let (set, _) = set_at(&theirs, &c.spec, hold_cut)?;
                 match c.model.score_set(&set) {
                     Ok(p) => Metrics::evaluate(&p, set.labels()).ok(),
                     Err(_) => None,
@@ -388,9 +434,18 @@ impl Engine {
             .collect())
     }
 
-    /// The promoted version in use (the newest promoted one).
-    pub async fn conversion_model(&self, ws: WorkspaceId) -> Result<Option<ConversionVersion>, StoreError> {
-        Ok(self.conversion_versions(ws).await?.into_iter().find(|v| v.promoted && v.model.validate().is_ok()))
+    /// The promoted version in use: the newest promoted one (predicting
+    /// `event`, when given).
+    pub async fn conversion_model(
+        &self,
+        ws: WorkspaceId,
+        event: Option<&str>,
+    ) -> Result<Option<ConversionVersion>, StoreError> {
+        Ok(self
+            .conversion_versions(ws)
+            .await?
+            .into_iter()
+            .find(|v| v.promoted && event.is_none_or(|e| v.event == e) && v.model.validate().is_ok()))
     }
 
     /// Score a contact as of now, with the features that moved it most.
@@ -398,9 +453,10 @@ impl Engine {
         &self,
         ws: WorkspaceId,
         contact: ContactId,
+        event: Option<&str>,
         top: usize,
     ) -> Result<ContactConversion, ConversionError> {
-        let v = self.conversion_model(ws).await?.ok_or(ConversionError::NoModel)?;
+        let v = self.conversion_model(ws, event).await?.ok_or(ConversionError::NoModel)?;
         let now = self.clock().now().timestamp_millis();
         let mut tx = self.store().begin().await?;
         let c =
@@ -409,47 +465,23 @@ impl Engine {
             Some(id) => tx.company(ws, *id).await?,
             None => None,
         };
-        let types: HashMap<String, FieldType> = tx
-            .list_fields(ws)
-            .await?
-            .into_iter()
-            .map(|f| {
-                let prefix = match f.entity {
-                    kairos_core::fields::FieldEntity::Contact => "",
-                    kairos_core::fields::FieldEntity::Company => "company.",
-                };
-                (format!("{prefix}{}", f.name), f.field_type)
-            })
-            .collect();
+        let types = field_types(&tx.list_fields(ws).await?);
         let index: HashMap<&str, usize> = v.spec.all_events().enumerate().map(|(i, e)| (e, i)).collect();
-        let mut facts = Facts { first_seen: c.created_at.timestamp_millis(), ..Facts::default() };
+        let mut facts = profile_facts(&v.spec, &types, &c, company.as_ref());
         let mut before = None;
         loop {
             let page = tx.contact_events(ws, contact, before, 1_000).await?;
             let Some(last) = page.last() else { break };
             before = Some(kairos_store::EventCursor { timestamp_ms: last.timestamp.timestamp_millis(), seq: last.seq });
             for e in &page {
+                let t = e.timestamp.timestamp_millis();
+                facts.first_seen = facts.first_seen.min(t);
                 if let Some(&i) = event_name(e.kind, e.name.as_deref()).and_then(|n| index.get(n)) {
-                    let t = e.timestamp.timestamp_millis();
                     facts.events.push((i, t));
-                    facts.first_seen = facts.first_seen.min(t);
                 }
             }
         }
         tx.commit().await?;
-        facts.numeric = v
-            .spec
-            .numeric
-            .iter()
-            .map(|name| {
-                let ty = types.get(name).copied().unwrap_or(FieldType::Number);
-                match name.strip_prefix("company.") {
-                    Some(f) => company.as_ref().and_then(|co| co.custom.get(f)).and_then(|x| number_of(x, ty)),
-                    None => c.custom.get(name).and_then(|x| number_of(x, ty)),
-                }
-            })
-            .collect();
-        facts.categorical = v.spec.categorical.iter().map(|(f, _)| text_of(&c, f)).collect();
         let row = v.spec.row(&facts, now);
         let explanation = v.model.explain(&row, top).map_err(|e| ConversionError::NotTrained(e.to_string()))?;
         Ok(ContactConversion {

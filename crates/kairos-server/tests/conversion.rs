@@ -131,6 +131,10 @@ async fn conversion_models_end_to_end() {
         assert_eq!(st, StatusCode::CREATED, "{b}: {second}");
         assert_eq!(second["promoted"], false, "{b}: {}", second["promotion"]);
         assert!(second["promotion"].as_str().unwrap().starts_with("not promoted"), "{b}");
+        // The current model was re-scored on the same hold-out (same rows).
+        assert_eq!(second["current_on_holdout"]["rows"], second["holdout"]["rows"], "{b}");
+        let gap = second["current_on_holdout"]["auc"].as_f64().unwrap() - second["holdout"]["auc"].as_f64().unwrap();
+        assert!(gap.abs() < 1e-9, "{b}: the same data gave another AUC ({gap})");
         // Allowed explicitly, the sensitive attribute becomes a feature.
         let (_, third) =
             train(json!({"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute": "gender", "allow_sensitive": true}))

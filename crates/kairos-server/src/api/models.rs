@@ -100,10 +100,10 @@ pub async fn conversion_version(
         .ok_or_else(|| Problem::not_found(format!("no conversion model version {id:?}")))
 }
 
-/// A contact's conversion probability from the promoted model, as of now, with the `top` (default 5)
-/// features that moved it most.
+/// A contact's conversion probability from the promoted model (of `event`, when given; else the newest
+/// promoted), as of now, with the `top` (default 5) features that moved it most.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/conversion", tag = "models",
-    params(("id" = String, Path), ("top" = Option<usize>, Query)),
+    params(("id" = String, Path), ("event" = Option<String>, Query), ("top" = Option<usize>, Query)),
     responses((status = 200, body = inline(Object)), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]
 pub async fn contact_conversion(
@@ -121,7 +121,7 @@ pub async fn contact_conversion(
             .filter(|n| (1..=50).contains(n))
             .ok_or_else(|| Problem::invalid("top", format!("must be a whole number from 1 to 50, got {t:?}")))?,
     };
-    match s.engine.contact_conversion(who.ws(), id, top).await {
+    match s.engine.contact_conversion(who.ws(), id, q.get("event").map(String::as_str), top).await {
         Ok(c) => Ok(Json(c)),
         Err(ConversionError::Invalid(m)) if m.starts_with("no contact") => Err(Problem::not_found(m)),
         Err(e) => Err(conversion_problem(e)),
