@@ -220,8 +220,12 @@ impl Engine {
         let top = tx.top_event_names(ws, since, TOP_EVENTS + 1).await?;
         tx.commit().await?;
         let excluded = |name: &str| !req.allow_sensitive && req.sensitive_attribute.as_deref() == Some(name);
-        let events: Vec<String> =
-            top.into_iter().map(|(n, _)| n).filter(|n| *n != req.event && !n.is_empty()).take(TOP_EVENTS as usize).collect();
+        let events: Vec<String> = top
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| *n != req.event && !n.is_empty())
+            .take(TOP_EVENTS as usize)
+            .collect();
         let mut numeric = Vec::new();
         let mut categorical_fields = vec!["country".to_string()];
         for f in &profiles.fields {
@@ -328,8 +332,7 @@ impl Engine {
         let horizon = req.horizon_days as i64 * DAY_MS;
         let (train_cut, hold_cut) = (now - 2 * horizon, now - horizon);
         // The model to beat predicts the same event over the same horizon.
-        let current =
-            self.conversion_model(ws, Some(&req.event)).await?.filter(|c| c.horizon_days == req.horizon_days);
+        let current = self.conversion_model(ws, Some(&req.event)).await?.filter(|c| c.horizon_days == req.horizon_days);
         let profiles = self.profiles(ws).await?;
         let spec = self.decide_spec(ws, &profiles, req, now).await?;
         let pop = self.population(ws, &profiles, &spec, req.sensitive_attribute.as_deref()).await?;

@@ -127,7 +127,8 @@ async fn conversion_models_end_to_end() {
         assert!(first["fairness"]["demographic_parity_difference"].as_f64().unwrap() < 0.2, "{b}");
 
         // The same data again is no better: kept, not promoted.
-        let (st, second) = train(json!({"event": "Demo Booked", "horizon_days": 30})).await;
+        let (st, second) =
+            train(json!({"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute": "gender"})).await;
         assert_eq!(st, StatusCode::CREATED, "{b}: {second}");
         assert_eq!(second["promoted"], false, "{b}: {}", second["promotion"]);
         assert!(second["promotion"].as_str().unwrap().starts_with("not promoted"), "{b}");
