@@ -751,7 +751,7 @@ impl Engine {
         ws: WorkspaceId,
         contact: ContactId,
         score: Option<&str>,
-        before: Option<(i64, String)>,
+        before: Option<String>,
         limit: i64,
     ) -> Result<Vec<ScoreChange>, StoreError> {
         let mut tx = self.store().begin().await?;

@@ -279,27 +279,29 @@ impl Tx {
         Ok(v.unwrap_or(0.0))
     }
 
-    /// A contact's score history, newest first; `score` narrows it to one
-    /// score, `before` is the cursor (the last row's `(at, id)`). Only the
-    /// live version's rows (and journey adjustments, which every version
-    /// keeps) are shown.
+    /// A contact's score history, the latest recorded first (the order the
+    /// changes were applied in, which `value` follows; `at` is when the
+    /// event happened, and events can arrive late); `score` narrows it to
+    /// one score, `before` is the cursor (the last row's id). Only the live
+    /// version's rows (and journey adjustments, which every version keeps)
+    /// are shown.
     pub async fn score_changes_of(
         &mut self,
         ws: WorkspaceId,
         contact: ContactId,
         score: Option<&str>,
-        before: Option<(i64, String)>,
+        before: Option<String>,
         limit: i64,
     ) -> Result<Vec<ScoreChange>> {
-        let (before_at, before_id) = before.unwrap_or((i64::MAX, "~".into()));
+        let before_id = before.unwrap_or_else(|| "~".into());
         Ok(with_conn!(self, c => sqlx::query_as(&format!(
             "SELECT {} FROM score_changes h WHERE h.workspace_id = $1 AND h.contact_id = $2 AND ($3 = '' OR h.score = $3)
-             AND (h.at < $4 OR (h.at = $4 AND h.id < $5))
+             AND h.id < $4
              AND (h.source = 'journey' OR h.version = COALESCE((SELECT d.live_version FROM score_definitions d
                   WHERE d.workspace_id = h.workspace_id AND d.name = h.score), 0))
-             ORDER BY h.at DESC, h.id DESC LIMIT $6",
+             ORDER BY h.id DESC LIMIT $5",
             CHANGE_COLUMNS.split(", ").map(|c| format!("h.{c}")).collect::<Vec<_>>().join(", ")))
-            .bind(ws.to_string()).bind(contact.to_string()).bind(score.unwrap_or("")).bind(before_at).bind(before_id)
+            .bind(ws.to_string()).bind(contact.to_string()).bind(score.unwrap_or("")).bind(before_id)
             .bind(limit).fetch_all(c).await)?)
     }
 

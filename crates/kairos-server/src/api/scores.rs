@@ -155,7 +155,8 @@ pub async fn contact_scores(State(s): State<AppState>, who: Caller, Path(id): Pa
     Ok(Json(json!({"data": scores})))
 }
 
-/// Every change of a contact's scores with its reason, newest first:
+/// Every change of a contact's scores with its reason, the latest recorded first (`value` is the score
+/// right after the change, in that order; `at` is when the event happened):
 /// `score` narrows to one, `cursor` pages on, `limit` (1–1000, default 50).
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/scores/history", tag = "scores",
     params(("id" = String, Path), ("score" = Option<String>, Query), ("cursor" = Option<String>, Query),
@@ -171,11 +172,10 @@ pub async fn contact_history(
     let id = contact_of(&s, &who, &id).await?;
     let before = match q.get("cursor") {
         None => None,
-        Some(c) => {
-            let bad = || Problem::invalid("cursor", format!("not a cursor this API returned: {c:?}"));
-            let (at, rest) = c.split_once(':').ok_or_else(bad)?;
-            Some((at.parse::<i64>().map_err(|_| bad())?, rest.to_string()))
-        }
+        Some(c) => match Uuid::parse_str(c) {
+            Ok(id) => Some(id.to_string()),
+            Err(_) => return Err(Problem::invalid("cursor", format!("not a cursor this API returned: {c:?}"))),
+        },
     };
     let limit = match q.get("limit") {
         None => super::DEFAULT_LIMIT,
@@ -190,6 +190,6 @@ pub async fn contact_history(
         },
     };
     let rows = s.engine.score_history(who.ws(), id, q.get("score").map(String::as_str), before, limit).await?;
-    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| format!("{}:{}", r.at, r.id))).flatten();
+    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id.clone())).flatten();
     Ok(Json(json!({"data": rows, "next_cursor": next})))
 }

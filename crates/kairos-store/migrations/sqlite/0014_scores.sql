@@ -50,5 +50,5 @@ CREATE TABLE score_changes (
     event_id TEXT,
     PRIMARY KEY (workspace_id, id)
 );
-CREATE INDEX score_changes_contact ON score_changes (workspace_id, contact_id, score, at);
+CREATE INDEX score_changes_contact ON score_changes (workspace_id, contact_id, id);
 CREATE INDEX score_changes_cap ON score_changes (workspace_id, contact_id, score, version, rule, period);
