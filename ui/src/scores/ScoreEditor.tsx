@@ -132,18 +132,18 @@ export function ScoreEditor() {
               />
             )}
             <TextField id="score-description" label="Description" value={form.description} onChange={(v) => set({ description: v })} error={errors.fields.description} />
-            <div className="field narrow-ish">
+            <div className="field">
               <label htmlFor="score-half-life">Half-life (days)</label>
               <input
                 id="score-half-life"
                 type="number"
+                className={errors.fields.half_life_days ? "narrow has-error" : "narrow"}
                 min={0}
                 placeholder="none"
                 value={form.halfLifeDays}
                 onChange={(e) => set({ halfLifeDays: e.target.value })}
                 aria-invalid={errors.fields.half_life_days !== undefined}
                 aria-describedby={errors.fields.half_life_days ? "score-half-life-error" : "score-half-life-help"}
-                className={errors.fields.half_life_days ? "has-error" : undefined}
               />
               {errors.fields.half_life_days ? (
                 <p className="field-error" id="score-half-life-error">
@@ -232,8 +232,8 @@ export function ScoreEditor() {
                         <input type="number" className="narrow" value={r.points} onChange={(e) => setAttribute(r.id, { points: e.target.value })} />
                       </label>
                       {editable && (
-                        <button type="button" className="link danger" onClick={() => set({ attributes: form.attributes.filter((x) => x.id !== r.id) })}>
-                          Remove attribute rule {i + 1}
+                        <button type="button" className="link danger" aria-label={`Remove attribute rule ${i + 1}`} onClick={() => set({ attributes: form.attributes.filter((x) => x.id !== r.id) })}>
+                          Remove rule
                         </button>
                       )}
                     </div>
