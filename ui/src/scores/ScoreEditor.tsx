@@ -181,7 +181,7 @@ export function ScoreEditor() {
                           </button>
                         )}
                       </div>
-                      <PropertyFilters where={r.where} onChange={(where) => setEvent(r.id, { where })} />
+                      <PropertyFilters where={r.where} onChange={(where) => setEvent(r.id, { where })} readOnly={!editable} />
                       <div className="row">
                         <label className="inline">
                           <input type="checkbox" checked={r.capped} onChange={(e) => setEvent(r.id, { capped: e.target.checked })} />
@@ -224,7 +224,7 @@ export function ScoreEditor() {
                 return (
                   <li key={r.id} className={`score-rule${err ? " has-error" : ""}`} data-testid="attribute-rule" role="group" aria-label={`Attribute rule ${i + 1}`}>
                     {catalog && (
-                      <RuleEditor value={r.when} onChange={(when) => setAttribute(r.id, { when })} catalog={catalog} errors={errors.conditions} kinds={ATTRIBUTE_KINDS} />
+                      <RuleEditor value={r.when} onChange={(when) => setAttribute(r.id, { when })} catalog={catalog} errors={errors.conditions} kinds={ATTRIBUTE_KINDS} readOnly={!editable} />
                     )}
                     <div className="row">
                       <label className="inline">

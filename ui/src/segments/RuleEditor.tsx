@@ -33,6 +33,8 @@ interface Props {
   kinds?: Condition["kind"][];
   /** What the top group matches, e.g. "Contacts matching". */
   rootLabel?: string;
+  /** Shown without the ways to add and remove conditions (inputs are disabled by an enclosing fieldset). */
+  readOnly?: boolean;
 }
 
 const KIND_LABELS: Record<Condition["kind"], string> = {
@@ -45,12 +47,12 @@ const KIND_LABELS: Record<Condition["kind"], string> = {
   raw: "Advanced (JSON)",
 };
 
-export function RuleEditor({ value, onChange, catalog, errors, selfId, kinds = ALL_KINDS, rootLabel = "Contacts matching" }: Props) {
+export function RuleEditor({ value, onChange, catalog, errors, selfId, kinds = ALL_KINDS, rootLabel = "Contacts matching", readOnly = false }: Props) {
   const change = (id: string, f: (n: RuleNode) => RuleNode | null) => onChange(updateNode(value, id, f));
   return (
     <div className="rule-editor">
       {kinds.includes("event") && <EventNames catalog={catalog} />}
-      <GroupView group={value} root change={change} catalog={catalog} errors={errors} selfId={selfId} kinds={kinds} rootLabel={rootLabel} depth={0} />
+      <GroupView group={value} root change={change} catalog={catalog} errors={errors} selfId={selfId} kinds={kinds} rootLabel={rootLabel} readOnly={readOnly} depth={0} />
     </div>
   );
 }
@@ -80,6 +82,7 @@ interface NodeProps {
   selfId?: string;
   kinds: Condition["kind"][];
   rootLabel: string;
+  readOnly: boolean;
   depth: number;
 }
 
@@ -106,7 +109,7 @@ function GroupView({ group, root, ...p }: NodeProps & { group: Group; root?: boo
             <option value="not-and">not all of</option>
           </select>
         </label>
-        {!root && (
+        {!root && !p.readOnly && (
           <button type="button" className="link danger" onClick={() => p.change(group.id, () => null)}>
             Remove group
           </button>
@@ -125,30 +128,32 @@ function GroupView({ group, root, ...p }: NodeProps & { group: Group; root?: boo
           </li>
         ))}
       </ul>
-      <div className="rule-add">
-        <label className="inline">
-          <span className="sr-only">Add a condition</span>
-          <select
-            aria-label="Add a condition"
-            value=""
-            onChange={(e) => {
-              if (e.target.value) add(emptyCondition(e.target.value as Condition["kind"]));
-            }}
-          >
-            <option value="">+ Add condition…</option>
-            {p.kinds.map((k) => (
-              <option key={k} value={k}>
-                {KIND_LABELS[k]}
-              </option>
-            ))}
-          </select>
-        </label>
-        {p.depth < 4 && (
-          <button type="button" onClick={() => add(emptyGroup(group.combinator === "and" ? "or" : "and"))}>
-            + Add group
-          </button>
-        )}
-      </div>
+      {!p.readOnly && (
+        <div className="rule-add">
+          <label className="inline">
+            <span className="sr-only">Add a condition</span>
+            <select
+              aria-label="Add a condition"
+              value=""
+              onChange={(e) => {
+                if (e.target.value) add(emptyCondition(e.target.value as Condition["kind"]));
+              }}
+            >
+              <option value="">+ Add condition…</option>
+              {p.kinds.map((k) => (
+                <option key={k} value={k}>
+                  {KIND_LABELS[k]}
+                </option>
+              ))}
+            </select>
+          </label>
+          {p.depth < 4 && (
+            <button type="button" onClick={() => add(emptyGroup(group.combinator === "and" ? "or" : "and"))}>
+              + Add group
+            </button>
+          )}
+        </div>
+      )}
     </fieldset>
   );
 }
@@ -163,7 +168,7 @@ function ConditionView({ cond, ...p }: NodeProps & { cond: Condition }) {
       body = <FieldRow cond={cond} set={set} catalog={p.catalog} />;
       break;
     case "event":
-      body = <EventRow cond={cond} set={set} />;
+      body = <EventRow cond={cond} set={set} readOnly={p.readOnly} />;
       break;
     case "segment":
     case "list": {
@@ -224,9 +229,11 @@ function ConditionView({ cond, ...p }: NodeProps & { cond: Condition }) {
           </label>
         </div>
         <div className="cond-body">{body}</div>
-        <button type="button" className="icon danger" aria-label="Remove condition" title="Remove condition" onClick={() => p.change(cond.id, () => null)}>
-          ×
-        </button>
+        {!p.readOnly && (
+          <button type="button" className="icon danger" aria-label="Remove condition" title="Remove condition" onClick={() => p.change(cond.id, () => null)}>
+            ×
+          </button>
+        )}
       </div>
       {err && <p className="node-error" role="alert">{err}</p>}
     </div>
@@ -306,7 +313,7 @@ function ValueInputs({
   );
 }
 
-function EventRow({ cond, set }: { cond: EventCondition; set: (p: Partial<EventCondition>) => void }) {
+function EventRow({ cond, set, readOnly }: { cond: EventCondition; set: (p: Partial<EventCondition>) => void; readOnly: boolean }) {
   return (
     <div className="event-cond">
       <div className="row">
@@ -333,13 +340,13 @@ function EventRow({ cond, set }: { cond: EventCondition; set: (p: Partial<EventC
           </>
         )}
       </div>
-      <PropertyFilters where={cond.where} onChange={(where) => set({ where })} />
+      <PropertyFilters where={cond.where} onChange={(where) => set({ where })} readOnly={readOnly} />
     </div>
   );
 }
 
 /** An event's property filters, each a property, an operator and a value, and the way to add one. */
-export function PropertyFilters({ where, onChange }: { where: PropertyFilter[]; onChange: (w: PropertyFilter[]) => void }) {
+export function PropertyFilters({ where, onChange, readOnly = false }: { where: PropertyFilter[]; onChange: (w: PropertyFilter[]) => void; readOnly?: boolean }) {
   const setWhere = (i: number, patch: Partial<PropertyFilter>) => onChange(where.map((w, j) => (j === i ? { ...w, ...patch } : w)));
   return (
     <>
@@ -357,14 +364,18 @@ export function PropertyFilters({ where, onChange }: { where: PropertyFilter[]; 
           {!takesNoValue(w.op) && (
             <input aria-label="Property value" placeholder="value" value={w.value} onChange={(e) => setWhere(i, { value: e.target.value })} />
           )}
-          <button type="button" className="icon danger" aria-label="Remove property filter" onClick={() => onChange(where.filter((_, j) => j !== i))}>
-            ×
-          </button>
+          {!readOnly && (
+            <button type="button" className="icon danger" aria-label="Remove property filter" onClick={() => onChange(where.filter((_, j) => j !== i))}>
+              ×
+            </button>
+          )}
         </div>
       ))}
-      <button type="button" className="link" onClick={() => onChange([...where, { property: "", op: "equals", value: "" }])}>
-        + property filter
-      </button>
+      {!readOnly && (
+        <button type="button" className="link" onClick={() => onChange([...where, { property: "", op: "equals", value: "" }])}>
+          + property filter
+        </button>
+      )}
     </>
   );
 }
