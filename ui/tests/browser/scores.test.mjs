@@ -191,6 +191,7 @@ describe("lead scores", { skip: skip ?? false }, () => {
     assert.equal(await rule.getByLabel("Event name").isDisabled(), true);
     assert.equal(await page.getByRole("button", { name: /Save|Create|\+ Event rule|\+ Threshold|Remove/ }).count(), 0);
     await page.getByText("Your role (analyst) can look at scores but not change them.").waitFor();
+    await b.shot("scores-editor-analyst");
 
     await page.goto(`${server.url}/scores/new`);
     await page.getByRole("heading", { name: "Not available to your role" }).waitFor();
