@@ -11,6 +11,8 @@ import { Contacts } from "./pages/Contacts";
 import { ContactPage } from "./pages/ContactPage";
 import { Segments } from "./pages/Segments";
 import { SegmentBuilder } from "./segments/SegmentBuilder";
+import { Scores } from "./scores/Scores";
+import { ScoreEditor } from "./scores/ScoreEditor";
 import { Journeys } from "./pages/Journeys";
 import { JourneyBuilder } from "./journeys/JourneyBuilder";
 import { Templates } from "./email/Templates";
@@ -69,6 +71,9 @@ function Shell() {
             <Route path="/segments" element={<Allowed need="marketing:read" what="view segments"><Segments /></Allowed>} />
             <Route path="/segments/new" element={<Allowed need="marketing:write" what="create segments"><SegmentBuilder key="new" /></Allowed>} />
             <Route path="/segments/:id" element={<Allowed need="marketing:read" what="view segments"><KeyedSegmentBuilder /></Allowed>} />
+            <Route path="/scores" element={<Allowed need="marketing:read" what="view scores"><Scores /></Allowed>} />
+            <Route path="/scores/new" element={<Allowed need="marketing:write" what="create scores"><ScoreEditor key="new" /></Allowed>} />
+            <Route path="/scores/:name" element={<Allowed need="marketing:read" what="view scores"><KeyedScoreEditor /></Allowed>} />
             <Route path="/journeys" element={<Allowed need="marketing:read" what="view journeys"><Journeys /></Allowed>} />
             <Route path="/journeys/new" element={<Allowed need="marketing:write" what="create journeys"><JourneyBuilder /></Allowed>} />
             <Route path="/journeys/:id" element={<Allowed need="marketing:read" what="view journeys"><JourneyBuilder /></Allowed>} />
@@ -148,6 +153,12 @@ function Header() {
 function KeyedSegmentBuilder() {
   const { id } = useParams();
   return <SegmentBuilder key={id} />;
+}
+
+/** A fresh editor per score, so moving between scores never carries an edit over. */
+function KeyedScoreEditor() {
+  const { name } = useParams();
+  return <ScoreEditor key={name} />;
 }
 
 /** A fresh editor per template, except when a new template is saved and gets its id. */

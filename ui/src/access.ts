@@ -51,6 +51,7 @@ export const NAV: readonly { to: string; label: string; need: Permission }[] = [
   { to: "/", label: "Dashboard", need: "reports:read" },
   { to: "/contacts", label: "Contacts", need: "people:read" },
   { to: "/segments", label: "Segments", need: "marketing:read" },
+  { to: "/scores", label: "Scores", need: "marketing:read" },
   { to: "/journeys", label: "Journeys", need: "marketing:read" },
   { to: "/email/campaigns", label: "Campaigns", need: "marketing:read" },
   { to: "/email/templates", label: "Email templates", need: "marketing:read" },

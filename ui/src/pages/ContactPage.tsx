@@ -1,6 +1,7 @@
 // One contact: profile and custom fields, companies, consent per channel and
 // purpose with its history, segment and list memberships, journeys in
-// progress with their position, and the event timeline (refreshed while the
+// progress with their position, lead scores with their history, and the
+// event timeline (refreshed while the
 // page is open); and, for roles with privacy:rights, the person's export and
 // erasure.
 import { useEffect, useState } from "react";
@@ -8,6 +9,7 @@ import { Link, useParams } from "react-router";
 import { api, contactName, useApi, type Contact, type Journey, type Page, type TimelineEvent } from "../api";
 import { formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCan } from "../session";
+import { ContactScores } from "../scores/ContactScores";
 import { DataSubjectRequests, ErasureDone, type Erasure } from "./DataSubjectRequests";
 
 interface Consent {
@@ -126,6 +128,8 @@ export function ContactPage() {
           </ul>
         </div>
       </div>
+
+      <ContactScores base={base} />
 
       <div className="card">
         <h2>Consent</h2>

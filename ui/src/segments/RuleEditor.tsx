@@ -1,7 +1,9 @@
 // The rule editor: nested AND/OR groups of conditions built with pickers
 // (fields with operators suited to their type, events with property filters,
 // counts and windows, consent, other segments and lists). Used by the
-// segment builder and by the journey builder's branch nodes.
+// segment builder, the journey builder's branch nodes and the score editor's
+// attribute rules; its event name and property filter pickers are the score
+// editor's event rules too.
 import type { ReactNode } from "react";
 import type { Catalog } from "./catalog";
 import {
@@ -15,6 +17,7 @@ import {
   type EventCondition,
   type FieldCondition,
   type Group,
+  type PropertyFilter,
   type RuleNode,
 } from "./rule";
 
@@ -26,6 +29,12 @@ interface Props {
   errors?: Map<string, string>;
   /** A segment that must not refer to itself. */
   selfId?: string;
+  /** The kinds of condition offered (all unless given). */
+  kinds?: Condition["kind"][];
+  /** What the top group matches, e.g. "Contacts matching". */
+  rootLabel?: string;
+  /** Shown without the ways to add and remove conditions (inputs are disabled by an enclosing fieldset). */
+  readOnly?: boolean;
 }
 
 const KIND_LABELS: Record<Condition["kind"], string> = {
@@ -38,18 +47,32 @@ const KIND_LABELS: Record<Condition["kind"], string> = {
   raw: "Advanced (JSON)",
 };
 
-export function RuleEditor({ value, onChange, catalog, errors, selfId }: Props) {
+export function RuleEditor({ value, onChange, catalog, errors, selfId, kinds = ALL_KINDS, rootLabel = "Contacts matching", readOnly = false }: Props) {
   const change = (id: string, f: (n: RuleNode) => RuleNode | null) => onChange(updateNode(value, id, f));
   return (
     <div className="rule-editor">
-      <datalist id="event-names">
-        {catalog.events.map((e) => (
-          <option key={e} value={e} />
-        ))}
-      </datalist>
-      <GroupView group={value} root change={change} catalog={catalog} errors={errors} selfId={selfId} depth={0} />
+      {kinds.includes("event") && <EventNames catalog={catalog} />}
+      <GroupView group={value} root change={change} catalog={catalog} errors={errors} selfId={selfId} kinds={kinds} rootLabel={rootLabel} readOnly={readOnly} depth={0} />
     </div>
   );
+}
+
+const ALL_KINDS = Object.keys(KIND_LABELS) as Condition["kind"][];
+
+/** The event names the event name inputs suggest (once per page). */
+export function EventNames({ catalog }: { catalog: Catalog }) {
+  return (
+    <datalist id="event-names">
+      {catalog.events.map((e) => (
+        <option key={e} value={e} />
+      ))}
+    </datalist>
+  );
+}
+
+/** An event name, suggested from the names seen (needs `EventNames` on the page). */
+export function EventNameInput({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  return <input aria-label="Event name" list="event-names" placeholder="Event name, e.g. Order Completed" value={value} onChange={(e) => onChange(e.target.value)} />;
 }
 
 interface NodeProps {
@@ -57,6 +80,9 @@ interface NodeProps {
   catalog: Catalog;
   errors?: Map<string, string>;
   selfId?: string;
+  kinds: Condition["kind"][];
+  rootLabel: string;
+  readOnly: boolean;
   depth: number;
 }
 
@@ -68,7 +94,7 @@ function GroupView({ group, root, ...p }: NodeProps & { group: Group; root?: boo
       <legend className="sr-only">{root ? "Rule" : "Group of conditions"}</legend>
       <div className="rule-group-head">
         <label className="inline">
-          <span>{root ? "Contacts matching" : "Matching"}</span>
+          <span>{root ? p.rootLabel : "Matching"}</span>
           <select
             aria-label="Combine conditions with"
             value={`${group.negate ? "not-" : ""}${group.combinator}`}
@@ -83,7 +109,7 @@ function GroupView({ group, root, ...p }: NodeProps & { group: Group; root?: boo
             <option value="not-and">not all of</option>
           </select>
         </label>
-        {!root && (
+        {!root && !p.readOnly && (
           <button type="button" className="link danger" onClick={() => p.change(group.id, () => null)}>
             Remove group
           </button>
@@ -102,30 +128,32 @@ function GroupView({ group, root, ...p }: NodeProps & { group: Group; root?: boo
           </li>
         ))}
       </ul>
-      <div className="rule-add">
-        <label className="inline">
-          <span className="sr-only">Add a condition</span>
-          <select
-            aria-label="Add a condition"
-            value=""
-            onChange={(e) => {
-              if (e.target.value) add(emptyCondition(e.target.value as Condition["kind"]));
-            }}
-          >
-            <option value="">+ Add condition…</option>
-            {(Object.keys(KIND_LABELS) as Condition["kind"][]).map((k) => (
-              <option key={k} value={k}>
-                {KIND_LABELS[k]}
-              </option>
-            ))}
-          </select>
-        </label>
-        {p.depth < 4 && (
-          <button type="button" onClick={() => add(emptyGroup(group.combinator === "and" ? "or" : "and"))}>
-            + Add group
-          </button>
-        )}
-      </div>
+      {!p.readOnly && (
+        <div className="rule-add">
+          <label className="inline">
+            <span className="sr-only">Add a condition</span>
+            <select
+              aria-label="Add a condition"
+              value=""
+              onChange={(e) => {
+                if (e.target.value) add(emptyCondition(e.target.value as Condition["kind"]));
+              }}
+            >
+              <option value="">+ Add condition…</option>
+              {p.kinds.map((k) => (
+                <option key={k} value={k}>
+                  {KIND_LABELS[k]}
+                </option>
+              ))}
+            </select>
+          </label>
+          {p.depth < 4 && (
+            <button type="button" onClick={() => add(emptyGroup(group.combinator === "and" ? "or" : "and"))}>
+              + Add group
+            </button>
+          )}
+        </div>
+      )}
     </fieldset>
   );
 }
@@ -140,7 +168,7 @@ function ConditionView({ cond, ...p }: NodeProps & { cond: Condition }) {
       body = <FieldRow cond={cond} set={set} catalog={p.catalog} />;
       break;
     case "event":
-      body = <EventRow cond={cond} set={set} />;
+      body = <EventRow cond={cond} set={set} readOnly={p.readOnly} />;
       break;
     case "segment":
     case "list": {
@@ -201,9 +229,11 @@ function ConditionView({ cond, ...p }: NodeProps & { cond: Condition }) {
           </label>
         </div>
         <div className="cond-body">{body}</div>
-        <button type="button" className="icon danger" aria-label="Remove condition" title="Remove condition" onClick={() => p.change(cond.id, () => null)}>
-          ×
-        </button>
+        {!p.readOnly && (
+          <button type="button" className="icon danger" aria-label="Remove condition" title="Remove condition" onClick={() => p.change(cond.id, () => null)}>
+            ×
+          </button>
+        )}
       </div>
       {err && <p className="node-error" role="alert">{err}</p>}
     </div>
@@ -283,13 +313,11 @@ function ValueInputs({
   );
 }
 
-function EventRow({ cond, set }: { cond: EventCondition; set: (p: Partial<EventCondition>) => void }) {
-  const setWhere = (i: number, patch: Partial<EventCondition["where"][number]>) =>
-    set({ where: cond.where.map((w, j) => (j === i ? { ...w, ...patch } : w)) });
+function EventRow({ cond, set, readOnly }: { cond: EventCondition; set: (p: Partial<EventCondition>) => void; readOnly: boolean }) {
   return (
     <div className="event-cond">
       <div className="row">
-        <input aria-label="Event name" list="event-names" placeholder="Event name, e.g. Order Completed" value={cond.event} onChange={(e) => set({ event: e.target.value })} />
+        <EventNameInput value={cond.event} onChange={(event) => set({ event })} />
         <select aria-label="How many times" value={cond.countOp} onChange={(e) => set({ countOp: e.target.value as EventCondition["countOp"] })}>
           <option value="at_least">at least</option>
           <option value="at_most">at most</option>
@@ -312,7 +340,17 @@ function EventRow({ cond, set }: { cond: EventCondition; set: (p: Partial<EventC
           </>
         )}
       </div>
-      {cond.where.map((w, i) => (
+      <PropertyFilters where={cond.where} onChange={(where) => set({ where })} readOnly={readOnly} />
+    </div>
+  );
+}
+
+/** An event's property filters, each a property, an operator and a value, and the way to add one. */
+export function PropertyFilters({ where, onChange, readOnly = false }: { where: PropertyFilter[]; onChange: (w: PropertyFilter[]) => void; readOnly?: boolean }) {
+  const setWhere = (i: number, patch: Partial<PropertyFilter>) => onChange(where.map((w, j) => (j === i ? { ...w, ...patch } : w)));
+  return (
+    <>
+      {where.map((w, i) => (
         <div className="row where" key={i}>
           <span className="muted">where</span>
           <input aria-label="Property" placeholder="property, e.g. total" value={w.property} onChange={(e) => setWhere(i, { property: e.target.value })} />
@@ -326,14 +364,18 @@ function EventRow({ cond, set }: { cond: EventCondition; set: (p: Partial<EventC
           {!takesNoValue(w.op) && (
             <input aria-label="Property value" placeholder="value" value={w.value} onChange={(e) => setWhere(i, { value: e.target.value })} />
           )}
-          <button type="button" className="icon danger" aria-label="Remove property filter" onClick={() => set({ where: cond.where.filter((_, j) => j !== i) })}>
-            ×
-          </button>
+          {!readOnly && (
+            <button type="button" className="icon danger" aria-label="Remove property filter" onClick={() => onChange(where.filter((_, j) => j !== i))}>
+              ×
+            </button>
+          )}
         </div>
       ))}
-      <button type="button" className="link" onClick={() => set({ where: [...cond.where, { property: "", op: "equals", value: "" }] })}>
-        + property filter
-      </button>
-    </div>
+      {!readOnly && (
+        <button type="button" className="link" onClick={() => onChange([...where, { property: "", op: "equals", value: "" }])}>
+          + property filter
+        </button>
+      )}
+    </>
   );
 }

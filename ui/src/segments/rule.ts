@@ -263,15 +263,30 @@ function fieldCond(kind: "field" | "company", o: Obj): FieldCondition | null {
   return { id: newId(), kind, negate: false, field: o.field, op: o.op, value, value2 };
 }
 
-function eventCond(o: Obj): EventCondition | null {
+/** An event's property filters (`where`) as typed; null when the builder has no picker for them. */
+export function whereFromJson(json: Json): PropertyFilter[] | null {
+  if (json === undefined) return [];
+  if (!Array.isArray(json)) return null;
   const where: PropertyFilter[] = [];
-  if (o.where !== undefined) {
-    if (!Array.isArray(o.where)) return null;
-    for (const w of o.where) {
-      if (!isObj(w) || typeof w.property !== "string" || typeof w.op !== "string") return null;
-      where.push({ property: w.property, op: w.op, value: text(w.value) });
-    }
+  for (const w of json) {
+    if (!isObj(w) || typeof w.property !== "string" || typeof w.op !== "string") return null;
+    where.push({ property: w.property, op: w.op, value: text(w.value) });
   }
+  return where;
+}
+
+/** Property filters as the API takes them: each value the type it looks like. */
+export function whereToJson(where: PropertyFilter[]): Json[] {
+  return where.map((w) => {
+    const f: Obj = { property: w.property.trim(), op: w.op };
+    if (!takesNoValue(w.op)) f.value = w.op === "in" ? listOf(w.value, undefined) : literal(w.value, undefined);
+    return f;
+  });
+}
+
+function eventCond(o: Obj): EventCondition | null {
+  const where = whereFromJson(o.where);
+  if (where === null) return null;
   let countOp: EventCondition["countOp"] = "at_least";
   let count = "1";
   if (o.count !== undefined) {
@@ -334,6 +349,12 @@ export function toRule(group: Group, schema: Schema, paths?: PathIndex): Json {
   return nodeToRule(group, schema, "rule", paths, true);
 }
 
+/** Turn the tree into one condition at `path` (`attributes[0].when`): a top
+ * group of one condition stands for that condition. */
+export function toCondition(group: Group, schema: Schema, path: string, paths?: PathIndex): Json {
+  return nodeToRule(group, schema, path, paths);
+}
+
 function nodeToRule(node: RuleNode, schema: Schema, path: string, paths: PathIndex | undefined, top = false): Json {
   const inner = node.negate ? `${path}.not` : path;
   paths?.set(node.id, inner);
@@ -355,12 +376,7 @@ function nodeToRule(node: RuleNode, schema: Schema, path: string, paths: PathInd
     }
     case "event": {
       const cond: Obj = { event: node.event.trim() };
-      if (node.where.length > 0)
-        cond.where = node.where.map((w) => {
-          const f: Obj = { property: w.property.trim(), op: w.op };
-          if (!takesNoValue(w.op)) f.value = w.op === "in" ? listOf(w.value, undefined) : literal(w.value, undefined);
-          return f;
-        });
+      if (node.where.length > 0) cond.where = whereToJson(node.where);
       if (!(node.countOp === "at_least" && node.count.trim() === "1"))
         cond.count = { op: node.countOp, value: literal(node.count, "number") };
       if (node.windowDays !== "ever") cond.window = { last_days: literal(node.windowDays, "number") };
@@ -387,13 +403,15 @@ function nodeToRule(node: RuleNode, schema: Schema, path: string, paths: PathInd
   }
 }
 
-/** The node a server error path (`rule.and[1].field`) points into, if any. */
+/** The node a server error path (`rule.and[1].field`) points into, if any.
+ * A group of one condition shares its path with that condition, which is
+ * indexed after it and is the one named. */
 export function nodeForPath(errorPath: string, paths: PathIndex): string | undefined {
   let best: string | undefined;
   let bestLen = -1;
   for (const [id, p] of paths) {
     const matches = errorPath === p || errorPath.startsWith(`${p}.`) || errorPath.startsWith(`${p}[`);
-    if (matches && p.length > bestLen) {
+    if (matches && p.length >= bestLen) {
       best = id;
       bestLen = p.length;
     }

@@ -1,0 +1,309 @@
+// The score editor: name (when new), description and half-life; event rules
+// (the segment builder's event name and property filter pickers, points, an
+// optional cap per period); attribute rules (the segment builder's rule
+// editor, without events, segments and lists); thresholds. Saving creates
+// the score or a new version and goes back to the list, where it is seen
+// recomputing; the server's problems are shown on the rule, threshold or
+// field they name. Read-only for roles that cannot change scores.
+import { useEffect, useMemo, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { api, ApiError, useApi } from "../api";
+import { Loading, PageHeader, ProblemBox, TextField } from "../components";
+import { useSession } from "../session";
+import { useCatalog } from "../segments/catalog";
+import { EventNameInput, EventNames, PropertyFilters, RuleEditor } from "../segments/RuleEditor";
+import type { Condition } from "../segments/rule";
+import { ScoreStatus } from "./Scores";
+import {
+  CAP_PERIODS,
+  definitionOf,
+  emptyAttributeRule,
+  emptyEventRule,
+  emptyForm,
+  emptyThreshold,
+  errorsOf,
+  formOf,
+  newPaths,
+  type AttributeRuleForm,
+  type EventRuleForm,
+  type Score,
+  type ScoreErrors,
+  type ScoreForm,
+  type ThresholdForm,
+} from "./score";
+
+/** Attribute rules are about who a contact is: no events, segments or lists. */
+const ATTRIBUTE_KINDS: Condition["kind"][] = ["field", "company", "consent", "raw"];
+
+const PERIOD_LABELS: Record<string, string> = { day: "per day", week: "per week", month: "per month", ever: "ever" };
+
+const NO_ERRORS: ScoreErrors = { fields: {}, parts: new Map(), conditions: new Map(), rest: [] };
+
+export function ScoreEditor() {
+  const { name } = useParams();
+  const isNew = name === undefined;
+  const navigate = useNavigate();
+  const { can, session: { role } } = useSession();
+  const editable = can("marketing:write");
+  const { catalog, error: catalogError } = useCatalog();
+  const saved = useApi<Score>(isNew ? null : `/api/v1/scores/${encodeURIComponent(name)}`);
+  const [form, setForm] = useState<ScoreForm | null>(() => (isNew ? emptyForm() : null));
+  const [saving, setSaving] = useState(false);
+  const [problem, setProblem] = useState<unknown>(null);
+  const [errors, setErrors] = useState<ScoreErrors>(NO_ERRORS);
+
+  // Fill the form once from the saved definition.
+  useEffect(() => {
+    if (saved.data) setForm((f) => f ?? formOf(saved.data!.definition));
+  }, [saved.data]);
+
+  const { definition, paths } = useMemo(() => {
+    const paths = newPaths();
+    return { definition: form && catalog ? definitionOf(form, catalog.schema, paths) : null, paths };
+  }, [form, catalog]);
+
+  if (!form)
+    return (
+      <section>
+        <PageHeader title="Score">
+          <Link to="/scores">All scores</Link>
+        </PageHeader>
+        <ProblemBox error={saved.error} context="Loading the score" />
+        {saved.loading && <Loading what="the score" />}
+      </section>
+    );
+
+  const set = (patch: Partial<ScoreForm>) => setForm({ ...form, ...patch });
+  const setEvent = (id: string, patch: Partial<EventRuleForm>) => set({ events: form.events.map((r) => (r.id === id ? { ...r, ...patch } : r)) });
+  const setAttribute = (id: string, patch: Partial<AttributeRuleForm>) =>
+    set({ attributes: form.attributes.map((r) => (r.id === id ? { ...r, ...patch } : r)) });
+  const setThreshold = (id: string, patch: Partial<ThresholdForm>) =>
+    set({ thresholds: form.thresholds.map((t) => (t.id === id ? { ...t, ...patch } : t)) });
+
+  async function save() {
+    if (!definition) return;
+    setSaving(true);
+    setProblem(null);
+    setErrors(NO_ERRORS);
+    try {
+      const s = isNew
+        ? await api<Score>("POST", "/api/v1/scores", definition)
+        : await api<Score>("PUT", `/api/v1/scores/${encodeURIComponent(name)}`, definition);
+      navigate("/scores", { state: { saved: s.name } });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 422) {
+        const found = errorsOf(e.problem.errors, paths);
+        setErrors(found);
+        // The box still says the save failed and the detail names the place; the place says why.
+        setProblem(new ApiError({ ...e.problem, errors: found.rest.length ? found.rest : undefined }));
+      } else setProblem(e);
+      setSaving(false);
+    }
+  }
+
+  return (
+    <section>
+      <PageHeader title={isNew ? "New score" : `Score: ${name}`}>
+        <Link to="/scores">All scores</Link>
+      </PageHeader>
+      {saved.data && (
+        <p className="row">
+          <ScoreStatus score={saved.data} /> <span className="muted">version {saved.data.version}</span>
+        </p>
+      )}
+      <form
+        aria-label="Score"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <fieldset disabled={!editable || saving} className="plain">
+          <div className="card">
+            {isNew && (
+              <TextField
+                id="score-name"
+                label="Name"
+                value={form.name}
+                onChange={(v) => set({ name: v })}
+                placeholder="e.g. engagement (lower-case letters, digits and _)"
+                error={errors.fields.name}
+              />
+            )}
+            <TextField id="score-description" label="Description" value={form.description} onChange={(v) => set({ description: v })} error={errors.fields.description} />
+            <div className="field">
+              <label htmlFor="score-half-life">Half-life (days)</label>
+              <input
+                id="score-half-life"
+                type="number"
+                className={errors.fields.half_life_days ? "narrow has-error" : "narrow"}
+                min={0}
+                placeholder="none"
+                value={form.halfLifeDays}
+                onChange={(e) => set({ halfLifeDays: e.target.value })}
+                aria-invalid={errors.fields.half_life_days !== undefined}
+                aria-describedby={errors.fields.half_life_days ? "score-half-life-error" : "score-half-life-help"}
+              />
+              {errors.fields.half_life_days ? (
+                <p className="field-error" id="score-half-life-error">
+                  {errors.fields.half_life_days}
+                </p>
+              ) : (
+                <p className="muted small" id="score-half-life-help">
+                  Points for events count half after this many days. Empty: they never fade.
+                </p>
+              )}
+            </div>
+          </div>
+
+          <div className="card">
+            <h2>Points for events</h2>
+            <ProblemBox error={catalogError} context="Loading fields and events" />
+            {!catalog && !catalogError && <Loading what="fields and events" />}
+            {catalog && <EventNames catalog={catalog} />}
+            {form.events.length === 0 && <p className="muted">No event rules.</p>}
+            <ol className="score-rules">
+              {form.events.map((r, i) => {
+                const err = errors.parts.get(r.id);
+                return (
+                  <li key={r.id} className={`rule-cond score-rule${err ? " has-error" : ""}`} data-testid="event-rule" role="group" aria-label={`Event rule ${i + 1}`}>
+                    <div className="event-cond">
+                      <div className="row">
+                        <EventNameInput value={r.event} onChange={(event) => setEvent(r.id, { event })} />
+                        <label className="inline">
+                          <span>Points</span>
+                          <input type="number" className="narrow" value={r.points} onChange={(e) => setEvent(r.id, { points: e.target.value })} />
+                        </label>
+                        {editable && (
+                          <button type="button" className="icon danger" aria-label={`Remove event rule ${i + 1}`} title="Remove rule" onClick={() => set({ events: form.events.filter((x) => x.id !== r.id) })}>
+                            ×
+                          </button>
+                        )}
+                      </div>
+                      <PropertyFilters where={r.where} onChange={(where) => setEvent(r.id, { where })} readOnly={!editable} />
+                      <div className="row">
+                        <label className="inline">
+                          <input type="checkbox" checked={r.capped} onChange={(e) => setEvent(r.id, { capped: e.target.checked })} />
+                          <span>Cap at</span>
+                        </label>
+                        {r.capped && (
+                          <>
+                            <input type="number" min={1} className="narrow" aria-label="Cap points" value={r.capPoints} onChange={(e) => setEvent(r.id, { capPoints: e.target.value })} />
+                            <span className="muted">points</span>
+                            <select aria-label="Cap period" value={r.capPer} onChange={(e) => setEvent(r.id, { capPer: e.target.value as EventRuleForm["capPer"] })}>
+                              {CAP_PERIODS.map((p) => (
+                                <option key={p} value={p}>
+                                  {PERIOD_LABELS[p]}
+                                </option>
+                              ))}
+                            </select>
+                          </>
+                        )}
+                      </div>
+                    </div>
+                    {err && <p className="node-error" role="alert">{err}</p>}
+                  </li>
+                );
+              })}
+            </ol>
+            {editable && (
+              <button type="button" onClick={() => set({ events: [...form.events, emptyEventRule()] })}>
+                + Event rule
+              </button>
+            )}
+          </div>
+
+          <div className="card">
+            <h2>Points for who they are</h2>
+            <p className="muted small">Points while a contact matches the condition, on their fields, consent or companies; they do not fade.</p>
+            {form.attributes.length === 0 && <p className="muted">No attribute rules.</p>}
+            <ol className="score-rules">
+              {form.attributes.map((r, i) => {
+                const err = errors.parts.get(r.id);
+                return (
+                  <li key={r.id} className={`score-rule${err ? " has-error" : ""}`} data-testid="attribute-rule" role="group" aria-label={`Attribute rule ${i + 1}`}>
+                    {catalog && (
+                      <RuleEditor value={r.when} onChange={(when) => setAttribute(r.id, { when })} catalog={catalog} errors={errors.conditions} kinds={ATTRIBUTE_KINDS} readOnly={!editable} />
+                    )}
+                    <div className="row">
+                      <label className="inline">
+                        <span>Points</span>
+                        <input type="number" className="narrow" value={r.points} onChange={(e) => setAttribute(r.id, { points: e.target.value })} />
+                      </label>
+                      {editable && (
+                        <button type="button" className="link danger" aria-label={`Remove attribute rule ${i + 1}`} onClick={() => set({ attributes: form.attributes.filter((x) => x.id !== r.id) })}>
+                          Remove rule
+                        </button>
+                      )}
+                    </div>
+                    {err && <p className="node-error" role="alert">{err}</p>}
+                  </li>
+                );
+              })}
+            </ol>
+            {editable && (
+              <button type="button" onClick={() => set({ attributes: [...form.attributes, emptyAttributeRule()] })}>
+                + Attribute rule
+              </button>
+            )}
+          </div>
+
+          <div className="card">
+            <h2>Thresholds</h2>
+            <p className="muted small">Crossing one, up or down, logs Score Threshold Crossed, which journeys can start from.</p>
+            {form.thresholds.length === 0 && <p className="muted">No thresholds.</p>}
+            <ol className="score-rules">
+              {form.thresholds.map((t, i) => {
+                const err = errors.parts.get(t.id);
+                return (
+                  <li key={t.id} className={`rule-cond score-rule${err ? " has-error" : ""}`} data-testid="threshold" role="group" aria-label={`Threshold ${i + 1}`}>
+                    <div className="row">
+                      <label className="inline">
+                        <span>Name</span>
+                        <input value={t.name} placeholder="e.g. MQL" onChange={(e) => setThreshold(t.id, { name: e.target.value })} />
+                      </label>
+                      <label className="inline">
+                        <span>Value</span>
+                        <input type="number" className="narrow" value={t.value} onChange={(e) => setThreshold(t.id, { value: e.target.value })} />
+                      </label>
+                      {editable && (
+                        <button type="button" className="icon danger" aria-label={`Remove threshold ${i + 1}`} title="Remove threshold" onClick={() => set({ thresholds: form.thresholds.filter((x) => x.id !== t.id) })}>
+                          ×
+                        </button>
+                      )}
+                    </div>
+                    {err && <p className="node-error" role="alert">{err}</p>}
+                  </li>
+                );
+              })}
+            </ol>
+            {editable && (
+              <button type="button" onClick={() => set({ thresholds: [...form.thresholds, emptyThreshold()] })}>
+                + Threshold
+              </button>
+            )}
+          </div>
+        </fieldset>
+
+        <div className="card">
+          {editable ? (
+            <div className="form-actions">
+              <button type="submit" className="primary" disabled={saving || !definition}>
+                {saving ? "Saving…" : isNew ? "Create score" : "Save new version"}
+              </button>
+              {!isNew && <span className="muted small">Saving recomputes every contact's value from the event log; the current values stay until then.</span>}
+            </div>
+          ) : (
+            <p className="muted small">Your role ({role}) can look at scores but not change them.</p>
+          )}
+          <ProblemBox error={problem} context="Not saved" />
+          <details className="rule-json">
+            <summary>Definition as JSON</summary>
+            <pre>{JSON.stringify(definition, null, 2)}</pre>
+          </details>
+        </div>
+      </form>
+    </section>
+  );
+}
