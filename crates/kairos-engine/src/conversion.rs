@@ -51,7 +51,16 @@ pub struct ConversionRequest {
     /// The L2 penalty (default 1).
     #[serde(default)]
     pub l2: Option<f64>,
+    /// Profile fields to leave out. Fields are read as they are now (no
+    /// history of field values is kept), so one derived from the outcome
+    /// (a lifetime value, a "customer since") would leak it into the past.
+    #[serde(default)]
+    pub exclude_fields: Vec<String>,
 }
+
+/// Events Kairos derives from others: counting them would count the same
+/// behaviour twice, under a name that mixes every segment or score.
+const DERIVED_EVENTS: [&str; 3] = ["Segment Entered", "Segment Exited", kairos_core::score::THRESHOLD_EVENT];
 
 /// A trained version as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -217,13 +226,16 @@ impl Engine {
     ) -> Result<FeatureSpec, StoreError> {
         let mut tx = self.store().begin().await?;
         let since = kairos_core::clock::from_millis(now - 180 * DAY_MS);
-        let top = tx.top_event_names(ws, since, TOP_EVENTS + 1).await?;
+        let top = tx.top_event_names(ws, since, TOP_EVENTS + 1 + DERIVED_EVENTS.len() as i64).await?;
         tx.commit().await?;
-        let excluded = |name: &str| !req.allow_sensitive && req.sensitive_attribute.as_deref() == Some(name);
+        let excluded = |name: &str| {
+            (!req.allow_sensitive && req.sensitive_attribute.as_deref() == Some(name))
+                || req.exclude_fields.iter().any(|f| f == name)
+        };
         let events: Vec<String> = top
             .into_iter()
             .map(|(n, _)| n)
-            .filter(|n| *n != req.event && !n.is_empty())
+            .filter(|n| *n != req.event && !n.is_empty() && !DERIVED_EVENTS.contains(&n.as_str()))
             .take(TOP_EVENTS as usize)
             .collect();
         let mut numeric = Vec::new();
@@ -317,16 +329,19 @@ impl Engine {
                 return Err(ConversionError::Invalid("l2: expected a positive number".into()));
             }
         }
-        if let Some(attr) = &req.sensitive_attribute {
-            let mut tx = self.store().begin().await?;
-            let known = tx.list_fields(ws).await?.iter().any(|f| f.name == *attr)
-                || kairos_core::segment::rule::STANDARD_CONTACT_TEXT.contains(&attr.as_str());
-            tx.commit().await?;
-            if !known {
-                return Err(ConversionError::Invalid(format!(
-                    "sensitive_attribute: {attr:?} is not a contact field of this workspace"
-                )));
-            }
+        let mut tx = self.store().begin().await?;
+        let fields = field_types(&tx.list_fields(ws).await?);
+        tx.commit().await?;
+        let known = |f: &str| fields.contains_key(f) || kairos_core::segment::rule::STANDARD_CONTACT_TEXT.contains(&f);
+        if let Some(attr) = req.sensitive_attribute.as_deref().filter(|a| !known(a)) {
+            return Err(ConversionError::Invalid(format!(
+                "sensitive_attribute: {attr:?} is not a contact field of this workspace"
+            )));
+        }
+        if let Some(f) = req.exclude_fields.iter().find(|f| !known(f)) {
+            return Err(ConversionError::Invalid(format!(
+                "exclude_fields: {f:?} is not a field of this workspace (company fields are company.NAME)"
+            )));
         }
         let now = self.clock().now().timestamp_millis();
         let horizon = req.horizon_days as i64 * DAY_MS;

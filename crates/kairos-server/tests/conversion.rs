@@ -93,6 +93,9 @@ async fn conversion_models_end_to_end() {
         assert_eq!(v["errors"][0]["path"], "horizon_days", "{b}: {v}");
         let (st, v) = train(json!({"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute": "shoe"})).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        let (st, v) = train(json!({"event": "Demo Booked", "horizon_days": 30, "exclude_fields": ["nope"]})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        assert_eq!(v["errors"][0]["path"], "exclude_fields", "{b}: {v}");
         let (st, v) = train(json!({"event": "Demo Booked", "horizon_days": 30, "extra": 1})).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
         let (st, v) = train(json!({"event": "Blog Viewed", "horizon_days": 1})).await;
@@ -142,11 +145,15 @@ async fn conversion_models_end_to_end() {
                 .await;
         let names = third["model"]["features"].to_string();
         assert!(names.contains("gender = "), "{b}: {names}");
+        // Left out on request.
+        let (_, fourth) =
+            train(json!({"event": "Demo Booked", "horizon_days": 30, "exclude_fields": ["gender"]})).await;
+        assert!(!fourth["model"]["features"].to_string().contains("gender"), "{b}: {}", fourth["model"]["features"]);
 
         // Scores: the current model, with the features behind each.
         let listed = s.get("/api/v1/models/conversion").await;
         assert_eq!(listed["current"], first["id"], "{b}: {listed}");
-        assert_eq!(listed["versions"].as_array().unwrap().len(), 3, "{b}");
+        assert_eq!(listed["versions"].as_array().unwrap().len(), 4, "{b}");
         let by_intent = |lowest: bool| {
             let mut u = users.clone();
             u.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -169,6 +176,6 @@ async fn conversion_models_end_to_end() {
         assert_eq!(high["explanation"]["contributions"].as_array().unwrap().len(), 3, "{b}: {high}");
         assert_eq!(high["model_id"], first["id"]);
         let all = s.get("/api/v1/models").await;
-        assert_eq!(all["data"].as_array().unwrap().iter().filter(|m| m["kind"] == "conversion").count(), 3, "{b}");
+        assert_eq!(all["data"].as_array().unwrap().iter().filter(|m| m["kind"] == "conversion").count(), 4, "{b}");
     }
 }

@@ -57,7 +57,8 @@ fn version_summary(v: &ConversionVersion) -> Value {
 }
 
 /// Train a conversion model: `{"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute"?: "gender",
-/// "allow_sensitive"?: false, "fairness_threshold"?: 0.2, "l2"?: 1.0}`. Features as of `now − 2·horizon`
+/// "allow_sensitive"?: false, "fairness_threshold"?: 0.2, "l2"?: 1.0, "exclude_fields"?: ["lifetime_value"]}`
+/// (profile fields are read as they are now, so leave out any derived from the outcome). Features as of `now − 2·horizon`
 /// are trained on conversions in the horizon after; the hold-out is the same one horizon later. The new
 /// version is promoted only when it beats the current one on that hold-out. 409 with the reason when no
 /// model can be trained (e.g. fewer than 50 conversions).
