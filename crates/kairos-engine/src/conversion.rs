@@ -110,8 +110,8 @@ pub enum ConversionError {
 }
 
 /// Everything read for training, by contact.
-struct Population {
-    facts: BTreeMap<ContactId, Facts>,
+pub(crate) struct Population {
+    pub facts: BTreeMap<ContactId, Facts>,
     sensitive: HashMap<ContactId, String>,
 }
 
@@ -134,7 +134,7 @@ fn text_of(c: &kairos_core::contact::Contact, field: &str) -> Option<String> {
 }
 
 /// The workspace's contacts and companies as features need them.
-struct Profiles {
+pub(crate) struct Profiles {
     contacts: Vec<kairos_core::contact::Contact>,
     companies: HashMap<CompanyId, kairos_core::company::Company>,
     first_company: HashMap<ContactId, CompanyId>,
@@ -148,7 +148,7 @@ impl Profiles {
     }
 }
 
-fn field_types(fields: &[kairos_core::fields::FieldDefinition]) -> HashMap<String, FieldType> {
+pub(crate) fn field_types(fields: &[kairos_core::fields::FieldDefinition]) -> HashMap<String, FieldType> {
     fields
         .iter()
         .map(|f| {
@@ -183,8 +183,40 @@ fn profile_facts(
     Facts { events: Vec::new(), numeric, categorical, first_seen: c.created_at.timestamp_millis() }
 }
 
+/// One contact's facts for `spec`, read from the store (None when the
+/// contact does not exist).
+pub(crate) async fn contact_facts(
+    tx: &mut kairos_store::Tx,
+    ws: WorkspaceId,
+    spec: &FeatureSpec,
+    types: &HashMap<String, FieldType>,
+    contact: ContactId,
+) -> Result<Option<Facts>, StoreError> {
+    let Some(c) = tx.contact(ws, contact).await? else { return Ok(None) };
+    let company = match c.company_ids.first() {
+        Some(id) => tx.company(ws, *id).await?,
+        None => None,
+    };
+    let index: HashMap<&str, usize> = spec.all_events().enumerate().map(|(i, e)| (e, i)).collect();
+    let mut facts = profile_facts(spec, types, &c, company.as_ref());
+    let mut before = None;
+    loop {
+        let page = tx.contact_events(ws, contact, before, 1_000).await?;
+        let Some(last) = page.last() else { break };
+        before = Some(kairos_store::EventCursor { timestamp_ms: last.timestamp.timestamp_millis(), seq: last.seq });
+        for e in &page {
+            let t = e.timestamp.timestamp_millis();
+            facts.first_seen = facts.first_seen.min(t);
+            if let Some(&i) = event_name(e.kind, e.name.as_deref()).and_then(|n| index.get(n)) {
+                facts.events.push((i, t));
+            }
+        }
+    }
+    Ok(Some(facts))
+}
+
 impl Engine {
-    async fn profiles(&self, ws: WorkspaceId) -> Result<Profiles, StoreError> {
+    pub(crate) async fn profiles(&self, ws: WorkspaceId) -> Result<Profiles, StoreError> {
         let mut tx = self.store().begin().await?;
         let fields = tx.list_fields(ws).await?;
         let mut contacts = Vec::new();
@@ -275,7 +307,7 @@ impl Engine {
 
     /// Every contact's facts for `spec`: profile values, then one pass over
     /// the log for the events the spec counts.
-    async fn population(
+    pub(crate) async fn population(
         &self,
         ws: WorkspaceId,
         profiles: &Profiles,
@@ -312,12 +344,12 @@ impl Engine {
         Ok(pop)
     }
 
-    /// Train, evaluate, audit, store; promote when better than the current.
-    pub async fn train_conversion(
+    /// Refuse a request that cannot train, naming the field.
+    pub async fn check_conversion_request(
         &self,
         ws: WorkspaceId,
         req: &ConversionRequest,
-    ) -> Result<ConversionVersion, ConversionError> {
+    ) -> Result<(), ConversionError> {
         if req.event.trim().is_empty() || req.event.len() > 200 {
             return Err(ConversionError::Invalid("event: expected the name of the conversion event".into()));
         }
@@ -343,6 +375,16 @@ impl Engine {
                 "exclude_fields: {f:?} is not a field of this workspace (company fields are company.NAME)"
             )));
         }
+        Ok(())
+    }
+
+    /// Train, evaluate, audit, store; promote when better than the current.
+    pub async fn train_conversion(
+        &self,
+        ws: WorkspaceId,
+        req: &ConversionRequest,
+    ) -> Result<ConversionVersion, ConversionError> {
+        self.check_conversion_request(ws, req).await?;
         let now = self.clock().now().timestamp_millis();
         let horizon = req.horizon_days as i64 * DAY_MS;
         let (train_cut, hold_cut) = (now - 2 * horizon, now - horizon);
@@ -434,6 +476,9 @@ impl Engine {
         let mut tx = self.store().begin_write().await?;
         version.id = tx.save_model(ws, KIND, &params, now).await?;
         tx.commit().await?;
+        if version.promoted {
+            self.conversion_promoted(ws);
+        }
         Ok(version)
     }
 
@@ -477,28 +522,10 @@ impl Engine {
         let v = self.conversion_model(ws, event).await?.ok_or(ConversionError::NoModel)?;
         let now = self.clock().now().timestamp_millis();
         let mut tx = self.store().begin().await?;
-        let c =
-            tx.contact(ws, contact).await?.ok_or_else(|| ConversionError::Invalid(format!("no contact {contact}")))?;
-        let company = match c.company_ids.first() {
-            Some(id) => tx.company(ws, *id).await?,
-            None => None,
-        };
         let types = field_types(&tx.list_fields(ws).await?);
-        let index: HashMap<&str, usize> = v.spec.all_events().enumerate().map(|(i, e)| (e, i)).collect();
-        let mut facts = profile_facts(&v.spec, &types, &c, company.as_ref());
-        let mut before = None;
-        loop {
-            let page = tx.contact_events(ws, contact, before, 1_000).await?;
-            let Some(last) = page.last() else { break };
-            before = Some(kairos_store::EventCursor { timestamp_ms: last.timestamp.timestamp_millis(), seq: last.seq });
-            for e in &page {
-                let t = e.timestamp.timestamp_millis();
-                facts.first_seen = facts.first_seen.min(t);
-                if let Some(&i) = event_name(e.kind, e.name.as_deref()).and_then(|n| index.get(n)) {
-                    facts.events.push((i, t));
-                }
-            }
-        }
+        let facts = contact_facts(&mut tx, ws, &v.spec, &types, contact)
+            .await?
+            .ok_or_else(|| ConversionError::Invalid(format!("no contact {contact}")))?;
         tx.commit().await?;
         let row = v.spec.row(&facts, now);
         let explanation = v.model.explain(&row, top).map_err(|e| ConversionError::NotTrained(e.to_string()))?;

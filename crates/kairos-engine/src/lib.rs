@@ -17,6 +17,7 @@ mod ingest;
 mod journeys;
 mod models;
 mod outbox;
+mod predictions;
 mod profile;
 mod scores;
 mod segments;
@@ -114,6 +115,8 @@ pub(crate) struct Inner {
     /// Score definitions per workspace as scoring applies them; dropped
     /// when one is saved or a write fails.
     pub scores: std::sync::Mutex<HashMap<WorkspaceId, Arc<scores::WorkspaceScores>>>,
+    /// The task keeping conversion probabilities current (servers only).
+    pub predictions: Option<mpsc::UnboundedSender<predictions::Msg>>,
     /// Seals DKIM keys and webhook secrets at rest.
     pub master_key: kairos_core::secrets::MasterKey,
 }
@@ -216,6 +219,7 @@ impl Engine {
         let journey_latencies = journeys::Latencies::default();
         let hub = segments::Hub::default();
         let latencies = segments::Latencies::default();
+        let (predictions_tx, predictions_rx) = mpsc::unbounded_channel();
         let seg_tx = segments::start(store.clone(), clock.clone(), hub.clone(), latencies.clone(), tx.clone());
         let inner = Arc::new(Inner {
             store,
@@ -232,6 +236,7 @@ impl Engine {
             email: email::EmailChannel::new(options.email.clone()),
             master_key: options.master_key.clone(),
             scores: Default::default(),
+            predictions: options.journeys.then_some(predictions_tx),
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };
@@ -241,6 +246,7 @@ impl Engine {
             outbox::start(engine.clone(), journeys_tx, outbox_rx, options.outbox);
             campaigns::start(engine.clone());
             forms::start(engine.clone());
+            predictions::start(engine.clone(), predictions_rx);
         }
         tokio::spawn(run_retention_hourly(engine.clone()));
         tokio::spawn(sweep_score_drops(engine.clone()));

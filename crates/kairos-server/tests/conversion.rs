@@ -11,7 +11,10 @@
 //! pricing coefficient; gender left out of the features unless allowed, the
 //! fairness audit by gender on the hold-out; retraining on the same data is
 //! not promoted; a contact's score with its top features, higher for a
-//! high-intent contact; the models list.
+//! high-intent contact; the models list; every contact scored once a model
+//! is promoted (the top decile by score has far higher intent than the
+//! bottom), a burst of new behaviour re-scores a contact within seconds;
+//! retraining on a schedule runs now and again after the interval.
 
 mod common;
 use chrono::{Duration, Utc};
@@ -177,5 +180,91 @@ async fn conversion_models_end_to_end() {
         assert_eq!(high["model_id"], first["id"]);
         let all = s.get("/api/v1/models").await;
         assert_eq!(all["data"].as_array().unwrap().iter().filter(|m| m["kind"] == "conversion").count(), 4, "{b}");
+
+        // Every contact is scored once the model is promoted, best first.
+        let ranked = s
+            .until("/api/v1/models/conversion/scores?limit=1000", "every contact scored", |v| {
+                v["scored_contacts"].as_i64() == Some(CONTACTS as i64)
+            })
+            .await;
+        let intent: std::collections::HashMap<String, f64> = {
+            let mut m = std::collections::HashMap::new();
+            for (user, i) in &users {
+                m.insert(s.contact_id(user).await, *i);
+            }
+            m
+        };
+        let rows = ranked["data"].as_array().unwrap();
+        let mean =
+            |r: &[Value]| r.iter().map(|x| intent[x["contact_id"].as_str().unwrap()]).sum::<f64>() / r.len() as f64;
+        let (top, bottom) = (mean(&rows[..90]), mean(&rows[rows.len() - 90..]));
+        assert!(top > bottom + 0.3, "{b}: mean intent of the top decile {top}, of the bottom {bottom}");
+        let page = s.get("/api/v1/models/conversion/scores?limit=2").await;
+        let next = page["next_cursor"].as_str().unwrap();
+        let page2 = s.get(&format!("/api/v1/models/conversion/scores?limit=2&cursor={next}")).await;
+        assert_eq!(page2["data"][0], rows[2], "{b}");
+        // New behaviour moves a stored score within seconds.
+        let low = by_intent(true);
+        let low_id = s.contact_id(&low).await;
+        let stored = |v: &Value| {
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["contact_id"] == low_id.as_str())
+                .map(|r| r["probability"].as_f64().unwrap())
+        };
+        let before = stored(&ranked).unwrap();
+        let burst: Vec<Value> = (0..12)
+            .map(|k| {
+                json!({"type": "track", "userId": low, "event": "Pricing Viewed",
+                            "timestamp": (now - Duration::days(2) + Duration::hours(k)).to_rfc3339(),
+                            "messageId": format!("{low}-burst-{k}")})
+            })
+            .collect();
+        batch(&s, burst).await;
+        s.until("/api/v1/models/conversion/scores?limit=1000", "the low-intent contact re-scored", |v| {
+            stored(v).is_some_and(|p| p > before)
+        })
+        .await;
+
+        // Retraining on a schedule: now, then every 7 days.
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                "/api/v1/models/conversion/schedules",
+                Some(json!({"every_days": 0, "request": {"event": "Demo Booked", "horizon_days": 30}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                "/api/v1/models/conversion/schedules",
+                Some(json!({"every_days": 7, "request": {"event": "Demo Booked", "horizon_days": 400}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        assert_eq!(v["errors"][0]["path"], "request.horizon_days", "{b}: {v}");
+        let request = json!({"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute": "gender"});
+        let (st, v) = s
+            .api(Method::PUT, "/api/v1/models/conversion/schedules", Some(json!({"every_days": 7, "request": request})))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}: {v}");
+        let ran = s
+            .until("/api/v1/models/conversion/schedules", "the first scheduled run", |v| {
+                v["data"][0]["last_result"].is_string()
+            })
+            .await;
+        assert!(ran["data"][0]["last_result"].as_str().unwrap().starts_with("trained "), "{b}: {ran}");
+        let first_run = ran["data"][0]["last_run_at"].as_i64().unwrap();
+        clock.advance(Duration::days(7) + Duration::minutes(1));
+        s.until("/api/v1/models/conversion/schedules", "the second scheduled run", |v| {
+            v["data"][0]["last_run_at"].as_i64().is_some_and(|t| t > first_run)
+        })
+        .await;
+        assert_eq!(s.get("/api/v1/models/conversion").await["versions"].as_array().unwrap().len(), 6, "{b}");
+        let (st, _) = s.api(Method::DELETE, "/api/v1/models/conversion/schedules/Demo%20Booked", None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{b}");
     }
 }

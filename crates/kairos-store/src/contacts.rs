@@ -420,6 +420,7 @@ impl Tx {
             "DELETE FROM form_confirmations WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM contact_scores WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM score_changes WHERE workspace_id = $1 AND contact_id = $2",
+            "DELETE FROM model_scores WHERE workspace_id = $1 AND contact_id = $2",
         ] {
             with_conn!(self, c => sqlx::query(sql).bind(&w).bind(&i).execute(c).await.map(|r| r.rows_affected()))?;
         }
@@ -435,6 +436,8 @@ impl Tx {
             "DELETE FROM contact_companies WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM segment_members WHERE workspace_id = $1 AND contact_id = $2",
             "DELETE FROM list_members WHERE workspace_id = $1 AND contact_id = $2",
+            // The survivor is scored again from the events it now has.
+            "DELETE FROM model_scores WHERE workspace_id = $1 AND contact_id = $2",
         ] {
             with_conn!(self, c => sqlx::query(sql)
                 .bind(ws.to_string()).bind(id.to_string()).execute(c).await.map(|r| r.rows_affected()))?;

@@ -52,3 +52,126 @@ impl Tx {
             .collect()
     }
 }
+
+/// A contact's stored probability from a conversion model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ModelScore {
+    pub contact_id: String,
+    pub event: String,
+    pub model_id: String,
+    pub probability: f64,
+    pub scored_at: i64,
+}
+
+/// Retraining on a schedule.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ModelSchedule {
+    pub event: String,
+    /// The training request, as JSON text.
+    pub request: String,
+    pub every_days: i64,
+    pub next_at: i64,
+    pub last_run_at: Option<i64>,
+    pub last_result: Option<String>,
+}
+
+const SCHEDULE_COLUMNS: &str = "event, request, every_days, next_at, last_run_at, last_result";
+
+impl Tx {
+    /// Workspaces with a model of a kind.
+    pub async fn workspaces_with_models(&mut self, kind: &str) -> Result<Vec<WorkspaceId>> {
+        let rows: Vec<String> = with_conn!(self, c => sqlx::query_scalar(
+            "SELECT DISTINCT workspace_id FROM models WHERE kind = $1").bind(kind).fetch_all(c).await)?;
+        rows.iter().map(|s| parse_id(s, "workspace")).collect()
+    }
+
+    /// Write contacts' probabilities (insert or replace).
+    pub async fn save_model_scores(&mut self, ws: WorkspaceId, rows: &[ModelScore]) -> Result<()> {
+        for chunk in rows.chunks(500) {
+            with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO model_scores (workspace_id, contact_id, event, model_id, probability, scored_at) ");
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(ws.to_string()).push_bind(&r.contact_id).push_bind(&r.event).push_bind(&r.model_id)
+                        .push_bind(r.probability).push_bind(r.scored_at);
+                });
+                qb.push(" ON CONFLICT (workspace_id, contact_id, event) DO UPDATE SET model_id = excluded.model_id, \
+                          probability = excluded.probability, scored_at = excluded.scored_at");
+                qb.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Contacts by probability of `event`, highest first; `before` is the
+    /// cursor (the last row's probability and contact).
+    pub async fn top_model_scores(
+        &mut self,
+        ws: WorkspaceId,
+        event: &str,
+        before: Option<(f64, String)>,
+        limit: i64,
+    ) -> Result<Vec<ModelScore>> {
+        let (p, id) = before.unwrap_or((f64::INFINITY, String::new()));
+        Ok(with_conn!(self, c => sqlx::query_as(
+            "SELECT contact_id, event, model_id, probability, scored_at FROM model_scores
+             WHERE workspace_id = $1 AND event = $2 AND (probability < $3 OR (probability = $3 AND contact_id > $4))
+             ORDER BY probability DESC, contact_id LIMIT $5")
+            .bind(ws.to_string()).bind(event).bind(p).bind(id).bind(limit).fetch_all(c).await)?)
+    }
+
+    pub async fn count_model_scores(&mut self, ws: WorkspaceId, event: &str, model_id: &str) -> Result<i64> {
+        Ok(with_conn!(self, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM model_scores WHERE workspace_id = $1 AND event = $2 AND model_id = $3")
+            .bind(ws.to_string()).bind(event).bind(model_id).fetch_one(c).await)?)
+    }
+
+    pub async fn model_schedules(&mut self, ws: WorkspaceId) -> Result<Vec<ModelSchedule>> {
+        Ok(with_conn!(self, c => sqlx::query_as(&format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM model_schedules WHERE workspace_id = $1 ORDER BY event"))
+            .bind(ws.to_string()).fetch_all(c).await)?)
+    }
+
+    pub async fn save_model_schedule(&mut self, ws: WorkspaceId, s: &ModelSchedule) -> Result<()> {
+        with_conn!(self, c => sqlx::query(&format!(
+            "INSERT INTO model_schedules (workspace_id, {SCHEDULE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (workspace_id, event) DO UPDATE SET request = excluded.request, every_days = excluded.every_days,
+               next_at = excluded.next_at, last_run_at = excluded.last_run_at, last_result = excluded.last_result"))
+            .bind(ws.to_string()).bind(&s.event).bind(&s.request).bind(s.every_days).bind(s.next_at)
+            .bind(s.last_run_at).bind(&s.last_result).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn delete_model_schedule(&mut self, ws: WorkspaceId, event: &str) -> Result<bool> {
+        let n = with_conn!(self, c => sqlx::query("DELETE FROM model_schedules WHERE workspace_id = $1 AND event = $2")
+            .bind(ws.to_string()).bind(event).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// Schedules due by `now`, in every workspace.
+    pub async fn due_model_schedules(&mut self, now: i64) -> Result<Vec<(WorkspaceId, ModelSchedule)>> {
+        let rows: Vec<(String, String, String, i64, i64, Option<i64>, Option<String>)> = with_conn!(self, c => sqlx::query_as(
+            &format!("SELECT workspace_id, {SCHEDULE_COLUMNS} FROM model_schedules WHERE next_at <= $1 ORDER BY next_at"))
+            .bind(now).fetch_all(c).await)?;
+        rows.into_iter()
+            .map(|(w, event, request, every_days, next_at, last_run_at, last_result)| {
+                Ok((
+                    parse_id(&w, "workspace")?,
+                    ModelSchedule { event, request, every_days, next_at, last_run_at, last_result },
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn log_cursor(&mut self, name: &str) -> Result<Option<i64>> {
+        Ok(with_conn!(self, c => sqlx::query_scalar("SELECT seq FROM log_cursors WHERE name = $1")
+            .bind(name).fetch_optional(c).await)?)
+    }
+
+    pub async fn set_log_cursor(&mut self, name: &str, seq: i64) -> Result<()> {
+        with_conn!(self, c => sqlx::query(
+            "INSERT INTO log_cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq")
+            .bind(name).bind(seq).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

@@ -31,6 +31,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/models", get(list))
         .route("/api/v1/models/conversion", get(conversion_versions).post(train_conversion))
         .route("/api/v1/models/conversion/{id}", get(conversion_version))
+        .route("/api/v1/models/conversion/scores", get(conversion_scores))
+        .route("/api/v1/models/conversion/schedules", get(schedules).put(schedule))
+        .route("/api/v1/models/conversion/schedules/{event}", axum::routing::delete(unschedule))
         .route("/api/v1/contacts/{id}/conversion", get(contact_conversion))
 }
 
@@ -258,4 +261,110 @@ pub async fn clusters(State(s): State<AppState>, who: Caller, body: Bytes) -> Ap
         "clusters": clustering.clusters,
         "lists": lists,
     })))
+}
+
+/// Contacts by conversion probability, highest first (the promoted model of `event`, default the newest
+/// promoted), kept current as events arrive: `limit` (1–1000, default 50), `cursor`.
+#[utoipa::path(get, path = "/api/v1/models/conversion/scores", tag = "models",
+    params(("event" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = inline(Object)), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn conversion_scores(
+    State(s): State<AppState>,
+    who: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let v = s
+        .engine
+        .conversion_model(who.ws(), q.get("event").map(String::as_str))
+        .await?
+        .ok_or_else(|| conversion_problem(ConversionError::NoModel))?;
+    let limit = match q.get("limit") {
+        None => super::DEFAULT_LIMIT,
+        Some(l) => l.parse::<i64>().ok().filter(|n| (1..=super::MAX_LIMIT).contains(n)).ok_or_else(|| {
+            Problem::invalid("limit", format!("must be a whole number from 1 to {}, got {l:?}", super::MAX_LIMIT))
+        })?,
+    };
+    let before = match q.get("cursor") {
+        None => None,
+        Some(c) => {
+            let bad = || Problem::invalid("cursor", format!("not a cursor this API returned: {c:?}"));
+            let (p, id) = c.split_once('_').ok_or_else(bad)?;
+            Some((p.parse::<f64>().map_err(|_| bad())?, id.to_string()))
+        }
+    };
+    let mut tx = s.engine.store().begin().await?;
+    let rows = tx.top_model_scores(who.ws(), &v.event, before, limit).await?;
+    let scored = tx.count_model_scores(who.ws(), &v.event, &v.id).await?;
+    let contacts = tx.count_contacts(who.ws()).await?;
+    tx.commit().await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| format!("{}_{}", r.probability, r.contact_id)))
+        .flatten();
+    Ok(Json(json!({"event": v.event, "model_id": v.id, "scored_contacts": scored, "contacts": contacts,
+                   "data": rows, "next_cursor": next})))
+}
+
+/// Scheduled retraining, per conversion event.
+#[utoipa::path(get, path = "/api/v1/models/conversion/schedules", tag = "models",
+    responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
+pub async fn schedules(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
+    let mut tx = s.engine.store().begin().await?;
+    let rows = tx.model_schedules(who.ws()).await?;
+    tx.commit().await?;
+    let data: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            let request: Value = serde_json::from_str(&r.request).unwrap_or(Value::Null);
+            json!({"event": r.event, "request": request, "every_days": r.every_days, "next_at": r.next_at,
+                   "last_run_at": r.last_run_at, "last_result": r.last_result})
+        })
+        .collect();
+    Ok(Json(json!({"data": data})))
+}
+
+/// Retrain a conversion model on a schedule: `{"every_days": 7, "request": {…as POST /models/conversion…}}`.
+/// The first run is now; each run is promoted only if it beats the current model, and its outcome is kept in
+/// `last_result`. One schedule per conversion event (a PUT replaces it).
+#[utoipa::path(put, path = "/api/v1/models/conversion/schedules", tag = "models", request_body = inline(Object),
+    responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn schedule(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
+    let obj = object_body(&body)?;
+    super::only_keys(&obj, &["every_days", "request"])?;
+    let every = obj
+        .get("every_days")
+        .and_then(Value::as_i64)
+        .filter(|d| (1..=365).contains(d))
+        .ok_or_else(|| Problem::invalid("every_days", "expected a whole number of days from 1 to 365"))?;
+    let raw =
+        obj.get("request").cloned().ok_or_else(|| Problem::invalid("request", "expected the training request"))?;
+    let req: ConversionRequest =
+        serde_json::from_value(raw.clone()).map_err(|e| Problem::invalid("request", e.to_string()))?;
+    s.engine.check_conversion_request(who.ws(), &req).await.map_err(|e| match e {
+        ConversionError::Invalid(m) => match m.split_once(": ") {
+            Some((field, why)) => Problem::invalid(format!("request.{field}"), why),
+            None => Problem::invalid("request", m),
+        },
+        other => conversion_problem(other),
+    })?;
+    let sched = s.engine.schedule_conversion(who.ws(), &req, &raw, every).await?;
+    super::audit(&s, &who, "model.scheduled", &sched.event, json!({"every_days": every})).await?;
+    Ok(Json(json!({"event": sched.event, "request": raw, "every_days": every, "next_at": sched.next_at})))
+}
+
+#[utoipa::path(delete, path = "/api/v1/models/conversion/schedules/{event}", tag = "models",
+    params(("event" = String, Path)), responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn unschedule(
+    State(s): State<AppState>,
+    who: Caller,
+    Path(event): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    let mut tx = s.engine.store().begin_write().await?;
+    let found = tx.delete_model_schedule(who.ws(), &event).await?;
+    tx.commit().await?;
+    if !found {
+        return Err(Problem::not_found(format!("no retraining schedule for {event:?}")));
+    }
+    super::audit(&s, &who, "model.unscheduled", &event, json!({})).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
