@@ -47,6 +47,9 @@ impl Facts for Contact {
     fn timezone(&self) -> jiff::tz::TimeZone {
         jiff::tz::TimeZone::get(self.tz).unwrap()
     }
+    fn best_hour(&self) -> u8 {
+        20
+    }
 }
 
 /// The issue's example: when a trial starts, wait a day, email the guide;
@@ -232,6 +235,25 @@ fn delays_until_a_weekday_use_the_contacts_time_zone() {
     let (run, _) =
         enter(&def(&v), "r".into(), "j".into(), ContactId::new(), T0, &Contact { plan: "", tz: "America/New_York" });
     assert_eq!(run.due_at, Some(T0 + 4 * DAY + 14 * 3_600_000));
+}
+
+#[test]
+fn delays_until_the_best_hour_wait_for_the_contacts_hour_in_their_zone() {
+    // T0 is Wednesday 19:00 in New York; the contact's best hour is 20:00,
+    // an hour later (2026-01-01 01:00 UTC).
+    let v = json!({"trigger": {"type": "api"}, "start": "d",
+        "nodes": {"d": {"type": "delay", "until": {"best_hour": true}, "next": "x"}, "x": {"type": "exit"}}});
+    let (run, _) =
+        enter(&def(&v), "r".into(), "j".into(), ContactId::new(), T0, &Contact { plan: "", tz: "America/New_York" });
+    assert_eq!(run.due_at, Some(T0 + 3_600_000));
+    // In Berlin it is 01:00 on Thursday: 20:00 there is 19:00 UTC the same day.
+    let (run, _) =
+        enter(&def(&v), "r".into(), "j".into(), ContactId::new(), T0, &Contact { plan: "", tz: "Europe/Berlin" });
+    assert_eq!(run.due_at, Some(T0 + 19 * 3_600_000));
+    let bad = json!({"trigger": {"type": "api"}, "start": "d",
+        "nodes": {"d": {"type": "delay", "until": {"best_hour": false}, "next": "x"}, "x": {"type": "exit"}}});
+    let e = parse(&bad, &schema()).unwrap_err();
+    assert!(e.path.ends_with("until.best_hour"), "{e:?}");
 }
 
 #[test]

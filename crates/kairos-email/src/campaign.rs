@@ -54,6 +54,10 @@ pub struct CampaignDefinition {
     /// Send at this local time (hour, minute) in each recipient's zone, on
     /// or after `send_at`.
     pub local_time: Option<(u8, u8)>,
+    /// Send at each recipient's best local hour (learned from when they open
+    /// and click, the population's pattern when their data is thin), within
+    /// a day of `send_at`. Exclusive with `local_time`.
+    pub optimise_send_time: bool,
     /// Messages per minute at most.
     pub per_minute: Option<u32>,
     pub conversion: Option<Conversion>,
@@ -92,7 +96,7 @@ impl CampaignDefinition {
     /// Parse and check a definition from its JSON form.
     pub fn parse(v: &Value) -> Result<CampaignDefinition, DefinitionError> {
         const KEYS: &[&str] =
-            &["audience", "template", "ab", "sender", "send_at", "local_time", "per_minute", "conversion"];
+            &["audience", "template", "ab", "sender", "send_at", "local_time", "send_time", "per_minute", "conversion"];
         let obj = v.as_object().ok_or_else(|| err("definition", "must be a JSON object"))?;
         if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(err(k, format!("unknown key; expected {}", KEYS.join(", "))));
@@ -166,6 +170,15 @@ impl CampaignDefinition {
             }
             Some(_) => return Err(err("local_time", "must be a time like \"09:30\"")),
         };
+        let optimise_send_time = match obj.get("send_time") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) if s == "optimised" || s == "optimized" => true,
+            Some(Value::String(s)) if s == "fixed" => false,
+            Some(_) => return Err(err("send_time", "must be \"optimised\" (each recipient's best hour) or \"fixed\"")),
+        };
+        if optimise_send_time && local_time.is_some() {
+            return Err(err("send_time", "an optimised send time picks each recipient's hour; leave out local_time"));
+        }
         let conversion = match obj.get("conversion") {
             None | Some(Value::Null) => None,
             Some(Value::Object(c)) => Some(Conversion {
@@ -183,6 +196,7 @@ impl CampaignDefinition {
             sender: string(obj, "sender")?,
             send_at,
             local_time,
+            optimise_send_time,
             per_minute: uint(obj, "per_minute", 1, 1_000_000)?.map(|n| n as u32),
             conversion,
         })
@@ -226,7 +240,15 @@ pub fn variant_for(def: &CampaignDefinition, campaign: &str, contact: &str) -> S
 /// When a recipient is due: the start, or the first moment at or after it
 /// when the recipient's local clock shows `local_time`.
 pub fn due_at(def: &CampaignDefinition, start: i64, tz: Option<&str>, default_tz: Option<&str>) -> i64 {
-    let Some((h, m)) = def.local_time else { return start };
+    match def.local_time {
+        Some((h, m)) => next_local(start, tz, default_tz, h, m),
+        None => start,
+    }
+}
+
+/// The first moment at or after `start` when the local clock in `tz` (or
+/// `default_tz`, or UTC) shows `h:m`.
+pub fn next_local(start: i64, tz: Option<&str>, default_tz: Option<&str>, h: u8, m: u8) -> i64 {
     let zone = tz
         .and_then(|t| jiff::tz::TimeZone::get(t).ok())
         .or_else(|| default_tz.and_then(|t| jiff::tz::TimeZone::get(t).ok()))
@@ -270,6 +292,11 @@ mod tests {
                 "ab.sample_percent",
             ),
             (json!({"audience": {"list": "l"}, "template": "a", "local_time": "25:00"}), "local_time"),
+            (json!({"audience": {"list": "l"}, "template": "a", "send_time": "sometimes"}), "send_time"),
+            (
+                json!({"audience": {"list": "l"}, "template": "a", "send_time": "optimised", "local_time": "09:00"}),
+                "send_time",
+            ),
             (json!({"audience": {"list": "l"}, "template": "a", "send_at": "tomorrow"}), "send_at"),
             (json!({"audience": {"list": "l"}, "template": "a", "colour": "red"}), "colour"),
         ] {

@@ -190,15 +190,33 @@ impl Engine {
                 tx.commit().await?;
             }
         }
+        // Optimised send times: each recipient's best hour, the workspace's
+        // when they have no history.
+        let best = if def.optimise_send_time {
+            let (best, population) = self.best_send_hours(ws).await?;
+            let fallback = kairos_ml::send_time::best_hour(&[0.0; 24], &population).hour;
+            Some((best, fallback))
+        } else {
+            None
+        };
         let mut tx = self.store().begin().await?;
         let policy = tx.workspace_policy(ws).await?;
+        let default_tz = policy.default_timezone.as_deref();
         let mut recipients = Vec::with_capacity(members.len());
         for m in &members {
-            let tz = if def.local_time.is_some() { tx.contact(ws, *m).await?.and_then(|c| c.timezone) } else { None };
+            let local = def.local_time.is_some() || best.is_some();
+            let tz = if local { tx.contact(ws, *m).await?.and_then(|c| c.timezone) } else { None };
             let contact = m.to_string();
+            let due_at = match &best {
+                Some((hours, fallback)) => {
+                    let hour = hours.get(m).map_or(*fallback, |b| b.hour);
+                    campaign::next_local(start, tz.as_deref(), default_tz, hour, 0)
+                }
+                None => campaign::due_at(&def, start, tz.as_deref(), default_tz),
+            };
             recipients.push(Recipient {
                 variant: campaign::variant_for(&def, &c.id, &contact),
-                due_at: campaign::due_at(&def, start, tz.as_deref(), policy.default_timezone.as_deref()),
+                due_at,
                 contact_id: contact,
             });
         }

@@ -365,10 +365,21 @@ impl Engine {
         let fields = field_types(&tx.list_fields(ws).await?);
         tx.commit().await?;
         let known = |f: &str| fields.contains_key(f) || kairos_core::segment::rule::STANDARD_CONTACT_TEXT.contains(&f);
-        if let Some(attr) = req.sensitive_attribute.as_deref().filter(|a| !known(a)) {
-            return Err(ConversionError::Invalid(format!(
-                "sensitive_attribute: {attr:?} is not a contact field of this workspace"
-            )));
+        if let Some(attr) = req.sensitive_attribute.as_deref() {
+            if !known(attr) {
+                return Err(ConversionError::Invalid(format!(
+                    "sensitive_attribute: {attr:?} is not a contact field of this workspace"
+                )));
+            }
+            // Groups are the field's values: a number or a date would make
+            // one group per person.
+            if let Some(ty @ (FieldType::Number | FieldType::Date)) = fields.get(attr) {
+                return Err(ConversionError::Invalid(format!(
+                    "sensitive_attribute: {attr:?} is a {} field; audit by a field whose values name groups \
+                     (an age band rather than an age)",
+                    if *ty == FieldType::Number { "number" } else { "date" }
+                )));
+            }
         }
         if let Some(f) = req.exclude_fields.iter().find(|f| !known(f)) {
             return Err(ConversionError::Invalid(format!(

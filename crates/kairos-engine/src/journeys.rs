@@ -187,6 +187,7 @@ struct ContactFacts<'a> {
     ws: WorkspaceId,
     contact: ContactId,
     tz: jiff::tz::TimeZone,
+    best_hour: u8,
 }
 
 impl Facts for ContactFacts<'_> {
@@ -196,10 +197,18 @@ impl Facts for ContactFacts<'_> {
     fn timezone(&self) -> jiff::tz::TimeZone {
         self.tz.clone()
     }
+    fn best_hour(&self) -> u8 {
+        self.best_hour
+    }
 }
 
 fn has_local_delays(def: &Definition) -> bool {
-    def.nodes.values().any(|n| matches!(n, journey::Node::Delay { wait: journey::definition::Delay::Until { .. }, .. }))
+    use journey::definition::Delay;
+    def.nodes.values().any(|n| matches!(n, journey::Node::Delay { wait: Delay::Until { .. } | Delay::BestHour, .. }))
+}
+
+fn has_best_hour_delays(def: &Definition) -> bool {
+    def.nodes.values().any(|n| matches!(n, journey::Node::Delay { wait: journey::definition::Delay::BestHour, .. }))
 }
 
 pub(crate) fn start(
@@ -495,7 +504,8 @@ impl Runner {
                 }
             }
         }
-        Ok(ContactFacts { engine: &self.engine, ws, contact, tz })
+        let best_hour = if has_best_hour_delays(def) { self.engine.best_send_hour(ws, contact).await?.hour } else { 9 };
+        Ok(ContactFacts { engine: &self.engine, ws, contact, tz, best_hour })
     }
 
     fn record(&self, batch: &mut Batch, ws: WorkspaceId, journey: JourneyId, run: &Run, out: Outcome, now: i64) {
@@ -1478,7 +1488,8 @@ impl Engine {
         let def = self.parse_draft(ws, &definition).await?;
         let tz =
             person.timezone.as_deref().and_then(|t| jiff::tz::TimeZone::get(t).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
-        let facts = ContactFacts { engine: self, ws, contact, tz };
+        let best_hour = if has_best_hour_delays(&def) { self.best_send_hour(ws, contact).await?.hour } else { 9 };
+        let facts = ContactFacts { engine: self, ws, contact, tz, best_hour };
         let mut at = now_ms(self);
         let mut steps = Vec::new();
         let push = |steps: &mut Vec<DryRunStep>, out: Outcome, at: i64| {

@@ -21,6 +21,7 @@ mod predictions;
 mod profile;
 mod scores;
 mod segments;
+mod send_time;
 pub mod smtp;
 
 pub use campaigns::CampaignError;
@@ -115,6 +116,8 @@ pub(crate) struct Inner {
     /// Score definitions per workspace as scoring applies them; dropped
     /// when one is saved or a write fails.
     pub scores: std::sync::Mutex<HashMap<WorkspaceId, Arc<scores::WorkspaceScores>>>,
+    /// Each workspace's engagement pattern by local hour, and when it was read.
+    pub send_hours: std::sync::Mutex<HashMap<WorkspaceId, (i64, kairos_ml::send_time::HourCounts)>>,
     /// The task keeping conversion probabilities current (servers only).
     pub predictions: Option<mpsc::UnboundedSender<predictions::Msg>>,
     /// Seals DKIM keys and webhook secrets at rest.
@@ -236,6 +239,7 @@ impl Engine {
             email: email::EmailChannel::new(options.email.clone()),
             master_key: options.master_key.clone(),
             scores: Default::default(),
+            send_hours: Default::default(),
             predictions: options.journeys.then_some(predictions_tx),
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));

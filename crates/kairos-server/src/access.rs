@@ -171,6 +171,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("PUT", "/api/v1/models/conversion/schedules", MarketingWrite),
     ("DELETE", "/api/v1/models/conversion/schedules/{event}", MarketingWrite),
     ("GET", "/api/v1/contacts/{id}/conversion", PeopleRead),
+    ("GET", "/api/v1/contacts/{id}/send-time", PeopleRead),
     ("GET", "/api/v1/models/clv", ReportsRead),
     ("POST", "/api/v1/models/clv", MarketingWrite),
     ("POST", "/api/v1/models/clusters", MarketingWrite),

@@ -51,7 +51,7 @@ impl Modify for BearerAuth {
         retention::read, retention::write, retention::run, retention::runs,
         models::train, models::read, models::contact, models::clusters, models::list, models::train_conversion,
         models::conversion_versions, models::conversion_version, models::contact_conversion,
-        models::conversion_scores, models::schedules, models::schedule, models::unschedule,
+        models::conversion_scores, models::schedules, models::schedule, models::unschedule, models::send_time,
         journeys::list, journeys::create, journeys::read, journeys::update, journeys::publish, journeys::pause,
         journeys::resume, journeys::archive, journeys::versions, journeys::stats, journeys::runs, journeys::run,
         journeys::retry, journeys::contact_runs, journeys::enter, journeys::dry_run, journeys::dead_letters,

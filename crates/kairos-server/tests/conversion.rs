@@ -96,6 +96,11 @@ async fn conversion_models_end_to_end() {
         assert_eq!(v["errors"][0]["path"], "horizon_days", "{b}: {v}");
         let (st, v) = train(json!({"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute": "shoe"})).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        let (st, v) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "age", "type": "number"}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}: {v}");
+        let (st, v) = train(json!({"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute": "age"})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("age band"), "{b}: {v}");
         let (st, v) = train(json!({"event": "Demo Booked", "horizon_days": 30, "exclude_fields": ["nope"]})).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
         assert_eq!(v["errors"][0]["path"], "exclude_fields", "{b}: {v}");

@@ -175,3 +175,32 @@ impl Tx {
         Ok(())
     }
 }
+
+impl Tx {
+    /// Opens and clicks by people (machine opens left out) since `since`,
+    /// of the workspace or one contact: (contact, timestamp, the contact's
+    /// time zone).
+    pub async fn engagement_times(
+        &mut self,
+        ws: WorkspaceId,
+        since: i64,
+        contact: Option<ContactId>,
+    ) -> Result<Vec<(ContactId, i64, Option<String>)>> {
+        let only = contact.map(|c| c.to_string()).unwrap_or_default();
+        let rows: Vec<(String, i64, Option<String>, String)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT e.contact_id, e.timestamp, k.timezone, e.properties FROM events e
+             JOIN contacts k ON k.workspace_id = e.workspace_id AND k.id = e.contact_id
+             WHERE e.workspace_id = $1 AND e.kind = 'track' AND e.name IN ('Email Opened', 'Email Clicked')
+             AND e.timestamp >= $2 AND ($3 = '' OR e.contact_id = $3)")
+            .bind(ws.to_string()).bind(since).bind(only).fetch_all(c).await)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (c, t, tz, props) in rows {
+            let props: Value = parse_json(&props, "event properties")?;
+            if props.get("machine").is_some_and(|m| !m.is_null()) {
+                continue;
+            }
+            out.push((parse_id(&c, "contact")?, t, tz));
+        }
+        Ok(out)
+    }
+}

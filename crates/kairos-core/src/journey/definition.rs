@@ -136,6 +136,9 @@ pub enum Delay {
         hour: u8,
         minute: u8,
     },
+    /// Until the next time the contact's local clock shows their best hour
+    /// to receive a message (send-time optimisation).
+    BestHour,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -488,7 +491,15 @@ impl Parser<'_> {
                 let wait = match (obj.get("duration"), obj.get("until")) {
                     (Some(d), None) => Delay::For { ms: self.at("duration", |p| p.duration(d))? },
                     (None, Some(u)) => self.at("until", |p| {
-                        let o = p.object(u, "{\"weekdays\": [\"mon\", ...], \"at\": \"HH:MM\"}")?;
+                        let o =
+                            p.object(u, "{\"weekdays\": [\"mon\", ...], \"at\": \"HH:MM\"} or {\"best_hour\": true}")?;
+                        if o.contains_key("best_hour") {
+                            p.only_keys(o, &["best_hour"])?;
+                            return match o.get("best_hour") {
+                                Some(Value::Bool(true)) => Ok(Delay::BestHour),
+                                _ => p.at("best_hour", |p| p.err("expected true")),
+                            };
+                        }
                         p.only_keys(o, &["weekdays", "at"])?;
                         let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
                         let weekdays = match o.get("weekdays") {

@@ -137,6 +137,8 @@ pub trait Facts {
     fn matches(&self, rule: &Rule) -> bool;
     /// The contact's time zone (the workspace default when unset).
     fn timezone(&self) -> jiff::tz::TimeZone;
+    /// The local hour (0–23) the contact best receives messages at.
+    fn best_hour(&self) -> u8;
 }
 
 /// Start a run at the journey's start node.
@@ -274,6 +276,9 @@ fn advance(def: &Definition, run: &mut Run, mut to: NodeId, now: i64, facts: &dy
                     Delay::For { ms } => now.saturating_add(*ms),
                     Delay::Until { weekdays, hour, minute } => {
                         next_local_time(now, &facts.timezone(), weekdays, *hour, *minute)
+                    }
+                    Delay::BestHour => {
+                        next_local_time(now, &facts.timezone(), &[0, 1, 2, 3, 4, 5, 6], facts.best_hour(), 0)
                     }
                 };
                 run.status = RunStatus::Delayed;

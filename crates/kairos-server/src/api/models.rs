@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/models/conversion/schedules", get(schedules).put(schedule))
         .route("/api/v1/models/conversion/schedules/{event}", axum::routing::delete(unschedule))
         .route("/api/v1/contacts/{id}/conversion", get(contact_conversion))
+        .route("/api/v1/contacts/{id}/send-time", get(send_time))
 }
 
 fn conversion_problem(e: ConversionError) -> Problem {
@@ -367,4 +368,20 @@ pub async fn unschedule(
     }
     super::audit(&s, &who, "model.unscheduled", &event, json!({})).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// A contact's best local hour to receive a message, learned from when they opened and clicked (180 days),
+/// shrunk towards the workspace's pattern: `hour` (0–23, in the contact's zone), `share`, and
+/// `personal_weight` (0: the workspace's pattern only, towards 1: their own).
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/send-time", tag = "models", params(("id" = String, Path)),
+    responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn send_time(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = ContactId(path_id(&id, "contact")?);
+    let mut tx = s.engine.store().begin().await?;
+    let person = tx.contact(who.ws(), id).await?;
+    tx.commit().await?;
+    let person = person.ok_or_else(|| Problem::not_found(format!("no contact with id {id}")))?;
+    let best = s.engine.best_send_hour(who.ws(), id).await?;
+    Ok(Json(json!({"hour": best.hour, "share": best.share, "personal_weight": best.personal_weight,
+                   "timezone": person.timezone})))
 }
