@@ -272,3 +272,18 @@ export function contributionBars(cs: readonly { feature: string; value: number |
 export function aucMeaning(auc: number): string {
   return `${formatPercent(auc, 0)} chance that a contact who converted is ranked above one who did not (50% is a coin toss)`;
 }
+
+/** Versions numbered from the oldest (#1), for a list given newest first. */
+export function versionNumbers(versions: readonly { id: string }[]): Map<string, number> {
+  return new Map(versions.map((v, i) => [v.id, versions.length - i]));
+}
+
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+
+/** The server's sentence with each version id it names written as its number ("#2"). */
+export function withVersionNames(sentence: string, numbers: ReadonlyMap<string, number>): string {
+  return sentence.replace(UUID, (id) => {
+    const n = numbers.get(id.toLowerCase()) ?? numbers.get(id);
+    return n === undefined ? id : `#${n}`;
+  });
+}
