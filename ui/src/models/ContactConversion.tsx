@@ -6,7 +6,7 @@ import { Link } from "react-router";
 import { useApi } from "../api";
 import { Loading, ProblemBox } from "../components";
 import { useCan } from "../session";
-import { contributionBars, formatPercent, formatSigned, formatValue, type ContactConversion as Conversion } from "./model";
+import { contributionBars, formatPercent, describeValue, formatSigned, type ContactConversion as Conversion } from "./model";
 
 export function ContactConversion({ base }: { base: string }) {
   const conversion = useApi<Conversion>(`${base}/conversion?top=5`);
@@ -49,7 +49,7 @@ export function ContactConversion({ base }: { base: string }) {
                 {contributionBars(c.explanation.contributions).map((b) => (
                   <li key={b.feature} className={b.up ? "up" : "down"}>
                     <span className="contribution-label">
-                      {b.feature} <span className="muted">= {formatValue(b.value)}</span>
+                      {b.feature}: <span className="muted">{describeValue(b.feature, b.value)}</span>
                     </span>
                     <span className="contribution-track" aria-hidden="true">
                       <span className="contribution-bar" style={{ width: `${(b.width * 50).toFixed(1)}%` }} />

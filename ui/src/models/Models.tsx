@@ -48,7 +48,7 @@ export function Models() {
         />
       )}
       {trained && <TrainedOutcome version={trained} numbers={numbers} />}
-      <h2>Conversion model versions</h2>
+      <h2 className="section-head">Conversion model versions</h2>
       <ProblemBox error={list.error} context="Models" />
       {list.loading && !list.data && <Loading what="models" />}
       {list.data && list.data.versions.length === 0 && <p className="muted">No model trained yet.</p>}
@@ -174,7 +174,7 @@ function TrainCard({ onTrained }: { onTrained: (v: ModelVersion) => void }) {
                 max={1}
                 step={0.01}
                 className={errors.fairness_threshold ? "narrow has-error" : "narrow"}
-                placeholder="top 10%"
+                placeholder="auto"
                 value={form.threshold}
                 onChange={(e) => set({ threshold: e.target.value })}
                 aria-invalid={errors.fairness_threshold !== undefined}
@@ -245,7 +245,7 @@ function TrainedOutcome({ version, numbers }: { version: ModelVersion; numbers: 
       <strong>
         {n ? `Version #${n}` : "The new version"} {version.promoted ? "was promoted" : "was not promoted"}
       </strong>{" "}
-      (hold-out AUC {formatMetric(version.holdout.auc)}): {withVersionNames(version.promotion, numbers)}.{" "}
+      {withVersionNames(version.promotion, numbers).replace(/^not promoted: /, "")}.{" "}
       <Link to={`/models/${version.id}`}>See the model</Link>
     </div>
   );

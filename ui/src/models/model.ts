@@ -220,6 +220,21 @@ export function formatValue(v: number | null): string {
   return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", { maximumFractionDigits: 2 });
 }
 
+/** A feature's value for people, from how the server builds features:
+ * event counts are kept as log(1 + n) ("Order Completed ever", "… in the
+ * last 30 days") and shown as the count; categories ("plan = pro") and
+ * missing-value indicators are 1 or 0, shown as yes or no; days are rounded. */
+export function describeValue(feature: string, v: number | null): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return "missing";
+  if (/ (in the last \d+ days|ever)$/.test(feature)) {
+    const n = Math.max(0, Math.round(Math.expm1(v)));
+    return n === 0 ? "never" : n === 1 ? "once" : `${n.toLocaleString("en-US")} times`;
+  }
+  if (/ = /.test(feature) || / \(missing\)$/.test(feature)) return v >= 0.5 ? "yes" : "no";
+  if (/^days since /.test(feature)) return `${Math.round(v).toLocaleString("en-US")} days`;
+  return formatValue(v);
+}
+
 /** Whether a coefficient is within 2 standard errors of zero: the data
  * cannot tell it from no effect. */
 export function isWeak(c: Pick<Column, "coefficient" | "standard_error">): boolean {

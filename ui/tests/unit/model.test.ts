@@ -9,6 +9,7 @@ import {
   byEffect,
   calibrationPoints,
   contributionBars,
+  describeValue,
   dropReason,
   emptyTrainForm,
   formatLift,
@@ -113,4 +114,15 @@ test("version ids in the server's sentences are written as version numbers", () 
   assert.equal(withVersionNames(`hold-out AUC 0.7497 against 0.7490 for the current model ${a}`, numbers), "hold-out AUC 0.7497 against 0.7490 for the current model #1");
   const unknown = "01a2282b-0000-7000-8000-000000000000";
   assert.equal(withVersionNames(`model ${unknown}`, numbers), `model ${unknown}`);
+});
+
+test("feature values read as people count them", () => {
+  assert.equal(describeValue("Page Viewed in the last 30 days", Math.log1p(24)), "24 times");
+  assert.equal(describeValue("Order Completed ever", Math.log1p(1)), "once");
+  assert.equal(describeValue("Signed Up ever", 0), "never");
+  assert.equal(describeValue("plan = pro", 1), "yes");
+  assert.equal(describeValue("company.employees (missing)", 0), "no");
+  assert.equal(describeValue("days since first seen", 28.4037), "28 days");
+  assert.equal(describeValue("lifetime_value", 1159), "1,159");
+  assert.equal(describeValue("lifetime_value", null), "missing");
 });
