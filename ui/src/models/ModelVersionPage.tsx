@@ -20,6 +20,7 @@ import {
   formatPercent,
   formatSigned,
   isWeak,
+  promotionReason,
   versionNumbers,
   withVersionNames,
   type Fairness,
@@ -62,7 +63,7 @@ export function ModelVersionPage() {
         contacts as they were on {formatWhen(v.training_cutoff)}; checked on the {v.horizon_days} days after {formatWhen(v.holdout_cutoff)}.
       </p>
       <p className={v.promoted ? "ok-box" : "notice"} data-testid="promotion">
-        <strong>{v.promoted ? "Promoted" : "Not promoted"}:</strong> {withVersionNames(v.promotion, numbers).replace(/^not promoted: /, "")}.
+        <strong>{v.promoted ? "Promoted" : "Not promoted"}:</strong> {promotionReason(withVersionNames(v.promotion, numbers))}.
       </p>
       {v.fairness?.four_fifths_violated && (
         <p className="fairness-banner" data-testid="fairness-banner">

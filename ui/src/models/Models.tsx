@@ -16,6 +16,7 @@ import {
   emptyTrainForm,
   formatLift,
   formatMetric,
+  promotionReason,
   sensitiveCandidates,
   trainBody,
   trainFormErrors,
@@ -245,7 +246,7 @@ function TrainedOutcome({ version, numbers }: { version: ModelVersion; numbers: 
       <strong>
         {n ? `Version #${n}` : "The new version"} {version.promoted ? "was promoted" : "was not promoted"}
       </strong>{" "}
-      {withVersionNames(version.promotion, numbers).replace(/^not promoted: /, "")}.{" "}
+      {promotionReason(withVersionNames(version.promotion, numbers))}.{" "}
       <Link to={`/models/${version.id}`}>See the model</Link>
     </div>
   );
@@ -304,7 +305,7 @@ function VersionRow({ v, current, numbers }: { v: VersionSummary; current: boole
           <PromotionBadge promoted={v.promoted} current={current} />
           {v.fairness_warning && <FairnessFlag warning={v.fairness_warning} />}
         </div>
-        <div className="muted small">{withVersionNames(v.promotion, numbers)}</div>
+        <div className="muted small">{promotionReason(withVersionNames(v.promotion, numbers))}</div>
       </td>
     </tr>
   );

@@ -295,6 +295,12 @@ export function versionNumbers(versions: readonly { id: string }[]): Map<string,
 
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 
+/** Why a version was or was not promoted, without the "not promoted: "
+ * its badge already says. */
+export function promotionReason(sentence: string): string {
+  return sentence.replace(/^not promoted: /, "");
+}
+
 /** The server's sentence with each version id it names written as its number ("#2"). */
 export function withVersionNames(sentence: string, numbers: ReadonlyMap<string, number>): string {
   return sentence.replace(UUID, (id) => {

@@ -143,7 +143,7 @@ describe("conversion models", { skip: skip ?? false }, () => {
     await eventually(async () => (await rows.count()) === 2, 10_000, "two rows");
     const second = (await server.api("GET", "/api/v1/models/conversion")).body;
     assert.equal(second.current, first.id, "the first model stays current");
-    assert.match(await rows.first().innerText(), /not promoted[\s\S]*does not beat the current model #1/);
+    assert.match(await rows.first().innerText(), /not promoted[\s\S]*hold-out AUC [\d.]+ \(log loss [\d.]+\) does not beat the current model #1/);
     assert.match(await rows.nth(1).innerText(), /current/);
     await b.shot("models-list-not-promoted");
     await rows.first().getByRole("link", { name: "#2" }).click();

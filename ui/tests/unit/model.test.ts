@@ -17,6 +17,7 @@ import {
   formatPercent,
   formatSigned,
   formatValue,
+  promotionReason,
   isWeak,
   sensitiveCandidates,
   trainBody,
@@ -125,4 +126,9 @@ test("feature values read as people count them", () => {
   assert.equal(describeValue("days since first seen", 28.4037), "28 days");
   assert.equal(describeValue("lifetime_value", 1159), "1,159");
   assert.equal(describeValue("lifetime_value", null), "missing");
+});
+
+test("the promotion sentence loses the prefix its badge already says", () => {
+  assert.equal(promotionReason("not promoted: hold-out AUC 0.70 does not beat #1"), "hold-out AUC 0.70 does not beat #1");
+  assert.equal(promotionReason("the first model"), "the first model");
 });
