@@ -42,6 +42,7 @@ export function Models() {
       </p>
       {can("marketing:write") && (
         <TrainCard
+          onStart={() => setTrained(null)}
           onTrained={(v) => {
             setTrained(v);
             list.reload();
@@ -60,7 +61,7 @@ export function Models() {
 
 const TRAIN_FIELDS = ["event", "horizon_days", "sensitive_attribute", "allow_sensitive", "fairness_threshold", "l2"] as const;
 
-function TrainCard({ onTrained }: { onTrained: (v: ModelVersion) => void }) {
+function TrainCard({ onStart, onTrained }: { onStart: () => void; onTrained: (v: ModelVersion) => void }) {
   const { catalog, error: catalogError } = useCatalog();
   const [form, setForm] = useState<TrainForm>(emptyTrainForm);
   const [training, setTraining] = useState(false);
@@ -75,6 +76,7 @@ function TrainCard({ onTrained }: { onTrained: (v: ModelVersion) => void }) {
     setErrors(own);
     if (Object.keys(own).length > 0) return;
     setTraining(true);
+    onStart();
     try {
       const v = await api<ModelVersion>("POST", "/api/v1/models/conversion", trainBody(form));
       onTrained(v);
