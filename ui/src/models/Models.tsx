@@ -246,7 +246,7 @@ function TrainedOutcome({ version, numbers }: { version: ModelVersion; numbers: 
   return (
     <div className={version.promoted ? "ok-box" : "notice"} role="status" data-testid="trained-outcome">
       <strong>
-        {n ? `Version #${n}` : "The new version"} {version.promoted ? "was promoted" : "was not promoted"}
+        {n ? `Version #${n}` : "The new version"} {version.promoted ? "was promoted" : "was not promoted"}:
       </strong>{" "}
       {promotionReason(withVersionNames(version.promotion, numbers))}.{" "}
       <Link to={`/models/${version.id}`}>See the model</Link>
