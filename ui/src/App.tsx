@@ -13,6 +13,8 @@ import { Segments } from "./pages/Segments";
 import { SegmentBuilder } from "./segments/SegmentBuilder";
 import { Scores } from "./scores/Scores";
 import { ScoreEditor } from "./scores/ScoreEditor";
+import { Models } from "./models/Models";
+import { ModelVersionPage } from "./models/ModelVersionPage";
 import { Journeys } from "./pages/Journeys";
 import { JourneyBuilder } from "./journeys/JourneyBuilder";
 import { Templates } from "./email/Templates";
@@ -74,6 +76,8 @@ function Shell() {
             <Route path="/scores" element={<Allowed need="marketing:read" what="view scores"><Scores /></Allowed>} />
             <Route path="/scores/new" element={<Allowed need="marketing:write" what="create scores"><ScoreEditor key="new" /></Allowed>} />
             <Route path="/scores/:name" element={<Allowed need="marketing:read" what="view scores"><KeyedScoreEditor /></Allowed>} />
+            <Route path="/models" element={<Allowed need="reports:read" what="view models"><Models /></Allowed>} />
+            <Route path="/models/:id" element={<Allowed need="reports:read" what="view models"><KeyedModelVersion /></Allowed>} />
             <Route path="/journeys" element={<Allowed need="marketing:read" what="view journeys"><Journeys /></Allowed>} />
             <Route path="/journeys/new" element={<Allowed need="marketing:write" what="create journeys"><JourneyBuilder /></Allowed>} />
             <Route path="/journeys/:id" element={<Allowed need="marketing:read" what="view journeys"><JourneyBuilder /></Allowed>} />
@@ -159,6 +163,12 @@ function KeyedSegmentBuilder() {
 function KeyedScoreEditor() {
   const { name } = useParams();
   return <ScoreEditor key={name} />;
+}
+
+/** A fresh page per model version. */
+function KeyedModelVersion() {
+  const { id } = useParams();
+  return <ModelVersionPage key={id} />;
 }
 
 /** A fresh editor per template, except when a new template is saved and gets its id. */

@@ -1,6 +1,7 @@
-// Charts (uPlot): a time series with one value per day, and bars for a few
-// named quantities (a template's report); each sized to its container and
-// redrawn when the container resizes.
+// Charts (uPlot): a time series with one value per day, bars for a few
+// named quantities (a template's report), and a model's calibration against
+// the diagonal; each sized to its container and redrawn when the container
+// resizes.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 
@@ -85,4 +86,46 @@ export function BarChart({ labels, values, label, height = 220 }: { labels: stri
   }, [labels, values, label, height]);
   const summary = labels.map((l, i) => `${l}: ${values[i]}`).join(", ");
   return <div ref={box} className="chart" role="img" aria-label={`${label}. ${summary}`} />;
+}
+
+/** A model's calibration: predicted probability (x) against the rate
+ * observed (y) per bin, as points joined by a line, over the diagonal a
+ * perfectly calibrated model would follow. The bins are in the aria-label. */
+export function CalibrationChart({ predicted, observed, label, height = 260 }: { predicted: number[]; observed: number[]; label: string; height?: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    // One shared x: the diagonal's ends and every bin's mean prediction.
+    const xs = [0, ...predicted, 1];
+    const diagonal = xs.slice();
+    const ys: (number | null)[] = [null, ...observed, null];
+    const pct = (_u: uPlot, splits: number[]) => splits.map((v) => `${Math.round(v * 100)}%`);
+    const opts: uPlot.Options = {
+      width: Math.max(el.clientWidth, 200),
+      height,
+      legend: { show: false },
+      cursor: { show: false },
+      scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
+      axes: [
+        { stroke: "#5b6275", values: pct, label: "Predicted", labelSize: 20 },
+        { stroke: "#5b6275", size: 48, values: pct, label: "Observed", labelSize: 20 },
+      ],
+      series: [
+        {},
+        { label: "Perfect calibration", stroke: "#9aa1b3", width: 1, dash: [5, 5], points: { show: false } },
+        { label, stroke: "#3b5bdb", width: 2, points: { show: true, size: 7, fill: "#3b5bdb" } },
+      ],
+    };
+    const plot = new uPlot(opts, [xs, diagonal, ys], el);
+    const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [predicted, observed, label, height]);
+  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  const summary = predicted.map((p, i) => `predicted ${pct(p)}, observed ${pct(observed[i])}`).join("; ");
+  return <div ref={box} className="chart" role="img" aria-label={`${label}. ${summary}`} data-testid="calibration-chart" />;
 }

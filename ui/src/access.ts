@@ -52,6 +52,7 @@ export const NAV: readonly { to: string; label: string; need: Permission }[] = [
   { to: "/contacts", label: "Contacts", need: "people:read" },
   { to: "/segments", label: "Segments", need: "marketing:read" },
   { to: "/scores", label: "Scores", need: "marketing:read" },
+  { to: "/models", label: "Models", need: "reports:read" },
   { to: "/journeys", label: "Journeys", need: "marketing:read" },
   { to: "/email/campaigns", label: "Campaigns", need: "marketing:read" },
   { to: "/email/templates", label: "Email templates", need: "marketing:read" },

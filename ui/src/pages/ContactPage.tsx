@@ -1,6 +1,7 @@
 // One contact: profile and custom fields, companies, consent per channel and
 // purpose with its history, segment and list memberships, journeys in
-// progress with their position, lead scores with their history, and the
+// progress with their position, lead scores with their history, the chance
+// of converting by the current conversion model with what drives it, and the
 // event timeline (refreshed while the
 // page is open); and, for roles with privacy:rights, the person's export and
 // erasure.
@@ -10,6 +11,7 @@ import { api, contactName, useApi, type Contact, type Journey, type Page, type T
 import { formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCan } from "../session";
 import { ContactScores } from "../scores/ContactScores";
+import { ContactConversion } from "../models/ContactConversion";
 import { DataSubjectRequests, ErasureDone, type Erasure } from "./DataSubjectRequests";
 
 interface Consent {
@@ -130,6 +132,8 @@ export function ContactPage() {
       </div>
 
       <ContactScores base={base} />
+
+      <ContactConversion base={base} />
 
       <div className="card">
         <h2>Consent</h2>

@@ -70,9 +70,22 @@ export function EventNames({ catalog }: { catalog: Catalog }) {
   );
 }
 
-/** An event name, suggested from the names seen (needs `EventNames` on the page). */
-export function EventNameInput({ value, onChange }: { value: string; onChange: (v: string) => void }) {
-  return <input aria-label="Event name" list="event-names" placeholder="Event name, e.g. Order Completed" value={value} onChange={(e) => onChange(e.target.value)} />;
+/** An event name, suggested from the names seen (needs `EventNames` on the
+ * page). With an `id` it is named by its own <label> and can carry an error. */
+export function EventNameInput({ value, onChange, id, error }: { value: string; onChange: (v: string) => void; id?: string; error?: string }) {
+  return (
+    <input
+      id={id}
+      aria-label={id ? undefined : "Event name"}
+      list="event-names"
+      placeholder="Event name, e.g. Order Completed"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      aria-invalid={error !== undefined ? true : undefined}
+      aria-describedby={error && id ? `${id}-error` : undefined}
+      className={error ? "has-error" : undefined}
+    />
+  );
 }
 
 interface NodeProps {
