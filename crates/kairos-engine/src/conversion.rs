@@ -112,7 +112,7 @@ pub enum ConversionError {
 /// Everything read for training, by contact.
 pub(crate) struct Population {
     pub facts: BTreeMap<ContactId, Facts>,
-    sensitive: HashMap<ContactId, String>,
+    pub sensitive: HashMap<ContactId, String>,
 }
 
 fn number_of(v: &Value, ty: FieldType) -> Option<f64> {
@@ -123,7 +123,7 @@ fn number_of(v: &Value, ty: FieldType) -> Option<f64> {
     }
 }
 
-fn text_of(c: &kairos_core::contact::Contact, field: &str) -> Option<String> {
+pub(crate) fn text_of(c: &kairos_core::contact::Contact, field: &str) -> Option<String> {
     match c.standard(field) {
         Some(v) => v.clone().map(|s| s.to_lowercase()),
         None => c.custom.get(field).map(|v| match v {
@@ -135,7 +135,7 @@ fn text_of(c: &kairos_core::contact::Contact, field: &str) -> Option<String> {
 
 /// The workspace's contacts and companies as features need them.
 pub(crate) struct Profiles {
-    contacts: Vec<kairos_core::contact::Contact>,
+    pub contacts: Vec<kairos_core::contact::Contact>,
     companies: HashMap<CompanyId, kairos_core::company::Company>,
     first_company: HashMap<ContactId, CompanyId>,
     fields: Vec<kairos_core::fields::FieldDefinition>,

@@ -11,6 +11,7 @@ mod campaigns;
 mod contacts;
 mod conversion;
 mod email;
+mod fairness;
 mod forms;
 mod identity;
 mod ingest;
@@ -31,6 +32,7 @@ pub use email::{
     check_smtp_url, message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport,
     NewSender,
 };
+pub use fairness::AuditRequest;
 pub use forms::{Confirmed, FormRequest, FormsError, OpenConfirmation, SubmitOutcome, BUILTIN_CONFIRMATION};
 pub use ingest::{IngestError, IngestReport};
 pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError};

@@ -52,6 +52,7 @@ impl Modify for BearerAuth {
         models::train, models::read, models::contact, models::clusters, models::list, models::train_conversion,
         models::conversion_versions, models::conversion_version, models::contact_conversion,
         models::conversion_scores, models::schedules, models::schedule, models::unschedule, models::send_time,
+        models::audit_conversion, models::audit_score, models::audits,
         journeys::list, journeys::create, journeys::read, journeys::update, journeys::publish, journeys::pause,
         journeys::resume, journeys::archive, journeys::versions, journeys::stats, journeys::runs, journeys::run,
         journeys::retry, journeys::contact_runs, journeys::enter, journeys::dry_run, journeys::dead_letters,

@@ -137,6 +137,26 @@ async fn conversion_models_end_to_end() {
         assert_eq!(groups, ["f", "m"], "{b}: {}", first["fairness"]);
         assert!(first["fairness"]["demographic_parity_difference"].as_f64().unwrap() < 0.2, "{b}");
 
+        // Auditing the version again by the same attribute gives the same
+        // report, stored with the version.
+        let first_id = first["id"].as_str().unwrap();
+        let path = format!("/api/v1/models/conversion/{first_id}/fairness");
+        let (st, a) = s.api(Method::POST, &path, Some(json!({"sensitive_attribute": "gender"}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}: {a}");
+        assert_eq!(a["report"], first["fairness"], "{b}");
+        let (st, v) = s.api(Method::POST, &path, Some(json!({"sensitive_attribute": "age"}))).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        let (st, _) = s
+            .api(
+                Method::POST,
+                "/api/v1/models/conversion/nope/fairness",
+                Some(json!({"sensitive_attribute": "gender"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{b}");
+        let listed = s.get(&format!("/api/v1/fairness-audits?subject=conversion:{first_id}")).await;
+        assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{b}");
+
         // The same data again is no better: kept, not promoted.
         let (st, second) =
             train(json!({"event": "Demo Booked", "horizon_days": 30, "sensitive_attribute": "gender"})).await;

@@ -188,6 +188,25 @@ async fn scores_end_to_end() {
         let (st, _) = s.api(Method::PUT, "/api/v1/scores/other", Some(edited)).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: renaming is refused");
 
+        // A fairness audit of the score by country: Bob (FR, 12.5) is at or
+        // above 12, Ada (DE, 11.5) and Cy (DE, no points) are not.
+        let audit = |body: Value| s.api(Method::POST, "/api/v1/scores/engagement/fairness", Some(body));
+        let (st, v) = audit(json!({"sensitive_attribute": "country"})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: an outcome is needed: {v}");
+        let (st, v) =
+            audit(json!({"sensitive_attribute": "country", "outcome_event": "Page Viewed", "threshold": "SQL"})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: no such threshold: {v}");
+        let (st, a) =
+            audit(json!({"sensitive_attribute": "country", "outcome_event": "Page Viewed", "threshold": 12})).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}: {a}");
+        let groups = a["report"]["groups"].as_array().unwrap();
+        let rate = |g: &str| groups.iter().find(|x| x["group"] == g).unwrap()["selection_rate"].as_f64().unwrap();
+        assert_eq!((rate("de"), rate("fr")), (0.0, 1.0), "{b}: {a}");
+        assert_eq!(a["report"]["four_fifths_violated"], true, "{b}");
+        assert_eq!((a["subject"].as_str(), a["version"].as_str()), (Some("score:engagement"), Some("2")), "{b}");
+        let listed = s.get("/api/v1/fairness-audits?subject=score:engagement").await;
+        assert_eq!(listed["data"][0]["id"], a["id"], "{b}");
+
         // Erasure leaves no score or history row of the person.
         let (st, v) = s.api(Method::POST, &format!("/api/v1/contacts/{bob}/erase"), None).await;
         assert_eq!(st, StatusCode::OK, "{b}: {v}");

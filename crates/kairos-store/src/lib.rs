@@ -38,7 +38,7 @@ pub use email::{LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetR
 pub use events::{EventCursor, MergeRecord};
 pub use forms::{ConfirmationRecord, FormRecord};
 pub use journeys::{Attempt, Intent, JourneyRecord, NodeCounts, PathRecord, RunRecord, WebhookEndpoint};
-pub use models::{ModelSchedule, ModelScore};
+pub use models::{FairnessAudit, ModelSchedule, ModelScore};
 pub use privacy::{AuditEntry, AuditFilter, Erasure};
 pub use scores::{ContactScore, ScoreChange, ScoreRecord};
 pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};

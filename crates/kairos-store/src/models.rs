@@ -204,3 +204,65 @@ impl Tx {
         Ok(out)
     }
 }
+
+/// A stored fairness audit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FairnessAudit {
+    pub id: String,
+    /// `score:NAME` or `conversion:MODEL ID`.
+    pub subject: String,
+    /// The score's definition version or the model version audited.
+    pub version: String,
+    pub request: Value,
+    pub report: Value,
+    pub created_at: i64,
+}
+
+impl Tx {
+    pub async fn save_fairness_audit(&mut self, ws: WorkspaceId, a: &FairnessAudit) -> Result<()> {
+        with_conn!(self, c => sqlx::query(
+            "INSERT INTO fairness_audits (workspace_id, id, subject, version, request, report, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(ws.to_string()).bind(&a.id).bind(&a.subject).bind(&a.version).bind(to_json(&a.request))
+            .bind(to_json(&a.report)).bind(a.created_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Audits, newest first; `subject` narrows to one.
+    pub async fn fairness_audits(&mut self, ws: WorkspaceId, subject: Option<&str>) -> Result<Vec<FairnessAudit>> {
+        let rows: Vec<(String, String, String, String, String, i64)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT id, subject, version, request, report, created_at FROM fairness_audits
+             WHERE workspace_id = $1 AND ($2 = '' OR subject = $2) ORDER BY created_at DESC, id DESC LIMIT 200")
+            .bind(ws.to_string()).bind(subject.unwrap_or("")).fetch_all(c).await)?;
+        rows.into_iter()
+            .map(|(id, subject, version, request, report, created_at)| {
+                Ok(FairnessAudit {
+                    id,
+                    subject,
+                    version,
+                    request: parse_json(&request, "audit request")?,
+                    report: parse_json(&report, "audit report")?,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Every contact's state of one score.
+    pub async fn all_score_states(
+        &mut self,
+        ws: WorkspaceId,
+        name: &str,
+    ) -> Result<Vec<(ContactId, kairos_core::score::ScoreState, Option<f64>)>> {
+        let rows: Vec<(String, f64, i64, f64, Option<f64>)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT contact_id, value, as_of, attributes, half_life_days FROM contact_scores
+             WHERE workspace_id = $1 AND score = $2")
+            .bind(ws.to_string()).bind(name).fetch_all(c).await)?;
+        rows.into_iter()
+            .map(|(c, behaviour, as_of, attributes, h)| {
+                let state = kairos_core::score::ScoreState { behaviour, as_of, attributes, level: 0 };
+                Ok((parse_id(&c, "contact")?, state, h))
+            })
+            .collect()
+    }
+}

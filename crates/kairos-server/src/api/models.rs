@@ -18,8 +18,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use kairos_core::ids::ContactId;
 use kairos_engine::{
-    ClvModel, ContactClv, ContactConversion, ConversionError, ConversionRequest, ConversionVersion, ModelError,
+    AuditRequest, ClvModel, ContactClv, ContactConversion, ConversionError, ConversionRequest, ConversionVersion,
+    ModelError,
 };
+use kairos_store::FairnessAudit;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -36,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/models/conversion/schedules/{event}", axum::routing::delete(unschedule))
         .route("/api/v1/contacts/{id}/conversion", get(contact_conversion))
         .route("/api/v1/contacts/{id}/send-time", get(send_time))
+        .route("/api/v1/models/conversion/{id}/fairness", axum::routing::post(audit_conversion))
+        .route("/api/v1/scores/{name}/fairness", axum::routing::post(audit_score))
+        .route("/api/v1/fairness-audits", get(audits))
 }
 
 fn conversion_problem(e: ConversionError) -> Problem {
@@ -384,4 +389,59 @@ pub async fn send_time(State(s): State<AppState>, who: Caller, Path(id): Path<St
     let best = s.engine.best_send_hour(who.ws(), id).await?;
     Ok(Json(json!({"hour": best.hour, "share": best.share, "personal_weight": best.personal_weight,
                    "timezone": person.timezone})))
+}
+
+fn audit_problem(e: ConversionError) -> Problem {
+    match e {
+        ConversionError::Invalid(m) if m.starts_with("no ") => Problem::not_found(m),
+        other => conversion_problem(other),
+    }
+}
+
+/// Audit a conversion model version's fairness on its hold-out: `{"sensitive_attribute": "gender",
+/// "threshold"?: 0.3}` (default: its top decile is selected). The audit is stored with the version.
+#[utoipa::path(post, path = "/api/v1/models/conversion/{id}/fairness", tag = "models", params(("id" = String, Path)),
+    request_body = inline(Object),
+    responses((status = 201, body = inline(Object)), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn audit_conversion(
+    State(s): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(axum::http::StatusCode, Json<FairnessAudit>)> {
+    let req: AuditRequest = super::json_body(&body)?;
+    let a = s.engine.audit_conversion(who.ws(), &id, &req).await.map_err(audit_problem)?;
+    Ok((axum::http::StatusCode::CREATED, Json(a)))
+}
+
+/// Audit a rule-based score's fairness as it stands now: `{"sensitive_attribute": "country",
+/// "threshold"?: 50 | "MQL" (default: its highest threshold), "outcome_event": "Order Completed",
+/// "outcome_days"?: 30}` — selected when the score is at or above the threshold, converted when the outcome
+/// happened in the last days. Stored with the score's live version.
+#[utoipa::path(post, path = "/api/v1/scores/{name}/fairness", tag = "scores", params(("name" = String, Path)),
+    request_body = inline(Object),
+    responses((status = 201, body = inline(Object)), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn audit_score(
+    State(s): State<AppState>,
+    who: Caller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<(axum::http::StatusCode, Json<FairnessAudit>)> {
+    let req: AuditRequest = super::json_body(&body)?;
+    let a = s.engine.audit_score(who.ws(), &name, &req).await.map_err(audit_problem)?;
+    Ok((axum::http::StatusCode::CREATED, Json(a)))
+}
+
+/// Stored fairness audits, newest first: `subject` = `score:NAME` or `conversion:MODEL ID` narrows them.
+#[utoipa::path(get, path = "/api/v1/fairness-audits", tag = "models", params(("subject" = Option<String>, Query)),
+    responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
+pub async fn audits(
+    State(s): State<AppState>,
+    who: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let all = s.engine.fairness_audits(who.ws(), q.get("subject").map(String::as_str)).await?;
+    Ok(Json(json!({"data": all})))
 }

@@ -29,3 +29,17 @@ CREATE TABLE log_cursors (
     name TEXT PRIMARY KEY,
     seq BIGINT NOT NULL
 );
+
+-- Fairness audits of a model version or a score version: what was asked
+-- (sensitive attribute, threshold, outcome) and the report.
+CREATE TABLE fairness_audits (
+    workspace_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    version TEXT NOT NULL,
+    request TEXT NOT NULL,
+    report TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX fairness_audits_subject ON fairness_audits (workspace_id, subject, created_at);
