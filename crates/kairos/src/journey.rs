@@ -71,7 +71,7 @@ pub struct ServerArgs {
     pub key: String,
 }
 
-async fn call(s: &ServerArgs, method: Method, path: &str, body: Option<Value>) -> Result<Value> {
+pub(crate) async fn call(s: &ServerArgs, method: Method, path: &str, body: Option<Value>) -> Result<Value> {
     let url = format!("{}{path}", s.server.trim_end_matches('/'));
     let mut req = Client::new().request(method, &url).bearer_auth(&s.key);
     if let Some(b) = body {
@@ -96,7 +96,7 @@ async fn call(s: &ServerArgs, method: Method, path: &str, body: Option<Value>) -
     Ok(v)
 }
 
-fn definition(file: &PathBuf) -> Result<Value> {
+pub(crate) fn definition(file: &PathBuf) -> Result<Value> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", file.display()))
 }

@@ -7,6 +7,7 @@ mod email;
 mod export;
 mod import;
 mod journey;
+mod scoring;
 mod segment;
 
 use anyhow::{bail, Context, Result};
@@ -141,6 +142,20 @@ enum Command {
         server: journey::ServerArgs,
         #[command(subcommand)]
         command: journey::JourneyCommand,
+    },
+    /// Lead scores on a running server (through its REST API).
+    Score {
+        #[command(flatten)]
+        server: journey::ServerArgs,
+        #[command(subcommand)]
+        command: scoring::ScoreCommand,
+    },
+    /// Conversion models on a running server (through its REST API).
+    Model {
+        #[command(flatten)]
+        server: journey::ServerArgs,
+        #[command(subcommand)]
+        command: scoring::ModelCommand,
     },
     /// Keys for secrets at rest.
     Secrets {
@@ -537,6 +552,8 @@ async fn main() -> Result<()> {
             segment::run(store, command).await
         }
         Command::Journey { server, command } => journey::run(&server, command).await,
+        Command::Score { server, command } => scoring::score(&server, command).await,
+        Command::Model { server, command } => scoring::model(&server, command).await,
         Command::Dkim { command } => email::dkim(command),
         Command::Email { command } => {
             let store = cli.db.open().await?;

@@ -319,3 +319,56 @@ fn dkim_keys_and_sender_identities_from_the_command_line() {
         assert_eq!(senders["data"][0]["default"], true);
     }
 }
+
+#[test]
+fn score_and_model_commands_talk_to_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_args(dir.path(), None);
+    let admin = key(&db, "admin");
+    let write = key(&db, "write");
+    let server = Server::start(&db);
+    let cli = |group: &str, args: &[&str]| {
+        let mut v = vec![group.to_string(), "--server".into(), server.url.clone(), "--key".into(), admin.clone()];
+        v.extend(args.iter().map(|s| s.to_string()));
+        kairos().args(&v).output().unwrap()
+    };
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"name": "engagement", "events": [{"event": "Signed Up", "points": 0}]}"#).unwrap();
+    let out = cli("score", &["create", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("422") && err.contains("events[0].points"), "{err}");
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"name": "engagement", "description": "Signups", "events": [{"event": "Signed Up", "points": 10}],
+            "thresholds": [{"name": "MQL", "value": 10}]}"#,
+    )
+    .unwrap();
+    let out = cli("score", &["create", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_for("the score to be ready", || String::from_utf8_lossy(&cli("score", &["list"]).stdout).contains("ready"));
+
+    let client = reqwest::blocking::Client::new();
+    let body = serde_json::json!({"type": "track", "userId": "ada", "event": "Signed Up"});
+    let sent = client.post(format!("{}/v1/track", server.url)).basic_auth(&write, Some("")).json(&body).send().unwrap();
+    assert_eq!(sent.status(), 200);
+    let contact = get(&format!("{}/api/v1/contacts?external_id=ada", server.url), &admin)["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let scores: serde_json::Value = serde_json::from_slice(&cli("score", &["contact", &contact]).stdout).unwrap();
+    assert_eq!(scores["data"][0]["value"], 10.0, "{scores}");
+    assert_eq!(scores["data"][0]["threshold"], "MQL", "{scores}");
+    let history: serde_json::Value =
+        serde_json::from_slice(&cli("score", &["contact", &contact, "--history"]).stdout).unwrap();
+    assert_eq!(history["data"][0]["reason"], "+10 Signed Up", "{history}");
+
+    // Too little data: the reason, and a failing exit.
+    let out = cli("model", &["train", "--event", "Signed Up", "--horizon-days", "7"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("409") && err.contains("at least 50"), "{err}");
+    assert!(cli("model", &["list"]).status.success());
+    assert!(cli("score", &["delete", "engagement"]).status.success());
+}
