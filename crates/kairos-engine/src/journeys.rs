@@ -1187,6 +1187,7 @@ async fn external_payload(
 /// Carry out an effect on Kairos's own data inside the step's transaction.
 /// `Ok(Err(why))` when the effect cannot apply to this contact (the run is
 /// parked with the reason).
+#[allow(clippy::too_many_arguments)]
 async fn apply_internal(
     engine: &Engine,
     state: &mut crate::WriterState,

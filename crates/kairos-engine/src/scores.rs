@@ -158,6 +158,9 @@ async fn profile_of(
     Ok(Some((profile, companies)))
 }
 
+/// A contact's state to store, with when decay takes it below its level.
+type Settled = (ContactId, ScoreState, Option<i64>);
+
 /// One score's work inside a transaction: states loaded on demand, cap
 /// usage remembered, changes and crossings collected.
 struct Scoring<'a> {
@@ -275,7 +278,7 @@ impl<'a> Scoring<'a> {
 
     /// Re-level changed contacts: the crossings as events to log, and each
     /// state with when decay takes it below its level.
-    fn settle(&mut self, now: i64, emit: bool) -> (Vec<(ContactId, ScoreState, Option<i64>)>, Vec<Event>) {
+    fn settle(&mut self, now: i64, emit: bool) -> (Vec<Settled>, Vec<Event>) {
         let (h, thresholds) = (self.h(), &self.def.thresholds);
         let mut rows = Vec::new();
         let mut events = Vec::new();
@@ -432,6 +435,7 @@ pub(crate) async fn score_drops(tx: &mut Tx, inner: &Inner, now: i64) -> Result<
 /// A journey's change to a score, in the runner's transaction; returns the
 /// new value. A score with a definition decays and may cross thresholds; one
 /// without is a plain counter.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn adjust(
     tx: &mut Tx,
     inner: &Inner,
@@ -617,7 +621,7 @@ impl Engine {
             tracing::error!(workspace = %ws, score = %name, error = %e, "score recompute failed");
             let failed = async {
                 let mut tx = self.store().begin_write().await?;
-                tx.set_score_progress(ws, &name, version, "failed", Some(&e.to_string()), 0, 0).await?;
+                tx.set_score_progress(ws, &name, version, "failed", Some(&e.to_string()), (0, 0)).await?;
                 tx.commit().await.map(|_| ())
             };
             if let Err(e) = failed.await {
@@ -676,7 +680,8 @@ impl Engine {
             let changes = std::mem::take(&mut run.changes);
             let mut tx = self.store().begin_write().await?;
             tx.append_score_changes(ws, &changes).await?;
-            let current = tx.set_score_progress(ws, name, version, "recomputing", None, done.min(total), total).await?;
+            let current =
+                tx.set_score_progress(ws, name, version, "recomputing", None, (done.min(total), total)).await?;
             tx.commit().await?;
             if !current || last >= snapshot {
                 if !current {
@@ -707,7 +712,7 @@ impl Engine {
         // The tail, and the switch, under the writer.
         let _writer = self.inner.state.lock().await;
         let mut tx = self.store().begin_write().await?;
-        if !tx.score_definition(ws, name).await?.is_some_and(|r| r.version == version) {
+        if tx.score_definition(ws, name).await?.is_none_or(|r| r.version != version) {
             return Ok(());
         }
         let now = self.clock().now().timestamp_millis();

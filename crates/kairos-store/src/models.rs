@@ -150,17 +150,16 @@ impl Tx {
 
     /// Schedules due by `now`, in every workspace.
     pub async fn due_model_schedules(&mut self, now: i64) -> Result<Vec<(WorkspaceId, ModelSchedule)>> {
-        let rows: Vec<(String, String, String, i64, i64, Option<i64>, Option<String>)> = with_conn!(self, c => sqlx::query_as(
+        #[derive(sqlx::FromRow)]
+        struct Due {
+            workspace_id: String,
+            #[sqlx(flatten)]
+            schedule: ModelSchedule,
+        }
+        let rows: Vec<Due> = with_conn!(self, c => sqlx::query_as(
             &format!("SELECT workspace_id, {SCHEDULE_COLUMNS} FROM model_schedules WHERE next_at <= $1 ORDER BY next_at"))
             .bind(now).fetch_all(c).await)?;
-        rows.into_iter()
-            .map(|(w, event, request, every_days, next_at, last_run_at, last_result)| {
-                Ok((
-                    parse_id(&w, "workspace")?,
-                    ModelSchedule { event, request, every_days, next_at, last_run_at, last_result },
-                ))
-            })
-            .collect()
+        rows.into_iter().map(|r| Ok((parse_id(&r.workspace_id, "workspace")?, r.schedule))).collect()
     }
 
     pub async fn log_cursor(&mut self, name: &str) -> Result<Option<i64>> {

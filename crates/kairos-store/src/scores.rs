@@ -116,8 +116,7 @@ impl Tx {
         version: i64,
         status: &str,
         error: Option<&str>,
-        done: i64,
-        total: i64,
+        (done, total): (i64, i64),
     ) -> Result<bool> {
         let n = with_conn!(self, c => sqlx::query(
             "UPDATE score_definitions SET status = $4, error = $5, progress_done = $6, progress_total = $7
