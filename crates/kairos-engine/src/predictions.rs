@@ -87,8 +87,9 @@ async fn run(engine: Engine, mut rx: mpsc::UnboundedReceiver<Msg>) {
     }
 }
 
-/// Load the promoted models and the log position (the end of the log the
-/// first time: everyone is scored when a model is promoted).
+/// Load the promoted models (scoring everyone for one nobody has a score
+/// of yet) and the log position (the end of the log the first time:
+/// everyone is scored when a model is promoted).
 async fn load(engine: &Engine, models: &mut Models) -> Result<i64, StoreError> {
     let mut tx = engine.store().begin().await?;
     let workspaces = tx.workspaces_with_models("conversion").await?;
@@ -97,6 +98,17 @@ async fn load(engine: &Engine, models: &mut Models) -> Result<i64, StoreError> {
     tx.commit().await?;
     for ws in workspaces {
         let list = promoted(engine, ws).await?;
+        // A version promoted while no server ran (a one-off command, the
+        // demo's seeding) has not scored everyone yet.
+        for v in &list {
+            let mut tx = engine.store().begin().await?;
+            let scored = tx.count_model_scores(ws, &v.event, &v.id).await?;
+            let contacts = tx.count_contacts(ws).await?;
+            tx.commit().await?;
+            if scored < contacts {
+                score_everyone(engine, ws, v).await?;
+            }
+        }
         if !list.is_empty() {
             models.insert(ws, list);
         }

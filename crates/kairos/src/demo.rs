@@ -251,6 +251,23 @@ async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::Workspac
     seed_email(engine, store, ws).await?;
     seed_journey(engine, ws).await?;
     seed_scores(engine, ws).await?;
+    seed_model(engine, ws).await?;
+    Ok(())
+}
+
+/// A conversion model of purchases, audited by country. The lifetime value
+/// trait is set from every order the demo person ever places, so it would
+/// leak the future into the past: it is left out.
+async fn seed_model(engine: &Engine, ws: kairos_core::ids::WorkspaceId) -> Result<()> {
+    let request: kairos_engine::ConversionRequest = serde_json::from_value(json!({
+        "event": "Order Completed", "horizon_days": 30, "sensitive_attribute": "country",
+        "exclude_fields": ["lifetime_value"]
+    }))?;
+    match engine.train_conversion(ws, &request).await {
+        Ok(v) => eprintln!("trained a conversion model of orders: hold-out AUC {:.3}", v.holdout.auc),
+        // Small demos (--contacts 50) have too few orders; the demo goes on.
+        Err(e) => eprintln!("no conversion model for the demo: {e}"),
+    }
     Ok(())
 }
 
