@@ -158,7 +158,12 @@ pub(crate) struct Runner {
     more: bool,
     /// Barriers waiting for a backlog to clear.
     barriers: Vec<oneshot::Sender<()>>,
+    /// Where each journey's optimising splits stand, and when that was read.
+    splits: Mutex<HashMap<JourneyId, (i64, Arc<Vec<crate::splits::SplitState>>)>>,
 }
+
+/// How long split statistics are reused before they are read again.
+const SPLIT_REFRESH_MS: i64 = 60_000;
 
 /// Answers a waiting API call once its batch committed (or failed).
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -188,6 +193,7 @@ struct ContactFacts<'a> {
     contact: ContactId,
     tz: jiff::tz::TimeZone,
     best_hour: u8,
+    splits: Option<Arc<Vec<crate::splits::SplitState>>>,
 }
 
 impl Facts for ContactFacts<'_> {
@@ -199,6 +205,9 @@ impl Facts for ContactFacts<'_> {
     }
     fn best_hour(&self) -> u8 {
         self.best_hour
+    }
+    fn optimised_path(&self, node: &str, _paths: usize) -> Option<usize> {
+        self.splits.as_ref()?.iter().find(|s| s.node == node).map(|s| s.path_for(self.contact))
     }
 }
 
@@ -236,6 +245,7 @@ pub(crate) fn start(
         outbox,
         more: false,
         barriers: Vec::new(),
+        splits: Mutex::new(HashMap::new()),
     };
     tokio::spawn(runner.run(rx));
 }
@@ -493,6 +503,7 @@ impl Runner {
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
+        journey: JourneyId,
         contact: ContactId,
         def: &Definition,
     ) -> Result<ContactFacts<'_>, StoreError> {
@@ -505,7 +516,27 @@ impl Runner {
             }
         }
         let best_hour = if has_best_hour_delays(def) { self.engine.best_send_hour(ws, contact).await?.hour } else { 9 };
-        Ok(ContactFacts { engine: &self.engine, ws, contact, tz, best_hour })
+        let splits = if crate::splits::optimising(def).is_empty() {
+            None
+        } else {
+            let now = now_ms(&self.engine);
+            let cached = self
+                .splits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&journey)
+                .filter(|(at, _)| now - at < SPLIT_REFRESH_MS)
+                .map(|(_, s)| s.clone());
+            Some(match cached {
+                Some(s) => s,
+                None => {
+                    let fresh = Arc::new(crate::splits::split_states(tx, ws, journey, def, now).await?);
+                    self.splits.lock().unwrap_or_else(|e| e.into_inner()).insert(journey, (now, fresh.clone()));
+                    fresh
+                }
+            })
+        };
+        Ok(ContactFacts { engine: &self.engine, ws, contact, tz, best_hour, splits })
     }
 
     fn record(&self, batch: &mut Batch, ws: WorkspaceId, journey: JourneyId, run: &Run, out: Outcome, now: i64) {
@@ -551,7 +582,7 @@ impl Runner {
             return Ok(Err(format!("{refusal:?}")));
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let facts = self.facts(tx, ws, contact, &def).await?;
+        let facts = self.facts(tx, ws, journey, contact, &def).await?;
         let (run, mut out) = journey::enter(&def, id.clone(), journey.to_string(), contact, now, &facts);
         out.path.insert(0, journey::PathStep { node: def.start.clone(), outcome: "entered", detail: String::new() });
         self.record(batch, ws, journey, &run, out, now);
@@ -580,7 +611,7 @@ impl Runner {
             return Ok(());
         }
         let Some(def) = self.definition(journey, version) else { return Ok(()) };
-        let facts = self.facts(tx, ws, contact, &def).await?;
+        let facts = self.facts(tx, ws, journey, contact, &def).await?;
         let mut run = live.run.clone();
         let out = journey::step(&def, &mut run, input, now, &facts);
         if out.path.is_empty() && out.effects.is_empty() && run == live.run {
@@ -1490,7 +1521,16 @@ impl Engine {
         let tz =
             person.timezone.as_deref().and_then(|t| jiff::tz::TimeZone::get(t).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
         let best_hour = if has_best_hour_delays(&def) { self.best_send_hour(ws, contact).await?.hour } else { 9 };
-        let facts = ContactFacts { engine: self, ws, contact, tz, best_hour };
+        // A dry run takes the split's current verdict without saving it.
+        let splits = if crate::splits::optimising(&def).is_empty() {
+            None
+        } else {
+            let mut tx = self.store().begin().await?;
+            let states = crate::splits::split_states(&mut tx, ws, id, &def, now_ms(self)).await?;
+            tx.commit().await?;
+            Some(Arc::new(states))
+        };
+        let facts = ContactFacts { engine: self, ws, contact, tz, best_hour, splits };
         let mut at = now_ms(self);
         let mut steps = Vec::new();
         let push = |steps: &mut Vec<DryRunStep>, out: Outcome, at: i64| {

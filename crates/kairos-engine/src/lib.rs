@@ -24,6 +24,7 @@ mod scores;
 mod segments;
 mod send_time;
 pub mod smtp;
+mod splits;
 
 pub use campaigns::CampaignError;
 pub use contacts::{ContactWriteError, UpsertKey};
@@ -40,6 +41,7 @@ pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
 pub use outbox::OutboxOptions;
 pub use scores::{ContactScoreView, ScoreApiError};
 pub use segments::{SegmentError, SegmentStatus};
+pub use splits::{ArmView, SplitState};
 
 use kairos_core::clock::Clock;
 use kairos_core::fields::FieldType;

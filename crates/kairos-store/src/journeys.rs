@@ -533,3 +533,26 @@ impl Tx {
         Ok(v.unwrap_or(0))
     }
 }
+
+impl Tx {
+    /// Who took each path of a split node and whether they performed `goal`
+    /// within `within_ms` after: (path detail such as `path 1`, when, converted).
+    pub async fn split_outcomes(
+        &mut self,
+        ws: WorkspaceId,
+        journey: JourneyId,
+        node: &str,
+        goal: &str,
+        within_ms: i64,
+    ) -> Result<Vec<(String, i64, bool)>> {
+        let rows: Vec<(String, i64, i32)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT p.detail, p.at, CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.workspace_id = p.workspace_id
+                 AND e.contact_id = r.contact_id AND e.kind = 'track' AND e.name = $4
+                 AND e.timestamp > p.at AND e.timestamp <= p.at + $5) THEN 1 ELSE 0 END
+             FROM journey_path p JOIN journey_runs r ON r.workspace_id = p.workspace_id AND r.id = p.run_id
+             WHERE p.workspace_id = $1 AND p.journey_id = $2 AND p.node = $3 AND p.outcome = 'passed'")
+            .bind(ws.to_string()).bind(journey.to_string()).bind(node).bind(goal).bind(within_ms)
+            .fetch_all(c).await)?;
+        Ok(rows.into_iter().map(|(d, at, x)| (d, at, x != 0)).collect())
+    }
+}

@@ -113,15 +113,29 @@ pub enum Node {
         branches: Vec<(Rule, NodeId)>,
         otherwise: NodeId,
     },
-    /// Weighted random split, the same path for the same contact every time.
+    /// Weighted random split, the same path for the same contact every time;
+    /// or, with `optimise`, an A/B/n test whose traffic shifts to the path
+    /// that converts best (Thompson sampling; the weights count until there
+    /// is evidence).
     Split {
         paths: Vec<(u32, NodeId)>,
+        optimise: Option<SplitGoal>,
     },
     Action {
         action: Action,
         next: NodeId,
     },
     Exit,
+}
+
+/// What an optimising split optimises for: the goal event within a number
+/// of days of taking a path; a path is declared the winner (and takes all
+/// traffic) once it is best with at least `probability`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitGoal {
+    pub event: String,
+    pub within_days: u32,
+    pub probability: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -200,7 +214,7 @@ impl Node {
             Node::Branch { branches, otherwise } => {
                 branches.iter().map(|(_, n)| n).chain(std::iter::once(otherwise)).collect()
             }
-            Node::Split { paths } => paths.iter().map(|(_, n)| n).collect(),
+            Node::Split { paths, .. } => paths.iter().map(|(_, n)| n).collect(),
             Node::Exit => vec![],
         }
     }
@@ -467,7 +481,7 @@ impl Parser<'_> {
             "delay" => &["type", "duration", "until", "next"],
             "wait_event" => &["type", "event", "where", "timeout", "next", "timeout_next"],
             "branch" => &["type", "branches", "otherwise"],
-            "split" => &["type", "paths"],
+            "split" => &["type", "paths", "optimise"],
             "send" => &["type", "channel", "template", "transactional", "next"],
             "update_contact" => &["type", "set", "next"],
             "change_score" => &["type", "score", "by", "next"],
@@ -586,7 +600,33 @@ impl Parser<'_> {
                         })
                         .collect::<Res<Vec<_>>>()
                 })?;
-                Ok(Node::Split { paths })
+                let optimise = match obj.get("optimise") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(self.at("optimise", |p| {
+                        let o = p.object(v, "{\"goal\": EVENT, \"within_days\": 7, \"probability\": 0.95}")?;
+                        p.only_keys(o, &["goal", "within_days", "probability"])?;
+                        let event = p.at("goal", |p| match o.get("goal").and_then(Value::as_str) {
+                            Some(e) if !e.trim().is_empty() && e.len() <= 200 => Ok(e.to_string()),
+                            _ => p.err("expected the name of the goal event"),
+                        })?;
+                        let within_days = match o.get("within_days") {
+                            None => 7,
+                            Some(d) => p.at("within_days", |p| match d.as_u64() {
+                                Some(n) if (1..=90).contains(&n) => Ok(n as u32),
+                                _ => p.err("expected a whole number of days from 1 to 90"),
+                            })?,
+                        };
+                        let probability = match o.get("probability") {
+                            None => 0.95,
+                            Some(x) => p.at("probability", |p| match x.as_f64() {
+                                Some(q) if (0.5..1.0).contains(&q) => Ok(q),
+                                _ => p.err("expected a probability from 0.5 up to (not including) 1, such as 0.95"),
+                            })?,
+                        };
+                        Ok(SplitGoal { event, within_days, probability })
+                    })?),
+                };
+                Ok(Node::Split { paths, optimise })
             }
             "send" => {
                 let channel = match obj.get("channel") {

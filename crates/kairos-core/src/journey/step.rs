@@ -139,6 +139,12 @@ pub trait Facts {
     fn timezone(&self) -> jiff::tz::TimeZone;
     /// The local hour (0–23) the contact best receives messages at.
     fn best_hour(&self) -> u8;
+    /// For an optimising split, the path this contact takes (Thompson
+    /// sampling over the paths' conversions so far, or the declared winner);
+    /// `None` leaves it to the weights.
+    fn optimised_path(&self, _node: &str, _paths: usize) -> Option<usize> {
+        None
+    }
 }
 
 /// Start a run at the journey's start node.
@@ -302,8 +308,12 @@ fn advance(def: &Definition, run: &mut Run, mut to: NodeId, now: i64, facts: &dy
                     to = otherwise.clone();
                 }
             },
-            Node::Split { paths } => {
-                let i = split_path(&run.journey, &to, run.contact, paths);
+            Node::Split { paths, optimise } => {
+                let i = optimise
+                    .as_ref()
+                    .and_then(|_| facts.optimised_path(&to, paths.len()))
+                    .filter(|i| *i < paths.len())
+                    .unwrap_or_else(|| split_path(&run.journey, &to, run.contact, paths));
                 passed(out, format!("path {i}"));
                 to = paths[i].1.clone();
             }

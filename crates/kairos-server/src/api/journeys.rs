@@ -188,7 +188,9 @@ pub async fn versions(State(s): State<AppState>, who: Caller, Path(id): Path<Str
 /// Live counts per node: contacts there now by status (`delayed`,
 /// `waiting`, `acting`, `failed`, `completed`, `converted`, `exited`) and
 /// how often each outcome happened there (`entered`, `passed`, `arrived`,
-/// `left`, `exit`, `converted`, `unsubscribed`, `failed`).
+/// `left`, `exit`, `converted`, `unsubscribed`, `failed`); and for each
+/// optimising split, each path's trials and conversions, the probability
+/// that it is best and the winner once declared.
 #[utoipa::path(get, path = "/api/v1/journeys/{id}/stats", tag = "journeys",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -205,7 +207,8 @@ pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String
             *totals.entry(status.clone()).or_default() += c;
         }
     }
-    Ok(Json(json!({"nodes": nodes, "runs": totals})))
+    let splits = s.engine.journey_splits(who.ws(), id).await?;
+    Ok(Json(json!({"nodes": nodes, "runs": totals, "splits": splits})))
 }
 
 /// A journey's runs, optionally in one status; `cursor` pages on.
