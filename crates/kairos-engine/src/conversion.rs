@@ -60,6 +60,16 @@ pub struct ConversionRequest {
 
 /// Events Kairos derives from others: counting them would count the same
 /// behaviour twice, under a name that mixes every segment or score.
+const ENGAGEMENT_EVENTS: [&str; 2] = ["Email Opened", "Email Clicked"];
+
+/// Whether the workspace has any `event`.
+async fn has_event(engine: &Engine, ws: WorkspaceId, event: &str) -> Result<bool, StoreError> {
+    let mut tx = engine.store().begin().await?;
+    let found = tx.has_event_named(ws, event).await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
 const DERIVED_EVENTS: [&str; 3] = ["Segment Entered", "Segment Exited", kairos_core::score::THRESHOLD_EVENT];
 
 /// A trained version as stored.
@@ -264,12 +274,19 @@ impl Engine {
             (!req.allow_sensitive && req.sensitive_attribute.as_deref() == Some(name))
                 || req.exclude_fields.iter().any(|f| f == name)
         };
-        let events: Vec<String> = top
-            .into_iter()
-            .map(|(n, _)| n)
-            .filter(|n| *n != req.event && !n.is_empty() && !DERIVED_EVENTS.contains(&n.as_str()))
+        let seen: Vec<String> = top.into_iter().map(|(n, _)| n).collect();
+        let mut events: Vec<String> = seen
+            .iter()
+            .filter(|n| **n != req.event && !n.is_empty() && !DERIVED_EVENTS.contains(&n.as_str()))
             .take(TOP_EVENTS as usize)
+            .cloned()
             .collect();
+        // Email engagement is always a feature when the workspace has any.
+        for e in ENGAGEMENT_EVENTS {
+            if e != req.event && !events.iter().any(|x| x == e) && has_event(self, ws, e).await? {
+                events.push(e.to_string());
+            }
+        }
         let mut numeric = Vec::new();
         let mut categorical_fields = vec!["country".to_string()];
         for f in &profiles.fields {

@@ -159,8 +159,11 @@ pub(crate) struct Runner {
     /// Barriers waiting for a backlog to clear.
     barriers: Vec<oneshot::Sender<()>>,
     /// Where each journey's optimising splits stand, and when that was read.
-    splits: Mutex<HashMap<JourneyId, (i64, Arc<Vec<crate::splits::SplitState>>)>>,
+    splits: Mutex<HashMap<JourneyId, SplitCache>>,
 }
+
+/// When a journey's split statistics were read, and what they were.
+type SplitCache = (i64, Arc<Vec<crate::splits::SplitState>>);
 
 /// How long split statistics are reused before they are read again.
 const SPLIT_REFRESH_MS: i64 = 60_000;

@@ -165,6 +165,14 @@ impl Tx {
             .bind(ws.to_string()).bind(to_millis(since)).bind(limit).fetch_all(c).await)?)
     }
 
+    /// Whether the workspace has any tracked event of this name.
+    pub async fn has_event_named(&mut self, ws: WorkspaceId, name: &str) -> Result<bool> {
+        let found: Option<i32> = with_conn!(self, c => sqlx::query_scalar(
+            "SELECT 1 FROM events WHERE workspace_id = $1 AND kind = 'track' AND name = $2 LIMIT 1")
+            .bind(ws.to_string()).bind(name).fetch_optional(c).await)?;
+        Ok(found.is_some())
+    }
+
     /// Which of these message ids are already in the log.
     pub async fn existing_message_ids(&mut self, ws: WorkspaceId, ids: &[&str]) -> Result<HashSet<String>> {
         let mut found = HashSet::new();
