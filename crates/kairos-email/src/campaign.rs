@@ -24,11 +24,25 @@ pub enum Metric {
     Clicks,
 }
 
-/// An A/B/n test on a sample before the rest get the winner.
+/// How an A/B/n test spends its audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbMode {
+    /// A sample split evenly; after the wait, the rest get the winner.
+    Sample,
+    /// Every recipient's variant is drawn at send time by Thompson sampling
+    /// over the results so far, so traffic shifts to the better variant as
+    /// the (throttled) send goes on; once one is best at the stated
+    /// probability, the rest get it.
+    Adaptive,
+}
+
+/// An A/B/n test of message variants.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AbTest {
     /// Template ids or names, two or more.
     pub variants: Vec<String>,
+    pub mode: AbMode,
     /// Share of the audience in the test, 1–90.
     pub sample_percent: u8,
     /// How long the sample has to respond before the winner is chosen.
@@ -132,8 +146,22 @@ impl CampaignDefinition {
                     "clicks" => Metric::Clicks,
                     other => return Err(err("ab.metric", format!("{other:?} is not \"opens\" or \"clicks\""))),
                 };
+                let mode = match a.get("mode").and_then(Value::as_str).unwrap_or("sample") {
+                    "sample" => AbMode::Sample,
+                    "adaptive" => AbMode::Adaptive,
+                    other => return Err(err("ab.mode", format!("{other:?} is not \"sample\" or \"adaptive\""))),
+                };
+                if mode == AbMode::Adaptive {
+                    if let Some(k) = ["sample_percent", "wait_minutes"].into_iter().find(|k| a.contains_key(*k)) {
+                        return Err(err(
+                            &format!("ab.{k}"),
+                            "applies to the sample mode; an adaptive test uses everyone",
+                        ));
+                    }
+                }
                 Some(AbTest {
                     variants,
+                    mode,
                     sample_percent: uint(a, "sample_percent", 1, 90)
                         .map_err(|e| err("ab.sample_percent", e.message))?
                         .unwrap_or(20) as u8,
@@ -179,6 +207,13 @@ impl CampaignDefinition {
         if optimise_send_time && local_time.is_some() {
             return Err(err("send_time", "an optimised send time picks each recipient's hour; leave out local_time"));
         }
+        let per_minute = uint(obj, "per_minute", 1, 1_000_000)?.map(|n| n as u32);
+        if ab.as_ref().is_some_and(|a| a.mode == AbMode::Adaptive) && per_minute.is_none() {
+            return Err(err(
+                "per_minute",
+                "an adaptive test learns while it sends: set a throttle such as 100 per minute",
+            ));
+        }
         let conversion = match obj.get("conversion") {
             None | Some(Value::Null) => None,
             Some(Value::Object(c)) => Some(Conversion {
@@ -197,7 +232,7 @@ impl CampaignDefinition {
             send_at,
             local_time,
             optimise_send_time,
-            per_minute: uint(obj, "per_minute", 1, 1_000_000)?.map(|n| n as u32),
+            per_minute,
             conversion,
         })
     }
@@ -214,6 +249,8 @@ impl CampaignDefinition {
 
 /// Variant marker of recipients who wait for the A/B winner.
 pub const AWAITING_WINNER: &str = "@winner";
+/// The variant of a recipient of an adaptive test: drawn when they are sent.
+pub const DRAWN_AT_SEND: &str = "@adaptive";
 
 fn bucket(campaign: &str, contact: &str) -> u64 {
     let d =
@@ -225,6 +262,7 @@ fn bucket(campaign: &str, contact: &str) -> u64 {
 pub fn variant_for(def: &CampaignDefinition, campaign: &str, contact: &str) -> String {
     match (&def.template, &def.ab) {
         (Some(t), _) => t.clone(),
+        (None, Some(ab)) if ab.mode == AbMode::Adaptive => DRAWN_AT_SEND.to_string(),
         (None, Some(ab)) => {
             let b = bucket(campaign, contact);
             if b % 100 < ab.sample_percent as u64 {
@@ -293,6 +331,13 @@ mod tests {
             ),
             (json!({"audience": {"list": "l"}, "template": "a", "local_time": "25:00"}), "local_time"),
             (json!({"audience": {"list": "l"}, "template": "a", "send_time": "sometimes"}), "send_time"),
+            (json!({"audience": {"list": "l"}, "ab": {"variants": ["a", "b"], "mode": "adaptive"}}), "per_minute"),
+            (
+                json!({"audience": {"list": "l"}, "per_minute": 60,
+                    "ab": {"variants": ["a", "b"], "mode": "adaptive", "sample_percent": 10}}),
+                "ab.sample_percent",
+            ),
+            (json!({"audience": {"list": "l"}, "ab": {"variants": ["a", "b"], "mode": "bandit"}}), "ab.mode"),
             (
                 json!({"audience": {"list": "l"}, "template": "a", "send_time": "optimised", "local_time": "09:00"}),
                 "send_time",

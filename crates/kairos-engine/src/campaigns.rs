@@ -5,13 +5,16 @@
 //! same send path as everything else (so consent, suppression, caps and
 //! quiet hours are checked for each recipient at send time); after an A/B
 //! test's wait it picks the winner by Thompson sampling over the variants'
-//! open or click rates and sends it to the rest. Message ids derive from
+//! open or click rates and sends it to the rest; an adaptive test instead
+//! draws each recipient's variant at send time from the results so far, so
+//! traffic shifts while the throttled send goes on, until a winner is best
+//! at the declared probability. Message ids derive from
 //! campaign and contact, so a crash mid-send never sends anyone twice.
 
 use crate::email::{EmailError, EmailOutcome, EmailRequest};
 use crate::Engine;
 use kairos_core::ids::{ContactId, ListId, SegmentId, WorkspaceId};
-use kairos_email::campaign::{self, Audience, CampaignDefinition, Metric};
+use kairos_email::campaign::{self, AbMode, Audience, CampaignDefinition, Metric};
 use kairos_store::{CampaignRecord, Recipient, StoreError};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -26,6 +29,8 @@ const UNTHROTTLED_BATCH: i64 = 400;
 /// Probability of being best at which an A/B winner is "declared"; below
 /// it the best-looking variant still goes out, and the report says so.
 const WIN_PROBABILITY: f64 = 0.95;
+/// Sends an adaptive test makes before a winner may be declared.
+const MIN_ADAPTIVE_TRIALS: u64 = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
@@ -325,9 +330,27 @@ async fn tick(engine: &Engine, carry: &mut HashMap<String, f64>) -> Result<(), S
             tx.update_campaign(ws, &c).await?;
             tx.commit().await?;
         }
+        // An adaptive test draws each recipient's variant from the results
+        // so far, until one variant is best at the declared probability.
+        let mut draw = None;
         if let (Some(ab), None) = (&def.ab, &c.winner) {
-            if now >= c.started_at.unwrap_or(now) + ab.wait_minutes as i64 * 60_000 {
-                decide_winner(engine, ws, &mut c, ab.metric, &ab.variants, now).await?;
+            match ab.mode {
+                AbMode::Sample => {
+                    if now >= c.started_at.unwrap_or(now) + ab.wait_minutes as i64 * 60_000 {
+                        let state = ab_state(engine, ws, &c, ab.metric, &ab.variants).await?;
+                        declare_winner(engine, ws, &mut c, ab.metric, &ab.variants, &state, now).await?;
+                    }
+                }
+                AbMode::Adaptive => {
+                    let state = ab_state(engine, ws, &c, ab.metric, &ab.variants).await?;
+                    let best = state.best();
+                    let sent: u64 = state.arms.iter().map(|a| a.trials).sum();
+                    if state.p[best] >= WIN_PROBABILITY && sent >= MIN_ADAPTIVE_TRIALS {
+                        declare_winner(engine, ws, &mut c, ab.metric, &ab.variants, &state, now).await?;
+                    } else {
+                        draw = Some(state);
+                    }
+                }
             }
         }
         // This tick's allowance under the throttle (fractions carried over).
@@ -345,6 +368,14 @@ async fn tick(engine: &Engine, carry: &mut HashMap<String, f64>) -> Result<(), S
             let mut tx = engine.store().begin().await?;
             let due = tx.due_recipients(ws, &c.id, now, budget).await?;
             tx.commit().await?;
+            let mut due = due;
+            if let Some(state) = &draw {
+                let mut rng = rand::thread_rng();
+                for r in due.iter_mut().filter(|r| r.variant == campaign::DRAWN_AT_SEND) {
+                    r.variant = state.templates[kairos_ml::bandit::choose(&state.arms, &mut rng)].clone();
+                }
+            }
+            due.retain(|r| r.variant != campaign::DRAWN_AT_SEND);
             send_batch(engine, ws, &c, &def, due).await?;
         }
         let mut tx = engine.store().begin().await?;
@@ -429,14 +460,28 @@ async fn send_batch(
     Ok(())
 }
 
-async fn decide_winner(
+/// How the variants of a test have done so far.
+struct AbState {
+    arms: Vec<kairos_ml::bandit::Arm>,
+    /// Each variant's template id.
+    templates: Vec<String>,
+    /// Each variant's probability of being best.
+    p: Vec<f64>,
+}
+
+impl AbState {
+    fn best(&self) -> usize {
+        self.p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).unwrap_or(0)
+    }
+}
+
+async fn ab_state(
     engine: &Engine,
     ws: WorkspaceId,
-    c: &mut CampaignRecord,
+    c: &CampaignRecord,
     metric: Metric,
     variants: &[String],
-    now: i64,
-) -> Result<(), StoreError> {
+) -> Result<AbState, StoreError> {
     let source = format!("campaign:{}", c.id);
     let mut tx = engine.store().begin().await?;
     let mut arms = Vec::new();
@@ -457,7 +502,20 @@ async fn decide_winner(
         let mut rng = rand::thread_rng();
         kairos_ml::bandit::probability_best(&arms, 20_000, &mut rng)
     };
-    let best = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).unwrap_or(0);
+    Ok(AbState { arms, templates, p })
+}
+
+async fn declare_winner(
+    engine: &Engine,
+    ws: WorkspaceId,
+    c: &mut CampaignRecord,
+    metric: Metric,
+    variants: &[String],
+    state: &AbState,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (arms, templates, p) = (&state.arms, &state.templates, &state.p);
+    let best = state.best();
     let declared = p[best] >= WIN_PROBABILITY;
     c.winner = Some(variants[best].clone());
     c.detail = Some(format!(

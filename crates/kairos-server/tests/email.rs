@@ -975,3 +975,101 @@ async fn every_send_path_goes_through_the_gate() {
         assert_eq!(statuses.iter().filter(|st| **st == "refused").count(), 1, "the test send: {olas:?}");
     }
 }
+
+/// Open every captured message of `template` not opened yet, as a person
+/// would (the tracking pixel, a desktop mail client).
+async fn open_captured(s: &Server, template: &Value, opened: &mut std::collections::HashSet<String>) {
+    let msgs = s.get("/api/v1/email/messages?limit=1000").await;
+    for m in msgs["data"].as_array().unwrap() {
+        let id = m["id"].as_str().unwrap().to_string();
+        if m["template_id"] != *template || m["status"] != "captured" || opened.contains(&id) {
+            continue;
+        }
+        let raw = s
+            .http
+            .get(format!("{}/api/v1/email/messages/{id}/raw", s.url))
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let unfolded = raw.replace("=\r\n", "").replace("=3D", "=");
+        let pixel = unfolded
+            .split("src=\"")
+            .filter_map(|p| p.split('"').next())
+            .find(|u| u.contains("/t/o/"))
+            .unwrap()
+            .to_string();
+        s.http.get(pixel).header("user-agent", "Mozilla/5.0 (Windows NT 10.0) Thunderbird/128.0").send().await.unwrap();
+        opened.insert(id);
+    }
+}
+
+#[tokio::test]
+async fn an_adaptive_ab_test_shifts_traffic_to_the_variant_people_open() {
+    for ts in testing::all().await {
+        let b = format!("{:?}", ts.backend());
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start_with(ts.store.clone(), clock.clone(), None, options(EmailTransport::Capture)).await;
+        let (st, _) =
+            s.api(Method::PUT, "/api/v1/settings", Some(json!({"postal_address": "Acme, 1 Main St, 12345"}))).await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, _) = s.api(Method::POST, "/api/v1/email/senders", Some(json!({"email": "news@acme.example"}))).await;
+        assert_eq!(st, StatusCode::CREATED);
+        for name in ["Adapt A", "Adapt B"] {
+            let (st, v) = s
+                .api(
+                    Method::POST,
+                    "/api/v1/email/templates",
+                    Some(json!({"name": name, "subject": name, "format": "html", "body": "<p>Offer</p>"})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+        }
+        let (_, list) = s.api(Method::POST, "/api/v1/lists", Some(json!({"name": "Everyone"}))).await;
+        let list = list["id"].as_str().unwrap().to_string();
+        let mut ids = Vec::new();
+        for i in 0..80 {
+            let id = identify(&s, &format!("ad{i}"), &format!("ad{i}@example.org"), None).await;
+            grant(&s, &id).await;
+            ids.push(id);
+        }
+        s.api(Method::POST, &format!("/api/v1/lists/{list}/members"), Some(json!({"contact_ids": ids}))).await;
+        let def = |per_minute: Option<u32>| {
+            let mut d =
+                json!({"audience": {"list": list}, "ab": {"variants": ["Adapt A", "Adapt B"], "mode": "adaptive"}});
+            if let Some(p) = per_minute {
+                d["per_minute"] = json!(p);
+            }
+            json!({"name": "Adaptive", "definition": d})
+        };
+        let (st, v) = s.api(Method::POST, "/api/v1/email/campaigns", Some(def(None))).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        assert_eq!(v["errors"][0]["path"], "definition.per_minute", "{b}: {v}");
+        let (st, c) = s.api(Method::POST, "/api/v1/email/campaigns", Some(def(Some(600)))).await;
+        assert_eq!(st, StatusCode::CREATED, "{b}: {c}");
+        let cid = c["id"].as_str().unwrap().to_string();
+        let (st, _) = s.api(Method::POST, &format!("/api/v1/email/campaigns/{cid}/launch"), None).await;
+        assert_eq!(st, StatusCode::OK);
+        // People open B and never A, while the throttled send goes on.
+        let b_template = s.get("/api/v1/email/templates/Adapt%20B").await["id"].clone();
+        let mut opened = std::collections::HashSet::new();
+        let mut report = Value::Null;
+        for _ in 0..300 {
+            open_captured(&s, &b_template, &mut opened).await;
+            report = s.get(&format!("/api/v1/email/campaigns/{cid}/report")).await;
+            if report["status"] == "sent" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(report["status"], "sent", "{b}: {report}");
+        let sent = |v: usize| report["variants"][v]["totals"]["sent"].as_i64().unwrap();
+        assert_eq!(sent(0) + sent(1), 80, "{b}: {report}");
+        assert!(sent(1) > 3 * sent(0), "{b}: traffic did not shift to B: {report}");
+        assert_eq!(report["winner"], "Adapt B", "{b}: {report}");
+        assert!(report["detail"].as_str().unwrap().contains("P(best)"), "{b}: {report}");
+    }
+}

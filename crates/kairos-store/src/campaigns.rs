@@ -145,10 +145,12 @@ impl Tx {
     }
 
     /// Give the recipients waiting for the winner its template, due `at`.
+    /// Give the winner to every recipient still without a variant (waiting
+    /// for the winner, or to be drawn at send time).
     pub async fn assign_winner(&mut self, ws: WorkspaceId, campaign: &str, template: &str, at: i64) -> Result<u64> {
         Ok(with_conn!(self, cn => sqlx::query(
             "UPDATE campaign_recipients SET variant = $3, due_at = CASE WHEN due_at < $4 THEN $4 ELSE due_at END
-             WHERE workspace_id = $1 AND campaign_id = $2 AND variant = '@winner'")
+             WHERE workspace_id = $1 AND campaign_id = $2 AND variant IN ('@winner', '@adaptive')")
             .bind(ws.to_string()).bind(campaign).bind(template).bind(at).execute(cn).await.map(|r| r.rows_affected()))?)
     }
 
