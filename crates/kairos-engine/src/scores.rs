@@ -383,6 +383,8 @@ pub(crate) async fn score_commit(
             let (rows, crossings) = run.settle(now, true);
             tx.save_score_states(ws, &live_score.def.name, &rows, live_score.def.half_life_days, now).await?;
             tx.append_score_changes(ws, &run.changes).await?;
+            // Segments with score conditions read these contacts again.
+            tx.touch_contacts(ws, rows.iter().map(|r| r.0));
             out.extend(log_crossings(tx, crossings).await?);
         }
     }
@@ -472,6 +474,7 @@ pub(crate) async fn adjust(
     let value = run.states.get(&contact).map(|s| s.value_at(def.half_life_days, now)).unwrap_or(by);
     let (rows, crossings) = run.settle(now, found.is_some_and(|s| !s.frozen));
     tx.save_score_states(ws, name, &rows, def.half_life_days, now).await?;
+    tx.touch_contacts(ws, rows.iter().map(|r| r.0));
     tx.append_score_changes(ws, &run.changes).await?;
     let logged = log_crossings(tx, crossings).await?;
     Ok((value, logged.iter().map(|e| e.seq).collect()))
@@ -743,9 +746,13 @@ impl Engine {
         run.states.retain(|c, _| alive.contains(c));
         run.changed = run.states.keys().copied().collect();
         let (rows, _) = run.settle(now, false);
+        // Every contact whose score changes hands: the new ones and those the
+        // old version scored.
+        let previous: Vec<ContactId> = tx.all_score_states(ws, name).await?.into_iter().map(|(c, ..)| c).collect();
         tx.append_score_changes(ws, &run.changes).await?;
         tx.make_score_live(ws, name, version, &rows, def.half_life_days, now).await?;
-        tx.commit().await?;
+        tx.touch_contacts(ws, previous.into_iter().chain(rows.iter().map(|r| r.0)));
+        self.commit_plain(tx).await?;
         self.inner.forget_scores(ws);
         Ok(())
     }

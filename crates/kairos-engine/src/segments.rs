@@ -392,6 +392,12 @@ impl Worker {
         for (c, channel, purpose, state) in tx.all_consent_states(ws).await? {
             consents.entry(c).or_default().push((channel, purpose, state));
         }
+        let mut scores: HashMap<ContactId, Vec<(String, kairos_core::score::ScoreState, Option<f64>)>> = HashMap::new();
+        for r in tx.score_definitions(ws).await? {
+            for (c, state, h) in tx.all_score_states(ws, &r.name).await? {
+                scores.entry(c).or_default().push((r.name.clone(), state, h));
+            }
+        }
         let mut after = None;
         let mut contacts = 0usize;
         loop {
@@ -399,8 +405,9 @@ impl Worker {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for c in &page {
-                let p =
-                    Profile::of_contact(c, &contact_types).with_consents(consents.remove(&c.id).unwrap_or_default());
+                let p = Profile::of_contact(c, &contact_types)
+                    .with_consents(consents.remove(&c.id).unwrap_or_default())
+                    .with_scores(scores.remove(&c.id).unwrap_or_default());
                 rt.set_contact(c.id, &p, links.get(&c.id).map(Vec::as_slice).unwrap_or(&[]), now);
             }
             contacts += page.len();
@@ -424,6 +431,7 @@ impl Worker {
         let mut schema = schema_of(&contact_types, &company_types);
         let mut lists_tx = self.store.begin().await?;
         schema.lists = lists_tx.lists(ws).await?.into_iter().map(|l| l.id).collect();
+        schema.scores = lists_tx.score_definitions(ws).await?.into_iter().map(|r| r.name).collect();
         lists_tx.commit().await?;
         let mut names = HashMap::new();
         let mut status = HashMap::new();
@@ -574,11 +582,12 @@ impl Worker {
             let lists = tx.lists(ws).await?;
             let all = tx.segments(ws).await?;
             let snapshot = tx.max_seq(ws).await?;
+            let scores = tx.score_definitions(ws).await?.into_iter().map(|r| r.name).collect();
             tx.commit().await?;
-            Ok::<_, StoreError>((r, lists, all, snapshot))
+            Ok::<_, StoreError>((r, lists, all, snapshot, scores))
         }
         .await;
-        let (record, lists, all, snapshot) = match record {
+        let (record, lists, all, snapshot, scores) = match record {
             Ok(x) => x,
             Err(e) => return fail(e.into(), reply),
         };
@@ -588,6 +597,7 @@ impl Worker {
             let w = hub.get_mut(&ws).expect("checked above");
             let mut schema = schema_of(&w.contact_types, &w.company_types);
             schema.lists = lists.into_iter().map(|l| l.id).collect();
+            schema.scores = scores;
             for s in &all {
                 if w.rt.is_active(s.id) || s.id == id {
                     schema.segments.insert(s.id, Vec::new());
@@ -788,7 +798,7 @@ impl Worker {
         &self,
         ws: WorkspaceId,
         touched: &Touched,
-        contacts: &mut Vec<(kairos_core::contact::Contact, Vec<ConsentChange>)>,
+        contacts: &mut Vec<ChangedContact>,
         companies: &mut Vec<kairos_core::company::Company>,
         histories: &mut Vec<(ContactId, Vec<LogEvent>)>,
     ) -> Result<(), StoreError> {
@@ -800,7 +810,8 @@ impl Worker {
             }
             if let Some(c) = tx.contact(ws, *id).await? {
                 let consents = tx.consents_of(ws, *id).await?;
-                contacts.push((c, consents));
+                let scores = tx.scores_of(ws, *id).await?;
+                contacts.push((c, consents, scores));
             }
         }
         for (w, id) in &touched.companies {
@@ -826,7 +837,7 @@ impl Worker {
         touched: &Touched,
         events: &[LiveEvent],
         at: &[Instant],
-        contacts: Vec<(kairos_core::contact::Contact, Vec<ConsentChange>)>,
+        contacts: Vec<ChangedContact>,
         companies: Vec<kairos_core::company::Company>,
         histories: Vec<(ContactId, Vec<LogEvent>)>,
     ) -> Result<(), StoreError> {
@@ -843,9 +854,10 @@ impl Worker {
             for co in &companies {
                 changes.extend(w.rt.set_company(co.id, &Profile::of_company(co, &w.company_types), now));
             }
-            for (c, consents) in &contacts {
+            for (c, consents, scores) in &contacts {
                 let profile = Profile::of_contact(c, &w.contact_types)
-                    .with_consents(consents.iter().map(|k| (k.channel, k.purpose, k.state)));
+                    .with_consents(consents.iter().map(|k| (k.channel, k.purpose, k.state)))
+                    .with_scores(scores.iter().map(|s| (s.score.clone(), s.state, s.half_life_days)));
                 changes.extend(w.rt.set_contact(c.id, &profile, &c.company_ids, now));
             }
             for (lw, list, contact, member) in &touched.list_members {
@@ -1020,6 +1032,10 @@ async fn contact_history(
     Ok(out)
 }
 
+/// A touched contact as the segment worker reads it: profile, consent,
+/// scores.
+type ChangedContact = (kairos_core::contact::Contact, Vec<ConsentChange>, Vec<kairos_store::ContactScore>);
+
 fn schema_of(contact: &HashMap<String, FieldType>, company: &HashMap<String, FieldType>) -> Schema {
     Schema::with_custom(contact.clone(), company.clone())
 }
@@ -1044,10 +1060,12 @@ impl Engine {
         let defs = tx.list_fields(ws).await?;
         let segments = tx.segments(ws).await?;
         let lists = tx.lists(ws).await?;
+        let scores = tx.score_definitions(ws).await?;
         tx.commit().await?;
         let (contact, company) = split_field_types(defs);
         let mut schema = Schema::with_custom(contact, company);
         schema.lists = lists.into_iter().map(|l| l.id).collect();
+        schema.scores = scores.into_iter().map(|r| r.name).collect();
         // The references of each stored rule, for cycle detection, read with
         // every segment known; a rule that no longer parses refers to nothing.
         let mut loose = schema.clone();
@@ -1237,6 +1255,14 @@ impl Engine {
     }
 
     /// Commit a transaction and pass what it changed on to derived state.
+    /// Commit and pass on what changed, without scoring it (the scoring's
+    /// own transactions).
+    pub(crate) async fn commit_plain(&self, tx: kairos_store::Tx) -> Result<(), StoreError> {
+        let touched = tx.commit().await?;
+        self.committed(touched, Vec::new());
+        Ok(())
+    }
+
     /// Attribute scores of the contacts it touched are brought up to date
     /// in it first.
     pub async fn commit(&self, mut tx: kairos_store::Tx) -> Result<(), StoreError> {

@@ -107,6 +107,33 @@ async fn scores_end_to_end() {
         assert_eq!(reasons.len(), 4, "{b}: {history}");
         assert!(reasons.iter().any(|r| r.contains("capped from +5")), "{b}: {reasons:?}");
         assert!(reasons.iter().any(|r| r.starts_with("attributes: +10")), "{b}: {reasons:?}");
+        // A segment on the score: Ada is in; a score that does not exist is
+        // refused with the path.
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": "Nope", "rule": {"score": "fit", "op": "gte", "value": 1}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("$.score"), "{b}: {v}");
+        let (st, seg) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": "Engaged", "rule": {"score": "engagement", "op": "gte", "value": 20}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{b}: {seg}");
+        let seg = seg["id"].as_str().unwrap().to_string();
+        let count = |n: i64| {
+            let path = format!("/api/v1/segments/{seg}/count");
+            let s = &s;
+            async move { s.until(&path, &format!("count {n}"), |v| v["count"] == json!(n)).await }
+        };
+        count(1).await;
+
         // Paging through the history with the cursor.
         let first = s.get(&format!("/api/v1/contacts/{ada}/scores/history?limit=3")).await;
         let next = first["next_cursor"].as_str().unwrap().to_string();
@@ -127,6 +154,7 @@ async fn scores_end_to_end() {
         let v =
             s.until(&format!("/api/v1/contacts/{bob}/scores"), "bob's fit", |v| v["data"][0]["value"] == 22.0).await;
         assert_eq!(v["data"][0]["threshold"], "MQL", "{b}: {v}");
+        count(2).await;
         let up = crossings(&s, &bob).await;
         assert_eq!(up.len(), 1, "{b}: {up:?}");
         assert_eq!((up[0]["threshold"].as_str(), up[0]["direction"].as_str()), (Some("MQL"), Some("up")), "{b}");
@@ -142,6 +170,8 @@ async fn scores_end_to_end() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert_eq!(down.len(), 1, "{b}: no down crossing after decay");
+        // Decay alone took both below 20: the segment empties on time.
+        count(0).await;
         let score = score_of(&s, &bob).await;
         assert!((score["value"].as_f64().unwrap() - 16.0).abs() < 0.01, "{b}: {score}");
         assert_eq!(score["threshold"], Value::Null, "{b}");

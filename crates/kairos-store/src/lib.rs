@@ -192,6 +192,12 @@ impl Tx {
         &self.touched
     }
 
+    /// Record contacts as changed by something the store cannot see (their
+    /// scores), so derived state reads them again after the commit.
+    pub fn touch_contacts(&mut self, ws: WorkspaceId, contacts: impl IntoIterator<Item = ContactId>) {
+        self.touched.contacts.extend(contacts.into_iter().map(|c| (ws, c)));
+    }
+
     pub fn conn_mut(&mut self) -> &mut TxConn {
         &mut self.conn
     }

@@ -159,6 +159,8 @@ pub struct Schema {
     /// Every existing segment with the segments its rule refers to.
     pub segments: HashMap<SegmentId, Vec<SegmentId>>,
     pub lists: HashSet<ListId>,
+    /// The workspace's score names.
+    pub scores: HashSet<String>,
 }
 
 impl Schema {
@@ -289,7 +291,7 @@ impl Parser<'_> {
         let Value::Object(obj) = v else {
             return self.err("expected a condition object such as {\"and\": [...]} or {\"field\": ...}");
         };
-        let kinds = ["and", "or", "not", "field", "company", "event", "email", "consent", "segment", "list"];
+        let kinds = ["and", "or", "not", "field", "company", "event", "email", "consent", "score", "segment", "list"];
         let present: Vec<&str> = kinds.iter().copied().filter(|k| obj.contains_key(*k)).collect();
         let kind = match present.as_slice() {
             [k] => *k,
@@ -358,6 +360,37 @@ impl Parser<'_> {
                     event: event.into(),
                     filters: Vec::new(),
                     measure: Measure::Count { op: CountOp::AtLeast, n: 1, window },
+                }))
+            }
+            "score" => {
+                self.only_keys(obj, &["score", "op", "value"])?;
+                let name = self.at("score", |p| match obj["score"].as_str() {
+                    Some(n) if p.schema.scores.contains(n) => Ok(n.to_string()),
+                    Some(n) => {
+                        let mut known: Vec<&str> = p.schema.scores.iter().map(String::as_str).collect();
+                        known.sort_unstable();
+                        p.err(format!("unknown score \"{n}\"; known scores: {}", known.join(", ")))
+                    }
+                    None => p.err("expected the name of a score"),
+                })?;
+                let op = self.op(obj, Some(FieldType::Number))?;
+                if !matches!(
+                    op,
+                    FieldOp::Gt(_)
+                        | FieldOp::Gte(_)
+                        | FieldOp::Lt(_)
+                        | FieldOp::Lte(_)
+                        | FieldOp::Between(..)
+                        | FieldOp::IsSet
+                        | FieldOp::NotSet
+                ) {
+                    return self
+                        .at("op", |p| p.err("a score is compared with gt, gte, lt, lte, between, is_set or not_set"));
+                }
+                Ok(Rule::Field(FieldCond {
+                    field: super::value::score_field(&name),
+                    field_type: FieldType::Number,
+                    op,
                 }))
             }
             "consent" => {
@@ -874,6 +907,18 @@ mod tests {
         assert!(err(json!({"consent": {"channel": "fax", "purpose": "marketing"}})).starts_with("$.consent.channel:"));
         assert!(err(json!({"field": "birthday", "op": "between", "value": ["2026-02-01", "2026-01-01"]}))
             .contains("before"));
+    }
+
+    #[test]
+    fn score_conditions_name_a_score_and_a_numeric_comparison() {
+        let mut sc = schema();
+        sc.scores.insert("engagement".into());
+        let ok = parse(&json!({"score": "engagement", "op": "between", "value": [10, 20]}), &sc, None).unwrap();
+        assert!(matches!(ok, Rule::Field(FieldCond { ref field, .. }) if field == "score.engagement"));
+        let e = parse(&json!({"score": "fit", "op": "gte", "value": 1}), &sc, None).unwrap_err();
+        assert_eq!(e.path, "$.score");
+        let e = parse(&json!({"score": "engagement", "op": "equals", "value": 1}), &sc, None).unwrap_err();
+        assert_eq!(e.path, "$.op");
     }
 
     #[test]

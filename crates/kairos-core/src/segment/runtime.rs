@@ -17,7 +17,9 @@
 use super::rule::{
     CountOp, EventCond, FieldCond, FieldOp, Literal, Measure, PropertyCond, Rule, TimeTest, Window, DAY_MS,
 };
-use super::value::{field_is_timed, field_matches, field_next_change, property, Attr, AttrRef, Profile};
+use super::value::{
+    field_is_timed, field_matches, field_next_change, is_score_field, property, Attr, AttrRef, Decaying, Profile,
+};
 use crate::ids::{CompanyId, ContactId, ListId, SegmentId};
 use fixedbitset::FixedBitSet;
 use rustc_hash::FxHashMap;
@@ -74,7 +76,14 @@ enum Column {
     Bool(Vec<u8>),
     Date(Vec<i64>),
     List(HashMap<u32, Vec<String>>),
+    Score(Vec<Decaying>),
 }
+
+/// An unset score cell.
+const UNSET_SCORE: Decaying = Decaying {
+    state: crate::score::ScoreState { behaviour: f64::NAN, as_of: 0, attributes: 0.0, level: 0 },
+    half_life_days: None,
+};
 
 impl Column {
     fn for_attr(a: &Attr) -> Column {
@@ -84,6 +93,7 @@ impl Column {
             Attr::Bool(_) => Column::Bool(Vec::new()),
             Attr::Date(_) => Column::Date(Vec::new()),
             Attr::List(_) => Column::List(HashMap::new()),
+            Attr::Score(_) => Column::Score(Vec::new()),
         }
     }
 
@@ -95,6 +105,7 @@ impl Column {
                 | (Column::Bool(_), Attr::Bool(_))
                 | (Column::Date(_), Attr::Date(_))
                 | (Column::List(_), Attr::List(_))
+                | (Column::Score(_), Attr::Score(_))
         )
     }
 
@@ -124,6 +135,8 @@ impl Column {
             (Column::List(m), _) => {
                 m.remove(&i);
             }
+            (Column::Score(v), Some(Attr::Score(s))) => put(v, i, *s, UNSET_SCORE, false),
+            (Column::Score(v), _) => put(v, i, UNSET_SCORE, UNSET_SCORE, true),
         }
     }
 
@@ -137,6 +150,7 @@ impl Column {
             Column::Bool(v) => v.get(i).filter(|&&b| b != UNSET_BOOL).map(|&b| AttrRef::Bool(b == 1)),
             Column::Date(v) => v.get(i).filter(|&&d| d != UNSET_DATE).map(|&d| AttrRef::Date(d)),
             Column::List(m) => m.get(&(i as u32)).map(|l| AttrRef::List(l)),
+            Column::Score(v) => v.get(i).filter(|s| !s.state.behaviour.is_nan()).map(|s| AttrRef::Score(*s)),
         }
     }
 
@@ -149,6 +163,7 @@ impl Column {
             Column::List(m) => {
                 m.capacity() * 40 + m.values().map(|l| l.iter().map(|s| s.len() + 24).sum::<usize>()).sum::<usize>()
             }
+            Column::Score(v) => v.capacity() * std::mem::size_of::<Decaying>(),
         }
     }
 }
@@ -241,6 +256,7 @@ fn owned(a: AttrRef<'_>) -> Attr {
         AttrRef::Bool(b) => Attr::Bool(b),
         AttrRef::Date(d) => Attr::Date(d),
         AttrRef::List(l) => Attr::List(l.to_vec()),
+        AttrRef::Score(s) => Attr::Score(s),
     }
 }
 
@@ -860,7 +876,7 @@ impl SegmentRuntime {
             Rule::Or(rs) => Compiled::Or(rs.iter().map(|r| self.compile(r, slot, new_tallies, snapshot)).collect()),
             Rule::Not(r) => Compiled::Not(Box::new(self.compile(r, slot, new_tallies, snapshot))),
             Rule::Field(f) => {
-                slot.timed |= field_is_timed(&f.op);
+                slot.timed |= field_is_timed(&f.op) || is_score_field(&f.field);
                 if !slot.fields.contains(&f.field) {
                     slot.fields.push(f.field.clone());
                 }

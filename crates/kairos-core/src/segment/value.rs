@@ -21,6 +21,8 @@ pub enum Attr {
     Bool(bool),
     Date(i64),
     List(Vec<String>),
+    /// A lead score: a number that decays with time (`score.NAME` fields).
+    Score(Decaying),
 }
 
 /// A borrowed [`Attr`].
@@ -31,6 +33,27 @@ pub enum AttrRef<'a> {
     Bool(bool),
     Date(i64),
     List(&'a [String]),
+    Score(Decaying),
+}
+
+/// A score as segments see it: its value at any instant, and when decay
+/// alone takes it across a bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decaying {
+    pub state: crate::score::ScoreState,
+    pub half_life_days: Option<f64>,
+}
+
+/// The field a rule names a score by.
+pub fn score_field(name: &str) -> String {
+    format!("{SCORE_PREFIX}{name}")
+}
+
+pub const SCORE_PREFIX: &str = "score.";
+
+/// Whether a field is a score (its answers can change with time alone).
+pub fn is_score_field(field: &str) -> bool {
+    field.starts_with(SCORE_PREFIX)
 }
 
 impl Attr {
@@ -41,6 +64,7 @@ impl Attr {
             Attr::Bool(b) => AttrRef::Bool(*b),
             Attr::Date(d) => AttrRef::Date(*d),
             Attr::List(l) => AttrRef::List(l),
+            Attr::Score(s) => AttrRef::Score(*s),
         }
     }
 
@@ -131,6 +155,17 @@ impl Profile {
         Profile(p)
     }
 
+    /// Add a contact's scores (name, state, half-life), as rules see them.
+    pub fn with_scores(
+        mut self,
+        scores: impl IntoIterator<Item = (String, crate::score::ScoreState, Option<f64>)>,
+    ) -> Profile {
+        for (name, state, half_life_days) in scores {
+            self.0.insert(score_field(&name), Attr::Score(Decaying { state, half_life_days }));
+        }
+        self
+    }
+
     /// Add a contact's current consent states, as rules see them.
     pub fn with_consents(mut self, consents: impl IntoIterator<Item = (Channel, Purpose, ConsentState)>) -> Profile {
         for (channel, purpose, state) in consents {
@@ -160,11 +195,38 @@ fn lit_equals(v: AttrRef<'_>, lit: &Literal) -> bool {
     }
 }
 
-fn num(v: Option<AttrRef<'_>>) -> Option<f64> {
+/// A number, or a score's value at `now`.
+fn num_at(v: Option<AttrRef<'_>>, now: i64) -> Option<f64> {
     match v {
         Some(AttrRef::Num(n)) => Some(n),
+        Some(AttrRef::Score(s)) => Some(s.state.value_at(s.half_life_days, now)),
         _ => None,
     }
+}
+
+/// When decay next takes a score across one of the operator's bounds.
+fn score_next_change(op: &FieldOp, s: Decaying, now: i64) -> Option<i64> {
+    let h = s.half_life_days?;
+    let bounds = match op {
+        FieldOp::Gt(x) | FieldOp::Gte(x) | FieldOp::Lt(x) | FieldOp::Lte(x) => vec![*x],
+        FieldOp::Between(a, b) => vec![*a, *b],
+        _ => return None,
+    };
+    let b = s.state.behaviour;
+    bounds
+        .into_iter()
+        .filter_map(|x| {
+            // behaviour · 2^(−(t − as_of)/h) + attributes = x
+            let ratio = b / (x - s.state.attributes);
+            if !(ratio.is_finite() && ratio > 0.0) {
+                return None;
+            }
+            let t = s.state.as_of as f64 + h * DAY_MS as f64 * ratio.log2();
+            // The first whole millisecond past the crossing.
+            Some(t.floor() as i64 + 1)
+        })
+        .filter(|t| *t > now)
+        .min()
 }
 
 fn date(v: Option<AttrRef<'_>>) -> Option<i64> {
@@ -206,11 +268,11 @@ pub fn field_matches(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64) -> bool {
         FieldOp::StartsWith(s) => matches!(v, Some(AttrRef::Str(x)) if x.starts_with(s.as_str())),
         FieldOp::In(lits) => v.is_some_and(|v| lits.iter().any(|l| lit_equals(v, l))),
         FieldOp::NotIn(lits) => !v.is_some_and(|v| lits.iter().any(|l| lit_equals(v, l))),
-        FieldOp::Gt(x) => num(v).is_some_and(|n| n > *x),
-        FieldOp::Gte(x) => num(v).is_some_and(|n| n >= *x),
-        FieldOp::Lt(x) => num(v).is_some_and(|n| n < *x),
-        FieldOp::Lte(x) => num(v).is_some_and(|n| n <= *x),
-        FieldOp::Between(a, b) => num(v).is_some_and(|n| *a <= n && n <= *b),
+        FieldOp::Gt(x) => num_at(v, now).is_some_and(|n| n > *x),
+        FieldOp::Gte(x) => num_at(v, now).is_some_and(|n| n >= *x),
+        FieldOp::Lt(x) => num_at(v, now).is_some_and(|n| n < *x),
+        FieldOp::Lte(x) => num_at(v, now).is_some_and(|n| n <= *x),
+        FieldOp::Between(a, b) => num_at(v, now).is_some_and(|n| *a <= n && n <= *b),
         FieldOp::Before(t) => date(v).is_some_and(|d| d < *t),
         FieldOp::After(t) => date(v).is_some_and(|d| d > *t),
         FieldOp::DateBetween(a, b) => date(v).is_some_and(|d| *a <= d && d < *b),
@@ -230,6 +292,9 @@ fn contains(v: Option<AttrRef<'_>>, s: &str) -> bool {
 /// The next instant after `now` at which [`field_matches`] may give another
 /// answer for the same value, or `None` if it never will by time alone.
 pub fn field_next_change(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64) -> Option<i64> {
+    if let Some(AttrRef::Score(s)) = v {
+        return score_next_change(op, s, now);
+    }
     let d = date(v)?;
     match op {
         FieldOp::WithinLastDays(n) => {
@@ -281,6 +346,23 @@ mod tests {
         assert_eq!(field_next_change(&op, Some(AttrRef::Date(d)), T), Some(d + 30 * DAY_MS));
         assert!(!field_matches(&op, Some(AttrRef::Date(d)), d + 30 * DAY_MS));
         assert!(field_matches(&op, Some(AttrRef::Date(d)), d + 30 * DAY_MS - 1));
+    }
+
+    #[test]
+    fn scores_decay_across_bounds_and_say_when() {
+        let state = crate::score::ScoreState { behaviour: 40.0, as_of: T, attributes: 10.0, level: 0 };
+        let s = AttrRef::Score(Decaying { state, half_life_days: Some(10.0) });
+        let op = FieldOp::Gte(30.0);
+        assert!(field_matches(&op, Some(s), T));
+        // 40·2^(−t/10 days) + 10 = 30 at t = 10 days.
+        let at = field_next_change(&op, Some(s), T).unwrap();
+        assert_eq!(at, T + 10 * DAY_MS + 1);
+        assert!(!field_matches(&op, Some(s), at));
+        assert!(field_matches(&op, Some(s), at - 2));
+        assert_eq!(field_next_change(&FieldOp::Gte(5.0), Some(s), T), None, "never below its attribute points");
+        let steady = AttrRef::Score(Decaying { state, half_life_days: None });
+        assert_eq!(field_next_change(&op, Some(steady), T), None);
+        assert!(field_matches(&FieldOp::Between(45.0, 60.0), Some(steady), T + 100 * DAY_MS));
     }
 
     #[test]
