@@ -1,10 +1,11 @@
 // Browser tests of predictions put to use, against the real `kairos` binary
 // with demo data (a promoted conversion model of orders, everyone scored, the
-// "engagement" score): an analyst sees the top leads and loads more, audits
-// the model by another attribute and the score at its Warm threshold and sees
-// each report, and sees a contact's best hour; the owner sends a campaign at
-// each recipient's best hour and makes a journey wait until their best hour,
-// both saved as the API reads them back.
+// "engagement" score): the owner sees the top leads and loads more, schedules
+// retraining and sees its first run, audits the model by another attribute
+// and the score at its Warm threshold and sees each report, and sees a
+// contact's best hour; then sends a campaign at each recipient's best hour and
+// makes a journey wait until their best hour, both saved as the API reads
+// them back.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
@@ -12,16 +13,12 @@ import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, st
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
 
-const ANALYST = { email: "pat.predict@example.test", password: "an analyst audits the predictions" };
-
 describe("predictions in use", { skip: skip ?? false }, () => {
   let server;
   let b;
 
   before(async () => {
     server = await startKairos({ contacts: 200 });
-    const u = await server.api("POST", "/api/v1/users", { ...ANALYST, name: "Pat Analyst", role: "analyst" });
-    assert.equal(u.status, 201, JSON.stringify(u.body));
   });
   after(async () => {
     await server?.stop();
@@ -33,10 +30,10 @@ describe("predictions in use", { skip: skip ?? false }, () => {
     await closeAndCheck(done, server, t.name, { calledApi: true });
   });
 
-  test("an analyst sees the top leads, audits the model and the score, and sees a contact's best hour", async () => {
+  test("the owner sees the top leads, schedules retraining, audits the model and the score, and sees a contact's best hour", async () => {
     b = await openBrowser();
     const { page } = b;
-    await signIn(page, server, ANALYST);
+    await signIn(page, server);
     await page.getByRole("link", { name: "Models" }).first().click();
     const leads = page.getByTestId("top-leads");
     await leads.getByTestId("lead").first().waitFor();
@@ -46,13 +43,24 @@ describe("predictions in use", { skip: skip ?? false }, () => {
     await eventually(async () => (await leads.getByTestId("lead").count()) === 40, 10_000, "the second page of leads");
     const top = (await server.api("GET", "/api/v1/models/conversion/scores?limit=1")).body.data[0];
     assert.match(await leads.getByTestId("lead").first().innerText(), new RegExp(`${(top.probability * 100).toFixed(1)}%`));
-    assert.equal(await page.getByTestId("schedules").count(), 0, "an analyst cannot schedule retraining");
     await b.shot("predict-top-leads");
+
+    // Retrain every 14 days with the train form's settings: the first run is now.
+    const schedules = page.getByTestId("schedules");
+    await schedules.getByLabel(/every/).fill("14");
+    await schedules.getByRole("button", { name: "Schedule" }).click();
+    await eventually(async () => /trained #2/.test(await schedules.getByTestId("schedule").innerText().catch(() => "")), 20_000, "the first scheduled run");
+    assert.match(await schedules.getByTestId("schedule").innerText(), /Order Completed[\s\S]*14 days/);
+    const saved = (await server.api("GET", "/api/v1/models/conversion/schedules")).body.data;
+    assert.equal(saved[0].every_days, 14);
+    assert.deepEqual(saved[0].request, { event: "Order Completed", horizon_days: 30 });
+    await schedules.scrollIntoViewIfNeeded();
+    await b.shot("predict-schedule");
 
     // The current version, audited by locale: the report shows with the stored audits.
     await page.locator(".current-row a").first().click();
     const audits = page.getByTestId("audits-model");
-    await audits.getByLabel("Attribute").selectOption("locale");
+    await audits.getByLabel("Attribute", { exact: true }).selectOption("locale");
     await audits.getByRole("button", { name: "Run audit" }).click();
     const audit = audits.getByTestId("audit").first();
     await audit.getByTestId("fairness-groups").waitFor();
@@ -67,12 +75,12 @@ describe("predictions in use", { skip: skip ?? false }, () => {
     // The engagement score, audited by country at Warm; a missing outcome is refused at its field first.
     await page.goto(server.url + "/scores/engagement");
     const fairness = page.getByTestId("score-fairness");
-    await fairness.getByLabel("Attribute").selectOption("country");
+    await fairness.getByLabel("Attribute", { exact: true }).selectOption("country");
     await fairness.getByLabel("Outcome event").fill("");
     await fairness.getByRole("button", { name: "Run audit" }).click();
     await fairness.locator(".field-error").filter({ hasText: /conversion/ }).waitFor();
     await fairness.getByLabel("Outcome event").fill("Order Completed");
-    await fairness.getByLabel("Threshold").fill("Warm");
+    await fairness.getByLabel("Threshold", { exact: true }).fill("Warm");
     await fairness.getByRole("button", { name: "Run audit" }).click();
     const scoreAudit = fairness.getByTestId("audit").first();
     await scoreAudit.getByTestId("fairness-groups").waitFor();
