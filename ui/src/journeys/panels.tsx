@@ -253,8 +253,8 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemov
             <label htmlFor={fid("delay-mode")}>Wait</label>
             <select id={fid("delay-mode")} value={delayMode(c)} onChange={(e) => onChange(delayConfig(e.target.value as DelayMode))}>
               <option value="for">for a while</option>
-              <option value="until">until a weekday and time (contact's time zone)</option>
-              <option value="best">until their best hour (when they usually open email)</option>
+              <option value="until">until a weekday and time</option>
+              <option value="best">until their best hour to be emailed</option>
             </select>
           </div>
           {delayMode(c) === "for" && <DurationInput label="Duration" value={c.duration} onChange={(d) => set({ duration: d })} />}

@@ -221,7 +221,7 @@ function Audits({ target }: { target: Target }) {
                 className={errors.threshold ? "narrow has-error" : "narrow"}
                 list={target.kind === "score" ? id("threshold-names") : undefined}
                 inputMode={target.kind === "model" ? "decimal" : undefined}
-                placeholder={target.kind === "model" ? "the model's" : target.thresholds.at(-1) ?? "highest"}
+                placeholder={target.kind === "model" ? "auto" : target.thresholds.at(-1) ?? "highest"}
                 value={form.threshold}
                 onChange={(e) => set({ threshold: e.target.value })}
                 aria-invalid={errors.threshold !== undefined}
@@ -239,7 +239,7 @@ function Audits({ target }: { target: Target }) {
               ) : (
                 <p className="muted small" id={`${id("threshold")}-help`}>
                   {target.kind === "model"
-                    ? "A probability from 0 to 1. Empty: the one the model was audited at."
+                    ? "A probability from 0 to 1. Empty: the one used when it was trained, else the top tenth."
                     : "A score, or a threshold's name. Empty: the score's highest threshold."}
                 </p>
               )}

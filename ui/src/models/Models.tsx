@@ -56,12 +56,12 @@ export function Models() {
       )}
       {trained && <TrainedOutcome version={trained} numbers={numbers} />}
       {can("marketing:write") && <Schedules form={form} onRun={list.reload} numbers={numbers} />}
-      {can("people:read") && list.data?.current && <TopLeads />}
       <h2 className="section-head">Conversion model versions</h2>
       <ProblemBox error={list.error} context="Models" />
       {list.loading && !list.data && <Loading what="models" />}
       {list.data && list.data.versions.length === 0 && <p className="muted">No model trained yet.</p>}
       {list.data && list.data.versions.length > 0 && <VersionsTable list={list.data} numbers={numbers} />}
+      {can("people:read") && list.data?.current && <TopLeads />}
     </section>
   );
 }
