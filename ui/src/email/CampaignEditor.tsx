@@ -298,9 +298,31 @@ function Editor({
             <Input id="cmp-send-at" label="Send at (empty: on launch)" error={errors.sendAt}>
               <input id="cmp-send-at" type="datetime-local" value={form.sendAt} onChange={(e) => set({ sendAt: e.target.value })} {...invalid("cmp-send-at", errors.sendAt)} />
             </Input>
-            <Input id="cmp-local-time" label="At this time in each recipient's zone (optional)" error={errors.localTime}>
-              <input id="cmp-local-time" type="time" value={form.localTime} onChange={(e) => set({ localTime: e.target.value })} {...invalid("cmp-local-time", errors.localTime)} />
-            </Input>
+            <div className="field" role="radiogroup" aria-labelledby="cmp-timing-label" data-testid="cmp-timing">
+              <span className="label" id="cmp-timing-label">
+                Each recipient gets it
+              </span>
+              <label className="inline">
+                <input type="radio" name="cmp-timing" checked={form.timing === "start"} onChange={() => set({ timing: "start", localTime: "" })} />
+                <span>at the start</span>
+              </label>
+              <label className="inline">
+                <input type="radio" name="cmp-timing" checked={form.timing === "local"} onChange={() => set({ timing: "local", localTime: form.localTime || "09:00" })} />
+                <span>at a time of their day</span>
+              </label>
+              <label className="inline">
+                <input type="radio" name="cmp-timing" checked={form.timing === "best"} onChange={() => set({ timing: "best", localTime: "" })} />
+                <span>at their best hour</span>
+              </label>
+              <p className={errors.timing ? "field-error" : "muted small"} id="cmp-timing-help">
+                {errors.timing ?? (form.timing === "best" ? "The hour each recipient usually opens email, in their zone, within a day of the start." : "In each recipient's time zone.")}
+              </p>
+            </div>
+            {form.timing === "local" && (
+              <Input id="cmp-local-time" label="Local time" error={errors.localTime}>
+                <input id="cmp-local-time" type="time" value={form.localTime} onChange={(e) => set({ localTime: e.target.value })} {...invalid("cmp-local-time", errors.localTime)} />
+              </Input>
+            )}
             <Input id="cmp-per-minute" label="Throttle (messages per minute)" error={errors.perMinute}>
               <input id="cmp-per-minute" inputMode="numeric" placeholder="no limit" value={form.perMinute} onChange={(e) => set({ perMinute: e.target.value })} {...invalid("cmp-per-minute", errors.perMinute)} />
             </Input>

@@ -14,6 +14,7 @@ export interface CampaignDefinition {
   sender?: string;
   send_at?: string;
   local_time?: string;
+  send_time?: "optimised";
   per_minute?: number;
   conversion?: { event: string; days?: number };
 }
@@ -63,12 +64,16 @@ export interface CampaignForm {
   /** "" sends on launch; else a datetime-local value ("2026-12-01T09:00"). */
   sendAt: string;
   localTime: string;
+  /** When each recipient gets it: at the start, at a time of their day, or at their best hour. */
+  timing: Timing;
   perMinute: string;
   conversionEvent: string;
   conversionDays: string;
   /** Kept as given, since the editor has no sender picker. */
   sender: string;
 }
+
+export type Timing = "start" | "local" | "best";
 
 export const EMPTY_FORM: CampaignForm = {
   name: "",
@@ -82,6 +87,7 @@ export const EMPTY_FORM: CampaignForm = {
   metric: "opens",
   sendAt: "",
   localTime: "",
+  timing: "start",
   perMinute: "",
   conversionEvent: "",
   conversionDays: "7",
@@ -110,6 +116,7 @@ export function formOf(name: string, d: CampaignDefinition): CampaignForm {
     metric: d.ab?.metric ?? "opens",
     sendAt: d.send_at ? localInput(d.send_at) : "",
     localTime: d.local_time ?? "",
+    timing: d.send_time === "optimised" ? "best" : d.local_time ? "local" : "start",
     perMinute: d.per_minute !== undefined ? String(d.per_minute) : "",
     conversionEvent: d.conversion?.event ?? "",
     conversionDays: String(d.conversion?.days ?? 7),
@@ -143,7 +150,8 @@ export function definitionOf(f: CampaignForm): Record<string, unknown> {
     const t = new Date(f.sendAt);
     d.send_at = Number.isNaN(t.getTime()) ? f.sendAt : t.toISOString();
   }
-  if (f.localTime) d.local_time = f.localTime;
+  if (f.timing === "best") d.send_time = "optimised";
+  else if (f.localTime) d.local_time = f.localTime;
   if (f.perMinute.trim()) d.per_minute = numberOf(f.perMinute);
   if (f.conversionEvent.trim()) d.conversion = { event: f.conversionEvent.trim(), days: numberOf(f.conversionDays) };
   if (f.sender) d.sender = f.sender;
@@ -161,6 +169,7 @@ export type Field =
   | "metric"
   | "sendAt"
   | "localTime"
+  | "timing"
   | "perMinute"
   | "conversionEvent"
   | "conversionDays"
@@ -177,6 +186,7 @@ const PATHS: [string, Field][] = [
   ["definition.ab", "variants"],
   ["definition.send_at", "sendAt"],
   ["definition.local_time", "localTime"],
+  ["definition.send_time", "timing"],
   ["definition.per_minute", "perMinute"],
   ["definition.conversion.event", "conversionEvent"],
   ["definition.conversion.days", "conversionDays"],

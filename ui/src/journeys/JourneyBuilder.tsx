@@ -28,6 +28,7 @@ import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCatalog } from "../segments/catalog";
 import {
+  delayMode,
   exitsOf,
   fromDefinition,
   layout,
@@ -574,7 +575,7 @@ function summary(step: Step): string {
   const c = step.config;
   switch (step.type) {
     case "delay":
-      return c.until ? `until ${String((c.until as Obj).at ?? "09:00")}` : `wait ${duration(c.duration)}`;
+      return delayMode(c) === "best" ? "until their best hour" : c.until ? `until ${String((c.until as Obj).at ?? "09:00")}` : `wait ${duration(c.duration)}`;
     case "wait_event":
       return `${String(c.event || "an event")}, up to ${duration(c.timeout)}`;
     case "branch":

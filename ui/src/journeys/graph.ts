@@ -37,7 +37,7 @@ export interface Graph {
 }
 
 export const STEP_TYPES: { type: string; label: string; hint: string }[] = [
-  { type: "delay", label: "Delay", hint: "Wait a while, or until a weekday and time" },
+  { type: "delay", label: "Delay", hint: "Wait a while, until a weekday and time, or until their best hour" },
   { type: "wait_event", label: "Wait for event", hint: "Go on when an event arrives, or after a timeout" },
   { type: "branch", label: "Branch", hint: "Take the first branch whose rule holds" },
   { type: "split", label: "Split", hint: "Random split by weight (A/B)" },
@@ -74,6 +74,22 @@ export function exitsOf(step: Pick<Step, "type" | "config">): { handle: string; 
     return paths.map((p, i) => ({ handle: `path:${i}`, label: `path ${i + 1} (${String(p.weight ?? "?")})` }));
   }
   return [];
+}
+
+export type DelayMode = "for" | "until" | "best";
+
+/** How a delay step waits: for a duration, until a weekday and time, or until the contact's best hour. */
+export function delayMode(c: Obj): DelayMode {
+  const u = c.until as Obj | undefined;
+  if (!u) return "for";
+  return u.best_hour === true ? "best" : "until";
+}
+
+/** A delay step's settings on switching to `mode` (each mode's defaults). */
+export function delayConfig(mode: DelayMode): Obj {
+  if (mode === "best") return { until: { best_hour: true } };
+  if (mode === "until") return { until: { weekdays: ["mon", "tue", "wed", "thu", "fri"], at: "09:00" } };
+  return { duration: { days: 1 } };
 }
 
 /** Default settings of a new step of `type`. */

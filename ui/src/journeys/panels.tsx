@@ -9,7 +9,7 @@ import { ProblemBox } from "../components";
 import type { Catalog } from "../segments/catalog";
 import { RuleEditor } from "../segments/RuleEditor";
 import { fromRule, toRule, type Group } from "../segments/rule";
-import { exitsOf, stepLabel, type Obj, type Settings, type Step } from "./graph";
+import { delayConfig, delayMode, exitsOf, stepLabel, type DelayMode, type Obj, type Settings, type Step } from "./graph";
 
 function Errors({ errors }: { errors?: string[] }) {
   if (!errors || errors.length === 0) return null;
@@ -251,13 +251,15 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemov
         <>
           <div className="field">
             <label htmlFor={fid("delay-mode")}>Wait</label>
-            <select id={fid("delay-mode")} value={c.until ? "until" : "for"} onChange={(e) => onChange(e.target.value === "until" ? { until: { weekdays: ["mon", "tue", "wed", "thu", "fri"], at: "09:00" } } : { duration: { days: 1 } })}>
+            <select id={fid("delay-mode")} value={delayMode(c)} onChange={(e) => onChange(delayConfig(e.target.value as DelayMode))}>
               <option value="for">for a while</option>
-              <option value="until">until a weekday and time (contact's time zone)</option>
+              <option value="until">until a weekday and time</option>
+              <option value="best">until their best hour to be emailed</option>
             </select>
           </div>
-          {!c.until && <DurationInput label="Duration" value={c.duration} onChange={(d) => set({ duration: d })} />}
-          {Boolean(c.until) && <UntilInput value={c.until as Obj} onChange={(u) => set({ until: u })} />}
+          {delayMode(c) === "for" && <DurationInput label="Duration" value={c.duration} onChange={(d) => set({ duration: d })} />}
+          {delayMode(c) === "until" && <UntilInput value={c.until as Obj} onChange={(u) => set({ until: u })} />}
+          {delayMode(c) === "best" && <p className="muted small">Waits until the next time it is the contact's best hour to be emailed, in their time zone.</p>}
         </>
       )}
       {step.type === "wait_event" && (

@@ -2,10 +2,12 @@
 // conversion model's probability with its event and horizon, and the
 // features that move it most as bars (green raises it, red lowers it),
 // each labelled with the contact's value. Quiet when no model is promoted.
+// Above it, the contact's best hour to be emailed and where it comes from.
 import { Link } from "react-router";
 import { useApi } from "../api";
 import { Loading, ProblemBox } from "../components";
 import { useCan } from "../session";
+import { sendTimeText, type SendTime } from "./predict";
 import { contributionBars, formatPercent, describeValue, formatSigned, type ContactConversion as Conversion } from "./model";
 
 export function ContactConversion({ base }: { base: string }) {
@@ -16,6 +18,7 @@ export function ContactConversion({ base }: { base: string }) {
   return (
     <div className="card" data-testid="contact-conversion">
       <h2>Conversion</h2>
+      <BestSendTime base={base} />
       {conversion.loading && !c && <Loading what="the conversion prediction" />}
       {none && (
         <p className="muted" data-testid="no-model">
@@ -67,5 +70,17 @@ export function ContactConversion({ base }: { base: string }) {
         </>
       )}
     </div>
+  );
+}
+
+/** "Best time to email: 20:00 (Europe/Berlin) — mostly from their own opens". */
+function BestSendTime({ base }: { base: string }) {
+  const t = useApi<SendTime>(`${base}/send-time`);
+  if (t.error) return <ProblemBox error={t.error} context="Best time to email" />;
+  if (!t.data) return null;
+  return (
+    <p className="send-time" data-testid="send-time" title={`${Math.round(t.data.share * 100)}% of the opens counted fall in this hour`}>
+      Best time to email: <strong>{sendTimeText(t.data)}</strong>
+    </p>
   );
 }

@@ -3,12 +3,14 @@
 // on the same hold-out; its calibration against the diagonal; coefficients by
 // size with standard errors (weak ones flagged); features left out and why;
 // the feature spec; and the fairness audit by the sensitive attribute, its
-// warning shown first when the four-fifths rule is broken.
+// warning shown first when the four-fifths rule is broken, then audits by
+// other attributes run since.
 import { useMemo } from "react";
 import { Link, useParams } from "react-router";
 import { useApi } from "../api";
 import { CalibrationChart } from "../Chart";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox } from "../components";
+import { FairnessReport, ModelAudits } from "./Fairness";
 import { PromotionBadge } from "./Models";
 import {
   aucMeaning,
@@ -23,7 +25,6 @@ import {
   promotionReason,
   versionNumbers,
   withVersionNames,
-  type Fairness,
   type Holdout,
   type ModelVersion,
   type VersionList,
@@ -284,17 +285,6 @@ function Coefficients({ version: v }: { version: ModelVersion }) {
   );
 }
 
-function FairnessWarning({ fairness, attribute }: { fairness: Fairness; attribute: string | null }) {
-  return (
-    <div className="fairness-warning" role="alert" data-testid="fairness-warning">
-      <strong>
-        <span aria-hidden="true">⚠ </span>Four-fifths rule broken{attribute ? ` by ${attribute}` : ""}
-      </strong>
-      <div>{fairness.warning ?? "Some groups are selected at less than 80% of the rate of the group selected most."}</div>
-    </div>
-  );
-}
-
 function FairnessAudit({ version: v }: { version: ModelVersion }) {
   const f = v.fairness;
   return (
@@ -302,66 +292,13 @@ function FairnessAudit({ version: v }: { version: ModelVersion }) {
       <h2>Fairness{v.sensitive_attribute ? ` by ${v.sensitive_attribute}` : ""}</h2>
       {!f && <p className="muted">No sensitive attribute was given when this model was trained, so there is no fairness audit.</p>}
       {f && (
-        <>
-          <p className="muted small">
-            On the hold-out, a contact counts as selected when their predicted probability is at least {formatPercent(f.threshold)}. The four-fifths rule asks
-            that every group is selected at no less than 80% of the rate of the group selected most.
-          </p>
-          {f.four_fifths_violated ? (
-            <FairnessWarning fairness={f} attribute={v.sensitive_attribute} />
-          ) : (
-            <p className="ok-box">Every group is selected at 80% or more of the highest group's rate.</p>
-          )}
-          <div className="metrics">
-            <div className="metric">
-              <div className="metric-label">Selection rate ratio</div>
-              <div className="metric-value">{f.demographic_parity_ratio === null ? "—" : formatPercent(f.demographic_parity_ratio, 0)}</div>
-              <div className="muted small">Lowest group's selection rate over the highest's (below 80% breaks the rule)</div>
-            </div>
-            <div className="metric">
-              <div className="metric-label">Selection rate difference</div>
-              <div className="metric-value">{formatPercent(f.demographic_parity_difference)}</div>
-              <div className="muted small">Highest group's selection rate minus the lowest's (demographic parity)</div>
-            </div>
-            <div className="metric">
-              <div className="metric-label">Equalised odds difference</div>
-              <div className="metric-value">{f.equalized_odds_difference === null ? "—" : formatPercent(f.equalized_odds_difference)}</div>
-              <div className="muted small">The largest gap between groups in true or false positive rate</div>
-            </div>
-          </div>
-          <div className="table-wrap">
-            <table className="table compact" data-testid="fairness-groups">
-              <caption className="sr-only">Selection and error rates per group</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{v.sensitive_attribute ?? "Group"}</th>
-                  <th scope="col" className="num">Contacts</th>
-                  <th scope="col" className="num">Selected</th>
-                  <th scope="col" className="num">Selection rate</th>
-                  <th scope="col" className="num">
-                    <abbr title="True positive rate: the share of converters selected">TPR</abbr>
-                  </th>
-                  <th scope="col" className="num">
-                    <abbr title="False positive rate: the share of non-converters selected">FPR</abbr>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {f.groups.map((g) => (
-                  <tr key={g.group}>
-                    <th scope="row">{g.group}</th>
-                    <td className="num">{formatNumber(g.count)}</td>
-                    <td className="num">{formatNumber(g.selected)}</td>
-                    <td className="num">{formatPercent(g.selection_rate)}</td>
-                    <td className="num">{formatPercent(g.true_positive_rate)}</td>
-                    <td className="num">{formatPercent(g.false_positive_rate)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </>
+        <FairnessReport
+          fairness={f}
+          attribute={v.sensitive_attribute}
+          intro={<>On the hold-out, a contact counts as selected when their predicted probability is at least {formatPercent(f.threshold)}.</>}
+        />
       )}
+      <ModelAudits version={v} />
     </div>
   );
 }

@@ -4,9 +4,11 @@
 // the outcome or the server's refusal where it happened; and every version
 // trained, newest first, with its hold-out figures, whether it was promoted
 // (and why, or why not), the current one marked, and a warning sign when its
-// fairness audit broke the four-fifths rule.
+// fairness audit broke the four-fifths rule. Between them, retraining on a
+// schedule with the form's settings and the contacts most likely to convert.
 import { useState } from "react";
 import { Link } from "react-router";
+import { Schedules, TopLeads } from "./Leads";
 import { api, ApiError, fieldErrors, useApi } from "../api";
 import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import { useCan } from "../session";
@@ -32,6 +34,7 @@ export function Models() {
   const can = useCan();
   const list = useApi<VersionList>("/api/v1/models/conversion");
   const [trained, setTrained] = useState<ModelVersion | null>(null);
+  const [form, setForm] = useState<TrainForm>(emptyTrainForm);
   const numbers = versionNumbers(list.data?.versions ?? []);
   return (
     <section>
@@ -42,6 +45,8 @@ export function Models() {
       </p>
       {can("marketing:write") && (
         <TrainCard
+          form={form}
+          setForm={setForm}
           onStart={() => setTrained(null)}
           onTrained={(v) => {
             setTrained(v);
@@ -50,20 +55,31 @@ export function Models() {
         />
       )}
       {trained && <TrainedOutcome version={trained} numbers={numbers} />}
+      {can("marketing:write") && <Schedules form={form} onRun={list.reload} numbers={numbers} />}
       <h2 className="section-head">Conversion model versions</h2>
       <ProblemBox error={list.error} context="Models" />
       {list.loading && !list.data && <Loading what="models" />}
       {list.data && list.data.versions.length === 0 && <p className="muted">No model trained yet.</p>}
       {list.data && list.data.versions.length > 0 && <VersionsTable list={list.data} numbers={numbers} />}
+      {can("people:read") && list.data?.current && <TopLeads />}
     </section>
   );
 }
 
 const TRAIN_FIELDS = ["event", "horizon_days", "sensitive_attribute", "allow_sensitive", "fairness_threshold", "l2"] as const;
 
-function TrainCard({ onStart, onTrained }: { onStart: () => void; onTrained: (v: ModelVersion) => void }) {
+function TrainCard({
+  form,
+  setForm,
+  onStart,
+  onTrained,
+}: {
+  form: TrainForm;
+  setForm: (f: (old: TrainForm) => TrainForm) => void;
+  onStart: () => void;
+  onTrained: (v: ModelVersion) => void;
+}) {
   const { catalog, error: catalogError } = useCatalog();
-  const [form, setForm] = useState<TrainForm>(emptyTrainForm);
   const [training, setTraining] = useState(false);
   const [problem, setProblem] = useState<unknown>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});

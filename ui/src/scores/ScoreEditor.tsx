@@ -4,7 +4,8 @@
 // editor, without events, segments and lists); thresholds. Saving creates
 // the score or a new version and goes back to the list, where it is seen
 // recomputing; the server's problems are shown on the rule, threshold or
-// field they name. Read-only for roles that cannot change scores.
+// field they name. Read-only for roles that cannot change scores. Below an
+// existing score, its fairness audits: run one, see the stored ones.
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, useApi } from "../api";
@@ -13,6 +14,7 @@ import { useSession } from "../session";
 import { useCatalog } from "../segments/catalog";
 import { EventNameInput, EventNames, PropertyFilters, RuleEditor } from "../segments/RuleEditor";
 import type { Condition } from "../segments/rule";
+import { ScoreAudits } from "../models/Fairness";
 import { ScoreStatus } from "./Scores";
 import {
   CAP_PERIODS,
@@ -304,6 +306,9 @@ export function ScoreEditor() {
           </details>
         </div>
       </form>
+      {!isNew && saved.data && can("reports:read") && (
+        <ScoreAudits name={saved.data.name} thresholds={[...(saved.data.definition.thresholds ?? [])].sort((a, b) => a.value - b.value).map((t) => t.name)} />
+      )}
     </section>
   );
 }
