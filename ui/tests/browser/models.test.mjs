@@ -1,12 +1,14 @@
 // Browser tests of conversion models against the real `kairos` binary with
-// demo data (which has "Order Completed" events): before any model a
-// contact's page says so quietly; a marketer meets a bad horizon's refusal at
-// the field and an untrainable event's in the form, trains the demo model by
-// country and sees it promoted with its AUC, opens it and sees the metrics,
-// the calibration chart, the coefficients and the four-fifths warning, then
-// trains a heavily regularised one and sees it not promoted; a demo contact
-// shows its conversion chance with the top contributions; the pages fit a
-// tablet; an analyst sees the models but no train form.
+// demo data (the demo trains a model of "Order Completed" audited by
+// country): in a workspace too small for a model a contact's page says so
+// quietly; a marketer meets a bad horizon's refusal at the field and an
+// untrainable event's in the form, sees the demo's model promoted with its
+// AUC, opens it and sees the metrics, the calibration chart, the
+// coefficients and the four-fifths warning, trains one with a field the
+// demo's leaves out and sees it take over, then a heavily regularised one
+// and sees it not promoted; a demo contact shows its
+// conversion chance with the top contributions; the pages fit a tablet; an
+// analyst sees the models but no train form.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -45,15 +47,27 @@ describe("conversion models", { skip: skip ?? false }, () => {
   });
 
   test("before any model is trained a contact's page says so quietly", async () => {
-    assert.equal((await server.api("GET", `/api/v1/contacts/${contactId}/conversion`)).status, 409);
-    b = await openBrowser();
-    const { page } = b;
-    await signIn(page, server, MARKETER);
-    await page.goto(`${server.url}/contacts/${contactId}`);
-    const card = page.getByTestId("contact-conversion");
-    await card.getByTestId("no-model").waitFor();
-    assert.match(await card.innerText(), /No model yet/);
-    assert.equal(await card.getByRole("alert").count(), 0, "no error box");
+    // Twenty demo contacts place too few orders for a model.
+    const small = await startKairos({ contacts: 20 });
+    try {
+      const u = await small.api("POST", "/api/v1/users", { ...MARKETER, name: "Test marketer", role: "marketer" });
+      assert.equal(u.status, 201, JSON.stringify(u.body));
+      const someone = (await small.api("GET", "/api/v1/contacts?limit=1")).body.data[0].id;
+      assert.equal((await small.api("GET", `/api/v1/contacts/${someone}/conversion`)).status, 409);
+      b = await openBrowser();
+      const { page } = b;
+      await signIn(page, small, MARKETER);
+      await page.goto(`${small.url}/contacts/${someone}`);
+      const card = page.getByTestId("contact-conversion");
+      await card.getByTestId("no-model").waitFor();
+      assert.match(await card.innerText(), /No model yet/);
+      assert.equal(await card.getByRole("alert").count(), 0, "no error box");
+      const done = b;
+      b = undefined;
+      await closeAndCheck(done, small, "no model yet", { calledApi: true });
+    } finally {
+      await small.stop();
+    }
   });
 
   test("a marketer trains the demo model, sees it promoted, opens it, and a weaker one is not promoted", async () => {
@@ -62,7 +76,7 @@ describe("conversion models", { skip: skip ?? false }, () => {
     await signIn(page, server, MARKETER);
     await page.getByRole("link", { name: "Models" }).first().click();
     await page.getByRole("heading", { name: "Models" }).waitFor();
-    await page.getByText("No model trained yet.").waitFor();
+    await page.getByTestId("model-version").first().waitFor();
     const form = page.getByRole("form", { name: "Train a conversion model" });
 
     // A bad horizon: the server's message at the field, nothing trained.
@@ -84,17 +98,13 @@ describe("conversion models", { skip: skip ?? false }, () => {
     await refused.waitFor();
     assert.match(await refused.innerText(), /conversions/);
     assert.equal(await horizonError.count(), 0, "the old field error is gone");
-    assert.deepEqual((await server.api("GET", "/api/v1/models/conversion")).body.versions, []);
+    assert.equal((await server.api("GET", "/api/v1/models/conversion")).body.versions.length, 1, "nothing trained");
 
-    // The demo model, audited by country.
+    // The demo's model of orders, audited by country.
     await form.getByLabel("Conversion event").fill("Order Completed");
     await form.getByLabel("Audit fairness by").selectOption("country");
     assert.equal(await form.getByLabel("Let the model use country as a feature").isChecked(), false);
-    await form.getByRole("button", { name: "Train model" }).click();
-    await form.getByRole("button", { name: "Training…" }).waitFor({ timeout: 2000 }).catch(() => {}); // may finish before it is seen
     const outcome = page.getByTestId("trained-outcome");
-    await outcome.waitFor({ timeout: 60_000 });
-    assert.match(await outcome.innerText(), /Version #1 was promoted/);
     const list = (await server.api("GET", "/api/v1/models/conversion")).body;
     assert.equal(list.versions.length, 1);
     const first = list.versions[0];
@@ -103,7 +113,7 @@ describe("conversion models", { skip: skip ?? false }, () => {
     await eventually(async () => (await rows.count()) === 1, 10_000, "the version row");
     const row = rows.first();
     assert.equal(await row.getByTestId("version-auc").innerText(), first.holdout.auc.toFixed(3));
-    assert.ok(first.holdout.auc > 0.7, `AUC ${first.holdout.auc}`);
+    assert.ok(first.holdout.auc > 0.6, `AUC ${first.holdout.auc}: well above chance`);
     assert.match(await row.innerText(), /current/);
     assert.match(await row.innerText(), /the first model/);
     assert.ok(first.fairness_warning, "the demo breaks the four-fifths rule by country");
@@ -133,20 +143,32 @@ describe("conversion models", { skip: skip ?? false }, () => {
     await b.shot("models-detail");
     await page.getByTestId("calibration-chart").screenshot({ path: join(resultsDir, "models-calibration.png") });
 
-    // A heavily regularised model ranks worse and is not promoted.
+    // Trained here with the lifetime value the demo's model leaves out (it is
+    // set from every order, so it leaks the outcome): it ranks better and
+    // takes over.
     await page.getByRole("link", { name: "All models" }).click();
+    await form.getByLabel("Conversion event").fill("Order Completed");
+    await form.getByRole("button", { name: "Train model" }).click();
+    await eventually(async () => /Version #2/.test(await outcome.innerText().catch(() => "")), 60_000, "the second outcome");
+    assert.match(await outcome.innerText(), /Version #2 was promoted: hold-out AUC [\d.]+ against [\d.]+ for the current model #1/);
+    await eventually(async () => (await rows.count()) === 2, 10_000, "two rows");
+    const second = (await server.api("GET", "/api/v1/models/conversion")).body;
+    assert.notEqual(second.current, first.id, "the better model is current");
+    assert.match(await rows.first().innerText(), /current/);
+
+    // The same features heavily regularised rank worse: not promoted.
     await form.getByText("Advanced", { exact: true }).click();
     await form.getByLabel("Regularisation (L2)").fill("1000");
     await form.getByRole("button", { name: "Train model" }).click();
-    await eventually(async () => /Version #2/.test(await outcome.innerText().catch(() => "")), 60_000, "the second outcome");
+    await eventually(async () => /Version #3/.test(await outcome.innerText().catch(() => "")), 60_000, "the third outcome");
     assert.match(await outcome.innerText(), /was not promoted/);
-    await eventually(async () => (await rows.count()) === 2, 10_000, "two rows");
-    const second = (await server.api("GET", "/api/v1/models/conversion")).body;
-    assert.equal(second.current, first.id, "the first model stays current");
-    assert.match(await rows.first().innerText(), /not promoted[\s\S]*hold-out AUC [\d.]+ \(log loss [\d.]+\) does not beat the current model #1/);
+    await eventually(async () => (await rows.count()) === 3, 10_000, "three rows");
+    const third = (await server.api("GET", "/api/v1/models/conversion")).body;
+    assert.equal(third.current, second.current, "the current model stays");
+    assert.match(await rows.first().innerText(), /not promoted[\s\S]*hold-out AUC [\d.]+ \(log loss [\d.]+\) does not beat the current model #2/);
     assert.match(await rows.nth(1).innerText(), /current/);
     await b.shot("models-list-not-promoted");
-    await rows.first().getByRole("link", { name: "#2" }).click();
+    await rows.first().getByRole("link", { name: "#3" }).click();
     await page.getByTestId("comparison").waitFor();
     assert.match(await page.getByTestId("promotion").innerText(), /Not promoted/);
     await b.shot("models-detail-not-promoted");
@@ -198,7 +220,7 @@ describe("conversion models", { skip: skip ?? false }, () => {
     await signIn(page, server, ANALYST);
     await page.getByRole("link", { name: "Models" }).first().click();
     await page.getByTestId("model-version").first().waitFor();
-    assert.equal(await page.getByTestId("model-version").count(), 2);
+    assert.equal(await page.getByTestId("model-version").count(), 3);
     assert.equal(await page.getByRole("form", { name: "Train a conversion model" }).count(), 0);
     assert.equal(await page.getByRole("button", { name: "Train model" }).count(), 0);
     await b.shot("models-list-analyst");
