@@ -69,6 +69,9 @@ describe("the web UI", { skip: skip ?? false }, () => {
     b = await openBrowser();
     const { page } = b;
     await signInWithKey(page, server, key.secret);
+    // Revoke only once the dashboard's own calls are done: one of them
+    // failing would sign out before the click this test is about.
+    await page.waitForLoadState("networkidle");
     assert.equal((await server.api("DELETE", `/api/v1/keys/${key.id}`)).status, 204);
     await page.getByRole("link", { name: "Contacts" }).first().click();
     await page.getByText("Your key is no longer accepted; sign in again.").waitFor();
