@@ -857,10 +857,12 @@ async fn per_domain_concurrency_holds_sessions_to_one_domain_down() {
 }
 
 /// Messages to a contact, once `n` of them are recorded.
+/// A contact's messages once there are `n` and none is still on its way
+/// (`queued`: prepared, the transport not done yet).
 async fn messages_of(s: &Server, contact: &str, n: usize) -> Vec<Value> {
     let v = s
         .until(&format!("/api/v1/email/messages?contact_id={contact}&limit=100"), "the messages", |v| {
-            v["data"].as_array().is_some_and(|d| d.len() >= n)
+            v["data"].as_array().is_some_and(|d| d.len() >= n && d.iter().all(|m| m["status"] != "queued"))
         })
         .await;
     v["data"].as_array().cloned().unwrap_or_default()
