@@ -49,6 +49,11 @@ struct Args {
     /// Events for the raw-insert comparison (default: as many as the HTTP phase stored, 100k to 2M).
     #[arg(long)]
     raw_events: Option<usize>,
+    /// Define a rule-based score first (points for product views with a
+    /// daily cap and for orders, an attribute rule, decay, thresholds), so
+    /// every commit scores what it appends.
+    #[arg(long)]
+    scores: bool,
 }
 
 static USERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100_000);
@@ -137,6 +142,23 @@ async fn main() -> Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/v1/batch", listener.local_addr()?);
     let engine = Engine::start(store.clone(), Arc::new(SystemClock));
+    if args.scores {
+        let definition = json!({
+            "name": "engagement", "half_life_days": 30,
+            "events": [
+                {"event": "Product Viewed", "where": [{"property": "category", "op": "equals", "value": "Shoes"}],
+                 "points": 1, "cap": {"points": 10, "per": "day"}},
+                {"event": "Page Viewed", "points": 0.5},
+                {"event": "Order Completed", "points": 20}
+            ],
+            "attributes": [{"when": {"field": "email", "op": "is_set"}, "points": 5}],
+            "thresholds": [{"name": "Warm", "value": 40}, {"name": "Hot", "value": 80}]
+        });
+        engine.save_score(ws, &definition, true).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        while engine.scores(ws).await?.iter().any(|s| s.status != "ready") {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     tokio::spawn(serve(listener, AppState::new(engine), std::future::pending()));
 
     let events = Arc::new(AtomicU64::new(0));
@@ -230,7 +252,7 @@ async fn main() -> Result<()> {
     let raw_secs = (raw_started.elapsed() - raw_gen).as_secs_f64();
     let raw_rate = raw_total as f64 / raw_secs;
 
-    println!("backend:            {backend}");
+    println!("backend:            {backend}{}", if args.scores { ", with a rule-based score defined" } else { "" });
     println!("http ingest:        {http_events} events in {http_secs:.1}s = {http_rate:.0} events/s ({} clients, batches of {})", args.clients, args.batch);
     println!(
         "request latency:    p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} requests",
