@@ -356,26 +356,66 @@ pub(crate) async fn score_commit(
         let mut contacts: BTreeSet<ContactId> = touched.clone();
         contacts.extend(events.iter().map(|e| e.contact));
         let contacts: Vec<ContactId> = contacts.into_iter().collect();
-        let objecting = objecting(tx, ws, &contacts).await?;
+        // Everything read in a few queries per commit, not one per contact:
+        // this runs inside the single writer.
+        let consents = tx.consent_states_of(ws, &contacts).await?;
+        let objecting: HashSet<ContactId> = consents
+            .iter()
+            .filter(|(_, states)| {
+                states.iter().any(|(_, p, s)| {
+                    *p == Purpose::Profiling && matches!(s, ConsentState::Denied | ConsentState::Withdrawn)
+                })
+            })
+            .map(|(c, _)| *c)
+            .collect();
         let needs_profiles = scores.scores.iter().any(|s| !s.frozen && !s.def.attributes.is_empty());
         let mut profiles = HashMap::new();
         if needs_profiles {
-            for c in touched.iter().filter(|c| !objecting.contains(c)) {
-                if let Some(p) = profile_of(tx, ws, &scores, *c).await? {
-                    profiles.insert(*c, p);
+            let ids: Vec<ContactId> = touched.iter().filter(|c| !objecting.contains(c)).copied().collect();
+            let needs_companies = scores.scores.iter().any(|s| {
+                let mut any = false;
+                for a in &s.def.attributes {
+                    a.condition.walk(&mut |r| any |= matches!(r, kairos_core::segment::Rule::Company(_)));
                 }
+                any
+            });
+            for c in tx.contacts_by_ids(ws, &ids).await? {
+                let profile = Profile::of_contact(&c, &scores.contact_types)
+                    .with_consents(consents.get(&c.id).cloned().unwrap_or_default());
+                let mut companies = Vec::new();
+                if needs_companies {
+                    for id in &c.company_ids {
+                        if let Some(co) = tx.company(ws, *id).await? {
+                            companies.push(Profile::of_company(&co, &scores.company_types));
+                        }
+                    }
+                }
+                profiles.insert(c.id, (profile, companies));
             }
         }
         for live_score in scores.scores.iter().filter(|s| !s.frozen) {
             let mut run = Scoring::new(ws, &live_score.def, live_score.version);
             let stored = tx.score_states(ws, &live_score.def.name, &contacts).await?;
             run.states = stored.into_iter().map(|(c, s)| (c, s.state)).collect();
+            // What capped rules already gave in the periods these events
+            // fall in, read at once.
+            let since = events
+                .iter()
+                .flat_map(|e| {
+                    live_score.def.events.iter().filter_map(|r| r.cap.map(|c| period_start(c.per, e.timestamp)))
+                })
+                .min();
+            if let Some(since) = since {
+                let used =
+                    tx.score_points_since(ws, &live_score.def.name, live_score.version, &contacts, since).await?;
+                run.caps = used.into_iter().map(|((c, rule, period), v)| ((c, rule as usize, period), v)).collect();
+            }
             for e in &events {
                 if objecting.contains(&e.contact) {
                     continue;
                 }
                 let Some(name) = event_name(e.kind, e.name.as_deref()) else { continue };
-                run.event(e.contact, e.seq, e.timestamp, name, &e.properties, now, Some(&mut *tx)).await?;
+                run.event(e.contact, e.seq, e.timestamp, name, &e.properties, now, None).await?;
             }
             for (c, (p, companies)) in &profiles {
                 run.attributes(*c, p, companies, now);

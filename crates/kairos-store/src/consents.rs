@@ -89,6 +89,37 @@ impl Tx {
         rows.into_iter().map(ConsentRow::into_change).collect()
     }
 
+    /// The current consent states of these contacts, in one query per
+    /// thousand (scoring reads them for every contact a commit touched).
+    pub async fn consent_states_of(
+        &mut self,
+        ws: WorkspaceId,
+        contacts: &[ContactId],
+    ) -> Result<std::collections::HashMap<ContactId, Vec<(Channel, Purpose, ConsentState)>>> {
+        let mut out: std::collections::HashMap<ContactId, Vec<(Channel, Purpose, ConsentState)>> =
+            std::collections::HashMap::new();
+        for chunk in contacts.chunks(1000) {
+            let rows: Vec<(String, String, String, String)> = with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "SELECT contact_id, channel, purpose, state FROM consents WHERE workspace_id = ");
+                qb.push_bind(ws.to_string()).push(" AND contact_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.to_string());
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(c).await
+            })?;
+            for (c, ch, p, s) in rows {
+                if let (Some(ch), Some(p), Some(s)) = (Channel::parse(&ch), Purpose::parse(&p), ConsentState::parse(&s))
+                {
+                    out.entry(parse_id(&c, "contact")?).or_default().push((ch, p, s));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every current consent state of a workspace (for the segment engine).
     pub async fn all_consent_states(
         &mut self,

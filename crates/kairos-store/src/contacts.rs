@@ -208,6 +208,43 @@ impl Tx {
         Ok(out)
     }
 
+    /// Contacts by id, with their company links, in a few queries.
+    pub async fn contacts_by_ids(&mut self, ws: WorkspaceId, ids: &[ContactId]) -> Result<Vec<Contact>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(1000) {
+            let rows: Vec<ContactRow> = with_conn!(self, conn => {
+                let mut qb = sqlx::QueryBuilder::new(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = "));
+                qb.push_bind(ws.to_string()).push(" AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.to_string());
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(conn).await
+            })?;
+            let links: Vec<(String, String)> = with_conn!(self, conn => {
+                let mut qb = sqlx::QueryBuilder::new("SELECT contact_id, company_id FROM contact_companies WHERE workspace_id = ");
+                qb.push_bind(ws.to_string()).push(" AND contact_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.to_string());
+                }
+                qb.push(") ORDER BY created_at, company_id");
+                qb.build_query_as().fetch_all(conn).await
+            })?;
+            let mut by_contact: HashMap<ContactId, Vec<CompanyId>> = HashMap::new();
+            for (c, co) in links {
+                by_contact.entry(parse_id(&c, "contact")?).or_default().push(parse_id(&co, "company")?);
+            }
+            for r in rows {
+                let mut c = r.into_contact()?;
+                c.company_ids = by_contact.remove(&c.id).unwrap_or_default();
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
     /// Write back every field of a contact (not its company links).
     pub async fn update_contact(&mut self, c: &Contact) -> Result<bool> {
         let what = match (&c.email, &c.external_id) {

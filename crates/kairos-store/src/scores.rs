@@ -260,6 +260,40 @@ impl Tx {
         Ok(())
     }
 
+    /// What each capped rule gave these contacts in periods from `since`
+    /// on: (contact, rule, period start) → points, in one query per
+    /// thousand contacts.
+    pub async fn score_points_since(
+        &mut self,
+        ws: WorkspaceId,
+        name: &str,
+        version: i64,
+        contacts: &[ContactId],
+        since: i64,
+    ) -> Result<HashMap<(ContactId, i64, i64), f64>> {
+        let mut out = HashMap::new();
+        for chunk in contacts.chunks(1000) {
+            let rows: Vec<(String, i64, i64, f64)> = with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "SELECT contact_id, rule, period, SUM(delta) FROM score_changes WHERE workspace_id = ");
+                qb.push_bind(ws.to_string()).push(" AND score = ").push_bind(name).push(" AND version = ").push_bind(version)
+                    .push(" AND rule IS NOT NULL AND period >= ").push_bind(since).push(" AND contact_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.to_string());
+                }
+                qb.push(") GROUP BY contact_id, rule, period");
+                qb.build_query_as().fetch_all(c).await
+            })?;
+            for (c, rule, period, sum) in rows {
+                if let Ok(id) = c.parse() {
+                    out.insert((ContactId(id), rule, period), sum);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The points an event rule gave a contact in one cap period.
     pub async fn score_points_in_period(
         &mut self,
