@@ -10,6 +10,7 @@
 //! one transaction under the writer. Contacts who object to profiling earn
 //! no points.
 
+use crate::segments::split_field_types;
 use crate::segments::LiveEvent;
 use crate::{Engine, Inner};
 use kairos_core::consent::{ConsentState, Purpose};
@@ -72,22 +73,9 @@ pub struct ContactScoreView {
     pub updated_at: i64,
 }
 
-fn split_types(
-    defs: Vec<kairos_core::fields::FieldDefinition>,
-) -> (HashMap<String, FieldType>, HashMap<String, FieldType>) {
-    let (mut contact, mut company) = (HashMap::new(), HashMap::new());
-    for d in defs {
-        match d.entity {
-            kairos_core::fields::FieldEntity::Contact => contact.insert(d.name, d.field_type),
-            kairos_core::fields::FieldEntity::Company => company.insert(d.name, d.field_type),
-        };
-    }
-    (contact, company)
-}
-
 /// The workspace's schema, for validating definitions.
 pub(crate) async fn schema_of(tx: &mut Tx, ws: WorkspaceId) -> Result<Schema, StoreError> {
-    let (contact, company) = split_types(tx.list_fields(ws).await?);
+    let (contact, company) = split_field_types(tx.list_fields(ws).await?);
     Ok(Schema::with_custom(contact, company))
 }
 
@@ -119,24 +107,23 @@ pub(crate) async fn workspace_scores(
             Err(e) => tracing::warn!(workspace = %ws, error = %e, "score definition skipped"),
         }
     }
-    let (contact_types, company_types) = split_types(tx.list_fields(ws).await?);
+    let (contact_types, company_types) = split_field_types(tx.list_fields(ws).await?);
     let s = Arc::new(WorkspaceScores { scores, contact_types, company_types });
     inner.scores.lock().unwrap_or_else(|e| e.into_inner()).insert(ws, s.clone());
     Ok(s)
 }
 
-/// Contacts whose current consent denies or withdraws profiling.
-async fn objecting(tx: &mut Tx, ws: WorkspaceId, contacts: &[ContactId]) -> Result<HashSet<ContactId>, StoreError> {
-    let mut out = HashSet::new();
-    for c in contacts {
-        let consents = tx.consents_of(ws, *c).await?;
-        if consents.iter().any(|k| {
-            k.purpose == Purpose::Profiling && matches!(k.state, ConsentState::Denied | ConsentState::Withdrawn)
-        }) {
-            out.insert(*c);
-        }
-    }
-    Ok(out)
+/// Whether a consent state is an objection to profiling (scoring is
+/// profiling).
+fn objects(purpose: Purpose, state: ConsentState) -> bool {
+    purpose == Purpose::Profiling && matches!(state, ConsentState::Denied | ConsentState::Withdrawn)
+}
+
+/// Of these contacts, those whose current consent objects to profiling.
+fn objecting(
+    consents: &HashMap<ContactId, Vec<(kairos_core::consent::Channel, Purpose, ConsentState)>>,
+) -> HashSet<ContactId> {
+    consents.iter().filter(|(_, states)| states.iter().any(|(_, p, s)| objects(*p, *s))).map(|(c, _)| *c).collect()
 }
 
 async fn profile_of(
@@ -359,15 +346,7 @@ pub(crate) async fn score_commit(
         // Everything read in a few queries per commit, not one per contact:
         // this runs inside the single writer.
         let consents = tx.consent_states_of(ws, &contacts).await?;
-        let objecting: HashSet<ContactId> = consents
-            .iter()
-            .filter(|(_, states)| {
-                states.iter().any(|(_, p, s)| {
-                    *p == Purpose::Profiling && matches!(s, ConsentState::Denied | ConsentState::Withdrawn)
-                })
-            })
-            .map(|(c, _)| *c)
-            .collect();
+        let objecting = objecting(&consents);
         let needs_profiles = scores.scores.iter().any(|s| !s.frozen && !s.def.attributes.is_empty());
         let mut profiles = HashMap::new();
         if needs_profiles {
@@ -684,16 +663,14 @@ impl Engine {
             return Ok(());
         };
         let def = parse_record(&mut tx, ws, &record).await?;
-        let (contact_types, company_types) = split_types(tx.list_fields(ws).await?);
+        let (contact_types, company_types) = split_field_types(tx.list_fields(ws).await?);
         let total = tx.count_events(ws).await?;
         let snapshot = tx.max_seq(ws).await?;
         let objecting_all: HashSet<ContactId> = tx
             .all_consent_states(ws)
             .await?
             .into_iter()
-            .filter(|(_, _, p, s)| {
-                *p == Purpose::Profiling && matches!(s, ConsentState::Denied | ConsentState::Withdrawn)
-            })
+            .filter(|(_, _, p, s)| objects(*p, *s))
             .map(|(c, ..)| c)
             .collect();
         tx.commit().await?;
@@ -764,7 +741,7 @@ impl Engine {
             let events = tx.events_after(ws, cursor, RECOMPUTE_CHUNK).await?;
             let Some(last) = events.last().map(|e| e.seq) else { break };
             let contacts: Vec<ContactId> = events.iter().map(|e| e.contact_id).collect();
-            let objecting = objecting(&mut tx, ws, &contacts).await?;
+            let objecting = objecting(&tx.consent_states_of(ws, &contacts).await?);
             for e in &events {
                 if !objecting.contains(&e.contact_id) && !objecting_all.contains(&e.contact_id) {
                     if let Some(n) = event_name(e.kind, e.name.as_deref()) {

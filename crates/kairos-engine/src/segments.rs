@@ -980,7 +980,7 @@ fn change_message_id(c: &Change) -> String {
 }
 
 /// Contact and company field types from a workspace's definitions.
-fn split_field_types(
+pub(crate) fn split_field_types(
     defs: Vec<kairos_core::fields::FieldDefinition>,
 ) -> (HashMap<String, FieldType>, HashMap<String, FieldType>) {
     let mut contact = HashMap::new();

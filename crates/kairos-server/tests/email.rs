@@ -602,37 +602,10 @@ async fn broadcast_with_an_ab_test_a_throttle_pause_and_a_report() {
         let sample = r["recipients"]["done"].as_i64().unwrap();
         assert!(sample > 5 && sample < 35, "{r}");
         // B's recipients open; A's do not.
-        let msgs = s.get("/api/v1/email/messages?limit=100").await;
         let b_template = s.get("/api/v1/email/templates/Spring%20B").await["id"].clone();
-        let mut b_opened = 0;
-        for m in msgs["data"].as_array().unwrap() {
-            if m["template_id"] == b_template && m["status"] == "captured" {
-                let raw = s
-                    .http
-                    .get(format!("{}/api/v1/email/messages/{}/raw", s.url, m["id"].as_str().unwrap()))
-                    .bearer_auth(&s.admin)
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
-                let unfolded = raw.replace("=\r\n", "").replace("=3D", "=");
-                let pixel = unfolded
-                    .split("src=\"")
-                    .filter_map(|p| p.split('"').next())
-                    .find(|u| u.contains("/t/o/"))
-                    .unwrap()
-                    .to_string();
-                s.http
-                    .get(pixel)
-                    .header("user-agent", "Mozilla/5.0 (Windows NT 10.0) Thunderbird/128.0")
-                    .send()
-                    .await
-                    .unwrap();
-                b_opened += 1;
-            }
-        }
+        let mut opened = std::collections::HashSet::new();
+        open_captured(&s, &b_template, &mut opened).await;
+        let b_opened = opened.len();
         assert!(b_opened > 0);
         // After the wait, B wins and the rest get it.
         clock.advance(chrono::Duration::minutes(61));
