@@ -9,6 +9,7 @@
 pub mod access;
 pub mod address;
 pub mod apikey;
+pub mod attribution;
 pub mod clock;
 pub mod company;
 pub mod consent;

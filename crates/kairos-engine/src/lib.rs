@@ -20,6 +20,7 @@ mod models;
 mod outbox;
 mod predictions;
 mod profile;
+pub mod reports;
 mod scores;
 mod segments;
 mod send_time;

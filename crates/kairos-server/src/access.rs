@@ -180,6 +180,11 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("POST", "/api/v1/models/clusters", MarketingWrite),
     // The workspace at a glance.
     ("GET", "/api/v1/workspace", ReportsRead),
+    ("GET", "/api/v1/reports/attribution", ReportsRead),
+    ("GET", "/api/v1/reports/attribution.csv", ReportsRead),
+    ("GET", "/api/v1/reports/costs", ReportsRead),
+    ("PUT", "/api/v1/reports/costs", MarketingWrite),
+    ("DELETE", "/api/v1/reports/costs", MarketingWrite),
     ("GET", "/api/v1/workspace/activity", ReportsRead),
 ];
 

@@ -2,8 +2,8 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    auth, campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, retention,
-    scores, segments, settings, suppressions, users, workspace,
+    auth, campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, reports,
+    retention, scores, segments, settings, suppressions, users, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
@@ -53,6 +53,7 @@ impl Modify for BearerAuth {
         models::conversion_versions, models::conversion_version, models::contact_conversion,
         models::conversion_scores, models::schedules, models::schedule, models::unschedule, models::send_time,
         models::audit_conversion, models::audit_score, models::audits,
+        reports::attribution, reports::attribution_csv, reports::costs, reports::put_cost, reports::delete_cost,
         journeys::list, journeys::create, journeys::read, journeys::update, journeys::publish, journeys::pause,
         journeys::resume, journeys::archive, journeys::versions, journeys::stats, journeys::runs, journeys::run,
         journeys::retry, journeys::contact_runs, journeys::enter, journeys::dry_run, journeys::dead_letters,

@@ -960,24 +960,7 @@ async fn open_captured(s: &Server, template: &Value, opened: &mut std::collectio
         if m["template_id"] != *template || m["status"] != "captured" || opened.contains(&id) {
             continue;
         }
-        let raw = s
-            .http
-            .get(format!("{}/api/v1/email/messages/{id}/raw", s.url))
-            .bearer_auth(&s.admin)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let unfolded = raw.replace("=\r\n", "").replace("=3D", "=");
-        let pixel = unfolded
-            .split("src=\"")
-            .filter_map(|p| p.split('"').next())
-            .find(|u| u.contains("/t/o/"))
-            .unwrap()
-            .to_string();
-        s.http.get(pixel).header("user-agent", "Mozilla/5.0 (Windows NT 10.0) Thunderbird/128.0").send().await.unwrap();
+        s.open_message(&id).await;
         opened.insert(id);
     }
 }

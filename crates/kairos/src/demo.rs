@@ -217,8 +217,18 @@ async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::Workspac
                 continue;
             }
             let (page, path) = PAGES.choose(&mut rng).copied().unwrap_or(PAGES[0]);
+            // Every fourth visit comes through a tagged ad or newsletter
+            // link (chosen without the generator, so the rest of the demo
+            // stays as it was).
+            let context = match (i + s) % 4 {
+                0 => {
+                    let (name, source, medium) = AD_CAMPAIGNS[(i * 7 + s) % AD_CAMPAIGNS.len()];
+                    json!({"campaign": {"name": name, "source": source, "medium": medium}})
+                }
+                _ => json!({}),
+            };
             batch.push(json!({"type": "page", "userId": user, "name": page, "messageId": format!("demo-{i}-{s}-page"),
-                "properties": {"path": path, "url": format!("https://shop.example.com{path}")}, "timestamp": ts(at)}));
+                "properties": {"path": path, "url": format!("https://shop.example.com{path}")}, "context": context, "timestamp": ts(at)}));
             let (sku, product, price) = *PRODUCTS.choose(&mut rng).unwrap_or(&PRODUCTS[0]);
             batch.push(json!({"type": "track", "userId": user, "event": "Product Viewed", "messageId": format!("demo-{i}-{s}-view"),
                 "properties": {"product_id": sku, "name": product, "price": price}, "timestamp": ts(at + Duration::seconds(20))}));
@@ -252,6 +262,28 @@ async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::Workspac
     seed_journey(engine, ws).await?;
     seed_scores(engine, ws).await?;
     seed_model(engine, ws).await?;
+    seed_costs(engine, ws).await?;
+    Ok(())
+}
+
+/// The UTM campaigns (name, source, medium) that bring demo visitors.
+const AD_CAMPAIGNS: [(&str, &str, &str); 3] =
+    [("black-friday", "google", "cpc"), ("retargeting", "facebook", "paid_social"), ("monthly-picks", "newsletter", "email")];
+
+/// What the demo's ads cost, so the attribution report shows a return on
+/// investment.
+async fn seed_costs(engine: &Engine, ws: kairos_core::ids::WorkspaceId) -> Result<()> {
+    for ((name, source, medium), amount) in AD_CAMPAIGNS.iter().zip([60_000.0, 40_000.0, 3_000.0]) {
+        let cost = kairos_store::MarketingCost {
+            source: format!("utm:{source}/{medium}/{name}"),
+            amount,
+            per_message: 0.0,
+            currency: "USD".into(),
+            note: Some("demo spend for the last months".into()),
+            updated_at: 0,
+        };
+        engine.put_marketing_cost(ws, cost).await?;
+    }
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod journeys;
 pub mod keys;
 pub mod models;
 pub mod privacy;
+pub mod reports;
 pub mod retention;
 pub mod scores;
 pub mod segments;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(retention::routes())
         .merge(models::routes())
+        .merge(reports::routes())
         .merge(suppressions::routes())
         .merge(workspace::routes())
 }

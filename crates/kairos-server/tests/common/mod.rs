@@ -99,4 +99,34 @@ impl Server {
         }
         panic!("timed out waiting for {what} at {path}; last response: {last}");
     }
+
+    /// Open a captured message as a person would: fetch its tracking pixel
+    /// with a desktop mail client's user agent.
+    pub async fn open_message(&self, id: &str) {
+        let raw = self
+            .http
+            .get(format!("{}/api/v1/email/messages/{id}/raw", self.url))
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let unfolded = raw.replace("=\r\n", "").replace("=3D", "=");
+        let pixel = unfolded
+            .split("src=\"")
+            .filter_map(|p| p.split('"').next())
+            .find(|u| u.contains("/t/o/"))
+            .unwrap_or_else(|| panic!("no tracking pixel in message {id}"))
+            .to_string();
+        let r = self
+            .http
+            .get(pixel)
+            .header("user-agent", "Mozilla/5.0 (Windows NT 10.0) Thunderbird/128.0")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "opening {id}: {}", r.status());
+    }
 }

@@ -1,0 +1,13 @@
+-- What the marketing cost, per source a report credits (`campaign:ID`,
+-- `journey:ID`, `utm:SOURCE/MEDIUM/NAME`): a fixed amount and a price per
+-- message sent, for the return on investment in attribution reports.
+CREATE TABLE marketing_costs (
+    workspace_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    amount REAL NOT NULL,
+    per_message REAL NOT NULL,
+    currency TEXT NOT NULL,
+    note TEXT,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, source)
+);
