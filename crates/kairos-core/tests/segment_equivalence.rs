@@ -35,7 +35,7 @@ fn field_leaf() -> impl Strategy<Value = Value> {
         (0..50i32, 0..50i32).prop_map(|(a, b)| json!({"field": "age", "op": "between", "value": [a, a + b]})),
         any::<bool>().prop_map(|b| json!({"field": "vip", "op": "equals", "value": b})),
         (1..40u32).prop_map(|d| json!({"field": "signup", "op": "within_last_days", "value": d})),
-        (1..30u32).prop_map(|d| json!({"field": "signup", "op": "anniversary_within_days", "value": d})),
+        (0..30u32).prop_map(|d| json!({"field": "signup", "op": "anniversary_within_days", "value": d})),
         (prop::sample::select(vec!["before", "after"]), -60..60i64)
             .prop_map(|(op, d)| json!({"field": "signup", "op": op, "value": date_str(T0 + d * DAY_MS)})),
         (prop::sample::select(vec!["contains", "not_contains"]), prop::sample::select(vec!["a", "b"]))
@@ -238,6 +238,12 @@ impl Harness {
                 }
                 if !tags.is_empty() {
                     p.0.insert("tags".into(), Attr::List(tags.iter().map(|t| t.to_string()).collect()));
+                }
+                // Anniversaries fall on the contact's own calendar: zones on
+                // both sides of UTC (and none), changing with the profile.
+                let zones = [None, Some("asia/tokyo"), Some("america/los_angeles"), Some("pacific/kiritimati")];
+                if let Some(z) = zones[(*contact + age.unwrap_or(0) as usize) % zones.len()] {
+                    p.0.insert("timezone".into(), Attr::Str(z.into()));
                 }
                 let mut cos: Vec<CompanyId> = companies.iter().map(|i| self.companies[*i]).collect();
                 cos.dedup();

@@ -267,8 +267,11 @@ async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::Workspac
 }
 
 /// The UTM campaigns (name, source, medium) that bring demo visitors.
-const AD_CAMPAIGNS: [(&str, &str, &str); 3] =
-    [("black-friday", "google", "cpc"), ("retargeting", "facebook", "paid_social"), ("monthly-picks", "newsletter", "email")];
+const AD_CAMPAIGNS: [(&str, &str, &str); 3] = [
+    ("black-friday", "google", "cpc"),
+    ("retargeting", "facebook", "paid_social"),
+    ("monthly-picks", "newsletter", "email"),
+];
 
 /// What the demo's ads cost, so the attribution report shows a return on
 /// investment.

@@ -6,7 +6,7 @@
 //! answer that needs no engine.
 
 use super::rule::{CountOp, EventCond, Measure, Rule, TimeTest, Window, DAY_MS};
-use super::value::{field_matches, property, Attr, Profile};
+use super::value::{field_matches, property, Attr, AttrRef, Profile, TIMEZONE_FIELD};
 use crate::ids::{CompanyId, ContactId, ListId, SegmentId};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -30,6 +30,14 @@ pub struct World {
     pub lists: HashMap<ListId, HashSet<ContactId>>,
 }
 
+/// The contact's time zone, for dates on their own calendar.
+fn zone(world: &World, contact: ContactId) -> Option<&str> {
+    match world.contacts.get(&contact)?.get(TIMEZONE_FIELD)? {
+        AttrRef::Str(z) => Some(z),
+        _ => None,
+    }
+}
+
 /// Whether `contact` satisfies `rule` at instant `now` (ms).
 pub fn evaluate(rule: &Rule, world: &World, contact: ContactId, now: i64) -> bool {
     match rule {
@@ -38,7 +46,7 @@ pub fn evaluate(rule: &Rule, world: &World, contact: ContactId, now: i64) -> boo
         Rule::Not(r) => !evaluate(r, world, contact, now),
         Rule::Field(c) => {
             let v = world.contacts.get(&contact).and_then(|p| p.get(&c.field));
-            field_matches(&c.op, v, now)
+            field_matches(&c.op, v, now, zone(world, contact))
         }
         Rule::Company(c) => world
             .contact_companies
@@ -46,7 +54,7 @@ pub fn evaluate(rule: &Rule, world: &World, contact: ContactId, now: i64) -> boo
             .into_iter()
             .flatten()
             .filter_map(|co| world.companies.get(co))
-            .any(|p| field_matches(&c.op, p.get(&c.field), now)),
+            .any(|p| field_matches(&c.op, p.get(&c.field), now, zone(world, contact))),
         Rule::Event(e) => event_matches(e, world.events.get(&contact).map(Vec::as_slice).unwrap_or(&[]), now),
         Rule::Segment(s) => world.segments.get(s).is_some_and(|r| evaluate(r, world, contact, now)),
         Rule::List(l) => world.lists.get(l).is_some_and(|m| m.contains(&contact)),
@@ -58,7 +66,7 @@ pub fn event_passes(e: &EventCond, name: &str, properties: &Value, now: i64) -> 
     name == e.event
         && e.filters.iter().all(|f| {
             let v = property(properties, &f.path).and_then(Attr::from_property);
-            field_matches(&f.op, v.as_ref().map(Attr::as_ref), now)
+            field_matches(&f.op, v.as_ref().map(Attr::as_ref), now, None)
         })
 }
 

@@ -90,7 +90,8 @@ pub enum FieldOp {
     /// `now - N days < value <= now`.
     WithinLastDays(u32),
     /// The next yearly recurrence of the date's month and day (birthday,
-    /// anniversary) falls within the next N days, today included (UTC days).
+    /// anniversary) falls within the next N days, today included (days on the
+    /// contact's own calendar: their `timezone`, else UTC).
     AnniversaryWithinDays(u32),
 }
 

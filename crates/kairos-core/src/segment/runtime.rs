@@ -18,7 +18,8 @@ use super::rule::{
     CountOp, EventCond, FieldCond, FieldOp, Literal, Measure, PropertyCond, Rule, TimeTest, Window, DAY_MS,
 };
 use super::value::{
-    field_is_timed, field_matches, field_next_change, is_score_field, property, Attr, AttrRef, Decaying, Profile,
+    field_is_timed, field_matches, field_next_change, is_score_field, property, reads_calendar, Attr, AttrRef,
+    Decaying, Profile, TIMEZONE_FIELD,
 };
 use crate::ids::{CompanyId, ContactId, ListId, SegmentId};
 use fixedbitset::FixedBitSet;
@@ -292,7 +293,7 @@ impl TallyDef {
         ev.name == self.event
             && self.filters.iter().all(|f| {
                 let v = property(ev.properties, &f.path).and_then(Attr::from_property);
-                field_matches(&f.op, v.as_ref().map(Attr::as_ref), ev.timestamp)
+                field_matches(&f.op, v.as_ref().map(Attr::as_ref), ev.timestamp, None)
             })
     }
 
@@ -326,6 +327,14 @@ impl TallyDef {
             + self.tallies.values().map(|t| if t.recent.spilled() { t.recent.capacity() * 8 } else { 0 }).sum::<usize>()
             + self.in_range.capacity() * 24
             + self.in_range.values().map(|r| r.len() * 4).sum::<usize>()
+    }
+}
+
+/// Record that a segment reads contact field `name` (a change to it
+/// re-evaluates the segment).
+fn reads_field(slot: &mut SegmentSlot, name: &str) {
+    if !slot.fields.iter().any(|x| x == name) {
+        slot.fields.push(name.to_string());
     }
 }
 
@@ -735,6 +744,18 @@ impl SegmentRuntime {
         }
     }
 
+    /// Contact `c`'s time zone when `op` reads the calendar (anniversaries
+    /// fall on the contact's own days); otherwise none is looked up.
+    fn zone(&self, op: &FieldOp, c: u32) -> Option<&str> {
+        if !reads_calendar(op) {
+            return None;
+        }
+        match self.fields.get(c, *self.fields.index.get(TIMEZONE_FIELD)?)? {
+            AttrRef::Str(z) => Some(z),
+            _ => None,
+        }
+    }
+
     fn eval(&self, rule: &Compiled, c: u32, now: i64) -> bool {
         match rule {
             Compiled::And(rs) => rs.iter().all(|r| self.eval(r, c, now)),
@@ -745,12 +766,12 @@ impl SegmentRuntime {
                     let eq = v.get(c as usize) == Some(sym);
                     return if matches!(cond.op, FieldOp::NotEquals(_)) { !eq } else { eq };
                 }
-                field_matches(&cond.op, self.fields.get(c, *col), now)
+                field_matches(&cond.op, self.fields.get(c, *col), now, self.zone(&cond.op, c))
             }
-            Compiled::Company { col, cond } => self
-                .contact_companies
-                .get(&c)
-                .is_some_and(|cos| cos.iter().any(|&co| field_matches(&cond.op, self.companies.get(co, *col), now))),
+            Compiled::Company { col, cond } => self.contact_companies.get(&c).is_some_and(|cos| {
+                let zone = self.zone(&cond.op, c);
+                cos.iter().any(|&co| field_matches(&cond.op, self.companies.get(co, *col), now, zone))
+            }),
             Compiled::Event { tally, measure, range } => {
                 let def = self.tallies[*tally].as_ref().expect("compiled tallies exist");
                 let counts = def.in_range.get(&c).and_then(|r| r.get(*range)).copied().unwrap_or(0);
@@ -774,10 +795,14 @@ impl SegmentRuntime {
                 rs.iter().fold(None, |acc, r| min(acc, self.next_change(r, c, now)))
             }
             Compiled::Not(r) => self.next_change(r, c, now),
-            Compiled::Field { col, cond, .. } => field_next_change(&cond.op, self.fields.get(c, *col), now),
+            Compiled::Field { col, cond, .. } => {
+                field_next_change(&cond.op, self.fields.get(c, *col), now, self.zone(&cond.op, c))
+            }
             Compiled::Company { col, cond } => self.contact_companies.get(&c).and_then(|cos| {
-                cos.iter()
-                    .fold(None, |acc, &co| min(acc, field_next_change(&cond.op, self.companies.get(co, *col), now)))
+                let zone = self.zone(&cond.op, c);
+                cos.iter().fold(None, |acc, &co| {
+                    min(acc, field_next_change(&cond.op, self.companies.get(co, *col), now, zone))
+                })
             }),
             Compiled::Event { tally, measure, .. } => {
                 let def = self.tallies[*tally].as_ref().expect("compiled tallies exist");
@@ -877,8 +902,9 @@ impl SegmentRuntime {
             Rule::Not(r) => Compiled::Not(Box::new(self.compile(r, slot, new_tallies, snapshot))),
             Rule::Field(f) => {
                 slot.timed |= field_is_timed(&f.op) || is_score_field(&f.field);
-                if !slot.fields.contains(&f.field) {
-                    slot.fields.push(f.field.clone());
+                reads_field(slot, &f.field);
+                if reads_calendar(&f.op) {
+                    reads_field(slot, TIMEZONE_FIELD);
                 }
                 let col = self.fields.column_id(&f.field);
                 let sym = text_equality(&f.op).map(|l| self.fields.strings.intern(l));
@@ -888,6 +914,9 @@ impl SegmentRuntime {
                 slot.timed |= field_is_timed(&f.op);
                 if !slot.company_fields.contains(&f.field) {
                     slot.company_fields.push(f.field.clone());
+                }
+                if reads_calendar(&f.op) {
+                    reads_field(slot, TIMEZONE_FIELD);
                 }
                 Compiled::Company { col: self.companies.column_id(&f.field), cond: f.clone() }
             }

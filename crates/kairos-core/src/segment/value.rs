@@ -236,14 +236,28 @@ fn date(v: Option<AttrRef<'_>>) -> Option<i64> {
     }
 }
 
-/// Days from `now`'s UTC date to the next recurrence (today included) of
-/// `d`'s month and day; 29 February recurs on 28 February in common years.
-fn days_to_anniversary(d: i64, now: i64) -> i64 {
-    let (Some(d), Some(now)) = (DateTime::<Utc>::from_timestamp_millis(d), DateTime::<Utc>::from_timestamp_millis(now))
-    else {
+/// The contact field holding their IANA time zone.
+pub const TIMEZONE_FIELD: &str = "timezone";
+
+/// The calendar date at `now` in the time zone `zone` (an IANA name, as the
+/// contact's `timezone` field holds it; UTC when unset or unknown), and the
+/// instant that date ends (the next local midnight, or the first instant of
+/// the next day when a DST change skips midnight).
+fn local_day(now: i64, zone: Option<&str>) -> Option<(NaiveDate, i64)> {
+    let tz = zone.and_then(|z| jiff::tz::TimeZone::get(z).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = jiff::Timestamp::from_millisecond(now).ok()?.to_zoned(tz.clone());
+    let d = local.date();
+    let today = NaiveDate::from_ymd_opt(d.year() as i32, d.month() as u32, d.day() as u32)?;
+    let ends = d.tomorrow().ok()?.to_zoned(tz).ok()?.timestamp().as_millisecond();
+    Some((today, ends))
+}
+
+/// Days from `now`'s date in `zone` to the next recurrence (today included)
+/// of `d`'s month and day; 29 February recurs on 28 February in common years.
+fn days_to_anniversary(d: i64, now: i64, zone: Option<&str>) -> i64 {
+    let (Some(d), Some((today, _))) = (DateTime::<Utc>::from_timestamp_millis(d), local_day(now, zone)) else {
         return i64::MAX;
     };
-    let today = now.date_naive();
     let on = |year: i32| {
         NaiveDate::from_ymd_opt(year, d.month(), d.day())
             .or_else(|| NaiveDate::from_ymd_opt(year, d.month(), d.day() - 1))
@@ -256,8 +270,10 @@ fn days_to_anniversary(d: i64, now: i64) -> i64 {
     (next - today).num_days()
 }
 
-/// Whether a value satisfies an operator at instant `now` (ms).
-pub fn field_matches(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64) -> bool {
+/// Whether a value satisfies an operator at instant `now` (ms). `zone` is
+/// the contact's time zone: birthdays and anniversaries are days on their
+/// own calendar.
+pub fn field_matches(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64, zone: Option<&str>) -> bool {
     match op {
         FieldOp::IsSet => v.is_some(),
         FieldOp::NotSet => v.is_none(),
@@ -277,7 +293,7 @@ pub fn field_matches(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64) -> bool {
         FieldOp::After(t) => date(v).is_some_and(|d| d > *t),
         FieldOp::DateBetween(a, b) => date(v).is_some_and(|d| *a <= d && d < *b),
         FieldOp::WithinLastDays(n) => date(v).is_some_and(|d| now - *n as i64 * DAY_MS < d && d <= now),
-        FieldOp::AnniversaryWithinDays(n) => date(v).is_some_and(|d| days_to_anniversary(d, now) <= *n as i64),
+        FieldOp::AnniversaryWithinDays(n) => date(v).is_some_and(|d| days_to_anniversary(d, now, zone) <= *n as i64),
     }
 }
 
@@ -290,8 +306,8 @@ fn contains(v: Option<AttrRef<'_>>, s: &str) -> bool {
 }
 
 /// The next instant after `now` at which [`field_matches`] may give another
-/// answer for the same value, or `None` if it never will by time alone.
-pub fn field_next_change(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64) -> Option<i64> {
+/// answer for the same value (and zone), or `None` if it never will by time alone.
+pub fn field_next_change(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64, zone: Option<&str>) -> Option<i64> {
     if let Some(AttrRef::Score(s)) = v {
         return score_next_change(op, s, now);
     }
@@ -307,10 +323,15 @@ pub fn field_next_change(op: &FieldOp, v: Option<AttrRef<'_>>, now: i64) -> Opti
                 None
             }
         }
-        // The answer moves with the calendar: look again at next midnight.
-        FieldOp::AnniversaryWithinDays(_) => Some((now.div_euclid(DAY_MS) + 1) * DAY_MS),
+        // The answer moves with the contact's calendar: look again at their next midnight.
+        FieldOp::AnniversaryWithinDays(_) => local_day(now, zone).map(|(_, ends)| ends),
         _ => None,
     }
+}
+
+/// Whether an operator reads the contact's calendar (and so their time zone).
+pub fn reads_calendar(op: &FieldOp) -> bool {
+    matches!(op, FieldOp::AnniversaryWithinDays(_))
 }
 
 /// Whether an operator's answer can change with time alone.
@@ -327,25 +348,25 @@ mod tests {
     #[test]
     fn operators() {
         let s = Attr::Str("gold member".into());
-        assert!(field_matches(&FieldOp::Contains("gold".into()), Some(s.as_ref()), T));
-        assert!(field_matches(&FieldOp::StartsWith("gold".into()), Some(s.as_ref()), T));
-        assert!(field_matches(&FieldOp::NotEquals(Literal::Str("x".into())), None, T));
-        assert!(!field_matches(&FieldOp::Equals(Literal::Str("x".into())), None, T));
+        assert!(field_matches(&FieldOp::Contains("gold".into()), Some(s.as_ref()), T, None));
+        assert!(field_matches(&FieldOp::StartsWith("gold".into()), Some(s.as_ref()), T, None));
+        assert!(field_matches(&FieldOp::NotEquals(Literal::Str("x".into())), None, T, None));
+        assert!(!field_matches(&FieldOp::Equals(Literal::Str("x".into())), None, T, None));
         let l = Attr::List(vec!["a".into(), "b".into()]);
-        assert!(field_matches(&FieldOp::In(vec![Literal::Str("b".into())]), Some(l.as_ref()), T));
-        assert!(!field_matches(&FieldOp::Contains("c".into()), Some(l.as_ref()), T));
-        assert!(field_matches(&FieldOp::Between(1.0, 2.0), Some(AttrRef::Num(2.0)), T));
-        assert!(!field_matches(&FieldOp::Gt(1.0), Some(AttrRef::Str("5")), T));
+        assert!(field_matches(&FieldOp::In(vec![Literal::Str("b".into())]), Some(l.as_ref()), T, None));
+        assert!(!field_matches(&FieldOp::Contains("c".into()), Some(l.as_ref()), T, None));
+        assert!(field_matches(&FieldOp::Between(1.0, 2.0), Some(AttrRef::Num(2.0)), T, None));
+        assert!(!field_matches(&FieldOp::Gt(1.0), Some(AttrRef::Str("5")), T, None));
     }
 
     #[test]
     fn date_windows_and_their_timers() {
         let op = FieldOp::WithinLastDays(30);
         let d = T - 10 * DAY_MS;
-        assert!(field_matches(&op, Some(AttrRef::Date(d)), T));
-        assert_eq!(field_next_change(&op, Some(AttrRef::Date(d)), T), Some(d + 30 * DAY_MS));
-        assert!(!field_matches(&op, Some(AttrRef::Date(d)), d + 30 * DAY_MS));
-        assert!(field_matches(&op, Some(AttrRef::Date(d)), d + 30 * DAY_MS - 1));
+        assert!(field_matches(&op, Some(AttrRef::Date(d)), T, None));
+        assert_eq!(field_next_change(&op, Some(AttrRef::Date(d)), T, None), Some(d + 30 * DAY_MS));
+        assert!(!field_matches(&op, Some(AttrRef::Date(d)), d + 30 * DAY_MS, None));
+        assert!(field_matches(&op, Some(AttrRef::Date(d)), d + 30 * DAY_MS - 1, None));
     }
 
     #[test]
@@ -353,16 +374,16 @@ mod tests {
         let state = crate::score::ScoreState { behaviour: 40.0, as_of: T, attributes: 10.0, level: 0 };
         let s = AttrRef::Score(Decaying { state, half_life_days: Some(10.0) });
         let op = FieldOp::Gte(30.0);
-        assert!(field_matches(&op, Some(s), T));
+        assert!(field_matches(&op, Some(s), T, None));
         // 40·2^(−t/10 days) + 10 = 30 at t = 10 days.
-        let at = field_next_change(&op, Some(s), T).unwrap();
+        let at = field_next_change(&op, Some(s), T, None).unwrap();
         assert_eq!(at, T + 10 * DAY_MS + 1);
-        assert!(!field_matches(&op, Some(s), at));
-        assert!(field_matches(&op, Some(s), at - 2));
-        assert_eq!(field_next_change(&FieldOp::Gte(5.0), Some(s), T), None, "never below its attribute points");
+        assert!(!field_matches(&op, Some(s), at, None));
+        assert!(field_matches(&op, Some(s), at - 2, None));
+        assert_eq!(field_next_change(&FieldOp::Gte(5.0), Some(s), T, None), None, "never below its attribute points");
         let steady = AttrRef::Score(Decaying { state, half_life_days: None });
-        assert_eq!(field_next_change(&op, Some(steady), T), None);
-        assert!(field_matches(&FieldOp::Between(45.0, 60.0), Some(steady), T + 100 * DAY_MS));
+        assert_eq!(field_next_change(&op, Some(steady), T, None), None);
+        assert!(field_matches(&FieldOp::Between(45.0, 60.0), Some(steady), T + 100 * DAY_MS, None));
     }
 
     #[test]
@@ -370,11 +391,32 @@ mod tests {
         let now = crate::segment::rule::parse_instant("2026-12-30T15:00:00Z").unwrap();
         let bday = |s: &str| AttrRef::Date(crate::segment::rule::parse_instant(s).unwrap());
         let op = FieldOp::AnniversaryWithinDays(3);
-        assert!(field_matches(&op, Some(bday("1990-01-02")), now));
-        assert!(field_matches(&op, Some(bday("1990-12-30")), now));
-        assert!(!field_matches(&op, Some(bday("1990-12-29")), now));
-        assert!(!field_matches(&op, Some(bday("1990-01-03")), now));
+        assert!(field_matches(&op, Some(bday("1990-01-02")), now, None));
+        assert!(field_matches(&op, Some(bday("1990-12-30")), now, None));
+        assert!(!field_matches(&op, Some(bday("1990-12-29")), now, None));
+        assert!(!field_matches(&op, Some(bday("1990-01-03")), now, None));
         let feb29 = crate::segment::rule::parse_instant("2027-02-25").unwrap();
-        assert!(field_matches(&op, Some(bday("2000-02-29")), feb29));
+        assert!(field_matches(&op, Some(bday("2000-02-29")), feb29, None));
+    }
+
+    #[test]
+    fn anniversaries_on_the_contacts_calendar() {
+        // 23:30 UTC on 29 December is already the 30th in Tokyo, still the
+        // 29th in Los Angeles.
+        let now = crate::segment::rule::parse_instant("2026-12-29T23:30:00Z").unwrap();
+        let bday = AttrRef::Date(crate::segment::rule::parse_instant("1990-12-30").unwrap());
+        let today = FieldOp::AnniversaryWithinDays(0);
+        assert!(!field_matches(&today, Some(bday), now, None));
+        assert!(field_matches(&today, Some(bday), now, Some("Asia/Tokyo")));
+        // Field values are lower-cased; zone names are found all the same.
+        assert!(field_matches(&today, Some(bday), now, Some("asia/tokyo")));
+        assert!(!field_matches(&today, Some(bday), now, Some("America/Los_Angeles")));
+        assert!(!field_matches(&today, Some(bday), now, Some("Not/AZone")), "unknown zones are UTC");
+        // The next look is at the contact's own midnight: 08:00 UTC in Los
+        // Angeles (PST), 15:00 UTC in Tokyo, 00:00 UTC without a zone.
+        let next = |z| field_next_change(&today, Some(bday), now, z);
+        assert_eq!(next(Some("America/Los_Angeles")), crate::segment::rule::parse_instant("2026-12-30T08:00:00Z"));
+        assert_eq!(next(Some("Asia/Tokyo")), crate::segment::rule::parse_instant("2026-12-30T15:00:00Z"));
+        assert_eq!(next(None), crate::segment::rule::parse_instant("2026-12-30T00:00:00Z"));
     }
 }
