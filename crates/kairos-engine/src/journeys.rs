@@ -22,7 +22,7 @@ use kairos_core::segment::{event_name, Rule};
 use kairos_store::{Attempt, Intent, PathRecord, RunRecord, StoreError, Tx};
 use serde_json::{json, Value};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -995,7 +995,23 @@ impl Runner {
         // transaction; the others become outbox intents.
         let mut intents = Vec::new();
         let mut failed_runs: Vec<(String, String)> = Vec::new();
-        for (ws, journey, run_id, contact, effect) in &batch.effects {
+        // Score changes go in together, one read and one write per score.
+        let mut groups: BTreeMap<(WorkspaceId, &str), Vec<(usize, crate::scores::Adjustment)>> = BTreeMap::new();
+        for (i, (ws, journey, _, contact, effect)) in batch.effects.iter().enumerate() {
+            if let Action::ChangeScore { score, by } = &effect.action {
+                let reason = format!("journey {journey}, node {}", effect.node);
+                let change = crate::scores::Adjustment { contact: *contact, by: *by, reason };
+                groups.entry((*ws, score.as_str())).or_default().push((i, change));
+            }
+        }
+        let mut score_values: HashMap<usize, f64> = HashMap::new();
+        for ((ws, name), items) in groups {
+            let (indices, changes): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
+            let (values, crossed) = crate::scores::adjust(&mut tx, &engine.inner, ws, name, &changes, now).await?;
+            engine.wake_journeys(crossed.into_iter().max());
+            score_values.extend(indices.into_iter().zip(values));
+        }
+        for (i, (ws, journey, run_id, contact, effect)) in batch.effects.iter().enumerate() {
             let version = self.runs.get(run_id).map(|l| l.version).unwrap_or(0);
             let trigger_seq = self.runs.get(run_id).and_then(|l| l.trigger_seq);
             let mut intent = Intent {
@@ -1019,12 +1035,16 @@ impl Runner {
                 if let (Some(seq), Some(p)) = (trigger_seq, intent.payload.as_object_mut()) {
                     p.insert("trigger_seq".into(), json!(seq));
                 }
+            } else if let (Action::ChangeScore { score, by }, Some(value)) = (&effect.action, score_values.get(&i)) {
+                intent.status = "done".into();
+                intent.done_at = Some(now);
+                intent.attempts = 1;
+                intent.payload = json!({"score": score, "by": by, "value": value});
             } else {
                 intent.status = "done".into();
                 intent.done_at = Some(now);
                 intent.attempts = 1;
-                let source = format!("journey {journey}, node {}", effect.node);
-                match apply_internal(&engine, &mut state, &mut tx, *ws, *contact, &effect.action, &source, now).await? {
+                match apply_internal(&engine, &mut state, &mut tx, *ws, *contact, &effect.action, now).await? {
                     Ok(summary) => intent.payload = summary,
                     Err(why) => {
                         intent.status = "dead".into();
@@ -1229,7 +1249,6 @@ async fn apply_internal(
     ws: WorkspaceId,
     contact: ContactId,
     action: &Action,
-    source: &str,
     now: i64,
 ) -> Result<Result<Value, String>, StoreError> {
     match action {
@@ -1248,12 +1267,6 @@ async fn apply_internal(
             tx.update_contact(&c).await?;
             state.forget_contact(contact);
             Ok(Ok(json!({"set": set})))
-        }
-        Action::ChangeScore { score, by } => {
-            let (value, crossed) =
-                crate::scores::adjust(tx, &engine.inner, ws, contact, score, *by, source, now).await?;
-            engine.wake_journeys(crossed.into_iter().max());
-            Ok(Ok(json!({"score": score, "by": by, "value": value})))
         }
         Action::AddToList(list) | Action::RemoveFromList(list) => {
             let add = matches!(action, Action::AddToList(_));

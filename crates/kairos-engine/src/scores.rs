@@ -453,20 +453,28 @@ pub(crate) async fn score_drops(tx: &mut Tx, inner: &Inner, now: i64) -> Result<
     Ok(out)
 }
 
-/// A journey's change to a score, in the runner's transaction; returns the
-/// new value. A score with a definition decays and may cross thresholds; one
-/// without is a plain counter.
-#[allow(clippy::too_many_arguments)]
+/// A journey's change to a score, in the runner's transaction.
+pub(crate) struct Adjustment {
+    pub contact: ContactId,
+    pub by: f64,
+    /// Where it came from ("journey J, node N").
+    pub reason: String,
+}
+
+/// Journeys' changes to score `name` in the runner's transaction, in order
+/// (a contact may appear more than once); returns each change's resulting
+/// value and the log positions of threshold crossings. A score with a
+/// definition decays and may cross thresholds; one without is a plain
+/// counter. One read and one write per call, however many contacts: a
+/// million timers firing at once must not cost a million round trips.
 pub(crate) async fn adjust(
     tx: &mut Tx,
     inner: &Inner,
     ws: WorkspaceId,
-    contact: ContactId,
     name: &str,
-    by: f64,
-    reason: &str,
+    changes: &[Adjustment],
     now: i64,
-) -> Result<(f64, Vec<i64>), StoreError> {
+) -> Result<(Vec<f64>, Vec<i64>), StoreError> {
     let scores = workspace_scores(tx, inner, ws).await?;
     let found = scores.scores.iter().find(|s| s.def.name == name);
     let fallback;
@@ -485,18 +493,22 @@ pub(crate) async fn adjust(
         }
     };
     let mut run = Scoring::new(ws, def, version);
-    if let Some(s) = tx.score_states(ws, name, &[contact]).await?.remove(&contact) {
-        run.states.insert(contact, s.state);
+    let mut contacts: Vec<ContactId> = changes.iter().map(|c| c.contact).collect();
+    contacts.sort_unstable();
+    contacts.dedup();
+    run.states = tx.score_states(ws, name, &contacts).await?.into_iter().map(|(c, s)| (c, s.state)).collect();
+    let mut values = Vec::with_capacity(changes.len());
+    for c in changes {
+        run.states.entry(c.contact).or_default().add(c.by, now, def.half_life_days);
+        run.record(c.contact, now, c.by, format!("{} {}", score::signed(c.by), c.reason), "journey", None, None, None);
+        values.push(run.states.get(&c.contact).map(|s| s.value_at(def.half_life_days, now)).unwrap_or(c.by));
     }
-    run.states.entry(contact).or_default().add(by, now, def.half_life_days);
-    run.record(contact, now, by, format!("{} {reason}", score::signed(by)), "journey", None, None, None);
-    let value = run.states.get(&contact).map(|s| s.value_at(def.half_life_days, now)).unwrap_or(by);
     let (rows, crossings) = run.settle(now, found.is_some_and(|s| !s.frozen));
     tx.save_score_states(ws, name, &rows, def.half_life_days, now).await?;
     tx.touch_contacts(ws, rows.iter().map(|r| r.0));
     tx.append_score_changes(ws, &run.changes).await?;
     let logged = log_crossings(tx, crossings).await?;
-    Ok((value, logged.iter().map(|e| e.seq).collect()))
+    Ok((values, logged.iter().map(|e| e.seq).collect()))
 }
 
 impl Inner {
