@@ -163,6 +163,14 @@ async fn journeys_run_as_drawn_through_time_webhooks_goals_and_failures() {
             .collect();
         assert_eq!(steps, ["tag:entered", "tag:passed", "score:passed", "wait:arrived"]);
         assert_eq!(s.get(&format!("/api/v1/contacts/{u1}")).await["custom"]["stage"], "onboarding");
+        // The score node: +10 on a score with no definition (a plain counter),
+        // with the journey and node as the reason; the outbox row has the value.
+        let scores = s.get(&format!("/api/v1/contacts/{u1}/scores")).await;
+        let engagement = scores["data"].as_array().unwrap().iter().find(|x| x["score"] == "engagement").cloned();
+        assert_eq!(engagement.map(|e| e["value"].clone()), Some(json!(10.0)), "{scores}");
+        let history = s.get(&format!("/api/v1/contacts/{u1}/scores/history?score=engagement")).await;
+        assert_eq!(history["data"].as_array().unwrap().len(), 1, "{history}");
+        assert_eq!(history["data"][0]["reason"], format!("+10 journey {id}, node score"), "{history}");
         s.until_run(&u2, "u2 delayed", |r| r["run"]["status"] == "delayed").await;
         assert_eq!(s.get(&format!("/api/v1/contacts/{u3}/journeys")).await["data"], json!([]));
 
