@@ -817,8 +817,15 @@ impl Runner {
             self.commit(std::mem::take(&mut batch), now).await?;
             tx = self.engine.store().begin().await?;
         }
-        // New events, in log order.
-        loop {
+        // New events, in log order. With no active journey no event can
+        // start or move a run (paused journeys ignore events, and a journey
+        // only starts with events after its publish), so the log is not read:
+        // decoding every event would take a core's share from ingestion.
+        let reacting = self.journeys.values().any(|j| j.status == "active");
+        if !reacting {
+            self.cursor = self.cursor.max(tx.last_event_seq().await?);
+        }
+        while reacting {
             let events = tx.events_after_all(self.cursor, EVENTS_PER_BATCH).await?;
             let n = events.len();
             for e in events {
