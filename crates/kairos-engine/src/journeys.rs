@@ -821,24 +821,10 @@ impl Runner {
         // start or move a run (paused journeys ignore events, and a journey
         // only starts with events after its publish), so the log is not read:
         // decoding every event would take a core's share from ingestion.
-        let reacting = self.journeys.values().any(|j| j.status == "active");
-        if !reacting {
+        if !self.journeys.values().any(|j| j.status == "active") {
             self.cursor = self.cursor.max(tx.last_event_seq().await?);
-        }
-        while reacting {
-            let events = tx.events_after_all(self.cursor, EVENTS_PER_BATCH).await?;
-            let n = events.len();
-            for e in events {
-                self.cursor = self.cursor.max(e.seq);
-                self.on_event(&mut tx, &mut batch, &e, now).await?;
-            }
-            if (n as i64) < EVENTS_PER_BATCH {
-                break;
-            }
-            if batch.runs.len() >= STEPS_PER_BATCH {
-                more = true;
-                break;
-            }
+        } else {
+            more |= self.read_events(&mut tx, &mut batch, now).await?;
         }
         // Due timers.
         while let Some(Reverse((due, _))) = self.timers.peek() {
@@ -914,6 +900,25 @@ impl Runner {
             }
         }
         Ok(more)
+    }
+
+    /// Feed the events appended since the cursor to runs and triggers, until
+    /// the log is read or the batch is full; `Ok(true)` when events were left.
+    async fn read_events(&mut self, tx: &mut Tx, batch: &mut Batch, now: i64) -> Result<bool, StoreError> {
+        loop {
+            let events = tx.events_after_all(self.cursor, EVENTS_PER_BATCH).await?;
+            let n = events.len();
+            for e in events {
+                self.cursor = self.cursor.max(e.seq);
+                self.on_event(tx, batch, &e, now).await?;
+            }
+            if (n as i64) < EVENTS_PER_BATCH {
+                return Ok(false);
+            }
+            if batch.runs.len() >= STEPS_PER_BATCH {
+                return Ok(true);
+            }
+        }
     }
 
     async fn on_event(&mut self, tx: &mut Tx, batch: &mut Batch, e: &Event, now: i64) -> Result<(), StoreError> {

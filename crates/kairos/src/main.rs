@@ -7,6 +7,7 @@ mod email;
 mod export;
 mod import;
 mod journey;
+mod report;
 mod scoring;
 mod segment;
 
@@ -156,6 +157,13 @@ enum Command {
         server: journey::ServerArgs,
         #[command(subcommand)]
         command: scoring::ModelCommand,
+    },
+    /// Attribution and ROI reports, and marketing costs, on a running server (through its REST API).
+    Report {
+        #[command(flatten)]
+        server: journey::ServerArgs,
+        #[command(subcommand)]
+        command: report::ReportCommand,
     },
     /// Keys for secrets at rest.
     Secrets {
@@ -554,6 +562,7 @@ async fn main() -> Result<()> {
         Command::Journey { server, command } => journey::run(&server, command).await,
         Command::Score { server, command } => scoring::score(&server, command).await,
         Command::Model { server, command } => scoring::model(&server, command).await,
+        Command::Report { server, command } => report::report(&server, command).await,
         Command::Dkim { command } => email::dkim(command),
         Command::Email { command } => {
             let store = cli.db.open().await?;

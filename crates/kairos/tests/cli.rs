@@ -372,3 +372,47 @@ fn score_and_model_commands_talk_to_the_running_server() {
     assert!(cli("model", &["list"]).status.success());
     assert!(cli("score", &["delete", "engagement"]).status.success());
 }
+
+#[test]
+fn report_commands_talk_to_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_args(dir.path(), None);
+    let admin = key(&db, "admin");
+    let write = key(&db, "write");
+    let server = Server::start(&db);
+    let cli = |args: &[&str]| {
+        let mut v = vec!["report".to_string(), "--server".into(), server.url.clone(), "--key".into(), admin.clone()];
+        v.extend(args.iter().map(|s| s.to_string()));
+        kairos().args(&v).output().unwrap()
+    };
+    // A visit through an ad, then an order an hour later.
+    let client = reqwest::blocking::Client::new();
+    let now = chrono::Utc::now();
+    let batch = serde_json::json!({"batch": [
+        {"type": "page", "userId": "ada", "name": "Landing", "timestamp": (now - chrono::Duration::hours(2)).to_rfc3339(),
+         "context": {"campaign": {"name": "spring", "source": "google", "medium": "cpc"}}},
+        {"type": "track", "userId": "ada", "event": "Order Completed", "timestamp": (now - chrono::Duration::hours(1)).to_rfc3339(),
+         "properties": {"revenue": 120, "currency": "EUR"}}]});
+    let sent =
+        client.post(format!("{}/v1/batch", server.url)).basic_auth(&write, Some("")).json(&batch).send().unwrap();
+    assert_eq!(sent.status(), 200);
+    let out = cli(&["cost", "utm:google/cpc/spring", "--amount", "40", "--currency", "eur"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let costs = String::from_utf8_lossy(&cli(&["costs"]).stdout).to_string();
+    assert!(costs.contains("utm:google/cpc/spring") && costs.contains("40.00") && costs.contains("EUR"), "{costs}");
+    let out = cli(&["attribution", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["currency"], "EUR", "{r}");
+    assert_eq!(r["sources"][0]["source"], "utm:google/cpc/spring", "{r}");
+    assert_eq!((r["sources"][0]["value"].as_f64(), r["sources"][0]["roi"].as_f64()), (Some(120.0), Some(2.0)), "{r}");
+    let table = String::from_utf8_lossy(&cli(&["attribution", "--model", "linear"]).stdout).to_string();
+    assert!(table.contains("spring (google / cpc)") && table.contains("120.00") && table.contains("linear"), "{table}");
+    // Bad input names what was wrong, with a failing exit.
+    let out = cli(&["attribution", "--model", "markov"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("422") && err.contains("model") && err.contains("markov"), "{err}");
+    assert!(cli(&["remove-cost", "utm:google/cpc/spring"]).status.success());
+    assert!(!cli(&["remove-cost", "utm:google/cpc/spring"]).status.success(), "a second removal finds nothing");
+}
