@@ -264,7 +264,7 @@ impl Engine {
 
     /// Sent, delivered, bounced, opened (unique, total, machine), clicked
     /// (per link), unsubscribed, complained, converted — overall and per
-    /// variant.
+    /// variant — and day by day.
     pub async fn campaign_report(&self, ws: WorkspaceId, id: &str) -> Result<Value, CampaignError> {
         let c = self.campaign_or_404(ws, id).await?;
         let def: Value = serde_json::from_str(&c.definition).unwrap_or(Value::Null);
@@ -274,6 +274,7 @@ impl Engine {
         let totals = tx.email_totals(ws, Some(&source), None).await?;
         let recipients = tx.recipient_counts(ws, &c.id).await?;
         let links = tx.email_link_clicks_of_source(ws, &source).await?;
+        let series = tx.email_series(ws, &source).await?;
         let conversions = match parsed.as_ref().and_then(|d| d.conversion.clone()) {
             Some(conv) => Some(json!({"event": conv.event, "days": conv.days,
                 "converted": tx.conversions(ws, &source, &conv.event, conv.days as i64 * 86_400_000).await?})),
@@ -290,7 +291,7 @@ impl Engine {
         tx.commit().await?;
         Ok(json!({"campaign": c.id, "status": c.status, "winner": c.winner, "detail": c.detail,
                   "recipients": recipients, "totals": totals, "links": links, "conversions": conversions,
-                  "variants": variants}))
+                  "variants": variants, "series": series}))
     }
 }
 

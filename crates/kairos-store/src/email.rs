@@ -116,6 +116,18 @@ pub struct MessageTotals {
     pub unsubscribed: i64,
 }
 
+/// A source's email activity on one UTC day: messages sent, and first
+/// opens, first clicks and unsubscribes that happened that day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmailDay {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub sent: i64,
+    pub opened: i64,
+    pub clicked: i64,
+    pub unsubscribed: i64,
+}
+
 /// Clicks on one link.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct LinkClicks {
@@ -333,6 +345,35 @@ impl Tx {
             "INSERT INTO email_clicks (workspace_id, message_id, url, machine, at) VALUES ($1, $2, $3, $4, $5)")
             .bind(ws.to_string()).bind(id).bind(url).bind(machine).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(n > 0)
+    }
+
+    /// Day by day, what the messages of `source` did (days without activity
+    /// left out).
+    pub async fn email_series(&mut self, ws: WorkspaceId, source: &str) -> Result<Vec<EmailDay>> {
+        let rows: Vec<(i64, i64, i64, i64, i64)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT day, CAST(SUM(s) AS BIGINT), CAST(SUM(o) AS BIGINT), CAST(SUM(k) AS BIGINT), CAST(SUM(u) AS BIGINT) FROM (
+               SELECT sent_at / 86400000 AS day, 1 AS s, 0 AS o, 0 AS k, 0 AS u FROM email_messages
+                WHERE workspace_id = $1 AND source = $2 AND sent_at IS NOT NULL
+               UNION ALL SELECT first_opened_at / 86400000, 0, 1, 0, 0 FROM email_messages
+                WHERE workspace_id = $1 AND source = $2 AND first_opened_at IS NOT NULL
+               UNION ALL SELECT first_clicked_at / 86400000, 0, 0, 1, 0 FROM email_messages
+                WHERE workspace_id = $1 AND source = $2 AND first_clicked_at IS NOT NULL
+               UNION ALL SELECT unsubscribed_at / 86400000, 0, 0, 0, 1 FROM email_messages
+                WHERE workspace_id = $1 AND source = $2 AND unsubscribed_at IS NOT NULL
+             ) t GROUP BY day ORDER BY day")
+            .bind(ws.to_string()).bind(source).fetch_all(c).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(day, sent, opened, clicked, unsubscribed)| EmailDay {
+                day: chrono::DateTime::from_timestamp_millis(day * 86_400_000)
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                sent,
+                opened,
+                clicked,
+                unsubscribed,
+            })
+            .collect())
     }
 
     /// Totals over the messages whose `source` is `source` (or of one

@@ -35,7 +35,7 @@ mod workspaces;
 
 pub use campaigns::{CampaignRecord, Recipient, RecipientCounts};
 pub use contacts::{ContactFilter, ContactPage, CustomMatch};
-pub use email::{LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetRecord, TemplateRecord};
+pub use email::{EmailDay, LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetRecord, TemplateRecord};
 pub use events::{EventCursor, MergeRecord};
 pub use forms::{ConfirmationRecord, FormRecord};
 pub use journeys::{Attempt, Intent, JourneyRecord, NodeCounts, PathRecord, RunRecord, WebhookEndpoint};

@@ -190,7 +190,9 @@ pub async fn versions(State(s): State<AppState>, who: Caller, Path(id): Path<Str
 /// how often each outcome happened there (`entered`, `passed`, `arrived`,
 /// `left`, `exit`, `converted`, `unsubscribed`, `failed`); and for each
 /// optimising split, each path's trials and conversions, the probability
-/// that it is best and the winner once declared.
+/// that it is best and the winner once declared; and the journey's email:
+/// totals (sent, bounced, opens, clicks, unsubscribes…), clicks per link
+/// and a series per day.
 #[utoipa::path(get, path = "/api/v1/journeys/{id}/stats", tag = "journeys",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -200,6 +202,10 @@ pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String
         return Err(Problem::not_found(format!("no journey with id {id}")));
     }
     let nodes = tx.journey_node_counts(who.ws(), id).await?;
+    let source = format!("journey:{id}");
+    let email = json!({"totals": tx.email_totals(who.ws(), Some(&source), None).await?,
+                       "links": tx.email_link_clicks_of_source(who.ws(), &source).await?,
+                       "series": tx.email_series(who.ws(), &source).await?});
     tx.commit().await?;
     let mut totals: HashMap<String, i64> = HashMap::new();
     for n in &nodes {
@@ -208,7 +214,7 @@ pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String
         }
     }
     let splits = s.engine.journey_splits(who.ws(), id).await?;
-    Ok(Json(json!({"nodes": nodes, "runs": totals, "splits": splits})))
+    Ok(Json(json!({"nodes": nodes, "runs": totals, "splits": splits, "email": email})))
 }
 
 /// A journey's runs, optionally in one status; `cursor` pages on.
