@@ -2,7 +2,7 @@
 // and the email section: sender identities with the DKIM record each needs
 // in DNS (and a form to add one), and the postal address marketing email
 // must carry.
-import { useState } from "react";
+import { Suspense, useState } from "react";
 import { NavLink, Outlet } from "react-router";
 import { allowedItems, SETTINGS_NAV } from "../access";
 import { api, ApiError, fieldErrors, useApi } from "../api";
@@ -22,7 +22,10 @@ export function Settings() {
           </NavLink>
         ))}
       </nav>
-      <Outlet />
+      {/* Each section loads on first use; the tabs above stay put meanwhile. */}
+      <Suspense fallback={<Loading what="the section" />}>
+        <Outlet />
+      </Suspense>
     </section>
   );
 }
