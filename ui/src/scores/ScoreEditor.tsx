@@ -4,18 +4,20 @@
 // editor, without events, segments and lists); thresholds. Saving creates
 // the score or a new version and goes back to the list, where it is seen
 // recomputing; the server's problems are shown on the rule, threshold or
-// field they name. Read-only for roles that cannot change scores. Below an
-// existing score, its fairness audits: run one, see the stored ones.
+// field they name. Read-only for roles that cannot change scores. An
+// existing score's status is polled while it recomputes, so its progress
+// moves here as on the list. Below it, its fairness audits: run one, see the
+// stored ones.
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { api, ApiError, useApi } from "../api";
+import { api, ApiError } from "../api";
 import { Loading, PageHeader, ProblemBox, TextField } from "../components";
 import { useSession } from "../session";
 import { useCatalog } from "../segments/catalog";
 import { EventNameInput, EventNames, PropertyFilters, RuleEditor } from "../segments/RuleEditor";
 import type { Condition } from "../segments/rule";
 import { ScoreAudits } from "../models/Fairness";
-import { ScoreStatus } from "./Scores";
+import { ScoreStatus, useScorePolling } from "./Scores";
 import {
   CAP_PERIODS,
   definitionOf,
@@ -48,7 +50,7 @@ export function ScoreEditor() {
   const { can, session: { role } } = useSession();
   const editable = can("marketing:write");
   const { catalog, error: catalogError } = useCatalog();
-  const saved = useApi<Score>(isNew ? null : `/api/v1/scores/${encodeURIComponent(name)}`);
+  const saved = useScorePolling<Score>(isNew ? null : `/api/v1/scores/${encodeURIComponent(name)}`, (s) => s.status === "recomputing");
   const [form, setForm] = useState<ScoreForm | null>(() => (isNew ? emptyForm() : null));
   const [saving, setSaving] = useState(false);
   const [problem, setProblem] = useState<unknown>(null);
