@@ -24,6 +24,8 @@ const Journeys = page(() => import("./pages/Journeys"), "Journeys");
 const JourneyBuilder = page(() => import("./journeys/JourneyBuilder"), "JourneyBuilder");
 const Templates = page(() => import("./email/Templates"), "Templates");
 const TemplateEditor = page(() => import("./email/TemplateEditor"), "TemplateEditor");
+const Snippets = page(() => import("./email/Snippets"), "Snippets");
+const SnippetEditor = page(() => import("./email/Snippets"), "SnippetEditor");
 const Outbox = page(() => import("./email/Outbox"), "Outbox");
 const Campaigns = page(() => import("./email/Campaigns"), "Campaigns");
 const CampaignEditor = page(() => import("./email/CampaignEditor"), "CampaignEditor");
@@ -95,6 +97,9 @@ function Shell() {
               <Route path="/journeys/:id" element={<Allowed need="marketing:read" what="view journeys"><JourneyBuilder /></Allowed>} />
               <Route path="/email/templates" element={<Allowed need="marketing:read" what="view email templates"><Templates /></Allowed>} />
               <Route path="/email/templates/new" element={<Allowed need="marketing:write" what="create email templates"><TemplateEditor key="new" /></Allowed>} />
+              <Route path="/email/templates/snippets" element={<Allowed need="marketing:read" what="view email snippets"><Snippets /></Allowed>} />
+              <Route path="/email/templates/snippets/new" element={<Allowed need="marketing:write" what="create email snippets"><SnippetEditor key="new" /></Allowed>} />
+              <Route path="/email/templates/snippets/:name" element={<Allowed need="marketing:read" what="view email snippets"><KeyedSnippetEditor /></Allowed>} />
               <Route path="/email/templates/:id" element={<Allowed need="marketing:read" what="view email templates"><KeyedTemplateEditor /></Allowed>} />
               <Route path="/email/campaigns" element={<Allowed need="marketing:read" what="view campaigns"><Campaigns /></Allowed>} />
               <Route path="/email/campaigns/new" element={<Allowed need="marketing:write" what="create campaigns"><CampaignEditor key="new" /></Allowed>} />
@@ -188,6 +193,12 @@ function KeyedModelVersion() {
 function KeyedTemplateEditor() {
   const { id } = useParams();
   return <TemplateEditor key={id} />;
+}
+
+/** A fresh editor per snippet. */
+function KeyedSnippetEditor() {
+  const { name } = useParams();
+  return <SnippetEditor key={name} />;
 }
 
 /** A fresh editor per campaign, so moving between campaigns never carries an edit over. */

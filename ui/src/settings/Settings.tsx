@@ -15,7 +15,7 @@ export function Settings() {
   return (
     <section>
       <PageHeader title="Settings" />
-      <nav className="tabs settings-tabs" aria-label="Settings sections">
+      <nav className="tabs section-tabs" aria-label="Settings sections">
         {allowedItems(session, SETTINGS_NAV).map((i) => (
           <NavLink key={i.to} to={i.to} end>
             {i.label}
