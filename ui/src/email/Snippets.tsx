@@ -219,7 +219,7 @@ function SnippetForm({
         }}
       >
         {saved ? (
-          <div className="row field">
+          <div className="row snippet-usage">
             <span className="muted">Include it with</span> <code data-testid="snippet-usage">{usage(saved.name)}</code>
             <CopyButton value={usage(saved.name)} label={`Copy how to include ${saved.name}`} />
           </div>
