@@ -1,7 +1,8 @@
 // Small building blocks every page uses: the loading indicator, the box
 // that shows an API problem where the action happened, page headers, form
 // fields with their server errors, a copy button, an inline "are you sure?",
-// and the page shown to a role that may not see a page.
+// the button that loads a list's older pages, and the page shown to a role
+// that may not see a page.
 import { useEffect, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { ApiError } from "./api";
@@ -164,6 +165,30 @@ export function InlineConfirm({
         {no}
       </button>
     </span>
+  );
+}
+
+/** The button under a list read with usePaged, while there is more, and why the last page did not come. */
+export function LoadMore({
+  feed,
+  label,
+  context,
+  className,
+}: {
+  feed: { hasMore: boolean; busy: boolean; error: unknown; loadMore: () => void };
+  label: string;
+  context: string;
+  className?: string;
+}) {
+  return (
+    <>
+      <ProblemBox error={feed.error} context={context} />
+      {feed.hasMore && (
+        <button type="button" className={className} onClick={feed.loadMore} disabled={feed.busy}>
+          {feed.busy ? "Loading…" : label}
+        </button>
+      )}
+    </>
   );
 }
 
