@@ -96,12 +96,25 @@ export function TextField({
         aria-describedby={error ? `${id}-error` : undefined}
         className={error ? "has-error" : undefined}
       />
-      {error && (
-        <p className="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
+      <FieldError id={id} error={error} />
     </div>
+  );
+}
+
+/** The server's complaint under the input `id`, else its `help` if any;
+ * the input names whichever is shown in aria-describedby (`${id}-error`, `${id}-help`). */
+export function FieldError({ id, error, help }: { id: string; error?: string; help?: ReactNode }) {
+  if (error)
+    return (
+      <p className="field-error" id={`${id}-error`}>
+        {error}
+      </p>
+    );
+  if (help === undefined) return null;
+  return (
+    <p className="muted small" id={`${id}-help`}>
+      {help}
+    </p>
   );
 }
 
