@@ -125,8 +125,9 @@ describe("campaigns", { skip: skip ?? false }, () => {
     const row = page.getByTestId("campaign-Welcome broadcast");
     await row.waitFor();
     assert.equal((await row.locator(".badge").last().innerText()).trim(), "sent");
-    assert.match(await row.innerText(), new RegExp(`List: ${LIST}`));
-    assert.match(await row.innerText(), /Welcome/);
+    // The list's and template's names arrive apart from the campaigns (ids until then).
+    await eventually(async () => new RegExp(`List: ${LIST}`).test(await row.innerText()), 10_000, "the list's name");
+    await eventually(async () => /\t\s*Welcome\s*\t/.test(await row.innerText()), 10_000, "the template's name");
     await eventually(async () => (await row.getByTestId("headline").count()) > 0, 10_000, "headline numbers");
     assert.equal((await row.getByTestId("headline").innerText()).trim(), "5 · 0 · 0");
     await b.shot("campaign-list");
