@@ -11,7 +11,7 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError } from "../api";
-import { Loading, PageHeader, ProblemBox, TextField } from "../components";
+import { FieldError, Loading, PageHeader, ProblemBox, TextField } from "../components";
 import { useSession } from "../session";
 import { useCatalog } from "../segments/catalog";
 import { EventNameInput, EventNames, PropertyFilters, RuleEditor } from "../segments/RuleEditor";
@@ -149,15 +149,7 @@ export function ScoreEditor() {
                 aria-invalid={errors.fields.half_life_days !== undefined}
                 aria-describedby={errors.fields.half_life_days ? "score-half-life-error" : "score-half-life-help"}
               />
-              {errors.fields.half_life_days ? (
-                <p className="field-error" id="score-half-life-error">
-                  {errors.fields.half_life_days}
-                </p>
-              ) : (
-                <p className="muted small" id="score-half-life-help">
-                  Points for events count half after this many days. Empty: they never fade.
-                </p>
-              )}
+              <FieldError id="score-half-life" error={errors.fields.half_life_days} help="Points for events count half after this many days. Empty: they never fade." />
             </div>
           </div>
 
