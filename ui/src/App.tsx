@@ -5,6 +5,7 @@ import { Component, lazy, Suspense, useState, type ComponentType, type ReactNode
 import { BrowserRouter, NavLink, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
 import { allowedItems, NAV } from "./access";
 import { Allowed, SessionProvider, useSession } from "./session";
+import { ApiError } from "./api";
 import { Loading, ProblemBox } from "./components";
 
 // Every page is its own chunk, fetched the first time it is opened, so the
@@ -231,7 +232,15 @@ class PageLoadFailure extends Component<{ at: string; children: ReactNode }, { e
     if (!this.state.error) return this.props.children;
     return (
       <section>
-        <ProblemBox error={this.state.error} context="This page could not be loaded" />
+        <ProblemBox
+          error={
+            new ApiError({
+              title: "This page could not be loaded",
+              status: 0,
+              detail: `The server may have been updated since this tab opened, or the network dropped: reload to fetch the current version. (${String((this.state.error as Error)?.message ?? this.state.error)})`,
+            })
+          }
+        />
         <button type="button" onClick={() => window.location.reload()}>
           Reload
         </button>
