@@ -4,6 +4,7 @@
 // resizes.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
 
 export function DailyChart({ days, values, label }: { days: string[]; values: number[]; label: string }) {
   const box = useRef<HTMLDivElement>(null);

@@ -2,8 +2,8 @@
 // made either with the session cookie (plus the session's CSRF token on
 // every change) or with an API key as a bearer token; errors turned into
 // ApiError carrying the server's RFC 9457 problem document; file downloads
-// that need the same credentials; and a hook that loads a resource with
-// loading and error states.
+// that need the same credentials; a hook that loads a resource with
+// loading and error states, and one that reads a list page by page.
 import { useCallback, useEffect, useRef, useState } from "react";
 
 /** An RFC 9457 problem document as the Kairos API returns it. */
@@ -132,6 +132,17 @@ export function fieldErrors(e: unknown, fields: readonly string[]): Record<strin
   return out;
 }
 
+/** A refused form's problem split for showing: the messages of `fields`
+ * beside their inputs, and what is left for the box (the problem without
+ * the errors shown at fields; null when those say everything). */
+export function formProblems(e: unknown, fields: readonly string[]): { fields: Record<string, string>; rest: unknown } {
+  const found = fieldErrors(e, fields);
+  if (!(e instanceof ApiError)) return { fields: found, rest: e };
+  const rest = (e.problem.errors ?? []).filter((x) => !(x.path in found));
+  if (Object.keys(found).length > 0 && rest.length === 0) return { fields: found, rest: null };
+  return { fields: found, rest: new ApiError({ ...e.problem, errors: rest.length ? rest : undefined }) };
+}
+
 export interface Loaded<T> {
   data: T | undefined;
   error: ApiError | undefined;
@@ -181,6 +192,43 @@ export function useApi<T>(path: string | null, opts: { pollMs?: number } = {}): 
   }, [opts.pollMs, path]);
 
   return { data, error, loading, reload };
+}
+
+/** A list read page by page (`first`, then `more(cursor)`): the first page
+ * polled every `pollMs` so new items appear on top, older pages added on
+ * demand and kept, each item once; all reset when `first` changes. */
+export function usePaged<T extends { id: string }>(first: string, more: (cursor: string) => string, opts: { pollMs?: number } = {}) {
+  const top = useApi<Page<T>>(first, opts);
+  const [older, setOlder] = useState<T[]>([]);
+  const [cursor, setCursor] = useState<string | null | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    setOlder([]);
+    setCursor(undefined);
+    setError(null);
+  }, [first]);
+  const next = cursor === undefined ? top.data?.next_cursor : cursor;
+
+  async function loadMore() {
+    if (!next) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const p = await api<Page<T>>("GET", more(next));
+      setOlder((o) => [...o, ...p.data]);
+      setCursor(p.next_cursor ?? null);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // The first page is refreshed while older pages stay: an item that moved down is in both.
+  const seen = new Set<string>();
+  const items = [...(top.data?.data ?? []), ...older].filter((x) => !seen.has(x.id) && (seen.add(x.id), true));
+  return { first: top, items, hasMore: Boolean(next), busy, error, loadMore };
 }
 
 /** Wire shapes of the API, as the UI uses them. */

@@ -1,7 +1,8 @@
 // Small building blocks every page uses: the loading indicator, the box
 // that shows an API problem where the action happened, page headers, form
 // fields with their server errors, a copy button, an inline "are you sure?",
-// and the page shown to a role that may not see a page.
+// the button that loads a list's older pages, and the page shown to a role
+// that may not see a page.
 import { useEffect, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { ApiError } from "./api";
@@ -95,12 +96,25 @@ export function TextField({
         aria-describedby={error ? `${id}-error` : undefined}
         className={error ? "has-error" : undefined}
       />
-      {error && (
-        <p className="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
+      <FieldError id={id} error={error} />
     </div>
+  );
+}
+
+/** The server's complaint under the input `id`, else its `help` if any;
+ * the input names whichever is shown in aria-describedby (`${id}-error`, `${id}-help`). */
+export function FieldError({ id, error, help }: { id: string; error?: string; help?: ReactNode }) {
+  if (error)
+    return (
+      <p className="field-error" id={`${id}-error`}>
+        {error}
+      </p>
+    );
+  if (help === undefined) return null;
+  return (
+    <p className="muted small" id={`${id}-help`}>
+      {help}
+    </p>
   );
 }
 
@@ -164,6 +178,30 @@ export function InlineConfirm({
         {no}
       </button>
     </span>
+  );
+}
+
+/** The button under a list read with usePaged, while there is more, and why the last page did not come. */
+export function LoadMore({
+  feed,
+  label,
+  context,
+  className,
+}: {
+  feed: { hasMore: boolean; busy: boolean; error: unknown; loadMore: () => void };
+  label: string;
+  context: string;
+  className?: string;
+}) {
+  return (
+    <>
+      <ProblemBox error={feed.error} context={context} />
+      {feed.hasMore && (
+        <button type="button" className={className} onClick={feed.loadMore} disabled={feed.busy}>
+          {feed.busy ? "Loading…" : label}
+        </button>
+      )}
+    </>
   );
 }
 

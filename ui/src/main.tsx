@@ -2,8 +2,6 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import "@xyflow/react/dist/style.css";
-import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
 createRoot(document.getElementById("root")!).render(

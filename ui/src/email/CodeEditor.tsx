@@ -1,6 +1,7 @@
-// The template body editor: a monospace <textarea> with line numbers, the
-// lines the server found problems on marked in the gutter and behind the
-// text, and a way to move the caret to a given line and column.
+// The editor of Liquid code (a template's body, a snippet): a monospace
+// <textarea> with line numbers, the lines the server found problems on
+// marked in the gutter and behind the text, a way to move the caret to a
+// given line and column, and the list of those problems to show under it.
 import { forwardRef, useImperativeHandle, useRef, useState } from "react";
 import { offsetOf, type TemplateIssue } from "./types";
 
@@ -15,10 +16,12 @@ interface Props {
   issues: TemplateIssue[];
   rows?: number;
   describedBy?: string;
+  /** For roles that may read but not change it: still focusable, selectable and scrollable. */
+  readOnly?: boolean;
 }
 
 export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEditor(
-  { id, value, onChange, issues, rows = 22, describedBy },
+  { id, value, onChange, issues, rows = 22, describedBy, readOnly },
   ref,
 ) {
   const area = useRef<HTMLTextAreaElement>(null);
@@ -64,13 +67,14 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
           wrap="off"
           spellCheck={false}
           value={value}
+          readOnly={readOnly}
           aria-invalid={bad.size > 0}
           aria-describedby={describedBy}
           onChange={(e) => onChange(e.target.value)}
           onScroll={(e) => setScroll({ top: e.currentTarget.scrollTop, left: e.currentTarget.scrollLeft })}
           onKeyDown={(e) => {
             // Tab indents (two spaces); Escape then Tab leaves the editor.
-            if (e.key === "Tab" && !e.shiftKey && !e.defaultPrevented && area.current?.dataset.escaped !== "1") {
+            if (e.key === "Tab" && !readOnly && !e.shiftKey && !e.defaultPrevented && area.current?.dataset.escaped !== "1") {
               e.preventDefault();
               const el = e.currentTarget;
               const { selectionStart: s, selectionEnd: t } = el;
@@ -85,3 +89,29 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
     </div>
   );
 });
+
+/** The problems of one part, each placed by line and column; `onGo` moves the caret to one. */
+export function IssueList({ id, issues, onGo, showPart }: { id?: string; issues: TemplateIssue[]; onGo?: (i: TemplateIssue) => void; showPart?: boolean }) {
+  if (issues.length === 0) return <div id={id} />;
+  return (
+    <ul className="issues" id={id} aria-label="Problems">
+      {issues.map((i, k) => {
+        const where = i.line !== null ? `Line ${i.line}, column ${i.column}` : "";
+        const label = [showPart ? i.part : "", where].filter(Boolean).join(", ");
+        return (
+          <li key={k} className="issue">
+            {onGo && i.line !== null ? (
+              <button type="button" className="link issue-where" onClick={() => onGo(i)} title="Go to this line">
+                {label}
+              </button>
+            ) : (
+              label && <span className="issue-where">{label}</span>
+            )}
+            {label && ": "}
+            <span className="issue-message">{i.message}</span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

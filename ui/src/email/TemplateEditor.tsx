@@ -8,7 +8,7 @@ import { api, ApiError, useApi, type Contact, type Page } from "../api";
 import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import { BarChart } from "../Chart";
-import { CodeEditor, type CodeEditorHandle } from "./CodeEditor";
+import { CodeEditor, IssueList, type CodeEditorHandle } from "./CodeEditor";
 import { ContactPicker } from "./ContactPicker";
 import { templateIssues, type EmailTemplate, type Preview, type SendOutcome, type TemplateFormat, type TemplateIssue, type TemplateReport } from "./types";
 
@@ -304,7 +304,8 @@ function ContentPanel({
       <p className="muted small">
         Variables: <code>contact.first_name</code>, <code>contact.custom.FIELD</code>, <code>company.name</code>, <code>event.properties.X</code>,{" "}
         <code>segments</code>, <code>links.unsubscribe</code>, <code>sender.postal_address</code>. A value printed without <code>default</code> and
-        not inside an <code>if</code> must exist, or the contact is skipped.
+        not inside an <code>if</code> must exist, or the contact is skipped. Shared pieces: <code>{"{% include 'name' %}"}</code> includes one of the{" "}
+        <Link to="/email/templates/snippets">snippets</Link>.
       </p>
       <div className="form-actions">
         {canEdit ? (
@@ -354,31 +355,6 @@ function CheckStatus({ check }: { check: Check }) {
     <span className={`check-status check-${check.state}`} role="status" aria-live="polite" data-testid="check-status">
       {text}
     </span>
-  );
-}
-
-function IssueList({ id, issues, onGo, showPart }: { id?: string; issues: TemplateIssue[]; onGo?: (i: TemplateIssue) => void; showPart?: boolean }) {
-  if (issues.length === 0) return <div id={id} />;
-  return (
-    <ul className="issues" id={id} aria-label="Problems">
-      {issues.map((i, k) => {
-        const where = i.line !== null ? `Line ${i.line}, column ${i.column}` : "";
-        const label = [showPart ? i.part : "", where].filter(Boolean).join(", ");
-        return (
-          <li key={k} className="issue">
-            {onGo && i.line !== null ? (
-              <button type="button" className="link issue-where" onClick={() => onGo(i)} title="Go to this line">
-                {label}
-              </button>
-            ) : (
-              label && <span className="issue-where">{label}</span>
-            )}
-            {label && ": "}
-            <span className="issue-message">{i.message}</span>
-          </li>
-        );
-      })}
-    </ul>
   );
 }
 

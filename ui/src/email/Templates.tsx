@@ -1,7 +1,8 @@
 // Email templates: every template of the workspace with its subject and
-// format, and the way to a new one.
+// format, and the way to a new one; and the tabs between the templates and
+// the snippets they share.
 import { useCan } from "../session";
-import { Link } from "react-router";
+import { Link, NavLink } from "react-router";
 import { useApi } from "../api";
 import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import type { EmailTemplate } from "./types";
@@ -18,6 +19,7 @@ export function Templates() {
           </Link>
         )}
       </PageHeader>
+      <TemplateSections />
       <ProblemBox error={list.error} context="Templates" />
       {list.loading && !list.data && <Loading what="templates" />}
       {list.data && list.data.data.length === 0 && <p className="muted">No templates yet. A journey's send step needs one.</p>}
@@ -49,5 +51,19 @@ export function Templates() {
         </div>
       )}
     </section>
+  );
+}
+
+/** Templates and the snippets they include are one area, two lists. */
+export function TemplateSections() {
+  return (
+    <nav className="tabs section-tabs" aria-label="Email template sections">
+      <NavLink to="/email/templates" end>
+        Templates
+      </NavLink>
+      <NavLink to="/email/templates/snippets" end>
+        Snippets
+      </NavLink>
+    </nav>
   );
 }

@@ -23,6 +23,7 @@ import {
   type NodeChange,
   type NodeProps,
 } from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
 import { api, ApiError, useApi, type Journey, type JourneyStats } from "../api";
 import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";

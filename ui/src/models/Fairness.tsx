@@ -4,8 +4,8 @@
 // a score by another attribute after the fact, and the audits stored for it,
 // newest first, each opening to its report.
 import { useState, type ReactNode } from "react";
-import { api, ApiError, fieldErrors, useApi } from "../api";
-import { formatNumber, formatWhen, Loading, ProblemBox } from "../components";
+import { api, formProblems, useApi } from "../api";
+import { FieldError, formatNumber, formatWhen, Loading, ProblemBox } from "../components";
 import { useCatalog } from "../segments/catalog";
 import { EventNameInput } from "../segments/RuleEditor";
 import { formatPercent, sensitiveCandidates, type Fairness, type ModelVersion } from "./model";
@@ -139,23 +139,14 @@ function Audits({ target }: { target: Target }) {
       setLatest(a.id);
       audits.reload();
     } catch (e) {
-      const found = fieldErrors(e, AUDIT_FIELDS);
-      setErrors(found);
-      if (e instanceof ApiError) {
-        const rest = (e.problem.errors ?? []).filter((x) => !(x.path in found));
-        setProblem(Object.keys(found).length > 0 && rest.length === 0 ? null : new ApiError({ ...e.problem, errors: rest.length ? rest : undefined }));
-      } else setProblem(e);
+      const { fields, rest } = formProblems(e, AUDIT_FIELDS);
+      setErrors(fields);
+      setProblem(rest);
     } finally {
       setRunning(false);
     }
   }
 
-  const err = (field: string, fid: string) =>
-    errors[field] ? (
-      <p className="field-error" id={`${fid}-error`}>
-        {errors[field]}
-      </p>
-    ) : null;
   const list = audits.data?.data ?? [];
   const open = latest ?? list[0]?.id;
   return (
@@ -190,14 +181,14 @@ function Audits({ target }: { target: Target }) {
                   </option>
                 ))}
               </select>
-              {err("sensitive_attribute", id("attribute"))}
+              <FieldError id={id("attribute")} error={errors.sensitive_attribute} />
             </div>
             {target.kind === "score" && (
               <>
                 <div className="field">
                   <label htmlFor={id("outcome")}>Outcome event</label>
                   <EventNameInput id={id("outcome")} value={form.outcomeEvent} onChange={(outcomeEvent) => set({ outcomeEvent })} error={errors.outcome_event} />
-                  {err("outcome_event", id("outcome"))}
+                  <FieldError id={id("outcome")} error={errors.outcome_event} />
                 </div>
                 <div className="field">
                   <label htmlFor={id("days")}>Within (days)</label>
@@ -209,8 +200,9 @@ function Audits({ target }: { target: Target }) {
                     value={form.outcomeDays}
                     onChange={(e) => set({ outcomeDays: e.target.value })}
                     aria-invalid={errors.outcome_days !== undefined}
+                    aria-describedby={errors.outcome_days ? `${id("days")}-error` : undefined}
                   />
-                  {err("outcome_days", id("days"))}
+                  <FieldError id={id("days")} error={errors.outcome_days} />
                 </div>
               </>
             )}
@@ -234,15 +226,15 @@ function Audits({ target }: { target: Target }) {
                   ))}
                 </datalist>
               )}
-              {errors.threshold ? (
-                err("threshold", id("threshold"))
-              ) : (
-                <p className="muted small" id={`${id("threshold")}-help`}>
-                  {target.kind === "model"
+              <FieldError
+                id={id("threshold")}
+                error={errors.threshold}
+                help={
+                  target.kind === "model"
                     ? "A probability from 0 to 1. Empty: the one used when it was trained, else the top tenth."
-                    : "A score, or a threshold's name. Empty: the score's highest threshold."}
-                </p>
-              )}
+                    : "A score, or a threshold's name. Empty: the score's highest threshold."
+                }
+              />
             </div>
           </div>
           <div className="form-actions">

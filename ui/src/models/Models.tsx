@@ -9,8 +9,8 @@
 import { useState } from "react";
 import { Link } from "react-router";
 import { Schedules, TopLeads } from "./Leads";
-import { api, ApiError, fieldErrors, useApi } from "../api";
-import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
+import { api, formProblems, useApi } from "../api";
+import { FieldError, formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import { useCan } from "../session";
 import { useCatalog } from "../segments/catalog";
 import { EventNameInput, EventNames } from "../segments/RuleEditor";
@@ -97,13 +97,10 @@ function TrainCard({
       const v = await api<ModelVersion>("POST", "/api/v1/models/conversion", trainBody(form));
       onTrained(v);
     } catch (e) {
-      const found = fieldErrors(e, TRAIN_FIELDS);
-      setErrors(found);
-      if (e instanceof ApiError) {
-        // What is shown at a field is not repeated in the box; the box still says training failed.
-        const rest = (e.problem.errors ?? []).filter((x) => !(x.path in found));
-        setProblem(Object.keys(found).length > 0 && rest.length === 0 ? null : new ApiError({ ...e.problem, errors: rest.length ? rest : undefined }));
-      } else setProblem(e);
+      // What is shown at a field is not repeated in the box.
+      const { fields, rest } = formProblems(e, TRAIN_FIELDS);
+      setErrors(fields);
+      setProblem(rest);
     } finally {
       setTraining(false);
     }
@@ -143,7 +140,7 @@ function TrainCard({
               aria-invalid={errors.horizon_days !== undefined}
               aria-describedby={described("train-horizon", "horizon_days", true)}
             />
-            {errors.horizon_days ? <FieldError id="train-horizon" error={errors.horizon_days} /> : <p className="muted small" id="train-horizon-help">How far ahead to predict, 1 to 365 days.</p>}
+            <FieldError id="train-horizon" error={errors.horizon_days} help="How far ahead to predict, 1 to 365 days." />
           </div>
           <div className="field">
             <label htmlFor="train-sensitive">Audit fairness by</label>
@@ -162,13 +159,7 @@ function TrainCard({
                 </option>
               ))}
             </select>
-            {errors.sensitive_attribute ? (
-              <FieldError id="train-sensitive" error={errors.sensitive_attribute} />
-            ) : (
-              <p className="muted small" id="train-sensitive-help">
-                A contact field such as country: the model is checked for treating its groups differently.
-              </p>
-            )}
+            <FieldError id="train-sensitive" error={errors.sensitive_attribute} help="A contact field such as country: the model is checked for treating its groups differently." />
           </div>
         </div>
         {form.sensitiveAttribute && (
@@ -199,13 +190,7 @@ function TrainCard({
                 aria-invalid={errors.fairness_threshold !== undefined}
                 aria-describedby={described("train-threshold", "fairness_threshold", true)}
               />
-              {errors.fairness_threshold ? (
-                <FieldError id="train-threshold" error={errors.fairness_threshold} />
-              ) : (
-                <p className="muted small" id="train-threshold-help">
-                  The probability above which the fairness audit counts a contact as selected. Empty: the top tenth.
-                </p>
-              )}
+              <FieldError id="train-threshold" error={errors.fairness_threshold} help="The probability above which the fairness audit counts a contact as selected. Empty: the top tenth." />
             </div>
             <div className="field">
               <label htmlFor="train-l2">Regularisation (L2)</label>
@@ -221,13 +206,7 @@ function TrainCard({
                 aria-invalid={errors.l2 !== undefined}
                 aria-describedby={described("train-l2", "l2", true)}
               />
-              {errors.l2 ? (
-                <FieldError id="train-l2" error={errors.l2} />
-              ) : (
-                <p className="muted small" id="train-l2-help">
-                  Larger values keep coefficients small. Empty: the server's default.
-                </p>
-              )}
+              <FieldError id="train-l2" error={errors.l2} help="Larger values keep coefficients small. Empty: the server's default." />
             </div>
           </div>
         </details>
@@ -244,15 +223,6 @@ function TrainCard({
       </fieldset>
       <ProblemBox error={problem} context="Not trained" />
     </form>
-  );
-}
-
-function FieldError({ id, error }: { id: string; error?: string }) {
-  if (!error) return null;
-  return (
-    <p className="field-error" id={`${id}-error`}>
-      {error}
-    </p>
   );
 }
 

@@ -5,10 +5,10 @@
 // event timeline (refreshed while the
 // page is open); and, for roles with privacy:rights, the person's export and
 // erasure.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { Link, useParams } from "react-router";
-import { api, contactName, useApi, type Contact, type Journey, type Page, type TimelineEvent } from "../api";
-import { formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { contactName, useApi, usePaged, type Contact, type Journey, type TimelineEvent } from "../api";
+import { formatWhen, Loading, LoadMore, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCan } from "../session";
 import { ContactScores } from "../scores/ContactScores";
 import { ContactConversion } from "../models/ContactConversion";
@@ -192,35 +192,8 @@ function CompanyName({ id }: { id: string }) {
 
 /** The contact's events, newest first, refreshed every 10 s; older pages on demand. */
 function Timeline({ base }: { base: string }) {
-  const first = useApi<Page<TimelineEvent>>(`${base}/events?limit=25`, { pollMs: 10000 });
-  const [older, setOlder] = useState<TimelineEvent[]>([]);
-  const [cursor, setCursor] = useState<string | null | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    setOlder([]);
-    setCursor(undefined);
-  }, [base]);
-  const next = cursor === undefined ? first.data?.next_cursor : cursor;
-
-  async function loadMore() {
-    if (!next) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const p = await api<Page<TimelineEvent>>("GET", `${base}/events?limit=50&cursor=${encodeURIComponent(next)}`);
-      setOlder((o) => [...o, ...p.data]);
-      setCursor(p.next_cursor ?? null);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  // The first page is refreshed while older pages stay: show each event once.
-  const seen = new Set<string>();
-  const events = [...(first.data?.data ?? []), ...older].filter((e) => !seen.has(e.id) && (seen.add(e.id), true));
+  const feed = usePaged<TimelineEvent>(`${base}/events?limit=25`, (cursor) => `${base}/events?limit=50&cursor=${encodeURIComponent(cursor)}`, { pollMs: 10000 });
+  const { first, items: events } = feed;
   return (
     <div className="card">
       <h2>Event timeline</h2>
@@ -239,12 +212,7 @@ function Timeline({ base }: { base: string }) {
           </li>
         ))}
       </ol>
-      <ProblemBox error={error} context="Older events" />
-      {next && (
-        <button type="button" onClick={loadMore} disabled={busy}>
-          {busy ? "Loading…" : "Older events"}
-        </button>
-      )}
+      <LoadMore feed={feed} label="Older events" context="Older events" />
     </div>
   );
 }

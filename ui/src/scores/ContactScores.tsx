@@ -2,10 +2,10 @@
 // (decay applied), the highest threshold reached, and how much comes from
 // behaviour and from attributes; and the history of changes, newest first,
 // refreshed while the page is open, older pages on demand.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { Link } from "react-router";
-import { api, useApi, type Page } from "../api";
-import { formatWhen, Loading, ProblemBox } from "../components";
+import { useApi, usePaged } from "../api";
+import { formatWhen, Loading, LoadMore, ProblemBox } from "../components";
 import { useCan } from "../session";
 import { formatDelta, formatScore, type ContactScore, type ScoreChange } from "./score";
 
@@ -70,35 +70,8 @@ export function ContactScores({ base }: { base: string }) {
 /** The changes of one score (or all), newest first; the first page refreshed, older pages kept. */
 function ScoreHistory({ base, score, showScore }: { base: string; score: string; showScore: boolean }) {
   const query = `${base}/scores/history?limit=${HISTORY_PAGE}${score ? `&score=${encodeURIComponent(score)}` : ""}`;
-  const first = useApi<Page<ScoreChange>>(query, { pollMs: 10000 });
-  const [older, setOlder] = useState<ScoreChange[]>([]);
-  const [cursor, setCursor] = useState<string | null | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    setOlder([]);
-    setCursor(undefined);
-    setError(null);
-  }, [query]);
-  const next = cursor === undefined ? first.data?.next_cursor : cursor;
-
-  async function loadMore() {
-    if (!next) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const p = await api<Page<ScoreChange>>("GET", `${query}&cursor=${encodeURIComponent(next)}`);
-      setOlder((o) => [...o, ...p.data]);
-      setCursor(p.next_cursor ?? null);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  const seen = new Set<string>();
-  const changes = [...(first.data?.data ?? []), ...older].filter((c) => !seen.has(c.id) && (seen.add(c.id), true));
+  const feed = usePaged<ScoreChange>(query, (cursor) => `${query}&cursor=${encodeURIComponent(cursor)}`, { pollMs: 10000 });
+  const { first, items: changes } = feed;
   return (
     <>
       {first.loading && !first.data && <Loading what="score history" />}
@@ -136,12 +109,7 @@ function ScoreHistory({ base, score, showScore }: { base: string; score: string;
           </table>
         </div>
       )}
-      <ProblemBox error={error} context="Older changes" />
-      {next && (
-        <button type="button" className="load-more" onClick={loadMore} disabled={busy}>
-          {busy ? "Loading…" : "Load more"}
-        </button>
-      )}
+      <LoadMore feed={feed} label="Load more" context="Older changes" className="load-more" />
     </>
   );
 }

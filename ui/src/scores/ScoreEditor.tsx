@@ -4,18 +4,20 @@
 // editor, without events, segments and lists); thresholds. Saving creates
 // the score or a new version and goes back to the list, where it is seen
 // recomputing; the server's problems are shown on the rule, threshold or
-// field they name. Read-only for roles that cannot change scores. Below an
-// existing score, its fairness audits: run one, see the stored ones.
-import { useEffect, useMemo, useState } from "react";
+// field they name. Read-only for roles that cannot change scores. An
+// existing score's status is polled while it recomputes, so its progress
+// moves here as on the list. Below it, its fairness audits: run one, see the
+// stored ones.
+import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { api, ApiError, useApi } from "../api";
-import { Loading, PageHeader, ProblemBox, TextField } from "../components";
+import { api, ApiError } from "../api";
+import { FieldError, Loading, PageHeader, ProblemBox, TextField } from "../components";
 import { useSession } from "../session";
 import { useCatalog } from "../segments/catalog";
 import { EventNameInput, EventNames, PropertyFilters, RuleEditor } from "../segments/RuleEditor";
 import type { Condition } from "../segments/rule";
 import { ScoreAudits } from "../models/Fairness";
-import { ScoreStatus } from "./Scores";
+import { ScoreStatus, useScorePolling } from "./Scores";
 import {
   CAP_PERIODS,
   definitionOf,
@@ -48,7 +50,7 @@ export function ScoreEditor() {
   const { can, session: { role } } = useSession();
   const editable = can("marketing:write");
   const { catalog, error: catalogError } = useCatalog();
-  const saved = useApi<Score>(isNew ? null : `/api/v1/scores/${encodeURIComponent(name)}`);
+  const saved = useScorePolling<Score>(isNew ? null : `/api/v1/scores/${encodeURIComponent(name)}`, (s) => s.status === "recomputing");
   const [form, setForm] = useState<ScoreForm | null>(() => (isNew ? emptyForm() : null));
   const [saving, setSaving] = useState(false);
   const [problem, setProblem] = useState<unknown>(null);
@@ -147,15 +149,7 @@ export function ScoreEditor() {
                 aria-invalid={errors.fields.half_life_days !== undefined}
                 aria-describedby={errors.fields.half_life_days ? "score-half-life-error" : "score-half-life-help"}
               />
-              {errors.fields.half_life_days ? (
-                <p className="field-error" id="score-half-life-error">
-                  {errors.fields.half_life_days}
-                </p>
-              ) : (
-                <p className="muted small" id="score-half-life-help">
-                  Points for events count half after this many days. Empty: they never fade.
-                </p>
-              )}
+              <FieldError id="score-half-life" error={errors.fields.half_life_days} help="Points for events count half after this many days. Empty: they never fade." />
             </div>
           </div>
 
@@ -164,127 +158,93 @@ export function ScoreEditor() {
             <ProblemBox error={catalogError} context="Loading fields and events" />
             {!catalog && !catalogError && <Loading what="fields and events" />}
             {catalog && <EventNames catalog={catalog} />}
-            {form.events.length === 0 && <p className="muted">No event rules.</p>}
-            <ol className="score-rules">
-              {form.events.map((r, i) => {
-                const err = errors.parts.get(r.id);
-                return (
-                  <li key={r.id} className={`rule-cond score-rule${err ? " has-error" : ""}`} data-testid="event-rule" role="group" aria-label={`Event rule ${i + 1}`}>
-                    <div className="event-cond">
-                      <div className="row">
-                        <EventNameInput value={r.event} onChange={(event) => setEvent(r.id, { event })} />
-                        <label className="inline">
-                          <span>Points</span>
-                          <input type="number" className="narrow" value={r.points} onChange={(e) => setEvent(r.id, { points: e.target.value })} />
-                        </label>
-                        {editable && (
-                          <button type="button" className="icon danger" aria-label={`Remove event rule ${i + 1}`} title="Remove rule" onClick={() => set({ events: form.events.filter((x) => x.id !== r.id) })}>
-                            ×
-                          </button>
-                        )}
-                      </div>
-                      <PropertyFilters where={r.where} onChange={(where) => setEvent(r.id, { where })} readOnly={!editable} />
-                      <div className="row">
-                        <label className="inline">
-                          <input type="checkbox" checked={r.capped} onChange={(e) => setEvent(r.id, { capped: e.target.checked })} />
-                          <span>Cap at</span>
-                        </label>
-                        {r.capped && (
-                          <>
-                            <input type="number" min={1} className="narrow" aria-label="Cap points" value={r.capPoints} onChange={(e) => setEvent(r.id, { capPoints: e.target.value })} />
-                            <span className="muted">points</span>
-                            <select aria-label="Cap period" value={r.capPer} onChange={(e) => setEvent(r.id, { capPer: e.target.value as EventRuleForm["capPer"] })}>
-                              {CAP_PERIODS.map((p) => (
-                                <option key={p} value={p}>
-                                  {PERIOD_LABELS[p]}
-                                </option>
-                              ))}
-                            </select>
-                          </>
-                        )}
-                      </div>
-                    </div>
-                    {err && <p className="node-error" role="alert">{err}</p>}
-                  </li>
-                );
-              })}
-            </ol>
-            {editable && (
-              <button type="button" onClick={() => set({ events: [...form.events, emptyEventRule()] })}>
-                + Event rule
-              </button>
-            )}
+            <RuleRows rows={form.events} noun="Event rule" testId="event-rule" className="rule-cond" none="No event rules." errors={errors.parts} editable={editable} onChange={(events) => set({ events })} create={emptyEventRule}>
+              {(r, n, remove) => (
+                <div className="event-cond">
+                  <div className="row">
+                    <EventNameInput value={r.event} onChange={(event) => setEvent(r.id, { event })} />
+                    <label className="inline">
+                      <span>Points</span>
+                      <input type="number" className="narrow" value={r.points} onChange={(e) => setEvent(r.id, { points: e.target.value })} />
+                    </label>
+                    {editable && (
+                      <button type="button" className="icon danger" aria-label={`Remove event rule ${n}`} title="Remove rule" onClick={remove}>
+                        ×
+                      </button>
+                    )}
+                  </div>
+                  <PropertyFilters where={r.where} onChange={(where) => setEvent(r.id, { where })} readOnly={!editable} />
+                  <div className="row">
+                    <label className="inline">
+                      <input type="checkbox" checked={r.capped} onChange={(e) => setEvent(r.id, { capped: e.target.checked })} />
+                      <span>Cap at</span>
+                    </label>
+                    {r.capped && (
+                      <>
+                        <input type="number" min={1} className="narrow" aria-label="Cap points" value={r.capPoints} onChange={(e) => setEvent(r.id, { capPoints: e.target.value })} />
+                        <span className="muted">points</span>
+                        <select aria-label="Cap period" value={r.capPer} onChange={(e) => setEvent(r.id, { capPer: e.target.value as EventRuleForm["capPer"] })}>
+                          {CAP_PERIODS.map((p) => (
+                            <option key={p} value={p}>
+                              {PERIOD_LABELS[p]}
+                            </option>
+                          ))}
+                        </select>
+                      </>
+                    )}
+                  </div>
+                </div>
+              )}
+            </RuleRows>
           </div>
 
           <div className="card">
             <h2>Points for who they are</h2>
             <p className="muted small">Points while a contact matches the condition, on their fields, consent or companies; they do not fade.</p>
-            {form.attributes.length === 0 && <p className="muted">No attribute rules.</p>}
-            <ol className="score-rules">
-              {form.attributes.map((r, i) => {
-                const err = errors.parts.get(r.id);
-                return (
-                  <li key={r.id} className={`score-rule${err ? " has-error" : ""}`} data-testid="attribute-rule" role="group" aria-label={`Attribute rule ${i + 1}`}>
-                    {catalog && (
-                      <RuleEditor value={r.when} onChange={(when) => setAttribute(r.id, { when })} catalog={catalog} errors={errors.conditions} kinds={ATTRIBUTE_KINDS} readOnly={!editable} />
+            <RuleRows rows={form.attributes} noun="Attribute rule" testId="attribute-rule" none="No attribute rules." errors={errors.parts} editable={editable} onChange={(attributes) => set({ attributes })} create={emptyAttributeRule}>
+              {(r, n, remove) => (
+                <>
+                  {catalog && (
+                    <RuleEditor value={r.when} onChange={(when) => setAttribute(r.id, { when })} catalog={catalog} errors={errors.conditions} kinds={ATTRIBUTE_KINDS} readOnly={!editable} />
+                  )}
+                  <div className="row">
+                    <label className="inline">
+                      <span>Points</span>
+                      <input type="number" className="narrow" value={r.points} onChange={(e) => setAttribute(r.id, { points: e.target.value })} />
+                    </label>
+                    {editable && (
+                      <button type="button" className="link danger" aria-label={`Remove attribute rule ${n}`} onClick={remove}>
+                        Remove rule
+                      </button>
                     )}
-                    <div className="row">
-                      <label className="inline">
-                        <span>Points</span>
-                        <input type="number" className="narrow" value={r.points} onChange={(e) => setAttribute(r.id, { points: e.target.value })} />
-                      </label>
-                      {editable && (
-                        <button type="button" className="link danger" aria-label={`Remove attribute rule ${i + 1}`} onClick={() => set({ attributes: form.attributes.filter((x) => x.id !== r.id) })}>
-                          Remove rule
-                        </button>
-                      )}
-                    </div>
-                    {err && <p className="node-error" role="alert">{err}</p>}
-                  </li>
-                );
-              })}
-            </ol>
-            {editable && (
-              <button type="button" onClick={() => set({ attributes: [...form.attributes, emptyAttributeRule()] })}>
-                + Attribute rule
-              </button>
-            )}
+                  </div>
+                </>
+              )}
+            </RuleRows>
           </div>
 
           <div className="card">
             <h2>Thresholds</h2>
             <p className="muted small">Crossing one, up or down, logs Score Threshold Crossed, which journeys can start from.</p>
-            {form.thresholds.length === 0 && <p className="muted">No thresholds.</p>}
-            <ol className="score-rules">
-              {form.thresholds.map((t, i) => {
-                const err = errors.parts.get(t.id);
-                return (
-                  <li key={t.id} className={`rule-cond score-rule${err ? " has-error" : ""}`} data-testid="threshold" role="group" aria-label={`Threshold ${i + 1}`}>
-                    <div className="row">
-                      <label className="inline">
-                        <span>Name</span>
-                        <input value={t.name} placeholder="e.g. MQL" onChange={(e) => setThreshold(t.id, { name: e.target.value })} />
-                      </label>
-                      <label className="inline">
-                        <span>Value</span>
-                        <input type="number" className="narrow" value={t.value} onChange={(e) => setThreshold(t.id, { value: e.target.value })} />
-                      </label>
-                      {editable && (
-                        <button type="button" className="icon danger" aria-label={`Remove threshold ${i + 1}`} title="Remove threshold" onClick={() => set({ thresholds: form.thresholds.filter((x) => x.id !== t.id) })}>
-                          ×
-                        </button>
-                      )}
-                    </div>
-                    {err && <p className="node-error" role="alert">{err}</p>}
-                  </li>
-                );
-              })}
-            </ol>
-            {editable && (
-              <button type="button" onClick={() => set({ thresholds: [...form.thresholds, emptyThreshold()] })}>
-                + Threshold
-              </button>
-            )}
+            <RuleRows rows={form.thresholds} noun="Threshold" testId="threshold" className="rule-cond" none="No thresholds." errors={errors.parts} editable={editable} onChange={(thresholds) => set({ thresholds })} create={emptyThreshold}>
+              {(t, n, remove) => (
+                <div className="row">
+                  <label className="inline">
+                    <span>Name</span>
+                    <input value={t.name} placeholder="e.g. MQL" onChange={(e) => setThreshold(t.id, { name: e.target.value })} />
+                  </label>
+                  <label className="inline">
+                    <span>Value</span>
+                    <input type="number" className="narrow" value={t.value} onChange={(e) => setThreshold(t.id, { value: e.target.value })} />
+                  </label>
+                  {editable && (
+                    <button type="button" className="icon danger" aria-label={`Remove threshold ${n}`} title="Remove threshold" onClick={remove}>
+                      ×
+                    </button>
+                  )}
+                </div>
+              )}
+            </RuleRows>
           </div>
         </fieldset>
 
@@ -310,5 +270,59 @@ export function ScoreEditor() {
         <ScoreAudits name={saved.data.name} thresholds={[...(saved.data.definition.thresholds ?? [])].sort((a, b) => a.value - b.value).map((t) => t.name)} />
       )}
     </section>
+  );
+}
+
+/** One part of the score as a list of rows (event rules, attribute rules,
+ * thresholds): each row a group named "`noun` n" with the server's message
+ * about it underneath, the words for none, and the button that adds a row.
+ * `children` draws a row's inputs, given its number and its removal. */
+function RuleRows<T extends { id: string }>({
+  rows,
+  noun,
+  testId,
+  className = "",
+  none,
+  errors,
+  editable,
+  onChange,
+  create,
+  children,
+}: {
+  rows: T[];
+  noun: string;
+  testId: string;
+  className?: string;
+  none: string;
+  errors: ScoreErrors["parts"];
+  editable: boolean;
+  onChange: (rows: T[]) => void;
+  create: () => T;
+  children: (row: T, n: number, remove: () => void) => ReactNode;
+}) {
+  return (
+    <>
+      {rows.length === 0 && <p className="muted">{none}</p>}
+      <ol className="score-rules">
+        {rows.map((r, i) => {
+          const err = errors.get(r.id);
+          return (
+            <li key={r.id} className={`${className} score-rule${err ? " has-error" : ""}`.trim()} data-testid={testId} role="group" aria-label={`${noun} ${i + 1}`}>
+              {children(r, i + 1, () => onChange(rows.filter((x) => x.id !== r.id)))}
+              {err && (
+                <p className="node-error" role="alert">
+                  {err}
+                </p>
+              )}
+            </li>
+          );
+        })}
+      </ol>
+      {editable && (
+        <button type="button" onClick={() => onChange([...rows, create()])}>
+          + {noun}
+        </button>
+      )}
+    </>
   );
 }

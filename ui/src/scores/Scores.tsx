@@ -2,10 +2,11 @@
 // progress bar while a new version is recomputed from the log, the error
 // when that failed), its version and thresholds, polled while any is
 // recomputing; the way to a new one, and deleting one after an inline
-// confirm, for roles that may change them.
+// confirm, for roles that may change them. The polling and the status are
+// shared with the score editor.
 import { useEffect, useState } from "react";
 import { Link, useLocation } from "react-router";
-import { api, useApi, type Page } from "../api";
+import { api, useApi, type Loaded, type Page } from "../api";
 import { formatNumber, formatWhen, InlineConfirm, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCan } from "../session";
 import { thresholdsText, type Score } from "./score";
@@ -13,12 +14,21 @@ import { thresholdsText, type Score } from "./score";
 const POLL_RECOMPUTING_MS = 1000;
 const POLL_MS = 10000;
 
+/** GET `path` (the list, or one score; null: nothing yet), polled every
+ * second while `recomputing` says a score in it is being recomputed, so its
+ * progress moves, and every `idleMs` otherwise (not at all without). */
+export function useScorePolling<T>(path: string | null, recomputing: (data: T) => boolean, idleMs?: number): Loaded<T> {
+  const [fast, setFast] = useState(true);
+  const loaded = useApi<T>(path, { pollMs: fast ? POLL_RECOMPUTING_MS : idleMs });
+  // Until the first answer, assume a recompute; a failed first load waits for the slow pace.
+  const now = loaded.data !== undefined ? recomputing(loaded.data) : !loaded.error;
+  useEffect(() => setFast(now), [now]);
+  return loaded;
+}
+
 export function Scores() {
   const can = useCan();
-  const [recomputing, setRecomputing] = useState(true);
-  const scores = useApi<Page<Score>>("/api/v1/scores", { pollMs: recomputing ? POLL_RECOMPUTING_MS : POLL_MS });
-  const anyRecomputing = scores.data ? scores.data.data.some((s) => s.status === "recomputing") : true;
-  useEffect(() => setRecomputing(anyRecomputing), [anyRecomputing]);
+  const scores = useScorePolling<Page<Score>>("/api/v1/scores", (d) => d.data.some((s) => s.status === "recomputing"), POLL_MS);
   // The editor comes back here after a save, saying which score it saved.
   const saved = (useLocation().state as { saved?: string } | null)?.saved;
   const [confirm, setConfirm] = useState<string | null>(null);

@@ -2,7 +2,7 @@
 // and the email section: sender identities with the DKIM record each needs
 // in DNS (and a form to add one), and the postal address marketing email
 // must carry.
-import { useState } from "react";
+import { Suspense, useState } from "react";
 import { NavLink, Outlet } from "react-router";
 import { allowedItems, SETTINGS_NAV } from "../access";
 import { api, ApiError, fieldErrors, useApi } from "../api";
@@ -15,14 +15,17 @@ export function Settings() {
   return (
     <section>
       <PageHeader title="Settings" />
-      <nav className="tabs settings-tabs" aria-label="Settings sections">
+      <nav className="tabs section-tabs" aria-label="Settings sections">
         {allowedItems(session, SETTINGS_NAV).map((i) => (
           <NavLink key={i.to} to={i.to} end>
             {i.label}
           </NavLink>
         ))}
       </nav>
-      <Outlet />
+      {/* Each section loads on first use; the tabs above stay put meanwhile. */}
+      <Suspense fallback={<Loading what="the section" />}>
+        <Outlet />
+      </Suspense>
     </section>
   );
 }

@@ -6,8 +6,10 @@
 // told why at /contacts, without the UI calling anything the role may not,
 // and changes their password (a short one refused on its field);
 // five wrong passwords lock an account, the page says until when, and the
-// owner unlocks it. Every change goes through the session cookie, so each
-// one that succeeds carried the CSRF token.
+// owner unlocks it; a member of two workspaces (the second made with the
+// CLI) switches between them and sees each one's own data and role. Every
+// change goes through the session cookie, so each one that succeeds carried
+// the CSRF token.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -214,5 +216,68 @@ describe("signing in and roles", { skip: skip ?? false }, () => {
     await eventually(async () => (await row.getByText(/locked until/).count()) === 0, 10_000, "the lock badge gone");
     const r = await fetch(server.url + "/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) });
     assert.equal(r.status, 200, "the right password works again");
+  });
+
+  test("a member of two workspaces switches between them and sees each one's data and role", async () => {
+    const who = { email: "wanda.two@example.test", password: "one person, two workspaces" };
+    assert.equal((await server.api("POST", "/api/v1/users", { ...who, name: "Wanda Two", role: "marketer" })).status, 201);
+    // Another workspace, where she is an analyst, holding one contact and a segment of its own.
+    server.cli(["user", "create", "--email", who.email, "--role", "analyst", "--workspace", "second-shop"]);
+    const key = server.cli(["key", "create", "--scope", "admin", "--workspace", "second-shop", "--name", "switch test"]).match(/ka_\w+/)?.[0];
+    assert.ok(key, "the CLI printed the second workspace's key");
+    const second = async (method, path, body) => {
+      const r = await fetch(server.url + path, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${await r.text()}`);
+    };
+    await second("POST", "/api/v1/contacts", { email: "only.here@example.test", first_name: "Sol", country: "PT" });
+    await second("POST", "/api/v1/segments", { name: "Portuguese shoppers", rule: { field: "country", op: "equals", value: "PT" } });
+    const demo = (await server.api("GET", "/api/v1/workspace")).body;
+    const demoSegments = (await server.api("GET", "/api/v1/segments")).body.data.map((x) => x.name);
+    const expected = {
+      [demo.name]: { role: "marketer", contacts: demo.contacts.toLocaleString("en-US"), segment: demoSegments[0], notSegment: "Portuguese shoppers" },
+      "second-shop": { role: "analyst", contacts: "1", segment: "Portuguese shoppers", notSegment: demoSegments[0] },
+    };
+
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server, who);
+    const header = page.getByRole("banner", { name: "Signed in" });
+    const switcher = header.getByLabel("Workspace");
+    const brand = page.locator(".brand .workspace");
+    /** The dashboard shows workspace `name`'s own numbers and segments, with her role there. */
+    const shows = async (name) => {
+      const e = expected[name];
+      await eventually(async () => (await brand.innerText()).trim() === name, 10_000, `the ${name} workspace`);
+      assert.equal((await header.getByTestId("role").innerText()).trim().toLowerCase(), e.role);
+      await eventually(async () => (await page.getByTestId("stat-Contacts").innerText()).trim() === e.contacts, 10_000, `${name}'s contact count`);
+      const segments = page.getByRole("heading", { name: "Segments" }).locator("..");
+      await segments.getByRole("link", { name: e.segment }).waitFor();
+      assert.equal(await segments.getByRole("link", { name: e.notSegment }).count(), 0, `no segment of the other workspace in ${name}`);
+      // The analyst has no Contacts page; the marketer has.
+      const contactsLink = page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Contacts" });
+      assert.equal(await contactsLink.count(), e.role === "analyst" ? 0 : 1);
+    };
+
+    const first = (await brand.innerText()).trim();
+    assert.ok(first in expected, `signed in to one of her workspaces (${first})`);
+    const other = first === demo.name ? "second-shop" : demo.name;
+    await shows(first);
+    assert.deepEqual(
+      (await switcher.locator("option").allInnerTexts()).sort(),
+      [`${demo.name} (marketer)`, "second-shop (analyst)"].sort(),
+      "the switcher offers both workspaces with her role in each",
+    );
+    await b.shot("auth-workspace-before-switch");
+
+    await switcher.selectOption({ label: `${other} (${expected[other].role})` });
+    await shows(other);
+    assert.ok(b.apiCalls.includes("POST /api/v1/auth/switch"));
+    await b.shot("auth-workspace-switched");
+
+    // The switch is the session's: a reload stays there, and switching back works.
+    await page.reload();
+    await shows(other);
+    await switcher.selectOption({ label: `${first} (${expected[first].role})` });
+    await shows(first);
   });
 });

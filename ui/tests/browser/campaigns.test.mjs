@@ -4,8 +4,9 @@
 // server's problems on the fields they name (no audience, a throttle of 0),
 // fixes them, launches after a confirm that gives the audience size, and
 // watches the report reach every recipient, its numbers equal to the API's;
-// a throttled campaign is paused, resumed and cancelled; an analyst sees the
-// list and the report but nothing to change.
+// a throttled campaign is paused, resumed and cancelled; a marketer saves an
+// A/B test of two templates and finds its variants and settings again after
+// a reload; an analyst sees the list and the report but nothing to change.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { eventually, missingPrerequisite, openBrowser, signIn, startKairos, closeAndCheck } from "./harness.mjs";
@@ -14,6 +15,7 @@ const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
 
 const ANALYST = { email: "cam.analyst@example.test", password: "an analyst reads the reports" };
+const MARKETER = { email: "abby.tester@example.test", password: "a marketer tests subject lines" };
 const LIST = "Campaign test list";
 
 describe("campaigns", { skip: skip ?? false }, () => {
@@ -40,8 +42,10 @@ describe("campaigns", { skip: skip ?? false }, () => {
     }
     const added = await server.api("POST", `/api/v1/lists/${listId}/members`, { contact_ids: contacts.map((c) => c.id) });
     assert.equal(added.body.added, 5);
-    const u = await server.api("POST", "/api/v1/users", { ...ANALYST, name: "Cam Analyst", role: "analyst" });
-    assert.equal(u.status, 201, JSON.stringify(u.body));
+    for (const [who, name, role] of [[ANALYST, "Cam Analyst", "analyst"], [MARKETER, "Abby Tester", "marketer"]]) {
+      const u = await server.api("POST", "/api/v1/users", { ...who, name, role });
+      assert.equal(u.status, 201, JSON.stringify(u.body));
+    }
   });
   after(async () => {
     await server?.stop();
@@ -121,8 +125,9 @@ describe("campaigns", { skip: skip ?? false }, () => {
     const row = page.getByTestId("campaign-Welcome broadcast");
     await row.waitFor();
     assert.equal((await row.locator(".badge").last().innerText()).trim(), "sent");
-    assert.match(await row.innerText(), new RegExp(`List: ${LIST}`));
-    assert.match(await row.innerText(), /Welcome/);
+    // The list's and template's names arrive apart from the campaigns (ids until then).
+    await eventually(async () => new RegExp(`List: ${LIST}`).test(await row.innerText()), 10_000, "the list's name");
+    await eventually(async () => /\t\s*Welcome\s*\t/.test(await row.innerText()), 10_000, "the template's name");
     await eventually(async () => (await row.getByTestId("headline").count()) > 0, 10_000, "headline numbers");
     assert.equal((await row.getByTestId("headline").innerText()).trim(), "5 · 0 · 0");
     await b.shot("campaign-list");
@@ -157,6 +162,60 @@ describe("campaigns", { skip: skip ?? false }, () => {
     assert.equal(r.status, "cancelled");
     assert.ok(r.recipients.pending > 0, "the throttle kept most recipients waiting");
     assert.equal(await page.getByRole("button", { name: /Pause|Resume|Launch/ }).count(), 0);
+  });
+
+  test("a marketer saves an A/B test of two templates and finds its variants and settings after a reload", async () => {
+    // A second template to test against the demo's Welcome.
+    const welcome = (await server.api("GET", "/api/v1/email/templates")).body.data.find((t) => t.name === "Welcome");
+    const { id: _id, created_at: _c, updated_at: _u, ...copy } = welcome;
+    const other = await server.api("POST", "/api/v1/email/templates", { ...copy, name: "Welcome (short subject)", subject: "Hi {{ contact.first_name | default: 'there' }}" });
+    assert.equal(other.status, 201, JSON.stringify(other.body));
+    const segment = (await server.api("GET", "/api/v1/segments")).body.data.find((s) => s.name === "Recent buyers");
+
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server, MARKETER);
+    await page.getByRole("link", { name: "Campaigns" }).click();
+    await page.getByRole("link", { name: "New campaign" }).click();
+    await page.getByRole("heading", { name: "New campaign" }).waitFor();
+    await page.getByLabel("Name", { exact: true }).fill("Subject line test");
+    await page.getByLabel("Segment", { exact: true }).selectOption({ label: `${segment.name} (${segment.count.toLocaleString("en-US")})` });
+    await page.getByLabel("A/B test").check();
+    await page.getByLabel("Variant A").selectOption({ label: "Welcome" });
+    await page.getByLabel("Variant B").selectOption({ label: "Welcome (short subject)" });
+    await page.getByLabel("Sample (% of the audience)").fill("30");
+    await page.getByLabel("Wait before the winner (minutes)").fill("90");
+    await page.getByLabel("Winner by").selectOption("clicks");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.waitForURL(/\/email\/campaigns\/[0-9a-f-]{36}$/);
+    const id = page.url().split("/").pop();
+
+    // The server holds what was chosen.
+    const saved = (await server.api("GET", `/api/v1/email/campaigns/${id}`)).body;
+    assert.equal(saved.status, "draft");
+    assert.equal(saved.name, "Subject line test");
+    assert.deepEqual(saved.definition.audience, { segment: segment.id });
+    assert.equal(saved.definition.template, undefined, "an A/B test has variants instead of one template");
+    assert.deepEqual(saved.definition.ab.variants, [welcome.id, other.body.id]);
+    assert.equal(saved.definition.ab.sample_percent, 30);
+    assert.equal(saved.definition.ab.wait_minutes, 90);
+    assert.equal(saved.definition.ab.metric, "clicks");
+
+    // After a reload the editor shows the same test.
+    await page.reload();
+    await page.getByRole("heading", { name: /Subject line test/ }).waitFor();
+    await eventually(async () => (await page.getByLabel("A/B test").isChecked()) && (await page.getByLabel("Variant B").count()) === 1, 10_000, "the A/B inputs");
+    const chosen = async (label) => (await page.getByLabel(label).locator("option:checked").innerText()).trim();
+    await eventually(async () => (await chosen("Variant A")) === "Welcome", 10_000, "the template names loaded");
+    assert.equal(await chosen("Variant A"), "Welcome");
+    assert.equal(await chosen("Variant B"), "Welcome (short subject)");
+    assert.equal(await page.getByLabel("Variant C").count(), 0, "two variants, no more");
+    assert.equal(await page.getByLabel("Sample (% of the audience)").inputValue(), "30");
+    assert.equal(await page.getByLabel("Wait before the winner (minutes)").inputValue(), "90");
+    assert.equal(await page.getByLabel("Winner by").inputValue(), "clicks");
+    assert.equal(await chosen("Segment"), `${segment.name} (${segment.count.toLocaleString("en-US")})`);
+    assert.equal(await page.getByRole("button", { name: "Save" }).isDisabled(), true, "nothing unsaved after a reload");
+    await b.shot("campaign-ab-reloaded");
   });
 
   test("an analyst sees the campaigns and the report but cannot change anything", async () => {

@@ -3,7 +3,7 @@
 // Debian's Chromium through playwright-core, calls the REST API directly to
 // check what the UI shows, and saves screenshots to ui/test-results/.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -35,7 +35,8 @@ function kairosBin() {
 }
 
 /** A running `kairos demo` with its URL, admin and write keys and the
- * owner's sign-in (`ownerEmail`, `ownerPassword`); `stop()` ends it and removes its data. */
+ * owner's sign-in (`ownerEmail`, `ownerPassword`); `cli()` runs a `kairos`
+ * command on its data; `stop()` ends it and removes its data. */
 export async function startKairos({ contacts = 600 } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "kairos-ui-test-"));
   const child = spawn(
@@ -74,6 +75,13 @@ export async function startKairos({ contacts = 600 } = {}) {
       });
       const text = await r.text();
       return { status: r.status, body: text ? JSON.parse(text) : undefined };
+    },
+    /** Run `kairos ARGS --data-dir <its data>` (what has no REST call: another
+     * workspace, say), with `input` on stdin; its stdout, or a throw. */
+    cli(args, input = "") {
+      const r = spawnSync(kairosBin(), [...args, "--data-dir", dataDir], { input, encoding: "utf8", env: { ...process.env, KAIROS_LOG: "warn" } });
+      if (r.status !== 0) throw new Error(`kairos ${args.join(" ")} exited with ${r.status}:\n${r.stdout}\n${r.stderr}`);
+      return r.stdout;
     },
     /** Send one event through the tracking API, as an SDK would. */
     async track(message) {

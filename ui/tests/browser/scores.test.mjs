@@ -2,9 +2,10 @@
 // data (which seeds the "engagement" score): a marketer creates a score with
 // an event rule and a threshold, meets the server's refusal of a bad rule on
 // that rule, saves, sees the new score recompute to ready and deletes it
-// after a confirm; a demo contact's page shows each score's value, threshold
-// and history, paged with "Load more"; the pages fit a tablet; an analyst
-// sees the scores but nothing to change.
+// after a confirm; the editor of a recomputing score follows its progress
+// until it is ready, then stops asking; a demo contact's page shows each
+// score's value, threshold and history, paged with "Load more"; the pages
+// fit a tablet; an analyst sees the scores but nothing to change.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -117,6 +118,48 @@ describe("lead scores", { skip: skip ?? false }, () => {
     await confirm.getByRole("button", { name: "Yes, delete" }).click();
     await eventually(async () => (await row.count()) === 0, 10_000, "the row gone");
     assert.equal((await server.api("GET", "/api/v1/scores/pricing_interest")).status, 404);
+  });
+
+  test("the editor of a recomputing score shows its progress until it is ready, then stops polling", async () => {
+    // A real recompute of the demo's log ends within milliseconds, too soon
+    // to watch, so the page's first two answers are held at points along the
+    // way; every later one is the server's own.
+    const real = (await server.api("GET", "/api/v1/scores/engagement")).body;
+    assert.equal(real.status, "ready");
+    const total = real.progress.events_total;
+    const steps = [Math.round(total / 4), Math.round(total / 2)];
+    b = await openBrowser();
+    const { page } = b;
+    let gets = 0;
+    await page.route("**/api/v1/scores/engagement", async (route) => {
+      if (route.request().method() !== "GET") return route.fallback();
+      const response = await route.fetch();
+      const body = await response.json();
+      const done = steps[gets++];
+      if (done === undefined) return route.fulfill({ response });
+      await route.fulfill({ response, json: { ...body, status: "recomputing", progress: { events_done: done, events_total: total } } });
+    });
+    await signIn(page, server, MARKETER);
+    await page.goto(`${server.url}/scores/engagement`);
+    await page.getByRole("heading", { name: "Score: engagement" }).waitFor();
+    const status = page.getByTestId("score-status");
+    const bar = status.getByRole("progressbar", { name: "Recomputing engagement" });
+    const fmt = (n) => n.toLocaleString("en-US");
+    await bar.waitFor();
+    assert.match(await status.innerText(), /recomputing/);
+    assert.match(await status.innerText(), new RegExp(`${fmt(steps[0])} of ${fmt(total)} events`));
+    assert.equal(Number(await bar.getAttribute("value")), steps[0]);
+    await b.shot("scores-editor-recomputing");
+    // Without a reload, the page asks again and the bar moves, then the score is ready.
+    await eventually(async () => (await status.innerText()).includes(`${fmt(steps[1])} of ${fmt(total)} events`), 5000, "the progress to move");
+    await eventually(async () => /\bready\b/.test(await status.innerText()), 5000, "ready");
+    assert.equal(await bar.count(), 0, "no progress bar once ready");
+    // The form was filled once and kept: the rules are still there.
+    assert.equal(await page.getByTestId("event-rule").first().getByLabel("Event name").inputValue(), "Product Viewed");
+    const asked = gets;
+    assert.ok(asked >= 3, `asked ${asked} times`);
+    await page.waitForTimeout(2500);
+    assert.equal(gets, asked, "a ready score is not polled");
   });
 
   test("a demo contact's page shows each score's value, threshold and history, with older changes on demand", async () => {

@@ -3,8 +3,11 @@
 // the demo owner's password, finds demo contacts,
 // builds a segment whose live count changes as the rule is edited and
 // equals the API's count, and builds, saves and publishes a journey on the
-// canvas, which the API then returns. No test may leave a console error,
-// and every call the UI makes must be an endpoint of the OpenAPI document.
+// canvas, which the API then returns; each page's code arrives when it is
+// first opened, and a page whose code cannot arrive says so while the rest
+// still work. No test may leave a console error (but those that test
+// provokes), and every call the UI makes must be an endpoint of the OpenAPI
+// document.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { eventually, missingPrerequisite, openBrowser, signIn, signInWithKey, startKairos, closeAndCheck } from "./harness.mjs";
@@ -62,6 +65,44 @@ describe("the web UI", { skip: skip ?? false }, () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("Admin API key").waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem("kairos.adminKey")), null);
+  });
+
+  test("each page's code arrives when first opened; one that cannot arrive says so and the others still open", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    const scripts = [];
+    page.on("request", (r) => {
+      const m = /\/assets\/([A-Za-z]+)-[\w-]+\.js$/.exec(new URL(r.url()).pathname);
+      if (m) scripts.push(m[1]);
+    });
+    await page.goto(server.url + "/");
+    await page.getByLabel("Email").waitFor();
+    assert.deepEqual(scripts, ["index"], "the sign-in page needs only the main bundle");
+    await signIn(page, server);
+    await page.locator(".chart canvas").waitFor();
+    assert.ok(scripts.includes("Dashboard") && scripts.includes("Chart"), scripts.join(" "));
+    assert.ok(!scripts.includes("JourneyBuilder"), "no journey canvas on the dashboard");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Journeys" }).click();
+    await page.getByRole("link", { name: "New journey" }).click();
+    await page.getByTestId("journey-canvas").waitFor();
+    assert.ok(scripts.includes("JourneyBuilder"));
+
+    // The segments page's code cannot be fetched (a deploy replaced it, say).
+    await page.route("**/assets/Segments-*.js", (r) => r.abort());
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Segments" }).click();
+    const alert = page.getByRole("alert").filter({ hasText: "This page could not be loaded" });
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /reload to fetch the current version/);
+    await page.getByRole("button", { name: "Reload" }).waitFor();
+    await b.shot("page-load-failed");
+    // The shell stays, and another page opens.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Scores" }).click();
+    await page.getByRole("heading", { name: "Scores" }).waitFor();
+    assert.equal(await alert.count(), 0);
+    // The errors this test caused on purpose, and no other.
+    const provoked = (e) => /Segments-[\w-]+\.js/.test(e) || /^Failed to load resource: net::ERR_FAILED$/.test(e);
+    assert.ok(b.consoleErrors.some(provoked), b.consoleErrors.join("\n"));
+    b.consoleErrors.splice(0, b.consoleErrors.length, ...b.consoleErrors.filter((e) => !provoked(e)));
   });
 
   test("a key revoked while signed in sends the marketer back to sign in, saying why", async () => {
