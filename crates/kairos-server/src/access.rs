@@ -92,6 +92,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/email/templates/{id}/report", ReportsRead),
     ("POST", "/api/v1/email/templates/{id}/test-send", MarketingWrite),
     ("GET", "/api/v1/email/snippets", MarketingRead),
+    ("GET", "/api/v1/email/snippets/{name}", MarketingRead),
     ("PUT", "/api/v1/email/snippets/{name}", MarketingWrite),
     ("DELETE", "/api/v1/email/snippets/{name}", MarketingWrite),
     ("POST", "/api/v1/email/send", MarketingWrite),

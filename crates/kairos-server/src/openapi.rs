@@ -60,7 +60,7 @@ impl Modify for BearerAuth {
         journeys::endpoints, journeys::create_endpoint, journeys::delete_endpoint, journeys::migrate,
         email::list_templates, email::create_template, email::check_template, email::read_template,
         email::update_template, email::delete_template, email::preview, email::test_send, email::report,
-        email::list_snippets, email::put_snippet, email::delete_snippet, email::list_senders, email::create_sender,
+        email::list_snippets, email::read_snippet, email::put_snippet, email::delete_snippet, email::list_senders, email::create_sender,
         email::read_sender, email::send, email::list_messages, email::read_message, email::raw_message, email::inbound,
         campaigns::list, campaigns::create, campaigns::read, campaigns::update, campaigns::launch, campaigns::pause,
         campaigns::resume, campaigns::cancel, campaigns::report,

@@ -1031,3 +1031,67 @@ async fn an_adaptive_ab_test_shifts_traffic_to_the_variant_people_open() {
         assert!(report["detail"].as_str().unwrap().contains("P(best)"), "{b}: {report}");
     }
 }
+
+/// Snippets: checked on save, read one by one, included by templates (the
+/// preview shows their text), and not deletable while something uses them.
+#[tokio::test]
+async fn snippets_are_checked_included_and_protected_while_used() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start_with(ts.store.clone(), clock, None, options(EmailTransport::Capture)).await;
+        let (st, v) = s.api(Method::PUT, "/api/v1/email/snippets/footer", Some(json!({"body": "{% if %}"}))).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}: {v}");
+        let (st, v) = s.api(Method::PUT, "/api/v1/email/snippets/bad%20name", Some(json!({"body": "x"}))).await;
+        assert_eq!(
+            (st, v["errors"][0]["path"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+            "{b:?}: {v}"
+        );
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                "/api/v1/email/snippets/footer",
+                Some(json!({"body": "<p>Sent by Acme to {{ contact.email }}</p>"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {v}");
+        assert!(v["updated_at"].as_i64().is_some(), "{b:?}: {v}");
+        let one = s.get("/api/v1/email/snippets/footer").await;
+        assert_eq!(one["body"], "<p>Sent by Acme to {{ contact.email }}</p>", "{b:?}: {one}");
+        let (st, _) = s.api(Method::GET, "/api/v1/email/snippets/nope", None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{b:?}");
+
+        let (st, t) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/templates",
+                Some(json!({"name": "News", "subject": "News", "format": "html", "body": "<p>Hello</p>{% include 'footer' %}"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{b:?}: {t}");
+        let ada = identify(&s, "ada", "ada@example.org", Some("Ada")).await;
+        let (st, p) = s
+            .api(
+                Method::POST,
+                &format!("/api/v1/email/templates/{}/preview", t["id"].as_str().unwrap()),
+                Some(json!({"contact_id": ada})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {p}");
+        assert!(p["html"].as_str().unwrap().contains("Sent by Acme to ada@example.org"), "{b:?}: {p}");
+
+        // In use: refused with the user named; free once the template goes.
+        let (st, v) = s.api(Method::DELETE, "/api/v1/email/snippets/footer", None).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{b:?}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("template \"News\""), "{b:?}: {v}");
+        assert_eq!(s.get("/api/v1/email/snippets").await["data"].as_array().unwrap().len(), 1, "{b:?}: still there");
+        let (st, _) =
+            s.api(Method::DELETE, &format!("/api/v1/email/templates/{}", t["id"].as_str().unwrap()), None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{b:?}");
+        let (st, _) = s.api(Method::DELETE, "/api/v1/email/snippets/footer", None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{b:?}");
+        let (st, _) = s.api(Method::GET, "/api/v1/email/snippets/footer", None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{b:?}");
+    }
+}

@@ -33,7 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/email/templates/{id}/test-send", post(test_send))
         .route("/api/v1/email/templates/{id}/report", get(report))
         .route("/api/v1/email/snippets", get(list_snippets))
-        .route("/api/v1/email/snippets/{name}", axum::routing::put(put_snippet).delete(delete_snippet))
+        .route("/api/v1/email/snippets/{name}", get(read_snippet).put(put_snippet).delete(delete_snippet))
         .route("/api/v1/email/senders", get(list_senders).post(create_sender))
         .route("/api/v1/email/senders/{id}", get(read_sender))
         .route("/api/v1/email/send", post(send))
@@ -361,8 +361,25 @@ pub async fn list_snippets(State(s): State<AppState>, who: Caller) -> ApiResult<
     Ok(Json(json!({"data": all})))
 }
 
+/// One snippet: its name, body and when it last changed.
+#[utoipa::path(get, path = "/api/v1/email/snippets/{name}", tag = "email", params(("name" = String, Path)),
+    responses((status = 200, body = inline(Object)), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn read_snippet(State(s): State<AppState>, who: Caller, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    let mut tx = s.engine.store().begin().await?;
+    let found = tx.email_snippets(who.ws()).await?.into_iter().find(|x| x.name == name);
+    tx.commit().await?;
+    let snippet = found.ok_or_else(|| Problem::not_found(format!("no snippet named {name:?}")))?;
+    Ok(Json(json!(snippet)))
+}
+
+/// Whether a Liquid text includes the snippet `name`.
+fn includes(text: &str, name: &str) -> bool {
+    text.contains(&format!("include '{name}'")) || text.contains(&format!("include \"{name}\""))
+}
+
 /// Create or replace a snippet: `{"body"}`. Included with
-/// `{% include 'name' %}`; a layout holds `{{ content }}`.
+/// `{% include 'name' %}`; a layout holds `{{ content }}`. Answers with the
+/// snippet as stored (`updated_at` in milliseconds).
 #[utoipa::path(put, path = "/api/v1/email/snippets/{name}", tag = "email", params(("name" = String, Path)),
     request_body = inline(Object), responses((status = 200, body = inline(Object)), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -400,16 +417,45 @@ pub async fn put_snippet(
             .collect();
         return Err(template_problem(problems));
     }
+    let now = now_ms(&s);
     let mut tx = s.engine.store().begin_write().await?;
-    tx.put_email_snippet(who.ws(), &name, &text, now_ms(&s)).await?;
+    tx.put_email_snippet(who.ws(), &name, &text, now).await?;
     tx.commit().await?;
-    Ok(Json(json!({"name": name, "body": text})))
+    Ok(Json(json!({"name": name, "body": text, "updated_at": now})))
 }
 
+/// Delete a snippet; refused (409, naming them) while templates or other
+/// snippets include it or templates use it as their layout, since they
+/// could no longer be rendered.
 #[utoipa::path(delete, path = "/api/v1/email/snippets/{name}", tag = "email", params(("name" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn delete_snippet(State(s): State<AppState>, who: Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
     let mut tx = s.engine.store().begin_write().await?;
+    let mut users: Vec<String> = tx
+        .email_templates(who.ws())
+        .await?
+        .into_iter()
+        .filter(|t| {
+            t.layout.as_deref() == Some(name.as_str())
+                || includes(&t.subject, &name)
+                || includes(&t.body, &name)
+                || t.text_body.as_deref().is_some_and(|b| includes(b, &name))
+        })
+        .map(|t| format!("template {:?}", t.name))
+        .collect();
+    users.extend(
+        tx.email_snippets(who.ws())
+            .await?
+            .into_iter()
+            .filter(|x| x.name != name && includes(&x.body, &name))
+            .map(|x| format!("snippet {:?}", x.name)),
+    );
+    if !users.is_empty() {
+        return Err(Problem::conflict(format!(
+            "snippet {name:?} is used by {}: change them first, or they could no longer be rendered",
+            users.join(", ")
+        )));
+    }
     let gone = tx.delete_email_snippet(who.ws(), &name).await?;
     tx.commit().await?;
     if gone {
