@@ -310,7 +310,12 @@ async fn sessions_lockout_csrf_roles_keys_and_audit() {
         let (st, _) =
             s.call(Method::POST, "/api/v1/auth/switch", &Who::Session(&m), Some(json!({"workspace": "initech"}))).await;
         assert_eq!(st, StatusCode::FORBIDDEN);
+        // Signing in again takes them where they last worked.
+        let again: Value = s.login_raw("marketer@acme.test", PASSWORD, None).await.json().await.unwrap();
+        assert_eq!(again["workspace"]["name"], "globex", "{again}");
         s.call(Method::POST, "/api/v1/auth/switch", &Who::Session(&m), Some(json!({"workspace": "acme"}))).await;
+        let again: Value = s.login_raw("marketer@acme.test", PASSWORD, None).await.json().await.unwrap();
+        assert_eq!(again["workspace"]["name"], "acme", "{again}");
 
         // Role changes take effect at once; only owners make owners; the last owner stays.
         let owner = s.login("owner@acme.test").await;

@@ -234,6 +234,20 @@ impl Tx {
         .transpose()
     }
 
+    /// The workspace the user last worked in (signed in to or switched to).
+    pub async fn last_workspace(&mut self, user: UserId) -> Result<Option<WorkspaceId>> {
+        let id: Option<Option<String>> = with_conn!(self, c => sqlx::query_scalar(
+            "SELECT last_workspace_id FROM users WHERE id = $1")
+            .bind(user.to_string()).fetch_optional(c).await)?;
+        id.flatten().map(|w| parse_id(&w, "workspace")).transpose()
+    }
+
+    pub async fn set_last_workspace(&mut self, user: UserId, ws: WorkspaceId) -> Result<()> {
+        with_conn!(self, c => sqlx::query("UPDATE users SET last_workspace_id = $2 WHERE id = $1")
+            .bind(user.to_string()).bind(ws.to_string()).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
     pub async fn set_session_workspace(&mut self, digest: &str, ws: WorkspaceId) -> Result<()> {
         with_conn!(self, c => sqlx::query("UPDATE sessions SET workspace_id = $2 WHERE digest = $1")
             .bind(digest).bind(ws.to_string()).execute(c).await.map(|r| r.rows_affected()))?;

@@ -219,6 +219,7 @@ pub async fn login(
     };
     let mut tx = s.engine.store().begin().await?;
     let memberships = tx.memberships(user.id).await?;
+    let last = tx.last_workspace(user.id).await?;
     drop(tx);
     let spaces: Vec<WorkspaceId> = memberships.iter().map(|(id, _, _)| *id).collect();
     let actor = format!("user:{}", user.email);
@@ -244,7 +245,8 @@ pub async fn login(
         return Err(Problem::unauthorized("wrong email or password"));
     }
     let chosen = match input.workspace.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-        None => memberships.first(),
+        // Where they last worked, while still a member there.
+        None => last.and_then(|l| memberships.iter().find(|(id, _, _)| *id == l)).or(memberships.first()),
         Some(w) => memberships.iter().find(|(id, name, _)| name == w || id.to_string() == w),
     };
     let Some((ws, _, _)) = chosen else {
@@ -267,6 +269,7 @@ pub async fn login(
     tx.set_sign_in_state(user.id, 0, None).await?;
     tx.delete_expired_sessions(now).await?;
     tx.insert_session(&secret_digest(&secret), &record).await?;
+    tx.set_last_workspace(user.id, *ws).await?;
     tx.audit(*ws, now.timestamp_millis(), &actor, "user.signed_in", &user.id.to_string(), &json!({"ip": record.ip}))
         .await?;
     tx.commit().await?;
@@ -352,6 +355,7 @@ pub async fn switch(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiR
         .find(|(id, name, _)| *name == input.workspace || id.to_string() == input.workspace)
         .ok_or_else(|| Problem::forbidden(format!("you are not a member of workspace {:?}", input.workspace)))?;
     tx.set_session_workspace(session, target.0).await?;
+    tx.set_last_workspace(user.id, target.0).await?;
     tx.commit().await?;
     let caller = Caller { workspace: target.0, role: target.2, principal: who.principal.clone() };
     Ok(Json(view(&s, &caller).await?))

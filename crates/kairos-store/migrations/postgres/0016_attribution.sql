@@ -11,3 +11,6 @@ CREATE TABLE marketing_costs (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, source)
 );
+
+-- The workspace each user last worked in, where signing in takes them.
+ALTER TABLE users ADD COLUMN last_workspace_id TEXT;
