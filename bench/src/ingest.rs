@@ -9,7 +9,7 @@
 //! 200. Prints events/s, p50/p99 request latency, the raw insert rate and the
 //! ratio.
 //!
-//! cargo run --release -p kairos-bench --bin ingest -- [--seconds 60] [--postgres]
+//! cargo run --release -p kairos-bench --bin ingest -- [--seconds 60] [--postgres] [--scores] [--journey]
 
 use anyhow::Result;
 use chrono::Utc;
@@ -54,6 +54,11 @@ struct Args {
     /// every commit scores what it appends.
     #[arg(long)]
     scores: bool,
+    /// Publish an active journey first (triggered by an event the run never
+    /// sends), so the journey runner reads every appended event as it does
+    /// in a workspace with journeys.
+    #[arg(long)]
+    journey: bool,
 }
 
 static USERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100_000);
@@ -158,6 +163,14 @@ async fn main() -> Result<()> {
         while engine.scores(ws).await?.iter().any(|s| s.status != "ready") {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+    if args.journey {
+        let definition = json!({
+            "trigger": {"type": "event", "event": "Trial Started"}, "start": "done",
+            "nodes": {"done": {"type": "exit"}}
+        });
+        let j = engine.create_journey(ws, "bench", definition).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        engine.publish_journey(ws, j.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     tokio::spawn(serve(listener, AppState::new(engine), std::future::pending()));
 
