@@ -187,6 +187,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("PUT", "/api/v1/reports/costs", MarketingWrite),
     ("DELETE", "/api/v1/reports/costs", MarketingWrite),
     ("GET", "/api/v1/workspace/activity", ReportsRead),
+    ("GET", "/api/v1/workspace/email-activity", ReportsRead),
 ];
 
 /// The permission a route needs; `None` for a route nobody may use.

@@ -5,7 +5,9 @@
 //! EUR, and Ben again for 20 ten days after his open. Costs are entered for
 //! the broadcast and the ad. Each model must credit exactly what its rule
 //! says, the totals must add up, ROI must follow from the costs, the CSV must
-//! carry the same lines, and bad parameters must be refused by name.
+//! carry the same lines, and bad parameters must be refused by name. The
+//! workspace's email activity per day (the dashboard's chart) counts the
+//! broadcast's sends and opens on their day.
 
 mod common;
 use chrono::{Duration, TimeZone, Utc};
@@ -102,6 +104,20 @@ async fn attribution_and_roi() {
 
         let at = |days: i64| (t0 + Duration::days(days)).to_rfc3339();
         clock.set(t0 + Duration::days(12));
+        // The dashboard's email activity: the broadcast's day, quiet days as zeros.
+        let a = s.get("/api/v1/workspace/email-activity?days=14").await;
+        assert_eq!(
+            (a["sent"].as_i64(), a["opened"].as_i64(), a["clicked"].as_i64()),
+            (Some(4), Some(2), Some(0)),
+            "{b}: {a}"
+        );
+        let days = a["per_day"].as_array().unwrap();
+        assert_eq!(days.len(), 14, "{b}: {a}");
+        let day = days.iter().find(|d| d["day"] == "2026-11-02").unwrap();
+        assert_eq!((day["sent"].as_i64(), day["opened"].as_i64()), (Some(4), Some(2)), "{b}: {a}");
+        assert_eq!(days.iter().map(|d| d["sent"].as_i64().unwrap()).sum::<i64>(), 4, "{b}: {a}");
+        let (st, v) = s.api(Method::GET, "/api/v1/workspace/email-activity?days=0", None).await;
+        assert_eq!((st, v["errors"][0]["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("days")), "{b}: {v}");
         s.track(
             json!({"type": "page", "userId": "ann", "name": "Landing", "messageId": "visit-ann", "timestamp": at(1),
             "context": {"campaign": {"name": "black-friday", "source": "google", "medium": "cpc"}}}),

@@ -347,21 +347,21 @@ impl Tx {
         Ok(n > 0)
     }
 
-    /// Day by day, what the messages of `source` did (days without activity
-    /// left out).
-    pub async fn email_series(&mut self, ws: WorkspaceId, source: &str) -> Result<Vec<EmailDay>> {
+    /// Day by day from `since` (ms), what the messages of `source` (of every
+    /// marketing source when none) did; days without activity left out.
+    pub async fn email_series(&mut self, ws: WorkspaceId, source: Option<&str>, since: i64) -> Result<Vec<EmailDay>> {
         let rows: Vec<(i64, i64, i64, i64, i64)> = with_conn!(self, c => sqlx::query_as(
             "SELECT day, CAST(SUM(s) AS BIGINT), CAST(SUM(o) AS BIGINT), CAST(SUM(k) AS BIGINT), CAST(SUM(u) AS BIGINT) FROM (
                SELECT sent_at / 86400000 AS day, 1 AS s, 0 AS o, 0 AS k, 0 AS u FROM email_messages
-                WHERE workspace_id = $1 AND source = $2 AND sent_at IS NOT NULL
+                WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND source <> 'test' AND sent_at >= $3
                UNION ALL SELECT first_opened_at / 86400000, 0, 1, 0, 0 FROM email_messages
-                WHERE workspace_id = $1 AND source = $2 AND first_opened_at IS NOT NULL
+                WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND source <> 'test' AND first_opened_at >= $3
                UNION ALL SELECT first_clicked_at / 86400000, 0, 0, 1, 0 FROM email_messages
-                WHERE workspace_id = $1 AND source = $2 AND first_clicked_at IS NOT NULL
+                WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND source <> 'test' AND first_clicked_at >= $3
                UNION ALL SELECT unsubscribed_at / 86400000, 0, 0, 0, 1 FROM email_messages
-                WHERE workspace_id = $1 AND source = $2 AND unsubscribed_at IS NOT NULL
+                WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND source <> 'test' AND unsubscribed_at >= $3
              ) t GROUP BY day ORDER BY day")
-            .bind(ws.to_string()).bind(source).fetch_all(c).await)?;
+            .bind(ws.to_string()).bind(source.unwrap_or("")).bind(since).fetch_all(c).await)?;
         Ok(rows
             .into_iter()
             .map(|(day, sent, opened, clicked, unsubscribed)| EmailDay {

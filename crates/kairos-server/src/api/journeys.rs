@@ -205,7 +205,7 @@ pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String
     let source = format!("journey:{id}");
     let email = json!({"totals": tx.email_totals(who.ws(), Some(&source), None).await?,
                        "links": tx.email_link_clicks_of_source(who.ws(), &source).await?,
-                       "series": tx.email_series(who.ws(), &source).await?});
+                       "series": tx.email_series(who.ws(), Some(&source), 0).await?});
     tx.commit().await?;
     let mut totals: HashMap<String, i64> = HashMap::new();
     for n in &nodes {

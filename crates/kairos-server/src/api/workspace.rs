@@ -24,7 +24,10 @@ pub struct WorkspaceView {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/workspace", get(read)).route("/api/v1/workspace/activity", get(activity))
+    Router::new()
+        .route("/api/v1/workspace", get(read))
+        .route("/api/v1/workspace/activity", get(activity))
+        .route("/api/v1/workspace/email-activity", get(email_activity))
 }
 
 /// The key's workspace and its headline counts.
@@ -79,6 +82,22 @@ pub async fn activity(
     who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ActivityView>> {
+    let (days, today, first) = window(&s, &q)?;
+    let since = DateTime::<Utc>::from_timestamp_millis(first * 86_400_000).unwrap_or_default();
+    let mut tx = s.engine.store().begin().await?;
+    let counted: HashMap<i64, i64> = tx.events_per_day(who.ws(), since).await?.into_iter().collect();
+    let top = tx.top_event_names(who.ws(), since, 50).await?;
+    tx.commit().await?;
+    let per_day = (first..=today)
+        .map(|d| DayCount { day: day_label(d), events: counted.get(&d).copied().unwrap_or(0) })
+        .collect();
+    let top_events = top.into_iter().map(|(name, count)| EventNameCount { name, count }).collect();
+    Ok(Json(ActivityView { days, per_day, top_events }))
+}
+
+/// The `days` parameter (1 to 366, default 30) as (days, today, first day),
+/// days counted since the epoch (UTC).
+fn window(s: &AppState, q: &HashMap<String, String>) -> ApiResult<(i64, i64, i64)> {
     let days = match q.get("days") {
         None => 30,
         Some(d) => match d.parse::<i64>() {
@@ -87,20 +106,63 @@ pub async fn activity(
         },
     };
     let today = s.engine.clock().now().timestamp_millis().div_euclid(86_400_000);
-    let first = today - days + 1;
-    let since = DateTime::<Utc>::from_timestamp_millis(first * 86_400_000).unwrap_or_default();
+    Ok((days, today, today - days + 1))
+}
+
+fn day_label(day: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(day * 86_400_000)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailActivityView {
+    pub days: i64,
+    /// Every day of the window, oldest first, quiet days included: messages
+    /// sent, and first opens, first clicks and unsubscribes that day.
+    #[schema(value_type = Vec<Object>)]
+    pub per_day: Vec<kairos_store::EmailDay>,
+    /// The same, summed over the window.
+    pub sent: i64,
+    pub opened: i64,
+    pub clicked: i64,
+    pub unsubscribed: i64,
+}
+
+/// Email activity of every campaign, journey and API send per day over the
+/// last `days` days (1 to 366, default 30): the dashboard's email chart.
+/// Test sends are left out; opens are human opens.
+#[utoipa::path(get, path = "/api/v1/workspace/email-activity", tag = "workspace",
+    params(("days" = Option<i64>, Query, description = "1 to 366, default 30")),
+    responses((status = 200, body = EmailActivityView), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn email_activity(
+    State(s): State<AppState>,
+    who: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<EmailActivityView>> {
+    let (days, today, first) = window(&s, &q)?;
     let mut tx = s.engine.store().begin().await?;
-    let counted: HashMap<i64, i64> = tx.events_per_day(who.ws(), since).await?.into_iter().collect();
-    let top = tx.top_event_names(who.ws(), since, 50).await?;
+    let series = tx.email_series(who.ws(), None, first * 86_400_000).await?;
     tx.commit().await?;
-    let per_day = (first..=today)
-        .map(|d| DayCount {
-            day: DateTime::<Utc>::from_timestamp_millis(d * 86_400_000)
-                .map(|t| t.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-            events: counted.get(&d).copied().unwrap_or(0),
+    let by_day: HashMap<String, kairos_store::EmailDay> = series.into_iter().map(|d| (d.day.clone(), d)).collect();
+    let per_day: Vec<kairos_store::EmailDay> = (first..=today)
+        .map(|d| {
+            let day = day_label(d);
+            by_day.get(&day).cloned().unwrap_or(kairos_store::EmailDay {
+                day,
+                sent: 0,
+                opened: 0,
+                clicked: 0,
+                unsubscribed: 0,
+            })
         })
         .collect();
-    let top_events = top.into_iter().map(|(name, count)| EventNameCount { name, count }).collect();
-    Ok(Json(ActivityView { days, per_day, top_events }))
+    Ok(Json(EmailActivityView {
+        days,
+        sent: per_day.iter().map(|d| d.sent).sum(),
+        opened: per_day.iter().map(|d| d.opened).sum(),
+        clicked: per_day.iter().map(|d| d.clicked).sum(),
+        unsubscribed: per_day.iter().map(|d| d.unsubscribed).sum(),
+        per_day,
+    }))
 }
