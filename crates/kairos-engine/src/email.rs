@@ -342,6 +342,20 @@ impl Engine {
         template::compile(src, &schema).map(|_| ()).map_err(EmailError::Template)
     }
 
+    /// Check an unsaved template and render it for a chosen contact: the
+    /// editor's live preview, as the text stands.
+    pub async fn preview_email_source(
+        &self,
+        ws: WorkspaceId,
+        src: &TemplateSource,
+        contact: ContactId,
+        event: Option<Value>,
+    ) -> Result<Result<template::Rendered, String>, EmailError> {
+        let schema = self.email_schema(ws).await?;
+        let compiled = template::compile(src, &schema).map_err(EmailError::Template)?;
+        self.render_for(ws, &compiled, &schema, contact, event).await
+    }
+
     /// A stored template, compiled (cached until it or the schema changes).
     pub async fn compiled_template(
         &self,
@@ -791,6 +805,19 @@ impl Engine {
         event: Option<Value>,
     ) -> Result<Result<template::Rendered, String>, EmailError> {
         let (_, compiled, schema) = self.compiled_template(ws, template).await?;
+        self.render_for(ws, &compiled, &schema, contact, event).await
+    }
+
+    /// Render a compiled template for a contact without sending or recording
+    /// anything; `Ok(Err(why))` when it cannot personalise for them.
+    async fn render_for(
+        &self,
+        ws: WorkspaceId,
+        compiled: &Template,
+        schema: &Schema,
+        contact: ContactId,
+        event: Option<Value>,
+    ) -> Result<Result<template::Rendered, String>, EmailError> {
         let mut tx = self.store().begin().await?;
         let c = tx.contact(ws, contact).await?;
         let sender = tx.email_sender(ws, None).await?;
@@ -798,7 +825,7 @@ impl Engine {
         tx.commit().await?;
         let c = c.ok_or_else(|| EmailError::NotFound(format!("contact {contact} does not exist")))?;
         let ctx = self
-            .email_context(ws, &c, &schema, event.as_ref(), uuid::Uuid::nil(), sender.as_ref(), "preview", &salt)
+            .email_context(ws, &c, schema, event.as_ref(), uuid::Uuid::nil(), sender.as_ref(), "preview", &salt)
             .await?;
         Ok(compiled.render(&ctx).map_err(|s| s.0))
     }

@@ -1080,6 +1080,19 @@ async fn snippets_are_checked_included_and_protected_while_used() {
             .await;
         assert_eq!(st, StatusCode::OK, "{b:?}: {p}");
         assert!(p["html"].as_str().unwrap().contains("Sent by Acme to ada@example.org"), "{b:?}: {p}");
+        // The live preview of unsaved text: checked, then rendered for Ada.
+        let draft = json!({"subject": "Hi {{ contact.first_name }}", "format": "html",
+            "body": "<p>Draft for {{ contact.first_name }}</p>{% include 'footer' %}", "contact_id": ada});
+        let (st, v) = s.api(Method::POST, "/api/v1/email/templates/check", Some(draft)).await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {v}");
+        assert_eq!(v["preview"]["subject"], "Hi Ada", "{b:?}: {v}");
+        assert!(v["preview"]["html"].as_str().unwrap().contains("Draft for Ada"), "{b:?}: {v}");
+        let broken = json!({"subject": "x", "format": "html", "body": "{% if %}", "contact_id": ada});
+        let (st, v) = s.api(Method::POST, "/api/v1/email/templates/check", Some(broken)).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}: errors, not a preview: {v}");
+        let orphan = json!({"subject": "x", "format": "html", "body": "x", "event": {"name": "Order Completed"}});
+        let (st, v) = s.api(Method::POST, "/api/v1/email/templates/check", Some(orphan)).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}: an event needs a contact: {v}");
 
         // In use: refused with the user named; free once the template goes.
         let (st, v) = s.api(Method::DELETE, "/api/v1/email/snippets/footer", None).await;

@@ -165,15 +165,40 @@ pub async fn create_template(
     Ok((StatusCode::CREATED, Json(template_view(&t))))
 }
 
-/// Check an unsaved template (the editor's inline errors).
+/// Check an unsaved template (the editor's inline errors); with
+/// `contact_id` (and optionally `event`) also render it for that contact,
+/// as the text stands (the editor's live preview): `preview` is
+/// `{subject, html, text}` or `{skipped}` with the reason.
 #[utoipa::path(post, path = "/api/v1/email/templates/check", tag = "email", request_body = inline(Object),
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn check_template(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
-    let obj = object_body(&body)?;
+    let mut obj = object_body(&body)?;
+    let preview_for = if obj.contains_key("contact_id") {
+        // A preview shows a person's data: the same permission as the stored template's preview.
+        if !who.role.allows(kairos_core::access::Permission::PeopleRead) {
+            return Err(Problem::forbidden(format!(
+                "your role ({}) may check templates but not preview them for a person",
+                who.role.as_str()
+            )));
+        }
+        let p = (contact_of(&obj)?, event_of(&obj)?);
+        obj.remove("contact_id");
+        obj.remove("event");
+        Some(p)
+    } else {
+        None
+    };
     only_keys(&obj, TEMPLATE_KEYS)?;
     let src = source_of(&obj)?;
-    s.engine.check_email_template(who.ws(), &src).await?;
-    Ok(Json(json!({"ok": true})))
+    let Some((contact, event)) = preview_for else {
+        s.engine.check_email_template(who.ws(), &src).await?;
+        return Ok(Json(json!({"ok": true})));
+    };
+    let preview = match s.engine.preview_email_source(who.ws(), &src, contact, event).await? {
+        Ok(r) => json!({"subject": r.subject, "html": r.html, "text": r.text}),
+        Err(reason) => json!({"skipped": reason}),
+    };
+    Ok(Json(json!({"ok": true, "preview": preview})))
 }
 
 async fn template_or_404(s: &AppState, ws: kairos_core::ids::WorkspaceId, id: &str) -> ApiResult<TemplateRecord> {
