@@ -453,16 +453,7 @@ async fn capture_transport_keeps_messages_instead_of_sending() {
             )
             .await;
         assert_eq!(st, StatusCode::OK, "{v}");
-        let raw = s
-            .http
-            .get(format!("{}/api/v1/email/messages/{}/raw", s.url, v["message_id"].as_str().unwrap()))
-            .bearer_auth(&s.admin)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let raw = s.text(&format!("/api/v1/email/messages/{}/raw", v["message_id"].as_str().unwrap())).await;
         // (Quoted-printable soft line breaks joined.)
         let joined = raw.replace("=\r\n", "").replace("=\n", "");
         assert_eq!(

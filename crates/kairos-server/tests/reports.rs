@@ -19,22 +19,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-async fn person(s: &Server, user: &str) -> String {
-    s.track(json!({"type": "identify", "userId": user, "messageId": format!("id-{user}"),
-        "traits": {"email": format!("{user}@example.org")}}))
-        .await;
-    let id = s.contact_id(user).await;
-    let (st, v) = s
-        .api(
-            Method::PUT,
-            &format!("/api/v1/contacts/{id}/consents"),
-            Some(json!({"channel": "email", "purpose": "marketing", "state": "granted", "wording": "Email me news"})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    id
-}
-
 fn source<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["sources"]
         .as_array()
@@ -74,7 +58,7 @@ async fn attribution_and_roi() {
         assert_eq!(st, StatusCode::CREATED, "{v}");
         let mut ids = Vec::new();
         for user in ["ann", "ben", "cat", "dan"] {
-            ids.push(person(&s, user).await);
+            ids.push(s.consenting_person(user, json!({})).await);
         }
         let (_, list) = s.api(Method::POST, "/api/v1/lists", Some(json!({"name": "All"}))).await;
         let list = list["id"].as_str().unwrap().to_string();
@@ -202,16 +186,7 @@ async fn attribution_and_roi() {
         assert!(r["warnings"].as_array().unwrap().len() == 2, "{b}: {r}");
 
         // The CSV carries the same lines.
-        let csv = s
-            .http
-            .get(format!("{}{}", s.url, report("last_touch", "opened").replace("attribution?", "attribution.csv?")))
-            .bearer_auth(&s.admin)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let csv = s.text(&report("last_touch", "opened").replace("attribution?", "attribution.csv?")).await;
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], "source,channel,name,conversions,value,messages_sent,cost,roi", "{b}");
         assert!(

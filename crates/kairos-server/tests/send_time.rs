@@ -15,22 +15,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-async fn person(s: &Server, user: &str, tz: &str) -> String {
-    s.track(json!({"type": "identify", "userId": user, "messageId": format!("id-{user}"),
-        "traits": {"email": format!("{user}@example.org"), "timezone": tz}}))
-        .await;
-    let id = s.contact_id(user).await;
-    let (st, v) = s
-        .api(
-            Method::PUT,
-            &format!("/api/v1/contacts/{id}/consents"),
-            Some(json!({"channel": "email", "purpose": "marketing", "state": "granted", "wording": "Email me news"})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    id
-}
-
 async fn opens(s: &Server, user: &str, days: i64, at_utc_hour: u32, now: DateTime<Utc>) {
     for d in 1..=days {
         let t = (now - Duration::days(d)).date_naive().and_hms_opt(at_utc_hour, 5, 0).unwrap().and_utc();
@@ -68,9 +52,9 @@ async fn optimised_send_times() {
             )
             .await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
-        let ada = person(&s, "ada", "Europe/Berlin").await;
-        let bo = person(&s, "bo", "UTC").await;
-        let _cal = person(&s, "cal", "UTC").await;
+        let ada = s.consenting_person("ada", json!({"timezone": "Europe/Berlin"})).await;
+        let bo = s.consenting_person("bo", json!({"timezone": "UTC"})).await;
+        let _cal = s.consenting_person("cal", json!({"timezone": "UTC"})).await;
         opens(&s, "ada", 12, 19, now).await; // 20:05 in Berlin (CET)
         opens(&s, "cal", 30, 7, now).await;
 

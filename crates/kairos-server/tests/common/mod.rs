@@ -100,19 +100,39 @@ impl Server {
         panic!("timed out waiting for {what} at {path}; last response: {last}");
     }
 
+    /// The body of a GET as text (raw messages, CSV).
+    pub async fn text(&self, path: &str) -> String {
+        let r = self.http.get(format!("{}{path}", self.url)).bearer_auth(&self.admin).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.text().await.unwrap()
+    }
+
+    /// A person who identified with `{user}@example.org` and `traits`, and
+    /// granted email marketing consent; their contact id.
+    pub async fn consenting_person(&self, user: &str, traits: Value) -> String {
+        let mut all = json!({"email": format!("{user}@example.org")});
+        if let (Some(a), Some(t)) = (all.as_object_mut(), traits.as_object()) {
+            a.extend(t.clone());
+        }
+        self.track(json!({"type": "identify", "userId": user, "messageId": format!("id-{user}"), "traits": all})).await;
+        let id = self.contact_id(user).await;
+        let (st, v) = self
+            .api(
+                Method::PUT,
+                &format!("/api/v1/contacts/{id}/consents"),
+                Some(
+                    json!({"channel": "email", "purpose": "marketing", "state": "granted", "wording": "Email me news"}),
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        id
+    }
+
     /// Open a captured message as a person would: fetch its tracking pixel
     /// with a desktop mail client's user agent.
     pub async fn open_message(&self, id: &str) {
-        let raw = self
-            .http
-            .get(format!("{}/api/v1/email/messages/{id}/raw", self.url))
-            .bearer_auth(&self.admin)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let raw = self.text(&format!("/api/v1/email/messages/{id}/raw")).await;
         let unfolded = raw.replace("=\r\n", "").replace("=3D", "=");
         let pixel = unfolded
             .split("src=\"")
