@@ -338,3 +338,27 @@ fn bad_definitions_are_refused_with_the_node_and_path() {
     assert!(err_of(json!({"trigger": {"type": "api"}, "start": "x", "nodes": {"x": {"type": "delay", "duration": {"days": 0}, "next": "x"}}}))
         .contains("$.nodes.x.duration (node \"x\"): a duration must be more than zero"));
 }
+
+#[test]
+fn a_journey_listens_to_its_trigger_waits_and_goals() {
+    let i = def(&onboarding()).interest();
+    let names: Vec<&str> = i.names.iter().map(String::as_str).collect();
+    assert_eq!(names, ["Activated", "Order Completed", "Trial Started"]);
+    assert!(!i.every_event && !i.identifies);
+    let with_trigger = |trigger: Value| {
+        let mut v = onboarding();
+        v["trigger"] = trigger;
+        def(&v).interest()
+    };
+    let i = with_trigger(json!({"type": "contact_created"}));
+    assert!(i.every_event, "a contact's first event, whatever it is");
+    let i = with_trigger(json!({"type": "date_field", "field": "created_at", "offset_days": 30, "at": "09:00"}));
+    assert!(i.identifies && !i.names.contains("Trial Started"), "traits move the date");
+    let i = with_trigger(json!({"type": "api"}));
+    assert_eq!(i.names.len(), 2, "only the wait and the goal");
+    let mut all = kairos_core::journey::EventInterest::default();
+    all.add(&with_trigger(json!({"type": "contact_created"})));
+    all.add(&def(&onboarding()).interest());
+    assert!(all.every_event && all.names.contains("Trial Started") && !all.is_empty());
+    assert!(kairos_core::journey::EventInterest::default().is_empty());
+}

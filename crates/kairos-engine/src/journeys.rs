@@ -15,7 +15,8 @@ use kairos_core::event::Event;
 use kairos_core::fields::FieldEntity;
 use kairos_core::ids::{ContactId, JourneyId, WorkspaceId};
 use kairos_core::journey::{
-    self, may_enter, Action, Definition, Effect, EntryHistory, Facts, Input, Outcome, Run, RunStatus, Trigger,
+    self, may_enter, Action, Definition, Effect, EntryHistory, EventInterest, Facts, Input, Outcome, Run, RunStatus,
+    Trigger,
 };
 use kairos_core::segment::reference::event_passes;
 use kairos_core::segment::{event_name, Rule};
@@ -817,14 +818,15 @@ impl Runner {
             self.commit(std::mem::take(&mut batch), now).await?;
             tx = self.engine.store().begin().await?;
         }
-        // New events, in log order. With no active journey no event can
-        // start or move a run (paused journeys ignore events, and a journey
-        // only starts with events after its publish), so the log is not read:
-        // decoding every event would take a core's share from ingestion.
-        if !self.journeys.values().any(|j| j.status == "active") {
+        // New events, in log order: only those an active journey can react
+        // to (paused journeys ignore events, and a journey only starts with
+        // events after its publish). Decoding every event would take a
+        // core's share from ingestion; with no active journey nothing is read.
+        let interest = self.interest();
+        if interest.is_empty() {
             self.cursor = self.cursor.max(tx.last_event_seq().await?);
         } else {
-            more |= self.read_events(&mut tx, &mut batch, now).await?;
+            more |= self.read_events(&mut tx, &mut batch, &interest, now).await?;
         }
         // Due timers.
         while let Some(Reverse((due, _))) = self.timers.peek() {
@@ -902,17 +904,38 @@ impl Runner {
         Ok(more)
     }
 
-    /// Feed the events appended since the cursor to runs and triggers, until
-    /// the log is read or the batch is full; `Ok(true)` when events were left.
-    async fn read_events(&mut self, tx: &mut Tx, batch: &mut Batch, now: i64) -> Result<bool, StoreError> {
+    /// The events active journeys can react to, in any of their versions
+    /// (runs finish on their own version). Paused journeys ignore events.
+    fn interest(&self) -> EventInterest {
+        let mut out = EventInterest::default();
+        for j in self.journeys.values().filter(|j| j.status == "active") {
+            for d in j.defs.values() {
+                out.add(&d.interest());
+            }
+        }
+        out
+    }
+
+    /// Feed the events of `interest` appended since the cursor to runs and
+    /// triggers, until the log is read or the batch is full; `Ok(true)` when
+    /// events were left. Other events are skipped in the store, undecoded.
+    async fn read_events(
+        &mut self,
+        tx: &mut Tx,
+        batch: &mut Batch,
+        interest: &EventInterest,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let end = tx.last_event_seq().await?;
         loop {
-            let events = tx.events_after_all(self.cursor, EVENTS_PER_BATCH).await?;
+            let events = tx.events_of_interest(self.cursor, end, interest, EVENTS_PER_BATCH).await?;
             let n = events.len();
             for e in events {
                 self.cursor = self.cursor.max(e.seq);
                 self.on_event(tx, batch, &e, now).await?;
             }
             if (n as i64) < EVENTS_PER_BATCH {
+                self.cursor = self.cursor.max(end);
                 return Ok(false);
             }
             if batch.runs.len() >= STEPS_PER_BATCH {

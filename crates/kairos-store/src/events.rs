@@ -9,6 +9,7 @@ use kairos_core::clock::{from_millis, to_millis};
 use kairos_core::contact::Contact;
 use kairos_core::event::Event;
 use kairos_core::ids::{ContactId, WorkspaceId};
+use kairos_core::journey::EventInterest;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -121,6 +122,49 @@ impl Tx {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
         let rows: Vec<EventRow> =
             with_conn!(self, c => sqlx::query_as(&sql).bind(after_seq).bind(limit).fetch_all(c).await)?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    /// The events after `after_seq` up to `until_seq` that `interest` covers
+    /// (of every workspace), in log order, at most `limit`: what a reader
+    /// that reacts to a few event names needs, without decoding the rest.
+    pub async fn events_of_interest(
+        &mut self,
+        after_seq: i64,
+        until_seq: i64,
+        interest: &EventInterest,
+        limit: i64,
+    ) -> Result<Vec<Event>> {
+        if interest.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<EventRow> = with_conn!(self, c => {
+            let mut qb = sqlx::QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > "));
+            qb.push_bind(after_seq).push(" AND seq <= ").push_bind(until_seq).push(" AND (kind = ''");
+            if interest.every_event {
+                qb.push(" OR kind IN ('track', 'page', 'screen')");
+            }
+            if interest.identifies {
+                qb.push(" OR kind = 'identify'");
+            }
+            if !interest.names.is_empty() {
+                qb.push(" OR (kind = 'track' AND name IN (");
+                let mut sep = qb.separated(", ");
+                for n in &interest.names {
+                    sep.push_bind(n.clone());
+                }
+                qb.push("))");
+            }
+            // Page and screen calls are named by their kind in rules.
+            if interest.names.contains("Page Viewed") {
+                qb.push(" OR kind = 'page'");
+            }
+            if interest.names.contains("Screen Viewed") {
+                qb.push(" OR kind = 'screen'");
+            }
+            qb.push(") ORDER BY seq LIMIT ").push_bind(limit);
+            qb.build_query_as().fetch_all(c).await
+        })?;
         rows.into_iter().map(EventRow::into_event).collect()
     }
 

@@ -224,6 +224,65 @@ async fn event_log_dedupes_orders_and_pages() {
     }
 }
 
+/// What the journey runner reads: only the kinds and names of interest,
+/// page and screen calls by their rule names, within the seq bounds.
+#[tokio::test]
+async fn events_of_interest_filter_by_kind_and_name_within_bounds() {
+    use kairos_core::journey::EventInterest;
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let c = Contact::new(ws, Utc::now());
+        tx.insert_contact(&c).await.unwrap();
+        let kinds = [
+            (EventKind::Track, Some("Order Completed")),
+            (EventKind::Track, Some("Signed Up")),
+            (EventKind::Page, Some("Pricing")),
+            (EventKind::Screen, Some("Home")),
+            (EventKind::Identify, None),
+            (EventKind::Group, None),
+            (EventKind::Track, Some("Page Viewed")),
+        ];
+        let events: Vec<Event> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, name))| Event {
+                kind: *kind,
+                name: name.map(String::from),
+                ..event(ws, &c, &format!("k{i}"), i as i64)
+            })
+            .collect();
+        let seqs = tx.append_events(&events).await.unwrap();
+        tx.commit().await.unwrap();
+        let seq = |i: usize| seqs[&format!("k{i}")];
+        let mut tx = ts.store.begin().await.unwrap();
+        let end = tx.last_event_seq().await.unwrap();
+        let read = |interest: EventInterest, after: i64, until: i64, limit: i64| {
+            let store = ts.store.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let got = tx.events_of_interest(after, until, &interest, limit).await.unwrap();
+                got.iter().map(|e| e.message_id.clone()).collect::<Vec<_>>()
+            }
+        };
+        let names =
+            |n: &[&str]| EventInterest { names: n.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        assert_eq!(read(EventInterest::default(), 0, end, 100).await, Vec::<String>::new(), "{b:?}");
+        assert_eq!(read(names(&["Signed Up"]), 0, end, 100).await, ["k1"], "{b:?}");
+        assert_eq!(read(names(&["Page Viewed"]), 0, end, 100).await, ["k2", "k6"], "{b:?}: page calls and the track");
+        assert_eq!(read(names(&["Screen Viewed", "Order Completed"]), 0, end, 100).await, ["k0", "k3"], "{b:?}");
+        let every = EventInterest { every_event: true, ..Default::default() };
+        assert_eq!(read(every, 0, end, 100).await, ["k0", "k1", "k2", "k3", "k6"], "{b:?}");
+        let identifies = EventInterest { identifies: true, ..names(&["Signed Up"]) };
+        assert_eq!(read(identifies.clone(), 0, end, 100).await, ["k1", "k4"], "{b:?}");
+        // Bounds and limit: after k1, up to k4, one at a time.
+        assert_eq!(read(identifies.clone(), seq(1), seq(4), 1).await, ["k4"], "{b:?}");
+        assert_eq!(read(identifies, seq(1), seq(3), 100).await, Vec::<String>::new(), "{b:?}");
+        tx.commit().await.unwrap();
+    }
+}
+
 /// A captured marketing message to `to`, made at `at`.
 fn message_to(contact: Option<String>, to: &str, at: i64) -> kairos_store::MessageRecord {
     kairos_store::MessageRecord {

@@ -866,24 +866,60 @@ impl Definition {
         None
     }
 
-    /// Event names this journey reacts to: its trigger, waits and goals.
-    pub fn events(&self) -> BTreeSet<&str> {
-        let mut out = BTreeSet::new();
-        if let Trigger::Event(e) = &self.trigger {
-            out.insert(e.event.as_str());
+    /// The events of the log this journey can react to: its trigger, waits
+    /// and goals. The runner reads only these from the log.
+    pub fn interest(&self) -> EventInterest {
+        let mut out = EventInterest::default();
+        match &self.trigger {
+            Trigger::Event(e) => {
+                out.names.insert(e.event.clone());
+            }
+            Trigger::FormSubmitted { .. } => {
+                out.names.insert(FORM_SUBMITTED.to_string());
+            }
+            Trigger::SegmentEntered(_) => {
+                out.names.insert("Segment Entered".to_string());
+            }
+            Trigger::SegmentExited(_) => {
+                out.names.insert("Segment Exited".to_string());
+            }
+            // A contact's first event, whatever it is.
+            Trigger::ContactCreated => out.every_event = true,
+            // New traits may move the date.
+            Trigger::DateField { .. } => out.identifies = true,
+            Trigger::Api => {}
         }
-        if let Trigger::FormSubmitted { .. } = &self.trigger {
-            out.insert(FORM_SUBMITTED);
-        }
-        for g in &self.goals {
-            out.insert(g.event.as_str());
-        }
+        out.names.extend(self.goals.iter().map(|g| g.event.clone()));
         for n in self.nodes.values() {
             if let Node::WaitEvent { event, .. } = n {
-                out.insert(event.event.as_str());
+                out.names.insert(event.event.clone());
             }
         }
         out
+    }
+}
+
+/// Which events of the log something reacts to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventInterest {
+    /// Every tracked, page and screen event.
+    pub every_event: bool,
+    /// Event names as segment rules name them (`Page Viewed` for page calls).
+    pub names: BTreeSet<String>,
+    /// Identify calls.
+    pub identifies: bool,
+}
+
+impl EventInterest {
+    pub fn add(&mut self, other: &EventInterest) {
+        self.every_event |= other.every_event;
+        self.identifies |= other.identifies;
+        self.names.extend(other.names.iter().cloned());
+    }
+
+    /// Whether nothing is of interest.
+    pub fn is_empty(&self) -> bool {
+        !self.every_event && !self.identifies && self.names.is_empty()
     }
 }
 

@@ -7,7 +7,9 @@
 pub mod definition;
 pub mod step;
 
-pub use definition::{parse, Action, Catalog, Definition, EntryMode, EntryRule, JourneyError, Node, NodeId, Trigger};
+pub use definition::{
+    parse, Action, Catalog, Definition, EntryMode, EntryRule, EventInterest, JourneyError, Node, NodeId, Trigger,
+};
 pub use step::{enter, step, Effect, Facts, Input, Outcome, PathStep, Run, RunStatus};
 
 /// What the runner knows of a contact's earlier runs of one journey.
