@@ -61,7 +61,13 @@ export function SeriesChart({ days, series, label, height = 240 }: { days: strin
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
+    let xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
+    let ys: (number | null)[][] = series.map((s) => s.values);
+    // uPlot spans a lone point over a thousand days: give it an empty day each side instead.
+    if (xs.length === 1) {
+      xs = [xs[0] - DAY, xs[0], xs[0] + DAY];
+      ys = ys.map((v) => [null, v[0], null]);
+    }
     const left = series.find((s) => s.axis !== "right");
     const right = series.find((s) => s.axis === "right");
     const fmt = (f?: (n: number) => string) => (_u: uPlot, splits: number[]) => splits.map((v) => (f ? f(v) : v.toLocaleString("en-US")));
@@ -70,15 +76,15 @@ export function SeriesChart({ days, series, label, height = 240 }: { days: strin
     const opts: uPlot.Options = {
       width: Math.max(el.clientWidth, 200),
       height,
-      // One day alone has no span: widen the axis a day each side.
       scales: {
-        x: { time: true, range: (_u, min, max) => (min === max ? [min - DAY, max + DAY] : [min, max]) },
+        x: { time: true },
         y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
         r: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
       },
       legend: { show: true, live: true },
       axes: [
-        { stroke: "#5b6275" },
+        // Whole days only: the data has one point a day.
+        { stroke: "#5b6275", incrs: [1, 2, 7, 14, 30, 91, 182, 365].map((d) => d * DAY) },
         { stroke: "#5b6275", size: 64, scale: "y", values: fmt(left?.format) },
         ...(right ? [{ stroke: "#5b6275", size: 52, scale: "r", side: 1, grid: { show: false }, values: fmt(right.format) }] : []),
       ],
@@ -95,7 +101,7 @@ export function SeriesChart({ days, series, label, height = 240 }: { days: strin
         })),
       ],
     };
-    const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)], el);
+    const plot = new uPlot(opts, [xs, ...ys] as uPlot.AlignedData, el);
     const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 200), height }));
     ro.observe(el);
     return () => {

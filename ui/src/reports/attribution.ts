@@ -263,10 +263,11 @@ export function formatRoi(roi: number | null | undefined): { percent: string; mu
   return { percent, multiple };
 }
 
-/** An amount in `currency` (ISO 4217), whole units for large sums; the code itself when the browser does not know it. */
+/** An amount in `currency` (ISO 4217): whole units for large or whole sums, cents below 100 (or always with `cents`);
+ * the code after the number when the browser does not know it. */
 export function formatMoney(n: number | null | undefined, currency: string | null | undefined, opts: { cents?: boolean } = {}): string {
   if (n === null || n === undefined) return "—";
-  const digits = opts.cents ? 2 : Math.abs(n) >= 100 ? 0 : 2;
+  const digits = opts.cents ? 2 : Math.abs(n) >= 100 || Number.isInteger(n) ? 0 : 2;
   if (currency) {
     try {
       return n.toLocaleString("en-US", { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
