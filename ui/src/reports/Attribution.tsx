@@ -37,7 +37,7 @@ import {
   type Cost,
   type Sort,
   type SortKey,
-} from "./attribution";
+} from "./attributionReport";
 import { CostEditor } from "./Costs";
 
 /** How long typing pauses before the report follows. */

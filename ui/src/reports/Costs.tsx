@@ -6,7 +6,7 @@ import { useState, type FormEvent } from "react";
 import { api, formProblems, useApi } from "../api";
 import { FieldError, formatWhen, InlineConfirm, Loading, ProblemBox } from "../components";
 import { useCan } from "../session";
-import { costBody, COST_FIELDS, formatMoney, type AttributionReport, type Cost, type CostForm } from "./attribution";
+import { costBody, COST_FIELDS, formatMoney, type AttributionReport, type Cost, type CostForm } from "./attributionReport";
 
 /** The sources a cost may be for, as the report names them, to pick from. */
 export interface SourceOption {
