@@ -54,6 +54,8 @@ export function Attribution() {
   const [today] = useState(utcToday);
   const written = useRef(search);
   const timer = useRef<number | undefined>(undefined);
+  // The address write waiting for typing to pause, so Enter can make it at once.
+  const pending = useRef<(() => void) | null>(null);
 
   // The address changed from outside (back, forward, a link): the controls follow it.
   useEffect(() => {
@@ -78,8 +80,19 @@ export function Attribution() {
         },
         { replace: true },
       );
-    if (typed) timer.current = window.setTimeout(write, TYPING_MS);
-    else write();
+    pending.current = null;
+    if (typed) {
+      pending.current = write;
+      timer.current = window.setTimeout(() => {
+        pending.current = null;
+        write();
+      }, TYPING_MS);
+    } else write();
+  };
+  const flush = () => {
+    window.clearTimeout(timer.current);
+    pending.current?.();
+    pending.current = null;
   };
   const setView = (k: string, v: string | null) =>
     setParams(
@@ -104,7 +117,7 @@ export function Attribution() {
 
   return (
     <div className="attribution">
-      <Controls form={form} update={update} today={today} errors={fields} />
+      <Controls form={form} update={update} onSubmit={flush} today={today} errors={fields} />
       <div className="report-status" aria-live="polite">
         {report.loading && r && <Loading what="the report" />}
         {report.error && r && !report.loading && <span className="muted small">Showing the last report that could be made.</span>}
@@ -172,11 +185,14 @@ function csvFilename(q: AttributionQuery, today: string): string {
 function Controls({
   form,
   update,
+  onSubmit,
   today,
   errors,
 }: {
   form: AttributionQuery;
   update: (patch: Partial<AttributionQuery>, typed?: boolean) => void;
+  /** Enter in a typed field: apply now rather than when typing pauses. */
+  onSubmit: () => void;
   today: string;
   errors: Record<string, string>;
 }) {
@@ -185,7 +201,11 @@ function Controls({
   const described = (id: string, field: string, help?: boolean) => (errors[field] ? `${id}-error` : help ? `${id}-help` : undefined);
   const invalid = (field: string) => ({ "aria-invalid": errors[field] !== undefined, className: errors[field] ? "has-error" : undefined });
   return (
-    <form className="card report-controls" role="search" aria-label="Report settings" onSubmit={(e) => e.preventDefault()}>
+    <form className="card report-controls" role="search" aria-label="Report settings" onSubmit={(e) => (e.preventDefault(), onSubmit())}>
+      {/* The form's default button, so Enter in a field submits it; every control applies by itself. */}
+      <button type="submit" className="sr-only" tabIndex={-1} aria-hidden="true">
+        Apply
+      </button>
       <div className="controls-row">
         <div className="field grow">
           <label htmlFor="att-event">Conversion event</label>
@@ -545,13 +565,13 @@ function CompareModels({ q, today, main }: { q: AttributionQuery; today: string;
   // One request per other model, in MODELS order (the hooks' order never changes); the report on show is the current model's.
   const reports = MODELS.map((m) => useApi<AttributionReport>(m.name === current ? null : `/api/v1/reports/attribution?${apiQuery(q, today, m.name)}`, { keep: true }));
   const loaded = MODELS.map((m, i) => (m.name === current ? main : reports[i].data));
-  const rows = useMemo(() => compareModels(loaded), loaded);
+  const rows = useMemo(() => compareModels(loaded), loaded); // the five answers, in a fixed order
   const loading = reports.some((r) => r.loading);
   const error = reports.find((r) => r.error)?.error;
   const currency = loaded.find((r) => r)?.currency ?? null;
   const money = (n: number | null) => (n === null ? "…" : formatMoney(n, currency));
   return (
-    <div className="card compare-models">
+    <div className={loading ? "card compare-models stale" : "card compare-models"} aria-busy={loading}>
       <p className="muted small">
         Each source's credited value under each model, over the same period and window. The sources whose figure depends most on the model are on top: where the spread is large, the choice of model decides the story.
       </p>
