@@ -27,7 +27,7 @@ import {
 import "@xyflow/react/dist/style.css";
 import { api, ApiError, useApi, type Journey, type JourneyStats } from "../api";
 import { useCan } from "../session";
-import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge, TabList } from "../components";
 import { useCatalog } from "../segments/catalog";
 import {
   delayMode,
@@ -129,7 +129,7 @@ function Builder() {
   const [note, setNote] = useState<string | null>(null);
   const [dirty, setDirty] = useState(false);
   const [params, setParams] = useSearchParams();
-  const view = id && params.get("view") === "report" ? "report" : "canvas";
+  const view: "canvas" | "report" = id && params.get("view") === "report" ? "report" : "canvas";
   const showView = (v: "canvas" | "report") => {
     setParams(v === "report" ? { view: "report" } : {}, { replace: true });
     // The canvas was away while the report showed: frame the steps again.
@@ -353,24 +353,27 @@ function Builder() {
         <Link to="/journeys">All journeys</Link>
       </PageHeader>
       {!isNew && (
-        <div className="tabs journey-tabs" role="tablist" aria-label="Journey views">
-          <button type="button" role="tab" id="tab-canvas" aria-selected={view === "canvas"} aria-controls="panel-journey" onClick={() => showView("canvas")}>
-            Canvas
-          </button>
-          <button type="button" role="tab" id="tab-report" aria-selected={view === "report"} aria-controls="panel-journey" onClick={() => showView("report")}>
-            Report
-          </button>
-        </div>
+        <TabList
+          label="Journey views"
+          idPrefix="journey-view"
+          className="tabs journey-tabs"
+          tabs={[
+            { key: "canvas", label: "Canvas" },
+            { key: "report", label: "Report" },
+          ]}
+          selected={view}
+          onSelect={showView}
+        />
       )}
       {view === "report" && journey.data ? (
-        <div role="tabpanel" id="panel-journey" aria-labelledby="tab-report">
+        <div role="tabpanel" id="journey-view-panel" aria-labelledby="journey-view-report">
           {dirty && <p className="muted small">The canvas has unsaved changes; the report is of the saved journey.</p>}
           <Suspense fallback={<Loading what="the report" />}>
             <JourneyReport journey={journey.data} />
           </Suspense>
         </div>
       ) : (
-      <div role={isNew ? undefined : "tabpanel"} id={isNew ? undefined : "panel-journey"} aria-labelledby={isNew ? undefined : "tab-canvas"}>
+      <div role={isNew ? undefined : "tabpanel"} id={isNew ? undefined : "journey-view-panel"} aria-labelledby={isNew ? undefined : "journey-view-canvas"}>
       <div className="journey-toolbar">
         <div className="field grow">
           <label htmlFor="journey-name">Name</label>

@@ -8,7 +8,7 @@
 import { Fragment, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { download, formProblems, useApi, type Activity } from "../api";
-import { FieldError, Loading, ProblemBox } from "../components";
+import { FieldError, Loading, ProblemBox, TabList } from "../components";
 import { SeriesChart, type DailySeries } from "../Chart";
 import { useCan } from "../session";
 import {
@@ -44,6 +44,10 @@ import { CostEditor } from "./Costs";
 const TYPING_MS = 500;
 /** Address parameters that are not report controls, kept when the controls change. */
 const VIEW_PARAMS = ["view", "sort"];
+const VIEWS = [
+  { key: "sources", label: "Sources" },
+  { key: "compare", label: "Compare models" },
+] as const;
 
 export function Attribution() {
   const [params, setParams] = useSearchParams();
@@ -109,7 +113,7 @@ export function Attribution() {
   const query = apiQuery(applied, today);
   const report = useApi<AttributionReport>(`/api/v1/reports/attribution?${query}`, { keep: true });
   const { fields, rest } = formProblems(report.error, QUERY_FIELDS);
-  const view = params.get("view") === "compare" ? "compare" : "sources";
+  const view: (typeof VIEWS)[number]["key"] = params.get("view") === "compare" ? "compare" : "sources";
   const sort = sortFromParams(params);
   const r = report.data;
   const stale = report.loading || report.error !== undefined;
@@ -139,15 +143,17 @@ export function Attribution() {
             <DaysChart report={r} />
           </div>
           <div className="report-views">
-            <div className="tabs view-tabs" role="tablist" aria-label="Report views">
-              <button type="button" role="tab" id="tab-sources" aria-controls="panel-sources" aria-selected={view === "sources"} onClick={() => setView("view", null)}>
-                Sources
-              </button>
-              <button type="button" role="tab" id="tab-compare" aria-controls="panel-compare" aria-selected={view === "compare"} onClick={() => setView("view", "compare")}>
-                Compare models
-              </button>
+            <div className="view-bar">
+              <TabList
+                label="Report views"
+                idPrefix="view"
+                className="tabs view-tabs"
+                tabs={VIEWS}
+                selected={view}
+                onSelect={(v) => setView("view", v === "compare" ? "compare" : null)}
+              />
               <a
-                className="button push-right csv-link"
+                className="button csv-link"
                 href={`/api/v1/reports/attribution.csv?${query}`}
                 download="attribution.csv"
                 onClick={(e) => {
@@ -160,15 +166,13 @@ export function Attribution() {
               </a>
             </div>
             <ProblemBox error={csvProblem} context="CSV not downloaded" />
-            {view === "sources" ? (
-              <div role="tabpanel" id="panel-sources" aria-labelledby="tab-sources">
+            <div role="tabpanel" id="view-panel" aria-labelledby={`view-${view}`}>
+              {view === "sources" ? (
                 <SourcesTable report={r} sort={sort} onSort={(s) => setView("sort", sortParam(s))} onCostSaved={report.reload} />
-              </div>
-            ) : (
-              <div role="tabpanel" id="panel-compare" aria-labelledby="tab-compare">
+              ) : (
                 <CompareModels q={applied} today={today} main={r} />
-              </div>
-            )}
+              )}
+            </div>
           </div>
         </div>
       )}

@@ -402,7 +402,14 @@ describe("reports", { skip: skip ?? false }, () => {
     assert.equal(await page.getByLabel("Look-back window (days)").getAttribute("aria-invalid"), "true");
     await page.getByLabel("Look-back window (days)").fill("14");
     await error.waitFor({ state: "detached" });
+    // The views are tabs: arrow keys move between them.
+    await page.getByRole("tab", { name: "Sources" }).focus();
+    await page.keyboard.press("ArrowRight");
+    await page.getByTestId("compare-table").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Compare models");
+    assert.equal(new URL(page.url()).searchParams.get("view"), "compare");
     await page.waitForLoadState("networkidle");
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "the comparison fits 768 px too");
     await b.shot("reports-attribution-tablet-after");
   });
 });
