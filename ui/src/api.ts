@@ -2,8 +2,9 @@
 // made either with the session cookie (plus the session's CSRF token on
 // every change) or with an API key as a bearer token; errors turned into
 // ApiError carrying the server's RFC 9457 problem document; file downloads
-// that need the same credentials; a hook that loads a resource with
-// loading and error states, and one that reads a list page by page.
+// that need the same credentials, and saving files made in the page; a hook
+// that loads a resource with loading and error states, and one that reads a
+// list page by page.
 import { useCallback, useEffect, useRef, useState } from "react";
 
 /** An RFC 9457 problem document as the Kairos API returns it. */
