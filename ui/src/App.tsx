@@ -10,7 +10,7 @@ import { Loading, ProblemBox } from "./components";
 
 // Every page is its own chunk, fetched the first time it is opened, so the
 // sign-in page and the shell load without the journey canvas (@xyflow),
-// the charts (uPlot), the email editors, models and settings; what pages
+// the charts (uPlot), the email editors, models, reports and settings; what pages
 // share (the charts, the rule editor) becomes a chunk of its own.
 const Dashboard = page(() => import("./pages/Dashboard"), "Dashboard");
 const Contacts = page(() => import("./pages/Contacts"), "Contacts");
@@ -39,6 +39,10 @@ const Audit = page(() => import("./settings/Audit"), "Audit");
 const Password = page(() => import("./settings/Password"), "Password");
 const Forms = page(() => import("./settings/Forms"), "Forms");
 const Retention = page(() => import("./settings/Retention"), "Retention");
+const Reports = page(() => import("./reports/Reports"), "Reports");
+const EmailReports = page(() => import("./reports/Reports"), "EmailReports");
+const Attribution = page(() => import("./reports/Attribution"), "Attribution");
+const Costs = page(() => import("./reports/Costs"), "Costs");
 
 /** A page exported by name from a module loaded on first use. */
 function page<K extends string>(load: () => Promise<Record<K, ComponentType>>, name: K) {
@@ -105,6 +109,11 @@ function Shell() {
               <Route path="/email/campaigns" element={<Allowed need="marketing:read" what="view campaigns"><Campaigns /></Allowed>} />
               <Route path="/email/campaigns/new" element={<Allowed need="marketing:write" what="create campaigns"><CampaignEditor key="new" /></Allowed>} />
               <Route path="/email/campaigns/:id" element={<Allowed need="marketing:read" what="view campaigns"><KeyedCampaignEditor /></Allowed>} />
+              <Route path="/reports" element={<Allowed need="reports:read" what="view reports"><Reports /></Allowed>}>
+                <Route index element={<Attribution />} />
+                <Route path="costs" element={<Costs />} />
+                <Route path="email" element={<Allowed need="marketing:read" what="view campaign and journey reports"><EmailReports /></Allowed>} />
+              </Route>
               <Route path="/email/outbox" element={<Allowed need="people:read" what="view the outbox"><Outbox /></Allowed>} />
               <Route path="/email/outbox/:id" element={<Allowed need="people:read" what="view sent email"><MessagePage /></Allowed>} />
               <Route path="/settings" element={<Settings />}>

@@ -1,7 +1,8 @@
-// Charts (uPlot): a time series with one value per day, bars for a few
-// named quantities (a template's report), and a model's calibration against
-// the diagonal; each sized to its container and redrawn when the container
-// resizes.
+// Charts (uPlot): a time series with one value per day, several daily
+// series with a legend (reports: value and conversions, sends and opens),
+// bars for a few named quantities (a template's report), and a model's
+// calibration against the diagonal; each sized to its container and redrawn
+// when the container resizes.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -38,6 +39,83 @@ export function DailyChart({ days, values, label }: { days: string[]; values: nu
     };
   }, [days, values, label]);
   return <div ref={box} className="chart" role="img" aria-label={`${label}, one point per day`} />;
+}
+
+export interface DailySeries {
+  label: string;
+  values: number[];
+  color: string;
+  /** "right" puts it on a second axis (a count beside money, say). */
+  axis?: "left" | "right";
+  /** How its values read on its axis and in the legend. */
+  format?: (n: number) => string;
+  dash?: number[];
+}
+
+const DAY = 86_400;
+
+/** Several series over the same days, a legend under the chart giving each
+ * one's value on the hovered day; each series' total is in the aria-label. */
+export function SeriesChart({ days, series, label, height = 240 }: { days: string[]; series: DailySeries[]; label: string; height?: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
+    let ys: (number | null)[][] = series.map((s) => s.values);
+    // uPlot spans a lone point over a thousand days: give it an empty day each side instead.
+    if (xs.length === 1) {
+      xs = [xs[0] - DAY, xs[0], xs[0] + DAY];
+      ys = ys.map((v) => [null, v[0], null]);
+    }
+    const left = series.find((s) => s.axis !== "right");
+    const right = series.find((s) => s.axis === "right");
+    const fmt = (f?: (n: number) => string) => (_u: uPlot, splits: number[]) => splits.map((v) => (f ? f(v) : v.toLocaleString("en-US")));
+    // A few days only: show the points, or a single day would draw nothing.
+    const few = days.length <= 3;
+    const opts: uPlot.Options = {
+      width: Math.max(el.clientWidth, 200),
+      height,
+      scales: {
+        x: { time: true },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+        r: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+      },
+      legend: { show: true, live: true },
+      axes: [
+        // Whole days only: the data has one point a day.
+        { stroke: "#5b6275", incrs: [1, 2, 7, 14, 30, 91, 182, 365].map((d) => d * DAY) },
+        { stroke: "#5b6275", size: 64, scale: "y", values: fmt(left?.format) },
+        ...(right ? [{ stroke: "#5b6275", size: 52, scale: "r", side: 1, grid: { show: false }, values: fmt(right.format) }] : []),
+      ],
+      series: [
+        { value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toISOString().slice(0, 10)) },
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          dash: s.dash,
+          scale: s.axis === "right" ? "r" : "y",
+          points: { show: few, size: 6, fill: s.color },
+          value: (_u: uPlot, v: number | null) => (v === null ? "—" : s.format ? s.format(v) : v.toLocaleString("en-US")),
+        })),
+      ],
+    };
+    const plot = new uPlot(opts, [xs, ...ys] as uPlot.AlignedData, el);
+    const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [days, series, label, height]);
+  const summary = series
+    .map((s) => {
+      const total = s.values.reduce((a, b) => a + b, 0);
+      return `${s.label}: ${s.format ? s.format(total) : total.toLocaleString("en-US")} in total`;
+    })
+    .join(", ");
+  return <div ref={box} className="chart series-chart" role="img" aria-label={`${label}, one point per day over ${days.length} day(s). ${summary}`} style={{ minHeight: height + 56 }} />;
 }
 
 /** Bars, one per label, with the value above each; the numbers are in the aria-label too. */

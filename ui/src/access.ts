@@ -1,7 +1,8 @@
 // What the signed-in person may do, as the UI decides what to show: the
 // session the server describes (role, permissions, workspaces), the one
-// permission check every page and button uses, the role rules the members
-// page mirrors, and the wording of sign-in refusals. Pure, so it is unit
+// permission check every page and button uses, the navigation (main,
+// settings, reports) it filters, the role rules the members page mirrors,
+// and the wording of sign-in refusals. Pure, so it is unit
 // tested; the server still checks every request.
 
 /** Permission strings as the server names them (kairos-core access.rs). */
@@ -56,8 +57,16 @@ export const NAV: readonly { to: string; label: string; need: Permission }[] = [
   { to: "/journeys", label: "Journeys", need: "marketing:read" },
   { to: "/email/campaigns", label: "Campaigns", need: "marketing:read" },
   { to: "/email/templates", label: "Email templates", need: "marketing:read" },
+  { to: "/reports", label: "Reports", need: "reports:read" },
   { to: "/email/outbox", label: "Outbox", need: "people:read" },
   { to: "/settings", label: "Settings", need: "settings:read" },
+];
+
+/** The reports sections, each with the permission it needs (campaigns and journeys are marketing data). */
+export const REPORTS_NAV: readonly { to: string; label: string; need: Permission }[] = [
+  { to: "/reports", label: "Attribution", need: "reports:read" },
+  { to: "/reports/costs", label: "Costs", need: "reports:read" },
+  { to: "/reports/email", label: "Campaigns & journeys", need: "marketing:read" },
 ];
 
 /** The settings sections, each with the permission it needs. */

@@ -2,8 +2,9 @@
 // made either with the session cookie (plus the session's CSRF token on
 // every change) or with an API key as a bearer token; errors turned into
 // ApiError carrying the server's RFC 9457 problem document; file downloads
-// that need the same credentials; a hook that loads a resource with
-// loading and error states, and one that reads a list page by page.
+// that need the same credentials, and saving files made in the page; a hook
+// that loads a resource with loading and error states, and one that reads a
+// list page by page.
 import { useCallback, useEffect, useRef, useState } from "react";
 
 /** An RFC 9457 problem document as the Kairos API returns it. */
@@ -116,7 +117,12 @@ export async function api<T>(
 export async function download(path: string, filename: string): Promise<void> {
   const resp = await fetch(path, { headers: authHeaders("GET", storedKey()) });
   if (!resp.ok) throw new ApiError(problemOf(resp, await resp.text()));
-  const url = URL.createObjectURL(await resp.blob());
+  saveFile(await resp.blob(), filename);
+}
+
+/** Hand `data` (text built in the page, a CSV say) to the browser as a download named `filename`. */
+export function saveFile(data: Blob | string, filename: string, type = "text/csv;charset=utf-8") {
+  const url = URL.createObjectURL(typeof data === "string" ? new Blob([data], { type }) : data);
   const a = document.createElement("a");
   a.href = url;
   a.download = filename;
@@ -150,8 +156,10 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** GET `path` (null: nothing to load) and keep it with loading and error state. */
-export function useApi<T>(path: string | null, opts: { pollMs?: number } = {}): Loaded<T> {
+/** GET `path` (null: nothing to load) and keep it with loading and error state.
+ * `keep` goes on showing the last answer while another path loads (a report
+ * whose controls changed), so the page does not jump; `loading` says it is stale. */
+export function useApi<T>(path: string | null, opts: { pollMs?: number; keep?: boolean } = {}): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [loading, setLoading] = useState<boolean>(path !== null);
@@ -166,7 +174,7 @@ export function useApi<T>(path: string | null, opts: { pollMs?: number } = {}): 
     }
     const ctl = new AbortController();
     // Keep showing the old data while polling the same path; clear on a new path.
-    if (lastPath.current !== path) setData(undefined);
+    if (lastPath.current !== path && !opts.keep) setData(undefined);
     lastPath.current = path;
     setLoading(true);
     api<T>("GET", path, undefined, { signal: ctl.signal })

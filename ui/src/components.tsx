@@ -1,8 +1,8 @@
 // Small building blocks every page uses: the loading indicator, the box
 // that shows an API problem where the action happened, page headers, form
 // fields with their server errors, a copy button, an inline "are you sure?",
-// the button that loads a list's older pages, and the page shown to a role
-// that may not see a page.
+// the button that loads a list's older pages, a row of tabs, and the page
+// shown to a role that may not see a page.
 import { useEffect, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { ApiError } from "./api";
@@ -217,5 +217,49 @@ export function RoleRefusal({ message }: { message: string }) {
         An owner or admin of the workspace can give you another role. <Link to="/">Back to the dashboard</Link>.
       </p>
     </section>
+  );
+}
+
+/** A row of tabs (the ARIA tabs pattern): the chosen one in the Tab order, arrow keys move
+ * between them; each tab `${idPrefix}-${key}` controls the panel `${idPrefix}-panel`. */
+export function TabList<K extends string>({
+  label,
+  idPrefix,
+  tabs,
+  selected,
+  onSelect,
+  className = "tabs",
+}: {
+  label: string;
+  idPrefix: string;
+  tabs: readonly { key: K; label: string }[];
+  selected: K;
+  onSelect: (key: K) => void;
+  className?: string;
+}) {
+  return (
+    <div role="tablist" aria-label={label} className={className}>
+      {tabs.map((t, i) => (
+        <button
+          key={t.key}
+          type="button"
+          role="tab"
+          id={`${idPrefix}-${t.key}`}
+          aria-controls={`${idPrefix}-panel`}
+          aria-selected={selected === t.key}
+          tabIndex={selected === t.key ? 0 : -1}
+          onClick={() => onSelect(t.key)}
+          onKeyDown={(e) => {
+            const dir = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+            if (!dir) return;
+            const next = tabs[(i + dir + tabs.length) % tabs.length].key;
+            onSelect(next);
+            document.getElementById(`${idPrefix}-${next}`)?.focus();
+          }}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
   );
 }

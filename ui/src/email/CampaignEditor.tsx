@@ -2,13 +2,17 @@
 // A/B test, schedule, throttle, conversion goal; the server's problems shown
 // on the field they name), launching with the audience size confirmed,
 // pausing, resuming and cancelling; read-only once launched or for roles that
-// cannot change campaigns; and the report, polled while it sends.
-import { Fragment, useEffect, useMemo, useState, type ReactNode } from "react";
+// cannot change campaigns; and the report, polled while it sends: the
+// funnel and rates, email per day, totals, variants, clicks per link, and
+// all of it as CSV.
+import { Fragment, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, useApi } from "../api";
 import { useCan } from "../session";
 import { formatNumber, formatWhen, InlineConfirm, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { BarChart } from "../Chart";
+import { csvName, csvSections, emailCsvSections, TOTAL_ROWS } from "../reports/emailReport";
+import { CsvButton, EmailDaysChart, Funnel, HealthRates, LinkTable } from "../reports/EmailActivity";
 import { useNames } from "./Campaigns";
 import {
   actionsFor,
@@ -426,49 +430,65 @@ const OUTCOMES: [keyof CampaignTotals, string][] = [
   ["complained", "Complaints"],
 ];
 
-/** Every total, in the order the report table shows them. */
-const ROWS: [keyof CampaignTotals, string][] = [
-  ["messages", "Messages prepared"],
-  ["sent", "Sent"],
-  ["delivered", "Delivered"],
-  ["bounced", "Hard bounces"],
-  ["soft_bounced", "Soft bounces (deferred)"],
-  ["refused", "Refused (consent, suppression, caps)"],
-  ["skipped", "Skipped"],
-  ["failed", "Failed"],
-  ["unique_opens", "Unique opens"],
-  ["opens", "Opens (total)"],
-  ["machine_opens", "Machine opens (privacy proxies, scanners)"],
-  ["unique_clicks", "Unique clicks"],
-  ["clicks", "Clicks (total)"],
-  ["unsubscribed", "Unsubscribes"],
-  ["complained", "Complaints"],
-];
-
 function Report({ campaign }: { campaign: Campaign }) {
   const names = useNames();
   const report = useApi<CampaignReport>(`/api/v1/email/campaigns/${campaign.id}/report`, { pollMs: isLive(campaign.status) ? POLL_MS : undefined });
   const labels = useMemo(() => OUTCOMES.map(([, l]) => l), []);
   const values = useMemo(() => OUTCOMES.map(([k]) => report.data?.totals[k] ?? 0), [report.data]);
+  const box = useRef<HTMLDivElement>(null);
+  const arrived = report.data !== undefined;
+  // Opened from a link to the report (the Reports section's list): bring it into view once it is there.
+  useEffect(() => {
+    if (arrived && window.location.hash === "#report") box.current?.scrollIntoView();
+  }, [arrived]);
   if (report.error && !report.data) return <ProblemBox error={report.error} context="Report" />;
   if (!report.data) return <Loading what="the report" />;
   const r = report.data;
   const winner = r.winner ? names.template(r.winner) : null;
+  const csv = () =>
+    csvSections([
+      {
+        title: "Campaign",
+        header: ["id", "name", "status", "started_at", "finished_at", "recipients"],
+        rows: [[campaign.id, campaign.name, r.status, iso(campaign.started_at), iso(campaign.finished_at), r.recipients.total]],
+      },
+      ...emailCsvSections(r),
+    ]);
   return (
-    <div className="campaign-report" data-testid="campaign-report">
+    <div className="campaign-report" id="report" ref={box} data-testid="campaign-report">
+      <div className="label-row report-head">
+        <h2>Report {isLive(r.status) && <span className="muted small">(updating while it sends)</span>}</h2>
+        <CsvButton csv={csv} filename={csvName("campaign", campaign.name)} />
+      </div>
       <div className="stats">
         <Stat label="Recipients" value={r.recipients.total} id="recipients-total" />
         <Stat label="Pending" value={r.recipients.pending} id="recipients-pending" />
         <Stat label="Done" value={r.recipients.done} id="recipients-done" />
         <Stat label="Awaiting the A/B winner" value={r.recipients.awaiting_winner} id="recipients-awaiting" />
       </div>
+      <div className="grid-2 report-grid">
+        <div className="card">
+          <h2>Funnel</h2>
+          <Funnel totals={r.totals} converted={r.conversions?.converted} label="Campaign funnel" />
+          {r.conversions && (
+            <p className="muted small">
+              Converted: recipients who did {r.conversions.event} within {r.conversions.days} days of their email.
+            </p>
+          )}
+          <HealthRates totals={r.totals} />
+        </div>
+        <div className="card">
+          <h2>Per day</h2>
+          <EmailDaysChart series={r.series ?? []} label="Campaign email per day: sent, first opens, first clicks, unsubscribes" />
+        </div>
+      </div>
       <div className="card">
-        <h2>Messages {isLive(r.status) && <span className="muted small">(updating while it sends)</span>}</h2>
+        <h2>Messages</h2>
         <BarChart labels={labels} values={values} label="Campaign messages by outcome" />
         <table className="table compact report-totals">
           <tbody>
             {/* Two totals a row, like the template report, so the table stays short. */}
-            {pairs(ROWS).map((pair) => (
+            {pairs(TOTAL_ROWS).map((pair) => (
               <tr key={pair[0][0]}>
                 {pair.map(([k, l]) => (
                   <Fragment key={k}>
@@ -508,7 +528,7 @@ function Report({ campaign }: { campaign: Campaign }) {
                 </tr>
               </thead>
               <tbody>
-                {ROWS.map(([k, l]) => (
+                {TOTAL_ROWS.map(([k, l]) => (
                   <tr key={k}>
                     <th scope="row">{l}</th>
                     {r.variants.map((v) => (
@@ -525,30 +545,14 @@ function Report({ campaign }: { campaign: Campaign }) {
       )}
       <div className="card">
         <h2>Clicks per link</h2>
-        {r.links.length === 0 && <p className="muted">No clicks yet.</p>}
-        {r.links.length > 0 && (
-          <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col" className="num">Clicks</th>
-                <th scope="col" className="num">By machines</th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.links.map((l) => (
-                <tr key={l.url}>
-                  <td className="url-cell">{l.url}</td>
-                  <td className="num">{formatNumber(l.clicks)}</td>
-                  <td className="num">{formatNumber(l.machine_clicks)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <LinkTable links={r.links} />
       </div>
     </div>
   );
+}
+
+function iso(t: number | null): string | null {
+  return t === null ? null : new Date(t).toISOString();
 }
 
 function pairs<T>(xs: T[]): T[][] {

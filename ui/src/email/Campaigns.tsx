@@ -86,8 +86,9 @@ export function Campaigns() {
 }
 
 /** A launched campaign's sent, unique opens and unique clicks, from its report. */
-function Headline({ id }: { id: string }) {
+export function Headline({ id }: { id: string }) {
   const r = useApi<CampaignReport>(`/api/v1/email/campaigns/${id}/report`);
+  if (r.error && !r.data) return <span className="muted" title={r.error.message}>?</span>;
   if (!r.data) return <span className="muted">…</span>;
   const t = r.data.totals;
   return (

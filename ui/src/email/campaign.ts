@@ -4,6 +4,7 @@
 // the form, and which actions a campaign's status allows. Pure, so it is
 // unit tested.
 import type { EmailTotals } from "./types";
+import type { EmailDay, LinkClicks } from "../reports/emailReport";
 
 export type CampaignStatus = "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
 
@@ -45,9 +46,11 @@ export interface CampaignReport {
   detail: string | null;
   recipients: { total: number; pending: number; done: number; awaiting_winner: number };
   totals: CampaignTotals;
-  links: { url: string; clicks: number; machine_clicks: number }[];
+  links: LinkClicks[];
   conversions: { event: string; days: number; converted: number } | null;
   variants: { template: string; totals: CampaignTotals }[];
+  /** Per UTC day: messages sent, first opens, first clicks, unsubscribes. */
+  series: EmailDay[];
 }
 
 /** The editor's state: every input as the marketer sees it (strings for numbers, so a half-typed value stays). */

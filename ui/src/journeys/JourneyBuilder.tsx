@@ -1,10 +1,11 @@
 // The journey builder: a React Flow canvas with the trigger and the steps,
 // a palette to drag (or add with the keyboard) new steps from, a side panel
 // that configures the selected step, save as draft, publish, pause and
-// resume, the server's validation errors shown on the steps at fault, and
-// live per-step counts from the stats endpoint while the journey runs.
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type DragEvent } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+// resume, the server's validation errors shown on the steps at fault,
+// live per-step counts from the stats endpoint while the journey runs, and
+// the journey's report as a second tab (?view=report).
+import { createContext, lazy, Suspense, useCallback, useContext, useEffect, useMemo, useState, type DragEvent } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import {
   addEdge,
   applyEdgeChanges,
@@ -26,7 +27,7 @@ import {
 import "@xyflow/react/dist/style.css";
 import { api, ApiError, useApi, type Journey, type JourneyStats } from "../api";
 import { useCan } from "../session";
-import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge, TabList } from "../components";
 import { useCatalog } from "../segments/catalog";
 import {
   delayMode,
@@ -46,6 +47,10 @@ import {
   type Step,
 } from "./graph";
 import { StepPanel, TriggerPanel } from "./panels";
+import { hereNow, reachedOf } from "./report";
+
+// The report brings the charts: fetched only when its tab is opened.
+const JourneyReport = lazy(() => import("./JourneyReport").then((m) => ({ default: m.JourneyReport })));
 
 type StepNodeData = { step: Step };
 type TriggerNodeData = { settings: Settings };
@@ -123,6 +128,13 @@ function Builder() {
   const [problem, setProblem] = useState<unknown>(null);
   const [note, setNote] = useState<string | null>(null);
   const [dirty, setDirty] = useState(false);
+  const [params, setParams] = useSearchParams();
+  const view: "canvas" | "report" = id && params.get("view") === "report" ? "report" : "canvas";
+  const showView = (v: "canvas" | "report") => {
+    setParams(v === "report" ? { view: "report" } : {}, { replace: true });
+    // The canvas was away while the report showed: frame the steps again.
+    if (v === "canvas") window.setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+  };
 
   // Load the journey (or a new one) onto the canvas once.
   useEffect(() => {
@@ -340,6 +352,28 @@ function Builder() {
       >
         <Link to="/journeys">All journeys</Link>
       </PageHeader>
+      {!isNew && (
+        <TabList
+          label="Journey views"
+          idPrefix="journey-view"
+          className="tabs journey-tabs"
+          tabs={[
+            { key: "canvas", label: "Canvas" },
+            { key: "report", label: "Report" },
+          ]}
+          selected={view}
+          onSelect={showView}
+        />
+      )}
+      {view === "report" && journey.data ? (
+        <div role="tabpanel" id="journey-view-panel" aria-labelledby="journey-view-report">
+          {dirty && <p className="muted small">The canvas has unsaved changes; the report is of the saved journey.</p>}
+          <Suspense fallback={<Loading what="the report" />}>
+            <JourneyReport journey={journey.data} />
+          </Suspense>
+        </div>
+      ) : (
+      <div role={isNew ? undefined : "tabpanel"} id={isNew ? undefined : "journey-view-panel"} aria-labelledby={isNew ? undefined : "journey-view-canvas"}>
       <div className="journey-toolbar">
         <div className="field grow">
           <label htmlFor="journey-name">Name</label>
@@ -462,6 +496,8 @@ function Builder() {
           )}
         </aside>
       </div>
+      </div>
+      )}
     </section>
   );
 }
@@ -520,9 +556,8 @@ function StepNode({ id, data, selected }: NodeProps<FlowNode<StepNodeData, "step
   const exits = exitsOf(data.step);
   const problems = errors.get(id);
   const s = stats.get(id);
-  const now = s ? Object.values(s.current).reduce((a, b) => a + b, 0) : 0;
-  // Every run that reached the step left one of these lines there ("entered" is an extra line at the start).
-  const passed = s ? (s.outcomes.arrived ?? 0) + (s.outcomes.passed ?? 0) + (s.outcomes.exit ?? 0) : 0;
+  const now = s ? hereNow(s.current) : 0;
+  const passed = s ? reachedOf(s.outcomes) : 0;
   return (
     <div className={`flow-node step-${data.step.type}${selected ? " selected" : ""}${problems ? " invalid" : ""}`} data-testid={`node-${id}`}>
       <Handle type="target" position={HandlePosition.Top} />

@@ -348,6 +348,8 @@ describe("the email pages", { skip: skip ?? false }, () => {
     await signIn(page, server);
     await page.goto(server.url + `/contacts/${subscriber.id}`);
     await page.getByRole("link", { name: "Emails to this contact" }).click();
+    // The outbox, not the contact page still showing while it loads (its score history names the journey too).
+    await page.getByRole("heading", { name: "Outbox" }).waitFor();
     const row = page.locator("table tbody tr", { hasText: "Journey" });
     await row.waitFor();
     assert.match(await row.innerText(), /captured/);

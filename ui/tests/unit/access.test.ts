@@ -27,8 +27,8 @@ test("can answers from the session's permissions, and nothing without a session"
 
 test("the navigation shows each role only what it may open", () => {
   const labels = (s: SessionView) => allowedItems(s, NAV).map((i) => i.label);
-  assert.deepEqual(labels(analyst), ["Dashboard", "Segments", "Scores", "Models", "Journeys", "Campaigns", "Email templates", "Settings"]);
-  assert.deepEqual(labels(compliance), ["Dashboard", "Contacts", "Segments", "Scores", "Models", "Journeys", "Campaigns", "Email templates", "Outbox", "Settings"]);
+  assert.deepEqual(labels(analyst), ["Dashboard", "Segments", "Scores", "Models", "Journeys", "Campaigns", "Email templates", "Reports", "Settings"]);
+  assert.deepEqual(labels(compliance), ["Dashboard", "Contacts", "Segments", "Scores", "Models", "Journeys", "Campaigns", "Email templates", "Reports", "Outbox", "Settings"]);
   assert.deepEqual(labels(session("owner", ALL)), NAV.map((i) => i.label));
 });
 
