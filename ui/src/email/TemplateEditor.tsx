@@ -252,6 +252,7 @@ function ContentPanel({
             id="tpl-name"
             value={draft.name}
             onChange={(e) => set({ name: e.target.value })}
+            readOnly={!canEdit}
             aria-invalid={nameError !== null}
             aria-describedby={nameError ? "tpl-name-error" : undefined}
             className={nameError ? "has-error" : undefined}
@@ -261,7 +262,7 @@ function ContentPanel({
         </div>
         <div className="field">
           <label htmlFor="tpl-format">Format</label>
-          <select id="tpl-format" value={draft.format} onChange={(e) => set({ format: e.target.value as TemplateFormat })}>
+          <select id="tpl-format" disabled={!canEdit} value={draft.format} onChange={(e) => set({ format: e.target.value as TemplateFormat })}>
             <option value="mjml">MJML (responsive, compiled to HTML)</option>
             <option value="html">HTML</option>
           </select>
@@ -273,6 +274,7 @@ function ContentPanel({
           id="tpl-subject"
           value={draft.subject}
           onChange={(e) => set({ subject: e.target.value })}
+          readOnly={!canEdit}
           className={of("subject").length ? "has-error" : undefined}
           aria-invalid={of("subject").length > 0}
           aria-describedby="tpl-subject-issues"
@@ -284,15 +286,17 @@ function ContentPanel({
           <label htmlFor="tpl-body">Body ({draft.format === "mjml" ? "MJML" : "HTML"} with Liquid)</label>
           <CheckStatus check={check} />
         </div>
-        <CodeEditor ref={editor} id="tpl-body" value={draft.body} onChange={(v) => set({ body: v })} issues={of("body")} describedBy="tpl-body-hint tpl-body-issues" />
-        <span className="small muted" id="tpl-body-hint">Tab indents; press Esc, then Tab, to move on from the editor.</span>
+        <CodeEditor ref={editor} id="tpl-body" value={draft.body} onChange={(v) => set({ body: v })} issues={of("body")} readOnly={!canEdit} describedBy="tpl-body-hint tpl-body-issues" />
+        <span className="small muted" id="tpl-body-hint">
+          {canEdit ? "Tab indents; press Esc, then Tab, to move on from the editor." : "Read only: your role can read templates but not change them."}
+        </span>
         <IssueList id="tpl-body-issues" issues={of("body")} onGo={(i) => i.line !== null && editor.current?.goTo(i.line, i.column ?? 1)} />
         {check.state === "error" && <ProblemBox error={check.error} context="Checking the template" />}
       </div>
       <details className="field" open={draft.text !== "" || of("text").length > 0}>
         <summary>Plain-text part (optional; derived from the HTML when empty)</summary>
         <label htmlFor="tpl-text" className="sr-only">Plain-text part</label>
-        <textarea id="tpl-text" rows={6} value={draft.text} onChange={(e) => set({ text: e.target.value })} className={of("text").length ? "has-error" : undefined} aria-describedby="tpl-text-issues" />
+        <textarea id="tpl-text" rows={6} value={draft.text} readOnly={!canEdit} onChange={(e) => set({ text: e.target.value })} className={of("text").length ? "has-error" : undefined} aria-describedby="tpl-text-issues" />
         <IssueList id="tpl-text-issues" issues={of("text")} />
       </details>
       {others.length > 0 && (
