@@ -1,4 +1,5 @@
-// Charts (uPlot): a time series with one value per day, bars for a few
+// Charts (uPlot): a time series with one value per day (or several series
+// per day, with a legend, as the dashboard's email chart), bars for a few
 // named quantities (a template's report), and a model's calibration against
 // the diagonal; each sized to its container and redrawn when the container
 // resizes.
@@ -38,6 +39,44 @@ export function DailyChart({ days, values, label }: { days: string[]; values: nu
     };
   }, [days, values, label]);
   return <div ref={box} className="chart" role="img" aria-label={`${label}, one point per day`} />;
+}
+
+/** Several quantities per day on one chart (sent, opened, …), with a legend
+ * naming each; the totals are in the aria-label for those who cannot see it. */
+export function DailySeriesChart({
+  days,
+  series,
+  label,
+  height = 220,
+}: {
+  days: string[];
+  series: { label: string; values: number[]; color: string }[];
+  label: string;
+  height?: number;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
+    const opts: uPlot.Options = {
+      width: Math.max(el.clientWidth, 200),
+      height,
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      legend: { show: true, live: false },
+      axes: [{ stroke: "#5b6275" }, { stroke: "#5b6275", size: 48 }],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false } }))],
+    };
+    const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)], el);
+    const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [days, series, height]);
+  const summary = series.map((s) => `${s.label}: ${s.values.reduce((a, b) => a + b, 0)}`).join(", ");
+  return <div ref={box} className="chart" role="img" aria-label={`${label}, one point per day. Totals: ${summary}`} />;
 }
 
 /** Bars, one per label, with the value above each; the numbers are in the aria-label too. */
