@@ -37,11 +37,11 @@ export function EmailCard() {
       {/* The figures and the chart keep their room while loading, so nothing below jumps. */}
       <dl className="email-totals" aria-busy={!a}>
         <Total label="Sent" value={a?.sent} />
-        <Total label="Opened" value={a?.opened} note={a ? `${rate(a.opened, a.sent)} open rate` : undefined} />
-        <Total label="Clicked" value={a?.clicked} note={a ? `${rate(a.clicked, a.sent)} click rate` : undefined} />
+        <Total label="Opened" value={a?.opened} note={a ? `Open rate ${rate(a.opened, a.sent)}` : undefined} />
+        <Total label="Clicked" value={a?.clicked} note={a ? `Click rate ${rate(a.clicked, a.sent)}` : undefined} />
         <Total label="Unsubscribed" value={a?.unsubscribed} />
       </dl>
-      <div className="email-chart">
+      <div className={empty ? "email-chart empty" : "email-chart"}>
         {!a && !activity.error && <Loading what="email activity" />}
         {empty && (
           <p className="muted" data-testid="email-empty">
