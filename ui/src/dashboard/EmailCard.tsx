@@ -2,18 +2,15 @@
 // unsubscribes over the last 30 days from every source (campaigns, journeys,
 // tests), with open and click rates, and the same per day as a chart.
 import { useMemo } from "react";
-import { Link } from "react-router";
 import { useApi } from "../api";
 import { formatNumber, Loading, ProblemBox } from "../components";
 import { DailySeriesChart } from "../Chart";
-import { useCan } from "../session";
 import { rate, type EmailActivity } from "./feed";
 
 const DAYS = 30;
 
 export function EmailCard() {
   const activity = useApi<EmailActivity>(`/api/v1/workspace/email-activity?days=${DAYS}`, { pollMs: 60_000 });
-  const canCampaigns = useCan()("marketing:read");
   const a = activity.data;
   const days = useMemo(() => a?.per_day.map((d) => d.day) ?? [], [a]);
   const series = useMemo(
@@ -45,7 +42,7 @@ export function EmailCard() {
         {!a && !activity.error && <Loading what="email activity" />}
         {empty && (
           <p className="muted" data-testid="email-empty">
-            No email sent in the last {DAYS} days.{canCampaigns && <> Send one from <Link to="/email/campaigns">Campaigns</Link>.</>}
+            No email sent in the last {DAYS} days.
           </p>
         )}
         {a && !empty && <DailySeriesChart days={days} series={series} label="Email per day: sent, opened, clicked, unsubscribed" />}
