@@ -1,5 +1,5 @@
 // Charts (uPlot): a time series with one value per day, several daily
-// series with a legend (reports: value and conversions, sends and opens),
+// series with a legend (reports: value and conversions; the dashboard: sends, opens, clicks),
 // bars for a few named quantities (a template's report), and a model's
 // calibration against the diagonal; each sized to its container and redrawn
 // when the container resizes.

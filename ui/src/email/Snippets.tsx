@@ -296,16 +296,18 @@ function SnippetForm({
                 Saved.
               </span>
             )}
-            {saved &&
+            {/* The server refuses to delete a snippet in use (it would break what includes it), so none is offered. */}
+            {saved && usedBy.length > 0 && (
+              <span className="muted small push-right" data-testid="snippet-delete-blocked">
+                To delete it, first remove the include from {usedBy.join(", ")}.
+              </span>
+            )}
+            {saved && usedBy.length === 0 &&
               (confirmDelete ? (
                 <span className="push-right">
                   <InlineConfirm
                     label="Confirm deletion"
-                    question={
-                      usedBy.length > 0
-                        ? `Delete “${saved.name}”? ${usedBy.join(", ")} include${usedBy.length === 1 ? "s" : ""} it and will fail to send.`
-                        : `Delete “${saved.name}”?`
-                    }
+                    question={`Delete “${saved.name}”?`}
                     yes={deleting ? "Deleting…" : "Yes, delete"}
                     disabled={deleting}
                     onYes={() => void remove()}

@@ -1,7 +1,8 @@
 // The email template editor: name, subject, format, body and optional plain
 // text, checked by the server as the marketer types (problems shown next to
-// the line at fault), saved and deleted; a preview for a chosen contact at
-// desktop and mobile widths with a test send; and the template's report.
+// the line at fault), saved and deleted; a live preview of the text as typed
+// (saved or not) for a chosen contact at desktop and mobile widths, from the
+// same check call, with a test send; and the template's report.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, useApi, type Contact, type Page } from "../api";
@@ -46,6 +47,47 @@ function payload(d: Draft) {
 
 type Check = { state: "idle" | "checking" | "ok" } | { state: "problems"; issues: TemplateIssue[] } | { state: "error"; error: unknown };
 
+/** The live preview: the last preview the check returned and the contact it is for. */
+interface Live {
+  preview: Preview | null;
+  contactId: string | null;
+}
+
+/** Check the draft a moment after the marketer stops typing; with a preview
+ * contact, the same call renders the text as typed for them. A failed check
+ * keeps the last good preview, so the marketer still sees their email. */
+function useTemplateCheck(draft: Draft, enabled: boolean, contactId: string | null) {
+  const [check, setCheck] = useState<Check>({ state: "idle" });
+  const [live, setLive] = useState<Live>({ preview: null, contactId: null });
+  const { subject, body, format, text } = draft;
+  useEffect(() => {
+    // Checking is part of editing: roles that only read templates are not asked to.
+    if (!enabled) return;
+    const ctl = new AbortController();
+    const t = window.setTimeout(() => {
+      setCheck({ state: "checking" });
+      const req = { subject, body, format, text: text === "" ? null : text, ...(contactId ? { contact_id: contactId } : {}) };
+      api<{ ok: boolean; preview?: Preview }>("POST", "/api/v1/email/templates/check", req, { signal: ctl.signal })
+        .then((r) => {
+          setCheck({ state: "ok" });
+          if (r.preview) setLive({ preview: r.preview, contactId });
+        })
+        .catch((e) => {
+          if ((e as Error).name === "AbortError") return;
+          if (e instanceof ApiError && e.status === 422) setCheck({ state: "problems", issues: templateIssues(e.problem.errors) });
+          else setCheck({ state: "error", error: e });
+        });
+    }, 450);
+    return () => {
+      window.clearTimeout(t);
+      ctl.abort();
+    };
+  }, [subject, body, format, text, enabled, contactId]);
+  // A preview made for another contact is not shown for this one.
+  const preview = contactId && live.contactId === contactId ? live.preview : null;
+  return { check, setCheck, preview };
+}
+
 type Tab = "content" | "preview" | "report";
 
 export function TemplateEditor() {
@@ -53,10 +95,23 @@ export function TemplateEditor() {
   const isNew = id === undefined;
   const navigate = useNavigate();
   const loaded = useApi<EmailTemplate>(isNew ? null : `/api/v1/email/templates/${id}`);
-  const canSeePeople = useCan()("people:read");
+  const can = useCan();
+  const canSeePeople = can("people:read");
+  const canEdit = can("marketing:write");
+  // The live preview renders the unsaved text through the check, which is for editors.
+  const livePreview = canEdit && canSeePeople;
   const [saved, setSaved] = useState<EmailTemplate | null>(null);
   const [draft, setDraft] = useState<Draft | null>(isNew ? STARTER : null);
   const [tab, setTab] = useState<Tab>("content");
+  // No one is previewed for until the preview is first opened: until then the check only checks.
+  const [previewOpened, setPreviewOpened] = useState(false);
+  const first = useFirstContact(canSeePeople && previewOpened);
+  const [picked, setPicked] = useState<Contact | null>(null);
+  const contact = picked ?? first;
+  const { check, setCheck, preview } = useTemplateCheck(draft ?? STARTER, canEdit && draft !== null, livePreview && previewOpened ? contact?.id ?? null : null);
+  useEffect(() => {
+    if (tab === "preview") setPreviewOpened(true);
+  }, [tab]);
 
   useEffect(() => {
     if (loaded.data) {
@@ -82,13 +137,15 @@ export function TemplateEditor() {
     ...(canSeePeople ? [{ key: "preview" as const, label: "Preview and test send" }] : []),
     { key: "report", label: "Report" },
   ];
+  // A new template has no report yet, but its text as typed can be previewed.
+  const opens = (k: Tab) => !isNew || k === "content" || (k === "preview" && livePreview);
   return (
     <section>
       <PageHeader title={isNew ? "New email template" : saved?.name ?? "Email template"}>
         <Link to="/email/templates">All templates</Link>
       </PageHeader>
       <div role="tablist" aria-label="Template" className="tabs">
-        {tabs.map((t, i) => (
+        {tabs.map((t) => (
           <button
             key={t.key}
             type="button"
@@ -97,13 +154,15 @@ export function TemplateEditor() {
             aria-controls={`panel-${t.key}`}
             aria-selected={tab === t.key}
             tabIndex={tab === t.key ? 0 : -1}
-            disabled={isNew && t.key !== "content"}
-            title={isNew && t.key !== "content" ? "Save the template first" : undefined}
+            disabled={!opens(t.key)}
+            title={!opens(t.key) ? "Save the template first" : undefined}
             onClick={() => setTab(t.key)}
             onKeyDown={(e) => {
               const dir = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
-              if (!dir || isNew) return;
-              const next = tabs[(i + dir + tabs.length) % tabs.length].key;
+              if (!dir) return;
+              const open = tabs.filter((x) => opens(x.key));
+              const at = open.findIndex((x) => x.key === t.key);
+              const next = open[(at + dir + open.length) % open.length].key;
               setTab(next);
               document.getElementById(`tab-${next}`)?.focus();
             }}
@@ -116,6 +175,8 @@ export function TemplateEditor() {
         <ContentPanel
           draft={draft}
           setDraft={setDraft}
+          check={check}
+          setCheck={setCheck}
           saved={saved}
           onSaved={(t) => {
             setSaved(t);
@@ -125,9 +186,15 @@ export function TemplateEditor() {
           onDeleted={() => navigate("/email/templates")}
         />
       </div>
-      {saved && tab === "preview" && (
+      {tab === "preview" && (saved || livePreview) && (
         <div role="tabpanel" id="panel-preview" aria-labelledby="tab-preview">
-          <PreviewPanel template={saved} unsaved={JSON.stringify(draftOf(saved)) !== JSON.stringify(draft)} />
+          <PreviewPanel
+            template={saved}
+            name={draft.name.trim() || "the new template"}
+            contact={contact}
+            onPick={setPicked}
+            live={livePreview ? { preview, check } : null}
+          />
         </div>
       )}
       {saved && tab === "report" && (
@@ -142,18 +209,21 @@ export function TemplateEditor() {
 function ContentPanel({
   draft,
   setDraft,
+  check,
+  setCheck,
   saved,
   onSaved,
   onDeleted,
 }: {
   draft: Draft;
   setDraft: (d: Draft) => void;
+  check: Check;
+  setCheck: (c: Check) => void;
   saved: EmailTemplate | null;
   onSaved: (t: EmailTemplate) => void;
   onDeleted: () => void;
 }) {
   const canEdit = useCan()("marketing:write");
-  const [check, setCheck] = useState<Check>({ state: "idle" });
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
   const [nameError, setNameError] = useState<string | null>(null);
@@ -163,28 +233,6 @@ function ContentPanel({
   const [deleteError, setDeleteError] = useState<unknown>(null);
   const editor = useRef<CodeEditorHandle>(null);
   const dirty = !saved || JSON.stringify(draftOf(saved)) !== JSON.stringify(draft);
-
-  // Check what the marketer writes a moment after they stop typing.
-  const { subject, body, format, text } = draft;
-  useEffect(() => {
-    // Checking is part of editing: roles that only read templates are not asked to.
-    if (!canEdit) return;
-    const ctl = new AbortController();
-    const t = window.setTimeout(() => {
-      setCheck({ state: "checking" });
-      api("POST", "/api/v1/email/templates/check", { subject, body, format, text: text === "" ? null : text }, { signal: ctl.signal })
-        .then(() => setCheck({ state: "ok" }))
-        .catch((e) => {
-          if ((e as Error).name === "AbortError") return;
-          if (e instanceof ApiError && e.status === 422) setCheck({ state: "problems", issues: templateIssues(e.problem.errors) });
-          else setCheck({ state: "error", error: e });
-        });
-    }, 450);
-    return () => {
-      window.clearTimeout(t);
-      ctl.abort();
-    };
-  }, [subject, body, format, text, canEdit]);
 
   const issues = check.state === "problems" ? check.issues : [];
   const of = (part: string) => issues.filter((i) => i.part === part);
@@ -252,6 +300,7 @@ function ContentPanel({
             id="tpl-name"
             value={draft.name}
             onChange={(e) => set({ name: e.target.value })}
+            readOnly={!canEdit}
             aria-invalid={nameError !== null}
             aria-describedby={nameError ? "tpl-name-error" : undefined}
             className={nameError ? "has-error" : undefined}
@@ -261,7 +310,7 @@ function ContentPanel({
         </div>
         <div className="field">
           <label htmlFor="tpl-format">Format</label>
-          <select id="tpl-format" value={draft.format} onChange={(e) => set({ format: e.target.value as TemplateFormat })}>
+          <select id="tpl-format" disabled={!canEdit} value={draft.format} onChange={(e) => set({ format: e.target.value as TemplateFormat })}>
             <option value="mjml">MJML (responsive, compiled to HTML)</option>
             <option value="html">HTML</option>
           </select>
@@ -273,6 +322,7 @@ function ContentPanel({
           id="tpl-subject"
           value={draft.subject}
           onChange={(e) => set({ subject: e.target.value })}
+          readOnly={!canEdit}
           className={of("subject").length ? "has-error" : undefined}
           aria-invalid={of("subject").length > 0}
           aria-describedby="tpl-subject-issues"
@@ -284,15 +334,17 @@ function ContentPanel({
           <label htmlFor="tpl-body">Body ({draft.format === "mjml" ? "MJML" : "HTML"} with Liquid)</label>
           <CheckStatus check={check} />
         </div>
-        <CodeEditor ref={editor} id="tpl-body" value={draft.body} onChange={(v) => set({ body: v })} issues={of("body")} describedBy="tpl-body-hint tpl-body-issues" />
-        <span className="small muted" id="tpl-body-hint">Tab indents; press Esc, then Tab, to move on from the editor.</span>
+        <CodeEditor ref={editor} id="tpl-body" value={draft.body} onChange={(v) => set({ body: v })} issues={of("body")} readOnly={!canEdit} describedBy="tpl-body-hint tpl-body-issues" />
+        <span className="small muted" id="tpl-body-hint">
+          {canEdit ? "Tab indents; press Esc, then Tab, to move on from the editor." : "Read only: your role can read templates but not change them."}
+        </span>
         <IssueList id="tpl-body-issues" issues={of("body")} onGo={(i) => i.line !== null && editor.current?.goTo(i.line, i.column ?? 1)} />
         {check.state === "error" && <ProblemBox error={check.error} context="Checking the template" />}
       </div>
       <details className="field" open={draft.text !== "" || of("text").length > 0}>
         <summary>Plain-text part (optional; derived from the HTML when empty)</summary>
         <label htmlFor="tpl-text" className="sr-only">Plain-text part</label>
-        <textarea id="tpl-text" rows={6} value={draft.text} onChange={(e) => set({ text: e.target.value })} className={of("text").length ? "has-error" : undefined} aria-describedby="tpl-text-issues" />
+        <textarea id="tpl-text" rows={6} value={draft.text} readOnly={!canEdit} onChange={(e) => set({ text: e.target.value })} className={of("text").length ? "has-error" : undefined} aria-describedby="tpl-text-issues" />
         <IssueList id="tpl-text-issues" issues={of("text")} />
       </details>
       {others.length > 0 && (
@@ -358,27 +410,104 @@ function CheckStatus({ check }: { check: Check }) {
   );
 }
 
-/** A contact with a first name to preview for, until the marketer picks one. */
-function useFirstContact(): Contact | null {
-  const page = useApi<Page<Contact>>("/api/v1/contacts?limit=20");
+/** A contact with a first name to preview for, until the marketer picks one (loaded when `wanted`). */
+function useFirstContact(wanted: boolean): Contact | null {
+  const page = useApi<Page<Contact>>(wanted ? "/api/v1/contacts?limit=20" : null);
   return useMemo(() => page.data?.data.find((c) => c.first_name && c.email) ?? page.data?.data[0] ?? null, [page.data]);
 }
 
-function PreviewPanel({ template, unsaved }: { template: EmailTemplate; unsaved: boolean }) {
-  const first = useFirstContact();
-  const [picked, setPicked] = useState<Contact | null>(null);
-  const contact = picked ?? first;
+/** The preview of the text as typed (`live`, for editors), else of the saved template. */
+function PreviewPanel({
+  template,
+  name,
+  contact,
+  onPick,
+  live,
+}: {
+  template: EmailTemplate | null;
+  name: string;
+  contact: Contact | null;
+  onPick: (c: Contact | null) => void;
+  live: { preview: Preview | null; check: Check } | null;
+}) {
   const [width, setWidth] = useState<"desktop" | "mobile">("desktop");
+  const stored = useSavedPreview(live ? null : template, contact);
+  const preview = live ? live.preview : stored.preview;
+  // Waiting for the first preview counts as loading too (the check is debounced).
+  const loading = live
+    ? live.check.state === "checking" || (contact !== null && !live.preview && live.check.state !== "problems" && live.check.state !== "error")
+    : stored.loading;
+  const error = live ? (live.check.state === "error" ? live.check.error : null) : stored.error;
+  const broken = live?.check.state === "problems";
+
+  return (
+    <div className="preview-layout">
+      <div className="preview-controls card">
+        <ContactPicker label="Preview for contact" value={contact} onChange={onPick} />
+        <fieldset className="width-toggle">
+          <legend>Width</legend>
+          <button type="button" aria-pressed={width === "desktop"} onClick={() => setWidth("desktop")}>
+            Desktop (640 px)
+          </button>
+          <button type="button" aria-pressed={width === "mobile"} onClick={() => setWidth("mobile")}>
+            Mobile (375 px)
+          </button>
+        </fieldset>
+        <p className="muted small">{live ? "Shows the text as you type it, saved or not." : "Shows the saved template."}</p>
+        <hr />
+        {template ? <TestSend template={template} contact={contact} /> : <p className="muted small">Save the template to send a test.</p>}
+      </div>
+      <div className="preview-main" aria-busy={loading}>
+        <div className="preview-state" aria-live="polite">
+          {broken && (
+            <p className="notice small" data-testid="preview-stale">
+              The text has problems (see Content){preview ? ", so this is the last preview that worked." : "; fix them to see a preview."}
+            </p>
+          )}
+        </div>
+        <ProblemBox error={error} context="Preview" />
+        {loading && !preview && !broken && <Loading what="the preview" />}
+        {preview && preview.skipped !== undefined && (
+          <div className="skipped" role="alert">
+            <strong>This contact would be skipped, not emailed.</strong>
+            <div>{preview.skipped}</div>
+          </div>
+        )}
+        {preview && preview.skipped === undefined && (
+          <div className={broken ? "stale" : undefined}>
+            <div className="preview-subject">
+              <span className="muted">Subject</span> <strong data-testid="preview-subject">{preview.subject}</strong>
+            </div>
+            <div className={`device device-${width}`}>
+              <iframe
+                title={`Preview of ${name} for ${contact ? contact.email ?? contact.id : "a contact"}`}
+                sandbox=""
+                srcDoc={preview.html}
+                style={{ width: width === "desktop" ? 640 : 375 }}
+              />
+            </div>
+            <h2>Plain-text part</h2>
+            <pre className="text-part" data-testid="preview-text">{preview.text}</pre>
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** The saved template's preview for `contact` (for roles that read templates but do not edit them). */
+function useSavedPreview(template: EmailTemplate | null, contact: Contact | null) {
   const [preview, setPreview] = useState<Preview | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<unknown>(null);
-
+  const id = template?.id;
+  const updated = template?.updated_at;
   useEffect(() => {
-    if (!contact) return;
+    if (!contact || !id) return;
     const ctl = new AbortController();
     setLoading(true);
     setError(null);
-    api<Preview>("POST", `/api/v1/email/templates/${template.id}/preview`, { contact_id: contact.id }, { signal: ctl.signal })
+    api<Preview>("POST", `/api/v1/email/templates/${id}/preview`, { contact_id: contact.id }, { signal: ctl.signal })
       .then((p) => {
         setPreview(p);
         setLoading(false);
@@ -390,54 +519,8 @@ function PreviewPanel({ template, unsaved }: { template: EmailTemplate; unsaved:
         setLoading(false);
       });
     return () => ctl.abort();
-  }, [contact, template.id, template.updated_at]);
-
-  return (
-    <div className="preview-layout">
-      <div className="preview-controls card">
-        <ContactPicker label="Preview for contact" value={contact} onChange={setPicked} />
-        <fieldset className="width-toggle">
-          <legend>Width</legend>
-          <button type="button" aria-pressed={width === "desktop"} onClick={() => setWidth("desktop")}>
-            Desktop (640 px)
-          </button>
-          <button type="button" aria-pressed={width === "mobile"} onClick={() => setWidth("mobile")}>
-            Mobile (375 px)
-          </button>
-        </fieldset>
-        {unsaved && <p className="notice small">The preview shows the saved template; save to see your changes.</p>}
-        <hr />
-        <TestSend template={template} contact={contact} />
-      </div>
-      <div className="preview-main" aria-busy={loading}>
-        <ProblemBox error={error} context="Preview" />
-        {loading && !preview && <Loading what="the preview" />}
-        {preview && preview.skipped !== undefined && (
-          <div className="skipped" role="alert">
-            <strong>This contact would be skipped, not emailed.</strong>
-            <div>{preview.skipped}</div>
-          </div>
-        )}
-        {preview && preview.skipped === undefined && (
-          <>
-            <div className="preview-subject">
-              <span className="muted">Subject</span> <strong data-testid="preview-subject">{preview.subject}</strong>
-            </div>
-            <div className={`device device-${width}`}>
-              <iframe
-                title={`Preview of ${template.name} for ${contact ? contact.email ?? contact.id : "a contact"}`}
-                sandbox=""
-                srcDoc={preview.html}
-                style={{ width: width === "desktop" ? 640 : 375 }}
-              />
-            </div>
-            <h2>Plain-text part</h2>
-            <pre className="text-part" data-testid="preview-text">{preview.text}</pre>
-          </>
-        )}
-      </div>
-    </div>
-  );
+  }, [contact, id, updated]);
+  return { preview, loading, error };
 }
 
 function TestSend({ template, contact }: { template: EmailTemplate; contact: Contact | null }) {

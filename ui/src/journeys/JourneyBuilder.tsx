@@ -377,7 +377,7 @@ function Builder() {
       <div className="journey-toolbar">
         <div className="field grow">
           <label htmlFor="journey-name">Name</label>
-          <input id="journey-name" value={name} onChange={(e) => (setName(e.target.value), setDirty(true))} placeholder="e.g. Welcome series" />
+          <input id="journey-name" value={name} onChange={(e) => (setName(e.target.value), setDirty(true))} readOnly={!canEdit} placeholder="e.g. Welcome series" />
         </div>
         <div className="toolbar-actions">
           {canEdit && (
@@ -412,8 +412,10 @@ function Builder() {
         <ProblemBox error={catalogError} context="Loading fields, segments and lists" />
         {stats.error && <ProblemBox error={stats.error} context="Live counts" />}
       </div>
-      <div className="journey-layout">
-        <aside className="palette" aria-label="Steps you can add">
+      {/* Roles that may only look (analysts) get no palette, a canvas whose steps
+          cannot be moved, joined or deleted, and settings they cannot change. */}
+      <div className={canEdit ? "journey-layout" : "journey-layout read-only"}>
+        {canEdit && <aside className="palette" aria-label="Steps you can add">
           <h2>Steps</h2>
           <p className="muted small">Drag onto the canvas, or press Enter to add below.</p>
           <ul>
@@ -436,7 +438,7 @@ function Builder() {
               </li>
             ))}
           </ul>
-        </aside>
+        </aside>}
         <div className="canvas" onDrop={onDrop} onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = "move"))} data-testid="journey-canvas">
           <CanvasInfo.Provider value={{ errors, stats: statsByStep }}>
             <ReactFlow
@@ -447,7 +449,10 @@ function Builder() {
               onEdgesChange={onEdgesChange}
               onConnect={onConnect}
               onPaneClick={() => setSelected(null)}
-              deleteKeyCode={["Delete", "Backspace"]}
+              nodesDraggable={canEdit}
+              nodesConnectable={canEdit}
+              edgesReconnectable={false}
+              deleteKeyCode={canEdit ? ["Delete", "Backspace"] : null}
               proOptions={{ hideAttribution: true }}
             >
               <Background gap={20} />
@@ -456,6 +461,7 @@ function Builder() {
           </CanvasInfo.Provider>
         </div>
         <aside className="side-panel" aria-label="Selected step">
+          <fieldset disabled={!canEdit} className="plain">
           {!catalog && !catalogError && <Loading what="pickers" />}
           {catalog && !selectedNode && (
             <div className="muted">
@@ -492,8 +498,10 @@ function Builder() {
               onRemove={() => removeStep(selectedNode.id)}
               catalog={catalog}
               errors={errors.get(selectedNode.id)}
+              readOnly={!canEdit}
             />
           )}
+          </fieldset>
         </aside>
       </div>
       </div>

@@ -234,9 +234,11 @@ interface StepPanelProps {
   onRemove: () => void;
   catalog: Catalog;
   errors?: string[];
+  /** For roles that may only look: no "Delete step" (the inputs are disabled by an enclosing fieldset). */
+  readOnly?: boolean;
 }
 
-export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemoved, onRemove, catalog, errors }: StepPanelProps) {
+export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemoved, onRemove, catalog, errors, readOnly = false }: StepPanelProps) {
   const c = step.config;
   const set = (patch: Obj) => onChange({ ...c, ...patch });
   const fid = (k: string) => `step-${k}`;
@@ -370,10 +372,14 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemov
         </>
       )}
       <Exits step={step} steps={steps} edges={edges} onConnect={onConnect} />
-      <hr />
-      <button type="button" className="danger" onClick={onRemove}>
-        Delete step
-      </button>
+      {!readOnly && (
+        <>
+          <hr />
+          <button type="button" className="danger" onClick={onRemove}>
+            Delete step
+          </button>
+        </>
+      )}
     </div>
   );
 }

@@ -1,34 +1,23 @@
-// The dashboard: headline counts of the workspace, events per day over the
-// last 30 days, the most frequent events, journey actions that failed for
-// good, and the journeys and segments at a glance.
+// The dashboard: headline counts of the workspace, email sent, opened and
+// clicked over the last 30 days, events per day, the most frequent events,
+// what needs attention (the feed in dashboard/), and the journeys and
+// segments at a glance.
 import { useMemo } from "react";
 import { Link } from "react-router";
 import { useApi, type Activity, type Journey, type Page, type Segment, type Workspace } from "../api";
-import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { DailyChart } from "../Chart";
 import { useCan } from "../session";
-
-/** An effect the outbox gave up on (GET /api/v1/outbox/dead-letters). */
-interface DeadLetter {
-  key: string;
-  journey_id: string;
-  node: string;
-  kind: string;
-  attempts: number;
-  last_error: string | null;
-  created_at: number;
-  done_at: number | null;
-}
+import { EmailCard } from "../dashboard/EmailCard";
+import { NeedsAttention } from "../dashboard/NeedsAttention";
 
 export function Dashboard() {
   const ws = useApi<Workspace>("/api/v1/workspace", { pollMs: 15000 });
   const journeys = useApi<{ data: Journey[] }>("/api/v1/journeys");
   const activity = useApi<Activity>("/api/v1/workspace/activity?days=30");
   const segments = useApi<Page<Segment>>("/api/v1/segments");
-  // Failed deliveries name people, so only roles that see people get them.
-  const people = useCan()("people:read");
-  const dead = useApi<{ data: DeadLetter[] }>(people ? "/api/v1/outbox/dead-letters?limit=5" : null, { pollMs: 30000 });
-  const journeyName = (id: string) => journeys.data?.data.find((j) => j.id === id)?.name ?? id;
+  const can = useCan();
+  const people = can("people:read");
   const active = journeys.data?.data.filter((j) => j.status === "active").length;
   const days = useMemo(() => activity.data?.per_day.map((d) => d.day) ?? [], [activity.data]);
   const values = useMemo(() => activity.data?.per_day.map((d) => d.events) ?? [], [activity.data]);
@@ -44,6 +33,7 @@ export function Dashboard() {
       </div>
       <ProblemBox error={ws.error} context="Workspace" />
       <ProblemBox error={journeys.error} context="Journeys" />
+      {can("reports:read") && <EmailCard />}
 
       <div className="grid-2">
         <div className="card">
@@ -76,23 +66,7 @@ export function Dashboard() {
         </div>
       </div>
 
-      {people && <div className="card attention">
-        <h2>Needs attention</h2>
-        {dead.loading && !dead.data && <Loading what="failed deliveries" />}
-        <ProblemBox error={dead.error} context="Failed deliveries" />
-        {dead.data && dead.data.data.length === 0 && <p className="muted">Nothing: every journey action was delivered or is still being tried.</p>}
-        {dead.data && dead.data.data.length > 0 && (
-          <ul className="plain">
-            {dead.data.data.map((d) => (
-              <li key={d.key}>
-                <strong>{d.kind}</strong> at step <code>{d.node}</code> of <Link to={`/journeys/${d.journey_id}`}>{journeyName(d.journey_id)}</Link> gave up after{" "}
-                {d.attempts} attempt(s), {formatWhen(d.done_at ?? d.created_at)}
-                {d.last_error && <div className="problem-detail">{d.last_error}</div>}
-              </li>
-            ))}
-          </ul>
-        )}
-      </div>}
+      <NeedsAttention journeys={journeys.data?.data} segments={segments.data?.data} />
 
       <div className="grid-2">
         <div className="card">

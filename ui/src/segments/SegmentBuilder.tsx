@@ -19,6 +19,8 @@ export function SegmentBuilder() {
   const isNew = !id;
   const navigate = useNavigate();
   const { can, session: { role } } = useSession();
+  // Roles that may only look (analysts) get the same page with nothing to change.
+  const editable = can("marketing:write");
   // "Duplicate" opens a new segment with a copy of another's name and rule.
   const copy = useLocation().state as { name?: string; description?: string; rule?: unknown } | null;
   const { catalog, error: catalogError, refresh } = useCatalog();
@@ -112,18 +114,23 @@ export function SegmentBuilder() {
           <div className="card">
             <div className="field">
               <label htmlFor="segment-name">Name</label>
-              <input id="segment-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Recent buyers in Germany" />
+              <input id="segment-name" value={name} onChange={(e) => setName(e.target.value)} readOnly={!editable} placeholder="e.g. Recent buyers in Germany" />
             </div>
             <div className="field">
               <label htmlFor="segment-description">Description</label>
-              <input id="segment-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+              <input id="segment-description" value={description} onChange={(e) => setDescription(e.target.value)} readOnly={!editable} />
             </div>
           </div>
           <div className="card">
             <h2>Rule</h2>
             <ProblemBox error={catalogError} context="Loading fields and segments" />
             {!catalog && !catalogError && <Loading what="fields, events and segments" />}
-            {catalog && <RuleEditor value={rule} onChange={setRule} catalog={catalog} errors={nodeErrors} selfId={id} />}
+            {catalog && (
+              // A disabled fieldset disables every input of the rule; readOnly drops the add and remove buttons.
+              <fieldset disabled={!editable} className="plain">
+                <RuleEditor value={rule} onChange={setRule} catalog={catalog} errors={nodeErrors} selfId={id} readOnly={!editable} />
+              </fieldset>
+            )}
             <details className="rule-json">
               <summary>Rule as JSON</summary>
               <pre>{JSON.stringify(json, null, 2)}</pre>
@@ -147,7 +154,7 @@ export function SegmentBuilder() {
             </div>
             <ProblemBox error={preview.error} context="The rule cannot be counted" />
             <hr />
-            {can("marketing:write") ? (
+            {editable ? (
               <button type="button" className="primary" onClick={save} disabled={saving || !catalog}>
                 {saving ? "Saving…" : isNew ? "Save segment" : "Save new version"}
               </button>

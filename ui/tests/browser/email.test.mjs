@@ -2,7 +2,9 @@
 // (capture transport, a demo sender, a "Welcome" MJML template and a
 // journey that sends it): the template editor shows an unknown variable on
 // its line as the marketer types and saves the fix; the preview for a demo
-// contact shows their first name (or why they would be skipped); a test send
+// contact shows their first name (or why they would be skipped) and follows
+// the text as typed, unsaved, keeping the last good preview while the text
+// has problems; a new template is previewed before it is saved; a test send
 // appears in the outbox with its rendered HTML; a new sender's DNS record
 // equals the API's; the postal address is saved; the journey send step picks
 // templates by name. No console errors; only documented API endpoints.
@@ -237,6 +239,63 @@ describe("the email pages", { skip: skip ?? false }, () => {
     const names = (await server.api("GET", "/api/v1/email/templates")).body.data.map((t) => t.name);
     for (const n of names) assert.ok(options.includes(n), `${n} is offered`);
     await b.shot("journey-send-template");
+  });
+
+  test("the preview follows the text as typed, unsaved; while the text has problems the last good preview stays, with a note", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    const current = (await server.api("GET", `/api/v1/email/templates/${welcome.id}`)).body;
+    await page.goto(server.url + `/email/templates/${welcome.id}`);
+    const body = page.getByLabel(/^Body/);
+    await eventually(async () => (await body.inputValue()) === current.body, 10_000, "the saved body in the editor");
+    await page.getByRole("tab", { name: "Preview and test send" }).click();
+    await pickContact(page, "Preview for contact", person);
+    const frame = page.frameLocator("iframe[title^='Preview of']");
+    const shown = async () => (await frame.locator("body").innerText().catch(() => "")) || "";
+    await eventually(async () => (await shown()).includes(person.first_name), 10_000, "the preview for the contact");
+    assert.equal(await page.getByText(/save to see your changes/).count(), 0, "no notice asking to save first");
+
+    // Typed, not saved: the preview shows the new words for this contact.
+    await page.getByRole("tab", { name: "Content" }).click();
+    const typed = current.body.replace(/<mj-text>/, "<mj-text>Typed live for {{ contact.first_name }}. ");
+    assert.notEqual(typed, current.body);
+    await body.fill(typed);
+    await page.getByRole("tab", { name: "Preview and test send" }).click();
+    await eventually(async () => (await shown()).includes(`Typed live for ${person.first_name}.`), 10_000, "the typed text in the preview");
+    assert.equal(await page.getByTestId("preview-stale").count(), 0);
+    assert.equal((await server.api("GET", `/api/v1/email/templates/${welcome.id}`)).body.body, current.body, "nothing was saved");
+    await b.shot("template-preview-live");
+
+    // A broken tag: the last good preview stays, marked as such.
+    await page.getByRole("tab", { name: "Content" }).click();
+    await body.fill(typed.replace("Typed live", "{% if %}Typed live"));
+    await page.locator("#tpl-body-issues .issue").first().waitFor();
+    await page.getByRole("tab", { name: "Preview and test send" }).click();
+    await page.getByTestId("preview-stale").waitFor();
+    assert.match(await page.getByTestId("preview-stale").innerText(), /last preview that worked/);
+    assert.ok((await shown()).includes(`Typed live for ${person.first_name}.`), "the last good preview is still shown");
+    await b.shot("template-preview-stale");
+  });
+
+  test("a new template is previewed before it is saved", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await page.goto(server.url + "/email/templates/new");
+    await page.getByLabel("Format").selectOption("html");
+    await page.getByLabel("Subject").fill("Unsaved for {{ contact.first_name }}");
+    await page.getByLabel(/^Body/).fill("<p>Not saved yet, {{ contact.first_name }}.</p>");
+    const tab = page.getByRole("tab", { name: "Preview and test send" });
+    assert.ok(await tab.isEnabled(), "the preview opens for a new template");
+    assert.ok(await page.getByRole("tab", { name: "Report" }).isDisabled(), "the report waits for a saved template");
+    await tab.click();
+    await pickContact(page, "Preview for contact", person);
+    await eventually(async () => ((await page.getByTestId("preview-subject").innerText().catch(() => "")) === `Unsaved for ${person.first_name}`), 10_000, "the subject for the contact");
+    const frame = page.frameLocator("iframe[title^='Preview of']");
+    await eventually(async () => ((await frame.locator("body").innerText().catch(() => "")) || "").includes(`Not saved yet, ${person.first_name}.`), 10_000, "the body");
+    await page.getByText("Save the template to send a test.").waitFor();
+    assert.equal(page.url(), server.url + "/email/templates/new", "still unsaved");
   });
 
   test("a sender is created with server errors on their field, and its DNS record equals the API's; the postal address is saved", async () => {

@@ -2,8 +2,9 @@
 // binary: a marketer meets the server's refusal of a bad name on the name
 // field and of an unknown variable on its line, creates the snippet, sees
 // the template that includes it, changes it, is stopped from creating a
-// second one of the same name, and deletes it after a confirm that names
-// that template; the editor fits a tablet; an analyst reads snippets but has
+// second one of the same name, is told to remove it from that template
+// before it can be deleted (the server refuses to delete a snippet in use),
+// and deletes it after a confirm once nothing includes it; the editor fits a tablet; an analyst reads snippets but has
 // nothing to change them with.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -122,11 +123,19 @@ describe("email snippets", { skip: skip ?? false }, () => {
     assert.match(await page.locator("#snippet-name-error").innerText(), /exists already/);
     assert.equal((await snippets())[0].body, changed, "the existing snippet is untouched");
 
-    // Delete, after a confirm naming the template that would break.
+    // In use, it cannot be deleted (the server refuses): the page says what to change first.
     await page.goto(`${server.url}/email/templates/snippets/legal_footer`);
+    await page.getByTestId("snippet-delete-blocked").waitFor();
+    assert.match(await page.getByTestId("snippet-delete-blocked").innerText(), /first remove the include from Monthly news/);
+    assert.equal(await page.getByRole("button", { name: "Delete…" }).count(), 0);
+    assert.equal((await server.api("DELETE", "/api/v1/email/snippets/legal_footer")).status, 409, "the server refuses too");
+
+    // Once no template includes it: delete, after a confirm.
+    assert.equal((await server.api("DELETE", `/api/v1/email/templates/${tpl.body.id}`)).status, 204);
+    await page.reload();
     await page.getByRole("button", { name: "Delete…" }).click();
     const confirm = page.getByRole("group", { name: "Confirm deletion" });
-    assert.match(await confirm.innerText(), /Monthly news includes it and will fail to send/);
+    assert.match(await confirm.innerText(), /Delete “legal_footer”\?/);
     await b.shot("snippets-delete-confirm");
     await confirm.getByRole("button", { name: "Cancel" }).click();
     assert.equal((await snippets()).length, 1, "cancelling keeps it");
