@@ -85,6 +85,7 @@ pub struct Totals {
     /// Conversions left out because their `currency` differs from the report's.
     pub other_currency: u64,
     pub cost: f64,
+    /// Over the sources with a cost: (their credited value − cost) / cost.
     pub roi: Option<f64>,
 }
 
@@ -163,6 +164,7 @@ impl Engine {
         let window_ms = q.window_days as i64 * DAY_MS;
         let mut tx = self.store().begin().await?;
         let conversions = tx.tracked_between(ws, &q.event, q.since, q.until).await?;
+        let seen_event = !conversions.is_empty() || tx.has_event_named(ws, &q.event).await?;
         let parsed: Vec<(String, i64, Value)> = conversions
             .into_iter()
             .map(|e| (e.contact_id, e.timestamp, serde_json::from_str(&e.data).unwrap_or(Value::Null)))
@@ -269,7 +271,7 @@ impl Engine {
                         ));
                         return None;
                     }
-                    Some(c.amount + c.per_message * messages_sent as f64)
+                    Some(c.cost_between(q.since, q.until, messages_sent))
                 });
                 total_cost += cost.unwrap_or(0.0);
                 let channel =
@@ -290,6 +292,17 @@ impl Engine {
         lines.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| b.conversions.total_cmp(&a.conversions)));
 
         let attributed_value: f64 = attribution.total.value - attribution.unattributed.value;
+        let costed_value: f64 = lines.iter().filter(|l| l.cost.is_some()).map(|l| l.value).sum();
+        if parsed.is_empty() && !seen_event {
+            warnings.push(format!("no tracked event named {:?} is in the log: check the name", q.event));
+        }
+        let counted = attribution.total.conversions.round() as u64;
+        if counted > 0 && without_value == counted {
+            warnings.push(format!(
+                "no conversion has a numeric value in {}: every value counts as 0",
+                q.value_property.clone().unwrap_or_else(|| VALUE_PROPERTIES.join(", "))
+            ));
+        }
         let totals = Totals {
             conversions: attribution.total.conversions.round() as u64,
             contacts: converters.len() as u64,
@@ -301,7 +314,7 @@ impl Engine {
             without_value,
             other_currency,
             cost: total_cost,
-            roi: roi(attributed_value, total_cost),
+            roi: roi(costed_value, total_cost),
         };
         Ok(AttributionReport {
             event: q.event.clone(),

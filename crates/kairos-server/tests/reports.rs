@@ -231,5 +231,33 @@ async fn attribution_and_roi() {
         assert_eq!(st, StatusCode::NOT_FOUND, "{b}");
         let r = s.get(&report("last_touch", "opened")).await;
         assert!(source(&r, utm)["cost"].is_null() && close(&r["totals"]["cost"], 20.0), "{b}: {r}");
+        // A cost spent over 20 October – 13 November (25 days): the 13 days
+        // of the report are charged 13/25 of it.
+        let body =
+            json!({"source": utm, "amount": 250, "currency": "USD", "since": "2026-10-20", "until": "2026-11-13"});
+        let (st, v) = s.api(Method::PUT, "/api/v1/reports/costs", Some(body)).await;
+        assert_eq!(st, StatusCode::OK, "{b}: {v}");
+        assert_eq!(v["since"], "2026-10-20T00:00:00+00:00", "{b}: {v}");
+        let r = s.get(&report("last_touch", "opened")).await;
+        assert!(close(&source(&r, utm)["cost"], 130.0), "{b}: {r}");
+        let half = json!({"source": utm, "amount": 1, "currency": "USD", "since": "2026-10-20"});
+        let (st, v) = s.api(Method::PUT, "/api/v1/reports/costs", Some(half)).await;
+        assert_eq!(
+            (st, v["errors"][0]["path"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("until")),
+            "{b}: {v}"
+        );
+        // A report that cannot be right says why.
+        let r = s.get("/api/v1/reports/attribution?event=Order%20Complete").await;
+        assert!(r["warnings"][0].as_str().unwrap().contains("no tracked event named \"Order Complete\""), "{b}: {r}");
+        let r = s.get(&format!("{}&value=shipping", report("last_touch", "opened"))).await;
+        assert!(
+            r["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w.as_str().unwrap().contains("no conversion has a numeric value in shipping")),
+            "{b}: {r}"
+        );
     }
 }

@@ -51,7 +51,26 @@ pub struct MarketingCost {
     pub per_message: f64,
     pub currency: String,
     pub note: Option<String>,
+    /// When `amount` was spent (ms, `[start, end)`): a report charges the
+    /// share of it that falls in its own period. Without one, all of it.
+    pub period_start: Option<i64>,
+    pub period_end: Option<i64>,
     pub updated_at: i64,
+}
+
+impl MarketingCost {
+    /// What this source cost over `[since, until)`: the part of the amount
+    /// spent then, and the price of the `messages` it sent then.
+    pub fn cost_between(&self, since: i64, until: i64, messages: i64) -> f64 {
+        let fixed = match (self.period_start, self.period_end) {
+            (Some(a), Some(b)) if b > a => {
+                let overlap = (until.min(b) - since.max(a)).max(0);
+                self.amount * overlap as f64 / (b - a) as f64
+            }
+            _ => self.amount,
+        };
+        fixed + self.per_message * messages as f64
+    }
 }
 
 const CHUNK: usize = 500;
@@ -151,24 +170,52 @@ impl Tx {
 
     pub async fn marketing_costs(&mut self, ws: WorkspaceId) -> Result<Vec<MarketingCost>> {
         Ok(with_conn!(self, c => sqlx::query_as(
-            "SELECT source, amount, per_message, currency, note, updated_at FROM marketing_costs
+            "SELECT source, amount, per_message, currency, note, period_start, period_end, updated_at FROM marketing_costs
              WHERE workspace_id = $1 ORDER BY source")
             .bind(ws.to_string()).fetch_all(c).await)?)
     }
 
     pub async fn put_marketing_cost(&mut self, ws: WorkspaceId, cost: &MarketingCost) -> Result<()> {
         Ok(with_conn!(self, c => sqlx::query(
-            "INSERT INTO marketing_costs (workspace_id, source, amount, per_message, currency, note, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO marketing_costs (workspace_id, source, amount, per_message, currency, note, period_start,
+               period_end, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (workspace_id, source) DO UPDATE SET amount = excluded.amount,
                per_message = excluded.per_message, currency = excluded.currency, note = excluded.note,
-               updated_at = excluded.updated_at")
+               period_start = excluded.period_start, period_end = excluded.period_end, updated_at = excluded.updated_at")
             .bind(ws.to_string()).bind(&cost.source).bind(cost.amount).bind(cost.per_message).bind(&cost.currency)
-            .bind(&cost.note).bind(cost.updated_at).execute(c).await.map(|_| ()))?)
+            .bind(&cost.note).bind(cost.period_start).bind(cost.period_end).bind(cost.updated_at)
+            .execute(c).await.map(|_| ()))?)
     }
 
     pub async fn delete_marketing_cost(&mut self, ws: WorkspaceId, source: &str) -> Result<bool> {
         Ok(with_conn!(self, c => sqlx::query("DELETE FROM marketing_costs WHERE workspace_id = $1 AND source = $2")
             .bind(ws.to_string()).bind(source).execute(c).await.map(|r| r.rows_affected() > 0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MarketingCost;
+
+    const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn a_cost_with_a_period_is_charged_by_overlap() {
+        let mut c = MarketingCost {
+            source: "utm:google/cpc/x".into(),
+            amount: 300.0,
+            per_message: 0.5,
+            currency: "USD".into(),
+            note: None,
+            period_start: Some(0),
+            period_end: Some(30 * DAY),
+            updated_at: 0,
+        };
+        assert_eq!(c.cost_between(0, 10 * DAY, 0), 100.0, "a third of the period");
+        assert_eq!(c.cost_between(20 * DAY, 60 * DAY, 4), 102.0, "the last third and four messages");
+        assert_eq!(c.cost_between(40 * DAY, 60 * DAY, 0), 0.0, "outside the period");
+        c.period_start = None;
+        assert_eq!(c.cost_between(40 * DAY, 60 * DAY, 0), 300.0, "without a period, all of it");
     }
 }

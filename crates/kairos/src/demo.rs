@@ -282,7 +282,9 @@ async fn seed_costs(engine: &Engine, ws: kairos_core::ids::WorkspaceId) -> Resul
             amount,
             per_message: 0.0,
             currency: "USD".into(),
-            note: Some("demo spend for the last months".into()),
+            note: Some("demo spend over the last 150 days".into()),
+            period_start: Some((Utc::now() - Duration::days(150)).timestamp_millis()),
+            period_end: Some(Utc::now().timestamp_millis()),
             updated_at: 0,
         };
         engine.put_marketing_cost(ws, cost).await?;

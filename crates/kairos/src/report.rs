@@ -59,6 +59,11 @@ pub enum ReportCommand {
         currency: String,
         #[arg(long)]
         note: Option<String>,
+        /// When the amount was spent (with --until): reports charge the share in their period.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
     },
     /// Remove a source's cost.
     RemoveCost { source: String },
@@ -165,8 +170,9 @@ pub async fn report(s: &ServerArgs, command: ReportCommand) -> Result<()> {
             }
             Ok(())
         }
-        ReportCommand::Cost { source, amount, per_message, currency, note } => {
-            let body = json!({"source": source, "amount": amount, "per_message": per_message, "currency": currency, "note": note});
+        ReportCommand::Cost { source, amount, per_message, currency, note, since, until } => {
+            let body = json!({"source": source, "amount": amount, "per_message": per_message, "currency": currency,
+                              "note": note, "since": since, "until": until});
             let v = call(s, Method::PUT, "/api/v1/reports/costs", Some(body)).await?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())

@@ -220,8 +220,10 @@ fn model_name(m: &Model) -> &'static str {
     }
 }
 
-/// What a source cost: a fixed `amount`, and `per_message` for each message
-/// it sends in a report's period.
+/// What a source cost: a fixed `amount` (spent evenly over `since`–`until`
+/// when given, so a report charges the share in its own period; otherwise
+/// charged whole to every report), and `per_message` for each message it
+/// sends in a report's period.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostInput {
@@ -234,11 +236,16 @@ pub struct CostInput {
     /// ISO 4217, e.g. `EUR`.
     pub currency: String,
     pub note: Option<String>,
+    /// When the amount was spent: a date (`YYYY-MM-DD`) or RFC 3339 instant.
+    pub since: Option<String>,
+    /// The last day (included) or instant.
+    pub until: Option<String>,
 }
 
 fn cost_view(c: &MarketingCost) -> Value {
+    let at = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis).map(|t| t.to_rfc3339());
     json!({"source": c.source, "amount": c.amount, "per_message": c.per_message, "currency": c.currency,
-           "note": c.note, "updated_at": DateTime::from_timestamp_millis(c.updated_at).map(|t| t.to_rfc3339())})
+           "note": c.note, "since": at(c.period_start), "until": at(c.period_end), "updated_at": at(Some(c.updated_at))})
 }
 
 /// The marketing costs entered, per source.
@@ -277,6 +284,18 @@ pub async fn put_cost(State(s): State<AppState>, who: Caller, body: Bytes) -> Ap
             format!("must be a three-letter ISO 4217 code like EUR, got {currency:?}"),
         ));
     }
+    let period_start = input.since.as_deref().map(|raw| instant("since", raw, false)).transpose()?;
+    let period_end = input.until.as_deref().map(|raw| instant("until", raw, true)).transpose()?;
+    match (period_start, period_end) {
+        (Some(a), Some(b)) if a >= b => return Err(Problem::invalid("since", "must be before until")),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Problem::invalid(
+                if period_start.is_some() { "until" } else { "since" },
+                "a cost's period needs both since and until",
+            ))
+        }
+        _ => {}
+    }
     let note = input.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.len() > 1000) {
         return Err(Problem::invalid("note", "must be at most 1,000 characters"));
@@ -291,6 +310,8 @@ pub async fn put_cost(State(s): State<AppState>, who: Caller, body: Bytes) -> Ap
                 per_message: input.per_message,
                 currency: currency.to_string(),
                 note,
+                period_start,
+                period_end,
                 updated_at: 0,
             },
         )
