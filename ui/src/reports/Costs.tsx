@@ -6,7 +6,7 @@ import { useState, type FormEvent } from "react";
 import { api, formProblems, useApi } from "../api";
 import { FieldError, formatWhen, InlineConfirm, Loading, ProblemBox } from "../components";
 import { useCan } from "../session";
-import { costBody, COST_FIELDS, formatMoney, type AttributionReport, type Cost, type CostForm } from "./attributionReport";
+import { costBody, costFormOf, COST_FIELDS, formatMoney, periodLabel, type AttributionReport, type Cost, type CostForm } from "./attributionReport";
 
 /** The sources a cost may be for, as the report names them, to pick from. */
 export interface SourceOption {
@@ -92,6 +92,7 @@ export function Costs() {
                 <th scope="col">Source</th>
                 <th scope="col" className="num">Amount</th>
                 <th scope="col" className="num">Per message</th>
+                <th scope="col" className="hide-narrow">Spent over</th>
                 <th scope="col" className="hide-narrow">Note</th>
                 <th scope="col" className="hide-narrow">Updated</th>
                 {writable && <th scope="col"><span className="sr-only">Actions</span></th>}
@@ -106,6 +107,7 @@ export function Costs() {
                   </td>
                   <td className="num">{formatMoney(c.amount, c.currency, { cents: c.amount < 100 })}</td>
                   <td className="num">{c.per_message ? formatMoney(c.per_message, c.currency, { cents: true }) : "—"}</td>
+                  <td className="hide-narrow nowrap">{periodLabel(c)}</td>
                   <td className="hide-narrow">{c.note ?? ""}</td>
                   <td className="hide-narrow nowrap">{formatWhen(c.updated_at)}</td>
                   {writable && (
@@ -126,10 +128,7 @@ export function Costs() {
                             aria-label={`Change the cost of ${nameOf(c.source) ?? c.source}`}
                             onClick={() => {
                               setNote(null);
-                              setEditing({
-                                form: { source: c.source, amount: String(c.amount), perMessage: c.per_message ? String(c.per_message) : "", currency: c.currency, note: c.note ?? "" },
-                                fixed: true,
-                              });
+                              setEditing({ form: costFormOf(c), fixed: true });
                             }}
                           >
                             Change
@@ -203,7 +202,7 @@ export function CostEditor({
       <label htmlFor={id(field)}>{label}</label>
       <input
         id={id(field)}
-        value={form[f]}
+        value={form[f] ?? ""}
         onChange={(e) => set(f)(e.target.value)}
         aria-invalid={errors[field] !== undefined}
         aria-describedby={errors[field] ? `${id(field)}-error` : help ? `${id(field)}-help` : undefined}
@@ -236,6 +235,8 @@ export function CostEditor({
         {input("amount", "amount", "Amount", { inputMode: "decimal", autoFocus: fixedSource }, "Spent on the source as a whole.")}
         {input("perMessage", "per_message", "Per message", { inputMode: "decimal" }, "Charged for each message it sends in a report's period.")}
         {input("currency", "currency", "Currency", { maxLength: 3, placeholder: "USD", autoCapitalize: "characters", spellCheck: false }, "ISO 4217 code, like USD or EUR.")}
+        {input("since", "since", "Spent from (optional)", { type: "date" }, "With the last day: a report charges only the share of the amount in its own period.")}
+        {input("until", "until", "Last day (optional)", { type: "date" }, "Without a period the whole amount is charged to every report.")}
         {input("note", "note", "Note (optional)")}
       </div>
       <ProblemBox error={problem} context="Cost not saved" />

@@ -31,6 +31,9 @@ export interface Cost {
   per_message: number;
   currency: string;
   note: string | null;
+  /** When the amount was spent (RFC 3339; `until` is the end, not included); null: charged whole to every report. */
+  since: string | null;
+  until: string | null;
   updated_at: string;
 }
 
@@ -307,6 +310,36 @@ export interface CostForm {
   perMessage: string;
   currency: string;
   note: string;
+  /** The period the amount was spent in, as date inputs give it (`YYYY-MM-DD`, `until` included). */
+  since?: string;
+  until?: string;
+}
+
+/** The form for changing a stored cost. The API's `until` is the instant the
+ * period ends; a date input shows the last day in it. */
+export function costFormOf(c: Cost): CostForm {
+  const day = (iso: string | null, last: boolean) => {
+    if (!iso) return "";
+    const t = Date.parse(iso);
+    if (Number.isNaN(t)) return "";
+    const midnight = t % 86_400_000 === 0;
+    return new Date(last && midnight ? t - 86_400_000 : t).toISOString().slice(0, 10);
+  };
+  return {
+    source: c.source,
+    amount: String(c.amount),
+    perMessage: c.per_message ? String(c.per_message) : "",
+    currency: c.currency,
+    note: c.note ?? "",
+    since: day(c.since, false),
+    until: day(c.until, true),
+  };
+}
+
+/** A cost's period as read in a table: first and last day, or that it has none. */
+export function periodLabel(c: Cost): string {
+  const f = costFormOf(c);
+  return f.since && f.until ? `${f.since} – ${f.until}` : "every report";
 }
 
 /** A number input's value for the API: 0 when empty, else the number it reads as (null when it does not). */
@@ -333,8 +366,11 @@ export function costBody(f: CostForm): { body: Record<string, unknown> } | { fie
       per_message: perMessage,
       currency: f.currency.trim().toUpperCase(),
       note: f.note.trim() ? f.note.trim() : null,
+      // Both or neither: the server names the one missing.
+      ...(f.since?.trim() ? { since: f.since.trim() } : {}),
+      ...(f.until?.trim() ? { until: f.until.trim() } : {}),
     },
   };
 }
 
-export const COST_FIELDS = ["source", "amount", "per_message", "currency", "note"] as const;
+export const COST_FIELDS = ["source", "amount", "per_message", "currency", "note", "since", "until"] as const;

@@ -266,12 +266,25 @@ describe("reports", { skip: skip ?? false }, () => {
 
     await form.getByLabel("Amount", { exact: true }).fill("2500");
     await form.getByLabel("Per message").fill("0.01");
+    // A period with only its first day is refused at the other field.
+    await form.getByLabel("Spent from (optional)").fill("2026-10-01");
+    await form.getByRole("button", { name: "Save cost" }).click();
+    await page.locator("#cost-until-error").waitFor();
+    await form.getByLabel("Last day (optional)").fill("2026-10-31");
     await form.getByRole("button", { name: "Save cost" }).click();
     const row = page.getByTestId("cost-utm:bing/cpc/winter-sale");
     await row.waitFor();
     assert.match(await row.innerText(), /\$2,500/);
     assert.match(await row.innerText(), /\$0\.01/);
-    assert.equal((await server.api("GET", "/api/v1/reports/costs")).body.data.find((c) => c.source === "utm:bing/cpc/winter-sale").per_message, 0.01);
+    assert.match(await row.innerText(), /2026-10-01 – 2026-10-31/);
+    const stored = (await server.api("GET", "/api/v1/reports/costs")).body.data.find((c) => c.source === "utm:bing/cpc/winter-sale");
+    assert.equal(stored.per_message, 0.01);
+    assert.equal(stored.until, "2026-11-01T00:00:00+00:00", "the last day is included");
+    // Changing it shows the period as entered.
+    await row.getByRole("button", { name: "Change the cost of utm:bing/cpc/winter-sale" }).click();
+    const change = page.getByRole("form", { name: /Cost of/ });
+    assert.equal(await change.getByLabel("Last day (optional)").inputValue(), "2026-10-31");
+    await change.getByRole("button", { name: "Cancel" }).click();
 
     await row.getByRole("button", { name: "Remove the cost of utm:bing/cpc/winter-sale" }).click();
     const confirm = row.getByRole("group", { name: /Confirm removing/ });

@@ -9,6 +9,8 @@ import {
   apiQuery,
   compareModels,
   costBody,
+  costFormOf,
+  periodLabel,
   DEFAULT_QUERY,
   formatCredit,
   formatMoney,
@@ -194,6 +196,22 @@ test("sources lead to their campaign or journey report", () => {
   assert.deepEqual(sourceLink("journey:01b3"), { kind: "journey", to: "/journeys/01b3?view=report" });
   assert.deepEqual(sourceLink("utm:google/cpc/black-friday"), { kind: "utm", to: null });
   assert.deepEqual(sourceLink("campaign:"), { kind: "other", to: null });
+});
+
+test("a cost's period: sent as typed, shown with its last day (the API's end is not included)", () => {
+  const made = costBody({ source: "utm:a/b/c", amount: "250", perMessage: "", currency: "USD", note: "", since: "2026-10-20", until: "2026-11-13" });
+  assert.deepEqual(made, {
+    body: { source: "utm:a/b/c", amount: 250, per_message: 0, currency: "USD", note: null, since: "2026-10-20", until: "2026-11-13" },
+  });
+  const stored = {
+    source: "utm:a/b/c", amount: 250, per_message: 0, currency: "USD", note: null,
+    since: "2026-10-20T00:00:00+00:00", until: "2026-11-14T00:00:00+00:00", updated_at: "2026-12-07T01:00:00+00:00",
+  };
+  assert.equal(costFormOf(stored).since, "2026-10-20");
+  assert.equal(costFormOf(stored).until, "2026-11-13");
+  assert.equal(periodLabel(stored), "2026-10-20 – 2026-11-13");
+  assert.equal(periodLabel({ ...stored, since: null, until: null }), "every report");
+  assert.equal(costFormOf({ ...stored, since: null, until: null }).until, "");
 });
 
 test("the cost form's body: numbers as numbers, empty ones 0, codes upper-cased, an empty note null; non-numbers named at their field", () => {
