@@ -38,6 +38,17 @@ pub enum AttributionError {
 impl Model {
     pub const NAMES: [&'static str; 5] = ["first_touch", "last_touch", "linear", "time_decay", "position_based"];
 
+    /// The model's name, as `parse` reads it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Model::FirstTouch => "first_touch",
+            Model::LastTouch => "last_touch",
+            Model::Linear => "linear",
+            Model::TimeDecay { .. } => "time_decay",
+            Model::PositionBased => "position_based",
+        }
+    }
+
     /// The model called `name`; `half_life_days` is used by `time_decay`
     /// (default 7).
     pub fn parse(name: &str, half_life_days: Option<f64>) -> Result<Model, AttributionError> {
@@ -166,7 +177,7 @@ mod tests {
     #[test]
     fn parse_names_and_refuse_others() {
         for n in Model::NAMES {
-            assert!(Model::parse(n, None).is_ok(), "{n}");
+            assert_eq!(Model::parse(n, None).map(|m| m.name()), Ok(n));
         }
         assert_eq!(Model::parse("time_decay", None), Ok(Model::TimeDecay { half_life_days: 7.0 }));
         assert_eq!(Model::parse("time_decay", Some(0.0)), Err(AttributionError::HalfLife(0.0)));

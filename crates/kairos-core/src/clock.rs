@@ -52,3 +52,12 @@ pub fn to_millis(t: DateTime<Utc>) -> i64 {
 pub fn from_millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
+
+/// Milliseconds in a day; instants divided by it give UTC day numbers.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// A UTC day number (days since the epoch) as `YYYY-MM-DD`, as reports and
+/// charts name days.
+pub fn day_label(day: i64) -> String {
+    from_millis(day * DAY_MS).format("%Y-%m-%d").to_string()
+}

@@ -149,6 +149,9 @@ pub(crate) struct Runner {
     date_timers: BinaryHeap<Reverse<(i64, JourneyId, ContactId)>>,
     /// When each date-triggered journey's contacts were last scanned.
     date_scanned: HashMap<JourneyId, i64>,
+    /// The events active journeys can react to, in any of their versions
+    /// (runs finish on their own version); kept with `journeys`.
+    interest: EventInterest,
     cursor: i64,
     saved_cursor: i64,
     saved_at: Instant,
@@ -241,6 +244,7 @@ pub(crate) fn start(
         date_next: HashMap::new(),
         date_timers: BinaryHeap::new(),
         date_scanned: HashMap::new(),
+        interest: EventInterest::default(),
         cursor: 0,
         saved_cursor: 0,
         saved_at: Instant::now(),
@@ -325,6 +329,7 @@ impl Runner {
             self.by_ws.entry(ws).or_default().push(j.id);
             self.journeys.insert(j.id, LiveJourney { ws, status: j.status, version: j.version, defs, published_at });
         }
+        self.refresh_interest();
         for r in tx.all_runs().await? {
             let Some(status) = RunStatus::parse(&r.status) else { continue };
             let h = self.history.entry((r.journey_id, r.contact_id)).or_default();
@@ -471,6 +476,7 @@ impl Runner {
         let mut tx = self.engine.store().begin().await?;
         let Some(j) = tx.journey(ws, id).await? else {
             self.journeys.remove(&id);
+            self.refresh_interest();
             return Ok(());
         };
         let schema = self.engine.segment_schema(ws).await?;
@@ -490,6 +496,7 @@ impl Runner {
         }
         let resumed = j.status == "active";
         self.journeys.insert(id, LiveJourney { ws, status: j.status, version: j.version, defs, published_at });
+        self.refresh_interest();
         self.scan_dates(id).await?;
         if resumed {
             // Timers that came due while the journey was paused fire now.
@@ -822,11 +829,10 @@ impl Runner {
         // to (paused journeys ignore events, and a journey only starts with
         // events after its publish). Decoding every event would take a
         // core's share from ingestion; with no active journey nothing is read.
-        let interest = self.interest();
-        if interest.is_empty() {
+        if self.interest.is_empty() {
             self.cursor = self.cursor.max(tx.last_event_seq().await?);
         } else {
-            more |= self.read_events(&mut tx, &mut batch, &interest, now).await?;
+            more |= self.read_events(&mut tx, &mut batch, now).await?;
         }
         // Due timers.
         while let Some(Reverse((due, _))) = self.timers.peek() {
@@ -904,31 +910,25 @@ impl Runner {
         Ok(more)
     }
 
-    /// The events active journeys can react to, in any of their versions
-    /// (runs finish on their own version). Paused journeys ignore events.
-    fn interest(&self) -> EventInterest {
+    /// Recompute what the log is read for, after the journeys changed.
+    /// Paused journeys ignore events.
+    fn refresh_interest(&mut self) {
         let mut out = EventInterest::default();
         for j in self.journeys.values().filter(|j| j.status == "active") {
             for d in j.defs.values() {
                 out.add(&d.interest());
             }
         }
-        out
+        self.interest = out;
     }
 
-    /// Feed the events of `interest` appended since the cursor to runs and
+    /// Feed the events of interest appended since the cursor to runs and
     /// triggers, until the log is read or the batch is full; `Ok(true)` when
     /// events were left. Other events are skipped in the store, undecoded.
-    async fn read_events(
-        &mut self,
-        tx: &mut Tx,
-        batch: &mut Batch,
-        interest: &EventInterest,
-        now: i64,
-    ) -> Result<bool, StoreError> {
+    async fn read_events(&mut self, tx: &mut Tx, batch: &mut Batch, now: i64) -> Result<bool, StoreError> {
         let end = tx.last_event_seq().await?;
         loop {
-            let events = tx.events_of_interest(self.cursor, end, interest, EVENTS_PER_BATCH).await?;
+            let events = tx.events_of_interest(self.cursor, end, &self.interest, EVENTS_PER_BATCH).await?;
             let n = events.len();
             for e in events {
                 self.cursor = self.cursor.max(e.seq);

@@ -8,13 +8,12 @@
 use crate::Engine;
 use chrono::DateTime;
 use kairos_core::attribution::{roi, Attribution, Model, Touch};
+use kairos_core::clock::{day_label, DAY_MS};
 use kairos_core::ids::WorkspaceId;
 use kairos_store::{EmailMoment, MarketingCost, StoreError};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-
-const DAY_MS: i64 = 86_400_000;
 
 /// Properties tried, in order, for a conversion's value when none is named:
 /// Segment's e-commerce spec puts it in `revenue`, `total` or `value`.
@@ -144,10 +143,6 @@ fn campaign_touch(context: &Value) -> Option<(String, String)> {
     let name = part("name")?;
     let (source, medium) = (part("source").unwrap_or("-"), part("medium").unwrap_or("-"));
     Some((format!("utm:{source}/{medium}/{name}"), format!("{name} ({source} / {medium})")))
-}
-
-fn day_label(day: i64) -> String {
-    DateTime::from_timestamp_millis(day * DAY_MS).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
 }
 
 fn rfc3339(ms: i64) -> String {

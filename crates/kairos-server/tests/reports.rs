@@ -13,7 +13,6 @@ mod common;
 use chrono::{Duration, TimeZone, Utc};
 use common::Server;
 use kairos_core::clock::ManualClock;
-use kairos_engine::{EmailOptions, EmailTransport, EngineOptions};
 use kairos_store::testing;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -38,24 +37,7 @@ async fn attribution_and_roi() {
         let b = format!("{:?}", ts.backend());
         let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
         let clock = Arc::new(ManualClock::new(t0));
-        let options = EngineOptions {
-            email: EmailOptions { transport: EmailTransport::Capture, ..EmailOptions::default() },
-            ..EngineOptions::default()
-        };
-        let s = Server::start_with(ts.store.clone(), clock.clone(), None, options).await;
-        let (st, _) =
-            s.api(Method::PUT, "/api/v1/settings", Some(json!({"postal_address": "Acme, 1 Main St, 12345"}))).await;
-        assert_eq!(st, StatusCode::OK);
-        let (st, _) = s.api(Method::POST, "/api/v1/email/senders", Some(json!({"email": "news@acme.example"}))).await;
-        assert_eq!(st, StatusCode::CREATED);
-        let (st, v) = s
-            .api(
-                Method::POST,
-                "/api/v1/email/templates",
-                Some(json!({"name": "News", "subject": "News", "format": "html", "body": "<p>Hello</p>"})),
-            )
-            .await;
-        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let s = Server::start_capturing_news(ts.store.clone(), clock.clone()).await;
         let mut ids = Vec::new();
         for user in ["ann", "ben", "cat", "dan"] {
             ids.push(s.consenting_person(user, json!({})).await);

@@ -9,7 +9,6 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::Server;
 use kairos_core::clock::ManualClock;
-use kairos_engine::{EmailOptions, EmailTransport, EngineOptions};
 use kairos_store::testing;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -34,24 +33,7 @@ async fn optimised_send_times() {
         let b = format!("{:?}", ts.backend());
         let now = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
         let clock = Arc::new(ManualClock::new(now));
-        let options = EngineOptions {
-            email: EmailOptions { transport: EmailTransport::Capture, ..EmailOptions::default() },
-            ..EngineOptions::default()
-        };
-        let s = Server::start_with(ts.store.clone(), clock.clone(), None, options).await;
-        let (st, _) =
-            s.api(Method::PUT, "/api/v1/settings", Some(json!({"postal_address": "Acme, 1 Main St, 12345"}))).await;
-        assert_eq!(st, StatusCode::OK);
-        let (st, _) = s.api(Method::POST, "/api/v1/email/senders", Some(json!({"email": "news@acme.example"}))).await;
-        assert_eq!(st, StatusCode::CREATED);
-        let (st, v) = s
-            .api(
-                Method::POST,
-                "/api/v1/email/templates",
-                Some(json!({"name": "News", "subject": "News", "format": "html", "body": "<p>Hello</p>"})),
-            )
-            .await;
-        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let s = Server::start_capturing_news(ts.store.clone(), clock.clone()).await;
         let ada = s.consenting_person("ada", json!({"timezone": "Europe/Berlin"})).await;
         let bo = s.consenting_person("bo", json!({"timezone": "UTC"})).await;
         let _cal = s.consenting_person("cal", json!({"timezone": "UTC"})).await;

@@ -365,9 +365,7 @@ impl Tx {
         Ok(rows
             .into_iter()
             .map(|(day, sent, opened, clicked, unsubscribed)| EmailDay {
-                day: chrono::DateTime::from_timestamp_millis(day * 86_400_000)
-                    .map(|t| t.format("%Y-%m-%d").to_string())
-                    .unwrap_or_default(),
+                day: kairos_core::clock::day_label(day),
                 sent,
                 opened,
                 clicked,

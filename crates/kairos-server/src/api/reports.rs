@@ -206,18 +206,8 @@ pub async fn attribution_csv(
     ])
     .map_err(write_err)?;
     let body = out.into_inner().map_err(|e| Problem::internal(e.to_string()))?;
-    let filename = format!("attachment; filename=\"attribution-{}.csv\"", model_name(&r.model));
+    let filename = format!("attachment; filename=\"attribution-{}.csv\"", r.model.name());
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, filename)], body))
-}
-
-fn model_name(m: &Model) -> &'static str {
-    match m {
-        Model::FirstTouch => "first_touch",
-        Model::LastTouch => "last_touch",
-        Model::Linear => "linear",
-        Model::TimeDecay { .. } => "time_decay",
-        Model::PositionBased => "position_based",
-    }
 }
 
 /// What a source cost: a fixed `amount` (spent evenly over `since`–`until`

@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
+use kairos_core::clock::day_label;
 use serde::Serialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -107,12 +108,6 @@ fn window(s: &AppState, q: &HashMap<String, String>) -> ApiResult<(i64, i64, i64
     };
     let today = s.engine.clock().now().timestamp_millis().div_euclid(86_400_000);
     Ok((days, today, today - days + 1))
-}
-
-fn day_label(day: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(day * 86_400_000)
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Serialize, ToSchema)]

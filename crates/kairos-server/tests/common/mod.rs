@@ -51,6 +51,33 @@ impl Server {
         Server { url, admin, write, http: reqwest::Client::new() }
     }
 
+    /// A server whose email is captured rather than sent, ready to send
+    /// marketing: a postal address, a sender and an HTML template "News".
+    pub async fn start_capturing_news(store: kairos_store::Store, clock: Arc<ManualClock>) -> Server {
+        let options = EngineOptions {
+            email: kairos_engine::EmailOptions {
+                transport: kairos_engine::EmailTransport::Capture,
+                ..kairos_engine::EmailOptions::default()
+            },
+            ..EngineOptions::default()
+        };
+        let s = Server::start_with(store, clock, None, options).await;
+        let (st, v) =
+            s.api(Method::PUT, "/api/v1/settings", Some(json!({"postal_address": "Acme, 1 Main St, 12345"}))).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, v) = s.api(Method::POST, "/api/v1/email/senders", Some(json!({"email": "news@acme.example"}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/email/templates",
+                Some(json!({"name": "News", "subject": "News", "format": "html", "body": "<p>Hello</p>"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        s
+    }
+
     pub async fn track(&self, body: Value) {
         let r = self
             .http
