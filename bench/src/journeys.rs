@@ -252,6 +252,13 @@ async fn latency(args: &Args) -> Result<()> {
         pct(&lat, 1.0),
         lat.len()
     );
+    for (i, part) in ["event committed -> read by the runner", "read -> write transaction begun", "begun -> committed"]
+        .iter()
+        .enumerate()
+    {
+        let d = ms(m.trigger_parts.iter().map(|p| p[i]).collect());
+        println!("  of which {part}: p50 {:.1} ms, p99 {:.1} ms", pct(&d, 0.5), pct(&d, 0.99));
+    }
     println!(
         "cron-style poll every {} ms (alternative): trigger committed -> seen: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} triggers",
         args.poll_ms,

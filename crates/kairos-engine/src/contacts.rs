@@ -272,9 +272,7 @@ impl Engine {
 impl Engine {
     /// Tell the journey runner the log grew outside the writer's batches.
     pub(crate) fn wake_journeys(&self, seq: Option<i64>) {
-        if let Some(seq) = seq {
-            let _ = self.inner.journeys.send(crate::journeys::Msg::Wake { seq, at: std::time::Instant::now() });
-        }
+        crate::journeys::wake(&self.inner, seq);
     }
 }
 

@@ -226,9 +226,7 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
         })
         .chain(live.iter().map(|e| e.seq))
         .max();
-    if let Some(seq) = newest {
-        let _ = inner.journeys.send(crate::journeys::Msg::Wake { seq, at: std::time::Instant::now() });
-    }
+    crate::journeys::wake(inner, newest);
     if !touched.is_empty() || !live.is_empty() {
         let at = std::time::Instant::now();
         let _ = inner.segments.send(crate::segments::Msg::Committed { touched, events: live, at });

@@ -28,17 +28,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
+/// Tell the runner that a commit appended events up to `seq`, and note
+/// when (the trigger latency's start).
+pub(crate) fn wake(inner: &crate::Inner, seq: Option<i64>) {
+    if let Some(seq) = seq {
+        inner.commit_times.record(seq, Instant::now());
+        let _ = inner.journeys.send(Msg::Wake);
+    }
+}
+
 /// Events read from the log per batch.
 const EVENTS_PER_BATCH: i64 = 2_000;
 /// Runs stepped per transaction at most (timers firing together).
 const STEPS_PER_BATCH: usize = 4_000;
 
 pub(crate) enum Msg {
-    /// Events were committed up to this log position.
-    Wake {
-        seq: i64,
-        at: Instant,
-    },
+    /// Events were committed: the log has more to read.
+    Wake,
     /// A journey was published, paused, resumed or archived.
     Reload {
         ws: WorkspaceId,
@@ -106,6 +112,10 @@ pub struct JourneyMetrics {
     /// From the triggering event's commit (its acknowledgement) to the
     /// commit of the run's first step and intents.
     pub trigger: Vec<Duration>,
+    /// The same, in three parts: until the runner read the event, until its
+    /// write transaction began (the writer is shared with ingestion), and
+    /// until that transaction committed.
+    pub trigger_parts: Vec<[Duration; 3]>,
     /// From a timer's due instant to the commit of the step it fired.
     pub timer_lateness: Vec<Duration>,
     /// Path lines written (one per node a run entered, passed or left).
@@ -113,6 +123,42 @@ pub struct JourneyMetrics {
 }
 
 pub(crate) type Latencies = Arc<Mutex<JourneyMetrics>>;
+
+/// When each commit that appended events finished, by the newest log
+/// position it wrote. A trigger is timed from its event's commit, looked up
+/// here when the run's first step commits: the runner may read an event
+/// before the message announcing its commit arrives, so the instant cannot
+/// travel with that message.
+#[derive(Default)]
+pub(crate) struct CommitTimes(Mutex<VecDeque<(i64, Instant)>>);
+
+/// Commit instants kept at most (a stalled runner must not grow them).
+const COMMIT_TIMES_KEPT: usize = 100_000;
+
+impl CommitTimes {
+    pub(crate) fn record(&self, seq: i64, at: Instant) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= COMMIT_TIMES_KEPT {
+            q.pop_front();
+        }
+        q.push_back((seq, at));
+    }
+
+    /// When the event at `seq` was committed: the first commit that wrote
+    /// it or a later position.
+    fn of(&self, seq: i64) -> Option<Instant> {
+        let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        q.iter().find(|(w, _)| *w >= seq).map(|(_, at)| *at)
+    }
+
+    /// Forget the commits whose events have all been read.
+    fn forget_through(&self, seq: i64) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        while q.front().is_some_and(|(w, _)| *w <= seq) {
+            q.pop_front();
+        }
+    }
+}
 
 struct LiveJourney {
     ws: WorkspaceId,
@@ -155,7 +201,6 @@ pub(crate) struct Runner {
     cursor: i64,
     saved_cursor: i64,
     saved_at: Instant,
-    wakes: VecDeque<(i64, Instant)>,
     latencies: Latencies,
     outbox: mpsc::UnboundedSender<crate::outbox::Feed>,
     /// Whether the last round left work (events or timers) for the next.
@@ -182,7 +227,9 @@ struct Batch {
     path: Vec<(WorkspaceId, PathRecord)>,
     effects: Vec<(WorkspaceId, JourneyId, String, ContactId, Effect)>,
     delivered: Vec<(WorkspaceId, String, i64, Result<(), String>)>,
-    entered: Vec<(String, Option<Instant>)>,
+    /// Runs started, with the log position of their triggering event and
+    /// when the runner read it.
+    entered: Vec<(String, Option<i64>, Instant)>,
     /// Due instants of the timers this batch fired (engine ms).
     fired: Vec<i64>,
     /// Contacts being erased: their journey rows go in this batch.
@@ -248,7 +295,6 @@ pub(crate) fn start(
         cursor: 0,
         saved_cursor: 0,
         saved_at: Instant::now(),
-        wakes: VecDeque::new(),
         latencies,
         outbox,
         more: false,
@@ -600,8 +646,7 @@ impl Runner {
         let h = self.history.entry((journey, contact)).or_default();
         h.last_entered = Some(now);
         h.active = run.status.is_active();
-        let at = seq.and_then(|s| self.wakes.iter().find(|(w, _)| *w >= s).map(|(_, at)| *at));
-        batch.entered.push((id.clone(), at));
+        batch.entered.push((id.clone(), seq, Instant::now()));
         self.by_contact.entry((ws, contact)).or_default().push(id.clone());
         self.runs.insert(id.clone(), LiveRun { ws, journey, version, run, entered_at: now, trigger_seq: seq });
         Ok(Ok(id))
@@ -645,9 +690,8 @@ impl Runner {
         let mut tx = self.engine.store().begin().await?;
         for m in msgs {
             match m {
-                Msg::Wake { seq, at } => {
-                    self.wakes.push_back((seq, at));
-                }
+                // Only wakes the runner: the log is read from the cursor.
+                Msg::Wake => {}
                 Msg::Reload { ws, journey } => {
                     drop(tx);
                     self.reload_journey(ws, journey).await?;
@@ -808,7 +852,7 @@ impl Runner {
                     // Nothing of theirs may be written by this batch either.
                     batch.path.retain(|(_, p)| !ids.contains(&p.run_id));
                     batch.effects.retain(|(_, _, run, _, _)| !ids.contains(run));
-                    batch.entered.retain(|(run, _)| !ids.contains(run));
+                    batch.entered.retain(|(run, _, _)| !ids.contains(run));
                     self.date_next.retain(|(_, c), _| *c != contact);
                     batch.erased.push((ws, contact));
                     batch.replies.push(Box::new(move |_| {
@@ -891,9 +935,7 @@ impl Runner {
                 r(Ok(()));
             }
         }
-        while self.wakes.front().is_some_and(|(s, _)| *s <= self.cursor) {
-            self.wakes.pop_front();
-        }
+        self.engine.inner.commit_times.forget_through(self.cursor);
         if !more {
             for b in barriers {
                 let _ = b.send(());
@@ -1020,6 +1062,7 @@ impl Runner {
         let engine = self.engine.clone();
         let mut state = engine.inner.state.lock().await;
         let mut tx = engine.store().begin_write().await?;
+        let writing_at = Instant::now();
         let mut records = Vec::with_capacity(batch.runs.len());
         for id in &batch.runs {
             if let Some(l) = self.runs.get(id) {
@@ -1161,9 +1204,14 @@ impl Runner {
         let committed_at = Instant::now();
         {
             let mut lat = self.latencies.lock().unwrap_or_else(|e| e.into_inner());
-            for (_, at) in &batch.entered {
-                if let Some(at) = at {
-                    lat.trigger.push(committed_at.saturating_duration_since(*at));
+            for (_, seq, read_at) in &batch.entered {
+                if let Some(at) = seq.and_then(|s| engine.inner.commit_times.of(s)) {
+                    lat.trigger.push(committed_at.saturating_duration_since(at));
+                    lat.trigger_parts.push([
+                        read_at.saturating_duration_since(at),
+                        writing_at.saturating_duration_since(*read_at),
+                        committed_at.saturating_duration_since(writing_at),
+                    ]);
                 }
             }
             let after = now_ms(&engine);

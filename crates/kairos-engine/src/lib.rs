@@ -41,7 +41,7 @@ pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError}
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
 pub use outbox::OutboxOptions;
 pub use scores::{ContactScoreView, ScoreApiError};
-pub use segments::{SegmentError, SegmentStatus};
+pub use segments::{SegmentError, SegmentPreview, SegmentStatus};
 pub use splits::{ArmView, SplitState};
 
 use kairos_core::clock::Clock;
@@ -112,6 +112,7 @@ pub(crate) struct Inner {
     pub latencies: segments::Latencies,
     pub journeys: mpsc::UnboundedSender<journeys::Msg>,
     pub journey_latencies: journeys::Latencies,
+    pub commit_times: journeys::CommitTimes,
     pub outbox: OutboxOptions,
     /// Delivery outcomes the outbox handed to the journey runner that are
     /// not committed yet; the outbox stops dispatching while there are many,
@@ -239,6 +240,7 @@ impl Engine {
             latencies,
             journeys: journeys_tx.clone(),
             journey_latencies: journey_latencies.clone(),
+            commit_times: Default::default(),
             outbox: options.outbox.clone(),
             unrecorded: Default::default(),
             email: email::EmailChannel::new(options.email.clone()),
