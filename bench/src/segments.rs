@@ -453,7 +453,7 @@ async fn part3(contacts: &[GenContact], events: &[GenEvent]) -> Result<()> {
     let engine = Engine::start(store.clone(), Arc::new(SystemClock));
     let t = Instant::now();
     let attr = parse(&json!({"field": "plan", "op": "equals", "value": "pro"}), &schema(), None)?;
-    let n = engine.preview_segment(ws, attr).await?;
+    let n = engine.preview_segment(ws, attr, 0).await?.count;
     println!("load {} contacts into the engine: {:.1} s ({n} on plan pro)", contacts.len(), t.elapsed().as_secs_f64());
     let id = SegmentId::new();
     let now = Utc::now().timestamp_millis();

@@ -15,6 +15,7 @@ pub mod company;
 pub mod consent;
 pub mod contact;
 pub mod event;
+pub mod event_catalog;
 pub mod fields;
 pub mod form;
 pub mod gate;

@@ -100,7 +100,8 @@ pub(crate) enum Msg {
     Preview {
         ws: WorkspaceId,
         rule: Rule,
-        reply: oneshot::Sender<Result<u64, SegmentError>>,
+        sample: usize,
+        reply: PreviewReply,
     },
     FieldsChanged {
         ws: WorkspaceId,
@@ -142,8 +143,21 @@ pub struct SegmentStatus {
 struct Pending {
     snapshot: i64,
     waiting: Vec<oneshot::Sender<Result<(), SegmentError>>>,
-    preview: Option<oneshot::Sender<Result<u64, SegmentError>>>,
+    /// A preview waiting for this temporary segment: how many members to
+    /// sample, and where the answer goes.
+    preview: Option<(usize, PreviewReply)>,
 }
+
+/// What an unsaved rule matches now: the segment builder's live count and
+/// sample members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentPreview {
+    pub count: u64,
+    /// Up to the number asked for, each match equally likely.
+    pub sample: Vec<ContactId>,
+}
+
+type PreviewReply = oneshot::Sender<Result<SegmentPreview, SegmentError>>;
 
 /// One workspace's segment state.
 pub(crate) struct Workspace {
@@ -301,8 +315,8 @@ impl Worker {
                 Ok(())
             }
             Msg::Finish { ws, id, result } => self.finish(ws, id, result).await,
-            Msg::Preview { ws, rule, reply } => {
-                self.preview(ws, rule, reply).await;
+            Msg::Preview { ws, rule, sample, reply } => {
+                self.preview(ws, rule, sample, reply).await;
                 Ok(())
             }
             Msg::FieldsChanged { ws } => {
@@ -688,19 +702,20 @@ impl Worker {
             }
         };
         let _ = pending.snapshot;
-        if let Some(reply) = pending.preview {
-            let count = {
+        if let Some((sample, reply)) = pending.preview {
+            let preview = {
                 let mut hub = lock(&self.hub);
                 let w = hub.get_mut(&ws);
                 let count = w.as_ref().and_then(|w| w.rt.count(id)).unwrap_or(0);
+                let sample = w.as_ref().map(|w| w.rt.member_sample(id, sample, &mut rand::thread_rng()));
                 if let Some(w) = w {
                     let _ = w.rt.remove_segment(id);
                     w.status.remove(&id);
                 }
-                count
+                SegmentPreview { count, sample: sample.unwrap_or_default() }
             };
             let _ = reply.send(match result {
-                Ok(()) => Ok(count),
+                Ok(()) => Ok(preview),
                 Err(e) => Err(SegmentError::Conflict(format!("preview failed: {e}"))),
             });
             return Ok(());
@@ -716,7 +731,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn preview(&self, ws: WorkspaceId, rule: Rule, reply: oneshot::Sender<Result<u64, SegmentError>>) {
+    async fn preview(&self, ws: WorkspaceId, rule: Rule, sample: usize, reply: PreviewReply) {
         let snapshot = async {
             let mut tx = self.store.begin().await?;
             let s = tx.max_seq(ws).await?;
@@ -740,8 +755,10 @@ impl Worker {
             };
             match w.rt.load_segment(id, &rule, snapshot.max(w.loaded_seq)) {
                 Ok(plan) => {
-                    w.pending
-                        .insert(id, Pending { snapshot: plan.snapshot, waiting: Vec::new(), preview: Some(reply) });
+                    w.pending.insert(
+                        id,
+                        Pending { snapshot: plan.snapshot, waiting: Vec::new(), preview: Some((sample, reply)) },
+                    );
                     plan
                 }
                 Err(e) => {
@@ -1122,14 +1139,24 @@ impl Engine {
         lock(&self.inner.hub).get(&ws).map(|w| w.rt.segments_of(contact)).unwrap_or_default()
     }
 
-    /// Count the contacts an unsaved rule matches now.
-    pub async fn preview_segment(&self, ws: WorkspaceId, rule: Rule) -> Result<u64, SegmentError> {
+    /// Count the contacts an unsaved rule matches now, with up to `sample`
+    /// of them picked at random.
+    pub async fn preview_segment(
+        &self,
+        ws: WorkspaceId,
+        rule: Rule,
+        sample: usize,
+    ) -> Result<SegmentPreview, SegmentError> {
         let now = now_ms(self.clock());
+        let answer = |w: &Workspace| {
+            w.rt.preview_sample(&rule, now, sample, &mut rand::thread_rng())
+                .map(|(count, sample)| SegmentPreview { count, sample })
+        };
         let loaded = {
             let hub = lock(&self.inner.hub);
             match hub.get(&ws) {
-                Some(w) => match w.rt.preview(&rule, now) {
-                    Some(n) => return Ok(n),
+                Some(w) => match answer(w) {
+                    Some(p) => return Ok(p),
                     None => true,
                 },
                 None => false,
@@ -1138,12 +1165,12 @@ impl Engine {
         if !loaded {
             // No segment yet in this workspace: load its state first.
             self.ensure_workspace(ws).await?;
-            if let Some(n) = lock(&self.inner.hub).get(&ws).and_then(|w| w.rt.preview(&rule, now)) {
-                return Ok(n);
+            if let Some(p) = lock(&self.inner.hub).get(&ws).and_then(answer) {
+                return Ok(p);
             }
         }
         let (reply, rx) = oneshot::channel();
-        self.inner.segments.send(Msg::Preview { ws, rule, reply }).map_err(|_| SegmentError::ShuttingDown)?;
+        self.inner.segments.send(Msg::Preview { ws, rule, sample, reply }).map_err(|_| SegmentError::ShuttingDown)?;
         rx.await.map_err(|_| SegmentError::ShuttingDown)?
     }
 

@@ -188,6 +188,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("DELETE", "/api/v1/reports/costs", MarketingWrite),
     ("GET", "/api/v1/workspace/activity", ReportsRead),
     ("GET", "/api/v1/workspace/email-activity", ReportsRead),
+    ("GET", "/api/v1/workspace/events", MarketingRead),
 ];
 
 /// The permission a route needs; `None` for a route nobody may use.

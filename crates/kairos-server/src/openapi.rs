@@ -37,7 +37,7 @@ impl Modify for BearerAuth {
         keys::list, keys::create, keys::revoke,
         auth::login, auth::session, auth::logout, auth::switch, auth::password,
         users::list, users::add, users::change, users::remove, users::unlock,
-        workspace::read, workspace::activity, workspace::email_activity,
+        workspace::read, workspace::activity, workspace::email_activity, workspace::event_catalog,
         segments::list, segments::create, segments::read, segments::update, segments::remove, segments::count,
         segments::members, segments::members_csv, segments::preview, segments::contact_segments,
         segments::lists, segments::create_list, segments::read_list, segments::update_list, segments::remove_list,

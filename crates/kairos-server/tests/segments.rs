@@ -136,6 +136,38 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
             .await;
         assert_eq!((st, p["count"].clone()), (StatusCode::OK, json!(1)), "{p}");
 
+        // Sample members before saving, on both paths: the live one (both
+        // free-plan contacts, the sample bounded by what matches) and the
+        // backfilled one.
+        let (st, p) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments/preview",
+                Some(json!({"rule": {"field": "plan", "op": "equals", "value": "free"}, "sample": 5})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        let mut emails: Vec<&str> =
+            p["sample"].as_array().unwrap().iter().map(|c| c["email"].as_str().unwrap()).collect();
+        emails.sort();
+        assert_eq!(emails, ["u2@example.com", "u3@example.com"], "{p}");
+        let (st, p) = s
+            .api(Method::POST, "/api/v1/segments/preview",
+                Some(json!({"rule": {"event": "Order Completed", "where": [{"property": "total", "op": "lt", "value": 25}]},
+                    "sample": 1})))
+            .await;
+        assert_eq!((st, p["count"].clone()), (StatusCode::OK, json!(1)), "{p}");
+        assert_eq!(p["sample"][0]["id"], json!(u2), "{p}");
+        let (st, p) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments/preview",
+                Some(json!({"rule": {"field": "plan", "op": "equals", "value": "free"}, "sample": 51})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("from 0 to 50"), "{p}");
+
         // A static list, and a segment over it and over the first segment.
         let (st, list) = s.api(Method::POST, "/api/v1/lists", Some(json!({"name": "VIP"}))).await;
         assert_eq!(st, StatusCode::CREATED, "{list}");

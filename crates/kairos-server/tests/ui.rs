@@ -1,7 +1,8 @@
 //! What the web UI needs from the server: the built app served at `/` with
 //! deep links answered by `index.html`, the APIs never shadowed by it, a
 //! page saying how to build the UI when it is missing, and the workspace's
-//! activity (events per day, most frequent events) for the dashboard.
+//! activity (events per day, most frequent events) for the dashboard, and the
+//! event catalogue the builders pick names, properties and values from.
 
 use chrono::{Duration, Utc};
 use kairos_core::apikey::Scope;
@@ -116,5 +117,70 @@ async fn activity_counts_events_per_day_and_names_the_frequent_ones() {
         assert!(names.contains(&"Page Viewed") && names.contains(&"Signed Up") && !names.contains(&"Old"), "{names:?}");
         let r = http.get(format!("{url}/api/v1/workspace/activity?days=0")).bearer_auth(&admin).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+#[tokio::test]
+async fn the_event_catalogue_lists_names_properties_and_values_for_the_pickers() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let (url, admin, write) = start(&ts, None).await;
+        let http = reqwest::Client::new();
+        let now = Utc::now();
+        let batch = vec![
+            json!({"type": "track", "userId": "u1", "event": "Order Completed", "messageId": "o1",
+                "properties": {"total": 40, "currency": "USD", "product": {"sku": "A1"}}, "timestamp": now.to_rfc3339()}),
+            json!({"type": "track", "userId": "u2", "event": "Order Completed", "messageId": "o2",
+                "properties": {"total": 60, "currency": "USD"}, "timestamp": now.to_rfc3339()}),
+            json!({"type": "track", "userId": "u2", "event": "Order Completed", "messageId": "o3",
+                "properties": {"total": 60, "currency": "EUR"}, "timestamp": now.to_rfc3339()}),
+            json!({"type": "page", "userId": "u1", "name": "Pricing", "messageId": "p1",
+                "properties": {"path": "/pricing"}, "timestamp": now.to_rfc3339()}),
+        ];
+        let r = http.post(format!("{url}/v1/batch")).basic_auth(&write, Some("")).json(&json!({"batch": batch}));
+        assert_eq!(r.send().await.unwrap().status(), StatusCode::OK);
+        let r = http.get(format!("{url}/api/v1/workspace/events?values=5")).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{b:?}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["sampled"], json!(4), "{b:?}: {v}");
+        let order = &v["events"][0];
+        assert_eq!((order["name"].as_str(), order["count"].as_i64()), (Some("Order Completed"), Some(3)), "{v}");
+        let prop = |p: &str| {
+            order["properties"].as_array().unwrap().iter().find(|x| x["path"] == p).cloned().unwrap_or(Value::Null)
+        };
+        assert_eq!(prop("total")["types"], json!(["number"]), "{v}");
+        assert_eq!(prop("total")["top_values"][0], json!({"value": 60, "count": 2}), "{v}");
+        assert_eq!(prop("currency")["top_values"][0], json!({"value": "USD", "count": 2}), "{v}");
+        assert_eq!(prop("product.sku")["types"], json!(["string"]), "{v}: nested paths as rules name them");
+        let page = v["events"].as_array().unwrap().iter().find(|e| e["name"] == "Page Viewed").expect("page views");
+        assert_eq!(page["properties"][0]["path"], json!("path"));
+
+        // An analyst may build reports but not read people: no values.
+        let store = ts.store.clone();
+        let mut tx = store.begin().await.unwrap();
+        let ws = tx.workspace_by_name("acme").await.unwrap().unwrap().id;
+        drop(tx);
+        let (_, analyst) = issue_key(&store, ws, "analyst", Scope::Analyst, Utc::now()).await.unwrap();
+        let r = http.get(format!("{url}/api/v1/workspace/events")).bearer_auth(&analyst).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{b:?}");
+        let v: Value = r.json().await.unwrap();
+        let types_seen =
+            v["events"][0]["properties"].as_array().unwrap().iter().all(|p| !p["types"].as_array().unwrap().is_empty());
+        assert!(types_seen, "{v}");
+        let values: usize = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| e["properties"].as_array().unwrap())
+            .map(|p| p["top_values"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(values, 0, "{v}");
+
+        for bad in ["sample=5", "values=0", "days=abc"] {
+            let r = http.get(format!("{url}/api/v1/workspace/events?{bad}")).bearer_auth(&admin).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+            let p: Value = r.json().await.unwrap();
+            assert!(p["detail"].as_str().unwrap().contains("must be a whole number"), "{bad}: {p}");
+        }
     }
 }

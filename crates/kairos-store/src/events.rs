@@ -2,7 +2,7 @@
 //! timeline, read the log in order for export and consumers, and move a
 //! merged contact's events to the survivor.
 
-use crate::rows::{parse_id, to_json, EventRow, EVENT_COLUMNS};
+use crate::rows::{parse_id, parse_json, to_json, EventRow, EVENT_COLUMNS};
 use crate::{with_conn, Result, Tx};
 use chrono::{DateTime, Utc};
 use kairos_core::clock::{from_millis, to_millis};
@@ -11,6 +11,7 @@ use kairos_core::event::Event;
 use kairos_core::ids::{ContactId, WorkspaceId};
 use kairos_core::journey::EventInterest;
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -207,6 +208,25 @@ impl Tx {
              GROUP BY CASE kind WHEN 'page' THEN 'Page Viewed' WHEN 'screen' THEN 'Screen Viewed' ELSE COALESCE(name, '') END
              ORDER BY n DESC, event LIMIT $3")
             .bind(ws.to_string()).bind(to_millis(since)).bind(limit).fetch_all(c).await)?)
+    }
+
+    /// The newest tracked, page and screen events received at or after
+    /// `since`, at most `limit`, newest first: each as its name in rules
+    /// (`Page Viewed` for page calls) and its properties. The event
+    /// catalogue's sample.
+    pub async fn recent_event_properties(
+        &mut self,
+        ws: WorkspaceId,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(String, Value)>> {
+        let rows: Vec<(String, String)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT CASE kind WHEN 'page' THEN 'Page Viewed' WHEN 'screen' THEN 'Screen Viewed' ELSE COALESCE(name, '') END,
+                    properties
+             FROM events WHERE workspace_id = $1 AND received_at >= $2 AND kind IN ('track', 'page', 'screen')
+             ORDER BY seq DESC LIMIT $3")
+            .bind(ws.to_string()).bind(to_millis(since)).bind(limit).fetch_all(c).await)?;
+        rows.into_iter().map(|(name, p)| Ok((name, parse_json(&p, "event properties")?))).collect()
     }
 
     /// Whether the workspace has any tracked event of this name.

@@ -65,7 +65,7 @@ pub async fn run(store: Store, command: SegmentCommand) -> Result<()> {
             let schema = engine.segment_schema(ws.id).await?;
             let rule = parse(&json, &schema, None)
                 .map_err(|e| anyhow::anyhow!("{}: the rule is invalid at {e}", rule.display()))?;
-            let count = engine.preview_segment(ws.id, rule.clone()).await?;
+            let count = engine.preview_segment(ws.id, rule.clone(), 0).await?.count;
             if members {
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "id,email")?;

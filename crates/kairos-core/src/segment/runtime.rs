@@ -1146,12 +1146,36 @@ impl SegmentRuntime {
     /// rule needs a backfill first (load it as a temporary segment).
     pub fn preview(&self, rule: &Rule, now: i64) -> Option<u64> {
         let compiled = self.compile_readonly(rule)?;
-        Some(
-            self.alive
-                .ones()
-                .filter(|&c| c < self.ids.len() && self.eval(&compiled, c as u32, now.max(self.now)))
-                .count() as u64,
-        )
+        Some(self.matching(&compiled, now).count() as u64)
+    }
+
+    /// [`Runtime::preview`] with up to `sample` of the matching contacts,
+    /// each match equally likely to be picked (the builder's sample members).
+    pub fn preview_sample(
+        &self,
+        rule: &Rule,
+        now: i64,
+        sample: usize,
+        rng: &mut impl rand::Rng,
+    ) -> Option<(u64, Vec<ContactId>)> {
+        use rand::seq::IteratorRandom;
+        let compiled = self.compile_readonly(rule)?;
+        let mut n = 0u64;
+        let picked = self.matching(&compiled, now).inspect(|_| n += 1).choose_multiple(rng, sample);
+        Some((n, picked.into_iter().map(|c| self.ids[c]).collect()))
+    }
+
+    /// Up to `sample` members of a loaded segment, each equally likely.
+    pub fn member_sample(&self, id: SegmentId, sample: usize, rng: &mut impl rand::Rng) -> Vec<ContactId> {
+        use rand::seq::IteratorRandom;
+        let Some(s) = self.slots.get(&id).and_then(|&i| self.segments[i].as_ref()) else { return Vec::new() };
+        s.members.ones().choose_multiple(rng, sample).into_iter().map(|c| self.ids[c]).collect()
+    }
+
+    /// The contact indexes a compiled rule matches at `now`.
+    fn matching<'a>(&'a self, compiled: &'a Compiled, now: i64) -> impl Iterator<Item = usize> + 'a {
+        let at = now.max(self.now);
+        self.alive.ones().filter(move |&c| c < self.ids.len() && self.eval(compiled, c as u32, at))
     }
 
     fn compile_readonly(&self, rule: &Rule) -> Option<Compiled> {

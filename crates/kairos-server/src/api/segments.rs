@@ -47,12 +47,18 @@ pub struct SegmentInput {
     pub rule: Option<Value>,
 }
 
+/// Sample members a preview returns at most.
+const MAX_PREVIEW_SAMPLE: u64 = 50;
+
 /// An unsaved rule to count.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct PreviewInput {
     #[schema(value_type = Object)]
     pub rule: Value,
+    /// Also return up to this many matching contacts, picked at random (0
+    /// to 50, default 0); needs the right to read people.
+    pub sample: Option<u32>,
 }
 
 /// A list to create or change.
@@ -353,19 +359,42 @@ pub async fn members_csv(
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, filename)], body))
 }
 
-/// Count the contacts an unsaved rule matches now: the segment builder's
-/// live count.
+/// Count the contacts an unsaved rule matches now, with a random sample of
+/// them when asked: the segment builder's live count and sample members.
 #[utoipa::path(post, path = "/api/v1/segments/preview", tag = "segments", request_body = PreviewInput,
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn preview(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     let obj = object_body(&body)?;
-    only_keys(&obj, &["rule"])?;
+    only_keys(&obj, &["rule", "sample"])?;
     let rule_json = obj.get("rule").ok_or_else(|| Problem::invalid("rule", "is required"))?;
+    let sample = match obj.get("sample") {
+        None | Some(Value::Null) => 0,
+        Some(v) => match v.as_u64() {
+            Some(n) if n <= MAX_PREVIEW_SAMPLE => n as usize,
+            _ => {
+                return Err(Problem::invalid(
+                    "sample",
+                    format!("must be a whole number from 0 to {MAX_PREVIEW_SAMPLE}"),
+                ))
+            }
+        },
+    };
+    if sample > 0 && !who.role.allows(kairos_core::access::Permission::PeopleRead) {
+        return Err(Problem::forbidden(format!(
+            "the {} role may not read people: ask for the count without \"sample\"",
+            who.role.as_str()
+        )));
+    }
     let schema = s.engine.segment_schema(who.ws()).await?;
     let rule: Rule = parse(rule_json, &schema, None).map_err(rule_problem)?;
     let started = std::time::Instant::now();
-    let count = s.engine.preview_segment(who.ws(), rule).await.map_err(segment_problem)?;
-    Ok(Json(json!({"count": count, "elapsed_ms": started.elapsed().as_secs_f64() * 1000.0})))
+    let preview = s.engine.preview_segment(who.ws(), rule, sample).await.map_err(segment_problem)?;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut out = json!({"count": preview.count, "elapsed_ms": elapsed_ms});
+    if sample > 0 {
+        out["sample"] = json!(contacts_by_id(&s, who.ws(), &preview.sample).await?);
+    }
+    Ok(Json(out))
 }
 
 /// The segments a contact is in now, and since when.

@@ -1,5 +1,7 @@
 //! `/api/v1/workspace`: which workspace the key belongs to, with headline
-//! counts, and its recent activity (events per day, most frequent events).
+//! counts, its recent activity (events per day, most frequent events) and
+//! the catalogue of its events (names, properties, frequent values) that
+//! the builders' pickers offer.
 
 use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/workspace", get(read))
         .route("/api/v1/workspace/activity", get(activity))
         .route("/api/v1/workspace/email-activity", get(email_activity))
+        .route("/api/v1/workspace/events", get(event_catalog))
 }
 
 /// The key's workspace and its headline counts.
@@ -96,16 +99,109 @@ pub async fn activity(
     Ok(Json(ActivityView { days, per_day, top_events }))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventCatalogView {
+    pub days: i64,
+    /// Events read for the properties and values (the newest of the window).
+    pub sampled: usize,
+    /// Every event name of the window's most frequent 500 and of the sample,
+    /// most frequent first.
+    pub events: Vec<CatalogEventView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogEventView {
+    /// As segment rules and journey triggers name it (page views are `Page Viewed`).
+    pub name: String,
+    /// Events of this name in the window; absent when the name is not among
+    /// the 500 most frequent.
+    pub count: Option<i64>,
+    /// Events of this name in the sample.
+    pub sampled: u64,
+    /// Properties as dot paths with observed types and frequent values;
+    /// empty when the name was not in the sample.
+    #[schema(value_type = Vec<Object>)]
+    pub properties: Vec<kairos_core::event_catalog::CatalogProperty>,
+    pub properties_left_out: bool,
+}
+
+/// The workspace's events over the last `days` days (1 to 366, default 30):
+/// names with counts, and for each its properties (dot paths, as rules name
+/// them), their types and most frequent values (`values` per property, 1 to
+/// 50, default 10), read from the newest `sample` events (100 to 100,000,
+/// default 20,000). The pickers of the segment and journey builders. The
+/// values are left out for roles that may not read people.
+#[utoipa::path(get, path = "/api/v1/workspace/events", tag = "workspace",
+    params(("days" = Option<i64>, Query, description = "1 to 366, default 30"),
+        ("sample" = Option<i64>, Query, description = "100 to 100000, default 20000"),
+        ("values" = Option<i64>, Query, description = "1 to 50, default 10")),
+    responses((status = 200, body = EventCatalogView), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn event_catalog(
+    State(s): State<AppState>,
+    who: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<EventCatalogView>> {
+    let (days, _, first) = window(&s, &q)?;
+    let sample = bounded(&q, "sample", 100, 100_000, 20_000)?;
+    let values = bounded(&q, "values", 1, 50, 10)?;
+    let since = DateTime::<Utc>::from_timestamp_millis(first * 86_400_000).unwrap_or_default();
+    let mut tx = s.engine.store().begin().await?;
+    let top = tx.top_event_names(who.ws(), since, 500).await?;
+    let recent = tx.recent_event_properties(who.ws(), since, sample).await?;
+    tx.commit().await?;
+    let mut catalog = kairos_core::event_catalog::EventCatalog::default();
+    for (name, properties) in &recent {
+        catalog.add(name, properties);
+    }
+    let mut sampled: HashMap<String, kairos_core::event_catalog::CatalogEvent> =
+        catalog.summary(values as usize).into_iter().map(|e| (e.name.clone(), e)).collect();
+    let mut events: Vec<CatalogEventView> = top
+        .into_iter()
+        .map(|(name, count)| {
+            let e = sampled.remove(&name);
+            CatalogEventView {
+                count: Some(count),
+                sampled: e.as_ref().map_or(0, |e| e.sampled),
+                properties_left_out: e.as_ref().is_some_and(|e| e.properties_left_out),
+                properties: e.map(|e| e.properties).unwrap_or_default(),
+                name,
+            }
+        })
+        .collect();
+    let mut rest: Vec<_> = sampled.into_values().collect();
+    rest.sort_by(|a, b| b.sampled.cmp(&a.sampled).then_with(|| a.name.cmp(&b.name)));
+    events.extend(rest.into_iter().map(|e| CatalogEventView {
+        name: e.name,
+        count: None,
+        sampled: e.sampled,
+        properties: e.properties,
+        properties_left_out: e.properties_left_out,
+    }));
+    // Property values can be personal (an `email` property); only those who
+    // may read people see them, the others get names and types.
+    if !who.role.allows(kairos_core::access::Permission::PeopleRead) {
+        for p in events.iter_mut().flat_map(|e| e.properties.iter_mut()) {
+            p.top_values.clear();
+        }
+    }
+    Ok(Json(EventCatalogView { days, sampled: recent.len(), events }))
+}
+
+/// A whole-number query parameter within bounds, or its default.
+fn bounded(q: &HashMap<String, String>, name: &str, min: i64, max: i64, default: i64) -> ApiResult<i64> {
+    match q.get(name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(Problem::invalid(name, format!("must be a whole number from {min} to {max}, got {v:?}"))),
+        },
+    }
+}
+
 /// The `days` parameter (1 to 366, default 30) as (days, today, first day),
 /// days counted since the epoch (UTC).
 fn window(s: &AppState, q: &HashMap<String, String>) -> ApiResult<(i64, i64, i64)> {
-    let days = match q.get("days") {
-        None => 30,
-        Some(d) => match d.parse::<i64>() {
-            Ok(n) if (1..=366).contains(&n) => n,
-            _ => return Err(Problem::invalid("days", format!("must be a whole number from 1 to 366, got {d:?}"))),
-        },
-    };
+    let days = bounded(q, "days", 1, 366, 30)?;
     let today = s.engine.clock().now().timestamp_millis().div_euclid(86_400_000);
     Ok((days, today, today - days + 1))
 }
