@@ -117,7 +117,7 @@ export function ContactPage() {
           {runs.loading && !runs.data && <Loading what="journeys" />}
           <ProblemBox error={runs.error} />
           {runs.data && runs.data.data.length === 0 && <p className="muted">Not in any journey.</p>}
-          <ul className="plain">
+          <ul className="plain" aria-label="Journey runs">
             {runs.data?.data.map((r) => (
               <li key={r.run.id}>
                 <Link to={`/journeys/${r.run.journey_id}`}>{journeyName(r.run.journey_id)}</Link> <StatusBadge status={r.run.status} />{" "}
