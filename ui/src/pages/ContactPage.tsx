@@ -13,6 +13,7 @@ import { useCan } from "../session";
 import { ContactScores } from "../scores/ContactScores";
 import { ContactConversion } from "../models/ContactConversion";
 import { DataSubjectRequests, ErasureDone, type Erasure } from "./DataSubjectRequests";
+import { countOf } from "../plural";
 
 interface Consent {
   channel: string;
@@ -110,7 +111,7 @@ export function ContactPage() {
               </li>
             ))}
           </ul>
-          {segments.data && segments.data.lists.length > 0 && <p className="muted">On {segments.data.lists.length} static list(s).</p>}
+          {segments.data && segments.data.lists.length > 0 && <p className="muted">On {countOf(segments.data.lists.length, "static list")}.</p>}
 
 
           <h2>Journeys</h2>
@@ -166,7 +167,7 @@ export function ContactPage() {
         )}
         {consents.data && consents.data.history.length > 0 && (
           <details>
-            <summary>History ({consents.data.history.length} changes)</summary>
+            <summary>History ({countOf(consents.data.history.length, "change")})</summary>
             <ul className="plain">
               {consents.data.history.map((x, i) => (
                 <li key={i}>
