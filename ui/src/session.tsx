@@ -2,7 +2,7 @@
 // (from sign-in, or asked for on page load, since the HttpOnly cookie
 // survives reloads), or an API key kept in sessionStorage as the fallback
 // way in; the sign-in page for both; signing out and switching workspace.
-import { createContext, useCallback, useContext, useEffect, useState, type FormEvent, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { api, ApiError, forgetKey, setCsrfToken, storedKey, storeKey, UNAUTHORIZED_EVENT } from "./api";
 import { can as allowed, roleRefusal, signInRefusal, type Permission, type SessionView } from "./access";
 import { Loading, ProblemBox, RoleRefusal } from "./components";
@@ -44,8 +44,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   // The sign-in page offers again the way last used in this tab.
   const [way, setWay] = useState<"password" | "key">("password");
 
+  // The session as the event handler below sees it, without waiting for a render.
+  const current = useRef<SessionView | null>(null);
   const adopt = useCallback((v: SessionView | null) => {
     setCsrfToken(v?.csrf_token ?? null);
+    current.current = v;
     setSession(v);
   }, []);
 
@@ -60,7 +63,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     const onUnauthorized = () => {
-      setWay(storedKey() ? "key" : "password");
+      // Several requests of a page may be refused at once: the first signs
+      // out; the later ones, answered after, must not change the message.
+      if (!current.current) return;
+      setWay(current.current.principal === "key" ? "key" : "password");
       setEnded(true);
       forgetKey();
       forgetCatalog();

@@ -2,6 +2,7 @@
 // attention" feed assembled from what the role may read (dead letters,
 // failed journey runs or their counts, failed segments, a missing postal
 // address or sender), each item saying where it is fixed.
+import { countOf } from "../plural";
 
 /** GET /api/v1/workspace/email-activity. */
 export interface EmailActivity {
@@ -102,7 +103,7 @@ export function attentionItems(i: AttentionInput): AttentionItem[] {
     out.push({
       key: `dead-${d.key}`,
       kind: "dead-letter",
-      title: `${d.kind} at step ${d.node} of ${i.journeyName(d.journey_id)} gave up after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`,
+      title: `${d.kind} at step ${d.node} of ${i.journeyName(d.journey_id)} gave up after ${countOf(d.attempts, "attempt")}`,
       detail: d.last_error ?? undefined,
       to: `/journeys/${d.journey_id}`,
       linkLabel: "Open the journey",
@@ -129,7 +130,7 @@ export function attentionItems(i: AttentionInput): AttentionItem[] {
       out.push({
         key: `runs-${journeyId}`,
         kind: "failed-runs",
-        title: `${failed} run${failed === 1 ? "" : "s"} of ${i.journeyName(journeyId)} failed`,
+        title: `${countOf(failed, "run")} of ${i.journeyName(journeyId)} failed`,
         to: `/journeys/${journeyId}`,
         linkLabel: "Open the journey",
       });

@@ -28,6 +28,7 @@ import {
   type CampaignTotals,
   type Field,
 } from "./campaign";
+import { countOf } from "../plural";
 
 const POLL_MS = 1500;
 
@@ -374,7 +375,7 @@ function Editor({
                     ? "Counting the audience…"
                     : confirm.size === null
                       ? "Send to the whole audience now?"
-                      : `Send to ${formatNumber(confirm.size)} ${confirm.size === 1 ? "recipient" : "recipients"}${form.sendAt ? ` from ${formatWhen(new Date(form.sendAt).getTime())}` : " now"}?`}
+                      : `Send to ${countOf(confirm.size, "recipient")}${form.sendAt ? ` from ${formatWhen(new Date(form.sendAt).getTime())}` : " now"}?`}
                 </span>
               ) : (
                 "Stop this campaign for good?"
@@ -472,7 +473,7 @@ function Report({ campaign }: { campaign: Campaign }) {
           <Funnel totals={r.totals} converted={r.conversions?.converted} label="Campaign funnel" />
           {r.conversions && (
             <p className="muted small">
-              Converted: recipients who did {r.conversions.event} within {r.conversions.days} days of their email.
+              Converted: recipients who did {r.conversions.event} within {countOf(r.conversions.days, "day")} of their email.
             </p>
           )}
           <HealthRates totals={r.totals} />
@@ -500,7 +501,7 @@ function Report({ campaign }: { campaign: Campaign }) {
                 ))}
                 {pair.length === 1 && (
                   <>
-                    <th scope="row">Conversions{r.conversions ? ` (${r.conversions.event} within ${r.conversions.days} days)` : ""}</th>
+                    <th scope="row">Conversions{r.conversions ? ` (${r.conversions.event} within ${countOf(r.conversions.days, "day")})` : ""}</th>
                     <td className="num" data-testid="total-conversions">
                       {r.conversions ? formatNumber(r.conversions.converted) : <span className="muted">no goal set</span>}
                     </td>

@@ -8,6 +8,7 @@ import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import { forViewing, header, parseMessage } from "./mime";
 import { MessageStatus, sourceLabel } from "./Outbox";
 import type { EmailMessage, EmailTemplate } from "./types";
+import { countOf } from "../plural";
 
 const SHOWN_HEADERS = ["From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "DKIM-Signature"];
 
@@ -100,7 +101,7 @@ function RawMessage({ id }: { id: string }) {
           </tbody>
         </table>
         <details>
-          <summary>All headers and the raw message ({raw.length.toLocaleString("en-US")} characters)</summary>
+          <summary>All headers and the raw message ({countOf(raw.length, "character")})</summary>
           <pre className="raw-message">{raw}</pre>
         </details>
       </div>

@@ -12,6 +12,7 @@ import { BarChart } from "../Chart";
 import { CodeEditor, IssueList, type CodeEditorHandle } from "./CodeEditor";
 import { ContactPicker } from "./ContactPicker";
 import { templateIssues, type EmailTemplate, type Preview, type SendOutcome, type TemplateFormat, type TemplateIssue, type TemplateReport } from "./types";
+import { countOf } from "../plural";
 
 interface Draft {
   name: string;
@@ -399,7 +400,7 @@ function CheckStatus({ check }: { check: Check }) {
       : check.state === "ok"
         ? "✓ No problems found"
         : check.state === "problems"
-          ? `${check.issues.length} problem${check.issues.length === 1 ? "" : "s"}`
+          ? countOf(check.issues.length, "problem")
           : check.state === "error"
             ? "Could not check"
             : "";

@@ -48,6 +48,7 @@ import {
 } from "./graph";
 import { StepPanel, TriggerPanel } from "./panels";
 import { hereNow, reachedOf } from "./report";
+import { countOf } from "../plural";
 
 // The report brings the charts: fetched only when its tab is opened.
 const JourneyReport = lazy(() => import("./JourneyReport").then((m) => ({ default: m.JourneyReport })));
@@ -623,7 +624,7 @@ function summary(step: Step): string {
     case "wait_event":
       return `${String(c.event || "an event")}, up to ${duration(c.timeout)}`;
     case "branch":
-      return `${(c.branches as unknown[] | undefined)?.length ?? 0} branch(es) + otherwise`;
+      return `${countOf((c.branches as unknown[] | undefined)?.length ?? 0, "branch", "branches")} + otherwise`;
     case "split":
       return ((c.paths as Obj[] | undefined) ?? []).map((p) => String(p.weight)).join(" / ");
     case "send":

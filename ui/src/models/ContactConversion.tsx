@@ -9,6 +9,7 @@ import { Loading, ProblemBox } from "../components";
 import { useCan } from "../session";
 import { sendTimeText, type SendTime } from "./predict";
 import { contributionBars, formatPercent, describeValue, formatSigned, type ContactConversion as Conversion } from "./model";
+import { countOf } from "../plural";
 
 export function ContactConversion({ base }: { base: string }) {
   const conversion = useApi<Conversion>(`${base}/conversion?top=5`);
@@ -34,7 +35,7 @@ export function ContactConversion({ base }: { base: string }) {
               {formatPercent(c.probability)}
             </span>{" "}
             <span>
-              chance of <strong>{c.event}</strong> within {c.horizon_days} days
+              chance of <strong>{c.event}</strong> within {countOf(c.horizon_days, "day")}
               {models && (
                 <>
                   {" "}

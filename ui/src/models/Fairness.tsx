@@ -19,6 +19,7 @@ import {
   type AuditForm,
   type FairnessAuditRecord,
 } from "./predict";
+import { countOf } from "../plural";
 
 function FairnessWarning({ fairness, attribute }: { fairness: Fairness; attribute: string | null }) {
   return (
@@ -106,7 +107,7 @@ function selectedIntro(target: Target, a: FairnessAuditRecord): ReactNode {
     <>
       A contact counts as selected when their score is at least {formatNumber(a.report.threshold)}
       {typeof a.request.threshold === "string" && a.request.threshold ? ` (${a.request.threshold})` : ""}; they converted when they did{" "}
-      {a.request.outcome_event ?? "the outcome event"} within {a.request.outcome_days ?? 30} days.
+      {a.request.outcome_event ?? "the outcome event"} within {countOf(a.request.outcome_days ?? 30, "day")}.
     </>
   );
 }

@@ -8,6 +8,7 @@ import { api, ApiError, contactName, fieldErrors, useApi, type Contact } from ".
 import { formatWhen, InlineConfirm, Loading, ProblemBox } from "../components";
 import { formatPercent, trainBody, trainFormErrors, withVersionNames, type TrainForm } from "./model";
 import { everyDaysError, scheduleBody, schedulePath, scoredText, scoresPath, type Schedule, type ScoredContact, type ScoresPage } from "./predict";
+import { countOf, plural } from "../plural";
 
 const PAGE = 20;
 
@@ -161,7 +162,7 @@ export function Schedules({ form, onRun, numbers }: { form: TrainForm; onRun: ()
         }}
       >
         <label htmlFor="schedule-every">
-          Retrain <strong>{form.event || "…"}</strong> within {form.horizonDays || "…"} days every
+          Retrain <strong>{form.event || "…"}</strong> within {form.horizonDays || "…"} {plural(Number(form.horizonDays), "day")} every
         </label>
         <input
           id="schedule-every"
@@ -211,7 +212,7 @@ export function Schedules({ form, onRun, numbers }: { form: TrainForm; onRun: ()
                 <tr key={s.event} data-testid="schedule">
                   <td>
                     {s.event}
-                    <div className="muted small">within {s.request.horizon_days} days</div>
+                    <div className="muted small">within {countOf(s.request.horizon_days, "day")}</div>
                   </td>
                   <td>{s.every_days === 1 ? "day" : `${s.every_days} days`}</td>
                   <td className="nowrap">{formatWhen(s.next_at)}</td>

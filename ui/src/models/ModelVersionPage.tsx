@@ -29,6 +29,7 @@ import {
   type ModelVersion,
   type VersionList,
 } from "./model";
+import { countOf } from "../plural";
 
 export function ModelVersionPage() {
   const { id = "" } = useParams();
@@ -60,8 +61,8 @@ export function ModelVersionPage() {
         {back}
       </PageHeader>
       <p>
-        Predicts whether a contact does <strong>{v.event}</strong> within <strong>{v.horizon_days} days</strong>. Trained {formatWhen(v.trained_at)} on
-        contacts as they were on {formatWhen(v.training_cutoff)}; checked on the {v.horizon_days} days after {formatWhen(v.holdout_cutoff)}.
+        Predicts whether a contact does <strong>{v.event}</strong> within <strong>{countOf(v.horizon_days, "day")}</strong>. Trained {formatWhen(v.trained_at)} on
+        contacts as they were on {formatWhen(v.training_cutoff)}; checked on the {countOf(v.horizon_days, "day")} after {formatWhen(v.holdout_cutoff)}.
       </p>
       <p className={v.promoted ? "ok-box" : "notice"} data-testid="promotion">
         <strong>{v.promoted ? "Promoted" : "Not promoted"}:</strong> {promotionReason(withVersionNames(v.promotion, numbers))}.
@@ -77,7 +78,7 @@ export function ModelVersionPage() {
       <div className="card">
         <h2>On the hold-out</h2>
         <p className="muted small">
-          {formatNumber(v.holdout.rows)} contacts not used in training, of whom {formatNumber(v.holdout.positives)} converted ({formatPercent(v.holdout.base_rate)}).
+          {countOf(v.holdout.rows, "contact")} not used in training, of whom {formatNumber(v.holdout.positives)} converted ({formatPercent(v.holdout.base_rate)}).
         </p>
         <div className="metrics" data-testid="holdout-metrics">
           <Metric label="AUC" value={formatMetric(v.holdout.auc)} help={aucMeaning(v.holdout.auc)} />
@@ -247,7 +248,7 @@ function Coefficients({ version: v }: { version: ModelVersion }) {
       <p className="muted small">
         Each coefficient is the change in log-odds of converting for one standard deviation more of the feature (positive raises the chance), largest first.{" "}
         <span className="badge badge-weak">weak</span> marks those within two standard errors of zero: the data cannot tell them from no effect ({weak} of{" "}
-        {columns.length}). Trained on {formatNumber(t.rows)} contacts ({formatNumber(t.positives)} converted), L2 {t.l2}, {t.iterations} iterations.
+        {columns.length}). Trained on {countOf(t.rows, "contact")} ({formatNumber(t.positives)} converted), L2 {t.l2}, {countOf(t.iterations, "iteration")}.
       </p>
       <div className="table-wrap">
         <table className="table compact" data-testid="coefficients">

@@ -29,6 +29,7 @@ import {
   type VersionList,
   type VersionSummary,
 } from "./model";
+import { countOf } from "../plural";
 
 export function Models() {
   const can = useCan();
@@ -281,7 +282,7 @@ function VersionRow({ v, current, numbers }: { v: VersionSummary; current: boole
       </td>
       <td>
         {v.event}
-        <div className="muted small">within {v.horizon_days} days</div>
+        <div className="muted small">within {countOf(v.horizon_days, "day")}</div>
       </td>
       <td className="num" data-testid="version-auc">
         {formatMetric(v.holdout.auc)}

@@ -3,6 +3,7 @@
 // the ranked list of scored contacts, retraining schedules, and a contact's
 // best hour to be emailed in words. Pure, so it is unit tested.
 import type { Fairness } from "./model";
+import { countOf } from "../plural";
 
 /** One stored audit: POST …/fairness and GET /api/v1/fairness-audits. */
 export interface FairnessAuditRecord {
@@ -54,7 +55,7 @@ export function scoreAuditBody(f: AuditForm): Record<string, unknown> {
 export function auditSummary(r: FairnessAuditRecord["request"]): string {
   const parts = [`by ${r.sensitive_attribute}`];
   if (r.threshold !== null && r.threshold !== undefined && r.threshold !== "") parts.push(`threshold ${r.threshold}`);
-  if (r.outcome_event) parts.push(`${r.outcome_event} within ${r.outcome_days ?? 30} days`);
+  if (r.outcome_event) parts.push(`${r.outcome_event} within ${countOf(r.outcome_days ?? 30, "day")}`);
   return parts.join(", ");
 }
 
@@ -82,7 +83,7 @@ export interface ScoresPage {
 
 /** "180 of 200 contacts scored". */
 export function scoredText(p: Pick<ScoresPage, "scored_contacts" | "contacts">): string {
-  return `${p.scored_contacts.toLocaleString("en-US")} of ${p.contacts.toLocaleString("en-US")} ${p.contacts === 1 ? "contact" : "contacts"} scored`;
+  return `${p.scored_contacts.toLocaleString("en-US")} of ${countOf(p.contacts, "contact")} scored`;
 }
 
 /** The ranked-list URL for a page after `cursor` (none: the first). */

@@ -13,6 +13,7 @@ import { useCan } from "../session";
 import { ContactScores } from "../scores/ContactScores";
 import { ContactConversion } from "../models/ContactConversion";
 import { DataSubjectRequests, ErasureDone, type Erasure } from "./DataSubjectRequests";
+import { countOf } from "../plural";
 
 interface Consent {
   channel: string;
@@ -110,14 +111,14 @@ export function ContactPage() {
               </li>
             ))}
           </ul>
-          {segments.data && segments.data.lists.length > 0 && <p className="muted">On {segments.data.lists.length} static list(s).</p>}
+          {segments.data && segments.data.lists.length > 0 && <p className="muted">On {countOf(segments.data.lists.length, "static list")}.</p>}
 
 
           <h2>Journeys</h2>
           {runs.loading && !runs.data && <Loading what="journeys" />}
           <ProblemBox error={runs.error} />
           {runs.data && runs.data.data.length === 0 && <p className="muted">Not in any journey.</p>}
-          <ul className="plain">
+          <ul className="plain" aria-label="Journey runs">
             {runs.data?.data.map((r) => (
               <li key={r.run.id}>
                 <Link to={`/journeys/${r.run.journey_id}`}>{journeyName(r.run.journey_id)}</Link> <StatusBadge status={r.run.status} />{" "}
@@ -166,7 +167,7 @@ export function ContactPage() {
         )}
         {consents.data && consents.data.history.length > 0 && (
           <details>
-            <summary>History ({consents.data.history.length} changes)</summary>
+            <summary>History ({countOf(consents.data.history.length, "change")})</summary>
             <ul className="plain">
               {consents.data.history.map((x, i) => (
                 <li key={i}>

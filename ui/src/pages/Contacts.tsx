@@ -1,55 +1,103 @@
-// Contacts: search by name, email or external id (and country), a page of
-// results at a time with next/previous over the API's cursors.
-import { useEffect, useState } from "react";
+// Contacts: search by name, email or external id and filter by country,
+// company, last update and custom fields (GET /api/v1/contacts), a page of
+// results at a time with next/previous over the API's cursors. The filters
+// live in the page address, so a filtered list can be shared or reloaded;
+// the server's explanation of a filter it refuses is shown at that filter.
+import { useEffect, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { contactName, useApi, type Contact, type Page } from "../api";
+import { contactName, formProblems, useApi, type Contact, type Page } from "../api";
 import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
+import {
+  activeFilters,
+  apiQuery,
+  fieldChoices,
+  fieldInput,
+  fieldLabel,
+  fieldParam,
+  filtersFromParams,
+  isDay,
+  nextFieldFilter,
+  NO_FILTERS,
+  paramsOfFilters,
+  type ContactFilters,
+  type FieldDefinition,
+  type FieldFilter,
+} from "./contactFilters";
 
 const PAGE_SIZE = 25;
+/** Typing waits this long before the list follows; picks from a list apply at once. */
+const TYPING_MS = 300;
+
+interface Company {
+  id: string;
+  name: string | null;
+  domain: string | null;
+}
+
+const companyName = (c: Company) => c.name ?? c.domain ?? c.id;
 
 export function Contacts() {
   const [params, setParams] = useSearchParams();
-  const q = params.get("q") ?? "";
-  const country = params.get("country") ?? "";
-  const [text, setText] = useState(q);
-  const [countryText, setCountryText] = useState(country);
+  const appliedKey = paramsOfFilters(filtersFromParams(params)).toString();
+  // What the controls show; the address follows it (typing a moment later).
+  const [draft, setDraft] = useState<ContactFilters>(() => filtersFromParams(params));
+  // The filters last written to (or read from) the address.
+  const written = useRef(appliedKey);
+  const wait = useRef(0);
   // Cursors of the pages before the current one; the last is the current page's.
   const [cursors, setCursors] = useState<string[]>([]);
 
-  // Search as the marketer types, a moment after they stop.
+  // The address changed from outside (back, a link): the controls show it.
+  useEffect(() => {
+    if (appliedKey === written.current) return;
+    written.current = appliedKey;
+    setDraft(filtersFromParams(new URLSearchParams(appliedKey)));
+    setCursors([]);
+  }, [appliedKey]);
+
+  // The controls changed: the address follows, and the list starts again at its first page.
   useEffect(() => {
     const t = window.setTimeout(() => {
-      if (text !== q || countryText !== country) {
-        const next = new URLSearchParams();
-        if (text.trim()) next.set("q", text.trim());
-        if (countryText.trim()) next.set("country", countryText.trim().toUpperCase());
-        setParams(next, { replace: true });
-        setCursors([]);
-      }
-    }, 300);
+      const key = paramsOfFilters(draft).toString();
+      if (key === written.current) return;
+      written.current = key;
+      setParams(new URLSearchParams(key), { replace: true });
+      setCursors([]);
+    }, wait.current);
     return () => window.clearTimeout(t);
-  }, [text, countryText, q, country, setParams]);
+  }, [draft, setParams]);
 
-  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-  if (q) query.set("q", q);
-  if (country) query.set("country", country);
+  const change = (patch: Partial<ContactFilters>, typing = false) => {
+    wait.current = typing ? TYPING_MS : 0;
+    setDraft((d) => ({ ...d, ...patch }));
+  };
+
+  const applied = filtersFromParams(new URLSearchParams(appliedKey));
   const cursor = cursors[cursors.length - 1];
-  if (cursor) query.set("cursor", cursor);
-  const page = useApi<Page<Contact>>(`/api/v1/contacts?${query}`);
+  const page = useApi<Page<Contact>>(`/api/v1/contacts?${apiQuery(applied, PAGE_SIZE, cursor)}`);
+  const fields = useApi<FieldDefinition[]>("/api/v1/fields");
+  const defs = fields.data ?? [];
+  const filtering = activeFilters(applied) > 0;
+
+  // The server's objections, each at its filter; what names no filter goes in the box.
+  const paths = ["q", "country", "company_id", "updated_since", ...draft.fields.map((f) => fieldParam(f.name))];
+  const problems = formProblems(page.error, paths);
 
   return (
     <section>
       <PageHeader title="Contacts" />
-      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+      <form className="filters contact-filters" role="search" aria-label="Filter contacts" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="contact-search">Search</label>
           <input
             id="contact-search"
             type="search"
             placeholder="Name, email or external id"
-            value={text}
-            onChange={(e) => setText(e.target.value)}
+            value={draft.q}
+            onChange={(e) => change({ q: e.target.value }, true)}
+            aria-describedby={problems.fields.q ? "contact-search-error" : undefined}
           />
+          <FilterError id="contact-search-error" message={problems.fields.q} />
         </div>
         <div className="field narrow">
           <label htmlFor="contact-country">Country</label>
@@ -57,15 +105,45 @@ export function Contacts() {
             id="contact-country"
             placeholder="e.g. DE"
             maxLength={2}
-            value={countryText}
-            onChange={(e) => setCountryText(e.target.value)}
+            autoCapitalize="characters"
+            value={draft.country}
+            onChange={(e) => change({ country: e.target.value.toUpperCase() }, true)}
+            aria-describedby={problems.fields.country ? "contact-country-error" : undefined}
           />
+          <FilterError id="contact-country-error" message={problems.fields.country} />
         </div>
+        <CompanyFilter value={draft.company} onChange={(company) => change({ company })} error={problems.fields.company_id} />
+        <div className="field since">
+          <label htmlFor="contact-updated-since">Updated since</label>
+          <input
+            id="contact-updated-since"
+            type="date"
+            value={isDay(draft.updatedSince) ? draft.updatedSince : ""}
+            onChange={(e) => change({ updatedSince: e.target.value })}
+            aria-describedby={problems.fields.updated_since ? "contact-updated-since-error" : undefined}
+          />
+          <FilterError id="contact-updated-since-error" message={problems.fields.updated_since} />
+        </div>
+        {(filtering || activeFilters(draft) > 0) && (
+          <div className="field clear">
+            <button type="button" onClick={() => change(NO_FILTERS)}>
+              Clear filters
+            </button>
+          </div>
+        )}
+        <FieldFilters
+          defs={defs}
+          loaded={fields.data !== undefined}
+          value={draft.fields}
+          errors={problems.fields}
+          onChange={(next, typing) => change({ fields: next }, typing)}
+        />
       </form>
-      <ProblemBox error={page.error} context="Search" />
+      <ProblemBox error={fields.error} context="Custom fields" />
+      <ProblemBox error={problems.rest} context={filtering ? "Filters" : "Contacts"} />
       <div className="table-wrap" aria-busy={page.loading}>
         <table className="table">
-          <caption className="sr-only">Contacts</caption>
+          <caption className="sr-only">Contacts{filtering ? " matching the filters" : ""}</caption>
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -90,7 +168,20 @@ export function Contacts() {
           </tbody>
         </table>
         {page.loading && <Loading what="contacts" />}
-        {page.data && page.data.data.length === 0 && <p className="muted empty">No contacts match.</p>}
+        {page.data && page.data.data.length === 0 && (
+          <div className="empty" role="status" data-testid="no-contacts">
+            {filtering ? (
+              <>
+                <p className="muted">No contacts match {activeFilters(applied) === 1 ? "this filter" : "these filters"}.</p>
+                <button type="button" onClick={() => change(NO_FILTERS)}>
+                  Clear filters
+                </button>
+              </>
+            ) : (
+              <p className="muted">No contacts yet.</p>
+            )}
+          </div>
+        )}
       </div>
       <div className="pager">
         <button type="button" disabled={cursors.length === 0 || page.loading} onClick={() => setCursors(cursors.slice(0, -1))}>
@@ -106,5 +197,132 @@ export function Contacts() {
         </button>
       </div>
     </section>
+  );
+}
+
+function FilterError({ id, message }: { id: string; message?: string }) {
+  if (!message) return null;
+  return (
+    <p className="field-error" id={id} role="alert">
+      {message}
+    </p>
+  );
+}
+
+/** The company filter: a pick from the workspace's companies (the API lists them without search, so the first 1,000). */
+function CompanyFilter({ value, onChange, error }: { value: string; onChange: (id: string) => void; error?: string }) {
+  const list = useApi<Page<Company>>("/api/v1/companies?limit=1000");
+  const companies = [...(list.data?.data ?? [])].sort((a, b) => companyName(a).localeCompare(companyName(b)));
+  const known = !value || companies.some((c) => c.id === value);
+  // A company from the address that is not among those listed: asked for by id.
+  const other = useApi<Company>(value && list.data && !known ? `/api/v1/companies/${encodeURIComponent(value)}` : null);
+  return (
+    <div className="field">
+      <label htmlFor="contact-company">Company</label>
+      <select
+        id="contact-company"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-busy={list.loading}
+        aria-describedby={error ? "contact-company-error" : undefined}
+      >
+        <option value="">{list.loading && !list.data ? "Loading companies…" : "Any company"}</option>
+        {!known && <option value={value}>{other.data ? companyName(other.data) : other.error ? `${value} (no such company)` : value}</option>}
+        {companies.map((c) => (
+          <option key={c.id} value={c.id}>
+            {companyName(c)}
+          </option>
+        ))}
+      </select>
+      {list.data?.next_cursor && <span className="small muted">The first 1,000 companies are listed.</span>}
+      <FilterError id="contact-company-error" message={error} />
+      <ProblemBox error={list.error} context="Companies" />
+    </div>
+  );
+}
+
+/** Filters on custom fields, one row each: the field, and the value it has (or, for a list, includes). */
+function FieldFilters({
+  defs,
+  loaded,
+  value,
+  errors,
+  onChange,
+}: {
+  defs: FieldDefinition[];
+  /** Whether the definitions have arrived: until then a field is not called undefined. */
+  loaded: boolean;
+  value: FieldFilter[];
+  errors: Record<string, string>;
+  onChange: (next: FieldFilter[], typing: boolean) => void;
+}) {
+  const set = (i: number, patch: Partial<FieldFilter>, typing: boolean) => onChange(value.map((f, j) => (j === i ? { ...f, ...patch } : f)), typing);
+  const next = nextFieldFilter(defs, value);
+  return (
+    <fieldset className="field-filters">
+      <legend>Custom fields</legend>
+      {value.map((f, i) => {
+        const def = defs.find((d) => d.entity === "contact" && d.name === f.name);
+        const choices = fieldChoices(defs, value, f.name);
+        const input = fieldInput(def?.type ?? "string");
+        const label = def ? fieldLabel(def) : f.name;
+        const fieldId = `contact-field-${i}`;
+        const valueId = `contact-field-value-${i}`;
+        const errorId = `contact-field-error-${i}`;
+        const error = errors[fieldParam(f.name)];
+        return (
+          <div className="field-filter" key={i} data-testid="field-filter">
+            <label className="sr-only" htmlFor={fieldId}>
+              Custom field {i + 1}
+            </label>
+            <select id={fieldId} value={f.name} onChange={(e) => set(i, { name: e.target.value, value: "" }, false)}>
+              {!def && (
+                <option value={f.name}>
+                  {f.name}
+                  {loaded ? " (not defined)" : ""}
+                </option>
+              )}
+              {choices.map((d) => (
+                <option key={d.name} value={d.name}>
+                  {fieldLabel(d)}
+                </option>
+              ))}
+            </select>
+            <span className="muted">{def?.type === "list" ? "includes" : "is"}</span>
+            <label className="sr-only" htmlFor={valueId}>
+              Value of {label}
+            </label>
+            {input === "boolean" ? (
+              <select id={valueId} value={f.value} onChange={(e) => set(i, { value: e.target.value }, false)} aria-describedby={error ? errorId : undefined}>
+                <option value="">choose…</option>
+                <option value="true">true</option>
+                <option value="false">false</option>
+              </select>
+            ) : (
+              <input
+                id={valueId}
+                // A number is typed as text: what the address holds shows as it is, and the server names what is wrong with it.
+                type={input === "date" ? "date" : "text"}
+                inputMode={input === "number" ? "decimal" : undefined}
+                value={f.value}
+                placeholder={input === "number" ? "a number" : input === "text" ? "value" : undefined}
+                onChange={(e) => set(i, { value: e.target.value }, input === "text" || input === "number")}
+                aria-describedby={error ? errorId : undefined}
+              />
+            )}
+            <button type="button" className="icon danger" aria-label={`Remove the filter on ${label}`} title="Remove filter" onClick={() => onChange(value.filter((_, j) => j !== i), false)}>
+              ×
+            </button>
+            <FilterError id={errorId} message={error} />
+          </div>
+        );
+      })}
+      {next && (
+        <button type="button" onClick={() => onChange([...value, next], false)}>
+          + Field filter
+        </button>
+      )}
+      {defs.length > 0 && !defs.some((d) => d.entity === "contact") && <p className="small muted">No custom contact fields are defined.</p>}
+    </fieldset>
   );
 }

@@ -10,6 +10,7 @@ import { DailyChart } from "../Chart";
 import { useCan } from "../session";
 import { EmailCard } from "../dashboard/EmailCard";
 import { NeedsAttention } from "../dashboard/NeedsAttention";
+import { countOf } from "../plural";
 
 export function Dashboard() {
   const ws = useApi<Workspace>("/api/v1/workspace", { pollMs: 15000 });
@@ -88,7 +89,7 @@ export function Dashboard() {
           <ul className="plain">
             {segments.data?.data.map((s) => (
               <li key={s.id}>
-                <Link to={`/segments/${s.id}`}>{s.name}</Link> <span className="muted">{formatNumber(s.count)} contacts</span>
+                <Link to={`/segments/${s.id}`}>{s.name}</Link> <span className="muted">{countOf(s.count, "contact")}</span>
               </li>
             ))}
           </ul>

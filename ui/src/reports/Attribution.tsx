@@ -39,6 +39,7 @@ import {
   type SortKey,
 } from "./attributionReport";
 import { CostEditor } from "./Costs";
+import { countOf, plural } from "../plural";
 
 /** How long typing pauses before the report follows. */
 const TYPING_MS = 500;
@@ -358,9 +359,9 @@ function Headline({ report: r }: { report: AttributionReport }) {
   return (
     <>
       <div className="stats report-stats" data-testid="attribution-totals">
-        <Figure label="Conversions" value={t.conversions.toLocaleString("en-US")} sub={`by ${t.contacts.toLocaleString("en-US")} contacts`} id="conversions" />
+        <Figure label="Conversions" value={t.conversions.toLocaleString("en-US")} sub={`by ${countOf(t.contacts, "contact")}`} id="conversions" />
         <Figure label="Value" value={money(t.value)} sub={r.currency ? `in ${r.currency}` : "no currency"} id="value" />
-        <Figure label="Attributed value" value={money(t.attributed_value)} sub={`${formatShare(t.attributed_value, t.value)} of value · ${formatCredit(t.attributed_conversions)} conversions`} id="attributed" />
+        <Figure label="Attributed value" value={money(t.attributed_value)} sub={`${formatShare(t.attributed_value, t.value)} of value · ${formatCredit(t.attributed_conversions)} ${plural(t.attributed_conversions, "conversion")}`} id="attributed" />
         <Figure label="Unattributed value" value={money(t.unattributed_value)} sub={`${formatShare(t.unattributed_value, t.value)} · nothing touched them in the window`} id="unattributed" />
         <Figure label="Cost" value={money(t.cost)} sub="all costs entered, in the report's currency" id="cost" />
         <Figure

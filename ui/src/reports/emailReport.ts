@@ -4,6 +4,7 @@
 // happened filled in, and the CSV a report downloads (built here, in the
 // browser, from what the page already has). Pure, so it is unit tested.
 import type { CampaignTotals } from "../email/campaign";
+import { countOf } from "../plural";
 
 export interface EmailDay {
   day: string;
@@ -148,7 +149,7 @@ export function emailCsvSections(r: {
   conversions?: { event: string; days: number; converted: number } | null;
 }): CsvSection[] {
   const totals: Cell[][] = TOTAL_ROWS.map(([k, label]) => [k, label, r.totals[k]]);
-  if (r.conversions) totals.push(["converted", `Converted (${r.conversions.event} within ${r.conversions.days} days)`, r.conversions.converted]);
+  if (r.conversions) totals.push(["converted", `Converted (${r.conversions.event} within ${countOf(r.conversions.days, "day")})`, r.conversions.converted]);
   for (const s of funnel(r.totals, r.conversions?.converted)) if (s.rate !== null) totals.push([`${s.key}_rate`, `${s.label} ${s.of}`, round(s.rate)]);
   for (const x of healthRates(r.totals)) totals.push([`${x.key}_rate`, `${x.label} (${x.explain})`, x.rate === null ? null : round(x.rate)]);
   return [

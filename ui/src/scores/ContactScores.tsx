@@ -8,6 +8,7 @@ import { useApi, usePaged } from "../api";
 import { formatWhen, Loading, LoadMore, ProblemBox } from "../components";
 import { useCan } from "../session";
 import { formatDelta, formatScore, type ContactScore, type ScoreChange } from "./score";
+import { plural } from "../plural";
 
 const HISTORY_PAGE = 20;
 
@@ -36,7 +37,7 @@ export function ContactScores({ base }: { base: string }) {
               </div>
               <div className="muted small">
                 {formatScore(s.behaviour)} from behaviour · {formatScore(s.attributes)} from attributes
-                {s.half_life_days ? ` · half-life ${formatScore(s.half_life_days)} days` : ""}
+                {s.half_life_days ? ` · half-life ${formatScore(s.half_life_days)} ${plural(s.half_life_days, "day")}` : ""}
               </div>
             </li>
           ))}

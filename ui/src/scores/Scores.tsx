@@ -10,6 +10,7 @@ import { api, useApi, type Loaded, type Page } from "../api";
 import { formatNumber, formatWhen, InlineConfirm, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCan } from "../session";
 import { thresholdsText, type Score } from "./score";
+import { countOf } from "../plural";
 
 const POLL_RECOMPUTING_MS = 1000;
 const POLL_MS = 10000;
@@ -143,7 +144,7 @@ export function ScoreStatus({ score }: { score: Score }) {
         <div className="progress-line">
           <progress max={Math.max(total, 1)} value={Math.min(done, total)} aria-label={`Recomputing ${score.name}`} />
           <span className="muted small">
-            {formatNumber(done)} of {formatNumber(total)} events
+            {formatNumber(done)} of {countOf(total, "event")}
           </span>
         </div>
       )}

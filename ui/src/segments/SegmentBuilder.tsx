@@ -11,6 +11,7 @@ import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../c
 import { useCatalog } from "./catalog";
 import { RuleEditor } from "./RuleEditor";
 import { emptyCondition, emptyGroup, fromRule, hasCondition, nodeForPath, toRule, type Group, type PathIndex } from "./rule";
+import { plural } from "../plural";
 
 const PREVIEW_DELAY_MS = 400;
 
@@ -149,7 +150,7 @@ export function SegmentBuilder() {
                 : preview.pending
                   ? "Counting…"
                   : preview.elapsed !== null
-                    ? `contacts match now (counted in ${preview.elapsed.toFixed(1)} ms)`
+                    ? `${plural(preview.count, "contact matches", "contacts match")} now (counted in ${preview.elapsed.toFixed(1)} ms)`
                     : ""}
             </div>
             <ProblemBox error={preview.error} context="The rule cannot be counted" />
@@ -239,7 +240,7 @@ function SavedSegment({ segment, reload }: { segment: Segment; reload: () => voi
       <h3>Saved</h3>
       <p>
         <StatusBadge status={segment.status} /> version {segment.version} ·{" "}
-        <strong data-testid="saved-count">{formatNumber(segment.count)}</strong> members
+        <strong data-testid="saved-count">{formatNumber(segment.count)}</strong> {plural(segment.count, "member")}
       </p>
       {building && (
         <p className="muted small">

@@ -6,6 +6,7 @@ import { useEffect, useState } from "react";
 import { api, ApiError, useApi } from "../api";
 import { formatNumber, formatWhen, Loading, ProblemBox, TextField } from "../components";
 import { retentionBodyOf, retentionInputsOf, type RetentionInputs, type RetentionPolicy, type RetentionReport } from "./formModel";
+import { countOf } from "../plural";
 
 export function Retention() {
   const policy = useApi<RetentionPolicy>("/api/v1/retention");
@@ -124,8 +125,8 @@ export function Retention() {
         <ProblemBox error={runProblem} context="Not run" />
         {report && (
           <p className="notice" role="status" data-testid="retention-report">
-            Done: {formatNumber(report.events_deleted)} events deleted, {formatNumber(report.events_anonymised)} anonymised,{" "}
-            {formatNumber(report.contacts_purged)} contacts purged.
+            Done: {countOf(report.events_deleted, "event")} deleted, {formatNumber(report.events_anonymised)} anonymised,{" "}
+            {countOf(report.contacts_purged, "contact")} purged.
           </p>
         )}
         <ProblemBox error={runs.error} context="Runs" />

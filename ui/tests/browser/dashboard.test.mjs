@@ -4,7 +4,8 @@
 // with open and click rates); "Needs attention" lists a missing company
 // postal address with a link to where it is set, for the owner and for an
 // analyst, whose page reads no personal data (no dead letters, no runs);
-// the dashboard fits a 768 px tablet.
+// a segment of one contact reads "1 contact" (not "1 contacts") there and
+// "1 member" and "1 contact matches now" on its page; the dashboard fits a 768 px tablet.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
@@ -35,6 +36,29 @@ describe("the dashboard", { skip: skip ?? false }, () => {
 
   const activity = async () => (await server.api("GET", "/api/v1/workspace/email-activity?days=30")).body;
   const rate = (part, whole) => (whole ? `${(Math.round((part / whole) * 1000) / 10).toLocaleString("en-US")}%` : "—");
+
+  test("a segment of exactly one contact is counted in the singular on the dashboard and on its page", async () => {
+    const one = (await server.api("GET", "/api/v1/contacts?limit=1")).body.data[0];
+    const made = await server.api("POST", "/api/v1/segments", { name: "Just one (dashboard test)", rule: { field: "email", op: "equals", value: one.email } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await eventually(async () => (await server.api("GET", `/api/v1/segments/${made.body.id}`)).body.count === 1, 20_000, "the segment of one to be built");
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    const item = page.locator("li", { has: page.getByRole("link", { name: "Just one (dashboard test)" }) });
+    await eventually(async () => /Just one \(dashboard test\)\s+1 contact$/.test((await item.innerText().catch(() => "")).trim()), 10_000, "the segment counted as 1 contact");
+    // The other segments stay in the plural.
+    const big = (await server.api("GET", "/api/v1/segments")).body.data.find((s) => s.count > 1);
+    await page.locator("li", { has: page.getByRole("link", { name: big.name, exact: true }) }).getByText(`${big.count.toLocaleString("en-US")} contacts`).waitFor();
+    await item.getByRole("link").click();
+    await eventually(async () => /^\s*active version 1 · 1 member\s*$/.test(await page.locator(".saved-segment p").first().innerText().catch(() => "")), 10_000, "1 member on the segment page");
+    await eventually(
+      async () => (await page.getByTestId("live-count").innerText()) === "1" && /^contact matches now/.test(await page.getByTestId("live-count-state").innerText()),
+      10_000,
+      "the live count in the singular",
+    );
+    await b.shot("dashboard-one-contact");
+  });
 
   test("the demo's dashboard shows the Email card as the API counts it, and nothing needing attention about setup", async () => {
     const a = await activity();

@@ -1,8 +1,7 @@
 // Unit tests of the API door's error handling that forms rely on: server
 // complaints about inputs are found by field, and what is left is for the
 // form's problem box.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import { ApiError, fieldErrors, formProblems } from "../../src/api";
 
 test("field errors are picked out by the fields a form has, first message per field", () => {
@@ -16,26 +15,26 @@ test("field errors are picked out by the fields a form has, first message per fi
       { path: "other", message: "not a field of this form" },
     ],
   });
-  assert.deepEqual(fieldErrors(e, ["email", "password"]), { password: "must be at least 12 characters" });
-  assert.deepEqual(fieldErrors(e, ["email"]), {});
-  assert.deepEqual(fieldErrors(new Error("boom"), ["email"]), {});
+  expect(fieldErrors(e, ["email", "password"])).toStrictEqual({ password: "must be at least 12 characters" });
+  expect(fieldErrors(e, ["email"])).toStrictEqual({});
+  expect(fieldErrors(new Error("boom"), ["email"])).toStrictEqual({});
 });
 
 test("a refused form's problem is split between its fields and the box", () => {
   const refused = (errors: { path: string; message: string }[]) => new ApiError({ title: "Invalid", status: 422, detail: "d", errors });
   // Every message at a field: nothing left for the box.
-  assert.deepEqual(formProblems(refused([{ path: "l2", message: "must be positive" }]), ["l2", "event"]), { fields: { l2: "must be positive" }, rest: null });
+  expect(formProblems(refused([{ path: "l2", message: "must be positive" }]), ["l2", "event"])).toStrictEqual({ fields: { l2: "must be positive" }, rest: null });
   // The others stay in the box, without the ones shown at fields.
   const mixed = formProblems(refused([{ path: "l2", message: "must be positive" }, { path: "rule", message: "bad" }]), ["l2"]);
-  assert.deepEqual(mixed.fields, { l2: "must be positive" });
-  assert.ok(mixed.rest instanceof ApiError);
-  assert.deepEqual((mixed.rest as ApiError).problem.errors, [{ path: "rule", message: "bad" }]);
+  expect(mixed.fields).toStrictEqual({ l2: "must be positive" });
+  expect(mixed.rest instanceof ApiError).toBeTruthy();
+  expect((mixed.rest as ApiError).problem.errors).toStrictEqual([{ path: "rule", message: "bad" }]);
   // None at a field: the box has the problem, its errors gone when it had none.
   const none = formProblems(new ApiError({ title: "Conflict", status: 409, detail: "taken" }), ["l2"]);
-  assert.deepEqual(none.fields, {});
-  assert.equal((none.rest as ApiError).problem.detail, "taken");
-  assert.equal((none.rest as ApiError).problem.errors, undefined);
+  expect(none.fields).toStrictEqual({});
+  expect((none.rest as ApiError).problem.detail).toBe("taken");
+  expect((none.rest as ApiError).problem.errors).toBe(undefined);
   // Not an API error (the network, say): all for the box.
   const boom = new Error("boom");
-  assert.deepEqual(formProblems(boom, ["l2"]), { fields: {}, rest: boom });
+  expect(formProblems(boom, ["l2"])).toStrictEqual({ fields: {}, rest: boom });
 });

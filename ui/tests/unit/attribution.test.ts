@@ -2,8 +2,7 @@
 // written to the page address (a linked report reopens the same), the API
 // query they stand for, sorting the sources, the model comparison table,
 // ROI and money as shown, source links, and the cost form's body.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import {
   addDays,
   apiQuery,
@@ -34,8 +33,8 @@ import {
 const q = (patch: Partial<AttributionQuery> = {}): AttributionQuery => ({ ...DEFAULT_QUERY, ...patch });
 
 test("the default report has an empty address, and every control survives a round trip through it", () => {
-  assert.equal(paramsOfQuery(DEFAULT_QUERY).toString(), "");
-  assert.deepEqual(queryFromParams(new URLSearchParams("")), DEFAULT_QUERY);
+  expect(paramsOfQuery(DEFAULT_QUERY).toString()).toBe("");
+  expect(queryFromParams(new URLSearchParams(""))).toStrictEqual(DEFAULT_QUERY);
   const custom = q({
     event: "Trial Started",
     range: null,
@@ -49,41 +48,41 @@ test("the default report has an empty address, and every control survives a roun
     currency: "EUR",
   });
   const params = paramsOfQuery(custom);
-  assert.equal(params.toString(), "event=Trial+Started&since=2026-11-01&until=2026-11-30&model=time_decay&half_life_days=3.5&window_days=14&email_touch=clicked&value=order.total&currency=EUR");
-  assert.deepEqual(queryFromParams(params), custom);
+  expect(params.toString()).toBe("event=Trial+Started&since=2026-11-01&until=2026-11-30&model=time_decay&half_life_days=3.5&window_days=14&email_touch=clicked&value=order.total&currency=EUR");
+  expect(queryFromParams(params)).toStrictEqual(custom);
   // A quick range is kept as a range, so a linked "last 7 days" stays relative.
-  assert.equal(paramsOfQuery(q({ range: 7 })).toString(), "range=7");
-  assert.deepEqual(queryFromParams(new URLSearchParams("range=90")), q({ range: 90 }));
+  expect(paramsOfQuery(q({ range: 7 })).toString()).toBe("range=7");
+  expect(queryFromParams(new URLSearchParams("range=90"))).toStrictEqual(q({ range: 90 }));
 });
 
 test("the address is read leniently: unknown models and touches fall back, dates win over a range, half-typed numbers stay", () => {
-  assert.equal(queryFromParams(new URLSearchParams("model=bogus")).model, "last_touch");
-  assert.equal(queryFromParams(new URLSearchParams("email_touch=read")).touch, "opened");
-  assert.deepEqual(queryFromParams(new URLSearchParams("range=7&since=2026-10-01")), q({ range: null, since: "2026-10-01", until: "" }));
-  assert.equal(queryFromParams(new URLSearchParams("range=-3")).range, 30);
-  assert.equal(queryFromParams(new URLSearchParams("window_days=1x")).window, "1x", "kept as typed, for the server to name");
+  expect(queryFromParams(new URLSearchParams("model=bogus")).model).toBe("last_touch");
+  expect(queryFromParams(new URLSearchParams("email_touch=read")).touch).toBe("opened");
+  expect(queryFromParams(new URLSearchParams("range=7&since=2026-10-01"))).toStrictEqual(q({ range: null, since: "2026-10-01", until: "" }));
+  expect(queryFromParams(new URLSearchParams("range=-3")).range).toBe(30);
+  expect(queryFromParams(new URLSearchParams("window_days=1x")).window, "kept as typed, for the server to name").toBe("1x");
   // The half-life only matters, so is only written, under time decay.
-  assert.equal(paramsOfQuery(q({ halfLife: "3" })).toString(), "");
+  expect(paramsOfQuery(q({ halfLife: "3" })).toString()).toBe("");
 });
 
 test("periods: a quick range ends today and includes it; days are UTC", () => {
-  assert.equal(addDays("2026-12-07", -6), "2026-12-01");
-  assert.equal(addDays("2026-03-01", -1), "2026-02-28");
-  assert.equal(utcToday(new Date("2026-12-07T23:30:00-05:00")), "2026-12-08");
-  assert.deepEqual(periodOf(q({ range: 7 }), "2026-12-07"), { since: "2026-12-01", until: "2026-12-07" });
-  assert.deepEqual(periodOf(q({ range: null, since: "2026-11-01", until: "" }), "2026-12-07"), { since: "2026-11-01", until: "" });
+  expect(addDays("2026-12-07", -6)).toBe("2026-12-01");
+  expect(addDays("2026-03-01", -1)).toBe("2026-02-28");
+  expect(utcToday(new Date("2026-12-07T23:30:00-05:00"))).toBe("2026-12-08");
+  expect(periodOf(q({ range: 7 }), "2026-12-07")).toStrictEqual({ since: "2026-12-01", until: "2026-12-07" });
+  expect(periodOf(q({ range: null, since: "2026-11-01", until: "" }), "2026-12-07")).toStrictEqual({ since: "2026-11-01", until: "" });
 });
 
 test("the API query names every control, trims and upper-cases, and the comparison swaps only the model", () => {
   const base = apiQuery(q(), "2026-12-07");
-  assert.equal(base, "event=Order+Completed&since=2026-11-08&until=2026-12-07&model=last_touch&window_days=7&email_touch=opened");
+  expect(base).toBe("event=Order+Completed&since=2026-11-08&until=2026-12-07&model=last_touch&window_days=7&email_touch=opened");
   const p = new URLSearchParams(apiQuery(q({ event: "  ", currency: " eur ", value: " revenue ", model: "linear" }), "2026-12-07", "time_decay"));
-  assert.equal(p.get("event"), "Order Completed", "an emptied event means the default");
-  assert.equal(p.get("currency"), "EUR");
-  assert.equal(p.get("value"), "revenue");
-  assert.equal(p.get("model"), "time_decay");
-  assert.equal(p.get("half_life_days"), "7", "the half-life goes with time decay");
-  assert.equal(new URLSearchParams(apiQuery(q({ model: "linear" }), "2026-12-07")).has("half_life_days"), false);
+  expect(p.get("event"), "an emptied event means the default").toBe("Order Completed");
+  expect(p.get("currency")).toBe("EUR");
+  expect(p.get("value")).toBe("revenue");
+  expect(p.get("model")).toBe("time_decay");
+  expect(p.get("half_life_days"), "the half-life goes with time decay").toBe("7");
+  expect(new URLSearchParams(apiQuery(q({ model: "linear" }), "2026-12-07")).has("half_life_days")).toBe(false);
 });
 
 const src = (source: string, name: string, value: number, extra: Partial<AttributionSource> = {}): AttributionSource => ({
@@ -106,26 +105,26 @@ test("sources sort by any column, sources without cost or ROI last either way, t
     src("journey:2", "Delta", 300),
   ];
   const names = (s: Parameters<typeof sortSources>[1]) => sortSources(rows, s).map((r) => r.name);
-  assert.deepEqual(names({ key: "value", dir: "desc" }), ["Charlie", "Alpha", "Delta", "Broadcast"]);
-  assert.deepEqual(names({ key: "value", dir: "asc" }), ["Broadcast", "Alpha", "Delta", "Charlie"]);
-  assert.deepEqual(names({ key: "roi", dir: "desc" }), ["Alpha", "Charlie", "Broadcast", "Delta"]);
-  assert.deepEqual(names({ key: "roi", dir: "asc" }), ["Charlie", "Alpha", "Broadcast", "Delta"]);
-  assert.deepEqual(names({ key: "name", dir: "desc" }), ["Delta", "Charlie", "Broadcast", "Alpha"]);
-  assert.deepEqual(names({ key: "messages_sent", dir: "desc" })[0], "Broadcast");
-  assert.equal(rows[0].name, "Alpha", "the report's own list is left alone");
+  expect(names({ key: "value", dir: "desc" })).toStrictEqual(["Charlie", "Alpha", "Delta", "Broadcast"]);
+  expect(names({ key: "value", dir: "asc" })).toStrictEqual(["Broadcast", "Alpha", "Delta", "Charlie"]);
+  expect(names({ key: "roi", dir: "desc" })).toStrictEqual(["Alpha", "Charlie", "Broadcast", "Delta"]);
+  expect(names({ key: "roi", dir: "asc" })).toStrictEqual(["Charlie", "Alpha", "Broadcast", "Delta"]);
+  expect(names({ key: "name", dir: "desc" })).toStrictEqual(["Delta", "Charlie", "Broadcast", "Alpha"]);
+  expect(names({ key: "messages_sent", dir: "desc" })[0]).toStrictEqual("Broadcast");
+  expect(rows[0].name, "the report's own list is left alone").toBe("Alpha");
 });
 
 test("sorting follows clicks and lives in the address", () => {
-  assert.deepEqual(sortFromParams(new URLSearchParams("")), { key: "value", dir: "desc" });
-  assert.deepEqual(sortFromParams(new URLSearchParams("sort=-roi")), { key: "roi", dir: "desc" });
-  assert.deepEqual(sortFromParams(new URLSearchParams("sort=name")), { key: "name", dir: "asc" });
-  assert.deepEqual(sortFromParams(new URLSearchParams("sort=bogus")), { key: "value", dir: "desc" });
-  assert.deepEqual(nextSort({ key: "value", dir: "desc" }, "value"), { key: "value", dir: "asc" });
-  assert.deepEqual(nextSort({ key: "value", dir: "desc" }, "name"), { key: "name", dir: "asc" });
-  assert.deepEqual(nextSort({ key: "name", dir: "asc" }, "cost"), { key: "cost", dir: "desc" });
-  assert.equal(sortParam({ key: "value", dir: "desc" }), null);
-  assert.equal(sortParam({ key: "roi", dir: "asc" }), "roi");
-  assert.equal(sortParam({ key: "roi", dir: "desc" }), "-roi");
+  expect(sortFromParams(new URLSearchParams(""))).toStrictEqual({ key: "value", dir: "desc" });
+  expect(sortFromParams(new URLSearchParams("sort=-roi"))).toStrictEqual({ key: "roi", dir: "desc" });
+  expect(sortFromParams(new URLSearchParams("sort=name"))).toStrictEqual({ key: "name", dir: "asc" });
+  expect(sortFromParams(new URLSearchParams("sort=bogus"))).toStrictEqual({ key: "value", dir: "desc" });
+  expect(nextSort({ key: "value", dir: "desc" }, "value")).toStrictEqual({ key: "value", dir: "asc" });
+  expect(nextSort({ key: "value", dir: "desc" }, "name")).toStrictEqual({ key: "name", dir: "asc" });
+  expect(nextSort({ key: "name", dir: "asc" }, "cost")).toStrictEqual({ key: "cost", dir: "desc" });
+  expect(sortParam({ key: "value", dir: "desc" })).toBe(null);
+  expect(sortParam({ key: "roi", dir: "asc" })).toBe("roi");
+  expect(sortParam({ key: "roi", dir: "desc" })).toBe("-roi");
 });
 
 const report = (sources: AttributionSource[]): AttributionReport => ({
@@ -144,10 +143,7 @@ const report = (sources: AttributionSource[]): AttributionReport => ({
 });
 
 test("the model comparison has a row per source found under any model, values in model order, biggest spread first", () => {
-  assert.deepEqual(
-    MODELS.map((m) => m.name),
-    ["last_touch", "first_touch", "linear", "time_decay", "position_based"],
-  );
+  expect(MODELS.map((m) => m.name)).toStrictEqual(["last_touch", "first_touch", "linear", "time_decay", "position_based"]);
   const reports = [
     report([src("utm:a", "Ads", 100), src("utm:n", "Newsletter", 50)]),
     report([src("utm:a", "Ads", 40), src("utm:n", "Newsletter", 120)]),
@@ -156,74 +152,71 @@ test("the model comparison has a row per source found under any model, values in
     report([src("utm:a", "Ads", 75), src("utm:n", "Newsletter", 75)]),
   ];
   const rows = compareModels(reports);
-  assert.deepEqual(
-    rows.map((r) => [r.name, r.values, r.spread]),
-    [
+  expect(rows.map((r) => [r.name, r.values, r.spread])).toStrictEqual([
       ["Newsletter", [50, 120, 80, null, 75], 70],
       ["Ads", [100, 40, 70, null, 75], 60],
       ["Broadcast", [0, 0, 0, null, 0], 0],
-    ],
-  );
-  assert.equal(rows[2].channel, "email");
-  assert.deepEqual(compareModels([undefined, undefined, undefined, undefined, undefined]), []);
+    ]);
+  expect(rows[2].channel).toBe("email");
+  expect(compareModels([undefined, undefined, undefined, undefined, undefined])).toStrictEqual([]);
 });
 
 test("ROI reads as a gain in percent and a multiple of what was spent", () => {
-  assert.deepEqual(formatRoi(11.902333), { percent: "+1,190%", multiple: "12.90×" });
-  assert.deepEqual(formatRoi(-0.4348), { percent: "−43%", multiple: "0.57×" });
-  assert.deepEqual(formatRoi(0), { percent: "0%", multiple: "1.00×" });
-  assert.equal(formatRoi(null), null);
-  assert.equal(formatRoi(Infinity), null);
+  expect(formatRoi(11.902333)).toStrictEqual({ percent: "+1,190%", multiple: "12.90×" });
+  expect(formatRoi(-0.4348)).toStrictEqual({ percent: "−43%", multiple: "0.57×" });
+  expect(formatRoi(0)).toStrictEqual({ percent: "0%", multiple: "1.00×" });
+  expect(formatRoi(null)).toBe(null);
+  expect(formatRoi(Infinity)).toBe(null);
 });
 
 test("money, shares and credited conversions as the page writes them", () => {
-  assert.equal(formatMoney(40000, "USD"), "$40,000");
-  assert.equal(formatMoney(1234.56, "EUR"), "€1,235");
-  assert.equal(formatMoney(12.5, "USD"), "$12.50");
-  assert.equal(formatMoney(0, "USD"), "$0");
-  assert.equal(formatMoney(0.002, "USD", { cents: true }), "$0.00");
-  assert.equal(formatMoney(null, "USD"), "—");
-  assert.equal(formatMoney(500, "XYZW"), "500 XYZW", "a code the browser does not know stays readable");
-  assert.equal(formatMoney(500, null), "500");
-  assert.equal(formatShare(113989, 192920), "59.1%");
-  assert.equal(formatShare(1, 0), "—");
-  assert.equal(formatCredit(151.3999999), "151.4");
-  assert.equal(formatCredit(0), "0.0");
+  expect(formatMoney(40000, "USD")).toBe("$40,000");
+  expect(formatMoney(1234.56, "EUR")).toBe("€1,235");
+  expect(formatMoney(12.5, "USD")).toBe("$12.50");
+  expect(formatMoney(0, "USD")).toBe("$0");
+  expect(formatMoney(0.002, "USD", { cents: true })).toBe("$0.00");
+  expect(formatMoney(null, "USD")).toBe("—");
+  expect(formatMoney(500, "XYZW"), "a code the browser does not know stays readable").toBe("500 XYZW");
+  expect(formatMoney(500, null)).toBe("500");
+  expect(formatShare(113989, 192920)).toBe("59.1%");
+  expect(formatShare(1, 0)).toBe("—");
+  expect(formatCredit(151.3999999)).toBe("151.4");
+  expect(formatCredit(0)).toBe("0.0");
 });
 
 test("sources lead to their campaign or journey report", () => {
-  assert.deepEqual(sourceLink("campaign:01a2"), { kind: "campaign", to: "/email/campaigns/01a2" });
-  assert.deepEqual(sourceLink("journey:01b3"), { kind: "journey", to: "/journeys/01b3?view=report" });
-  assert.deepEqual(sourceLink("utm:google/cpc/black-friday"), { kind: "utm", to: null });
-  assert.deepEqual(sourceLink("campaign:"), { kind: "other", to: null });
+  expect(sourceLink("campaign:01a2")).toStrictEqual({ kind: "campaign", to: "/email/campaigns/01a2" });
+  expect(sourceLink("journey:01b3")).toStrictEqual({ kind: "journey", to: "/journeys/01b3?view=report" });
+  expect(sourceLink("utm:google/cpc/black-friday")).toStrictEqual({ kind: "utm", to: null });
+  expect(sourceLink("campaign:")).toStrictEqual({ kind: "other", to: null });
 });
 
 test("a cost's period: sent as typed, shown with its last day (the API's end is not included)", () => {
   const made = costBody({ source: "utm:a/b/c", amount: "250", perMessage: "", currency: "USD", note: "", since: "2026-10-20", until: "2026-11-13" });
-  assert.deepEqual(made, {
+  expect(made).toStrictEqual({
     body: { source: "utm:a/b/c", amount: 250, per_message: 0, currency: "USD", note: null, since: "2026-10-20", until: "2026-11-13" },
   });
   const stored = {
     source: "utm:a/b/c", amount: 250, per_message: 0, currency: "USD", note: null,
     since: "2026-10-20T00:00:00+00:00", until: "2026-11-14T00:00:00+00:00", updated_at: "2026-12-07T01:00:00+00:00",
   };
-  assert.equal(costFormOf(stored).since, "2026-10-20");
-  assert.equal(costFormOf(stored).until, "2026-11-13");
-  assert.equal(periodLabel(stored), "2026-10-20 – 2026-11-13");
-  assert.equal(periodLabel({ ...stored, since: null, until: null }), "every report");
-  assert.equal(costFormOf({ ...stored, since: null, until: null }).until, "");
+  expect(costFormOf(stored).since).toBe("2026-10-20");
+  expect(costFormOf(stored).until).toBe("2026-11-13");
+  expect(periodLabel(stored)).toBe("2026-10-20 – 2026-11-13");
+  expect(periodLabel({ ...stored, since: null, until: null })).toBe("every report");
+  expect(costFormOf({ ...stored, since: null, until: null }).until).toBe("");
 });
 
 test("the cost form's body: numbers as numbers, empty ones 0, codes upper-cased, an empty note null; non-numbers named at their field", () => {
-  assert.deepEqual(costBody({ source: " utm:google/cpc/x ", amount: "4000", perMessage: "", currency: "usd", note: " " }), {
+  expect(costBody({ source: " utm:google/cpc/x ", amount: "4000", perMessage: "", currency: "usd", note: " " })).toStrictEqual({
     body: { source: "utm:google/cpc/x", amount: 4000, per_message: 0, currency: "USD", note: null },
   });
-  assert.deepEqual(costBody({ source: "campaign:1", amount: "", perMessage: "0.002", currency: "EUR", note: "ESP price" }), {
+  expect(costBody({ source: "campaign:1", amount: "", perMessage: "0.002", currency: "EUR", note: "ESP price" })).toStrictEqual({
     body: { source: "campaign:1", amount: 0, per_message: 0.002, currency: "EUR", note: "ESP price" },
   });
   // Negative amounts go to the server, which names the field; only what is no number at all is caught here.
-  assert.ok("body" in costBody({ source: "x", amount: "-5", perMessage: "", currency: "USD", note: "" }));
-  assert.deepEqual(costBody({ source: "x", amount: "4k", perMessage: "cheap", currency: "USD", note: "" }), {
+  expect("body" in costBody({ source: "x", amount: "-5", perMessage: "", currency: "USD", note: "" })).toBeTruthy();
+  expect(costBody({ source: "x", amount: "4k", perMessage: "cheap", currency: "USD", note: "" })).toStrictEqual({
     fields: { amount: "must be a number, like 4000 or 12.50", per_message: "must be a number, like 0.002" },
   });
 });

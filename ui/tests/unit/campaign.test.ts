@@ -2,66 +2,65 @@
 // form state and written back, empty inputs left to the server's defaults,
 // half-typed numbers sent as typed (so the server names the field), problem
 // paths placed on their fields, and the actions each status allows.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import { actionsFor, definitionOf, EMPTY_FORM, fieldOf, formOf, isLive, problemsByField, templatesOf, type CampaignDefinition } from "../../src/email/campaign";
 
 test("a definition survives the round trip through the form", () => {
   const single: CampaignDefinition = { audience: { list: "L1" }, template: "T1", per_minute: 600, local_time: "09:00", conversion: { event: "Order Completed", days: 7 } };
-  assert.deepEqual(definitionOf(formOf("Spring", single)), single);
+  expect(definitionOf(formOf("Spring", single))).toStrictEqual(single);
   const ab: CampaignDefinition = { audience: { segment: "S1" }, ab: { variants: ["A", "B", "C"], sample_percent: 20, wait_minutes: 240, metric: "clicks" } };
   const f = formOf("Test", ab);
-  assert.equal(f.mode, "ab");
-  assert.equal(f.audienceKind, "segment");
-  assert.deepEqual(definitionOf(f), ab);
-  assert.deepEqual(formOf("Test", definitionOf(f) as CampaignDefinition), f, "form → definition → form is stable");
+  expect(f.mode).toBe("ab");
+  expect(f.audienceKind).toBe("segment");
+  expect(definitionOf(f)).toStrictEqual(ab);
+  expect(formOf("Test", definitionOf(f) as CampaignDefinition), "form → definition → form is stable").toStrictEqual(f);
 });
 
 test("send_at goes out as an instant and comes back as the same local input", () => {
   const f = { ...EMPTY_FORM, audience: "S", template: "T", sendAt: "2026-12-01T09:30" };
   const d = definitionOf(f) as CampaignDefinition;
-  assert.equal(d.send_at, new Date("2026-12-01T09:30").toISOString());
-  assert.equal(formOf("", d).sendAt, "2026-12-01T09:30");
+  expect(d.send_at).toBe(new Date("2026-12-01T09:30").toISOString());
+  expect(formOf("", d).sendAt).toBe("2026-12-01T09:30");
 });
 
 test("empty inputs are left out; a number that is not one is sent as typed", () => {
-  assert.deepEqual(definitionOf(EMPTY_FORM), {}, "nothing chosen: the server says what is missing");
+  expect(definitionOf(EMPTY_FORM), "nothing chosen: the server says what is missing").toStrictEqual({});
   const d = definitionOf({ ...EMPTY_FORM, audience: "S", template: "T", perMinute: "ten" });
-  assert.deepEqual(d, { audience: { segment: "S" }, template: "T", per_minute: "ten" });
-  assert.equal(definitionOf({ ...EMPTY_FORM, perMinute: " 0 " }).per_minute, 0);
+  expect(d).toStrictEqual({ audience: { segment: "S" }, template: "T", per_minute: "ten" });
+  expect(definitionOf({ ...EMPTY_FORM, perMinute: " 0 " }).per_minute).toBe(0);
   const ab = definitionOf({ ...EMPTY_FORM, mode: "ab", variants: ["A", ""], samplePercent: "95" });
-  assert.deepEqual(ab.ab, { variants: ["A"], sample_percent: 95, wait_minutes: 240, metric: "opens" }, "blank variant rows are dropped");
-  assert.equal(definitionOf({ ...EMPTY_FORM, mode: "ab", template: "T" }).template, undefined, "an A/B test never sends the single template too");
+  expect(ab.ab, "blank variant rows are dropped").toStrictEqual({ variants: ["A"], sample_percent: 95, wait_minutes: 240, metric: "opens" });
+  expect(definitionOf({ ...EMPTY_FORM, mode: "ab", template: "T" }).template, "an A/B test never sends the single template too").toBe(undefined);
 });
 
 test("problem paths land on their fields", () => {
-  assert.equal(fieldOf("definition.audience"), "audience");
-  assert.equal(fieldOf("definition.audience.segment"), "audience");
-  assert.equal(fieldOf("definition.ab.variants"), "variants");
-  assert.equal(fieldOf("definition.ab.sample_percent"), "samplePercent");
-  assert.equal(fieldOf("definition.ab"), "variants");
-  assert.equal(fieldOf("definition.per_minute"), "perMinute");
-  assert.equal(fieldOf("definition.conversion.days"), "conversionDays");
-  assert.equal(fieldOf("name"), "name");
-  assert.equal(fieldOf("definition.per_minute_x"), null, "a prefix of a word is no match");
-  assert.equal(fieldOf("definition"), null);
+  expect(fieldOf("definition.audience")).toBe("audience");
+  expect(fieldOf("definition.audience.segment")).toBe("audience");
+  expect(fieldOf("definition.ab.variants")).toBe("variants");
+  expect(fieldOf("definition.ab.sample_percent")).toBe("samplePercent");
+  expect(fieldOf("definition.ab")).toBe("variants");
+  expect(fieldOf("definition.per_minute")).toBe("perMinute");
+  expect(fieldOf("definition.conversion.days")).toBe("conversionDays");
+  expect(fieldOf("name")).toBe("name");
+  expect(fieldOf("definition.per_minute_x"), "a prefix of a word is no match").toBe(null);
+  expect(fieldOf("definition")).toBe(null);
   const { fields, rest } = problemsByField([
     { path: "definition.per_minute", message: "must be a whole number from 1 to 1000000" },
     { path: "definition", message: "must be a JSON object" },
   ]);
-  assert.deepEqual(fields, { perMinute: "must be a whole number from 1 to 1000000" });
-  assert.deepEqual(rest, [{ path: "definition", message: "must be a JSON object" }]);
+  expect(fields).toStrictEqual({ perMinute: "must be a whole number from 1 to 1000000" });
+  expect(rest).toStrictEqual([{ path: "definition", message: "must be a JSON object" }]);
 });
 
 test("each status allows what the server allows", () => {
-  assert.deepEqual(actionsFor("draft"), ["launch", "cancel"]);
-  assert.deepEqual(actionsFor("sending"), ["pause", "cancel"]);
-  assert.deepEqual(actionsFor("scheduled"), ["pause", "cancel"]);
-  assert.deepEqual(actionsFor("paused"), ["resume", "cancel"]);
-  assert.deepEqual(actionsFor("sent"), []);
-  assert.deepEqual(actionsFor("cancelled"), []);
-  assert.equal(isLive("sending"), true);
-  assert.equal(isLive("paused"), false);
-  assert.deepEqual(templatesOf({ ab: { variants: ["A", "B"] } }), ["A", "B"]);
-  assert.deepEqual(templatesOf({ template: "T" }), ["T"]);
+  expect(actionsFor("draft")).toStrictEqual(["launch", "cancel"]);
+  expect(actionsFor("sending")).toStrictEqual(["pause", "cancel"]);
+  expect(actionsFor("scheduled")).toStrictEqual(["pause", "cancel"]);
+  expect(actionsFor("paused")).toStrictEqual(["resume", "cancel"]);
+  expect(actionsFor("sent")).toStrictEqual([]);
+  expect(actionsFor("cancelled")).toStrictEqual([]);
+  expect(isLive("sending")).toBe(true);
+  expect(isLive("paused")).toBe(false);
+  expect(templatesOf({ ab: { variants: ["A", "B"] } })).toStrictEqual(["A", "B"]);
+  expect(templatesOf({ template: "T" })).toStrictEqual(["T"]);
 });

@@ -3,8 +3,7 @@
 // lists only what was read (a source the role may not read is absent, not
 // "fine"), drops failed runs already shown as dead letters, offers Retry
 // only to roles that may, and turns run counts into aggregate items.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import { attentionItems, rate, type AttentionInput, type DeadLetter, type FailedRun } from "../../src/dashboard/feed";
 
 const name = (id: string) => ({ j1: "Welcome series", j2: "Win-back" })[id] ?? id;
@@ -25,54 +24,54 @@ const dead = (over: Partial<DeadLetter> = {}): DeadLetter => ({
 const run = (id: string, over: Partial<FailedRun> = {}): FailedRun => ({ id, journey_id: "j1", contact_id: "c1", node: "send", error: "boom", updated_at: 3000, ...over });
 
 test("rates: one decimal, and a dash when nothing was sent", () => {
-  assert.equal(rate(1, 8), "12.5%");
-  assert.equal(rate(2, 3), "66.7%");
-  assert.equal(rate(0, 10), "0%");
-  assert.equal(rate(5, 0), "—");
+  expect(rate(1, 8)).toBe("12.5%");
+  expect(rate(2, 3)).toBe("66.7%");
+  expect(rate(0, 10)).toBe("0%");
+  expect(rate(5, 0)).toBe("—");
 });
 
 test("nothing read, nothing listed: sources the role may not read are not reported as problems", () => {
-  assert.deepEqual(attentionItems(base), []);
+  expect(attentionItems(base)).toStrictEqual([]);
 });
 
 test("a missing postal address and no sender come first, linking to the settings", () => {
   const items = attentionItems({ ...base, postalAddress: "  ", senders: 0, segments: [{ id: "s1", name: "Buyers", status: "failed", error: "bad rule" }], deadLetters: [dead()] });
-  assert.deepEqual(items.map((i) => i.kind), ["postal-address", "no-sender", "segment", "dead-letter"]);
-  assert.equal(items[0].to, "/settings");
-  assert.equal(items[1].to, "/settings");
-  assert.equal(items[2].to, "/segments/s1");
-  assert.equal(items[2].detail, "bad rule");
-  assert.equal(attentionItems({ ...base, postalAddress: null }).length, 1, "null is missing too");
-  assert.equal(attentionItems({ ...base, postalAddress: "1 Market St", senders: 2 }).length, 0);
+  expect(items.map((i) => i.kind)).toStrictEqual(["postal-address", "no-sender", "segment", "dead-letter"]);
+  expect(items[0].to).toBe("/settings");
+  expect(items[1].to).toBe("/settings");
+  expect(items[2].to).toBe("/segments/s1");
+  expect(items[2].detail).toBe("bad rule");
+  expect(attentionItems({ ...base, postalAddress: null }).length, "null is missing too").toBe(1);
+  expect(attentionItems({ ...base, postalAddress: "1 Market St", senders: 2 }).length).toBe(0);
 });
 
 test("segments that built are not listed", () => {
-  assert.deepEqual(attentionItems({ ...base, segments: [{ id: "s1", name: "A", status: "active" }, { id: "s2", name: "B", status: "building" }] }), []);
+  expect(attentionItems({ ...base, segments: [{ id: "s1", name: "A", status: "active" }, { id: "s2", name: "B", status: "building" }] })).toStrictEqual([]);
 });
 
 test("dead letters name the journey and step, offer Retry with their run, and hide the same run among failed runs", () => {
   const items = attentionItems({ ...base, deadLetters: [dead()], failedRuns: [{ journeyId: "j1", runs: [run("r1"), run("r2")] }] });
-  assert.deepEqual(items.map((i) => i.key), ["dead-r1:send:1", "run-r2"]);
-  assert.match(items[0].title, /email at step send of Welcome series gave up after 5 attempts/);
-  assert.equal(items[0].retryRun, "r1");
-  assert.equal(items[0].when, 2000);
-  assert.equal(items[1].retryRun, "r2");
-  assert.equal(items[1].to, "/journeys/j1");
-  assert.match(items[1].title, /Welcome series failed at step send/);
+  expect(items.map((i) => i.key)).toStrictEqual(["dead-r1:send:1", "run-r2"]);
+  expect(items[0].title).toMatch(/email at step send of Welcome series gave up after 5 attempts/);
+  expect(items[0].retryRun).toBe("r1");
+  expect(items[0].when).toBe(2000);
+  expect(items[1].retryRun).toBe("r2");
+  expect(items[1].to).toBe("/journeys/j1");
+  expect(items[1].title).toMatch(/Welcome series failed at step send/);
 });
 
 test("no Retry for roles that may not retry, nor for a dead letter without a run", () => {
   const items = attentionItems({ ...base, canRetry: false, deadLetters: [dead()], failedRuns: [{ journeyId: "j1", runs: [run("r2")] }] });
-  assert.ok(items.every((i) => i.retryRun === undefined));
-  assert.equal(attentionItems({ ...base, deadLetters: [dead({ run_id: undefined, attempts: 1 })] })[0].retryRun, undefined);
-  assert.match(attentionItems({ ...base, deadLetters: [dead({ attempts: 1 })] })[0].title, /after 1 attempt$/);
+  expect(items.every((i) => i.retryRun === undefined)).toBeTruthy();
+  expect(attentionItems({ ...base, deadLetters: [dead({ run_id: undefined, attempts: 1 })] })[0].retryRun).toBe(undefined);
+  expect(attentionItems({ ...base, deadLetters: [dead({ attempts: 1 })] })[0].title).toMatch(/after 1 attempt$/);
 });
 
 test("failed run counts become aggregate items naming no one, and zero counts vanish", () => {
   const items = attentionItems({ ...base, failedCounts: [{ journeyId: "j1", failed: 0 }, { journeyId: "j2", failed: 3 }] });
-  assert.equal(items.length, 1);
-  assert.equal(items[0].title, "3 runs of Win-back failed");
-  assert.equal(items[0].to, "/journeys/j2");
-  assert.equal(items[0].retryRun, undefined);
-  assert.equal(items[0].detail, undefined);
+  expect(items.length).toBe(1);
+  expect(items[0].title).toBe("3 runs of Win-back failed");
+  expect(items[0].to).toBe("/journeys/j2");
+  expect(items[0].retryRun).toBe(undefined);
+  expect(items[0].detail).toBe(undefined);
 });

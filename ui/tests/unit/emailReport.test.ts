@@ -1,8 +1,7 @@
 // Unit tests of the email report logic campaigns and journeys share (the
 // funnel and its rates, the list health rates, days filled in, the CSV
 // built in the browser) and of the journey report's step funnel and runs.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import type { CampaignTotals } from "../../src/email/campaign";
 import { csvCell, csvName, csvSections, emailCsvSections, fillDays, formatRate, funnel, healthRates, toCsv } from "../../src/reports/emailReport";
 import { reachedOf, runsByStatus, stepFunnel } from "../../src/journeys/report";
@@ -28,66 +27,57 @@ const totals = (patch: Partial<CampaignTotals> = {}): CampaignTotals => ({
 
 test("the funnel rates each step against what it comes from, bars against what was sent", () => {
   const steps = funnel(totals(), 5);
-  assert.deepEqual(
-    steps.map((s) => [s.key, s.count, s.rate, s.of, s.width]),
-    [
+  expect(steps.map((s) => [s.key, s.count, s.rate, s.of, s.width])).toStrictEqual([
       ["sent", 100, null, "", 1],
       ["delivered", 95, 0.95, "of sent", 0.95],
       ["opened", 40, 40 / 95, "of delivered", 0.4],
       ["clicked", 10, 0.25, "of opened", 0.1],
       ["converted", 5, 5 / 95, "of delivered", 0.05],
-    ],
-  );
+    ]);
   // No conversion goal: no converted step; nothing sent: no rates and no division by zero.
-  assert.equal(funnel(totals()).length, 4);
-  assert.equal(funnel(totals(), null).length, 4);
+  expect(funnel(totals()).length).toBe(4);
+  expect(funnel(totals(), null).length).toBe(4);
   const none = funnel(totals({ sent: 0, delivered: 0, unique_opens: 0, unique_clicks: 0 }), 0);
-  assert.deepEqual(none.map((s) => s.rate), [null, null, null, null, null]);
-  assert.deepEqual(none.map((s) => s.width), [0, 0, 0, 0, 0]);
+  expect(none.map((s) => s.rate)).toStrictEqual([null, null, null, null, null]);
+  expect(none.map((s) => s.width)).toStrictEqual([0, 0, 0, 0, 0]);
 });
 
 test("bounces count against sent mail, unsubscribes and complaints against delivered mail", () => {
-  assert.deepEqual(
-    healthRates(totals()).map((r) => [r.key, r.rate, r.count]),
-    [
+  expect(healthRates(totals()).map((r) => [r.key, r.rate, r.count])).toStrictEqual([
       ["bounce", 0.03, 3],
       ["unsubscribe", 2 / 95, 2],
       ["complaint", 1 / 95, 1],
-    ],
-  );
-  assert.deepEqual(healthRates(totals({ sent: 0, delivered: 0 })).map((r) => r.rate), [null, null, null]);
-  assert.equal(formatRate(0.0305), "3.1%");
-  assert.equal(formatRate(0.001), "0.10%", "small rates keep two decimals");
-  assert.equal(formatRate(0), "0.0%");
-  assert.equal(formatRate(null), "—");
+    ]);
+  expect(healthRates(totals({ sent: 0, delivered: 0 })).map((r) => r.rate)).toStrictEqual([null, null, null]);
+  expect(formatRate(0.0305)).toBe("3.1%");
+  expect(formatRate(0.001), "small rates keep two decimals").toBe("0.10%");
+  expect(formatRate(0)).toBe("0.0%");
+  expect(formatRate(null)).toBe("—");
 });
 
 test("days without activity are filled in with zeros, in order", () => {
   const day = (d: string, sent: number) => ({ day: d, sent, opened: 0, clicked: 0, unsubscribed: 0 });
-  assert.deepEqual(fillDays([]), []);
-  assert.deepEqual(
-    fillDays([day("2026-03-01", 4), day("2026-02-27", 2)]).map((d) => [d.day, d.sent]),
-    [
+  expect(fillDays([])).toStrictEqual([]);
+  expect(fillDays([day("2026-03-01", 4), day("2026-02-27", 2)]).map((d) => [d.day, d.sent])).toStrictEqual([
       ["2026-02-27", 2],
       ["2026-02-28", 0],
       ["2026-03-01", 4],
-    ],
-  );
+    ]);
 });
 
 test("CSV cells are quoted when they must be, and text cannot turn into a spreadsheet formula", () => {
-  assert.equal(csvCell("plain"), "plain");
-  assert.equal(csvCell('say "hi", twice'), '"say ""hi"", twice"');
-  assert.equal(csvCell("two\nlines"), '"two\nlines"');
-  assert.equal(csvCell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-  assert.equal(csvCell("-5"), "'-5", "text that looks like a formula is defused");
-  assert.equal(csvCell(-5), "-5", "numbers are numbers");
-  assert.equal(csvCell(null), "");
-  assert.equal(csvCell(NaN), "");
-  assert.equal(toCsv([["a", 1], ["b,c", null]]), 'a,1\r\n"b,c",\r\n');
-  assert.equal(csvSections([{ title: "T1", header: ["x"], rows: [[1]] }, { title: "T2", header: ["y"], rows: [] }]), "T1\r\nx\r\n1\r\n\r\nT2\r\ny\r\n");
-  assert.equal(csvName("campaign", "Black Friday: 30% off!"), "campaign-black-friday-30-off.csv");
-  assert.equal(csvName("journey", "???"), "journey.csv");
+  expect(csvCell("plain")).toBe("plain");
+  expect(csvCell('say "hi", twice')).toBe('"say ""hi"", twice"');
+  expect(csvCell("two\nlines")).toBe('"two\nlines"');
+  expect(csvCell("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
+  expect(csvCell("-5"), "text that looks like a formula is defused").toBe("'-5");
+  expect(csvCell(-5), "numbers are numbers").toBe("-5");
+  expect(csvCell(null)).toBe("");
+  expect(csvCell(NaN)).toBe("");
+  expect(toCsv([["a", 1], ["b,c", null]])).toBe('a,1\r\n"b,c",\r\n');
+  expect(csvSections([{ title: "T1", header: ["x"], rows: [[1]] }, { title: "T2", header: ["y"], rows: [] }])).toBe("T1\r\nx\r\n1\r\n\r\nT2\r\ny\r\n");
+  expect(csvName("campaign", "Black Friday: 30% off!")).toBe("campaign-black-friday-30-off.csv");
+  expect(csvName("journey", "???")).toBe("journey.csv");
 });
 
 test("a report's CSV holds its totals with rates, clicks per link and every day", () => {
@@ -100,16 +90,16 @@ test("a report's CSV holds its totals with rates, clicks per link and every day"
     ],
     conversions: { event: "Order Completed", days: 7, converted: 5 },
   });
-  assert.deepEqual(sections.map((s) => s.title), ["Totals", "Clicks per link", "Per day (UTC)"]);
+  expect(sections.map((s) => s.title)).toStrictEqual(["Totals", "Clicks per link", "Per day (UTC)"]);
   const byMetric = new Map(sections[0].rows.map((r) => [r[0], r[2]]));
-  assert.equal(byMetric.get("sent"), 100);
-  assert.equal(byMetric.get("converted"), 5);
-  assert.equal(byMetric.get("opened_rate"), 0.4211);
-  assert.equal(byMetric.get("bounce_rate"), 0.03);
-  assert.equal(byMetric.get("complaint_rate"), 0.0105);
+  expect(byMetric.get("sent")).toBe(100);
+  expect(byMetric.get("converted")).toBe(5);
+  expect(byMetric.get("opened_rate")).toBe(0.4211);
+  expect(byMetric.get("bounce_rate")).toBe(0.03);
+  expect(byMetric.get("complaint_rate")).toBe(0.0105);
   const text = csvSections(sections);
-  assert.ok(text.includes('"https://shop.example/?a=1,b=2",9,1\r\n'), text);
-  assert.ok(text.includes("day,sent,opened,clicked,unsubscribed\r\n2026-12-01,60,20,5,1\r\n2026-12-02,0,0,0,0\r\n2026-12-03,40,20,5,1\r\n"), text);
+  expect(text.includes('"https://shop.example/?a=1,b=2",9,1\r\n'), text).toBeTruthy();
+  expect(text.includes("day,sent,opened,clicked,unsubscribed\r\n2026-12-01,60,20,5,1\r\n2026-12-02,0,0,0,0\r\n2026-12-03,40,20,5,1\r\n"), text).toBeTruthy();
 });
 
 const WELCOME = {
@@ -139,10 +129,8 @@ test("steps come in the order contacts meet them, each with the runs that reache
     { node: "old_step", current: {}, outcomes: { passed: 2 } },
   ];
   const f = stepFunnel(WELCOME, nodes);
-  assert.equal(f.entered, 5);
-  assert.deepEqual(
-    f.rows.map((r) => [r.id, r.reached, r.share, r.now]),
-    [
+  expect(f.entered).toBe(5);
+  expect(f.rows.map((r) => [r.id, r.reached, r.share, r.now])).toStrictEqual([
       ["points", 5, 1, 0],
       ["welcome", 5, 1, 0],
       ["settle_in", 5, 1, 3],
@@ -152,19 +140,18 @@ test("steps come in the order contacts meet them, each with the runs that reache
       ["done", 1, 0.2, 1],
       ["orphan", 0, 0, 0],
       ["old_step", 2, 0.4, 0],
-    ],
-  );
-  assert.equal(f.rows.find((r) => r.id === "old_step")?.inVersion, false);
-  assert.equal(f.rows[0].label, "Change score");
+    ]);
+  expect(f.rows.find((r) => r.id === "old_step")?.inVersion).toBe(false);
+  expect(f.rows[0].label).toBe("Change score");
   // Before anyone entered there are no shares.
-  assert.deepEqual(stepFunnel(WELCOME, []).rows.map((r) => r.share), Array(8).fill(null));
-  assert.equal(reachedOf({ entered: 1, passed: 1, left: 1 }), 1);
+  expect(stepFunnel(WELCOME, []).rows.map((r) => r.share)).toStrictEqual(Array(8).fill(null));
+  expect(reachedOf({ entered: 1, passed: 1, left: 1 })).toBe(1);
 });
 
 test("runs are listed by status in the order of a run's life, unknown ones after, with the total", () => {
   const r = runsByStatus({ delayed: 3, completed: 4, paused_forever: 1 });
-  assert.deepEqual(r.rows.map((x) => x.status), ["delayed", "waiting", "acting", "completed", "converted", "exited", "failed", "paused_forever"]);
-  assert.equal(r.rows[0].count, 3);
-  assert.equal(r.rows[1].count, 0);
-  assert.equal(r.total, 8);
+  expect(r.rows.map((x) => x.status)).toStrictEqual(["delayed", "waiting", "acting", "completed", "converted", "exited", "failed", "paused_forever"]);
+  expect(r.rows[0].count).toBe(3);
+  expect(r.rows[1].count).toBe(0);
+  expect(r.total).toBe(8);
 });

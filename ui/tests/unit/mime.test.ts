@@ -1,8 +1,7 @@
 // Unit tests of the outbox viewer's MIME reader: headers (folded, encoded
 // words), multipart/alternative with quoted-printable and base64 parts,
 // non-ASCII text, and a single-part message.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import { decodeQuotedPrintable, decodeWords, forViewing, header, parseMessage } from "../../src/email/mime";
 
 const b64 = (s: string) => Buffer.from(s, "utf-8").toString("base64");
@@ -33,30 +32,30 @@ const message = [
 
 test("headers are unfolded and encoded words decoded", () => {
   const m = parseMessage(message);
-  assert.equal(header(m.headers, "subject"), "Willkommen, Jürgen");
-  assert.equal(header(m.headers, "DKIM-Signature"), "v=1; a=ed25519-sha256; d=kairos-demo.example; s=demo; b=abc");
-  assert.equal(header(m.headers, "X-Missing"), null);
+  expect(header(m.headers, "subject")).toBe("Willkommen, Jürgen");
+  expect(header(m.headers, "DKIM-Signature")).toBe("v=1; a=ed25519-sha256; d=kairos-demo.example; s=demo; b=abc");
+  expect(header(m.headers, "X-Missing")).toBe(null);
 });
 
 test("multipart/alternative yields the decoded text and HTML parts", () => {
   const m = parseMessage(message);
-  assert.equal(m.text, "Hi Jürgen, this line is long enough to be wrapped by a soft line break here.");
-  assert.equal(m.html, '<p style="color:red">Hi Jürgen</p>');
-  assert.equal(m.root.contentType, "multipart/alternative");
-  assert.equal(m.root.parts.length, 2);
+  expect(m.text).toBe("Hi Jürgen, this line is long enough to be wrapped by a soft line break here.");
+  expect(m.html).toBe('<p style="color:red">Hi Jürgen</p>');
+  expect(m.root.contentType).toBe("multipart/alternative");
+  expect(m.root.parts.length).toBe(2);
 });
 
 test("quoted-printable keeps literal '=' only when escaped, and Q-encoding turns _ into spaces", () => {
-  assert.equal(decodeQuotedPrintable("a=3Db =E2=82=AC"), "a=b €");
-  assert.equal(decodeWords("=?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus?= =?UTF-8?Q?_Berlin?="), "Grüße aus Berlin");
-  assert.equal(decodeWords("plain words"), "plain words");
+  expect(decodeQuotedPrintable("a=3Db =E2=82=AC")).toBe("a=b €");
+  expect(decodeWords("=?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus?= =?UTF-8?Q?_Berlin?=")).toBe("Grüße aus Berlin");
+  expect(decodeWords("plain words")).toBe("plain words");
 });
 
 test("a single-part HTML message with LF line ends", () => {
   const m = parseMessage("Subject: Hello\nContent-Type: text/html; charset=utf-8\n\n<b>Hello</b>\n");
-  assert.equal(m.html, "<b>Hello</b>\n");
-  assert.equal(m.text, null);
-  assert.equal(header(m.headers, "Subject"), "Hello");
+  expect(m.html).toBe("<b>Hello</b>\n");
+  expect(m.text).toBe(null);
+  expect(header(m.headers, "Subject")).toBe("Hello");
 });
 
 test("the open pixel is removed for viewing and links cannot navigate", () => {
@@ -65,8 +64,8 @@ test("the open pixel is removed for viewing and links cannot navigate", () => {
     '<img src="http://k.example/logo.png" alt="logo">' +
     '<img src="http://k.example/t/o/TOKEN.gif" width="1" height="1" alt="" style="display:block"></body></html>';
   const v = forViewing(html);
-  assert.ok(!v.includes("/t/o/"), "no open pixel");
-  assert.ok(v.includes('<img src="http://k.example/logo.png" alt="logo">'), "other images stay");
-  assert.ok(v.startsWith('<html><head><base target="_blank">'), "links open a new window, which the sandbox refuses");
-  assert.equal(forViewing("<p>hi</p>"), '<base target="_blank"><p>hi</p>');
+  expect(!v.includes("/t/o/"), "no open pixel").toBeTruthy();
+  expect(v.includes('<img src="http://k.example/logo.png" alt="logo">'), "other images stay").toBeTruthy();
+  expect(v.startsWith('<html><head><base target="_blank">'), "links open a new window, which the sandbox refuses").toBeTruthy();
+  expect(forViewing("<p>hi</p>")).toBe('<base target="_blank"><p>hi</p>');
 });

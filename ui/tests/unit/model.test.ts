@@ -3,8 +3,7 @@
 // figures formatted for people, coefficients by size with the weak flag,
 // dropped features' reasons, calibration points, contribution bars, and
 // version ids in the server's sentences written as version numbers.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import {
   byEffect,
   calibrationPoints,
@@ -28,24 +27,21 @@ import {
 import { STANDARD_CONTACT_FIELDS } from "../../src/segments/rule";
 
 test("the train form is written as the API's request, optional parts only when given", () => {
-  assert.deepEqual(trainBody(emptyTrainForm()), { event: "Order Completed", horizon_days: 30 });
-  assert.deepEqual(
-    trainBody({ event: " Order Completed ", horizonDays: "14", sensitiveAttribute: "country", allowSensitive: true, threshold: "0.5", l2: "2" }),
-    { event: "Order Completed", horizon_days: 14, sensitive_attribute: "country", allow_sensitive: true, fairness_threshold: 0.5, l2: 2 },
-  );
+  expect(trainBody(emptyTrainForm())).toStrictEqual({ event: "Order Completed", horizon_days: 30 });
+  expect(trainBody({ event: " Order Completed ", horizonDays: "14", sensitiveAttribute: "country", allowSensitive: true, threshold: "0.5", l2: "2" })).toStrictEqual({ event: "Order Completed", horizon_days: 14, sensitive_attribute: "country", allow_sensitive: true, fairness_threshold: 0.5, l2: 2 });
   // Allowing a sensitive attribute means nothing without one.
-  assert.deepEqual(trainBody({ ...emptyTrainForm(), allowSensitive: true }), { event: "Order Completed", horizon_days: 30 });
-  assert.deepEqual(trainBody({ ...emptyTrainForm(), sensitiveAttribute: "plan" }), { event: "Order Completed", horizon_days: 30, sensitive_attribute: "plan" });
+  expect(trainBody({ ...emptyTrainForm(), allowSensitive: true })).toStrictEqual({ event: "Order Completed", horizon_days: 30 });
+  expect(trainBody({ ...emptyTrainForm(), sensitiveAttribute: "plan" })).toStrictEqual({ event: "Order Completed", horizon_days: 30, sensitive_attribute: "plan" });
   // Out-of-range numbers go to the server, which says why at the field.
-  assert.equal(trainBody({ ...emptyTrainForm(), horizonDays: "0" }).horizon_days, 0);
+  expect(trainBody({ ...emptyTrainForm(), horizonDays: "0" }).horizon_days).toBe(0);
 });
 
 test("the form refuses what the server could only call an unreadable body", () => {
-  assert.deepEqual(trainFormErrors(emptyTrainForm()), {});
-  assert.deepEqual(Object.keys(trainFormErrors({ ...emptyTrainForm(), horizonDays: "" })), ["horizon_days"]);
-  assert.deepEqual(Object.keys(trainFormErrors({ ...emptyTrainForm(), horizonDays: "2.5" })), ["horizon_days"]);
-  assert.deepEqual(Object.keys(trainFormErrors({ ...emptyTrainForm(), threshold: "high", l2: "x" })), ["fairness_threshold", "l2"]);
-  assert.deepEqual(trainFormErrors({ ...emptyTrainForm(), horizonDays: "0" }), {}, "the range is the server's to check");
+  expect(trainFormErrors(emptyTrainForm())).toStrictEqual({});
+  expect(Object.keys(trainFormErrors({ ...emptyTrainForm(), horizonDays: "" }))).toStrictEqual(["horizon_days"]);
+  expect(Object.keys(trainFormErrors({ ...emptyTrainForm(), horizonDays: "2.5" }))).toStrictEqual(["horizon_days"]);
+  expect(Object.keys(trainFormErrors({ ...emptyTrainForm(), threshold: "high", l2: "x" }))).toStrictEqual(["fairness_threshold", "l2"]);
+  expect(trainFormErrors({ ...emptyTrainForm(), horizonDays: "0" }), "the range is the server's to check").toStrictEqual({});
 });
 
 test("sensitive attribute candidates are grouping fields, not identifiers or numbers", () => {
@@ -53,22 +49,22 @@ test("sensitive attribute candidates are grouping fields, not identifiers or num
     contact: { ...STANDARD_CONTACT_FIELDS, plan: "string", newsletter: "boolean", lifetime_value: "number", interests: "list", stage: "string" } as const,
     company: {},
   };
-  assert.deepEqual(sensitiveCandidates({ ...schema, contact: { ...schema.contact } }), ["country", "locale", "timezone", "newsletter", "plan", "stage"]);
+  expect(sensitiveCandidates({ ...schema, contact: { ...schema.contact } })).toStrictEqual(["country", "locale", "timezone", "newsletter", "plan", "stage"]);
 });
 
 test("figures are formatted for people", () => {
-  assert.equal(formatPercent(0.13636), "13.6%");
-  assert.equal(formatPercent(0.8, 0), "80%");
-  assert.equal(formatPercent(null), "—");
-  assert.equal(formatMetric(0.7496661), "0.750");
-  assert.equal(formatMetric(undefined), "—");
-  assert.equal(formatLift(1.6056), "1.61×");
-  assert.equal(formatSigned(0.8227), "+0.82");
-  assert.equal(formatSigned(-0.2607), "−0.26");
-  assert.equal(formatSigned(-0.001), "0.00");
-  assert.equal(formatValue(3.2188758), "3.22");
-  assert.equal(formatValue(1200), "1,200");
-  assert.equal(formatValue(null), "missing");
+  expect(formatPercent(0.13636)).toBe("13.6%");
+  expect(formatPercent(0.8, 0)).toBe("80%");
+  expect(formatPercent(null)).toBe("—");
+  expect(formatMetric(0.7496661)).toBe("0.750");
+  expect(formatMetric(undefined)).toBe("—");
+  expect(formatLift(1.6056)).toBe("1.61×");
+  expect(formatSigned(0.8227)).toBe("+0.82");
+  expect(formatSigned(-0.2607)).toBe("−0.26");
+  expect(formatSigned(-0.001)).toBe("0.00");
+  expect(formatValue(3.2188758)).toBe("3.22");
+  expect(formatValue(1200)).toBe("1,200");
+  expect(formatValue(null)).toBe("missing");
 });
 
 test("coefficients are sorted by the size of their effect and weak ones flagged", () => {
@@ -78,23 +74,23 @@ test("coefficients are sorted by the size of their effect and weak ones flagged"
     { name: "c", coefficient: 0.5, standard_error: 0.25 },
     { name: "d", coefficient: -0.2, standard_error: 0.05 },
   ];
-  assert.deepEqual(byEffect(cols).map((c) => c.name), ["b", "c", "a", "d"]);
-  assert.deepEqual(cols.map((c) => c.name), ["a", "b", "c", "d"], "the input is left as it was");
-  assert.equal(isWeak(cols[0]), true);
-  assert.equal(isWeak(cols[1]), false);
-  assert.equal(isWeak(cols[2]), true, "exactly 2 standard errors is still weak");
-  assert.equal(isWeak(cols[3]), false);
+  expect(byEffect(cols).map((c) => c.name)).toStrictEqual(["b", "c", "a", "d"]);
+  expect(cols.map((c) => c.name), "the input is left as it was").toStrictEqual(["a", "b", "c", "d"]);
+  expect(isWeak(cols[0])).toBe(true);
+  expect(isWeak(cols[1])).toBe(false);
+  expect(isWeak(cols[2]), "exactly 2 standard errors is still weak").toBe(true);
+  expect(isWeak(cols[3])).toBe(false);
 });
 
 test("dropped features say why in words", () => {
-  assert.equal(dropReason({ kind: "constant", value: 0 }), "the same value (0) for everyone in the training data");
-  assert.match(dropReason({ kind: "sensitive" }), /sensitive attribute/);
-  assert.equal(dropReason({ kind: "rare_category", min_count: 5 }), "rare category (min count 5)");
+  expect(dropReason({ kind: "constant", value: 0 })).toBe("the same value (0) for everyone in the training data");
+  expect(dropReason({ kind: "sensitive" })).toMatch(/sensitive attribute/);
+  expect(dropReason({ kind: "rare_category", min_count: 5 })).toBe("rare category (min count 5)");
 });
 
 test("calibration points leave out empty bins and follow the prediction", () => {
   const bin = (mean_predicted: number, observed_rate: number, count: number) => ({ lower: 0, upper: 1, mean_predicted, observed_rate, count });
-  assert.deepEqual(calibrationPoints([bin(0.5, 0.6, 10), bin(0.1, 0.2, 5), bin(0.3, 0, 0)]), { x: [0.1, 0.5], y: [0.2, 0.6] });
+  expect(calibrationPoints([bin(0.5, 0.6, 10), bin(0.1, 0.2, 5), bin(0.3, 0, 0)])).toStrictEqual({ x: [0.1, 0.5], y: [0.2, 0.6] });
 });
 
 test("contributions become bars relative to the largest, with their direction", () => {
@@ -102,33 +98,33 @@ test("contributions become bars relative to the largest, with their direction", 
     { feature: "Page Viewed", value: 3, contribution: 1.6 },
     { feature: "Order Completed", value: 2, contribution: -0.8 },
   ]);
-  assert.deepEqual(bars.map((b) => [b.width, b.up]), [[1, true], [0.5, false]]);
-  assert.deepEqual(contributionBars([]), []);
+  expect(bars.map((b) => [b.width, b.up])).toStrictEqual([[1, true], [0.5, false]]);
+  expect(contributionBars([])).toStrictEqual([]);
 });
 
 test("version ids in the server's sentences are written as version numbers", () => {
   const a = "01a2282b-24fa-7423-b193-2c1fc33587d0";
   const b = "01a2282b-3bef-7228-be20-0b4ad5733e6b";
   const numbers = versionNumbers([{ id: b }, { id: a }]);
-  assert.equal(numbers.get(a), 1);
-  assert.equal(numbers.get(b), 2);
-  assert.equal(withVersionNames(`hold-out AUC 0.7497 against 0.7490 for the current model ${a}`, numbers), "hold-out AUC 0.7497 against 0.7490 for the current model #1");
+  expect(numbers.get(a)).toBe(1);
+  expect(numbers.get(b)).toBe(2);
+  expect(withVersionNames(`hold-out AUC 0.7497 against 0.7490 for the current model ${a}`, numbers)).toBe("hold-out AUC 0.7497 against 0.7490 for the current model #1");
   const unknown = "01a2282b-0000-7000-8000-000000000000";
-  assert.equal(withVersionNames(`model ${unknown}`, numbers), `model ${unknown}`);
+  expect(withVersionNames(`model ${unknown}`, numbers)).toBe(`model ${unknown}`);
 });
 
 test("feature values read as people count them", () => {
-  assert.equal(describeValue("Page Viewed in the last 30 days", Math.log1p(24)), "24 times");
-  assert.equal(describeValue("Order Completed ever", Math.log1p(1)), "once");
-  assert.equal(describeValue("Signed Up ever", 0), "never");
-  assert.equal(describeValue("plan = pro", 1), "yes");
-  assert.equal(describeValue("company.employees (missing)", 0), "no");
-  assert.equal(describeValue("days since first seen", 28.4037), "28 days");
-  assert.equal(describeValue("lifetime_value", 1159), "1,159");
-  assert.equal(describeValue("lifetime_value", null), "missing");
+  expect(describeValue("Page Viewed in the last 30 days", Math.log1p(24))).toBe("24 times");
+  expect(describeValue("Order Completed ever", Math.log1p(1))).toBe("once");
+  expect(describeValue("Signed Up ever", 0)).toBe("never");
+  expect(describeValue("plan = pro", 1)).toBe("yes");
+  expect(describeValue("company.employees (missing)", 0)).toBe("no");
+  expect(describeValue("days since first seen", 28.4037)).toBe("28 days");
+  expect(describeValue("lifetime_value", 1159)).toBe("1,159");
+  expect(describeValue("lifetime_value", null)).toBe("missing");
 });
 
 test("the promotion sentence loses the prefix its badge already says", () => {
-  assert.equal(promotionReason("not promoted: hold-out AUC 0.70 does not beat #1"), "hold-out AUC 0.70 does not beat #1");
-  assert.equal(promotionReason("the first model"), "the first model");
+  expect(promotionReason("not promoted: hold-out AUC 0.70 does not beat #1")).toBe("hold-out AUC 0.70 does not beat #1");
+  expect(promotionReason("the first model")).toBe("the first model");
 });

@@ -2,8 +2,7 @@
 // score, audit summaries, "N of M scored", the ranked list's paths, schedule
 // requests and paths, the best send hour in words; and the best-hour choices
 // of the campaign schedule and the journey delay, read and written back.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import {
   auditSummary,
   emptyAuditForm,
@@ -22,67 +21,64 @@ import { delayConfig, delayMode } from "../../src/journeys/graph";
 
 test("a model audit sends the attribute, and the threshold only when given", () => {
   const f = { ...emptyAuditForm(), attribute: "locale" };
-  assert.deepEqual(modelAuditBody(f), { sensitive_attribute: "locale" });
-  assert.deepEqual(modelAuditBody({ ...f, threshold: "0.3" }), { sensitive_attribute: "locale", threshold: 0.3 });
-  assert.deepEqual(modelAuditBody({ ...f, threshold: " x " }), { sensitive_attribute: "locale", threshold: "x" }, "the server names what is wrong");
+  expect(modelAuditBody(f)).toStrictEqual({ sensitive_attribute: "locale" });
+  expect(modelAuditBody({ ...f, threshold: "0.3" })).toStrictEqual({ sensitive_attribute: "locale", threshold: 0.3 });
+  expect(modelAuditBody({ ...f, threshold: " x " }), "the server names what is wrong").toStrictEqual({ sensitive_attribute: "locale", threshold: "x" });
 });
 
 test("a score audit sends the outcome, and a threshold as a number or a name", () => {
   const f = { ...emptyAuditForm(), attribute: "country" };
-  assert.deepEqual(scoreAuditBody(f), { sensitive_attribute: "country", outcome_event: "Order Completed", outcome_days: 30 });
-  assert.deepEqual(scoreAuditBody({ ...f, threshold: "Warm", outcomeDays: "" }), { sensitive_attribute: "country", outcome_event: "Order Completed", threshold: "Warm" });
-  assert.equal(scoreAuditBody({ ...f, threshold: "40" }).threshold, 40);
-  assert.equal(scoreAuditBody({ ...f, outcomeEvent: "  Signed Up " }).outcome_event, "Signed Up");
+  expect(scoreAuditBody(f)).toStrictEqual({ sensitive_attribute: "country", outcome_event: "Order Completed", outcome_days: 30 });
+  expect(scoreAuditBody({ ...f, threshold: "Warm", outcomeDays: "" })).toStrictEqual({ sensitive_attribute: "country", outcome_event: "Order Completed", threshold: "Warm" });
+  expect(scoreAuditBody({ ...f, threshold: "40" }).threshold).toBe(40);
+  expect(scoreAuditBody({ ...f, outcomeEvent: "  Signed Up " }).outcome_event).toBe("Signed Up");
 });
 
 test("an audit's request in a few words", () => {
-  assert.equal(auditSummary({ sensitive_attribute: "locale", threshold: null, outcome_event: null, outcome_days: null }), "by locale");
-  assert.equal(
-    auditSummary({ sensitive_attribute: "country", threshold: "Warm", outcome_event: "Order Completed", outcome_days: null }),
-    "by country, threshold Warm, Order Completed within 30 days",
-  );
-  assert.equal(auditSummary({ sensitive_attribute: "country", threshold: 0.25 }), "by country, threshold 0.25");
+  expect(auditSummary({ sensitive_attribute: "locale", threshold: null, outcome_event: null, outcome_days: null })).toBe("by locale");
+  expect(auditSummary({ sensitive_attribute: "country", threshold: "Warm", outcome_event: "Order Completed", outcome_days: null })).toBe("by country, threshold Warm, Order Completed within 30 days");
+  expect(auditSummary({ sensitive_attribute: "country", threshold: 0.25 })).toBe("by country, threshold 0.25");
 });
 
 test("how many contacts are scored, and the ranked list's pages", () => {
-  assert.equal(scoredText({ scored_contacts: 1180, contacts: 1200 }), "1,180 of 1,200 contacts scored");
-  assert.equal(scoredText({ scored_contacts: 1, contacts: 1 }), "1 of 1 contact scored");
-  assert.equal(scoresPath(20), "/api/v1/models/conversion/scores?limit=20");
-  assert.equal(scoresPath(20, "0.94_01a2"), "/api/v1/models/conversion/scores?limit=20&cursor=0.94_01a2");
+  expect(scoredText({ scored_contacts: 1180, contacts: 1200 })).toBe("1,180 of 1,200 contacts scored");
+  expect(scoredText({ scored_contacts: 1, contacts: 1 })).toBe("1 of 1 contact scored");
+  expect(scoresPath(20)).toBe("/api/v1/models/conversion/scores?limit=20");
+  expect(scoresPath(20, "0.94_01a2")).toBe("/api/v1/models/conversion/scores?limit=20&cursor=0.94_01a2");
 });
 
 test("schedules: the request, the form's check of the days, the encoded path", () => {
-  assert.deepEqual(scheduleBody("7", { event: "Order Completed", horizon_days: 30 }), { every_days: 7, request: { event: "Order Completed", horizon_days: 30 } });
-  assert.equal(everyDaysError("7"), undefined);
-  assert.equal(everyDaysError("1.5"), "Enter a whole number of days.");
-  assert.equal(everyDaysError(""), "Enter a whole number of days.");
-  assert.equal(schedulePath("Order Completed"), "/api/v1/models/conversion/schedules/Order%20Completed");
-  assert.equal(schedulePath("a/b"), "/api/v1/models/conversion/schedules/a%2Fb");
+  expect(scheduleBody("7", { event: "Order Completed", horizon_days: 30 })).toStrictEqual({ every_days: 7, request: { event: "Order Completed", horizon_days: 30 } });
+  expect(everyDaysError("7")).toBe(undefined);
+  expect(everyDaysError("1.5")).toBe("Enter a whole number of days.");
+  expect(everyDaysError("")).toBe("Enter a whole number of days.");
+  expect(schedulePath("Order Completed")).toBe("/api/v1/models/conversion/schedules/Order%20Completed");
+  expect(schedulePath("a/b")).toBe("/api/v1/models/conversion/schedules/a%2Fb");
 });
 
 test("the best hour in words, and where it comes from", () => {
-  assert.equal(formatHour(8), "08:00");
-  assert.equal(formatHour(20), "20:00");
-  assert.equal(sendTimeText({ hour: 20, share: 0.3, personal_weight: 0.8, timezone: "Europe/Berlin" }), "20:00 (Europe/Berlin) — mostly from their own opens");
-  assert.equal(sendTimeText({ hour: 9, share: 0.1, personal_weight: 0.1, timezone: "UTC" }), "09:00 (UTC) — from the workspace's pattern");
+  expect(formatHour(8)).toBe("08:00");
+  expect(formatHour(20)).toBe("20:00");
+  expect(sendTimeText({ hour: 20, share: 0.3, personal_weight: 0.8, timezone: "Europe/Berlin" })).toBe("20:00 (Europe/Berlin) — mostly from their own opens");
+  expect(sendTimeText({ hour: 9, share: 0.1, personal_weight: 0.1, timezone: "UTC" })).toBe("09:00 (UTC) — from the workspace's pattern");
 });
 
 test("a campaign at each recipient's best hour is sent as send_time optimised and read back", () => {
   const best = definitionOf({ ...EMPTY_FORM, timing: "best", localTime: "09:00" });
-  assert.equal(best.send_time, "optimised");
-  assert.equal(best.local_time, undefined, "exclusive with a local time");
-  assert.equal(formOf("x", { send_time: "optimised" }).timing, "best");
-  assert.equal(formOf("x", { local_time: "09:30" }).timing, "local");
-  assert.equal(formOf("x", {}).timing, "start");
-  assert.equal(definitionOf({ ...EMPTY_FORM, timing: "local", localTime: "09:30" }).local_time, "09:30");
-  assert.equal(definitionOf(EMPTY_FORM).send_time, undefined);
-  assert.equal(fieldOf("definition.send_time"), "timing");
+  expect(best.send_time).toBe("optimised");
+  expect(best.local_time, "exclusive with a local time").toBe(undefined);
+  expect(formOf("x", { send_time: "optimised" }).timing).toBe("best");
+  expect(formOf("x", { local_time: "09:30" }).timing).toBe("local");
+  expect(formOf("x", {}).timing).toBe("start");
+  expect(definitionOf({ ...EMPTY_FORM, timing: "local", localTime: "09:30" }).local_time).toBe("09:30");
+  expect(definitionOf(EMPTY_FORM).send_time).toBe(undefined);
+  expect(fieldOf("definition.send_time")).toBe("timing");
 });
 
 test("a journey delay until the best hour, read back", () => {
-  assert.deepEqual(delayConfig("best"), { until: { best_hour: true } });
-  assert.equal(delayMode({ until: { best_hour: true } }), "best");
-  assert.equal(delayMode({ until: { weekdays: ["mon"], at: "09:00" } }), "until");
-  assert.equal(delayMode({ duration: { days: 1 } }), "for");
-  assert.equal(delayMode(delayConfig("until")), "until");
+  expect(delayConfig("best")).toStrictEqual({ until: { best_hour: true } });
+  expect(delayMode({ until: { best_hour: true } })).toBe("best");
+  expect(delayMode({ until: { weekdays: ["mon"], at: "09:00" } })).toBe("until");
+  expect(delayMode({ duration: { days: 1 } })).toBe("for");
+  expect(delayMode(delayConfig("until"))).toBe("until");
 });

@@ -1,8 +1,7 @@
 // Unit tests of the segment rule model: rule JSON survives a round trip
 // through the builder's tree, typed values are written as the API expects,
 // and server error paths find the condition they are about.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import { emptyCondition, emptyGroup, fromRule, nodeForPath, toRule, type FieldCondition, type PathIndex, type Schema } from "../../src/segments/rule";
 
 const schema: Schema = {
@@ -28,23 +27,23 @@ test("rules of every kind the builder has pickers for survive a round trip", () 
     const tree = fromRule(r);
     const back = toRule(tree, schema);
     // A top-level condition comes back inside an AND group of one.
-    assert.deepEqual(back, "and" in r || "or" in r ? r : { and: [r] }, JSON.stringify(r));
+    expect(back, JSON.stringify(r)).toStrictEqual("and" in r || "or" in r ? r : { and: [r] });
   }
 });
 
 test("conditions the builder has no picker for are kept as JSON, unchanged", () => {
   const r = { and: [{ event: "Signed Up", first: { op: "before", value: "2026-01-01" } }, { email: "opened", window: { last_days: 30 } }] };
   const tree = fromRule(r);
-  assert.equal(tree.children[0].kind, "raw");
-  assert.equal(tree.children[1].kind, "raw");
-  assert.deepEqual(toRule(tree, schema), r);
+  expect(tree.children[0].kind).toBe("raw");
+  expect(tree.children[1].kind).toBe("raw");
+  expect(toRule(tree, schema)).toStrictEqual(r);
 });
 
 test("typed values are written as the API expects them", () => {
   const g = emptyGroup("and");
   const c = (field: string, op: string, value: string, value2 = ""): FieldCondition => ({ ...(emptyCondition("field") as FieldCondition), field, op, value, value2 });
   g.children = [c("lifetime_value", "gte", "42.5"), c("newsletter", "equals", "false"), c("interests", "in", "books, music"), c("signup_date", "between", "2026-01-01", "2026-02-01"), c("country", "equals", " DE ")];
-  assert.deepEqual(toRule(g, schema), {
+  expect(toRule(g, schema)).toStrictEqual({
     and: [
       { field: "lifetime_value", op: "gte", value: 42.5 },
       { field: "newsletter", op: "equals", value: false },
@@ -57,7 +56,7 @@ test("typed values are written as the API expects them", () => {
 
 test("event property values take the type they look like", () => {
   const tree = fromRule({ and: [{ event: "Order Completed", where: [{ property: "total", op: "gt", value: 50 }, { property: "gift", op: "equals", value: true }, { property: "currency", op: "equals", value: "usd" }] }] });
-  assert.deepEqual(toRule(tree, schema), { and: [{ event: "Order Completed", where: [{ property: "total", op: "gt", value: 50 }, { property: "gift", op: "equals", value: true }, { property: "currency", op: "equals", value: "usd" }] }] });
+  expect(toRule(tree, schema)).toStrictEqual({ and: [{ event: "Order Completed", where: [{ property: "total", op: "gt", value: 50 }, { property: "gift", op: "equals", value: true }, { property: "currency", op: "equals", value: "usd" }] }] });
 });
 
 test("an error path from the server names the innermost condition it is about", () => {
@@ -65,11 +64,11 @@ test("an error path from the server names the innermost condition it is about", 
   const paths: PathIndex = new Map();
   toRule(tree, schema, paths);
   const inner = tree.children[1];
-  assert.equal(inner.kind, "group");
+  expect(inner.kind).toBe("group");
   if (inner.kind !== "group") return;
-  assert.equal(nodeForPath("rule.and[0].value", paths), tree.children[0].id);
-  assert.equal(nodeForPath("rule.and[1].or[1].not.field", paths), inner.children[1].id);
-  assert.equal(nodeForPath("rule.and[1].or", paths), inner.id);
-  assert.equal(nodeForPath("rule.and[10]", paths), tree.id);
-  assert.equal(nodeForPath("name", paths), undefined);
+  expect(nodeForPath("rule.and[0].value", paths)).toBe(tree.children[0].id);
+  expect(nodeForPath("rule.and[1].or[1].not.field", paths)).toBe(inner.children[1].id);
+  expect(nodeForPath("rule.and[1].or", paths)).toBe(inner.id);
+  expect(nodeForPath("rule.and[10]", paths)).toBe(tree.id);
+  expect(nodeForPath("name", paths)).toBe(undefined);
 });

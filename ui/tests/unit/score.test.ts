@@ -2,8 +2,7 @@
 // through the editor's state, typed inputs are written as the API expects,
 // server error paths land on the rule, condition, threshold or field they
 // name, and values are shown rounded with their sign.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import type { Schema } from "../../src/segments/rule";
 import {
   definitionOf,
@@ -45,7 +44,7 @@ const full: ScoreDefinition = {
 };
 
 test("a definition survives a round trip through the editor", () => {
-  assert.deepEqual(definitionOf(formOf(full), schema), full);
+  expect(definitionOf(formOf(full), schema)).toStrictEqual(full);
   // The demo's score, as the server returns it.
   const demo: ScoreDefinition = {
     name: "engagement",
@@ -55,21 +54,21 @@ test("a definition survives a round trip through the editor", () => {
     attributes: [{ when: { field: "plan", op: "equals", value: "pro" }, points: 10 }],
     thresholds: [{ name: "Warm", value: 40 }],
   };
-  assert.deepEqual(definitionOf(formOf(demo), schema), demo);
+  expect(definitionOf(formOf(demo), schema)).toStrictEqual(demo);
 });
 
 test("empty optional parts are left out, typed numbers are numbers, and a half-typed number is sent as typed", () => {
   const f = emptyForm();
   f.name = " fit ";
   f.events[0] = { ...f.events[0], event: " Signed Up ", points: "-2.5" };
-  assert.deepEqual(definitionOf(f, schema), { name: "fit", events: [{ event: "Signed Up", points: -2.5 }], attributes: [], thresholds: [] });
+  expect(definitionOf(f, schema)).toStrictEqual({ name: "fit", events: [{ event: "Signed Up", points: -2.5 }], attributes: [], thresholds: [] });
   f.halfLifeDays = "14";
   f.events[0] = { ...f.events[0], capped: true, capPoints: "", capPer: "week" };
   f.thresholds = [{ id: "t", name: "Warm", value: "abc" }];
   const d = definitionOf(f, schema);
-  assert.equal(d.half_life_days, 14);
-  assert.deepEqual(d.events?.[0].cap, { points: "", per: "week" });
-  assert.deepEqual(d.thresholds, [{ name: "Warm", value: "abc" }]);
+  expect(d.half_life_days).toBe(14);
+  expect(d.events?.[0].cap).toStrictEqual({ points: "", per: "week" });
+  expect(d.thresholds).toStrictEqual([{ name: "Warm", value: "abc" }]);
 });
 
 test("server error paths land on the rule, condition, threshold or field they name", () => {
@@ -91,33 +90,30 @@ test("server error paths land on the rule, condition, threshold or field they na
     ],
     paths,
   );
-  assert.equal(e.parts.get(form.events[0].id), "unknown operator (events[0].where[0].op)");
-  assert.equal(e.parts.get(form.events[3].id), "points must not be 0 (events[3].points)");
-  assert.equal(e.parts.has(form.events[1].id), false);
+  expect(e.parts.get(form.events[0].id)).toBe("unknown operator (events[0].where[0].op)");
+  expect(e.parts.get(form.events[3].id)).toBe("points must not be 0 (events[3].points)");
+  expect(e.parts.has(form.events[1].id)).toBe(false);
   // A single condition is shown on that condition, not on the group around it.
   const single = form.attributes[0].when.children[0];
-  assert.equal(e.conditions.get(single.id), "unknown contact field (attributes[0].when.field)");
+  expect(e.conditions.get(single.id)).toBe("unknown contact field (attributes[0].when.field)");
   // An AND of several is the rule's top group; the negated consent is its second condition.
-  assert.equal(e.conditions.get(form.attributes[2].when.children[1].id), "unknown channel (attributes[2].when.and[1].not.consent.channel)");
-  assert.equal(e.parts.get(form.attributes[1].id), "must not be 0 (attributes[1].points)");
-  assert.equal(e.parts.get(form.thresholds[1].id), "expected a name (thresholds[1].name)");
-  assert.deepEqual(e.fields, { half_life_days: "expected a number of days", name: "expected a name" });
-  assert.deepEqual(
-    e.rest.map((r) => r.path),
-    ["$", "events[9].event"],
-  );
+  expect(e.conditions.get(form.attributes[2].when.children[1].id)).toBe("unknown channel (attributes[2].when.and[1].not.consent.channel)");
+  expect(e.parts.get(form.attributes[1].id)).toBe("must not be 0 (attributes[1].points)");
+  expect(e.parts.get(form.thresholds[1].id)).toBe("expected a name (thresholds[1].name)");
+  expect(e.fields).toStrictEqual({ half_life_days: "expected a number of days", name: "expected a name" });
+  expect(e.rest.map((r) => r.path)).toStrictEqual(["$", "events[9].event"]);
 });
 
 test("values are rounded sensibly and changes carry their sign", () => {
-  assert.equal(formatScore(177.70193), "178");
-  assert.equal(formatScore(31.850383), "31.9");
-  assert.equal(formatScore(20), "20");
-  assert.equal(formatScore(-0.04), "0");
-  assert.equal(formatScore(1234.5), "1,235");
-  assert.equal(formatDelta(2), "+2");
-  assert.equal(formatDelta(-30), "−30");
-  assert.equal(formatDelta(1.25), "+1.3");
-  assert.equal(thresholdsText(full), "MQL 50 · SQL 100");
-  assert.equal(thresholdsText({ name: "x", thresholds: [{ name: "Hot", value: 80 }, { name: "Warm", value: 40 }] }), "Warm 40 · Hot 80");
-  assert.equal(thresholdsText({ name: "x" }), "—");
+  expect(formatScore(177.70193)).toBe("178");
+  expect(formatScore(31.850383)).toBe("31.9");
+  expect(formatScore(20)).toBe("20");
+  expect(formatScore(-0.04)).toBe("0");
+  expect(formatScore(1234.5)).toBe("1,235");
+  expect(formatDelta(2)).toBe("+2");
+  expect(formatDelta(-30)).toBe("−30");
+  expect(formatDelta(1.25)).toBe("+1.3");
+  expect(thresholdsText(full)).toBe("MQL 50 · SQL 100");
+  expect(thresholdsText({ name: "x", thresholds: [{ name: "Hot", value: 80 }, { name: "Warm", value: 40 }] })).toBe("Warm 40 · Hot 80");
+  expect(thresholdsText({ name: "x" })).toBe("—");
 });

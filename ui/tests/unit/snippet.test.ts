@@ -1,15 +1,14 @@
 // Unit tests of the snippets page's logic: which snippets a text includes
 // (as the server reads includes), who uses a snippet, and where each
 // problem of a refused save is shown.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import { includedSnippets, snippetProblems, snippetUsers } from "../../src/email/snippet";
 
 test("includes are read with either quote, with or without whitespace control, render too, each once", () => {
   const text = `{% include 'footer' %}<p>{%- include "header" -%}</p>{%render 'footer'%}{% if x %}{% endif %}{{ include }}`;
-  assert.deepEqual(includedSnippets(text), ["footer", "header"]);
-  assert.deepEqual(includedSnippets(null), []);
-  assert.deepEqual(includedSnippets("{% comment %}include 'no'{% endcomment %}"), []);
+  expect(includedSnippets(text)).toStrictEqual(["footer", "header"]);
+  expect(includedSnippets(null)).toStrictEqual([]);
+  expect(includedSnippets("{% comment %}include 'no'{% endcomment %}")).toStrictEqual([]);
 });
 
 test("a snippet is used by templates that include it or have it as layout, and by other snippets", () => {
@@ -32,7 +31,7 @@ test("a snippet is used by templates that include it or have it as layout, and b
     { name: "footer", body: "{% include 'footer' %}" },
     { name: "legal", body: "{% include 'footer' %}" },
   ];
-  assert.deepEqual(snippetUsers("footer", templates, snippets), {
+  expect(snippetUsers("footer", templates, snippets)).toStrictEqual({
     templates: [
       { id: "1", name: "T1" },
       { id: "3", name: "T3" },
@@ -40,7 +39,7 @@ test("a snippet is used by templates that include it or have it as layout, and b
     ],
     snippets: ["legal"],
   });
-  assert.deepEqual(snippetUsers("legal", templates, snippets), { templates: [], snippets: [] });
+  expect(snippetUsers("legal", templates, snippets)).toStrictEqual({ templates: [], snippets: [] });
 });
 
 test("a refused save's problems go to the name, the body, or the others", () => {
@@ -53,11 +52,11 @@ test("a refused save's problems go to the name, the body, or the others", () => 
     ],
     "footer",
   );
-  assert.equal(p.name, "a snippet name is 1 to 100 letters");
-  assert.deepEqual(p.body, [
+  expect(p.name).toBe("a snippet name is 1 to 100 letters");
+  expect(p.body).toStrictEqual([
     { part: "snippet footer", line: 2, column: 7, message: 'unknown variable "foo"' },
     { part: "body", line: null, column: null, message: "is required" },
   ]);
-  assert.deepEqual(p.others, [{ part: "snippet header", line: 1, column: 1, message: "broken" }]);
-  assert.deepEqual(snippetProblems(undefined, "x"), { name: undefined, body: [], others: [] });
+  expect(p.others).toStrictEqual([{ part: "snippet header", line: 1, column: 1, message: "broken" }]);
+  expect(snippetProblems(undefined, "x")).toStrictEqual({ name: undefined, body: [], others: [] });
 });

@@ -1,7 +1,6 @@
 // Unit tests of how the template editor places the API's problems: paths
 // `part:line:column` read into their parts, and line/column to a caret offset.
-import assert from "node:assert/strict";
-import { test } from "node:test";
+import { expect, test } from "vitest";
 import { offsetOf, templateIssues } from "../../src/email/types";
 
 test("problem paths are read into part, line and column", () => {
@@ -10,19 +9,19 @@ test("problem paths are read into part, line and column", () => {
     { path: "snippet footer:1:12", message: "unknown snippet" },
     { path: "name", message: "a template needs a name" },
   ]);
-  assert.deepEqual(issues, [
+  expect(issues).toStrictEqual([
     { part: "body", line: 2, column: 4, message: 'contact has no field "frist_name"' },
     { part: "snippet footer", line: 1, column: 12, message: "unknown snippet" },
     { part: "name", line: null, column: null, message: "a template needs a name" },
   ]);
-  assert.deepEqual(templateIssues(undefined), []);
+  expect(templateIssues(undefined)).toStrictEqual([]);
 });
 
 test("a line and column become the caret offset, clamped to the line", () => {
   const text = "first\nsecond line\nthird";
-  assert.equal(offsetOf(text, 1, 1), 0);
-  assert.equal(offsetOf(text, 2, 4), 9);
-  assert.equal(text.slice(offsetOf(text, 2, 4)), "ond line\nthird");
-  assert.equal(offsetOf(text, 2, 99), 17, "past the end of line 2: its end");
-  assert.equal(offsetOf(text, 9, 1), text.length, "past the last line: the end");
+  expect(offsetOf(text, 1, 1)).toBe(0);
+  expect(offsetOf(text, 2, 4)).toBe(9);
+  expect(text.slice(offsetOf(text, 2, 4))).toBe("ond line\nthird");
+  expect(offsetOf(text, 2, 99), "past the end of line 2: its end").toBe(17);
+  expect(offsetOf(text, 9, 1), "past the last line: the end").toBe(text.length);
 });

@@ -1,0 +1,127 @@
+// The contacts list's filters as plain data: read from and written to the
+// page address (so a filtered view can be shared or reloaded), turned into
+// the query of GET /api/v1/contacts, and the kind of input each custom field
+// takes. Pure, so it is unit tested.
+
+/** A custom field's definition (GET /api/v1/fields). */
+export interface FieldDefinition {
+  entity: "contact" | "company" | string;
+  name: string;
+  type: "string" | "number" | "boolean" | "date" | "list" | string;
+  label: string | null;
+}
+
+/** "This custom field has this value" (for a list field: the list includes the value). */
+export interface FieldFilter {
+  name: string;
+  value: string;
+}
+
+export interface ContactFilters {
+  /** Text in the email, name or external id. */
+  q: string;
+  /** Two-letter country code. */
+  country: string;
+  /** A company's id: only its contacts. */
+  company: string;
+  /** A day (YYYY-MM-DD): only contacts updated since its start, in the marketer's time zone. */
+  updatedSince: string;
+  fields: FieldFilter[];
+}
+
+export const NO_FILTERS: ContactFilters = { q: "", country: "", company: "", updatedSince: "", fields: [] };
+
+const FIELD_PREFIX = "field.";
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The filters an address's query holds; what it lacks is empty. */
+export function filtersFromParams(p: URLSearchParams): ContactFilters {
+  const fields: FieldFilter[] = [];
+  for (const [k, v] of p) {
+    const name = k.startsWith(FIELD_PREFIX) ? k.slice(FIELD_PREFIX.length) : "";
+    if (name && !fields.some((f) => f.name === name)) fields.push({ name, value: v });
+  }
+  return {
+    q: p.get("q") ?? "",
+    country: p.get("country") ?? "",
+    company: p.get("company_id") ?? "",
+    updatedSince: p.get("updated_since") ?? "",
+    fields,
+  };
+}
+
+/** The address's query for `f`: the API's own parameter names, trimmed,
+ * the country in capitals, and nothing for what is empty (a field filter
+ * without a field or a value is not a filter yet). */
+export function paramsOfFilters(f: ContactFilters): URLSearchParams {
+  const p = new URLSearchParams();
+  const q = f.q.trim();
+  if (q) p.set("q", q);
+  const country = f.country.trim().toUpperCase();
+  if (country) p.set("country", country);
+  if (f.company.trim()) p.set("company_id", f.company.trim());
+  if (f.updatedSince.trim()) p.set("updated_since", f.updatedSince.trim());
+  for (const x of f.fields) {
+    const name = x.name.trim();
+    const value = x.value.trim();
+    if (name && value && !p.has(FIELD_PREFIX + name)) p.set(FIELD_PREFIX + name, value);
+  }
+  return p;
+}
+
+/** The start of `day` (YYYY-MM-DD) in the browser's time zone, as the RFC 3339 instant the API takes. */
+export function sinceInstant(day: string): string {
+  return new Date(`${day}T00:00:00`).toISOString();
+}
+
+/** The query of GET /api/v1/contacts for `f`, one page of `limit` from
+ * `cursor`. A day is sent as the instant it starts; anything else given
+ * for "updated since" (an address typed by hand) goes as it is, for the
+ * server to accept or explain. */
+export function apiQuery(f: ContactFilters, limit: number, cursor?: string): URLSearchParams {
+  const p = paramsOfFilters(f);
+  const since = p.get("updated_since");
+  if (since && DAY.test(since)) p.set("updated_since", sinceInstant(since));
+  p.set("limit", String(limit));
+  if (cursor) p.set("cursor", cursor);
+  return p;
+}
+
+/** How many filters are in force. */
+export function activeFilters(f: ContactFilters): number {
+  const p = paramsOfFilters(f);
+  return [...p.keys()].length;
+}
+
+/** Whether `day` is a whole day a date input can show. */
+export function isDay(day: string): boolean {
+  return DAY.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00Z`));
+}
+
+/** The input a custom field's filter takes. */
+export function fieldInput(type: string): "boolean" | "number" | "date" | "text" {
+  if (type === "boolean" || type === "number" || type === "date") return type;
+  return "text";
+}
+
+/** The contact fields a filter row may pick: those not taken by another row (its own stays). */
+export function fieldChoices(defs: FieldDefinition[], filters: FieldFilter[], own: string): FieldDefinition[] {
+  const taken = new Set(filters.map((f) => f.name).filter((n) => n !== own));
+  return defs.filter((d) => d.entity === "contact" && !taken.has(d.name)).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A new filter row on the first contact field no row uses yet; null when every field has one. */
+export function nextFieldFilter(defs: FieldDefinition[], filters: FieldFilter[]): FieldFilter | null {
+  const d = fieldChoices(defs, filters, "")[0];
+  return d ? { name: d.name, value: "" } : null;
+}
+
+/** How a field is called on the page: its label, else its name in words. */
+export function fieldLabel(d: Pick<FieldDefinition, "name" | "label">): string {
+  return d.label?.trim() || d.name.replace(/_/g, " ");
+}
+
+/** The address parameter (and the API's error path) of a field filter. */
+export function fieldParam(name: string): string {
+  return FIELD_PREFIX + name;
+}

@@ -1,0 +1,174 @@
+// Browser tests of the contacts list's filters against the real `kairos demo`
+// binary: country, a custom field (added with the keyboard), a company picked
+// from the workspace's companies and "updated since" narrow the list to
+// exactly what GET /api/v1/contacts returns for the same query, page by
+// page; the filters live in the address, so a reload (or a shared link)
+// shows the same list with the same controls; a filter nothing matches says
+// so and offers to clear; and a filter the server refuses (a number field
+// given letters, a field no longer defined, a bad date in a link) shows the
+// server's own explanation at that filter.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
+
+const skip = missingPrerequisite();
+if (skip) console.log(`# skipping browser tests: ${skip}`);
+
+describe("contacts list filters", { skip: skip ?? false }, () => {
+  let server;
+  let b;
+
+  before(async () => {
+    server = await startKairos({ contacts: 300 });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  afterEach(async (t) => {
+    if (!b) return;
+    const done = b;
+    b = undefined;
+    await closeAndCheck(done, server, t.name, { prefix: "last-contacts-", maxName: 60, calledApi: true });
+  });
+
+  /** The list shows exactly the API's first page for `query` (the address's own parameters). */
+  const showsApiPage = async (page, query, what, cursor) => {
+    const p = new URLSearchParams(query);
+    p.set("limit", "25");
+    if (cursor) p.set("cursor", cursor);
+    const api = await server.api("GET", `/api/v1/contacts?${p}`);
+    assert.equal(api.status, 200, JSON.stringify(api.body));
+    const expected = api.body.data.map((c) => c.email ?? "—");
+    const rows = page.locator("table tbody tr");
+    await eventually(async () => JSON.stringify(await rows.locator("td:nth-child(2)").allInnerTexts()) === JSON.stringify(expected), 10_000, what);
+    return api.body;
+  };
+  const address = (page) => new URL(page.url()).searchParams.toString();
+
+  test("country, a custom field, a company and updated-since narrow the list to what the API returns; the address keeps them", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Contacts" }).click();
+    await page.getByRole("heading", { name: "Contacts" }).waitFor();
+    await showsApiPage(page, "", "the unfiltered list");
+
+    // Country, typed in lower case: the address and the query carry it in capitals.
+    await page.getByLabel("Country").fill("fr");
+    await eventually(async () => address(page) === "country=FR", 5000, "the country in the address");
+    const french = await showsApiPage(page, "country=FR", "French contacts");
+    assert.ok(french.data.length > 0 && french.data.every((c) => c.country === "FR"));
+
+    // A custom-field filter added with the keyboard: newsletter is true.
+    await page.getByRole("button", { name: "+ Field filter" }).focus();
+    await page.keyboard.press("Enter");
+    const row = page.getByTestId("field-filter").first();
+    await row.getByLabel("Custom field 1").selectOption("newsletter");
+    await row.getByLabel("Value of newsletter").selectOption("true");
+    await eventually(async () => address(page) === "country=FR&field.newsletter=true", 5000, "the field filter in the address");
+    const subscribers = await showsApiPage(page, "country=FR&field.newsletter=true", "French subscribers");
+    assert.ok(subscribers.data.length > 0 && subscribers.data.length < french.data.length, "the field filter narrows the list");
+
+    // The company of the first subscriber, picked by name.
+    const first = subscribers.data.find((c) => c.company_ids.length > 0);
+    assert.ok(first, "a French subscriber works for a company");
+    const company = (await server.api("GET", `/api/v1/companies/${first.company_ids[0]}`)).body;
+    await page.getByLabel("Company").selectOption({ label: company.name });
+    const query = `country=FR&company_id=${company.id}&field.newsletter=true`;
+    const withSince = (day) => `country=FR&company_id=${company.id}&updated_since=${day}&field.newsletter=true`;
+    await eventually(async () => address(page) === query, 5000, "the company in the address");
+    const atCompany = await showsApiPage(page, query, "French subscribers at the company");
+    assert.ok(atCompany.data.some((c) => c.id === first.id));
+    await b.shot("contacts-filtered");
+
+    // A reload shows the same list with the same controls.
+    await page.reload();
+    await showsApiPage(page, query, "the filtered list after a reload");
+    assert.equal(await page.getByLabel("Country").inputValue(), "FR");
+    assert.equal(await page.getByLabel("Company").inputValue(), company.id);
+    assert.equal(await page.getByTestId("field-filter").first().getByLabel("Custom field 1").inputValue(), "newsletter");
+    assert.equal(await page.getByTestId("field-filter").first().getByLabel("Value of newsletter").inputValue(), "true");
+
+    // Updated since tomorrow: nothing matches, and the page says so and offers to clear.
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel("Updated since").fill(tomorrow);
+    await eventually(async () => address(page) === withSince(tomorrow), 5000, "updated-since in the address");
+    const empty = page.getByTestId("no-contacts");
+    await empty.waitFor();
+    assert.match(await empty.innerText(), /No contacts match these filters\./);
+    assert.equal(await page.locator("table tbody tr").count(), 0);
+    await b.shot("contacts-none-match");
+    // Since a week ago: the list is back.
+    const lastWeek = new Date(Date.now() - 7 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel("Updated since").fill(lastWeek);
+    await eventually(async () => address(page) === withSince(lastWeek), 5000, "the earlier day in the address");
+    const since = new Date(`${lastWeek}T00:00:00`).toISOString();
+    await showsApiPage(page, withSince(encodeURIComponent(since)), "contacts updated in the last week");
+
+    // Clearing from the empty state brings back the whole list.
+    await page.getByLabel("Updated since").fill(tomorrow);
+    await empty.waitFor();
+    await empty.getByRole("button", { name: "Clear filters" }).click();
+    await eventually(async () => address(page) === "", 5000, "an address without filters");
+    await showsApiPage(page, "", "the whole list again");
+    assert.equal(await page.getByLabel("Country").inputValue(), "");
+    assert.equal(await page.getByTestId("field-filter").count(), 0);
+  });
+
+  test("a filter on a number field, paged; refused filters show the server's explanation at the filter", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+
+    // A shared link: subscribers, more than a page of them.
+    await page.goto(`${server.url}/contacts?field.newsletter=true`);
+    const p1 = await showsApiPage(page, "field.newsletter=true", "subscribers, page 1");
+    assert.ok(p1.next_cursor, "more than one page of subscribers");
+    await page.getByRole("button", { name: "Next →" }).click();
+    await showsApiPage(page, "field.newsletter=true", "subscribers, page 2", p1.next_cursor);
+    await page.getByText("Page 2").waitFor();
+
+    // Changing a filter starts again at page 1: a number field, typed.
+    const ltv = (await server.api("GET", "/api/v1/contacts?limit=1&field.newsletter=true")).body.data[0].custom.lifetime_value;
+    await page.getByRole("button", { name: "+ Field filter" }).click();
+    const second = page.getByTestId("field-filter").nth(1);
+    await second.getByLabel("Custom field 2").selectOption("lifetime_value");
+    await second.getByLabel("Value of lifetime value").fill(String(ltv));
+    await eventually(async () => address(page) === `field.newsletter=true&field.lifetime_value=${ltv}`, 5000, "the number filter in the address");
+    const matched = await showsApiPage(page, `field.newsletter=true&field.lifetime_value=${ltv}`, "subscribers with that lifetime value");
+    assert.ok(matched.data.length >= 1 && matched.data.every((c) => c.custom.lifetime_value === ltv));
+    await page.getByText("Page 1").waitFor();
+    // Removing the filter, by its button.
+    await page.getByRole("button", { name: "Remove the filter on lifetime value" }).click();
+    await eventually(async () => address(page) === "field.newsletter=true", 5000, "the number filter removed");
+
+    // Refused filters, each from a link: the API's message at the filter at fault.
+    const refusal = async (query) => {
+      const r = await server.api("GET", `/api/v1/contacts?limit=25&${query}`);
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+      return r.body.errors[0].message;
+    };
+    await page.goto(`${server.url}/contacts?field.lifetime_value=lots`);
+    const numberError = page.getByTestId("field-filter").first().locator(".field-error");
+    await numberError.waitFor();
+    assert.equal(await numberError.innerText(), await refusal("field.lifetime_value=lots"));
+    assert.equal(await page.getByTestId("no-contacts").count(), 0, "a refused filter is not an empty result");
+    await b.shot("contacts-refused-number");
+
+    await page.goto(`${server.url}/contacts?field.gone=1`);
+    const gone = page.getByTestId("field-filter").first();
+    await gone.locator(".field-error").waitFor();
+    assert.equal(await gone.locator(".field-error").innerText(), await refusal("field.gone=1"));
+    await eventually(async () => (await gone.getByLabel("Custom field 1").locator("option:checked").innerText()) === "gone (not defined)", 5000, "the undefined field named");
+
+    await page.goto(`${server.url}/contacts?updated_since=yesterday`);
+    const dateError = page.locator("#contact-updated-since-error");
+    await dateError.waitFor();
+    assert.equal(await dateError.innerText(), await refusal("updated_since=yesterday"));
+    assert.equal(await page.getByLabel("Updated since").getAttribute("aria-describedby"), "contact-updated-since-error");
+    await b.shot("contacts-refused-date");
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await eventually(async () => address(page) === "", 5000, "the bad link cleared");
+    await showsApiPage(page, "", "the whole list");
+  });
+});

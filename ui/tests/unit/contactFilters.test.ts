@@ -1,0 +1,132 @@
+// Unit tests of the contacts list's filters: every filter survives the trip
+// through the page address, empty and half-made filters stay out of it, the
+// API query sends a day as the instant it starts (anything else as typed,
+// for the server to explain), and the custom-field rows offer each field
+// once, with the input its type takes.
+import { describe, expect, it } from "vitest";
+import {
+  activeFilters,
+  apiQuery,
+  fieldChoices,
+  fieldInput,
+  fieldLabel,
+  filtersFromParams,
+  isDay,
+  nextFieldFilter,
+  NO_FILTERS,
+  paramsOfFilters,
+  sinceInstant,
+  type ContactFilters,
+  type FieldDefinition,
+} from "../../src/pages/contactFilters";
+
+const f = (patch: Partial<ContactFilters> = {}): ContactFilters => ({ ...NO_FILTERS, ...patch });
+
+const DEFS: FieldDefinition[] = [
+  { entity: "company", name: "industry", type: "string", label: null },
+  { entity: "contact", name: "plan", type: "string", label: null },
+  { entity: "contact", name: "lifetime_value", type: "number", label: "Lifetime value (USD)" },
+  { entity: "contact", name: "newsletter", type: "boolean", label: null },
+  { entity: "contact", name: "interests", type: "list", label: null },
+];
+
+describe("the filters in the page address", () => {
+  it("are empty for an empty address, and no filters make an empty address", () => {
+    expect(filtersFromParams(new URLSearchParams(""))).toStrictEqual(NO_FILTERS);
+    expect(paramsOfFilters(NO_FILTERS).toString()).toBe("");
+    expect(activeFilters(NO_FILTERS)).toBe(0);
+  });
+
+  it("survive a round trip, under the API's own parameter names, in a fixed order", () => {
+    const all = f({
+      q: "lovelace",
+      country: "DE",
+      company: "01a24eab-78cc-7185-9686-77a5b0e16051",
+      updatedSince: "2026-12-01",
+      fields: [
+        { name: "plan", value: "pro" },
+        { name: "newsletter", value: "true" },
+      ],
+    });
+    const p = paramsOfFilters(all);
+    expect(p.toString()).toBe(
+      "q=lovelace&country=DE&company_id=01a24eab-78cc-7185-9686-77a5b0e16051&updated_since=2026-12-01&field.plan=pro&field.newsletter=true",
+    );
+    expect(filtersFromParams(p)).toStrictEqual(all);
+    expect(activeFilters(all)).toBe(6);
+  });
+
+  it("are tidied on the way out: trimmed, the country in capitals, empty values and unnamed or repeated fields left out", () => {
+    const p = paramsOfFilters(
+      f({
+        q: "  ada ",
+        country: "fr",
+        fields: [
+          { name: "plan", value: " pro " },
+          { name: "plan", value: "starter" },
+          { name: "newsletter", value: "" },
+          { name: "", value: "x" },
+        ],
+      }),
+    );
+    expect(p.toString()).toBe("q=ada&country=FR&field.plan=pro");
+  });
+
+  it("are read leniently: unknown parameters are ignored, a field given twice counts once, a value is kept as written", () => {
+    const read = filtersFromParams(new URLSearchParams("page=3&field.plan=pro&field.plan=starter&updated_since=yesterday&field.gone=1"));
+    expect(read).toStrictEqual(
+      f({
+        updatedSince: "yesterday",
+        fields: [
+          { name: "plan", value: "pro" },
+          { name: "gone", value: "1" },
+        ],
+      }),
+    );
+  });
+});
+
+describe("the API query", () => {
+  it("carries the filters, the page size and the cursor", () => {
+    const q = apiQuery(f({ q: "ada", fields: [{ name: "interests", value: "books" }] }), 25, "c123");
+    expect(q.toString()).toBe("q=ada&field.interests=books&limit=25&cursor=c123");
+    expect(apiQuery(NO_FILTERS, 25).toString()).toBe("limit=25");
+  });
+
+  it("sends a day as the instant it starts in the browser's time zone, anything else as typed", () => {
+    const start = new Date(2026, 11, 1).toISOString();
+    expect(sinceInstant("2026-12-01")).toBe(start);
+    expect(apiQuery(f({ updatedSince: "2026-12-01" }), 10).get("updated_since")).toBe(start);
+    expect(apiQuery(f({ updatedSince: "2026-12-01T10:00:00Z" }), 10).get("updated_since")).toBe("2026-12-01T10:00:00Z");
+    expect(apiQuery(f({ updatedSince: "yesterday" }), 10).get("updated_since")).toBe("yesterday");
+  });
+
+  it("knows a whole day from anything else", () => {
+    expect(isDay("2026-12-01")).toBe(true);
+    expect(isDay("2026-13-01")).toBe(false);
+    expect(isDay("2026-12-01T00:00:00Z")).toBe(false);
+    expect(isDay("")).toBe(false);
+  });
+});
+
+describe("custom-field filter rows", () => {
+  it("offer contact fields only, sorted, each in one row at most", () => {
+    expect(fieldChoices(DEFS, [], "").map((d) => d.name)).toStrictEqual(["interests", "lifetime_value", "newsletter", "plan"]);
+    const rows = [
+      { name: "plan", value: "pro" },
+      { name: "newsletter", value: "true" },
+    ];
+    // A row keeps its own field among its choices, but not another row's.
+    expect(fieldChoices(DEFS, rows, "plan").map((d) => d.name)).toStrictEqual(["interests", "lifetime_value", "plan"]);
+    expect(nextFieldFilter(DEFS, rows)).toStrictEqual({ name: "interests", value: "" });
+    const full = ["interests", "lifetime_value", "newsletter", "plan"].map((name) => ({ name, value: "" }));
+    expect(nextFieldFilter(DEFS, full)).toBe(null);
+  });
+
+  it("take the input of the field's type, and call it by its label", () => {
+    expect(["boolean", "number", "date", "string", "list", "something new"].map(fieldInput)).toStrictEqual(["boolean", "number", "date", "text", "text", "text"]);
+    expect(fieldLabel(DEFS[2])).toBe("Lifetime value (USD)");
+    expect(fieldLabel({ name: "signup_date", label: null })).toBe("signup date");
+    expect(fieldLabel({ name: "plan", label: "  " })).toBe("plan");
+  });
+});
