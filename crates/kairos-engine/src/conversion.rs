@@ -240,7 +240,7 @@ impl Engine {
         let mut companies = HashMap::new();
         let mut next = None;
         loop {
-            let (page, more) = tx.list_companies(ws, next, 1_000).await?;
+            let (page, more) = tx.list_companies(ws, None, next, 1_000).await?;
             companies.extend(page.into_iter().map(|c| (c.id, c)));
             match more {
                 Some(m) => next = Some(m),

@@ -428,7 +428,7 @@ impl Worker {
         }
         let mut after = None;
         loop {
-            let (companies, next) = tx.list_companies(ws, after, 5000).await?;
+            let (companies, next) = tx.list_companies(ws, None, after, 5000).await?;
             for co in &companies {
                 rt.set_company(co.id, &Profile::of_company(co, &company_types), now);
             }

@@ -375,6 +375,22 @@ async fn openapi_document_describes_the_api() {
     }
     assert!(doc["components"]["schemas"].get("Problem").is_some());
     assert!(doc["components"]["securitySchemes"].get("bearer").is_some());
+    // A path parameter names a segment of its path; query parameters are
+    // optional unless the route says otherwise (a client generated from the
+    // document would send them wrongly otherwise).
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                if p["in"] == "path" {
+                    assert!(path.contains(&format!("{{{name}}}")), "{method} {path}: {name} is not in the path");
+                }
+            }
+        }
+    }
+    let search = &doc["paths"]["/api/v1/contacts"]["get"]["parameters"];
+    let country = search.as_array().unwrap().iter().find(|p| p["name"] == "country").expect("country parameter");
+    assert_eq!((&country["in"], &country["required"]), (&json!("query"), &json!(false)), "{country}");
     let landing = s.http.get(&s.url).send().await.unwrap().text().await.unwrap();
     assert!(landing.contains("/api/v1/openapi.json"));
 }

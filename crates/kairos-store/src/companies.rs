@@ -1,5 +1,6 @@
 //! Companies (accounts) and the contacts linked to them.
 
+use crate::contacts::escape_like;
 use crate::rows::{parse_id, to_json, CompanyRow, COMPANY_COLUMNS};
 use crate::{with_conn, Result, StoreError, Tx};
 use kairos_core::clock::to_millis;
@@ -50,16 +51,26 @@ impl Tx {
     }
 
     /// Companies ordered by id, after the cursor, `limit` at a time.
+    /// Companies in id order after `after`, at most `limit`, with the next
+    /// cursor; `q` keeps those whose name, domain or external id contains
+    /// it (case-insensitive).
     pub async fn list_companies(
         &mut self,
         ws: WorkspaceId,
+        q: Option<&str>,
         after: Option<CompanyId>,
         limit: i64,
     ) -> Result<(Vec<Company>, Option<CompanyId>)> {
         let after = after.map(|a| a.to_string()).unwrap_or_default();
-        let sql =
-            format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3");
-        let rows: Vec<CompanyRow> = with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).bind(&after).bind(limit + 1).fetch_all(c).await)?;
+        let like = self.backend().ilike();
+        let sql = format!(
+            "SELECT {COMPANY_COLUMNS} FROM companies WHERE workspace_id = $1 AND id > $2
+             AND ($4 = '' OR name {like} $4 ESCAPE '\\' OR domain {like} $4 ESCAPE '\\' OR external_id {like} $4 ESCAPE '\\')
+             ORDER BY id LIMIT $3"
+        );
+        let pattern = q.filter(|q| !q.is_empty()).map(|q| format!("%{}%", escape_like(q))).unwrap_or_default();
+        let rows: Vec<CompanyRow> = with_conn!(self, c => sqlx::query_as(&sql).bind(ws.to_string()).bind(&after)
+            .bind(limit + 1).bind(&pattern).fetch_all(c).await)?;
         let mut out = rows.into_iter().map(CompanyRow::into_company).collect::<Result<Vec<_>>>()?;
         let next = if out.len() as i64 > limit {
             out.truncate(limit as usize);

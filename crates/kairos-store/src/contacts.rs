@@ -44,7 +44,7 @@ pub struct ContactPage {
     pub next: Option<ContactId>,
 }
 
-fn escape_like(s: &str) -> String {
+pub(crate) fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 

@@ -406,9 +406,14 @@ async fn companies_crud_and_links() {
         co.name = "Initech LLC".into();
         co.custom.insert("employees".into(), json!(250.0));
         assert!(tx.update_company(&co).await.unwrap());
-        let (list, next) = tx.list_companies(ws, None, 10).await.unwrap();
+        let (list, next) = tx.list_companies(ws, None, None, 10).await.unwrap();
         assert_eq!((list.len(), next), (1, None));
         assert_eq!(list[0].custom["employees"], json!(250.0));
+        // Searched by a part of the name, any case; LIKE wildcards are literal.
+        for (q, found) in [("INITECH", 1), ("tech l", 1), ("globex", 0), ("%", 0), ("_", 0)] {
+            let (list, _) = tx.list_companies(ws, Some(q), None, 10).await.unwrap();
+            assert_eq!(list.len(), found, "{q:?}");
+        }
         assert!(tx.unlink_company(ws, c.id, co.id).await.unwrap());
         assert!(tx.delete_company(ws, co.id).await.unwrap());
         assert!(tx.company(ws, co.id).await.unwrap().is_none());

@@ -102,7 +102,8 @@ pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiR
 }
 
 /// List companies.
-#[utoipa::path(get, path = "/api/v1/companies", tag = "companies", params(("cursor" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+#[utoipa::path(get, path = "/api/v1/companies", tag = "companies", params(("q" = Option<String>, Query, description = "case-insensitive text in the name, domain or external id"),
+        ("cursor" = Option<String>, Query), ("limit" = Option<i64>, Query)),
     responses((status = 200, body = inline(Page<CompanyView>))), security(("bearer" = [])))]
 pub async fn list(
     State(s): State<AppState>,
@@ -118,7 +119,7 @@ pub async fn list(
         None => None,
     };
     let mut tx = s.engine.store().begin().await?;
-    let (list, next) = tx.list_companies(who.ws(), after, n).await?;
+    let (list, next) = tx.list_companies(who.ws(), q.get("q").map(String::as_str), after, n).await?;
     Ok(Json(Page { data: list.into_iter().map(Into::into).collect(), next_cursor: next.map(|c| c.to_string()) }))
 }
 

@@ -159,6 +159,7 @@ pub struct MergeInput {
 /// Query parameters of the contact search. `field.NAME=VALUE` filters on a
 /// custom field.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ContactSearchParams {
     /// Case-insensitive text in email, name or external id.
@@ -176,6 +177,7 @@ pub struct ContactSearchParams {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct UpsertParams {
     /// `email` or `external_id`: which field identifies the contact.
