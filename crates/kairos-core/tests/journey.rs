@@ -7,7 +7,7 @@ use kairos_core::journey::definition::Catalog;
 use kairos_core::journey::step::{next_local_time, split_path};
 use kairos_core::journey::{
     date_trigger_at, enter, may_enter, parse, step, Action, Definition, EntryHistory, EntryMode, EntryRefusal,
-    EntryRule, Facts, Input, RunStatus,
+    EntryRule, Facts, Input, PathStep, RunStatus,
 };
 use kairos_core::segment::{Rule, Schema};
 use serde_json::{json, Value};
@@ -361,4 +361,70 @@ fn a_journey_listens_to_its_trigger_waits_and_goals() {
     all.add(&def(&onboarding()).interest());
     assert!(all.every_event && all.names.contains("Trial Started") && !all.is_empty());
     assert!(kairos_core::journey::EventInterest::default().is_empty());
+}
+
+/// Every path line that records an edge names the node the run went to
+/// next: the journey's edge counts are read from these lines.
+fn assert_edges_follow_the_path(d: &Definition, lines: &[PathStep], expected: &[(&str, &str, &str)]) {
+    let mut edges = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if let Some((to, label)) = d.edge_of(&l.node, l.outcome, &l.detail) {
+            assert_eq!(lines.get(i + 1).map(|n| n.node.as_str()), Some(to.as_str()), "after {l:?}");
+            edges.push((l.node.clone(), to.clone(), label));
+        }
+    }
+    let expected: Vec<(String, String, String)> =
+        expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    assert_eq!(edges, expected);
+}
+
+#[test]
+fn path_lines_name_the_edges_taken() {
+    let d = def(&onboarding());
+    let facts = Contact { plan: "trial", tz: "UTC" };
+    let (mut run, out) = enter(&d, "r1".into(), "j1".into(), ContactId::new(), T0, &facts);
+    let mut lines = out.path;
+    for (input, at) in [
+        (Input::Timer, T0 + DAY),
+        (Input::ActionDone, T0 + DAY + 5),
+        (Input::Timer, T0 + 4 * DAY + 5),
+        (Input::ActionDone, T0 + 4 * DAY + 6),
+        (Input::ActionDone, T0 + 4 * DAY + 7),
+    ] {
+        lines.extend(step(&d, &mut run, input, at, &facts).path);
+    }
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_edges_follow_the_path(
+        &d,
+        &lines,
+        &[
+            ("wait_a_day", "guide", ""),
+            ("guide", "activated?", ""),
+            ("activated?", "reminder", "timeout"),
+            ("reminder", "alert_sales", ""),
+            ("alert_sales", "done", ""),
+        ],
+    );
+
+    let v = json!({"trigger": {"type": "api"}, "start": "b",
+        "nodes": {
+            "b": {"type": "branch", "branches": [{"rule": {"field": "plan", "op": "equals", "value": "pro"}, "next": "tag"}],
+                  "otherwise": "s"},
+            "tag": {"type": "update_contact", "set": {"plan": "pro-onboarded"}, "next": "x"},
+            "s": {"type": "split", "paths": [{"weight": 1, "next": "x"}, {"weight": 1, "next": "tag"}]},
+            "x": {"type": "exit"}}});
+    let d = def(&v);
+    let (_, out) = enter(&d, "r".into(), "j".into(), ContactId::new(), T0, &Contact { plan: "pro", tz: "UTC" });
+    assert_edges_follow_the_path(&d, &out.path, &[("b", "tag", "branch 0"), ("tag", "x", "")]);
+    let (_, out) = enter(&d, "r".into(), "j".into(), ContactId::new(), T0, &Contact { plan: "free", tz: "UTC" });
+    let path = if out.path.iter().any(|l| l.detail == "path 0") {
+        vec![("b", "s", "otherwise"), ("s", "x", "path 0")]
+    } else {
+        vec![("b", "s", "otherwise"), ("s", "tag", "path 1"), ("tag", "x", "")]
+    };
+    assert_edges_follow_the_path(&d, &out.path, &path);
+    // Lines that are no edge: arrivals, exits, failures.
+    assert_eq!(d.edge_of("x", "completed", ""), None);
+    assert_eq!(d.edge_of("b", "passed", "branch 7"), None);
+    assert_eq!(d.edge_of("nowhere", "passed", "done"), None);
 }

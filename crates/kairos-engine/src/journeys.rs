@@ -106,6 +106,18 @@ pub enum JourneyRunError {
     ShuttingDown,
 }
 
+/// Contacts that took one edge of a journey's graph.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EdgeCount {
+    /// The node left; `None` for entering the journey at its start.
+    pub from: Option<String>,
+    pub to: String,
+    /// Which of the node's exits: `branch 0`, `otherwise`, `path 1`,
+    /// `event`, `timeout`, or `""` for a node's only exit.
+    pub label: String,
+    pub count: i64,
+}
+
 /// What the runner measures of itself, for the benchmark.
 #[derive(Debug, Clone, Default)]
 pub struct JourneyMetrics {
@@ -1588,6 +1600,34 @@ impl Engine {
     /// Take what the runner measured since the last call (for the benchmark).
     pub fn take_journey_metrics(&self) -> JourneyMetrics {
         std::mem::take(&mut *self.inner.journey_latencies.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// How many contacts took each edge of a journey's published graph,
+    /// and how many entered at its start (`from: None`). Lines written under
+    /// older versions count where the current version has the same node and
+    /// exit.
+    pub async fn journey_edges(&self, ws: WorkspaceId, id: JourneyId) -> Result<Vec<EdgeCount>, JourneyApiError> {
+        let mut tx = self.store().begin().await?;
+        let j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
+        let Some((_, published, _)) = tx.journey_versions(ws, id).await?.into_iter().find(|(v, _, _)| *v == j.version)
+        else {
+            return Ok(Vec::new());
+        };
+        let lines = tx.journey_exit_lines(ws, id).await?;
+        let entered = tx.journey_node_counts(ws, id).await?;
+        tx.commit().await?;
+        let def = self.parse_draft(ws, &published).await?;
+        let mut counts: BTreeMap<(Option<String>, String, String), i64> = BTreeMap::new();
+        let started: i64 = entered.iter().filter_map(|n| n.outcomes.get("entered")).sum();
+        if started > 0 {
+            counts.insert((None, def.start.clone(), String::new()), started);
+        }
+        for (node, outcome, detail, n) in lines {
+            if let Some((to, label)) = def.edge_of(&node, &outcome, &detail) {
+                *counts.entry((Some(node), to.clone(), label)).or_default() += n;
+            }
+        }
+        Ok(counts.into_iter().map(|((from, to, label), count)| EdgeCount { from, to, label, count }).collect())
     }
 
     /// The path a contact would take through the journey's draft (or its

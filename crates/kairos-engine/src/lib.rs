@@ -37,7 +37,7 @@ pub use email::{
 pub use fairness::AuditRequest;
 pub use forms::{Confirmed, FormRequest, FormsError, OpenConfirmation, SubmitOutcome, BUILTIN_CONFIRMATION};
 pub use ingest::{IngestError, IngestReport};
-pub use journeys::{DryRunStep, JourneyApiError, JourneyMetrics, JourneyRunError};
+pub use journeys::{DryRunStep, EdgeCount, JourneyApiError, JourneyMetrics, JourneyRunError};
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
 pub use outbox::OutboxOptions;
 pub use scores::{ContactScoreView, ScoreApiError};

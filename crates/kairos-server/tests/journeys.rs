@@ -221,6 +221,37 @@ async fn journeys_run_as_drawn_through_time_webhooks_goals_and_failures() {
         assert_eq!(node("wait")["current"]["converted"], 1, "{stats}");
         assert_eq!(node("done")["current"]["completed"], 2, "{stats}");
         assert_eq!(stats["runs"]["completed"], 2);
+        // Every edge with how many took it: three entered, u4 converted while
+        // waiting, u2 activated, u1 timed out through the webhook and list.
+        let edges: Vec<(Value, String, String, i64)> = stats["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["from"].clone(),
+                    e["to"].as_str().unwrap().into(),
+                    e["label"].as_str().unwrap().into(),
+                    e["count"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let edge = |from: Value, to: &str, label: &str, n: i64| (from, to.to_string(), label.to_string(), n);
+        let mut expected = vec![
+            edge(Value::Null, "tag", "", 3),
+            edge(json!("tag"), "score", "", 3),
+            edge(json!("score"), "wait", "", 3),
+            edge(json!("wait"), "activated?", "", 2),
+            edge(json!("activated?"), "done", "event", 1),
+            edge(json!("activated?"), "alert", "timeout", 1),
+            edge(json!("alert"), "vip", "", 1),
+            edge(json!("vip"), "done", "", 1),
+        ];
+        let mut got = edges.clone();
+        let key = |e: &(Value, String, String, i64)| (e.0.to_string(), e.1.clone(), e.2.clone());
+        got.sort_by_key(key);
+        expected.sort_by_key(key);
+        assert_eq!(got, expected, "{backend:?}: {stats}");
 
         // A dry run shows u3's path without writing anything.
         let (st, dry) =

@@ -421,6 +421,20 @@ impl Tx {
         Ok(by_node.into_values().collect())
     }
 
+    /// A journey's path lines that record a contact moving on (`passed` and
+    /// `left`), counted per node, outcome and detail: its edge counts, once
+    /// mapped through the definition.
+    pub async fn journey_exit_lines(
+        &mut self,
+        ws: WorkspaceId,
+        journey: JourneyId,
+    ) -> Result<Vec<(String, String, String, i64)>> {
+        Ok(with_conn!(self, c => sqlx::query_as(
+            "SELECT node, outcome, detail, COUNT(*) FROM journey_path WHERE workspace_id = $1 AND journey_id = $2
+             AND outcome IN ('passed', 'left') GROUP BY node, outcome, detail")
+            .bind(ws.to_string()).bind(journey.to_string()).fetch_all(c).await)?)
+    }
+
     /// Add effects to the outbox; one already there under its key is kept.
     pub async fn insert_intents(&mut self, intents: &[Intent]) -> Result<()> {
         for chunk in intents.chunks(ROWS_PER_INSERT) {

@@ -897,6 +897,31 @@ impl Definition {
         }
         out
     }
+
+    /// The edge a path line of `node` records a contact taking, as the step
+    /// function writes them (`passed` with `branch 0`, `otherwise`, `path 1`
+    /// or `done`; `left` with `event`, `timeout`, `delay over` or
+    /// `delivered`): the node it leads to and the exit's label (`""` for a
+    /// node's only exit). Other lines (arrivals, exits, failures) are no edge.
+    pub fn edge_of(&self, node: &str, outcome: &str, detail: &str) -> Option<(&NodeId, String)> {
+        let indexed = |prefix: &str| detail.strip_prefix(prefix).and_then(|i| i.parse::<usize>().ok());
+        match (self.nodes.get(node)?, outcome, detail) {
+            (Node::Delay { next, .. }, "left", "delay over") => Some((next, String::new())),
+            (Node::WaitEvent { next, .. }, "left", "event") => Some((next, "event".into())),
+            (Node::WaitEvent { timeout_next, .. }, "left", "timeout") => Some((timeout_next, "timeout".into())),
+            (Node::Action { next, .. }, "passed", "done") | (Node::Action { next, .. }, "left", "delivered") => {
+                Some((next, String::new()))
+            }
+            (Node::Branch { otherwise, .. }, "passed", "otherwise") => Some((otherwise, "otherwise".into())),
+            (Node::Branch { branches, .. }, "passed", _) => {
+                indexed("branch ").and_then(|i| branches.get(i)).map(|(_, to)| (to, detail.to_string()))
+            }
+            (Node::Split { paths, .. }, "passed", _) => {
+                indexed("path ").and_then(|i| paths.get(i)).map(|(_, to)| (to, detail.to_string()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Which events of the log something reacts to.

@@ -188,7 +188,9 @@ pub async fn versions(State(s): State<AppState>, who: Caller, Path(id): Path<Str
 /// Live counts per node: contacts there now by status (`delayed`,
 /// `waiting`, `acting`, `failed`, `completed`, `converted`, `exited`) and
 /// how often each outcome happened there (`entered`, `passed`, `arrived`,
-/// `left`, `exit`, `converted`, `unsubscribed`, `failed`); and for each
+/// `left`, `exit`, `converted`, `unsubscribed`, `failed`); how many
+/// contacts took each edge of the published graph (`edges`: `from` (null
+/// for the entry), `to`, `label` of the exit, `count`); for each
 /// optimising split, each path's trials and conversions, the probability
 /// that it is best and the winner once declared; and the journey's email:
 /// totals (sent, bounced, opens, clicks, unsubscribes…), clicks per link
@@ -214,7 +216,8 @@ pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String
         }
     }
     let splits = s.engine.journey_splits(who.ws(), id).await?;
-    Ok(Json(json!({"nodes": nodes, "runs": totals, "splits": splits, "email": email})))
+    let edges = s.engine.journey_edges(who.ws(), id).await?;
+    Ok(Json(json!({"nodes": nodes, "edges": edges, "runs": totals, "splits": splits, "email": email})))
 }
 
 /// A journey's runs, optionally in one status; `cursor` pages on.
