@@ -1467,6 +1467,32 @@ impl Engine {
         Ok(j)
     }
 
+    /// Every problem publishing this definition would meet (its shape, then
+    /// the whole graph: reachability, exits, cycles, templates, endpoints),
+    /// without saving anything: the journey builder's check while editing.
+    pub async fn check_journey(
+        &self,
+        ws: WorkspaceId,
+        definition: &Value,
+    ) -> Result<Vec<kairos_core::journey::JourneyError>, JourneyApiError> {
+        let def = match self.parse_draft(ws, definition).await {
+            Ok(d) => d,
+            Err(JourneyApiError::Invalid(problems)) => return Ok(problems),
+            Err(e) => return Err(e),
+        };
+        let mut tx = self.store().begin().await?;
+        let endpoints = tx.webhook_endpoints(ws).await?;
+        let templates: HashSet<String> =
+            tx.email_templates(ws).await?.into_iter().flat_map(|t| [t.id, t.name]).collect();
+        tx.commit().await?;
+        let catalog = kairos_core::journey::Catalog {
+            schema: self.segment_schema(ws).await?,
+            templates,
+            webhook_endpoints: endpoints.into_iter().map(|e| e.id).collect(),
+        };
+        Ok(def.check(&catalog))
+    }
+
     /// Publish the draft as a new version: checked whole (reachability,
     /// exits, cycles, templates, endpoints), then new entries use it while
     /// running contacts finish on their own version.
@@ -1477,22 +1503,13 @@ impl Engine {
     ) -> Result<kairos_store::JourneyRecord, JourneyApiError> {
         let mut tx = self.store().begin().await?;
         let j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
-        let endpoints = tx.webhook_endpoints(ws).await?;
-        let templates: HashSet<String> =
-            tx.email_templates(ws).await?.into_iter().flat_map(|t| [t.id, t.name]).collect();
         tx.commit().await?;
         if j.status == "archived" {
             return Err(JourneyApiError::Conflict(
                 "an archived journey cannot be published again; duplicate it".into(),
             ));
         }
-        let def = self.parse_draft(ws, &j.draft).await?;
-        let catalog = kairos_core::journey::Catalog {
-            schema: self.segment_schema(ws).await?,
-            templates,
-            webhook_endpoints: endpoints.into_iter().map(|e| e.id).collect(),
-        };
-        let problems = def.check(&catalog);
+        let problems = self.check_journey(ws, &j.draft).await?;
         if !problems.is_empty() {
             return Err(JourneyApiError::Invalid(problems));
         }

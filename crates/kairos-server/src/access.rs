@@ -124,6 +124,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     // Journeys.
     ("GET", "/api/v1/journeys", MarketingRead),
     ("POST", "/api/v1/journeys", MarketingWrite),
+    ("POST", "/api/v1/journeys/check", MarketingRead),
     ("GET", "/api/v1/journeys/{id}", MarketingRead),
     ("PATCH", "/api/v1/journeys/{id}", MarketingWrite),
     ("POST", "/api/v1/journeys/{id}/archive", MarketingWrite),

@@ -54,7 +54,7 @@ impl Modify for BearerAuth {
         models::conversion_scores, models::schedules, models::schedule, models::unschedule, models::send_time,
         models::audit_conversion, models::audit_score, models::audits,
         reports::attribution, reports::attribution_csv, reports::costs, reports::put_cost, reports::delete_cost,
-        journeys::list, journeys::create, journeys::read, journeys::update, journeys::publish, journeys::pause,
+        journeys::list, journeys::create, journeys::check, journeys::read, journeys::update, journeys::publish, journeys::pause,
         journeys::resume, journeys::archive, journeys::versions, journeys::stats, journeys::runs, journeys::run,
         journeys::retry, journeys::contact_runs, journeys::enter, journeys::dry_run, journeys::dead_letters,
         journeys::endpoints, journeys::create_endpoint, journeys::delete_endpoint, journeys::migrate,

@@ -489,3 +489,54 @@ async fn running_contacts_move_to_a_new_version_with_a_node_mapping() {
         s.until(&format!("/api/v1/contacts/{c}"), "the v2 step", |v| v["custom"]["stage"] == "v2").await;
     }
 }
+
+#[tokio::test]
+async fn a_definition_is_checked_while_editing_without_being_saved() {
+    for ts in testing::all().await {
+        let backend = ts.backend();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start_with(ts.store.clone(), clock, None, options()).await;
+        let (st, _) = s.api(Method::POST, "/api/v1/fields", Some(json!({"name": "stage", "type": "string"}))).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (_, list) = s.api(Method::POST, "/api/v1/lists", Some(json!({"name": "L"}))).await;
+        let list = list["id"].as_str().unwrap().to_string();
+        // Whole-graph problems, every one of them, each naming its node.
+        let mut bad = onboarding(&list);
+        bad["nodes"]["orphan"] = json!({"type": "exit"});
+        let (st, v) = s.api(Method::POST, "/api/v1/journeys/check", Some(json!({"definition": bad}))).await;
+        assert_eq!(st, StatusCode::OK, "{backend:?}: {v}");
+        let problems = v["problems"].as_array().unwrap();
+        let at = |node: &str| {
+            problems.iter().find(|p| p["node"] == node).map(|p| p["message"].as_str().unwrap().to_string())
+        };
+        assert!(at("alert").is_some_and(|m| m.contains("unknown webhook endpoint \"crm\"")), "{v}");
+        assert!(at("orphan").is_some_and(|m| m.contains("unreachable")), "{v}");
+        // A shape problem comes back the same way, with its path.
+        let (st, v) = s
+            .api(
+                Method::POST,
+                "/api/v1/journeys/check",
+                Some(json!({"definition": {"trigger": {"type": "api"}, "start": "a",
+                "nodes": {"a": {"type": "delay", "duration": {"weeks": 1}, "next": "a"}}}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["problems"][0]["path"], "$.nodes.a.duration", "{v}");
+        // Once the endpoint exists and the orphan is gone, nothing is wrong;
+        // and nothing was saved along the way.
+        let (st, _) = s
+            .api(
+                Method::POST,
+                "/api/v1/webhook-endpoints",
+                Some(json!({"id": "crm", "url": "http://127.0.0.1:9/x", "secret": SECRET})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (st, v) =
+            s.api(Method::POST, "/api/v1/journeys/check", Some(json!({"definition": onboarding(&list)}))).await;
+        assert_eq!((st, v["problems"].clone()), (StatusCode::OK, json!([])), "{v}");
+        assert_eq!(s.get("/api/v1/journeys").await["data"], json!([]));
+        let (st, v) = s.api(Method::POST, "/api/v1/journeys/check", Some(json!({}))).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+}

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/journeys", get(list).post(create))
+        .route("/api/v1/journeys/check", post(check))
         .route("/api/v1/journeys/{id}", get(read).patch(update))
         .route("/api/v1/journeys/{id}/publish", post(publish))
         .route("/api/v1/journeys/{id}/pause", post(pause))
@@ -114,6 +115,22 @@ pub async fn create(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiR
     let definition = obj.get("definition").cloned().ok_or_else(|| Problem::invalid("definition", "required"))?;
     let j = s.engine.create_journey(who.ws(), &name, definition).await?;
     Ok((StatusCode::CREATED, Json(view(&j))))
+}
+
+/// Check a definition as publishing would, without saving it:
+/// `{"definition": {...}}` → `{"problems": [{"path", "node", "message"}]}`,
+/// every problem found (empty when it would publish). The builder calls it
+/// while the marketer edits, to mark the nodes at fault.
+#[utoipa::path(post, path = "/api/v1/journeys/check", tag = "journeys", request_body = inline(Object),
+    responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn check(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
+    let obj = object_body(&body)?;
+    only_keys(&obj, &["definition"])?;
+    let definition = obj.get("definition").ok_or_else(|| Problem::invalid("definition", "required"))?;
+    let problems = s.engine.check_journey(who.ws(), definition).await?;
+    let problems: Vec<Value> =
+        problems.into_iter().map(|e| json!({"path": e.path, "node": e.node, "message": e.message})).collect();
+    Ok(Json(json!({ "problems": problems })))
 }
 
 #[utoipa::path(get, path = "/api/v1/journeys/{id}", tag = "journeys",
