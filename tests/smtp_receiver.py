@@ -128,7 +128,9 @@ class Handler:
 def authenticator(server, session, envelope, mechanism, auth_data):
     user, _, password = os.environ["SMTP_AUTH"].partition(":")
     ok = auth_data.login.decode() == user and auth_data.password.decode() == password
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers a refusal with 535 itself (with the
+    # default, handled=True, it says nothing and the client waits).
+    return AuthResult(success=ok, handled=False)
 
 
 async def main():

@@ -46,6 +46,23 @@ pub fn check_smtp_url(url: &str) -> Result<(), String> {
     SmtpRelay::from_url(url, 1).map(|_| ())
 }
 
+/// How email leaves this server: set by the operator (`--email-transport`,
+/// `--smtp-url` and friends), shown read-only in the settings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EmailTransportView {
+    /// `disabled`, `capture` (kept in the store, nothing sent) or `smtp`.
+    pub kind: &'static str,
+    pub relay: Option<crate::smtp::RelayInfo>,
+    /// What keeps email from going out, if anything.
+    pub problem: Option<String>,
+    pub public_url: String,
+    pub per_domain_concurrency: usize,
+    pub per_domain_rate: Option<f64>,
+    pub pool_size: u32,
+    /// Whether an extra CA certificate is trusted for the relay.
+    pub extra_ca: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct EmailOptions {
     pub transport: EmailTransport,
@@ -189,6 +206,48 @@ impl EmailChannel {
         }
     }
 
+    /// How email leaves this server, for the settings page.
+    pub fn transport_view(&self) -> EmailTransportView {
+        let o = &self.options;
+        let (kind, problem) = match &o.transport {
+            EmailTransport::Disabled => ("disabled", Some("no transport is configured: sends fail".to_string())),
+            EmailTransport::Capture => ("capture", None),
+            EmailTransport::Smtp(url) => (
+                "smtp",
+                self.smtp.is_none().then(|| match SmtpRelay::from_url(url, 1) {
+                    Err(e) => format!("the SMTP URL is not usable: {e}"),
+                    Ok(_) => "the SMTP relay could not be set up (see the server log)".to_string(),
+                }),
+            ),
+        };
+        EmailTransportView {
+            kind,
+            relay: self.smtp.as_ref().map(SmtpRelay::info),
+            problem,
+            public_url: o.public_url.clone(),
+            per_domain_concurrency: o.per_domain_concurrency,
+            per_domain_rate: o.per_domain_rate,
+            pool_size: o.pool_size,
+            extra_ca: o.smtp_ca_pem.is_some(),
+        }
+    }
+
+    /// Connect to the relay as a send would and hang up: whether the
+    /// settings work. Nothing to check unless email goes through SMTP.
+    pub async fn check_transport(&self) -> Result<crate::smtp::RelayCheck, String> {
+        match &self.smtp {
+            Some(relay) => relay.check().await,
+            None => Err(match self.options.transport {
+                EmailTransport::Smtp(_) => "the SMTP URL is not usable; fix --smtp-url and restart".to_string(),
+                EmailTransport::Capture => {
+                    "email is captured, not sent: start the server with --email-transport smtp --smtp-url URL to send"
+                        .to_string()
+                }
+                EmailTransport::Disabled => "no email transport is configured".to_string(),
+            }),
+        }
+    }
+
     fn domain(&self, d: &str) -> Arc<Domain> {
         let mut m = self.domains.lock().unwrap_or_else(|e| e.into_inner());
         m.entry(d.to_string())
@@ -311,6 +370,16 @@ impl Engine {
 impl Engine {
     pub(crate) fn email(&self) -> &EmailChannel {
         &self.inner.email
+    }
+
+    /// How email leaves this server (operator settings, read-only).
+    pub fn email_transport(&self) -> EmailTransportView {
+        self.email().transport_view()
+    }
+
+    /// Whether the SMTP relay accepts a connection and the credentials.
+    pub async fn check_email_transport(&self) -> Result<crate::smtp::RelayCheck, String> {
+        self.email().check_transport().await
     }
 
     /// What templates of a workspace can refer to: its custom fields and

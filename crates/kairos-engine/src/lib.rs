@@ -32,7 +32,7 @@ pub use contacts::{ContactWriteError, UpsertKey};
 pub use conversion::{ContactConversion, ConversionError, ConversionRequest, ConversionVersion};
 pub use email::{
     check_smtp_url, message_id_for_intent, EmailError, EmailOptions, EmailOutcome, EmailRequest, EmailTransport,
-    NewSender,
+    EmailTransportView, NewSender,
 };
 pub use fairness::AuditRequest;
 pub use forms::{Confirmed, FormRequest, FormsError, OpenConfirmation, SubmitOutcome, BUILTIN_CONFIRMATION};

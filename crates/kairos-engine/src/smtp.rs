@@ -34,12 +34,36 @@ pub enum SmtpFailure {
     Transient(String),
 }
 
+/// Where an SMTP relay is, as the settings page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RelayInfo {
+    pub host: String,
+    pub port: u16,
+    /// `none`, `starttls` (required), `starttls_if_offered` or `tls` (from the first byte).
+    pub security: &'static str,
+    pub user: Option<String>,
+}
+
+/// What a connection check found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RelayCheck {
+    /// The name the server gave in its greeting.
+    pub server: String,
+    /// Whether the connection was encrypted.
+    pub encrypted: bool,
+    /// Whether Kairos logged in (the relay accepted the credentials).
+    pub authenticated: bool,
+    pub elapsed_ms: f64,
+}
+
 /// One SMTP relay and its idle connections.
 pub struct SmtpRelay {
     host: String,
     port: u16,
     security: Security,
     credentials: Option<Credentials>,
+    /// The user name of the credentials, shown in the settings.
+    user: Option<String>,
     hello: ClientId,
     timeout: Duration,
     idle: Mutex<Vec<AsyncSmtpConnection>>,
@@ -77,23 +101,53 @@ impl SmtpRelay {
             }
         };
         let host = url.host_str().filter(|h| !h.is_empty()).ok_or("the URL names no host")?.to_string();
-        let credentials = if url.username().is_empty() {
-            None
-        } else {
-            let decode = |s: &str| percent_decode(s);
-            Some(Credentials::new(decode(url.username()), decode(url.password().unwrap_or_default())))
-        };
+        let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
+        let credentials = user.clone().map(|u| Credentials::new(u, percent_decode(url.password().unwrap_or_default())));
         Ok(SmtpRelay {
             host,
             port: url.port().unwrap_or(default_port),
             security,
             credentials,
+            user,
             hello: ClientId::default(),
             timeout: Duration::from_secs(30),
             idle: Mutex::new(Vec::new()),
             max_idle,
             extra_root: ca_pem.map(<[u8]>::to_vec),
         })
+    }
+
+    /// Where the relay is and how it is reached, for the settings page
+    /// (never the password).
+    pub fn info(&self) -> RelayInfo {
+        RelayInfo {
+            host: self.host.clone(),
+            port: self.port,
+            security: match self.security {
+                Security::Plain => "none",
+                Security::StartTlsRequired => "starttls",
+                Security::StartTlsOpportunistic => "starttls_if_offered",
+                Security::Implicit => "tls",
+            },
+            user: self.user.clone(),
+        }
+    }
+
+    /// Open a fresh connection as a send would (TLS, authentication), then
+    /// say goodbye: proves the settings work without sending any mail.
+    pub async fn check(&self) -> Result<RelayCheck, String> {
+        let started = std::time::Instant::now();
+        let mut conn = self.connect().await.map_err(|e| match e {
+            SmtpFailure::Permanent(m) | SmtpFailure::Transient(m) => m,
+        })?;
+        let check = RelayCheck {
+            server: conn.server_info().name().to_string(),
+            encrypted: conn.is_encrypted(),
+            authenticated: self.credentials.is_some(),
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        };
+        let _ = conn.quit().await;
+        Ok(check)
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {

@@ -114,6 +114,8 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/email/senders/{id}", SettingsRead),
     ("GET", "/api/v1/settings", SettingsRead),
     ("PUT", "/api/v1/settings", SettingsWrite),
+    ("GET", "/api/v1/settings/email-transport", SettingsRead),
+    ("POST", "/api/v1/settings/email-transport/check", SettingsWrite),
     ("GET", "/api/v1/webhook-endpoints", SettingsRead),
     ("POST", "/api/v1/webhook-endpoints", SettingsWrite),
     ("DELETE", "/api/v1/webhook-endpoints/{id}", SettingsWrite),

@@ -47,7 +47,7 @@ impl Modify for BearerAuth {
         scores::list, scores::create, scores::read, scores::replace, scores::remove, scores::contact_scores,
         scores::contact_history,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
-        privacy::erase, privacy::export, privacy::audit, privacy::audit_csv, crate::preferences::mint, settings::read, settings::write,
+        privacy::erase, privacy::export, privacy::audit, privacy::audit_csv, crate::preferences::mint, settings::read, settings::write, settings::email_transport, settings::check_email_transport,
         retention::read, retention::write, retention::run, retention::runs,
         models::train, models::read, models::contact, models::clusters, models::list, models::train_conversion,
         models::conversion_versions, models::conversion_version, models::contact_conversion,

@@ -658,12 +658,58 @@ async fn starttls_and_auth_with_a_real_server_and_a_private_ca() {
         return;
     };
     let url = format!("smtp://kairos:s3cret@localhost:{}?tls=required", smtp.port);
-    let m = deliver_one(&smtp, url, pem, "tls@example.org").await;
+    let m = deliver_one(&smtp, url.clone(), pem.clone(), "tls@example.org").await;
     assert_eq!(
         (m["tls"].as_bool(), m["authenticated"].as_bool(), m["dkim"].as_bool()),
         (Some(true), Some(true), Some(true)),
         "{m}"
     );
+
+    // The settings show the relay (never the password) and check it: the
+    // right login is accepted over TLS, a wrong one is named as the problem.
+    for (url, works) in [(url, true), (format!("smtp://kairos:wrong@localhost:{}?tls=required", smtp.port), false)] {
+        let ts = testing::sqlite().await;
+        let mut opts = options(EmailTransport::Smtp(url));
+        opts.email.smtp_ca_pem = Some(pem.clone());
+        let s = Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None, opts).await;
+        let view = s.get("/api/v1/settings/email-transport").await;
+        assert_eq!(view["kind"], "smtp", "{view}");
+        assert_eq!(
+            view["relay"],
+            json!({"host": "localhost", "port": smtp.port, "security": "starttls", "user": "kairos"}),
+            "{view}"
+        );
+        assert!(view["extra_ca"].as_bool().unwrap() && view["problem"].is_null(), "{view}");
+        assert!(!view.to_string().contains("s3cret") && !view.to_string().contains("wrong"), "{view}");
+        let before = smtp.messages().len();
+        let (st, check) = s.api(Method::POST, "/api/v1/settings/email-transport/check", None).await;
+        assert_eq!(st, StatusCode::OK, "{check}");
+        if works {
+            assert_eq!((check["ok"].as_bool(), check["encrypted"].as_bool()), (Some(true), Some(true)), "{check}");
+            assert_eq!(check["authenticated"], true, "{check}");
+        } else {
+            assert_eq!(check["ok"], false, "{check}");
+            assert!(check["error"].as_str().unwrap().contains("authentication failed"), "{check}");
+        }
+        assert_eq!(smtp.messages().len(), before, "a check sends nothing");
+    }
+}
+
+#[tokio::test]
+async fn the_settings_say_when_email_is_only_captured() {
+    let ts = testing::sqlite().await;
+    let s = Server::start_with(
+        ts.store.clone(),
+        Arc::new(ManualClock::new(Utc::now())),
+        None,
+        options(EmailTransport::Capture),
+    )
+    .await;
+    let view = s.get("/api/v1/settings/email-transport").await;
+    assert_eq!((view["kind"].as_str(), view["relay"].is_null()), (Some("capture"), true), "{view}");
+    let (st, check) = s.api(Method::POST, "/api/v1/settings/email-transport/check", None).await;
+    assert_eq!((st, check["ok"].as_bool()), (StatusCode::OK, Some(false)), "{check}");
+    assert!(check["error"].as_str().unwrap().contains("--email-transport smtp"), "{check}");
 }
 
 /// Send one DKIM-signed transactional message to `to` through the SMTP
