@@ -13,6 +13,7 @@ pub mod attribution;
 pub mod clock;
 pub mod company;
 pub mod consent;
+pub mod consent_text;
 pub mod contact;
 pub mod event;
 pub mod event_catalog;

@@ -2,8 +2,8 @@
 //! served at `/api/v1/openapi.json`.
 
 use crate::api::{
-    auth, campaigns, companies, consents, contacts, email, fields, forms, journeys, keys, models, privacy, reports,
-    retention, scores, segments, settings, suppressions, users, workspace,
+    auth, campaigns, companies, consent_texts, consents, contacts, email, fields, forms, journeys, keys, models,
+    privacy, reports, retention, scores, segments, settings, suppressions, users, workspace,
 };
 use crate::problem::{FieldProblem, Problem};
 use crate::tracking::TrackingResponse;
@@ -48,6 +48,7 @@ impl Modify for BearerAuth {
         scores::contact_history,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
         privacy::erase, privacy::export, privacy::audit, privacy::audit_csv, crate::preferences::mint, settings::read, settings::write, settings::email_transport, settings::check_email_transport,
+        consent_texts::list, consent_texts::create, consent_texts::read, consent_texts::revise,
         retention::read, retention::write, retention::run, retention::runs,
         models::train, models::read, models::contact, models::clusters, models::list, models::train_conversion,
         models::conversion_versions, models::conversion_version, models::contact_conversion,

@@ -109,6 +109,7 @@ fn concrete(route: &str) -> String {
         .replace("{id}", &id)
         .replace("{company_id}", &id)
         .replace("{run}", &id)
+        .replace("{key}", "nosuchthing")
 }
 
 fn method(m: &str) -> Method {

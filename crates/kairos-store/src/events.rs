@@ -210,8 +210,8 @@ impl Tx {
             .bind(ws.to_string()).bind(to_millis(since)).bind(limit).fetch_all(c).await)?)
     }
 
-    /// The newest tracked, page and screen events received at or after
-    /// `since`, at most `limit`, newest first: each as its name in rules
+    /// The newest tracked, page and screen events (by log position) that
+    /// happened at or after `since`, at most `limit`, newest first: each as its name in rules
     /// (`Page Viewed` for page calls) and its properties. The event
     /// catalogue's sample.
     pub async fn recent_event_properties(
@@ -223,7 +223,7 @@ impl Tx {
         let rows: Vec<(String, String)> = with_conn!(self, c => sqlx::query_as(
             "SELECT CASE kind WHEN 'page' THEN 'Page Viewed' WHEN 'screen' THEN 'Screen Viewed' ELSE COALESCE(name, '') END,
                     properties
-             FROM events WHERE workspace_id = $1 AND received_at >= $2 AND kind IN ('track', 'page', 'screen')
+             FROM events WHERE workspace_id = $1 AND timestamp >= $2 AND kind IN ('track', 'page', 'screen')
              ORDER BY seq DESC LIMIT $3")
             .bind(ws.to_string()).bind(to_millis(since)).bind(limit).fetch_all(c).await)?;
         rows.into_iter().map(|(name, p)| Ok((name, parse_json(&p, "event properties")?))).collect()

@@ -14,6 +14,7 @@
 
 mod campaigns;
 mod companies;
+mod consent_texts;
 mod consents;
 mod contacts;
 mod email;

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod campaigns;
 pub mod companies;
+pub mod consent_texts;
 pub mod consents;
 pub mod contacts;
 pub mod email;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(segments::routes())
         .merge(privacy::routes())
         .merge(settings::routes())
+        .merge(consent_texts::routes())
         .merge(retention::routes())
         .merge(models::routes())
         .merge(reports::routes())
