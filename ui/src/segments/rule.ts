@@ -24,10 +24,19 @@ export interface FieldCondition {
   value2: string;
 }
 
+/** How an event property's value is written: as its type in the data (the
+ * event catalogue), or "any": a number or boolean when it looks like one. */
+export type PropertyType = "string" | "number" | "boolean" | "array" | "any";
+
 export interface PropertyFilter {
   property: string;
   op: string;
+  /** The value as typed; lists are comma-separated. */
   value: string;
+  /** The upper bound of `between`. */
+  value2?: string;
+  /** The property's type; "any" when not given. */
+  type?: PropertyType;
 }
 
 export interface EventCondition {
@@ -148,20 +157,115 @@ export const OPERATORS: Record<FieldType, [string, string][]> = {
   ],
 };
 
-/** Operators on event properties: the value's own type decides the comparison. */
-export const PROPERTY_OPERATORS: [string, string][] = [
-  ["equals", "is"],
-  ["not_equals", "is not"],
-  ["gt", ">"],
-  ["gte", "≥"],
-  ["lt", "<"],
-  ["lte", "≤"],
-  ["contains", "contains"],
-  ["starts_with", "starts with"],
-  ["in", "is one of"],
-  ["is_set", "is set"],
-  ["not_set", "is not set"],
-];
+/** Operators on an event property of each type (docs/segments.md: those of
+ * fields; an array property is a list). "any" (a property the catalogue does
+ * not know, or seen with several types) offers them all. */
+export const PROPERTY_OPERATORS: Record<PropertyType, [string, string][]> = {
+  string: OPERATORS.string,
+  number: OPERATORS.number,
+  boolean: OPERATORS.boolean,
+  array: OPERATORS.list,
+  any: [
+    ["equals", "is"],
+    ["not_equals", "is not"],
+    ["gt", ">"],
+    ["gte", "≥"],
+    ["lt", "<"],
+    ["lte", "≤"],
+    ["between", "between"],
+    ["contains", "contains"],
+    ["not_contains", "does not contain"],
+    ["starts_with", "starts with"],
+    ["in", "is one of"],
+    ["not_in", "is none of"],
+    ["is_set", "is set"],
+    ["not_set", "is not set"],
+  ],
+};
+
+/** The operators offered on a property of `type`, keeping `current` (a rule
+ * loaded from JSON may use one the type does not list). */
+export function propertyOperators(type: PropertyType | undefined, current?: string): [string, string][] {
+  const ops = PROPERTY_OPERATORS[type ?? "any"];
+  if (current === undefined || ops.some(([o]) => o === current)) return ops;
+  const extra = PROPERTY_OPERATORS.any.find(([o]) => o === current) ?? [current, current];
+  return [...ops, extra];
+}
+
+/** A filter whose property (and so type) changed: the operator kept if the
+ * new type has it, else the type's first. */
+export function withPropertyType(w: PropertyFilter, property: string, type: PropertyType | undefined): PropertyFilter {
+  const ops = PROPERTY_OPERATORS[type ?? "any"];
+  const op = ops.some(([o]) => o === w.op) ? w.op : ops[0][0];
+  return { ...w, property, type, op };
+}
+
+/** A number as typed, or the text itself when it is none (the server then says what is wrong). */
+function numberOf(raw: string): Json {
+  const s = raw.trim();
+  return s !== "" && Number.isFinite(Number(s)) ? Number(s) : s;
+}
+
+/** One value typed for a property of `type`: numbers and booleans as JSON
+ * numbers and booleans, text as text; "any" as it looks. */
+export function propertyScalar(raw: string, type: PropertyType | undefined): Json {
+  const s = raw.trim();
+  switch (type ?? "any") {
+    case "number":
+      return numberOf(s);
+    case "boolean":
+      return s === "true" ? true : s === "false" ? false : s;
+    case "string":
+    case "array":
+      return s;
+    case "any":
+      return literal(s, undefined);
+  }
+}
+
+/** A property filter's value as the API takes it: the operator decides the
+ * shape (`between` a pair of numbers, `in` a list, `gt` a number,
+ * `contains` text), the property's type the type of what is compared with
+ * it; undefined for operators that take none. */
+export function propertyValue(op: string, value: string, value2: string, type: PropertyType | undefined): Json | undefined {
+  switch (op) {
+    case "is_set":
+    case "not_set":
+      return undefined;
+    case "gt":
+    case "gte":
+    case "lt":
+    case "lte":
+      return numberOf(value);
+    case "between":
+      return [numberOf(value), numberOf(value2)];
+    case "contains":
+    case "not_contains":
+    case "starts_with":
+      return value.trim();
+    case "in":
+    case "not_in":
+      return value
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== "")
+        .map((x) => propertyScalar(x, type));
+    default:
+      return propertyScalar(value, type);
+  }
+}
+
+/** The type a saved filter's value was written with, so editing keeps it
+ * (a text "123" stays text); undefined when the value does not say. */
+function typeOfValue(op: string, v: Json): PropertyType | undefined {
+  if (["gt", "gte", "lt", "lte", "between"].includes(op)) return "number";
+  if (!["equals", "not_equals", "in", "not_in"].includes(op)) return undefined;
+  const first = Array.isArray(v) ? v[0] : v;
+  if (typeof first === "number") return "number";
+  if (typeof first === "boolean") return "boolean";
+  if (typeof first === "string") return "string";
+  return undefined;
+}
 
 export function takesNoValue(op: string): boolean {
   return op === "is_set" || op === "not_set";
@@ -270,16 +374,24 @@ export function whereFromJson(json: Json): PropertyFilter[] | null {
   const where: PropertyFilter[] = [];
   for (const w of json) {
     if (!isObj(w) || typeof w.property !== "string" || typeof w.op !== "string") return null;
-    where.push({ property: w.property, op: w.op, value: text(w.value) });
+    const f: PropertyFilter = { property: w.property, op: w.op, value: text(w.value) };
+    if (w.op === "between" && Array.isArray(w.value) && w.value.length === 2) {
+      f.value = text(w.value[0]);
+      f.value2 = text(w.value[1]);
+    }
+    const type = typeOfValue(w.op, w.value);
+    if (type) f.type = type;
+    where.push(f);
   }
   return where;
 }
 
-/** Property filters as the API takes them: each value the type it looks like. */
+/** Property filters as the API takes them: each value typed as its property (see `propertyValue`). */
 export function whereToJson(where: PropertyFilter[]): Json[] {
   return where.map((w) => {
     const f: Obj = { property: w.property.trim(), op: w.op };
-    if (!takesNoValue(w.op)) f.value = w.op === "in" ? listOf(w.value, undefined) : literal(w.value, undefined);
+    const v = propertyValue(w.op, w.value, w.value2 ?? "", w.type);
+    if (v !== undefined) f.value = v;
     return f;
   });
 }
