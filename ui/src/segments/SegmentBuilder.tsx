@@ -13,7 +13,7 @@ import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../c
 import { useCatalog } from "./catalog";
 import { EventCatalogProvider, EventCatalogStatus } from "./EventCatalog";
 import { RuleEditor } from "./RuleEditor";
-import { emptyCondition, emptyGroup, fromRule, hasCondition, nodeForPath, toRule, type Group, type PathIndex } from "./rule";
+import { emptyCondition, emptyGroup, fromRule, hasCondition, isIncomplete, nodeForPath, toRule, type Group, type PathIndex } from "./rule";
 import { countOf, plural } from "../plural";
 
 const PREVIEW_DELAY_MS = 400;
@@ -61,7 +61,8 @@ export function SegmentBuilder() {
   }, [rule, catalog]);
   const ruleText = JSON.stringify(json);
 
-  const preview = usePreview(catalog && hasCondition(rule) ? ruleText : null, people ? SAMPLE_SIZE : 0);
+  const incomplete = isIncomplete(rule);
+  const preview = usePreview(catalog && hasCondition(rule) && !incomplete ? ruleText : null, people ? SAMPLE_SIZE : 0);
 
   // Problems from the preview or the last save, shown on the condition they name.
   const nodeErrors = useMemo(() => {
@@ -157,7 +158,9 @@ export function SegmentBuilder() {
             <div className="muted small" data-testid="live-count-state">
               {!hasCondition(rule)
                 ? "Add a condition to count contacts."
-                : preview.pending
+                : incomplete
+                  ? "Finish the conditions to count contacts: choose each event, property and value."
+                  : preview.pending
                   ? "Counting…"
                   : preview.elapsed !== null
                     ? `${plural(preview.count, "contact matches", "contacts match")} now (counted in ${preview.elapsed.toFixed(1)} ms)`
@@ -192,8 +195,9 @@ function PreviewSample({ sample, count, pending }: { sample: Contact[]; count: n
       <ul className="plain small">
         {sample.map((c) => (
           <li key={c.id}>
-            <Link to={`/contacts/${c.id}`}>{contactName(c)}</Link>
-            {c.email && contactName(c) !== c.email && <span className="muted"> · {c.email}</span>}
+            <Link to={`/contacts/${c.id}`} title={c.email ?? undefined}>
+              {contactName(c)}
+            </Link>
             {c.country && <span className="muted"> · {c.country}</span>}
           </li>
         ))}
@@ -292,7 +296,9 @@ function SavedSegment({ segment, reload }: { segment: Segment; reload: () => voi
           <ul className="plain small">
             {members.data.data.map((c) => (
               <li key={c.id}>
-                <Link to={`/contacts/${c.id}`}>{contactName(c)}</Link>
+                <Link to={`/contacts/${c.id}`} title={c.email ?? undefined}>
+              {contactName(c)}
+            </Link>
               </li>
             ))}
           </ul>

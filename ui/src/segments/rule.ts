@@ -544,6 +544,24 @@ export function updateNode(root: Group, id: string, f: (n: RuleNode) => RuleNode
   return walk(root) as Group;
 }
 
+/** Whether a condition is still being filled in: an event without a name, a
+ * property filter without a property or value, a segment or list not chosen.
+ * The live count waits for these rather than show the API's complaint about
+ * what is being typed (saving still asks, and shows it). */
+export function isIncomplete(n: RuleNode): boolean {
+  switch (n.kind) {
+    case "group":
+      return n.children.some(isIncomplete);
+    case "event":
+      return n.event.trim() === "" || n.where.some((w) => w.property.trim() === "" || (!takesNoValue(w.op) && w.value.trim() === ""));
+    case "segment":
+    case "list":
+      return n.ref === "";
+    default:
+      return false;
+  }
+}
+
 /** Whether the tree has at least one condition (the API refuses empty groups). */
 export function hasCondition(n: RuleNode): boolean {
   return n.kind === "group" ? n.children.some(hasCondition) : true;

@@ -12,7 +12,7 @@ import {
   valueOptions,
   type EventCatalog,
 } from "../../src/segments/eventCatalog";
-import { fromRule, propertyOperators, propertyValue, toRule, whereFromJson, whereToJson, withPropertyType, type EventCondition, type PropertyFilter } from "../../src/segments/rule";
+import { fromRule, isIncomplete, propertyOperators, propertyValue, toRule, whereFromJson, whereToJson, withPropertyType, type EventCondition, type PropertyFilter } from "../../src/segments/rule";
 
 const catalog: EventCatalog = {
   days: 30,
@@ -146,4 +146,16 @@ test("typing filters the suggestions, those starting with the text first", () =>
   expect(filterOptions(options, "  ")).toHaveLength(5);
   expect(filterOptions(options, "", 2)).toHaveLength(2);
   expect(filterOptions(options, "zzz")).toStrictEqual([]);
+});
+
+test("the live count waits while an event, property or value is still to be chosen", () => {
+  const tree = fromRule({ and: [{ field: "country", op: "equals", value: "" }, { event: "Order Completed", where: [{ property: "total", op: "is_set" }] }] });
+  expect(isIncomplete(tree)).toBe(false);
+  const ev = tree.children[1] as EventCondition;
+  const variant = (patch: Partial<EventCondition>) => ({ ...tree, children: [tree.children[0], { ...ev, ...patch }] });
+  expect(isIncomplete(variant({ event: " " }))).toBe(true);
+  expect(isIncomplete(variant({ where: [{ property: "", op: "is_set", value: "" }] }))).toBe(true);
+  expect(isIncomplete(variant({ where: [{ property: "total", op: "gt", value: "" }] }))).toBe(true);
+  expect(isIncomplete(variant({ where: [{ property: "total", op: "gt", value: "5" }] }))).toBe(false);
+  expect(isIncomplete(fromRule({ or: [{ segment: "" }] }))).toBe(true);
 });
