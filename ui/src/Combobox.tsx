@@ -99,7 +99,7 @@ export function Combobox({ value, onChange, options, onPick, listLabel, id, labe
         }}
       />
       <ul id={listId} role="listbox" aria-label={listLabel} className="combo-list" hidden={!expanded}>
-        {expanded && shown.length === 0 && loading && (
+        {expanded && loading && (
           <li className="combo-note muted" aria-disabled="true">
             {loading}
           </li>

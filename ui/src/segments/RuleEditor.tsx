@@ -15,7 +15,10 @@ import {
   OPERATORS,
   propertyOperators,
   takesNoValue,
+  TIME_OPS,
+  timeOpTakesDays,
   withPropertyType,
+  type TimeOp,
   updateNode,
   type Condition,
   type EventCondition,
@@ -53,9 +56,11 @@ const KIND_LABELS: Record<Condition["kind"], string> = {
 
 export function RuleEditor({ value, onChange, catalog, errors, selfId, kinds = ALL_KINDS, rootLabel = "Contacts matching", readOnly = false }: Props) {
   const change = (id: string, f: (n: RuleNode) => RuleNode | null) => onChange(updateNode(value, id, f));
+  // Under an event catalogue the names come from it; else from a list on the page.
+  const events = useEventCatalog();
   return (
     <div className="rule-editor">
-      {kinds.includes("event") && <EventNames catalog={catalog} />}
+      {kinds.includes("event") && !events && <EventNames catalog={catalog} />}
       <GroupView group={value} root change={change} catalog={catalog} errors={errors} selfId={selfId} kinds={kinds} rootLabel={rootLabel} readOnly={readOnly} depth={0} />
     </div>
   );
@@ -351,29 +356,72 @@ function ValueInputs({
 }
 
 function EventRow({ cond, set, readOnly }: { cond: EventCondition; set: (p: Partial<EventCondition>) => void; readOnly: boolean }) {
+  const timed = cond.measure !== "count";
+  const days = timeOpTakesDays(cond.timeOp);
   return (
     <div className="event-cond">
       <div className="row">
         <EventNameInput value={cond.event} onChange={(event) => set({ event })} />
-        <select aria-label="How many times" value={cond.countOp} onChange={(e) => set({ countOp: e.target.value as EventCondition["countOp"] })}>
+        <select
+          aria-label="What to test"
+          value={timed ? cond.measure : cond.countOp}
+          onChange={(e) => {
+            const v = e.target.value;
+            if (v === "first" || v === "last") set({ measure: v });
+            else set({ measure: "count", countOp: v as EventCondition["countOp"] });
+          }}
+        >
           <option value="at_least">at least</option>
           <option value="at_most">at most</option>
           <option value="exactly">exactly</option>
+          <option value="first">the first time</option>
+          <option value="last">the last time</option>
         </select>
-        <input aria-label="Times" type="number" min={0} className="narrow" value={cond.count} onChange={(e) => set({ count: e.target.value })} />
-        <span className="muted">times</span>
-        <select
-          aria-label="Time window"
-          value={cond.windowDays === "ever" ? "ever" : "days"}
-          onChange={(e) => set({ windowDays: e.target.value === "ever" ? "ever" : "30" })}
-        >
-          <option value="ever">ever</option>
-          <option value="days">in the last…</option>
-        </select>
-        {cond.windowDays !== "ever" && (
+        {!timed && (
           <>
-            <input aria-label="Days" type="number" min={1} className="narrow" value={cond.windowDays} onChange={(e) => set({ windowDays: e.target.value })} />
-            <span className="muted">days</span>
+            <input aria-label="Times" type="number" min={0} className="narrow" value={cond.count} onChange={(e) => set({ count: e.target.value })} />
+            <span className="muted">times</span>
+            <select
+              aria-label="Time window"
+              value={cond.windowDays === "ever" || cond.windowDays === "between" ? cond.windowDays : "days"}
+              onChange={(e) => set({ windowDays: e.target.value === "days" ? "30" : e.target.value })}
+            >
+              <option value="ever">ever</option>
+              <option value="days">in the last…</option>
+              <option value="between">between dates…</option>
+            </select>
+            {cond.windowDays !== "ever" && cond.windowDays !== "between" && (
+              <>
+                <input aria-label="Days" type="number" min={1} className="narrow" value={cond.windowDays} onChange={(e) => set({ windowDays: e.target.value })} />
+                <span className="muted">days</span>
+              </>
+            )}
+            {cond.windowDays === "between" && (
+              <>
+                <input aria-label="From date" type="date" value={cond.windowFrom} onChange={(e) => set({ windowFrom: e.target.value })} />
+                <span className="muted">and before</span>
+                <input aria-label="To date" type="date" value={cond.windowTo} onChange={(e) => set({ windowTo: e.target.value })} />
+              </>
+            )}
+          </>
+        )}
+        {timed && (
+          <>
+            <select aria-label="When" value={cond.timeOp} onChange={(e) => set({ timeOp: e.target.value as TimeOp, timeValue: "" })}>
+              {TIME_OPS.map(([o, l]) => (
+                <option key={o} value={o}>
+                  {l}
+                </option>
+              ))}
+            </select>
+            {days ? (
+              <>
+                <input aria-label="Days" type="number" min={1} className="narrow" value={cond.timeValue} onChange={(e) => set({ timeValue: e.target.value })} />
+                <span className="muted">days</span>
+              </>
+            ) : (
+              <input aria-label="Date" type="date" value={cond.timeValue} onChange={(e) => set({ timeValue: e.target.value })} />
+            )}
           </>
         )}
       </div>

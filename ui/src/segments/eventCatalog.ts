@@ -104,9 +104,14 @@ export function propertyOptions(catalog: EventCatalog | undefined, event: string
 export function valueOptions(catalog: EventCatalog | undefined, event: string, path: string): PickOption[] {
   const p = findProperty(catalog, event, path);
   if (!p) return [];
-  return p.top_values
-    .filter((v) => v.value !== null && typeof v.value !== "object")
-    .map((v) => ({ value: String(v.value), detail: countOf(v.count, "time") }));
+  // A property seen as both 10 and "10" offers "10" once, with both counts.
+  const counts = new Map<string, number>();
+  for (const v of p.top_values) {
+    if (v.value === null || typeof v.value === "object") continue;
+    const text = String(v.value);
+    counts.set(text, (counts.get(text) ?? 0) + v.count);
+  }
+  return [...counts].map(([value, n]) => ({ value, detail: countOf(n, "time") }));
 }
 
 /** The value input after picking `picked`: a list operator adds it to the

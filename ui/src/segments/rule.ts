@@ -39,16 +39,38 @@ export interface PropertyFilter {
   type?: PropertyType;
 }
 
+/** How an event's first or last occurrence is tested (docs/segments.md). */
+export type TimeOp = "before" | "after" | "within_last_days" | "more_than_days_ago";
+
 export interface EventCondition {
   id: string;
   kind: "event";
   negate: boolean;
   event: string;
   where: PropertyFilter[];
+  /** What is tested: how many matching events (in a window), or when the first or last one was. */
+  measure: "count" | "first" | "last";
   countOp: "at_least" | "at_most" | "exactly";
   count: string;
-  /** "ever", or a number of days. */
+  /** "ever", "between" (windowFrom ≤ timestamp < windowTo), or a number of days. */
   windowDays: string;
+  windowFrom: string;
+  windowTo: string;
+  /** The first or last occurrence: `before`/`after` a date, or a number of days. */
+  timeOp: TimeOp;
+  timeValue: string;
+}
+
+export const TIME_OPS: [TimeOp, string][] = [
+  ["before", "was before"],
+  ["after", "was after"],
+  ["within_last_days", "was within the last … days"],
+  ["more_than_days_ago", "was more than … days ago"],
+];
+
+/** Whether a first/last test takes a number of days (else a date). */
+export function timeOpTakesDays(op: TimeOp): boolean {
+  return op === "within_last_days" || op === "more_than_days_ago";
 }
 
 export interface RefCondition {
@@ -282,7 +304,7 @@ export function emptyCondition(kind: Condition["kind"]): Condition {
     case "company":
       return { id, kind, negate: false, field: kind === "field" ? "country" : "name", op: "equals", value: "", value2: "" };
     case "event":
-      return { id, kind, negate: false, event: "", where: [], countOp: "at_least", count: "1", windowDays: "ever" };
+      return { id, kind, negate: false, event: "", where: [], measure: "count", countOp: "at_least", count: "1", windowDays: "ever", windowFrom: "", windowTo: "", timeOp: "before", timeValue: "" };
     case "segment":
     case "list":
       return { id, kind, negate: false, ref: "" };
@@ -335,7 +357,7 @@ function toNode(rule: Json): RuleNode {
   if (keys.length === 1 && keys[0] === "company" && isObj(rule.company)) {
     return fieldCond("company", rule.company) ?? raw();
   }
-  if ("event" in rule && typeof rule.event === "string" && keys.every((k) => ["event", "where", "count", "window"].includes(k))) {
+  if ("event" in rule && typeof rule.event === "string" && keys.every((k) => ["event", "where", "count", "window", "first", "last"].includes(k))) {
     return eventCond(rule) ?? raw();
   }
   if (keys.length === 1 && (keys[0] === "segment" || keys[0] === "list") && typeof rule[keys[0]] === "string") {
@@ -399,19 +421,30 @@ export function whereToJson(where: PropertyFilter[]): Json[] {
 function eventCond(o: Obj): EventCondition | null {
   const where = whereFromJson(o.where);
   if (where === null) return null;
-  let countOp: EventCondition["countOp"] = "at_least";
-  let count = "1";
+  const cond = { ...(emptyCondition("event") as EventCondition), event: o.event as string, where };
+  const timed = o.first !== undefined || o.last !== undefined;
+  if (timed) {
+    if (o.count !== undefined || o.window !== undefined || (o.first !== undefined && o.last !== undefined)) return null;
+    const t = o.first ?? o.last;
+    if (!isObj(t) || !TIME_OPS.some(([op]) => op === t.op) || Object.keys(t).some((k) => k !== "op" && k !== "value")) return null;
+    return { ...cond, measure: o.first !== undefined ? "first" : "last", timeOp: t.op as TimeOp, timeValue: text(t.value) };
+  }
   if (o.count !== undefined) {
     if (!isObj(o.count) || !["at_least", "at_most", "exactly"].includes(String(o.count.op))) return null;
-    countOp = o.count.op as EventCondition["countOp"];
-    count = text(o.count.value);
+    cond.countOp = o.count.op as EventCondition["countOp"];
+    cond.count = text(o.count.value);
   }
-  let windowDays = "ever";
   if (o.window !== undefined && o.window !== "ever") {
-    if (!isObj(o.window) || typeof o.window.last_days !== "number") return null;
-    windowDays = String(o.window.last_days);
+    if (!isObj(o.window)) return null;
+    const w = o.window;
+    if (Object.keys(w).length === 1 && typeof w.last_days === "number") cond.windowDays = String(w.last_days);
+    else if (Object.keys(w).length === 1 && Array.isArray(w.between) && w.between.length === 2 && w.between.every((x) => typeof x === "string")) {
+      cond.windowDays = "between";
+      cond.windowFrom = w.between[0] as string;
+      cond.windowTo = w.between[1] as string;
+    } else return null;
   }
-  return { id: newId(), kind: "event", negate: false, event: o.event as string, where, countOp, count, windowDays };
+  return cond;
 }
 
 /** A typed value as JSON for a field of `type` (numbers, booleans, lists). */
@@ -489,9 +522,14 @@ function nodeToRule(node: RuleNode, schema: Schema, path: string, paths: PathInd
     case "event": {
       const cond: Obj = { event: node.event.trim() };
       if (node.where.length > 0) cond.where = whereToJson(node.where);
+      if (node.measure === "first" || node.measure === "last") {
+        cond[node.measure] = { op: node.timeOp, value: timeOpTakesDays(node.timeOp) ? literal(node.timeValue, "number") : node.timeValue.trim() };
+        return wrap(cond);
+      }
       if (!(node.countOp === "at_least" && node.count.trim() === "1"))
         cond.count = { op: node.countOp, value: literal(node.count, "number") };
-      if (node.windowDays !== "ever") cond.window = { last_days: literal(node.windowDays, "number") };
+      if (node.windowDays === "between") cond.window = { between: [node.windowFrom.trim(), node.windowTo.trim()] };
+      else if (node.windowDays !== "ever") cond.window = { last_days: literal(node.windowDays, "number") };
       return wrap(cond);
     }
     case "segment":
@@ -553,7 +591,12 @@ export function isIncomplete(n: RuleNode): boolean {
     case "group":
       return n.children.some(isIncomplete);
     case "event":
-      return n.event.trim() === "" || n.where.some((w) => w.property.trim() === "" || (!takesNoValue(w.op) && w.value.trim() === ""));
+      return (
+        n.event.trim() === "" ||
+        n.where.some((w) => w.property.trim() === "" || (!takesNoValue(w.op) && w.value.trim() === "")) ||
+        (n.measure !== "count" && n.timeValue.trim() === "") ||
+        (n.measure === "count" && n.windowDays === "between" && (n.windowFrom === "" || n.windowTo === ""))
+      );
     case "segment":
     case "list":
       return n.ref === "";

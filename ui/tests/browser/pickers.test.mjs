@@ -59,11 +59,13 @@ describe("event pickers from the catalogue and the live sample", { skip: skip ??
     assert.equal(await eventName.getAttribute("role"), "combobox");
     await eventName.click();
     const events = page.getByRole("listbox", { name: "Events seen" });
-    await events.getByRole("option").first().waitFor();
+    // Names known before the catalogue arrives show at once; its counts follow.
+    const order = catalog.events.find((e) => e.name === "Order Completed");
+    const counted = new RegExp(`${order.count.toLocaleString("en-US")} events in 30 days`);
+    await eventually(async () => counted.test(await events.getByRole("option", { name: /^Order Completed/ }).innerText().catch(() => "")), 10_000, "the catalogue's counts");
+    assert.equal(await events.getByText("Loading the events seen…").count(), 0);
     const names = await optionNames(events);
     assert.deepEqual(names.slice(0, catalog.events.length), catalog.events.map((e) => e.name), "the catalogue's names, in its order");
-    const order = catalog.events.find((e) => e.name === "Order Completed");
-    assert.match(await events.getByRole("option", { name: /^Order Completed/ }).innerText(), new RegExp(`${order.count.toLocaleString("en-US")} events in 30 days`));
     assert.equal(await eventName.getAttribute("aria-expanded"), "true");
     await b.shot("pickers-event-names");
     await events.getByRole("option", { name: /^Order Completed/ }).click();
@@ -157,6 +159,7 @@ describe("event pickers from the catalogue and the live sample", { skip: skip ??
     await cond.getByRole("button", { name: "+ property filter" }).click();
     const filter = cond.getByTestId("property-filter").first();
     await filter.getByLabel("Property", { exact: true }).fill("pla");
+    await page.getByRole("listbox", { name: "Properties of Signed Up" }).getByRole("option", { name: /^plan/ }).waitFor();
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("Enter");
     assert.equal(await filter.getByLabel("Property", { exact: true }).inputValue(), "plan");
@@ -187,6 +190,49 @@ describe("event pickers from the catalogue and the live sample", { skip: skip ??
       return shown.and[0].where[0].value === "123";
     }, 5000, "the value as text");
     await eventually(async () => (await page.getByTestId("live-count").innerText()) === "0", 10_000, "no one has plan 123");
+  });
+
+  test("the last occurrence and a window between dates are picked, and counted as the API counts them", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await page.goto(`${server.url}/segments/new`);
+    await page.getByTestId("rule-condition").first().getByRole("button", { name: "Remove condition" }).click();
+    await page.getByLabel("Add a condition").selectOption("event");
+    const cond = page.getByTestId("rule-condition").first();
+    await cond.getByLabel("Event name").click();
+    await page.getByRole("listbox", { name: "Events seen" }).getByRole("option", { name: /^Order Completed/ }).click();
+    const count = page.getByTestId("live-count");
+    const settled = async (rule) => {
+      const expected = (await server.api("POST", "/api/v1/segments/preview", { rule })).body.count;
+      await eventually(async () => (await count.innerText()) === expected.toLocaleString("en-US") && /match/.test(await page.getByTestId("live-count-state").innerText()), 10_000, `the live count ${expected}`);
+      return expected;
+    };
+
+    // "Order Completed, the last time was within the last 7 days".
+    await cond.getByLabel("What to test").selectOption("last");
+    await cond.getByLabel("When").selectOption("within_last_days");
+    assert.match(await page.getByTestId("live-count-state").innerText(), /Finish the conditions/, "no count until the days are given");
+    await cond.getByLabel("Days").fill("7");
+    const recent = await settled({ and: [{ event: "Order Completed", last: { op: "within_last_days", value: 7 } }] });
+
+    // "… more than 7 days ago" is the rest of those who ever ordered.
+    await cond.getByLabel("When").selectOption("more_than_days_ago");
+    await cond.getByLabel("Days").fill("7");
+    const older = await settled({ and: [{ event: "Order Completed", last: { op: "more_than_days_ago", value: 7 } }] });
+    const ever = (await server.api("POST", "/api/v1/segments/preview", { rule: { event: "Order Completed" } })).body.count;
+    assert.equal(recent + older, ever);
+
+    // At least once between two dates: the last 10 days as a range.
+    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await cond.getByLabel("What to test").selectOption("at_least");
+    await cond.getByLabel("Time window").selectOption("between");
+    await cond.getByLabel("From date").fill(day(-10));
+    await cond.getByLabel("To date").fill(day(1));
+    await settled({ and: [{ event: "Order Completed", window: { between: [day(-10), day(1)] } }] });
+    await page.getByText("Rule as JSON").click();
+    assert.deepEqual(JSON.parse(await page.locator(".rule-json pre").innerText()), { and: [{ event: "Order Completed", window: { between: [day(-10), day(1)] } }] });
+    await b.shot("pickers-window-between");
   });
 
   test("an analyst sees the live count of a segment but no sample, and is never refused", async () => {
@@ -227,7 +273,7 @@ describe("event pickers from the catalogue and the live sample", { skip: skip ??
     const event = page.getByLabel("Event", { exact: true });
     await event.click();
     const events = page.getByRole("listbox", { name: "Events seen" });
-    await events.getByRole("option").first().waitFor();
+    await eventually(async () => /events in 30 days/.test(await events.getByRole("option").first().innerText().catch(() => "")), 10_000, "the catalogue's counts");
     const names = await optionNames(events);
     assert.deepEqual(names.slice(0, catalog.events.length), catalog.events.map((e) => e.name), "the catalogue's names");
     await b.shot("pickers-journey-trigger");

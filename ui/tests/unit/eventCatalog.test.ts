@@ -133,6 +133,11 @@ test("frequent values are offered as text; a pick replaces the value, or joins a
   ]);
   expect(valueOptions(catalog, "Order Completed", "shipping.express").map((o) => o.value)).toStrictEqual(["true", "false"]);
   expect(valueOptions(catalog, "Order Completed", "nope")).toStrictEqual([]);
+  const mixed: EventCatalog = { ...catalog, events: [{ ...catalog.events[0], properties: [{ path: "size", seen: 9, types: ["string", "number"], top_values: [{ value: 10, count: 5 }, { value: "10", count: 3 }, { value: "L", count: 1 }], more_values: false }] }] };
+  expect(valueOptions(mixed, "Order Completed", "size")).toStrictEqual([
+    { value: "10", detail: "8 times" },
+    { value: "L", detail: "1 time" },
+  ]);
   expect(pickValue("equals", "12", "480")).toBe("480");
   expect(pickValue("in", "", "480")).toBe("480");
   expect(pickValue("in", "99, ", "480")).toBe("99, 480");
@@ -158,4 +163,6 @@ test("the live count waits while an event, property or value is still to be chos
   expect(isIncomplete(variant({ where: [{ property: "total", op: "gt", value: "" }] }))).toBe(true);
   expect(isIncomplete(variant({ where: [{ property: "total", op: "gt", value: "5" }] }))).toBe(false);
   expect(isIncomplete(fromRule({ or: [{ segment: "" }] }))).toBe(true);
+  expect(isIncomplete(variant({ measure: "first", timeValue: "" }))).toBe(true);
+  expect(isIncomplete(variant({ windowDays: "between", windowFrom: "2026-01-01", windowTo: "" }))).toBe(true);
 });
