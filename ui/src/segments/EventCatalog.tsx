@@ -33,7 +33,7 @@ export function useEventCatalog(): EventCatalogState | null {
 export function EventCatalogStatus() {
   const state = useEventCatalog();
   if (!state) return null;
-  if (state.error) return <ProblemBox error={state.error} context="Loading the events seen (the pickers offer no event names or properties)" />;
+  if (state.error) return <ProblemBox error={state.error} context="Loading the events seen (event names and properties can still be typed)" />;
   if (state.loading && !state.catalog) return <Loading what="the events seen" />;
   return null;
 }

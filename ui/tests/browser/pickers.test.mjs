@@ -235,6 +235,29 @@ describe("event pickers from the catalogue and the live sample", { skip: skip ??
     await b.shot("pickers-window-between");
   });
 
+  test("when the catalogue cannot be read the builder says so, and event names can still be typed", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    await page.route("**/api/v1/workspace/events?**", (route) =>
+      route.fulfill({
+        status: 422,
+        contentType: "application/problem+json",
+        body: JSON.stringify({ title: "Unprocessable", status: 422, detail: "made to fail by the test" }),
+      }),
+    );
+    await signIn(page, server);
+    await page.goto(`${server.url}/segments/new`);
+    const problem = page.getByRole("alert").filter({ hasText: "Loading the events seen" });
+    await problem.waitFor();
+    assert.match(await problem.innerText(), /made to fail by the test/);
+    await page.getByTestId("rule-condition").first().getByRole("button", { name: "Remove condition" }).click();
+    await page.getByLabel("Add a condition").selectOption("event");
+    await page.getByLabel("Event name").fill("Order Completed");
+    const expected = (await server.api("POST", "/api/v1/segments/preview", { rule: { event: "Order Completed" } })).body.count;
+    await eventually(async () => (await page.getByTestId("live-count").innerText()) === expected.toLocaleString("en-US"), 10_000, `the live count ${expected}`);
+    await b.shot("pickers-catalogue-failed");
+  });
+
   test("an analyst sees the live count of a segment but no sample, and is never refused", async () => {
     const seg = (await server.api("GET", "/api/v1/segments")).body.data.find((s) => s.count > 0);
     assert.ok(seg, "a demo segment with members");
