@@ -3,7 +3,8 @@
 // that configures the selected step, save as draft, publish, pause and
 // resume, the server's validation errors shown on the steps at fault,
 // live per-step counts from the stats endpoint while the journey runs, and
-// the journey's report as a second tab (?view=report).
+// the journey's report as a second tab (?view=report). The event catalogue
+// behind the panels' event and property pickers is loaded once for the page.
 import { createContext, lazy, Suspense, useCallback, useContext, useEffect, useMemo, useState, type DragEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import {
@@ -29,6 +30,7 @@ import { api, ApiError, useApi, type Journey, type JourneyStats } from "../api";
 import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge, TabList } from "../components";
 import { useCatalog } from "../segments/catalog";
+import { EventCatalogProvider, EventCatalogStatus } from "../segments/EventCatalog";
 import {
   delayMode,
   exitsOf,
@@ -111,6 +113,8 @@ function toGraph(nodes: CanvasNode[], edges: FlowEdge[]): Graph {
     edges: edges.map((e) => ({ source: e.source, handle: e.sourceHandle ?? "next", target: e.target })),
   };
 }
+
+const NO_NAMES: string[] = [];
 
 function Builder() {
   const { id } = useParams();
@@ -342,6 +346,7 @@ function Builder() {
   const general = problem instanceof ApiError ? problem : problem ? problem : null;
 
   return (
+    <EventCatalogProvider extra={catalog?.events ?? NO_NAMES}>
     <section className="journey-builder">
       <PageHeader
         title={
@@ -411,6 +416,7 @@ function Builder() {
         {note && <p className="ok" role="status">{note}</p>}
         {general !== null && <ProblemBox error={general} context={isNew || busy === "save" ? "Not saved" : "Refused"} />}
         <ProblemBox error={catalogError} context="Loading fields, segments and lists" />
+        <EventCatalogStatus />
         {stats.error && <ProblemBox error={stats.error} context="Live counts" />}
       </div>
       {/* Roles that may only look (analysts) get no palette, a canvas whose steps
@@ -485,6 +491,7 @@ function Builder() {
               steps={stepIds}
               start={edges.find((e) => e.source === TRIGGER_ID)?.target ?? ""}
               onStart={(target) => connect(TRIGGER_ID, "start", target)}
+              readOnly={!canEdit}
             />
           )}
           {catalog && selectedNode?.type === "step" && (
@@ -508,6 +515,7 @@ function Builder() {
       </div>
       )}
     </section>
+    </EventCatalogProvider>
   );
 }
 

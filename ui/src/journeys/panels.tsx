@@ -1,14 +1,16 @@
 // The journey builder's side panels: the trigger with entry rules and goals,
 // and the settings of each kind of step, with a picker per exit saying which
-// step it leads to (the keyboard's way to connect steps).
+// step it leads to (the keyboard's way to connect steps). Event names and
+// property filters use the segment builder's pickers, fed by the event
+// catalogue the builder loads.
 import { useState } from "react";
 import type { Edge as FlowEdge } from "@xyflow/react";
 import { Link } from "react-router";
 import { useApi } from "../api";
 import { ProblemBox } from "../components";
 import type { Catalog } from "../segments/catalog";
-import { RuleEditor } from "../segments/RuleEditor";
-import { fromRule, toRule, type Group } from "../segments/rule";
+import { EventNameInput, PropertyFilters, RuleEditor } from "../segments/RuleEditor";
+import { fromRule, toRule, whereFromJson, whereToJson, type Group, type PropertyFilter } from "../segments/rule";
 import { delayConfig, delayMode, exitsOf, stepLabel, type DelayMode, type Obj, type Settings, type Step } from "./graph";
 
 function Errors({ errors }: { errors?: string[] }) {
@@ -90,13 +92,66 @@ function TemplatePicker({ id, value, onChange }: { id: string; value: unknown; o
   );
 }
 
-function EventNames({ catalog }: { catalog: Catalog }) {
+/** An event name field with its label, picked from the events seen. */
+function EventField({ id, label, value, onChange }: { id: string; label: string; value: unknown; onChange: (v: string) => void }) {
   return (
-    <datalist id="journey-event-names">
-      {catalog.events.map((e) => (
-        <option key={e} value={e} />
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <EventNameInput id={id} value={value === undefined || value === null ? "" : String(value)} onChange={onChange} placeholder="e.g. Signed Up" />
+    </div>
+  );
+}
+
+/** The property filters (`where`) of an event trigger or wait, edited as in
+ * the segment builder; `onChange` gets undefined when there are none. */
+function WhereFilters({ event, value, onChange, readOnly }: { event: unknown; value: unknown; onChange: (w: unknown[] | undefined) => void; readOnly: boolean }) {
+  const [where, setWhere] = useState<PropertyFilter[] | null>(() => whereFromJson(value));
+  if (where === null) return <p className="muted small">Its property conditions are kept as written in JSON.</p>;
+  return (
+    <div className="event-cond where-filters" data-testid="event-where">
+      <PropertyFilters
+        where={where}
+        event={typeof event === "string" ? event : ""}
+        readOnly={readOnly}
+        onChange={(w) => {
+          setWhere(w);
+          onChange(w.length > 0 ? whereToJson(w) : undefined);
+        }}
+      />
+    </div>
+  );
+}
+
+/** The goal events, one picker each; rows left empty are not saved. */
+function Goals({ goals, onChange, readOnly }: { goals: Obj[]; onChange: (g: Obj[]) => void; readOnly: boolean }) {
+  const [rows, setRows] = useState<Obj[]>(goals);
+  const update = (next: Obj[]) => {
+    setRows(next);
+    onChange(next.filter((g) => String(g.event ?? "").trim() !== ""));
+  };
+  return (
+    <fieldset className="goals">
+      <legend>Goal events: reaching one converts and exits</legend>
+      {rows.length === 0 && <p className="muted small">No goals.</p>}
+      {rows.map((g, i) => (
+        <div className="row" key={i}>
+          <label className="sr-only" htmlFor={`goal-${i}`}>
+            Goal event {i + 1}
+          </label>
+          <EventNameInput id={`goal-${i}`} value={String(g.event ?? "")} onChange={(event) => update(rows.map((x, j) => (j === i ? { ...x, event } : x)))} placeholder="e.g. Order Completed" />
+          {!readOnly && (
+            <button type="button" className="icon danger" aria-label={`Remove goal event ${i + 1}`} onClick={() => update(rows.filter((_, j) => j !== i))}>
+              ×
+            </button>
+          )}
+        </div>
       ))}
-    </datalist>
+      {!readOnly && (
+        <button type="button" className="link" onClick={() => setRows([...rows, { event: "" }])}>
+          + Goal event
+        </button>
+      )}
+    </fieldset>
   );
 }
 
@@ -109,19 +164,19 @@ interface TriggerPanelProps {
   /** The first step, if the trigger is connected. */
   start: string;
   onStart: (step: string | null) => void;
+  /** For roles that may only look: no add and remove buttons (the inputs are disabled by an enclosing fieldset). */
+  readOnly?: boolean;
 }
 
-export function TriggerPanel({ settings, onChange, catalog, errors, steps, start, onStart }: TriggerPanelProps) {
+export function TriggerPanel({ settings, onChange, catalog, errors, steps, start, onStart, readOnly = false }: TriggerPanelProps) {
   const t = settings.trigger;
   const setTrigger = (patch: Obj) => onChange({ ...settings, trigger: { ...t, ...patch } });
   const entry = settings.entry ?? {};
   const cooldownDays = (entry.cooldown as Obj | undefined)?.days;
-  const goals = (settings.goals ?? []).map((g) => String(g.event ?? ""));
   return (
     <div className="panel">
       <h2>Trigger</h2>
       <Errors errors={errors} />
-      <EventNames catalog={catalog} />
       <div className="field">
         <label htmlFor="trigger-type">Starts when</label>
         <select
@@ -149,7 +204,12 @@ export function TriggerPanel({ settings, onChange, catalog, errors, steps, start
           <option value="api">the API puts a contact in</option>
         </select>
       </div>
-      {t.type === "event" && <TextField id="trigger-event" label="Event" list="journey-event-names" value={t.event} onChange={(v) => setTrigger({ event: v })} placeholder="e.g. Signed Up" />}
+      {t.type === "event" && (
+        <>
+          <EventField id="trigger-event" label="Event" value={t.event} onChange={(v) => setTrigger({ event: v })} />
+          <WhereFilters event={t.event} value={t.where} readOnly={readOnly} onChange={(w) => onChange({ ...settings, trigger: w ? { ...t, where: w } : omit(t, "where") })} />
+        </>
+      )}
       {(t.type === "segment_entered" || t.type === "segment_exited") && (
         <div className="field">
           <label htmlFor="trigger-segment">Segment</label>
@@ -187,23 +247,7 @@ export function TriggerPanel({ settings, onChange, catalog, errors, steps, start
           }}
         />
       </div>
-      <div className="field">
-        <label htmlFor="goals">Goal events (comma-separated): reaching one converts and exits</label>
-        <input
-          id="goals"
-          value={goals.join(", ")}
-          onChange={(e) =>
-            onChange({
-              ...settings,
-              goals: e.target.value
-                .split(",")
-                .map((x) => x.trim())
-                .filter(Boolean)
-                .map((event) => ({ event })),
-            })
-          }
-        />
-      </div>
+      <Goals goals={settings.goals ?? []} readOnly={readOnly} onChange={(goals) => onChange({ ...settings, goals })} />
       <div className="field">
         <label htmlFor="trigger-start">First step</label>
         <select id="trigger-start" value={start} onChange={(e) => onStart(e.target.value || null)}>
@@ -248,7 +292,6 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemov
         {stepLabel(step.type)} <code className="small">{step.id}</code>
       </h2>
       <Errors errors={errors} />
-      <EventNames catalog={catalog} />
       {step.type === "delay" && (
         <>
           <div className="field">
@@ -266,7 +309,8 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemov
       )}
       {step.type === "wait_event" && (
         <>
-          <TextField id={fid("event")} label="Event to wait for" list="journey-event-names" value={c.event} onChange={(v) => set({ event: v })} />
+          <EventField id={fid("event")} label="Event to wait for" value={c.event} onChange={(v) => set({ event: v })} />
+          <WhereFilters event={c.event} value={c.where} readOnly={readOnly} onChange={(w) => onChange(w ? { ...c, where: w } : omit(c, "where"))} />
           <DurationInput label="Give up after" value={c.timeout} onChange={(d) => set({ timeout: d })} />
         </>
       )}

@@ -1,5 +1,6 @@
 // The score editor: name (when new), description and half-life; event rules
-// (the segment builder's event name and property filter pickers, points, an
+// (the segment builder's event name and property filter pickers, fed by the
+// event catalogue loaded once for the page, points, an
 // optional cap per period); attribute rules (the segment builder's rule
 // editor, without events, segments and lists); thresholds. Saving creates
 // the score or a new version and goes back to the list, where it is seen
@@ -14,7 +15,8 @@ import { api, ApiError } from "../api";
 import { FieldError, Loading, PageHeader, ProblemBox, TextField } from "../components";
 import { useSession } from "../session";
 import { useCatalog } from "../segments/catalog";
-import { EventNameInput, EventNames, PropertyFilters, RuleEditor } from "../segments/RuleEditor";
+import { EventCatalogProvider, EventCatalogStatus } from "../segments/EventCatalog";
+import { EventNameInput, PropertyFilters, RuleEditor } from "../segments/RuleEditor";
 import type { Condition } from "../segments/rule";
 import { ScoreAudits } from "../models/Fairness";
 import { ScoreStatus, useScorePolling } from "./Scores";
@@ -42,6 +44,8 @@ const ATTRIBUTE_KINDS: Condition["kind"][] = ["field", "company", "consent", "ra
 const PERIOD_LABELS: Record<string, string> = { day: "per day", week: "per week", month: "per month", ever: "ever" };
 
 const NO_ERRORS: ScoreErrors = { fields: {}, parts: new Map(), conditions: new Map(), rest: [] };
+
+const NO_NAMES: string[] = [];
 
 export function ScoreEditor() {
   const { name } = useParams();
@@ -106,6 +110,7 @@ export function ScoreEditor() {
   }
 
   return (
+    <EventCatalogProvider extra={catalog?.events ?? NO_NAMES}>
     <section>
       <PageHeader title={isNew ? "New score" : `Score: ${name}`}>
         <Link to="/scores">All scores</Link>
@@ -157,7 +162,7 @@ export function ScoreEditor() {
             <h2>Points for events</h2>
             <ProblemBox error={catalogError} context="Loading fields and events" />
             {!catalog && !catalogError && <Loading what="fields and events" />}
-            {catalog && <EventNames catalog={catalog} />}
+            <EventCatalogStatus />
             <RuleRows rows={form.events} noun="Event rule" testId="event-rule" className="rule-cond" none="No event rules." errors={errors.parts} editable={editable} onChange={(events) => set({ events })} create={emptyEventRule}>
               {(r, n, remove) => (
                 <div className="event-cond">
@@ -173,7 +178,7 @@ export function ScoreEditor() {
                       </button>
                     )}
                   </div>
-                  <PropertyFilters where={r.where} onChange={(where) => setEvent(r.id, { where })} readOnly={!editable} />
+                  <PropertyFilters where={r.where} onChange={(where) => setEvent(r.id, { where })} event={r.event} readOnly={!editable} />
                   <div className="row">
                     <label className="inline">
                       <input type="checkbox" checked={r.capped} onChange={(e) => setEvent(r.id, { capped: e.target.checked })} />
@@ -270,6 +275,7 @@ export function ScoreEditor() {
         <ScoreAudits name={saved.data.name} thresholds={[...(saved.data.definition.thresholds ?? [])].sort((a, b) => a.value - b.value).map((t) => t.name)} />
       )}
     </section>
+    </EventCatalogProvider>
   );
 }
 

@@ -5,13 +5,20 @@
 // attribute rules; its event name and property filter pickers are the score
 // editor's event rules too.
 import type { ReactNode } from "react";
+import { Combobox } from "../Combobox";
 import type { Catalog } from "./catalog";
+import { useEventCatalog } from "./EventCatalog";
+import { eventOptions, pickValue, propertyOptions, propertyType, valueOptions } from "./eventCatalog";
 import {
   emptyCondition,
   emptyGroup,
   OPERATORS,
-  PROPERTY_OPERATORS,
+  propertyOperators,
   takesNoValue,
+  TIME_OPS,
+  timeOpTakesDays,
+  withPropertyType,
+  type TimeOp,
   updateNode,
   type Condition,
   type EventCondition,
@@ -49,9 +56,11 @@ const KIND_LABELS: Record<Condition["kind"], string> = {
 
 export function RuleEditor({ value, onChange, catalog, errors, selfId, kinds = ALL_KINDS, rootLabel = "Contacts matching", readOnly = false }: Props) {
   const change = (id: string, f: (n: RuleNode) => RuleNode | null) => onChange(updateNode(value, id, f));
+  // Under an event catalogue the names come from it; else from a list on the page.
+  const events = useEventCatalog();
   return (
     <div className="rule-editor">
-      {kinds.includes("event") && <EventNames catalog={catalog} />}
+      {kinds.includes("event") && !events && <EventNames catalog={catalog} />}
       <GroupView group={value} root change={change} catalog={catalog} errors={errors} selfId={selfId} kinds={kinds} rootLabel={rootLabel} readOnly={readOnly} depth={0} />
     </div>
   );
@@ -70,19 +79,39 @@ export function EventNames({ catalog }: { catalog: Catalog }) {
   );
 }
 
-/** An event name, suggested from the names seen (needs `EventNames` on the
- * page). With an `id` it is named by its own <label> and can carry an error. */
-export function EventNameInput({ value, onChange, id, error }: { value: string; onChange: (v: string) => void; id?: string; error?: string }) {
+/** An event name. Under an `EventCatalogProvider` a picker of the names
+ * seen with their counts; elsewhere suggested from the names of `EventNames`
+ * on the page. Any name may be typed. With an `id` it is named by its own
+ * <label> and can carry an error. */
+export function EventNameInput({ value, onChange, id, error, placeholder = "Event name, e.g. Order Completed" }: { value: string; onChange: (v: string) => void; id?: string; error?: string; placeholder?: string }) {
+  const events = useEventCatalog();
+  const describedBy = error && id ? `${id}-error` : undefined;
+  if (events)
+    return (
+      <Combobox
+        id={id}
+        label="Event name"
+        listLabel="Events seen"
+        placeholder={placeholder}
+        value={value}
+        onChange={onChange}
+        options={eventOptions(events.catalog, events.extra)}
+        loading={events.loading ? "Loading the events seen…" : null}
+        invalid={error !== undefined}
+        describedBy={describedBy}
+        className={error ? "event-name has-error" : "event-name"}
+      />
+    );
   return (
     <input
       id={id}
       aria-label={id ? undefined : "Event name"}
       list="event-names"
-      placeholder="Event name, e.g. Order Completed"
+      placeholder={placeholder}
       value={value}
       onChange={(e) => onChange(e.target.value)}
       aria-invalid={error !== undefined ? true : undefined}
-      aria-describedby={error && id ? `${id}-error` : undefined}
+      aria-describedby={describedBy}
       className={error ? "has-error" : undefined}
     />
   );
@@ -327,63 +356,159 @@ function ValueInputs({
 }
 
 function EventRow({ cond, set, readOnly }: { cond: EventCondition; set: (p: Partial<EventCondition>) => void; readOnly: boolean }) {
+  const timed = cond.measure !== "count";
+  const days = timeOpTakesDays(cond.timeOp);
   return (
     <div className="event-cond">
       <div className="row">
         <EventNameInput value={cond.event} onChange={(event) => set({ event })} />
-        <select aria-label="How many times" value={cond.countOp} onChange={(e) => set({ countOp: e.target.value as EventCondition["countOp"] })}>
+        <select
+          aria-label="What to test"
+          value={timed ? cond.measure : cond.countOp}
+          onChange={(e) => {
+            const v = e.target.value;
+            if (v === "first" || v === "last") set({ measure: v });
+            else set({ measure: "count", countOp: v as EventCondition["countOp"] });
+          }}
+        >
           <option value="at_least">at least</option>
           <option value="at_most">at most</option>
           <option value="exactly">exactly</option>
+          <option value="first">the first time</option>
+          <option value="last">the last time</option>
         </select>
-        <input aria-label="Times" type="number" min={0} className="narrow" value={cond.count} onChange={(e) => set({ count: e.target.value })} />
-        <span className="muted">times</span>
-        <select
-          aria-label="Time window"
-          value={cond.windowDays === "ever" ? "ever" : "days"}
-          onChange={(e) => set({ windowDays: e.target.value === "ever" ? "ever" : "30" })}
-        >
-          <option value="ever">ever</option>
-          <option value="days">in the last…</option>
-        </select>
-        {cond.windowDays !== "ever" && (
+        {!timed && (
           <>
-            <input aria-label="Days" type="number" min={1} className="narrow" value={cond.windowDays} onChange={(e) => set({ windowDays: e.target.value })} />
-            <span className="muted">days</span>
+            <input aria-label="Times" type="number" min={0} className="narrow" value={cond.count} onChange={(e) => set({ count: e.target.value })} />
+            <span className="muted">times</span>
+            <select
+              aria-label="Time window"
+              value={cond.windowDays === "ever" || cond.windowDays === "between" ? cond.windowDays : "days"}
+              onChange={(e) => set({ windowDays: e.target.value === "days" ? "30" : e.target.value })}
+            >
+              <option value="ever">ever</option>
+              <option value="days">in the last…</option>
+              <option value="between">between dates…</option>
+            </select>
+            {cond.windowDays !== "ever" && cond.windowDays !== "between" && (
+              <>
+                <input aria-label="Days" type="number" min={1} className="narrow" value={cond.windowDays} onChange={(e) => set({ windowDays: e.target.value })} />
+                <span className="muted">days</span>
+              </>
+            )}
+            {cond.windowDays === "between" && (
+              <>
+                <input aria-label="From date" type="date" value={cond.windowFrom} onChange={(e) => set({ windowFrom: e.target.value })} />
+                <span className="muted">and before</span>
+                <input aria-label="To date" type="date" value={cond.windowTo} onChange={(e) => set({ windowTo: e.target.value })} />
+              </>
+            )}
+          </>
+        )}
+        {timed && (
+          <>
+            <select aria-label="When" value={cond.timeOp} onChange={(e) => set({ timeOp: e.target.value as TimeOp, timeValue: "" })}>
+              {TIME_OPS.map(([o, l]) => (
+                <option key={o} value={o}>
+                  {l}
+                </option>
+              ))}
+            </select>
+            {days ? (
+              <>
+                <input aria-label="Days" type="number" min={1} className="narrow" value={cond.timeValue} onChange={(e) => set({ timeValue: e.target.value })} />
+                <span className="muted">days</span>
+              </>
+            ) : (
+              <input aria-label="Date" type="date" value={cond.timeValue} onChange={(e) => set({ timeValue: e.target.value })} />
+            )}
           </>
         )}
       </div>
-      <PropertyFilters where={cond.where} onChange={(where) => set({ where })} readOnly={readOnly} />
+      <PropertyFilters where={cond.where} onChange={(where) => set({ where })} event={cond.event} readOnly={readOnly} />
     </div>
   );
 }
 
-/** An event's property filters, each a property, an operator and a value, and the way to add one. */
-export function PropertyFilters({ where, onChange, readOnly = false }: { where: PropertyFilter[]; onChange: (w: PropertyFilter[]) => void; readOnly?: boolean }) {
+/** An event's property filters, each a property, an operator and a value,
+ * and the way to add one. Under an `EventCatalogProvider` the properties of
+ * `event` seen in the data are offered with their types, the operators
+ * suit the chosen property's type and its frequent values are suggested. */
+export function PropertyFilters({ where, onChange, event = "", readOnly = false }: { where: PropertyFilter[]; onChange: (w: PropertyFilter[]) => void; event?: string; readOnly?: boolean }) {
+  const events = useEventCatalog();
+  const catalog = events?.catalog;
   const setWhere = (i: number, patch: Partial<PropertyFilter>) => onChange(where.map((w, j) => (j === i ? { ...w, ...patch } : w)));
+  const setProperty = (i: number, property: string) =>
+    onChange(where.map((w, j) => (j === i ? withPropertyType(w, property, propertyType(catalog, event, property)) : w)));
+  const properties = propertyOptions(catalog, event);
   return (
     <>
-      {where.map((w, i) => (
-        <div className="row where" key={i}>
-          <span className="muted">where</span>
-          <input aria-label="Property" placeholder="property, e.g. total" value={w.property} onChange={(e) => setWhere(i, { property: e.target.value })} />
-          <select aria-label="Property operator" value={w.op} onChange={(e) => setWhere(i, { op: e.target.value })}>
-            {PROPERTY_OPERATORS.map(([o, l]) => (
-              <option key={o} value={o}>
-                {l}
-              </option>
-            ))}
-          </select>
-          {!takesNoValue(w.op) && (
-            <input aria-label="Property value" placeholder="value" value={w.value} onChange={(e) => setWhere(i, { value: e.target.value })} />
-          )}
-          {!readOnly && (
-            <button type="button" className="icon danger" aria-label="Remove property filter" onClick={() => onChange(where.filter((_, j) => j !== i))}>
-              ×
-            </button>
-          )}
-        </div>
-      ))}
+      {where.map((w, i) => {
+        const values = valueOptions(catalog, event, w.property);
+        const number = w.type === "number" && w.op !== "in" && w.op !== "not_in";
+        return (
+          <div className="row where" key={i} data-testid="property-filter">
+            <span className="muted">where</span>
+            {events ? (
+              <Combobox
+                label="Property"
+                listLabel={`Properties of ${event.trim() || "the event"}`}
+                placeholder="property, e.g. total"
+                value={w.property}
+                onChange={(v) => setProperty(i, v)}
+                options={properties}
+                loading={events.loading ? "Loading the properties seen…" : null}
+                className="property"
+              />
+            ) : (
+              <input aria-label="Property" placeholder="property, e.g. total" value={w.property} onChange={(e) => setProperty(i, e.target.value)} />
+            )}
+            <select aria-label="Property operator" value={w.op} onChange={(e) => setWhere(i, { op: e.target.value })}>
+              {propertyOperators(w.type, w.op).map(([o, l]) => (
+                <option key={o} value={o}>
+                  {l}
+                </option>
+              ))}
+            </select>
+            {!takesNoValue(w.op) &&
+              (w.type === "boolean" && (w.op === "equals" || w.op === "not_equals") ? (
+                <select aria-label="Property value" value={w.value} onChange={(e) => setWhere(i, { value: e.target.value })}>
+                  <option value="">choose…</option>
+                  <option value="true">true</option>
+                  <option value="false">false</option>
+                </select>
+              ) : (
+                <Combobox
+                  label="Property value"
+                  listLabel={`Frequent values of ${w.property.trim() || "the property"}`}
+                  placeholder={w.op === "in" || w.op === "not_in" ? "a, b, c" : w.op === "between" ? "from" : "value"}
+                  value={w.value}
+                  onChange={(value) => setWhere(i, { value })}
+                  onPick={(o) => setWhere(i, { value: pickValue(w.op, w.value, o.value) })}
+                  options={w.op === "between" ? [] : values}
+                  inputMode={number ? "decimal" : undefined}
+                  className="value"
+                />
+              ))}
+            {w.op === "between" && (
+              <>
+                <span className="muted">and</span>
+                <input aria-label="Second property value" placeholder="to" inputMode="decimal" className="narrow" value={w.value2 ?? ""} onChange={(e) => setWhere(i, { value2: e.target.value })} />
+              </>
+            )}
+            {w.type && w.type !== "any" && w.property.trim() !== "" && (
+              <span className="muted small" title="The property's type, which decides how its value is compared">
+                {w.type}
+              </span>
+            )}
+            {!readOnly && (
+              <button type="button" className="icon danger" aria-label="Remove property filter" onClick={() => onChange(where.filter((_, j) => j !== i))}>
+                ×
+              </button>
+            )}
+          </div>
+        );
+      })}
       {!readOnly && (
         <button type="button" className="link" onClick={() => onChange([...where, { property: "", op: "equals", value: "" }])}>
           + property filter

@@ -1,19 +1,25 @@
-// The segment builder: name, description and rule; the live count of the
-// unsaved rule (POST /api/v1/segments/preview, debounced as the rule is
-// edited); save (create or new version), with the server's validation
-// errors shown on the condition at fault; a sample of members and a CSV
-// download for a saved segment.
+// The segment builder: name, description and rule, its event pickers fed
+// by the event catalogue loaded once for the page; the live count of the
+// unsaved rule with a random sample of the contacts it matches (POST
+// /api/v1/segments/preview, debounced as the rule is edited; no sample for
+// roles that may not read people); save (create or new version), with the
+// server's validation errors shown on the condition at fault; members and
+// a CSV download for a saved segment.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { useCan, useSession } from "../session";
 import { api, ApiError, contactName, download, useApi, type Contact, type Page, type Segment } from "../api";
 import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
 import { useCatalog } from "./catalog";
+import { EventCatalogProvider, EventCatalogStatus } from "./EventCatalog";
 import { RuleEditor } from "./RuleEditor";
-import { emptyCondition, emptyGroup, fromRule, hasCondition, nodeForPath, toRule, type Group, type PathIndex } from "./rule";
-import { plural } from "../plural";
+import { emptyCondition, emptyGroup, fromRule, hasCondition, isIncomplete, nodeForPath, toRule, type Group, type PathIndex } from "./rule";
+import { countOf, plural } from "../plural";
 
 const PREVIEW_DELAY_MS = 400;
+/** How many matching contacts the live preview shows. */
+const SAMPLE_SIZE = 10;
+const NO_NAMES: string[] = [];
 
 export function SegmentBuilder() {
   const { id } = useParams();
@@ -22,6 +28,8 @@ export function SegmentBuilder() {
   const { can, session: { role } } = useSession();
   // Roles that may only look (analysts) get the same page with nothing to change.
   const editable = can("marketing:write");
+  // Who matches is personal data: roles without people:read get the count only.
+  const people = can("people:read");
   // "Duplicate" opens a new segment with a copy of another's name and rule.
   const copy = useLocation().state as { name?: string; description?: string; rule?: unknown } | null;
   const { catalog, error: catalogError, refresh } = useCatalog();
@@ -53,7 +61,8 @@ export function SegmentBuilder() {
   }, [rule, catalog]);
   const ruleText = JSON.stringify(json);
 
-  const preview = usePreview(catalog && hasCondition(rule) ? ruleText : null);
+  const incomplete = isIncomplete(rule);
+  const preview = usePreview(catalog && hasCondition(rule) && !incomplete ? ruleText : null, people ? SAMPLE_SIZE : 0);
 
   // Problems from the preview or the last save, shown on the condition they name.
   const nodeErrors = useMemo(() => {
@@ -101,6 +110,7 @@ export function SegmentBuilder() {
     );
 
   return (
+    <EventCatalogProvider extra={catalog?.events ?? NO_NAMES}>
     <section>
       <PageHeader title={isNew ? "New segment" : `Segment: ${saved.data?.name ?? ""}`}>
         {!isNew && can("marketing:write") && (
@@ -126,6 +136,7 @@ export function SegmentBuilder() {
             <h2>Rule</h2>
             <ProblemBox error={catalogError} context="Loading fields and segments" />
             {!catalog && !catalogError && <Loading what="fields, events and segments" />}
+            <EventCatalogStatus />
             {catalog && (
               // A disabled fieldset disables every input of the rule; readOnly drops the add and remove buttons.
               <fieldset disabled={!editable} className="plain">
@@ -147,13 +158,16 @@ export function SegmentBuilder() {
             <div className="muted small" data-testid="live-count-state">
               {!hasCondition(rule)
                 ? "Add a condition to count contacts."
-                : preview.pending
+                : incomplete
+                  ? "Finish the conditions to count contacts: choose each event, property and value."
+                  : preview.pending
                   ? "Counting…"
                   : preview.elapsed !== null
                     ? `${plural(preview.count, "contact matches", "contacts match")} now (counted in ${preview.elapsed.toFixed(1)} ms)`
                     : ""}
             </div>
             <ProblemBox error={preview.error} context="The rule cannot be counted" />
+            {people && preview.sample && preview.count !== null && preview.count > 0 && <PreviewSample sample={preview.sample} count={preview.count} pending={preview.pending} />}
             <hr />
             {editable ? (
               <button type="button" className="primary" onClick={save} disabled={saving || !catalog}>
@@ -169,12 +183,34 @@ export function SegmentBuilder() {
         </aside>
       </div>
     </section>
+    </EventCatalogProvider>
   );
 }
 
-/** The debounced live count of a rule (given as JSON text; null: nothing to count). */
-function usePreview(ruleText: string | null) {
+/** The contacts of the live preview's random sample, each a link to their page. */
+function PreviewSample({ sample, count, pending }: { sample: Contact[]; count: number; pending: boolean }) {
+  return (
+    <div className={pending ? "preview-sample stale" : "preview-sample"} data-testid="preview-sample" aria-busy={pending}>
+      <h3>{sample.length < count ? `A sample of ${countOf(sample.length, "contact")}` : plural(count, "The contact", "The contacts")} matching now</h3>
+      <ul className="plain small">
+        {sample.map((c) => (
+          <li key={c.id}>
+            <Link to={`/contacts/${c.id}`} title={c.email ?? undefined}>
+              {contactName(c)}
+            </Link>
+            {c.country && <span className="muted"> · {c.country}</span>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** The debounced live count of a rule (given as JSON text; null: nothing to
+ * count), with a random sample of `sample` matching contacts when above 0. */
+function usePreview(ruleText: string | null, sample: number) {
   const [count, setCount] = useState<number | null>(null);
+  const [contacts, setContacts] = useState<Contact[] | null>(null);
   const [elapsed, setElapsed] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [pending, setPending] = useState(false);
@@ -182,6 +218,7 @@ function usePreview(ruleText: string | null) {
   useEffect(() => {
     if (ruleText === null) {
       setCount(null);
+      setContacts(null);
       setError(null);
       setPending(false);
       return;
@@ -190,10 +227,12 @@ function usePreview(ruleText: string | null) {
     const mine = ++seq.current;
     const ctl = new AbortController();
     const t = window.setTimeout(() => {
-      api<{ count: number; elapsed_ms: number }>("POST", "/api/v1/segments/preview", { rule: JSON.parse(ruleText) }, { signal: ctl.signal })
+      const body = sample > 0 ? { rule: JSON.parse(ruleText), sample } : { rule: JSON.parse(ruleText) };
+      api<{ count: number; elapsed_ms: number; sample?: Contact[] }>("POST", "/api/v1/segments/preview", body, { signal: ctl.signal })
         .then((r) => {
           if (mine !== seq.current) return;
           setCount(r.count);
+          setContacts(r.sample ?? null);
           setElapsed(r.elapsed_ms);
           setError(null);
           setPending(false);
@@ -202,6 +241,7 @@ function usePreview(ruleText: string | null) {
           if ((e as Error).name === "AbortError" || mine !== seq.current) return;
           setError(e);
           setCount(null);
+          setContacts(null);
           setPending(false);
         });
     }, PREVIEW_DELAY_MS);
@@ -209,8 +249,8 @@ function usePreview(ruleText: string | null) {
       window.clearTimeout(t);
       ctl.abort();
     };
-  }, [ruleText]);
-  return { count, elapsed, error, pending };
+  }, [ruleText, sample]);
+  return { count, elapsed, error, pending, sample: contacts };
 }
 
 function SavedSegment({ segment, reload }: { segment: Segment; reload: () => void }) {
@@ -252,11 +292,13 @@ function SavedSegment({ segment, reload }: { segment: Segment; reload: () => voi
       <ProblemBox error={members.error} context="Members" />
       {members.data && members.data.data.length > 0 && (
         <>
-          <h4>Sample members</h4>
+          <h4>Members of the saved version</h4>
           <ul className="plain small">
             {members.data.data.map((c) => (
               <li key={c.id}>
-                <Link to={`/contacts/${c.id}`}>{contactName(c)}</Link>
+                <Link to={`/contacts/${c.id}`} title={c.email ?? undefined}>
+              {contactName(c)}
+            </Link>
               </li>
             ))}
           </ul>

@@ -24,11 +24,23 @@ export interface FieldCondition {
   value2: string;
 }
 
+/** How an event property's value is written: as its type in the data (the
+ * event catalogue), or "any": a number or boolean when it looks like one. */
+export type PropertyType = "string" | "number" | "boolean" | "array" | "any";
+
 export interface PropertyFilter {
   property: string;
   op: string;
+  /** The value as typed; lists are comma-separated. */
   value: string;
+  /** The upper bound of `between`. */
+  value2?: string;
+  /** The property's type; "any" when not given. */
+  type?: PropertyType;
 }
+
+/** How an event's first or last occurrence is tested (docs/segments.md). */
+export type TimeOp = "before" | "after" | "within_last_days" | "more_than_days_ago";
 
 export interface EventCondition {
   id: string;
@@ -36,10 +48,29 @@ export interface EventCondition {
   negate: boolean;
   event: string;
   where: PropertyFilter[];
+  /** What is tested: how many matching events (in a window), or when the first or last one was. */
+  measure: "count" | "first" | "last";
   countOp: "at_least" | "at_most" | "exactly";
   count: string;
-  /** "ever", or a number of days. */
+  /** "ever", "between" (windowFrom ≤ timestamp < windowTo), or a number of days. */
   windowDays: string;
+  windowFrom: string;
+  windowTo: string;
+  /** The first or last occurrence: `before`/`after` a date, or a number of days. */
+  timeOp: TimeOp;
+  timeValue: string;
+}
+
+export const TIME_OPS: [TimeOp, string][] = [
+  ["before", "was before"],
+  ["after", "was after"],
+  ["within_last_days", "was within the last … days"],
+  ["more_than_days_ago", "was more than … days ago"],
+];
+
+/** Whether a first/last test takes a number of days (else a date). */
+export function timeOpTakesDays(op: TimeOp): boolean {
+  return op === "within_last_days" || op === "more_than_days_ago";
 }
 
 export interface RefCondition {
@@ -148,20 +179,115 @@ export const OPERATORS: Record<FieldType, [string, string][]> = {
   ],
 };
 
-/** Operators on event properties: the value's own type decides the comparison. */
-export const PROPERTY_OPERATORS: [string, string][] = [
-  ["equals", "is"],
-  ["not_equals", "is not"],
-  ["gt", ">"],
-  ["gte", "≥"],
-  ["lt", "<"],
-  ["lte", "≤"],
-  ["contains", "contains"],
-  ["starts_with", "starts with"],
-  ["in", "is one of"],
-  ["is_set", "is set"],
-  ["not_set", "is not set"],
-];
+/** Operators on an event property of each type (docs/segments.md: those of
+ * fields; an array property is a list). "any" (a property the catalogue does
+ * not know, or seen with several types) offers them all. */
+export const PROPERTY_OPERATORS: Record<PropertyType, [string, string][]> = {
+  string: OPERATORS.string,
+  number: OPERATORS.number,
+  boolean: OPERATORS.boolean,
+  array: OPERATORS.list,
+  any: [
+    ["equals", "is"],
+    ["not_equals", "is not"],
+    ["gt", ">"],
+    ["gte", "≥"],
+    ["lt", "<"],
+    ["lte", "≤"],
+    ["between", "between"],
+    ["contains", "contains"],
+    ["not_contains", "does not contain"],
+    ["starts_with", "starts with"],
+    ["in", "is one of"],
+    ["not_in", "is none of"],
+    ["is_set", "is set"],
+    ["not_set", "is not set"],
+  ],
+};
+
+/** The operators offered on a property of `type`, keeping `current` (a rule
+ * loaded from JSON may use one the type does not list). */
+export function propertyOperators(type: PropertyType | undefined, current?: string): [string, string][] {
+  const ops = PROPERTY_OPERATORS[type ?? "any"];
+  if (current === undefined || ops.some(([o]) => o === current)) return ops;
+  const extra = PROPERTY_OPERATORS.any.find(([o]) => o === current) ?? [current, current];
+  return [...ops, extra];
+}
+
+/** A filter whose property (and so type) changed: the operator kept if the
+ * new type has it, else the type's first. */
+export function withPropertyType(w: PropertyFilter, property: string, type: PropertyType | undefined): PropertyFilter {
+  const ops = PROPERTY_OPERATORS[type ?? "any"];
+  const op = ops.some(([o]) => o === w.op) ? w.op : ops[0][0];
+  return { ...w, property, type, op };
+}
+
+/** A number as typed, or the text itself when it is none (the server then says what is wrong). */
+function numberOf(raw: string): Json {
+  const s = raw.trim();
+  return s !== "" && Number.isFinite(Number(s)) ? Number(s) : s;
+}
+
+/** One value typed for a property of `type`: numbers and booleans as JSON
+ * numbers and booleans, text as text; "any" as it looks. */
+export function propertyScalar(raw: string, type: PropertyType | undefined): Json {
+  const s = raw.trim();
+  switch (type ?? "any") {
+    case "number":
+      return numberOf(s);
+    case "boolean":
+      return s === "true" ? true : s === "false" ? false : s;
+    case "string":
+    case "array":
+      return s;
+    case "any":
+      return literal(s, undefined);
+  }
+}
+
+/** A property filter's value as the API takes it: the operator decides the
+ * shape (`between` a pair of numbers, `in` a list, `gt` a number,
+ * `contains` text), the property's type the type of what is compared with
+ * it; undefined for operators that take none. */
+export function propertyValue(op: string, value: string, value2: string, type: PropertyType | undefined): Json | undefined {
+  switch (op) {
+    case "is_set":
+    case "not_set":
+      return undefined;
+    case "gt":
+    case "gte":
+    case "lt":
+    case "lte":
+      return numberOf(value);
+    case "between":
+      return [numberOf(value), numberOf(value2)];
+    case "contains":
+    case "not_contains":
+    case "starts_with":
+      return value.trim();
+    case "in":
+    case "not_in":
+      return value
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== "")
+        .map((x) => propertyScalar(x, type));
+    default:
+      return propertyScalar(value, type);
+  }
+}
+
+/** The type a saved filter's value was written with, so editing keeps it
+ * (a text "123" stays text); undefined when the value does not say. */
+function typeOfValue(op: string, v: Json): PropertyType | undefined {
+  if (["gt", "gte", "lt", "lte", "between"].includes(op)) return "number";
+  if (!["equals", "not_equals", "in", "not_in"].includes(op)) return undefined;
+  const first = Array.isArray(v) ? v[0] : v;
+  if (typeof first === "number") return "number";
+  if (typeof first === "boolean") return "boolean";
+  if (typeof first === "string") return "string";
+  return undefined;
+}
 
 export function takesNoValue(op: string): boolean {
   return op === "is_set" || op === "not_set";
@@ -178,7 +304,7 @@ export function emptyCondition(kind: Condition["kind"]): Condition {
     case "company":
       return { id, kind, negate: false, field: kind === "field" ? "country" : "name", op: "equals", value: "", value2: "" };
     case "event":
-      return { id, kind, negate: false, event: "", where: [], countOp: "at_least", count: "1", windowDays: "ever" };
+      return { id, kind, negate: false, event: "", where: [], measure: "count", countOp: "at_least", count: "1", windowDays: "ever", windowFrom: "", windowTo: "", timeOp: "before", timeValue: "" };
     case "segment":
     case "list":
       return { id, kind, negate: false, ref: "" };
@@ -231,7 +357,7 @@ function toNode(rule: Json): RuleNode {
   if (keys.length === 1 && keys[0] === "company" && isObj(rule.company)) {
     return fieldCond("company", rule.company) ?? raw();
   }
-  if ("event" in rule && typeof rule.event === "string" && keys.every((k) => ["event", "where", "count", "window"].includes(k))) {
+  if ("event" in rule && typeof rule.event === "string" && keys.every((k) => ["event", "where", "count", "window", "first", "last"].includes(k))) {
     return eventCond(rule) ?? raw();
   }
   if (keys.length === 1 && (keys[0] === "segment" || keys[0] === "list") && typeof rule[keys[0]] === "string") {
@@ -270,16 +396,24 @@ export function whereFromJson(json: Json): PropertyFilter[] | null {
   const where: PropertyFilter[] = [];
   for (const w of json) {
     if (!isObj(w) || typeof w.property !== "string" || typeof w.op !== "string") return null;
-    where.push({ property: w.property, op: w.op, value: text(w.value) });
+    const f: PropertyFilter = { property: w.property, op: w.op, value: text(w.value) };
+    if (w.op === "between" && Array.isArray(w.value) && w.value.length === 2) {
+      f.value = text(w.value[0]);
+      f.value2 = text(w.value[1]);
+    }
+    const type = typeOfValue(w.op, w.value);
+    if (type) f.type = type;
+    where.push(f);
   }
   return where;
 }
 
-/** Property filters as the API takes them: each value the type it looks like. */
+/** Property filters as the API takes them: each value typed as its property (see `propertyValue`). */
 export function whereToJson(where: PropertyFilter[]): Json[] {
   return where.map((w) => {
     const f: Obj = { property: w.property.trim(), op: w.op };
-    if (!takesNoValue(w.op)) f.value = w.op === "in" ? listOf(w.value, undefined) : literal(w.value, undefined);
+    const v = propertyValue(w.op, w.value, w.value2 ?? "", w.type);
+    if (v !== undefined) f.value = v;
     return f;
   });
 }
@@ -287,19 +421,30 @@ export function whereToJson(where: PropertyFilter[]): Json[] {
 function eventCond(o: Obj): EventCondition | null {
   const where = whereFromJson(o.where);
   if (where === null) return null;
-  let countOp: EventCondition["countOp"] = "at_least";
-  let count = "1";
+  const cond = { ...(emptyCondition("event") as EventCondition), event: o.event as string, where };
+  const timed = o.first !== undefined || o.last !== undefined;
+  if (timed) {
+    if (o.count !== undefined || o.window !== undefined || (o.first !== undefined && o.last !== undefined)) return null;
+    const t = o.first ?? o.last;
+    if (!isObj(t) || !TIME_OPS.some(([op]) => op === t.op) || Object.keys(t).some((k) => k !== "op" && k !== "value")) return null;
+    return { ...cond, measure: o.first !== undefined ? "first" : "last", timeOp: t.op as TimeOp, timeValue: text(t.value) };
+  }
   if (o.count !== undefined) {
     if (!isObj(o.count) || !["at_least", "at_most", "exactly"].includes(String(o.count.op))) return null;
-    countOp = o.count.op as EventCondition["countOp"];
-    count = text(o.count.value);
+    cond.countOp = o.count.op as EventCondition["countOp"];
+    cond.count = text(o.count.value);
   }
-  let windowDays = "ever";
   if (o.window !== undefined && o.window !== "ever") {
-    if (!isObj(o.window) || typeof o.window.last_days !== "number") return null;
-    windowDays = String(o.window.last_days);
+    if (!isObj(o.window)) return null;
+    const w = o.window;
+    if (Object.keys(w).length === 1 && typeof w.last_days === "number") cond.windowDays = String(w.last_days);
+    else if (Object.keys(w).length === 1 && Array.isArray(w.between) && w.between.length === 2 && w.between.every((x) => typeof x === "string")) {
+      cond.windowDays = "between";
+      cond.windowFrom = w.between[0] as string;
+      cond.windowTo = w.between[1] as string;
+    } else return null;
   }
-  return { id: newId(), kind: "event", negate: false, event: o.event as string, where, countOp, count, windowDays };
+  return cond;
 }
 
 /** A typed value as JSON for a field of `type` (numbers, booleans, lists). */
@@ -377,9 +522,14 @@ function nodeToRule(node: RuleNode, schema: Schema, path: string, paths: PathInd
     case "event": {
       const cond: Obj = { event: node.event.trim() };
       if (node.where.length > 0) cond.where = whereToJson(node.where);
+      if (node.measure === "first" || node.measure === "last") {
+        cond[node.measure] = { op: node.timeOp, value: timeOpTakesDays(node.timeOp) ? literal(node.timeValue, "number") : node.timeValue.trim() };
+        return wrap(cond);
+      }
       if (!(node.countOp === "at_least" && node.count.trim() === "1"))
         cond.count = { op: node.countOp, value: literal(node.count, "number") };
-      if (node.windowDays !== "ever") cond.window = { last_days: literal(node.windowDays, "number") };
+      if (node.windowDays === "between") cond.window = { between: [node.windowFrom.trim(), node.windowTo.trim()] };
+      else if (node.windowDays !== "ever") cond.window = { last_days: literal(node.windowDays, "number") };
       return wrap(cond);
     }
     case "segment":
@@ -430,6 +580,29 @@ export function updateNode(root: Group, id: string, f: (n: RuleNode) => RuleNode
     return n;
   };
   return walk(root) as Group;
+}
+
+/** Whether a condition is still being filled in: an event without a name, a
+ * property filter without a property or value, a segment or list not chosen.
+ * The live count waits for these rather than show the API's complaint about
+ * what is being typed (saving still asks, and shows it). */
+export function isIncomplete(n: RuleNode): boolean {
+  switch (n.kind) {
+    case "group":
+      return n.children.some(isIncomplete);
+    case "event":
+      return (
+        n.event.trim() === "" ||
+        n.where.some((w) => w.property.trim() === "" || (!takesNoValue(w.op) && w.value.trim() === "")) ||
+        (n.measure !== "count" && n.timeValue.trim() === "") ||
+        (n.measure === "count" && n.windowDays === "between" && (n.windowFrom === "" || n.windowTo === ""))
+      );
+    case "segment":
+    case "list":
+      return n.ref === "";
+    default:
+      return false;
+  }
 }
 
 /** Whether the tree has at least one condition (the API refuses empty groups). */

@@ -2,7 +2,7 @@
 // through the builder's tree, typed values are written as the API expects,
 // and server error paths find the condition they are about.
 import { expect, test } from "vitest";
-import { emptyCondition, emptyGroup, fromRule, nodeForPath, toRule, type FieldCondition, type PathIndex, type Schema } from "../../src/segments/rule";
+import { emptyCondition, emptyGroup, fromRule, nodeForPath, toRule, type EventCondition, type FieldCondition, type PathIndex, type Schema } from "../../src/segments/rule";
 
 const schema: Schema = {
   contact: { country: "string", plan: "string", lifetime_value: "number", newsletter: "boolean", signup_date: "date", interests: "list" },
@@ -32,11 +32,32 @@ test("rules of every kind the builder has pickers for survive a round trip", () 
 });
 
 test("conditions the builder has no picker for are kept as JSON, unchanged", () => {
-  const r = { and: [{ event: "Signed Up", first: { op: "before", value: "2026-01-01" } }, { email: "opened", window: { last_days: 30 } }] };
+  const r = { and: [{ event: "Signed Up", first: { op: "before", value: "2026-01-01" }, count: { op: "at_least", value: 2 } }, { email: "opened", window: { last_days: 30 } }] };
   const tree = fromRule(r);
   expect(tree.children[0].kind).toBe("raw");
   expect(tree.children[1].kind).toBe("raw");
   expect(toRule(tree, schema)).toStrictEqual(r);
+});
+
+test("first and last occurrences and windows between dates have pickers and survive a round trip", () => {
+  const r = {
+    and: [
+      { event: "Signed Up", first: { op: "before", value: "2026-01-01" } },
+      { event: "Order Completed", where: [{ property: "total", op: "gt", value: 50 }], last: { op: "more_than_days_ago", value: 90 } },
+      { event: "Login", last: { op: "within_last_days", value: 14 } },
+      { event: "Page Viewed", count: { op: "at_least", value: 3 }, window: { between: ["2026-01-01", "2026-02-01"] } },
+    ],
+  };
+  const tree = fromRule(r);
+  expect(tree.children.map((c) => c.kind)).toStrictEqual(["event", "event", "event", "event"]);
+  const first = tree.children[0] as EventCondition;
+  expect([first.measure, first.timeOp, first.timeValue]).toStrictEqual(["first", "before", "2026-01-01"]);
+  expect((tree.children[3] as EventCondition).windowDays).toBe("between");
+  expect(toRule(tree, schema)).toStrictEqual(r);
+  // Days are numbers, dates text.
+  const g = emptyGroup("and");
+  g.children = [{ ...(emptyCondition("event") as EventCondition), event: "Login", measure: "last", timeOp: "within_last_days", timeValue: "7" }];
+  expect(toRule(g, schema)).toStrictEqual({ and: [{ event: "Login", last: { op: "within_last_days", value: 7 } }] });
 });
 
 test("typed values are written as the API expects them", () => {
