@@ -363,8 +363,8 @@ function Builder() {
               <option value="">{canEdit ? "The draft (editable)" : "The draft"}</option>
               {[...versions.data.data].reverse().map((v) => (
                 <option key={v.version} value={v.version}>
-                  Version {v.version}, published {formatWhen(v.published_at)}
-                  {v.version === currentVersion ? " (current)" : ""}
+                  Version {v.version}
+                  {v.version === currentVersion ? " (current)" : ""}, published {formatWhen(v.published_at)}
                 </option>
               ))}
             </select>
