@@ -6,7 +6,7 @@
 // live counts on every step and edge from the stats endpoint while the
 // journey runs, any published version opened read-only (?version=N), and
 // the journey's report as a second tab (?view=report).
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type DragEvent } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import {
   addEdge,
@@ -74,11 +74,13 @@ function Builder() {
   const [note, setNote] = useState<string | null>(null);
   const [dirty, setDirty] = useState(false);
   const [params, setParams] = useSearchParams();
+  // Set when the canvas comes back (from the report or a version): it is framed anew as it mounts.
+  const refit = useRef(false);
   const view: "canvas" | "report" = id && params.get("view") === "report" ? "report" : "canvas";
   const showView = (v: "canvas" | "report") => {
     setParams(v === "report" ? { view: "report" } : {}, { replace: true });
-    // The canvas was away while the report showed: frame the steps again.
-    if (v === "canvas") window.setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+    // The canvas was away while the report showed: frame the steps again once it is back.
+    if (v === "canvas") refit.current = true;
   };
 
   // Load the journey (or a new one) onto the canvas once.
@@ -146,8 +148,8 @@ function Builder() {
   const shownVersion = view === "canvas" && Number.isInteger(versionParam) && versionParam > 0 ? versionParam : null;
   const openVersion = (v: number | null) => {
     setParams(v === null ? {} : { version: String(v) });
-    // The draft's canvas was away while the version showed: frame its steps again.
-    if (v === null) window.setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+    // The draft's canvas was away while the version showed: frame its steps again once it is back.
+    if (v === null) refit.current = true;
   };
 
   // What the canvas sees wrong, a moment after the marketer stops changing it.
@@ -463,6 +465,11 @@ function Builder() {
               onEdgesChange={onEdgesChange}
               onConnect={onConnect}
               onPaneClick={() => setSelected(null)}
+              onInit={(instance) => {
+                if (!refit.current) return;
+                refit.current = false;
+                void instance.fitView({ padding: 0.2, maxZoom: 1 });
+              }}
               nodesDraggable={canEdit}
               nodesConnectable={canEdit}
               edgesReconnectable={false}
