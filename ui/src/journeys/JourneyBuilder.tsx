@@ -28,7 +28,7 @@ import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge, TabList } from "../components";
 import { useCatalog } from "../segments/catalog";
 import { exitsOf, fromDefinition, layout, newStepConfig, newStepId, STEP_TYPES, stepForPath, toDefinition, TRIGGER_ID, type Obj, type Settings, type Step } from "./graph";
-import { CanvasInfo, countedEdges, edgeTypes, flowEdge, layoutKey, nodeTypes, toCanvas, toGraph, type CanvasNode, type StepNodeData, type TriggerNodeData } from "./canvas";
+import { CanvasInfo, edgeTypes, flowEdge, layoutKey, nodeTypes, toCanvas, toGraph, shownEdges, type CanvasNode, type StepNodeData, type TriggerNodeData } from "./canvas";
 import { checkGraph, problemCount, type Problems } from "./check";
 import { StepPanel, TriggerPanel } from "./panels";
 import { VersionView } from "./VersionView";
@@ -143,7 +143,11 @@ function Builder() {
     const v = versions.data?.data.find((x) => x.version === currentVersion);
     return v ? fromDefinition(v.definition).edges : null;
   }, [versions.data, currentVersion]);
-  const shownEdges = useMemo(() => countedEdges(edges, stats.data?.edges, publishedEdges), [edges, stats.data, publishedEdges]);
+  const stepOf = useMemo(() => {
+    const steps = new Map(nodes.flatMap((n) => (n.type === "step" ? [[n.id, (n.data as StepNodeData).step] as const] : [])));
+    return (id: string) => steps.get(id);
+  }, [nodes]);
+  const labelledEdges = useMemo(() => shownEdges(edges, stepOf, stats.data?.edges, publishedEdges), [edges, stepOf, stats.data, publishedEdges]);
   const versionParam = Number(params.get("version") ?? "");
   const shownVersion = view === "canvas" && Number.isInteger(versionParam) && versionParam > 0 ? versionParam : null;
   const openVersion = (v: number | null) => {
@@ -458,7 +462,7 @@ function Builder() {
           <CanvasInfo.Provider value={{ errors, problems, stats: statsByStep }}>
             <ReactFlow
               nodes={nodes}
-              edges={shownEdges}
+              edges={labelledEdges}
               nodeTypes={nodeTypes}
               edgeTypes={edgeTypes}
               onNodesChange={onNodesChange}

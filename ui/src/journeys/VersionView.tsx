@@ -8,7 +8,7 @@ import { Background, Controls, ReactFlow, ReactFlowProvider, type NodeChange } f
 import type { JourneyStats, JourneyVersion } from "../api";
 import { formatWhen } from "../components";
 import type { Catalog } from "../segments/catalog";
-import { CanvasInfo, countedEdges, edgeTypes, layoutKey, nodeTypes, toCanvas, type CanvasNode, type StepNodeData, type TriggerNodeData } from "./canvas";
+import { CanvasInfo, edgeTypes, layoutKey, nodeTypes, shownEdges, toCanvas, type CanvasNode, type StepNodeData, type TriggerNodeData } from "./canvas";
 import { fromDefinition, TRIGGER_ID } from "./graph";
 import { StepPanel, TriggerPanel } from "./panels";
 
@@ -46,7 +46,11 @@ function VersionCanvas({ journeyId, version, current, catalog, stats, onBack }: 
     return toCanvas(version.definition, saved);
   }, [journeyId, version]);
   const published = useMemo(() => fromDefinition(version.definition).edges, [version]);
-  const edges = useMemo(() => (isCurrent ? countedEdges(canvas.edges, stats?.edges, published) : canvas.edges), [isCurrent, canvas, stats, published]);
+  // Only the current version's edges are what the stats count.
+  const edges = useMemo(() => {
+    const steps = new Map(fromDefinition(version.definition).steps.map((s) => [s.id, s]));
+    return shownEdges(canvas.edges, (id) => steps.get(id), isCurrent ? stats?.edges : undefined, published);
+  }, [version, isCurrent, canvas, stats, published]);
   const nodes = useMemo(
     () => canvas.nodes.map((n) => ({ ...n, selected: n.id === selected, draggable: false, connectable: false, deletable: false }) as CanvasNode),
     [canvas, selected],

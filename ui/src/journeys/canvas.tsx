@@ -19,7 +19,7 @@ import {
 import type { JourneyStats } from "../api";
 import { countOf } from "../plural";
 import { delayMode, exitsOf, fromDefinition, layout, stepLabel, TRIGGER_ID, type Edge, type Graph, type Obj, type Settings, type Step } from "./graph";
-import { edgeCounts, edgeId, edgeLabel, stepCountParts, type EdgeStat } from "./liveCounts";
+import { edgeCounts, edgeId, edgeLabel, exitLabel, stepCountParts, type EdgeStat } from "./liveCounts";
 import { reachedOf } from "./report";
 
 export type StepNodeData = { step: Step };
@@ -53,35 +53,37 @@ export function toCanvas(def: Obj, saved: Record<string, { x: number; y: number 
   return { nodes, edges };
 }
 
-/** The canvas edge from `source`'s exit `handle` to `target`, labelled with the exit when the step has several. */
+/** The canvas edge from `source`'s exit `handle` to `target` (labelled as it is shown, by shownEdges). */
 export function flowEdge(source: string, handle: string, target: string): FlowEdge {
-  return { id: edgeId(source, handle), type: "labelled", source, sourceHandle: handle, target, label: handleLabel(handle) };
-}
-
-/** How an exit's edge is labelled: the exits of steps that have several; a step's only exit (and the trigger's) has none. */
-export function handleLabel(handle: string): string | undefined {
-  if (handle === "timeout_next") return "timed out";
-  if (handle === "otherwise") return "otherwise";
-  if (handle.startsWith("branch:")) return `branch ${Number(handle.slice(7)) + 1}`;
-  if (handle.startsWith("path:")) return `path ${Number(handle.slice(5)) + 1}`;
-  return undefined;
+  return { id: edgeId(source, handle), type: "labelled", source, sourceHandle: handle, target };
 }
 
 /**
- * The edges as the canvas shows them while the journey runs: each labelled
- * with its exit and how many contacts took it (the trigger's edge with how
- * many entered), for edges the published graph has (see edgeCounts).
+ * The edges as the canvas shows them: each labelled with its exit when its
+ * step has several (see exitLabel) and, while the journey runs, with how
+ * many contacts took it (the trigger's edge with how many entered), for
+ * edges the published graph has (see edgeCounts). `stepOf` gives a step by id.
+ * The labels of a step's several exits sit at staggered points along their
+ * edges, so that edges that meet at one step keep their labels apart.
  */
-export function countedEdges(edges: FlowEdge[], stats: readonly EdgeStat[] | undefined, published: readonly Edge[] | null): FlowEdge[] {
-  if (!stats) return edges;
+export function shownEdges(
+  edges: FlowEdge[],
+  stepOf: (id: string) => Step | undefined,
+  stats: readonly EdgeStat[] | undefined,
+  published: readonly Edge[] | null,
+): FlowEdge[] {
   const plain = edges.map((e) => ({ source: e.source, handle: e.sourceHandle ?? "next", target: e.target }));
-  const counts = edgeCounts(plain, stats, published);
+  const counts = stats ? edgeCounts(plain, stats, published) : new Map<string, number>();
   return edges.map((e, i) => {
     const handle = plain[i].handle;
+    const step = stepOf(e.source);
+    const exit = exitLabel(handle, step?.type);
+    const exits = step ? exitsOf(step) : [];
+    const at = exits.findIndex((x) => x.handle === handle);
+    const labelAt = exits.length > 1 && at >= 0 ? 0.3 + (0.4 * at) / (exits.length - 1) : 0.5;
     const count = counts.get(edgeId(e.source, handle));
-    if (count === undefined) return e;
+    if (count === undefined) return { ...e, label: exit, data: { ...e.data, labelAt } };
     const entry = e.source === TRIGGER_ID;
-    const exit = handleLabel(handle);
     return {
       ...e,
       label: edgeLabel(exit, count, entry),
@@ -89,7 +91,7 @@ export function countedEdges(edges: FlowEdge[], stats: readonly EdgeStat[] | und
       ariaLabel: entry
         ? `Into ${e.target}: ${count.toLocaleString("en-US")} entered`
         : `From ${e.source}${exit ? ` (${exit})` : ""} to ${e.target}: ${countOf(count, "contact")}`,
-      data: { ...e.data, count },
+      data: { ...e.data, count, labelAt },
     };
   });
 }
@@ -204,7 +206,8 @@ function StepNode({ id, data, selected }: NodeProps<FlowNode<StepNodeData, "step
  * stays readable where an edge passes behind a step.
  */
 function LabelledEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, label, markerEnd, style, data }: EdgeProps) {
-  const [path, x, y] = getBezierPath({ sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition });
+  const [path, midX, midY] = getBezierPath({ sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition });
+  const [x, y] = (typeof data?.labelAt === "number" && pointOnCurve(path, data.labelAt)) || [midX, midY];
   const counted = typeof data?.count === "number";
   return (
     <>
@@ -222,6 +225,16 @@ function LabelledEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, 
       )}
     </>
   );
+}
+
+/** The point at `t` (0–1) along a cubic Bézier path "M x,y C x,y x,y x,y", or null for another path. */
+function pointOnCurve(path: string, t: number): [number, number] | null {
+  const n = path.match(/-?\d+(?:\.\d+)?(?:e-?\d+)?/g)?.map(Number);
+  if (!n || n.length !== 8) return null;
+  const [x0, y0, x1, y1, x2, y2, x3, y3] = n;
+  const u = 1 - t;
+  const at = (a: number, b: number, c: number, d: number) => u * u * u * a + 3 * u * u * t * b + 3 * u * t * t * c + t * t * t * d;
+  return [at(x0, x1, x2, x3), at(y0, y1, y2, y3)];
 }
 
 export const edgeTypes = { labelled: LabelledEdge };

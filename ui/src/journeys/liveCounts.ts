@@ -66,6 +66,15 @@ export function edgeCounts(canvas: readonly Edge[], stats: readonly EdgeStat[], 
   return out;
 }
 
+/** How an exit's edge is labelled where its step has several exits: `branch 1`, `path 2`, `otherwise`, a wait's `event came` and `timed out`; none for a step's only exit (or the trigger's). */
+export function exitLabel(handle: string, stepType: string | undefined): string | undefined {
+  if (handle === "next") return stepType === "wait_event" ? "event came" : undefined;
+  if (handle === "timeout_next") return "timed out";
+  if (handle === "otherwise") return "otherwise";
+  const m = /^(branch|path):(\d+)$/.exec(handle);
+  return m ? `${m[1]} ${Number(m[2]) + 1}` : undefined;
+}
+
 /** An edge's label on the canvas: which exit it is (when the step has several) and, while it runs, how many took it. */
 export function edgeLabel(exit: string | undefined, count: number | undefined, entry = false): string | undefined {
   const counted = count === undefined ? undefined : entry ? `${count.toLocaleString("en-US")} entered` : countOf(count, "contact");

@@ -5,7 +5,7 @@
 // converted there.
 import { expect, test } from "vitest";
 import { fromDefinition } from "../../src/journeys/graph";
-import { edgeCounts, edgeLabel, handleOf, stepCountParts, stepCounts, type EdgeStat } from "../../src/journeys/liveCounts";
+import { edgeCounts, edgeLabel, exitLabel, handleOf, stepCountParts, stepCounts, type EdgeStat } from "../../src/journeys/liveCounts";
 
 const published = {
   trigger: { type: "event", event: "Signed Up" },
@@ -89,6 +89,16 @@ test("an edge no one took yet counts zero; one only the draft has, or one that n
   // Without the published graph only what the stats name is counted.
   expect(edgeCounts(draft.edges, few, null).has("ab:path:0")).toBe(false);
   expect(edgeCounts(draft.edges, few, null).get("__trigger:start")).toBe(9);
+});
+
+test("the exits of steps with several are named on their edges, a wait's two as well", () => {
+  expect(exitLabel("next", "wait_event")).toBe("event came");
+  expect(exitLabel("timeout_next", "wait_event")).toBe("timed out");
+  expect(exitLabel("next", "send")).toBe(undefined);
+  expect(exitLabel("start", undefined)).toBe(undefined);
+  expect(exitLabel("branch:0", "branch")).toBe("branch 1");
+  expect(exitLabel("otherwise", "branch")).toBe("otherwise");
+  expect(exitLabel("path:1", "split")).toBe("path 2");
 });
 
 test("edge labels say which exit and how many took it", () => {
