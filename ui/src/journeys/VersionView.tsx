@@ -43,7 +43,9 @@ function VersionCanvas({ journeyId, version, current, catalog, stats, onBack }: 
     } catch {
       saved = null;
     }
-    return toCanvas(version.definition, saved);
+    // The draft's arrangement, if it places every step of this version; else laid out anew.
+    const ids = [TRIGGER_ID, ...Object.keys((version.definition.nodes ?? {}) as object)];
+    return toCanvas(version.definition, saved && ids.every((id) => saved[id]) ? saved : null);
   }, [journeyId, version]);
   const published = useMemo(() => fromDefinition(version.definition).edges, [version]);
   // Only the current version's edges are what the stats count.
