@@ -320,6 +320,15 @@ export interface Journey {
 export interface JourneyStats {
   nodes: { node: string; current: Record<string, number>; outcomes: Record<string, number> }[];
   runs: Record<string, number>;
+  /** Contacts that took each edge of the published graph; `from: null` is entering at the start. */
+  edges?: { from: string | null; to: string; label: string; count: number }[];
+}
+
+/** A published version of a journey (GET /api/v1/journeys/{id}/versions). */
+export interface JourneyVersion {
+  version: number;
+  published_at: number;
+  definition: Record<string, unknown>;
 }
 
 export interface Activity {

@@ -2,10 +2,12 @@
 // a palette to drag (or add with the keyboard) new steps from, a side panel
 // that configures the selected step, save as draft, publish, pause and
 // resume, the server's validation errors shown on the steps at fault,
-// live per-step counts from the stats endpoint while the journey runs, and
+// the problems the canvas sees shown on the steps while the marketer edits,
+// live counts on every step and edge from the stats endpoint while the
+// journey runs, any published version opened read-only (?version=N), and
 // the journey's report as a second tab (?view=report). The event catalogue
 // behind the panels' event and property pickers is loaded once for the page.
-import { createContext, lazy, Suspense, useCallback, useContext, useEffect, useMemo, useState, type DragEvent } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import {
   addEdge,
@@ -13,65 +15,39 @@ import {
   applyNodeChanges,
   Background,
   Controls,
-  Handle,
-  Position as HandlePosition,
   ReactFlow,
   ReactFlowProvider,
   useReactFlow,
   type Connection,
   type Edge as FlowEdge,
   type EdgeChange,
-  type Node as FlowNode,
   type NodeChange,
-  type NodeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { api, ApiError, useApi, type Journey, type JourneyStats } from "../api";
+import { api, ApiError, useApi, type Journey, type JourneyStats, type JourneyVersion } from "../api";
 import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge, TabList } from "../components";
 import { useCatalog } from "../segments/catalog";
 import { EventCatalogProvider, EventCatalogStatus } from "../segments/EventCatalog";
-import {
-  delayMode,
-  exitsOf,
-  fromDefinition,
-  layout,
-  newStepConfig,
-  newStepId,
-  STEP_TYPES,
-  stepForPath,
-  stepLabel,
-  toDefinition,
-  TRIGGER_ID,
-  type Graph,
-  type Obj,
-  type Settings,
-  type Step,
-} from "./graph";
+import { exitsOf, fromDefinition, layout, newStepConfig, newStepId, STEP_TYPES, stepForPath, toDefinition, TRIGGER_ID, type Obj, type Settings, type Step } from "./graph";
+import { CanvasInfo, edgeTypes, flowEdge, layoutKey, nodeTypes, toCanvas, toGraph, shownEdges, type CanvasNode, type StepNodeData, type TriggerNodeData } from "./canvas";
+import { checkGraph, problemCount, type Problems } from "./check";
 import { StepPanel, TriggerPanel } from "./panels";
-import { hereNow, reachedOf } from "./report";
+import { VersionView } from "./VersionView";
 import { countOf } from "../plural";
 
 // The report brings the charts: fetched only when its tab is opened.
 const JourneyReport = lazy(() => import("./JourneyReport").then((m) => ({ default: m.JourneyReport })));
 
-type StepNodeData = { step: Step };
-type TriggerNodeData = { settings: Settings };
-type CanvasNode = FlowNode<StepNodeData, "step"> | FlowNode<TriggerNodeData, "trigger">;
+
+/** The canvas is checked this long after the last change. */
+const CHECK_AFTER_MS = 400;
 
 const NEW_JOURNEY: Obj = {
   trigger: { type: "event", event: "Signed Up" },
   entry: { mode: "once" },
   nodes: {},
 };
-
-/** What every node on the canvas may show: the server's problems and live counts, by step id. */
-const CanvasInfo = createContext<{ errors: Map<string, string[]>; stats: Map<string, JourneyStats["nodes"][number]> }>({
-  errors: new Map(),
-  stats: new Map(),
-});
-
-const layoutKey = (id: string) => `kairos.journeyLayout.${id}`;
 
 export function JourneyBuilder() {
   return (
@@ -81,38 +57,6 @@ export function JourneyBuilder() {
   );
 }
 
-function toCanvas(def: Obj, saved: Record<string, { x: number; y: number }> | null): { nodes: CanvasNode[]; edges: FlowEdge[] } {
-  const g = fromDefinition(def);
-  const auto = layout(g);
-  const pos = (id: string) => saved?.[id] ?? auto[id] ?? { x: 0, y: 0 };
-  const nodes: CanvasNode[] = [
-    { id: TRIGGER_ID, type: "trigger", position: pos(TRIGGER_ID), data: { settings: g.settings }, deletable: false },
-    ...g.steps.map((s): CanvasNode => ({ id: s.id, type: "step", position: pos(s.id), data: { step: s } })),
-  ];
-  const edges = g.edges.map((e) => flowEdge(e.source, e.handle, e.target));
-  return { nodes, edges };
-}
-
-function flowEdge(source: string, handle: string, target: string): FlowEdge {
-  return { id: `${source}:${handle}`, source, sourceHandle: handle, target, label: handleLabel(handle) };
-}
-
-function handleLabel(handle: string): string | undefined {
-  if (handle === "timeout_next") return "timed out";
-  if (handle === "otherwise") return "otherwise";
-  if (handle.startsWith("branch:")) return `branch ${Number(handle.slice(7)) + 1}`;
-  if (handle.startsWith("path:")) return `path ${Number(handle.slice(5)) + 1}`;
-  return undefined;
-}
-
-function toGraph(nodes: CanvasNode[], edges: FlowEdge[]): Graph {
-  const trigger = nodes.find((n) => n.type === "trigger") as FlowNode<TriggerNodeData> | undefined;
-  return {
-    settings: trigger?.data.settings ?? { trigger: { type: "event", event: "" } },
-    steps: nodes.filter((n) => n.type === "step").map((n) => (n.data as StepNodeData).step),
-    edges: edges.map((e) => ({ source: e.source, handle: e.sourceHandle ?? "next", target: e.target })),
-  };
-}
 
 const NO_NAMES: string[] = [];
 
@@ -134,11 +78,13 @@ function Builder() {
   const [note, setNote] = useState<string | null>(null);
   const [dirty, setDirty] = useState(false);
   const [params, setParams] = useSearchParams();
+  // Set when the canvas comes back (from the report or a version): it is framed anew as it mounts.
+  const refit = useRef(false);
   const view: "canvas" | "report" = id && params.get("view") === "report" ? "report" : "canvas";
   const showView = (v: "canvas" | "report") => {
     setParams(v === "report" ? { view: "report" } : {}, { replace: true });
-    // The canvas was away while the report showed: frame the steps again.
-    if (v === "canvas") window.setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+    // The canvas was away while the report showed: frame the steps again once it is back.
+    if (v === "canvas") refit.current = true;
   };
 
   // Load the journey (or a new one) onto the canvas once.
@@ -192,6 +138,40 @@ function Builder() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [problem]);
   const statsByStep = useMemo(() => new Map((stats.data?.nodes ?? []).map((n) => [n.node, n])), [stats.data]);
+
+  // The published versions: the current one's graph is the one the stats
+  // count edges of, and any of them can be opened read-only (?version=N).
+  const currentVersion = journey.data?.version ?? 0;
+  const versions = useApi<{ data: JourneyVersion[] }>(id && currentVersion > 0 ? `/api/v1/journeys/${id}/versions?v=${currentVersion}` : null);
+  const publishedEdges = useMemo(() => {
+    const v = versions.data?.data.find((x) => x.version === currentVersion);
+    return v ? fromDefinition(v.definition).edges : null;
+  }, [versions.data, currentVersion]);
+  const stepOf = useMemo(() => {
+    const steps = new Map(nodes.flatMap((n) => (n.type === "step" ? [[n.id, (n.data as StepNodeData).step] as const] : [])));
+    return (id: string) => steps.get(id);
+  }, [nodes]);
+  const labelledEdges = useMemo(() => shownEdges(edges, stepOf, stats.data?.edges, publishedEdges), [edges, stepOf, stats.data, publishedEdges]);
+  const versionParam = Number(params.get("version") ?? "");
+  const shownVersion = view === "canvas" && Number.isInteger(versionParam) && versionParam > 0 ? versionParam : null;
+  const openVersion = (v: number | null) => {
+    setParams(v === null ? {} : { version: String(v) });
+    // The draft's canvas was away while the version showed: frame its steps again once it is back.
+    if (v === null) refit.current = true;
+  };
+
+  // What the canvas sees wrong, a moment after the marketer stops changing it.
+  const draftJson = useMemo(
+    () => (loadedFor === (id ?? "new") ? JSON.stringify(toDefinition(toGraph(nodes, edges))) : null),
+    [nodes, edges, loadedFor, id],
+  );
+  const [problems, setProblems] = useState<Problems>(() => new Map());
+  useEffect(() => {
+    if (draftJson === null) return;
+    const t = window.setTimeout(() => setProblems(checkGraph(fromDefinition(JSON.parse(draftJson) as Obj))), CHECK_AFTER_MS);
+    return () => window.clearTimeout(t);
+  }, [draftJson]);
+  const problemTotal = problemCount(problems);
 
   const onNodesChange = useCallback((changes: NodeChange<CanvasNode>[]) => {
     // Positions are kept in the browser at once; only removals change the definition.
@@ -344,6 +324,8 @@ function Builder() {
   const selectedNode = nodes.find((n) => n.id === selected);
   const status = journey.data?.status ?? "draft";
   const general = problem instanceof ApiError ? problem : problem ? problem : null;
+  const pastVersion = shownVersion === null ? undefined : versions.data?.data.find((v) => v.version === shownVersion);
+  const editing = shownVersion === null;
 
   return (
     <EventCatalogProvider extra={catalog?.events ?? NO_NAMES}>
@@ -383,22 +365,38 @@ function Builder() {
       <div className="journey-toolbar">
         <div className="field grow">
           <label htmlFor="journey-name">Name</label>
-          <input id="journey-name" value={name} onChange={(e) => (setName(e.target.value), setDirty(true))} readOnly={!canEdit} placeholder="e.g. Welcome series" />
+          <input id="journey-name" value={name} onChange={(e) => (setName(e.target.value), setDirty(true))} readOnly={!canEdit || !editing} placeholder="e.g. Welcome series" />
         </div>
+        {versions.data && versions.data.data.length > 0 && (
+          <div className="field">
+            <label htmlFor="journey-version">Showing</label>
+            <select id="journey-version" value={shownVersion ?? ""} onChange={(e) => openVersion(e.target.value ? Number(e.target.value) : null)}>
+              <option value="">{canEdit ? "The draft (editable)" : "The draft"}</option>
+              {[...versions.data.data].reverse().map((v) => (
+                <option key={v.version} value={v.version}>
+                  Version {v.version}
+                  {v.version === currentVersion ? " (current)" : ""}, published {formatWhen(v.published_at)}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         <div className="toolbar-actions">
-          {canEdit && (
+          {canEdit && editing && (
             <button type="button" className="primary" onClick={saveDraft} disabled={busy !== null}>
               {busy === "save" ? "Saving…" : "Save draft"}
             </button>
           )}
-          {!isNew && canEdit && (
+          {!isNew && canEdit && editing && (
             <button type="button" onClick={publish} disabled={busy !== null}>
               {busy === "publish" ? "Publishing…" : "Publish"}
             </button>
           )}
-          <button type="button" onClick={tidy} title="Arrange the steps top-down by where they lead">
-            Tidy up
-          </button>
+          {editing && (
+            <button type="button" onClick={tidy} title="Arrange the steps top-down by where they lead">
+              Tidy up
+            </button>
+          )}
           {status === "active" && canEdit && (
             <button type="button" onClick={() => setStatus("pause")} disabled={busy !== null}>
               Pause
@@ -412,15 +410,35 @@ function Builder() {
         </div>
       </div>
       <div className="journey-messages" aria-live="polite">
-        {dirty && !busy && <span className="muted small">Unsaved changes.</span>}
+        {dirty && !busy && <span className="muted small">{editing ? "Unsaved changes." : "The draft has unsaved changes; they are kept while you look at this version."}</span>}
+        {editing && problemTotal > 0 && (
+          <span className="small warn" data-testid="problem-count">
+            {" "}
+            {countOf(problemTotal, "problem")} to fix before publishing: see the steps marked on the canvas.
+          </span>
+        )}
         {note && <p className="ok" role="status">{note}</p>}
         {general !== null && <ProblemBox error={general} context={isNew || busy === "save" ? "Not saved" : "Refused"} />}
         <ProblemBox error={catalogError} context="Loading fields, segments and lists" />
         <EventCatalogStatus />
         {stats.error && <ProblemBox error={stats.error} context="Live counts" />}
+        {versions.error && <ProblemBox error={versions.error} context="Versions" />}
       </div>
+      {!editing && id && (pastVersion ? (
+        <VersionView journeyId={id} version={pastVersion} current={currentVersion} catalog={catalog} stats={stats.data} onBack={() => openVersion(null)} />
+      ) : versions.loading || !versions.data ? (
+        versions.error ? null : <Loading what={`version ${shownVersion}`} />
+      ) : (
+        <div className="problem" role="alert">
+          This journey has no version {shownVersion}.{" "}
+          <button type="button" className="link" onClick={() => openVersion(null)}>
+            Back to the draft
+          </button>
+        </div>
+      ))}
       {/* Roles that may only look (analysts) get no palette, a canvas whose steps
           cannot be moved, joined or deleted, and settings they cannot change. */}
+      {editing && (
       <div className={canEdit ? "journey-layout" : "journey-layout read-only"}>
         {canEdit && <aside className="palette" aria-label="Steps you can add">
           <h2>Steps</h2>
@@ -447,15 +465,21 @@ function Builder() {
           </ul>
         </aside>}
         <div className="canvas" onDrop={onDrop} onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = "move"))} data-testid="journey-canvas">
-          <CanvasInfo.Provider value={{ errors, stats: statsByStep }}>
+          <CanvasInfo.Provider value={{ errors, problems, stats: statsByStep }}>
             <ReactFlow
               nodes={nodes}
-              edges={edges}
+              edges={labelledEdges}
               nodeTypes={nodeTypes}
+              edgeTypes={edgeTypes}
               onNodesChange={onNodesChange}
               onEdgesChange={onEdgesChange}
               onConnect={onConnect}
               onPaneClick={() => setSelected(null)}
+              onInit={(instance) => {
+                if (!refit.current) return;
+                refit.current = false;
+                void instance.fitView({ padding: 0.2, maxZoom: 1 });
+              }}
               nodesDraggable={canEdit}
               nodesConnectable={canEdit}
               edgesReconnectable={false}
@@ -479,7 +503,7 @@ function Builder() {
                   In the journey now: <strong>{formatNumber(["delayed", "waiting", "acting"].reduce((n, s) => n + (stats.data!.runs[s] ?? 0), 0))}</strong>
                 </p>
               )}
-              {id && <Versions id={id} version={journey.data?.version ?? 0} />}
+              {versions.data && <Versions versions={versions.data.data} current={currentVersion} />}
             </div>
           )}
           {catalog && selectedNode?.type === "trigger" && (
@@ -488,10 +512,11 @@ function Builder() {
               onChange={updateSettings}
               catalog={catalog}
               errors={errors.get(TRIGGER_ID)}
+              problems={problems.get(TRIGGER_ID)}
               steps={stepIds}
               start={edges.find((e) => e.source === TRIGGER_ID)?.target ?? ""}
               onStart={(target) => connect(TRIGGER_ID, "start", target)}
-              readOnly={!canEdit}
+              readOnly={!canEdit || !editing}
             />
           )}
           {catalog && selectedNode?.type === "step" && (
@@ -506,12 +531,14 @@ function Builder() {
               onRemove={() => removeStep(selectedNode.id)}
               catalog={catalog}
               errors={errors.get(selectedNode.id)}
-              readOnly={!canEdit}
+              problems={problems.get(selectedNode.id)}
+              readOnly={!canEdit || !editing}
             />
           )}
           </fieldset>
         </aside>
       </div>
+      )}
       </div>
       )}
     </section>
@@ -519,133 +546,20 @@ function Builder() {
   );
 }
 
-/** The journey's published versions, newest first. */
-function Versions({ id, version }: { id: string; version: number }) {
-  const versions = useApi<{ data: { version: number; published_at: number }[] }>(`/api/v1/journeys/${id}/versions?v=${version}`);
-  if (versions.error) return <ProblemBox error={versions.error} context="Versions" />;
-  if (!versions.data || versions.data.data.length === 0) return null;
+/** The journey's published versions, newest first, each opening read-only on the canvas. */
+function Versions({ versions, current }: { versions: JourneyVersion[]; current: number }) {
+  if (versions.length === 0) return null;
   return (
     <>
       <h3>Published versions</h3>
-      <ul className="plain small">
-        {[...versions.data.data].reverse().map((v) => (
+      <ul className="plain small" aria-label="Published versions">
+        {[...versions].reverse().map((v) => (
           <li key={v.version}>
-            version {v.version}, {formatWhen(v.published_at)}
+            <Link to={{ search: `?version=${v.version}` }}>Version {v.version}</Link>, {formatWhen(v.published_at)}
+            {v.version === current ? " (current)" : ""}
           </li>
         ))}
       </ul>
     </>
   );
-}
-
-function TriggerNode({ data, selected }: NodeProps<FlowNode<TriggerNodeData, "trigger">>) {
-  const { errors } = useContext(CanvasInfo);
-  const t = data.settings.trigger;
-  const problems = errors.get(TRIGGER_ID);
-  const what =
-    t.type === "event"
-      ? `When ${String(t.event || "an event")} happens`
-      : t.type === "segment_entered"
-        ? "When a contact enters a segment"
-        : t.type === "segment_exited"
-          ? "When a contact leaves a segment"
-          : t.type === "api"
-            ? "When put in through the API"
-            : t.type === "form_submitted"
-              ? `When form ${String(t.form ?? "")} is submitted`
-              : String(t.type);
-  return (
-    <div className={`flow-node trigger${selected ? " selected" : ""}${problems ? " invalid" : ""}`} data-testid="node-trigger">
-      <div className="flow-node-type">Trigger</div>
-      <div className="flow-node-title">{what}</div>
-      {problems?.map((p, i) => (
-        <div className="flow-node-error" key={i} role="alert">
-          {p}
-        </div>
-      ))}
-      <Handle type="source" position={HandlePosition.Bottom} id="start" />
-    </div>
-  );
-}
-
-function StepNode({ id, data, selected }: NodeProps<FlowNode<StepNodeData, "step">>) {
-  const { errors, stats } = useContext(CanvasInfo);
-  const exits = exitsOf(data.step);
-  const problems = errors.get(id);
-  const s = stats.get(id);
-  const now = s ? hereNow(s.current) : 0;
-  const passed = s ? reachedOf(s.outcomes) : 0;
-  return (
-    <div className={`flow-node step-${data.step.type}${selected ? " selected" : ""}${problems ? " invalid" : ""}`} data-testid={`node-${id}`}>
-      <Handle type="target" position={HandlePosition.Top} />
-      <div className="flow-node-type">{stepLabel(data.step.type)}</div>
-      <div className="flow-node-title">{summary(data.step)}</div>
-      <div className="flow-node-id">{id}</div>
-      {s && (
-        <div className="flow-node-stats" data-testid={`stats-${id}`} title={JSON.stringify({ now: s.current, outcomes: s.outcomes })}>
-          <span>{formatNumber(now)} here now</span> · <span>{formatNumber(passed)} reached</span>
-        </div>
-      )}
-      {problems?.map((p, i) => (
-        <div className="flow-node-error" key={i} role="alert">
-          {p}
-        </div>
-      ))}
-      {exits.length > 0 && (
-        <div className="flow-node-exits">
-          {exits.map((x) => (
-            <span key={x.handle} className="exit-label">
-              {exits.length > 1 ? x.label : ""}
-            </span>
-          ))}
-        </div>
-      )}
-      {exits.map((x, i) => (
-        <Handle
-          key={x.handle}
-          type="source"
-          id={x.handle}
-          position={HandlePosition.Bottom}
-          style={{ left: `${((i + 1) / (exits.length + 1)) * 100}%` }}
-          title={x.label}
-        />
-      ))}
-    </div>
-  );
-}
-
-const nodeTypes = { step: StepNode, trigger: TriggerNode };
-
-function duration(d: unknown): string {
-  if (typeof d !== "object" || d === null) return "?";
-  return Object.entries(d as Obj)
-    .map(([k, v]) => `${String(v)} ${k}`)
-    .join(" ");
-}
-
-/** One line saying what a step does. */
-function summary(step: Step): string {
-  const c = step.config;
-  switch (step.type) {
-    case "delay":
-      return delayMode(c) === "best" ? "until their best hour" : c.until ? `until ${String((c.until as Obj).at ?? "09:00")}` : `wait ${duration(c.duration)}`;
-    case "wait_event":
-      return `${String(c.event || "an event")}, up to ${duration(c.timeout)}`;
-    case "branch":
-      return `${countOf((c.branches as unknown[] | undefined)?.length ?? 0, "branch", "branches")} + otherwise`;
-    case "split":
-      return ((c.paths as Obj[] | undefined) ?? []).map((p) => String(p.weight)).join(" / ");
-    case "send":
-      return `${String(c.channel ?? "email")}: ${String(c.template || "no template")}`;
-    case "update_contact":
-      return Object.keys((c.set as Obj) ?? {}).join(", ") || "no fields yet";
-    case "change_score":
-      return `${String(c.score)} ${Number(c.by) >= 0 ? "+" : ""}${String(c.by)}`;
-    case "webhook":
-      return String(c.endpoint || "no endpoint");
-    case "notify":
-      return String(c.message || "no message");
-    default:
-      return "";
-  }
 }

@@ -13,6 +13,21 @@ import { EventNameInput, PropertyFilters, RuleEditor } from "../segments/RuleEdi
 import { fromRule, toRule, whereFromJson, whereToJson, type Group, type PropertyFilter } from "../segments/rule";
 import { delayConfig, delayMode, exitsOf, stepLabel, type DelayMode, type Obj, type Settings, type Step } from "./graph";
 
+/** What the canvas sees is still missing or wrong, while editing (the server's own check comes on publish). */
+function Problems({ problems }: { problems?: string[] }) {
+  if (!problems || problems.length === 0) return null;
+  return (
+    <div className="warn-box" data-testid="panel-problems">
+      <strong>To fix before publishing</strong>
+      <ul>
+        {problems.map((e, i) => (
+          <li key={i}>{e}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 function Errors({ errors }: { errors?: string[] }) {
   if (!errors || errors.length === 0) return null;
   return (
@@ -160,6 +175,8 @@ interface TriggerPanelProps {
   onChange: (s: Settings) => void;
   catalog: Catalog;
   errors?: string[];
+  /** Problems seen while editing. */
+  problems?: string[];
   steps: string[];
   /** The first step, if the trigger is connected. */
   start: string;
@@ -168,7 +185,7 @@ interface TriggerPanelProps {
   readOnly?: boolean;
 }
 
-export function TriggerPanel({ settings, onChange, catalog, errors, steps, start, onStart, readOnly = false }: TriggerPanelProps) {
+export function TriggerPanel({ settings, onChange, catalog, errors, problems, steps, start, onStart, readOnly = false }: TriggerPanelProps) {
   const t = settings.trigger;
   const setTrigger = (patch: Obj) => onChange({ ...settings, trigger: { ...t, ...patch } });
   const entry = settings.entry ?? {};
@@ -177,6 +194,7 @@ export function TriggerPanel({ settings, onChange, catalog, errors, steps, start
     <div className="panel">
       <h2>Trigger</h2>
       <Errors errors={errors} />
+      <Problems problems={problems} />
       <div className="field">
         <label htmlFor="trigger-type">Starts when</label>
         <select
@@ -278,11 +296,13 @@ interface StepPanelProps {
   onRemove: () => void;
   catalog: Catalog;
   errors?: string[];
+  /** Problems seen while editing. */
+  problems?: string[];
   /** For roles that may only look: no "Delete step" (the inputs are disabled by an enclosing fieldset). */
   readOnly?: boolean;
 }
 
-export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemoved, onRemove, catalog, errors, readOnly = false }: StepPanelProps) {
+export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemoved, onRemove, catalog, errors, problems, readOnly = false }: StepPanelProps) {
   const c = step.config;
   const set = (patch: Obj) => onChange({ ...c, ...patch });
   const fid = (k: string) => `step-${k}`;
@@ -292,6 +312,7 @@ export function StepPanel({ step, steps, edges, onChange, onConnect, onExitRemov
         {stepLabel(step.type)} <code className="small">{step.id}</code>
       </h2>
       <Errors errors={errors} />
+      <Problems problems={problems} />
       {step.type === "delay" && (
         <>
           <div className="field">

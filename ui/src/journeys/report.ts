@@ -5,6 +5,7 @@
 import type { EmailDay, LinkClicks } from "../reports/emailReport";
 import type { CampaignTotals } from "../email/campaign";
 import { exitsOf, fromDefinition, stepLabel, TRIGGER_ID, type Obj } from "./graph";
+import { stepCounts } from "./liveCounts";
 
 export interface NodeStats {
   node: string;
@@ -25,9 +26,9 @@ export function reachedOf(outcomes: Record<string, number>): number {
   return (outcomes.arrived ?? 0) + (outcomes.passed ?? 0) + (outcomes.exit ?? 0);
 }
 
-/** Contacts at a step now, whatever their run's status. */
+/** Contacts at a step now: runs still there (delayed, waiting, acting), not those that failed or finished there. */
 export function hereNow(current: Record<string, number>): number {
-  return Object.values(current).reduce((a, b) => a + b, 0);
+  return stepCounts(current).here;
 }
 
 export interface StepRow {

@@ -186,9 +186,18 @@ export function ContactPage() {
   );
 }
 
+/** One of the contact's companies, by name, linking to the contacts list filtered to that company. */
 function CompanyName({ id }: { id: string }) {
   const co = useApi<{ name: string | null; domain: string | null }>(`/api/v1/companies/${id}`);
-  return <li>{co.data ? co.data.name ?? co.data.domain ?? id : co.error ? id : "…"}</li>;
+  const name = co.data ? co.data.name ?? co.data.domain ?? id : co.error ? id : "…";
+  return (
+    <li>
+      <Link to={`/contacts?company_id=${encodeURIComponent(id)}`} title="Contacts at this company">
+        {name}
+      </Link>
+      {co.data?.domain && co.data.name ? <span className="muted small"> {co.data.domain}</span> : null}
+    </li>
+  );
 }
 
 /** The contact's events, newest first, refreshed every 10 s; older pages on demand. */

@@ -5,7 +5,8 @@
 // the server's explanation of a filter it refuses is shown at that filter.
 import { useEffect, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { contactName, formProblems, useApi, type Contact, type Page } from "../api";
+import { api, contactName, formProblems, useApi, type Contact, type Page } from "../api";
+import { SearchPicker } from "../SearchPicker";
 import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
 import {
   activeFilters,
@@ -209,35 +210,49 @@ function FilterError({ id, message }: { id: string; message?: string }) {
   );
 }
 
-/** The company filter: a pick from the workspace's companies (the API lists them without search, so the first 1,000). */
+/** The company filter: type to search the workspace's companies by name,
+ * domain or external id (GET /api/v1/companies?q=), and pick one. */
 function CompanyFilter({ value, onChange, error }: { value: string; onChange: (id: string) => void; error?: string }) {
-  const list = useApi<Page<Company>>("/api/v1/companies?limit=1000");
-  const companies = [...(list.data?.data ?? [])].sort((a, b) => companyName(a).localeCompare(companyName(b)));
-  const known = !value || companies.some((c) => c.id === value);
-  // A company from the address that is not among those listed: asked for by id.
-  const other = useApi<Company>(value && list.data && !known ? `/api/v1/companies/${encodeURIComponent(value)}` : null);
+  const [chosen, setChosen] = useState<Company | null>(null);
+  // A company from the address (a shared link, a reload, back): asked for by id.
+  const fromAddress = useApi<Company>(value && chosen?.id !== value ? `/api/v1/companies/${encodeURIComponent(value)}` : null);
+  const current: Company | null = !value
+    ? null
+    : chosen?.id === value
+      ? chosen
+      : fromAddress.data ?? { id: value, name: fromAddress.error ? `${value} (no such company)` : fromAddress.loading ? "Loading…" : value, domain: null };
   return (
-    <div className="field">
-      <label htmlFor="contact-company">Company</label>
-      <select
-        id="contact-company"
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        aria-busy={list.loading}
-        aria-describedby={error ? "contact-company-error" : undefined}
-      >
-        <option value="">{list.loading && !list.data ? "Loading companies…" : "Any company"}</option>
-        {!known && <option value={value}>{other.data ? companyName(other.data) : other.error ? `${value} (no such company)` : value}</option>}
-        {companies.map((c) => (
-          <option key={c.id} value={c.id}>
-            {companyName(c)}
-          </option>
-        ))}
-      </select>
-      {list.data?.next_cursor && <span className="small muted">The first 1,000 companies are listed.</span>}
+    <SearchPicker<Company>
+      id="contact-company"
+      label="Company"
+      value={current}
+      onChange={(c) => {
+        setChosen(c);
+        onChange(c?.id ?? "");
+      }}
+      search={async (text, signal) => {
+        const q = new URLSearchParams({ limit: "8" });
+        if (text) q.set("q", text);
+        return (await api<Page<Company>>("GET", `/api/v1/companies?${q}`, undefined, { signal })).data;
+      }}
+      keyOf={(c) => c.id}
+      option={(c) => (
+        <>
+          {companyName(c)} {c.name && c.domain ? <span className="muted">{c.domain}</span> : null}
+        </>
+      )}
+      picked={companyName}
+      placeholder="Any company: search by name or domain"
+      placeholderPicked="Search for another company"
+      noMatches="No companies match."
+      context="Company search"
+      className="company-picker"
+      pickedTestId="picked-company"
+      compact
+      describedBy={error ? "contact-company-error" : undefined}
+    >
       <FilterError id="contact-company-error" message={error} />
-      <ProblemBox error={list.error} context="Companies" />
-    </div>
+    </SearchPicker>
   );
 }
 

@@ -1,7 +1,7 @@
 // Browser tests of the contacts list's filters against the real `kairos demo`
-// binary: country, a custom field (added with the keyboard), a company picked
-// from the workspace's companies and "updated since" narrow the list to
-// exactly what GET /api/v1/contacts returns for the same query, page by
+// binary: country, a custom field (added with the keyboard), a company found
+// by typing part of its name (the API's ?q= search) and picked with the
+// keyboard, and "updated since" narrow the list to exactly what GET /api/v1/contacts returns for the same query, page by
 // page; the filters live in the address, so a reload (or a shared link)
 // shows the same list with the same controls; a filter nothing matches says
 // so and offers to clear; and a filter the server refuses (a number field
@@ -69,11 +69,30 @@ describe("contacts list filters", { skip: skip ?? false }, () => {
     const subscribers = await showsApiPage(page, "country=FR&field.newsletter=true", "French subscribers");
     assert.ok(subscribers.data.length > 0 && subscribers.data.length < french.data.length, "the field filter narrows the list");
 
-    // The company of the first subscriber, picked by name.
+    // The company of the first subscriber, found by typing part of its name
+    // (in lower case) and picked with the keyboard: the matches are the API's
+    // answer to ?q=, asked for as one types, not a preloaded list.
     const first = subscribers.data.find((c) => c.company_ids.length > 0);
     assert.ok(first, "a French subscriber works for a company");
     const company = (await server.api("GET", `/api/v1/companies/${first.company_ids[0]}`)).body;
-    await page.getByLabel("Company").selectOption({ label: company.name });
+    const companyCalls = [];
+    page.on("request", (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === "/api/v1/companies") companyCalls.push(u.searchParams);
+    });
+    const typed = company.name.split(/\s+/)[0].toLowerCase();
+    const found = (await server.api("GET", `/api/v1/companies?q=${encodeURIComponent(typed)}&limit=8`)).body.data;
+    const at = found.findIndex((c) => c.id === company.id);
+    assert.ok(at >= 0, `the API finds ${company.name} by "${typed}"`);
+    const picker = page.getByRole("combobox", { name: "Company" });
+    await picker.fill(typed);
+    const options = page.getByRole("listbox", { name: "Company: matches" }).getByRole("option");
+    await eventually(async () => (await options.count()) === found.length && (await options.first().innerText()).startsWith(found[0].name), 5000, "the API's matches listed");
+    assert.ok(companyCalls.some((q) => q.get("q") === typed), "the list was asked for with ?q=");
+    assert.ok(companyCalls.every((q) => Number(q.get("limit")) <= 8), "no long list of companies is loaded");
+    for (let i = 0; i < at; i++) await picker.press("ArrowDown");
+    await picker.press("Enter");
+    await eventually(async () => (await page.getByTestId("picked-company").innerText().catch(() => "")) === company.name, 5000, "the picked company");
     const query = `country=FR&company_id=${company.id}&field.newsletter=true`;
     const withSince = (day) => `country=FR&company_id=${company.id}&updated_since=${day}&field.newsletter=true`;
     await eventually(async () => address(page) === query, 5000, "the company in the address");
@@ -85,7 +104,7 @@ describe("contacts list filters", { skip: skip ?? false }, () => {
     await page.reload();
     await showsApiPage(page, query, "the filtered list after a reload");
     assert.equal(await page.getByLabel("Country").inputValue(), "FR");
-    assert.equal(await page.getByLabel("Company").inputValue(), company.id);
+    await eventually(async () => (await page.getByTestId("picked-company").innerText().catch(() => "")) === company.name, 5000, "the company named after a reload");
     assert.equal(await page.getByTestId("field-filter").first().getByLabel("Custom field 1").inputValue(), "newsletter");
     assert.equal(await page.getByTestId("field-filter").first().getByLabel("Value of newsletter").inputValue(), "true");
 
@@ -113,6 +132,16 @@ describe("contacts list filters", { skip: skip ?? false }, () => {
     await showsApiPage(page, "", "the whole list again");
     assert.equal(await page.getByLabel("Country").inputValue(), "");
     assert.equal(await page.getByTestId("field-filter").count(), 0);
+    assert.equal(await page.getByTestId("picked-company").count(), 0, "no company picked");
+
+    // The subscriber's page links their company to the list of its contacts.
+    await page.goto(`${server.url}/contacts/${first.id}`);
+    await page.getByRole("link", { name: company.name }).click();
+    await eventually(async () => address(page) === `company_id=${company.id}`, 5000, "the company's contacts in the address");
+    const colleagues = await showsApiPage(page, `company_id=${company.id}`, "the company's contacts");
+    assert.ok(colleagues.data.some((c) => c.id === first.id));
+    await eventually(async () => (await page.getByTestId("picked-company").innerText().catch(() => "")) === company.name, 5000, "the company picked");
+    await b.shot("contacts-company");
   });
 
   test("a filter on a number field, paged; refused filters show the server's explanation at the filter", async () => {
