@@ -39,6 +39,7 @@ const Audit = page(() => import("./settings/Audit"), "Audit");
 const Password = page(() => import("./settings/Password"), "Password");
 const Forms = page(() => import("./settings/Forms"), "Forms");
 const Retention = page(() => import("./settings/Retention"), "Retention");
+const EmailDelivery = page(() => import("./settings/EmailDelivery"), "EmailDelivery");
 const Reports = page(() => import("./reports/Reports"), "Reports");
 const EmailReports = page(() => import("./reports/Reports"), "EmailReports");
 const Attribution = page(() => import("./reports/Attribution"), "Attribution");
@@ -118,6 +119,7 @@ function Shell() {
               <Route path="/email/outbox/:id" element={<Allowed need="people:read" what="view sent email"><MessagePage /></Allowed>} />
               <Route path="/settings" element={<Settings />}>
                 <Route index element={<Allowed need="settings:read" what="view settings"><EmailSettings /></Allowed>} />
+                <Route path="email-delivery" element={<Allowed need="settings:read" what="view email delivery"><EmailDelivery /></Allowed>} />
                 <Route path="members" element={<Allowed need="members" what="manage members"><Members /></Allowed>} />
                 <Route path="keys" element={<Allowed need="members" what="manage API keys"><Keys /></Allowed>} />
                 <Route path="forms" element={<Allowed need="consent:read" what="view subscription forms"><Forms /></Allowed>} />
