@@ -38,7 +38,7 @@ test("a taken key (409) is said on the key field", () => {
   const e = new ApiError({ title: "Conflict", status: 409, detail: "a consent text news-en exists" });
   expect(placeProblems(e, CREATE_FIELDS)).toStrictEqual({ fields: { key: "a consent text news-en exists" }, rest: null });
   // Editing has no key field: the box says it.
-  expect(placeProblems(e, ["text"]).rest).toBe(e);
+  expect((placeProblems(e, ["text"]).rest as ApiError).message).toBe("a consent text news-en exists");
 });
 
 test("texts are listed by key", () => {
