@@ -124,7 +124,7 @@ function Shell() {
                 <Route path="members" element={<Allowed need="members" what="manage members"><Members /></Allowed>} />
                 <Route path="keys" element={<Allowed need="members" what="manage API keys"><Keys /></Allowed>} />
                 <Route path="forms" element={<Allowed need="consent:read" what="view subscription forms"><Forms /></Allowed>} />
-                <Route path="consent-texts" element={<Allowed need="consent:read" what="view consent texts"><ConsentTexts /></Allowed>} />
+                <Route path="consent-texts" element={<Allowed need="marketing:read" what="view consent texts"><ConsentTexts /></Allowed>} />
                 <Route path="retention" element={<Allowed need="privacy:rights" what="manage retention"><Retention /></Allowed>} />
                 <Route path="audit" element={<Allowed need="audit:read" what="view the audit log"><Audit /></Allowed>} />
                 <Route path="password" element={<Allowed need="session" what="change a password" userOnly><Password /></Allowed>} />

@@ -76,7 +76,7 @@ export const SETTINGS_NAV: readonly { to: string; label: string; need: Permissio
   { to: "/settings/members", label: "Members", need: "members" },
   { to: "/settings/keys", label: "API keys", need: "members" },
   { to: "/settings/forms", label: "Forms", need: "consent:read" },
-  { to: "/settings/consent-texts", label: "Consent texts", need: "consent:read" },
+  { to: "/settings/consent-texts", label: "Consent texts", need: "marketing:read" },
   { to: "/settings/retention", label: "Retention", need: "privacy:rights" },
   { to: "/settings/audit", label: "Audit log", need: "audit:read" },
   { to: "/settings/password", label: "Password", need: "session", userOnly: true },

@@ -2,8 +2,8 @@
 // agree to (one per key, for a channel, purpose and language), with a form to
 // add one, the editor that saves a changed wording as a new version (earlier
 // versions stay as they were, so what a contact agreed to stays provable),
-// and each text's version history. Readers see it all; only roles with
-// settings:write get the buttons.
+// and each text's version history. Every role that reads marketing sees it
+// all; only roles with settings:write get the buttons.
 import { useState } from "react";
 import { useSearchParams } from "react-router";
 import { api, useApi } from "../api";
@@ -264,6 +264,11 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
           <p className="muted small">
             {channelLabel(d.channel)} · {purposeLabel(d.purpose)} · {d.language} · version {d.version} · {countOf(d.versions.length, "version")} in all
           </p>
+          {d.wording_version && (
+            <p className="muted small">
+              Consents given now name it as <code>{d.wording_version}</code>; a subscription form's wording can be taken from it.
+            </p>
+          )}
           {note && (
             <p className="ok" role="status">
               {note}
@@ -310,6 +315,12 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
               <li key={v.version} data-testid={`consent-version-${v.version}`}>
                 <div className="small">
                   <strong>Version {v.version}</strong>
+                  {v.wording_version && (
+                    <>
+                      {" "}
+                      <code className="small">{v.wording_version}</code>
+                    </>
+                  )}
                   {v.version === d.version && <span className="badge badge-current">current</span>}{" "}
                   <span className="muted">
                     {formatWhen(v.created_at)}

@@ -31,10 +31,13 @@ export interface ConsentText {
   text: string;
   created_at: string | number;
   created_by: string | null;
+  /** KEY@vN: what a consent given under this version names. */
+  wording_version?: string;
 }
 
 export interface ConsentTextVersion {
   version: number;
+  wording_version?: string;
   text: string;
   created_at: string | number;
   created_by: string | null;
@@ -64,10 +67,12 @@ export function createBodyOf(i: ConsentTextInputs): ConsentTextInputs {
 }
 
 /** A refused create or edit split for showing: messages by field (a field
- * path "/text" or "text" alike; 409, the key taken, on the key field), and
+ * path "/text" or "text" alike; 409, the key taken, on the key field in
+ * the page's words, since the server's names the API call), and
  * what is left for the box beside the button. */
 export function placeProblems(e: unknown, fields: readonly string[]): { fields: Record<string, string>; rest: unknown } {
-  if (e instanceof ApiError && e.status === 409 && fields.includes("key")) return { fields: { key: e.problem.detail || "This key is taken." }, rest: null };
+  if (e instanceof ApiError && e.status === 409 && fields.includes("key"))
+    return { fields: { key: "A consent text with this key exists: open it from the list and edit its text to make a new version." }, rest: null };
   if (e instanceof ApiError && e.problem.errors?.some((x) => x.path.startsWith("/"))) {
     const errors = e.problem.errors.map((x) => ({ ...x, path: x.path.replace(/^\//, "") }));
     return formProblems(new ApiError({ ...e.problem, errors }), fields);

@@ -112,7 +112,7 @@ describe("consent texts", { skip: skip ?? false }, () => {
     await again.getByLabel("Key").fill(KEY);
     await again.getByLabel(/^Text/).fill("Another wording.");
     await again.getByRole("button", { name: "Create consent text" }).click();
-    await again.locator("#consent-text-key-error").waitFor();
+    await again.locator("#consent-text-key-error").getByText(/this key exists/).waitFor();
     assert.equal(await again.getByLabel("Key").getAttribute("aria-invalid"), "true");
   });
 

@@ -36,7 +36,10 @@ test("a 422 puts each message on the field it names, slash or not, and leaves th
 
 test("a taken key (409) is said on the key field", () => {
   const e = new ApiError({ title: "Conflict", status: 409, detail: "a consent text news-en exists" });
-  expect(placeProblems(e, CREATE_FIELDS)).toStrictEqual({ fields: { key: "a consent text news-en exists" }, rest: null });
+  expect(placeProblems(e, CREATE_FIELDS)).toStrictEqual({
+    fields: { key: "A consent text with this key exists: open it from the list and edit its text to make a new version." },
+    rest: null,
+  });
   // Editing has no key field: the box says it.
   expect((placeProblems(e, ["text"]).rest as ApiError).message).toBe("a consent text news-en exists");
 });
