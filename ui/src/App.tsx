@@ -39,6 +39,8 @@ const Audit = page(() => import("./settings/Audit"), "Audit");
 const Password = page(() => import("./settings/Password"), "Password");
 const Forms = page(() => import("./settings/Forms"), "Forms");
 const Retention = page(() => import("./settings/Retention"), "Retention");
+const ConsentTexts = page(() => import("./settings/ConsentTexts"), "ConsentTexts");
+const EmailDelivery = page(() => import("./settings/EmailDelivery"), "EmailDelivery");
 const Reports = page(() => import("./reports/Reports"), "Reports");
 const EmailReports = page(() => import("./reports/Reports"), "EmailReports");
 const Attribution = page(() => import("./reports/Attribution"), "Attribution");
@@ -118,9 +120,11 @@ function Shell() {
               <Route path="/email/outbox/:id" element={<Allowed need="people:read" what="view sent email"><MessagePage /></Allowed>} />
               <Route path="/settings" element={<Settings />}>
                 <Route index element={<Allowed need="settings:read" what="view settings"><EmailSettings /></Allowed>} />
+                <Route path="email-delivery" element={<Allowed need="settings:read" what="view email delivery"><EmailDelivery /></Allowed>} />
                 <Route path="members" element={<Allowed need="members" what="manage members"><Members /></Allowed>} />
                 <Route path="keys" element={<Allowed need="members" what="manage API keys"><Keys /></Allowed>} />
                 <Route path="forms" element={<Allowed need="consent:read" what="view subscription forms"><Forms /></Allowed>} />
+                <Route path="consent-texts" element={<Allowed need="marketing:read" what="view consent texts"><ConsentTexts /></Allowed>} />
                 <Route path="retention" element={<Allowed need="privacy:rights" what="manage retention"><Retention /></Allowed>} />
                 <Route path="audit" element={<Allowed need="audit:read" what="view the audit log"><Audit /></Allowed>} />
                 <Route path="password" element={<Allowed need="session" what="change a password" userOnly><Password /></Allowed>} />

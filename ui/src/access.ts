@@ -72,9 +72,11 @@ export const REPORTS_NAV: readonly { to: string; label: string; need: Permission
 /** The settings sections, each with the permission it needs. */
 export const SETTINGS_NAV: readonly { to: string; label: string; need: Permission; userOnly?: boolean }[] = [
   { to: "/settings", label: "Email & address", need: "settings:read" },
+  { to: "/settings/email-delivery", label: "Email delivery", need: "settings:read" },
   { to: "/settings/members", label: "Members", need: "members" },
   { to: "/settings/keys", label: "API keys", need: "members" },
   { to: "/settings/forms", label: "Forms", need: "consent:read" },
+  { to: "/settings/consent-texts", label: "Consent texts", need: "marketing:read" },
   { to: "/settings/retention", label: "Retention", need: "privacy:rights" },
   { to: "/settings/audit", label: "Audit log", need: "audit:read" },
   { to: "/settings/password", label: "Password", need: "session", userOnly: true },

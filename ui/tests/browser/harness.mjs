@@ -36,12 +36,13 @@ function kairosBin() {
 
 /** A running `kairos demo` with its URL, admin and write keys and the
  * owner's sign-in (`ownerEmail`, `ownerPassword`); `cli()` runs a `kairos`
- * command on its data; `stop()` ends it and removes its data. */
-export async function startKairos({ contacts = 600 } = {}) {
+ * command on its data; `stop()` ends it and removes its data. `extraArgs`
+ * are more `kairos demo` flags (another email transport, say). */
+export async function startKairos({ contacts = 600, extraArgs = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "kairos-ui-test-"));
   const child = spawn(
     kairosBin(),
-    ["demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--contacts", String(contacts), "--ui-dir", join(uiRoot, "dist")],
+    ["demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--contacts", String(contacts), "--ui-dir", join(uiRoot, "dist"), ...extraArgs],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KAIROS_LOG: "warn" } },
   );
   let out = "";
