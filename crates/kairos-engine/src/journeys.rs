@@ -608,7 +608,19 @@ impl Runner {
         Ok(ContactFacts { engine: &self.engine, ws, contact, tz, best_hour, splits })
     }
 
-    fn record(&self, batch: &mut Batch, ws: WorkspaceId, journey: JourneyId, run: &Run, out: Outcome, now: i64) {
+    /// Add a step's outcome to the batch: the run, its path lines (under
+    /// the version the run is on) and its effects.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        batch: &mut Batch,
+        ws: WorkspaceId,
+        journey: JourneyId,
+        version: i64,
+        run: &Run,
+        out: Outcome,
+        now: i64,
+    ) {
         batch.runs.insert(run.id.clone());
         for p in out.path {
             batch.path.push((
@@ -616,6 +628,7 @@ impl Runner {
                 PathRecord {
                     run_id: run.id.clone(),
                     journey_id: journey,
+                    version,
                     node: p.node,
                     outcome: p.outcome.to_string(),
                     detail: p.detail,
@@ -654,7 +667,7 @@ impl Runner {
         let facts = self.facts(tx, ws, journey, contact, &def).await?;
         let (run, mut out) = journey::enter(&def, id.clone(), journey.to_string(), contact, now, &facts);
         out.path.insert(0, journey::PathStep { node: def.start.clone(), outcome: "entered", detail: String::new() });
-        self.record(batch, ws, journey, &run, out, now);
+        self.record(batch, ws, journey, version, &run, out, now);
         let h = self.history.entry((journey, contact)).or_default();
         h.last_entered = Some(now);
         h.active = run.status.is_active();
@@ -685,7 +698,7 @@ impl Runner {
         if out.path.is_empty() && out.effects.is_empty() && run == live.run {
             return Ok(());
         }
-        self.record(batch, ws, journey, &run, out, now);
+        self.record(batch, ws, journey, version, &run, out, now);
         if let Some(l) = self.runs.get_mut(id) {
             l.run = run;
         }
@@ -720,11 +733,12 @@ impl Runner {
                                     outcome: "archived",
                                     detail: String::new(),
                                 };
-                                let (ws, j, run) = (l.ws, l.journey, l.run.clone());
+                                let (ws, j, version, run) = (l.ws, l.journey, l.version, l.run.clone());
                                 self.record(
                                     &mut batch,
                                     ws,
                                     j,
+                                    version,
                                     &run,
                                     Outcome { effects: vec![], path: vec![step] },
                                     now,
@@ -831,6 +845,7 @@ impl Runner {
                                     &mut batch,
                                     ws,
                                     jid,
+                                    current,
                                     &run,
                                     Outcome { effects: vec![], path: vec![step] },
                                     now,
@@ -1620,9 +1635,10 @@ impl Engine {
     }
 
     /// How many contacts took each edge of a journey's published graph,
-    /// and how many entered at its start (`from: None`). Lines written under
-    /// older versions count where the current version has the same node and
-    /// exit.
+    /// and how many entered at its start (`from: None`): the path lines
+    /// written under the current version (and those from before versions
+    /// were recorded), so an exit re-routed by a later version is not drawn
+    /// with the counts of its old route.
     pub async fn journey_edges(&self, ws: WorkspaceId, id: JourneyId) -> Result<Vec<EdgeCount>, JourneyApiError> {
         let mut tx = self.store().begin().await?;
         let j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
@@ -1630,7 +1646,7 @@ impl Engine {
         else {
             return Ok(Vec::new());
         };
-        let lines = tx.journey_exit_lines(ws, id).await?;
+        let lines = tx.journey_exit_lines(ws, id, j.version).await?;
         let entered = tx.journey_node_counts(ws, id).await?;
         tx.commit().await?;
         let def = self.parse_draft(ws, &published).await?;

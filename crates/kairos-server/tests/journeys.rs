@@ -540,3 +540,68 @@ async fn a_definition_is_checked_while_editing_without_being_saved() {
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     }
 }
+
+#[tokio::test]
+async fn edge_counts_follow_the_version_the_contacts_took_them_under() {
+    for ts in testing::all().await {
+        let backend = ts.backend();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let s = Server::start_with(ts.store.clone(), clock.clone(), None, options()).await;
+        let graph = |after_delay: &str| {
+            let mut nodes = json!({"d": {"type": "delay", "duration": {"days": 1}, "next": after_delay}});
+            nodes[after_delay] = json!({"type": "exit"});
+            json!({"trigger": {"type": "api"}, "start": "d", "nodes": nodes})
+        };
+        let (st, j) =
+            s.api(Method::POST, "/api/v1/journeys", Some(json!({"name": "v", "definition": graph("x")}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{j}");
+        let id = j["id"].as_str().unwrap().to_string();
+        let (st, v) = s.api(Method::POST, &format!("/api/v1/journeys/{id}/publish"), None).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let enter = |user: &'static str| {
+            let s = &s;
+            let id = id.clone();
+            async move {
+                s.track(json!({"type": "identify", "userId": user, "messageId": format!("{backend:?}-{user}"),
+                    "traits": {"email": format!("{user}@example.com")}}))
+                    .await;
+                let c = s.contact_id(user).await;
+                let (st, v) = s
+                    .api(Method::POST, &format!("/api/v1/journeys/{id}/entries"), Some(json!({"contact_id": c})))
+                    .await;
+                assert!(st.is_success(), "{v}");
+                c
+            }
+        };
+        let first = enter("first").await;
+        clock.advance(Duration::days(1) + Duration::seconds(1));
+        s.until_run(&first, "first done", |r| r["run"]["status"] == "completed").await;
+        let edges = |stats: &Value| -> Vec<(Value, String, i64)> {
+            stats["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| (e["from"].clone(), e["to"].as_str().unwrap().to_string(), e["count"].as_i64().unwrap()))
+                .collect()
+        };
+        let stats = s.get(&format!("/api/v1/journeys/{id}/stats")).await;
+        assert!(edges(&stats).contains(&(json!("d"), "x".to_string(), 1)), "{backend:?}: {stats}");
+
+        // Version 2 sends the delay's exit to y: the first contact's line
+        // is not drawn on the new route; a contact under version 2 is.
+        s.api(Method::PATCH, &format!("/api/v1/journeys/{id}"), Some(json!({"definition": graph("y")}))).await;
+        let (st, v) = s.api(Method::POST, &format!("/api/v1/journeys/{id}/publish"), None).await;
+        assert_eq!((st, v["version"].as_i64()), (StatusCode::OK, Some(2)), "{v}");
+        let stats = s.get(&format!("/api/v1/journeys/{id}/stats")).await;
+        assert!(!edges(&stats).iter().any(|e| e.0 == json!("d")), "{backend:?}: {stats}");
+        let second = enter("second").await;
+        clock.advance(Duration::days(1) + Duration::seconds(1));
+        s.until_run(&second, "second done", |r| r["run"]["status"] == "completed").await;
+        let stats = s.get(&format!("/api/v1/journeys/{id}/stats")).await;
+        let from_d: Vec<_> = edges(&stats).into_iter().filter(|e| e.0 == json!("d")).collect();
+        assert_eq!(from_d, [(json!("d"), "y".to_string(), 1)], "{backend:?}: {stats}");
+        // A run's path says which version it was on.
+        let runs = s.get(&format!("/api/v1/contacts/{second}/journeys")).await;
+        assert_eq!(runs["data"][0]["run"]["version"], 2, "{runs}");
+    }
+}

@@ -127,6 +127,8 @@ const RUN_COLUMNS: &str =
 pub struct PathRecord {
     pub run_id: String,
     pub journey_id: JourneyId,
+    /// The journey version the run was on.
+    pub version: i64,
     pub node: String,
     pub outcome: String,
     pub detail: String,
@@ -372,9 +374,9 @@ impl Tx {
         for chunk in steps.chunks(ROWS_PER_INSERT) {
             with_conn!(self, c => {
                 let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO journey_path (workspace_id, run_id, journey_id, node, outcome, detail, at) ");
+                    "INSERT INTO journey_path (workspace_id, run_id, journey_id, version, node, outcome, detail, at) ");
                 qb.push_values(chunk, |mut b, p| {
-                    b.push_bind(w.clone()).push_bind(p.run_id.clone()).push_bind(p.journey_id.to_string())
+                    b.push_bind(w.clone()).push_bind(p.run_id.clone()).push_bind(p.journey_id.to_string()).push_bind(p.version)
                         .push_bind(p.node.clone()).push_bind(p.outcome.clone()).push_bind(p.detail.clone()).push_bind(p.at);
                 });
                 qb.build().execute(c).await.map(|r| r.rows_affected())
@@ -384,12 +386,12 @@ impl Tx {
     }
 
     pub async fn path_of_run(&mut self, ws: WorkspaceId, run: &str) -> Result<Vec<PathRecord>> {
-        let rows: Vec<(String, String, String, String, String, i64)> = with_conn!(self, c => sqlx::query_as(
-            "SELECT run_id, journey_id, node, outcome, detail, at FROM journey_path WHERE workspace_id = $1 AND run_id = $2 ORDER BY id")
+        let rows: Vec<(String, String, i64, String, String, String, i64)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT run_id, journey_id, version, node, outcome, detail, at FROM journey_path WHERE workspace_id = $1 AND run_id = $2 ORDER BY id")
             .bind(ws.to_string()).bind(run).fetch_all(c).await)?;
         rows.into_iter()
-            .map(|(run_id, j, node, outcome, detail, at)| {
-                Ok(PathRecord { run_id, journey_id: parse_id(&j, "journey")?, node, outcome, detail, at })
+            .map(|(run_id, j, version, node, outcome, detail, at)| {
+                Ok(PathRecord { run_id, journey_id: parse_id(&j, "journey")?, version, node, outcome, detail, at })
             })
             .collect()
     }
@@ -422,17 +424,19 @@ impl Tx {
     }
 
     /// A journey's path lines that record a contact moving on (`passed` and
-    /// `left`), counted per node, outcome and detail: its edge counts, once
-    /// mapped through the definition.
+    /// `left`) under `version` (or before versions were recorded), counted
+    /// per node, outcome and detail: its edge counts, once mapped through
+    /// that version's definition.
     pub async fn journey_exit_lines(
         &mut self,
         ws: WorkspaceId,
         journey: JourneyId,
+        version: i64,
     ) -> Result<Vec<(String, String, String, i64)>> {
         Ok(with_conn!(self, c => sqlx::query_as(
             "SELECT node, outcome, detail, COUNT(*) FROM journey_path WHERE workspace_id = $1 AND journey_id = $2
-             AND outcome IN ('passed', 'left') GROUP BY node, outcome, detail")
-            .bind(ws.to_string()).bind(journey.to_string()).fetch_all(c).await)?)
+             AND outcome IN ('passed', 'left') AND version IN (0, $3) GROUP BY node, outcome, detail")
+            .bind(ws.to_string()).bind(journey.to_string()).bind(version).fetch_all(c).await)?)
     }
 
     /// Add effects to the outbox; one already there under its key is kept.
