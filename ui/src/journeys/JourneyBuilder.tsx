@@ -31,7 +31,7 @@ import { useCatalog } from "../segments/catalog";
 import { EventCatalogProvider, EventCatalogStatus } from "../segments/EventCatalog";
 import { exitsOf, fromDefinition, layout, newStepConfig, newStepId, STEP_TYPES, stepForPath, toDefinition, TRIGGER_ID, type Obj, type Settings, type Step } from "./graph";
 import { CanvasInfo, edgeTypes, flowEdge, layoutKey, nodeTypes, toCanvas, toGraph, shownEdges, type CanvasNode, type StepNodeData, type TriggerNodeData } from "./canvas";
-import { checkGraph, problemCount, type Problems } from "./check";
+import { checkGraph, problemCount, serverProblems, type Problems, type ServerProblem } from "./check";
 import { StepPanel, TriggerPanel } from "./panels";
 import { VersionView } from "./VersionView";
 import { countOf } from "../plural";
@@ -168,8 +168,24 @@ function Builder() {
   const [problems, setProblems] = useState<Problems>(() => new Map());
   useEffect(() => {
     if (draftJson === null) return;
-    const t = window.setTimeout(() => setProblems(checkGraph(fromDefinition(JSON.parse(draftJson) as Obj))), CHECK_AFTER_MS);
-    return () => window.clearTimeout(t);
+    const ask = new AbortController();
+    const t = window.setTimeout(() => {
+      const local = checkGraph(fromDefinition(JSON.parse(draftJson) as Obj));
+      setProblems(local);
+      // A whole graph goes to the server, which knows the workspace: the
+      // templates, endpoints and fields it names.
+      if (problemCount(local) > 0) return;
+      api<{ problems: ServerProblem[] }>("POST", "/api/v1/journeys/check", { definition: JSON.parse(draftJson) }, { signal: ask.signal })
+        .then((r) => setProblems(serverProblems(r.problems)))
+        .catch(() => {
+          // The check is a help while editing; publishing checks again and
+          // says what is wrong, so a failed check changes nothing here.
+        });
+    }, CHECK_AFTER_MS);
+    return () => {
+      window.clearTimeout(t);
+      ask.abort();
+    };
   }, [draftJson]);
   const problemTotal = problemCount(problems);
 

@@ -1,10 +1,10 @@
 // Problems the journey builder can see in the graph while the marketer
-// edits, before the server's own check on publish (the API has no call
-// that checks a graph without saving or publishing it): exits that lead
-// nowhere, steps nothing leads to, loops with no delay or wait in them,
-// and settings a step cannot do without. Only what is certain from the
-// graph itself; what needs the workspace (does the template exist?) is
-// left to the server. Pure, so it is unit-tested.
+// edits: exits that lead nowhere, steps nothing leads to, loops with no
+// delay or wait in them, and settings a step cannot do without — what is
+// certain from the graph itself, told at once. Once the graph is whole,
+// the server's check (`POST /api/v1/journeys/check`, what publishing would
+// refuse: unknown templates, endpoints, fields) is asked and its answer
+// placed on the steps by `serverProblems`. Pure, so it is unit-tested.
 import { delayMode, exitsOf, TRIGGER_ID, type Graph, type Obj, type Step } from "./graph";
 
 /** Problems by step id (the trigger's under TRIGGER_ID), in the order found. */
@@ -141,4 +141,19 @@ export function problemCount(p: Problems): number {
   let n = 0;
   for (const list of p.values()) n += list.length;
   return n;
+}
+
+/** A problem as `POST /api/v1/journeys/check` reports it. */
+export type ServerProblem = { path: string; node: string | null; message: string };
+
+/** The server's problems by step (those of no step, such as the trigger's
+ * or the goals', under TRIGGER_ID), each said once. */
+export function serverProblems(list: ServerProblem[]): Problems {
+  const out: Problems = new Map();
+  for (const p of list) {
+    const id = p.node ?? TRIGGER_ID;
+    const seen = out.get(id) ?? [];
+    if (!seen.includes(p.message)) out.set(id, [...seen, p.message]);
+  }
+  return out;
 }

@@ -6,8 +6,9 @@
 // there; after a second version is published from the canvas, version 1
 // opens read-only from the version picker, marked as a past version, the
 // current one shows its live counts, and the draft (with its unsaved
-// changes) is one click away; and a journey built with the keyboard shows
-// its problems on the steps while it is edited, each gone once fixed.
+// changes) is one click away; a journey built with the keyboard shows its
+// problems on the steps while it is edited, each gone once fixed; and what
+// only the server can tell (an unknown endpoint) is marked the same way.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
@@ -270,5 +271,33 @@ describe("the journey canvas: live edge counts, versions, problems while editing
     const delay = page.getByTestId("node-delay_1");
     await eventually(async () => /unreachable: no path from the trigger leads here/.test(await delay.innerText()), 5000, "the new step unreachable");
     await b.shot("journey-problem-unreachable");
+  });
+
+  test("what only the server knows (an endpoint that does not exist) is marked on the step while editing, and goes once it exists", async () => {
+    const endpoint = `crm-${Date.now()}`;
+    const created = await server.api("POST", "/api/v1/journeys", {
+      name: "Server-checked",
+      definition: {
+        trigger: { type: "event", event: SIGNUP },
+        start: "alert",
+        nodes: { alert: { type: "webhook", endpoint, next: "done" }, done: { type: "exit" } },
+      },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await page.goto(`${server.url}/journeys/${created.body.id}`);
+    const alert = page.getByTestId("node-alert");
+    await eventually(async () => (await alert.innerText().catch(() => "")).includes(`unknown webhook endpoint "${endpoint}"`), 8000, "the server's problem on the step");
+    assert.match(await page.getByTestId("problem-count").innerText(), /1 problem to fix before publishing/);
+    await b.shot("journey-problem-from-server");
+
+    const made = await server.api("POST", "/api/v1/webhook-endpoints", { id: endpoint, url: "https://93.184.215.14/kairos" }); // a public address: endpoints are resolved and checked when made, never called here
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await page.reload();
+    await page.getByTestId("node-alert").waitFor();
+    await eventually(async () => (await page.getByTestId("problem-count").count()) === 0, 8000, "no problem once the endpoint exists");
+    assert.doesNotMatch(await page.getByTestId("node-alert").innerText(), /unknown webhook endpoint/);
   });
 });

@@ -2,7 +2,7 @@
 // problems; exits that lead nowhere, steps nothing leads to, loops with no
 // wait and missing settings are each found at the step at fault.
 import { expect, test } from "vitest";
-import { checkGraph, problemCount, settingProblems } from "../../src/journeys/check";
+import { checkGraph, problemCount, serverProblems, settingProblems } from "../../src/journeys/check";
 import { fromDefinition, newStepConfig, TRIGGER_ID } from "../../src/journeys/graph";
 
 const whole = {
@@ -88,4 +88,18 @@ test("new steps say which settings they still need", () => {
     "path 1: give it a whole-number weight from 1 to 10,000",
   ]);
   expect(settingProblems({ type: "change_score", config: { score: "engagement", by: 0 } })).toStrictEqual(["points must be a number other than zero"]);
+});
+
+test("the server's problems are placed on their steps, the stepless ones on the trigger, each once", () => {
+    const p = serverProblems([
+      { path: "$.nodes.alert.endpoint", node: "alert", message: "unknown webhook endpoint \"crm\"" },
+      { path: "$.nodes.alert.endpoint", node: "alert", message: "unknown webhook endpoint \"crm\"" },
+      { path: "$.goals[0]", node: null, message: "unknown event" },
+      { path: "$.nodes.mail.template", node: "mail", message: "unknown template \"Welcome\"" },
+    ]);
+    expect(p.get("alert")).toEqual(["unknown webhook endpoint \"crm\""]);
+    expect(p.get(TRIGGER_ID)).toEqual(["unknown event"]);
+    expect(p.get("mail")).toEqual(["unknown template \"Welcome\""]);
+    expect(problemCount(p)).toBe(3);
+    expect(problemCount(serverProblems([]))).toBe(0);
 });
