@@ -191,6 +191,9 @@ fn lit_equals(v: AttrRef<'_>, lit: &Literal) -> bool {
         (AttrRef::Bool(b), Literal::Bool(l)) => b == *l,
         (AttrRef::Date(d), Literal::Date(l)) => d.div_euclid(DAY_MS) == l.div_euclid(DAY_MS),
         (AttrRef::List(items), Literal::Str(l)) => items.iter().any(|i| i == l),
+        // Numbers in an event's array property are kept as their text
+        // (`[1, 2.5]` → "1", "2.5"); a number in the rule matches them by value.
+        (AttrRef::List(items), Literal::Num(l)) => items.iter().any(|i| i.parse::<f64>().ok() == Some(*l)),
         _ => false,
     }
 }
@@ -344,6 +347,17 @@ mod tests {
     use super::*;
 
     const T: i64 = 1_780_000_000_000;
+
+    #[test]
+    fn numbers_in_array_properties_match_numbers_in_rules() {
+        let sizes = Attr::from_property(&serde_json::json!([1, 2.5, "M"])).expect("a list");
+        let v = Some(sizes.as_ref());
+        assert!(field_matches(&FieldOp::In(vec![Literal::Num(2.5), Literal::Num(9.0)]), v, T, None));
+        assert!(field_matches(&FieldOp::Equals(Literal::Num(1.0)), v, T, None));
+        assert!(field_matches(&FieldOp::Equals(Literal::Str("m".into())), v, T, None));
+        assert!(!field_matches(&FieldOp::In(vec![Literal::Num(3.0)]), v, T, None));
+        assert!(field_matches(&FieldOp::NotIn(vec![Literal::Num(3.0)]), v, T, None));
+    }
 
     #[test]
     fn operators() {
