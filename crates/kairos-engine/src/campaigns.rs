@@ -274,7 +274,8 @@ impl Engine {
         let totals = tx.email_totals(ws, Some(&source), None).await?;
         let recipients = tx.recipient_counts(ws, &c.id).await?;
         let links = tx.email_link_clicks_of_source(ws, &source).await?;
-        let series = tx.email_series(ws, Some(&source), 0).await?;
+        let today = self.clock().now().timestamp_millis().div_euclid(86_400_000);
+        let series = tx.email_series(ws, Some(&source), None, today).await?;
         let conversions = match parsed.as_ref().and_then(|d| d.conversion.clone()) {
             Some(conv) => Some(json!({"event": conv.event, "days": conv.days,
                 "converted": tx.conversions(ws, &source, &conv.event, conv.days as i64 * 86_400_000).await?})),

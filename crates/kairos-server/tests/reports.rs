@@ -82,6 +82,21 @@ async fn attribution_and_roi() {
         let day = days.iter().find(|d| d["day"] == "2026-11-02").unwrap();
         assert_eq!((day["sent"].as_i64(), day["opened"].as_i64()), (Some(4), Some(2)), "{b}: {a}");
         assert_eq!(days.iter().map(|d| d["sent"].as_i64().unwrap()).sum::<i64>(), 4, "{b}: {a}");
+        // The campaign's own report: every day from its first to today, the
+        // quiet ones as zeros (a chart's days evenly spaced).
+        let report =
+            s.get(&format!("/api/v1/email/campaigns/{}/report", campaign.trim_start_matches("campaign:"))).await;
+        let series: Vec<(String, i64)> = report["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["day"].as_str().unwrap().to_string(), d["sent"].as_i64().unwrap()))
+            .collect();
+        let today = (t0 + Duration::days(12)).format("%Y-%m-%d").to_string();
+        assert_eq!(series.first(), Some(&("2026-11-02".to_string(), 4)), "{b}: {report}");
+        assert_eq!(series.last().map(|d| d.0.clone()), Some(today), "{b}: {report}");
+        assert_eq!(series.len(), 13, "{b}: every day from the first to today: {report}");
+        assert_eq!(series.iter().map(|d| d.1).sum::<i64>(), 4, "{b}: {report}");
         let (st, v) = s.api(Method::GET, "/api/v1/workspace/email-activity?days=0", None).await;
         assert_eq!((st, v["errors"][0]["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("days")), "{b}: {v}");
         s.track(

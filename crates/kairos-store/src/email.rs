@@ -347,9 +347,18 @@ impl Tx {
         Ok(n > 0)
     }
 
-    /// Day by day from `since` (ms), what the messages of `source` (of every
-    /// marketing source when none) did; days without activity left out.
-    pub async fn email_series(&mut self, ws: WorkspaceId, source: Option<&str>, since: i64) -> Result<Vec<EmailDay>> {
+    /// Day by day, what the messages of `source` (of every marketing source
+    /// when none) did: from day `first` (days since the epoch, UTC; the first
+    /// day with activity when `None`) to day `last`, quiet days included as
+    /// zeros so a chart's days are evenly spaced.
+    pub async fn email_series(
+        &mut self,
+        ws: WorkspaceId,
+        source: Option<&str>,
+        first: Option<i64>,
+        last: i64,
+    ) -> Result<Vec<EmailDay>> {
+        let since = first.unwrap_or(0) * 86_400_000;
         let rows: Vec<(i64, i64, i64, i64, i64)> = with_conn!(self, c => sqlx::query_as(
             "SELECT day, CAST(SUM(s) AS BIGINT), CAST(SUM(o) AS BIGINT), CAST(SUM(k) AS BIGINT), CAST(SUM(u) AS BIGINT) FROM (
                SELECT sent_at / 86400000 AS day, 1 AS s, 0 AS o, 0 AS k, 0 AS u FROM email_messages
@@ -362,14 +371,13 @@ impl Tx {
                 WHERE workspace_id = $1 AND ($2 = '' OR source = $2) AND source <> 'test' AND unsubscribed_at >= $3
              ) t GROUP BY day ORDER BY day")
             .bind(ws.to_string()).bind(source.unwrap_or("")).bind(since).fetch_all(c).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(day, sent, opened, clicked, unsubscribed)| EmailDay {
-                day: kairos_core::clock::day_label(day),
-                sent,
-                opened,
-                clicked,
-                unsubscribed,
+        let Some(start) = first.or_else(|| rows.first().map(|r| r.0)) else { return Ok(Vec::new()) };
+        let active: std::collections::HashMap<i64, (i64, i64, i64, i64)> =
+            rows.into_iter().map(|(day, s, o, k, u)| (day, (s, o, k, u))).collect();
+        Ok((start..=last.max(start))
+            .map(|day| {
+                let (sent, opened, clicked, unsubscribed) = active.get(&day).copied().unwrap_or_default();
+                EmailDay { day: kairos_core::clock::day_label(day), sent, opened, clicked, unsubscribed }
             })
             .collect())
     }

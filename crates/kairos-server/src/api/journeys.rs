@@ -222,9 +222,10 @@ pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String
     }
     let nodes = tx.journey_node_counts(who.ws(), id).await?;
     let source = format!("journey:{id}");
+    let today = s.engine.clock().now().timestamp_millis().div_euclid(86_400_000);
     let email = json!({"totals": tx.email_totals(who.ws(), Some(&source), None).await?,
                        "links": tx.email_link_clicks_of_source(who.ws(), &source).await?,
-                       "series": tx.email_series(who.ws(), Some(&source), 0).await?});
+                       "series": tx.email_series(who.ws(), Some(&source), None, today).await?});
     tx.commit().await?;
     let mut totals: HashMap<String, i64> = HashMap::new();
     for n in &nodes {

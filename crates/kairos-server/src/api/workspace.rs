@@ -233,21 +233,8 @@ pub async fn email_activity(
 ) -> ApiResult<Json<EmailActivityView>> {
     let (days, today, first) = window(&s, &q)?;
     let mut tx = s.engine.store().begin().await?;
-    let series = tx.email_series(who.ws(), None, first * 86_400_000).await?;
+    let per_day = tx.email_series(who.ws(), None, Some(first), today).await?;
     tx.commit().await?;
-    let by_day: HashMap<String, kairos_store::EmailDay> = series.into_iter().map(|d| (d.day.clone(), d)).collect();
-    let per_day: Vec<kairos_store::EmailDay> = (first..=today)
-        .map(|d| {
-            let day = day_label(d);
-            by_day.get(&day).cloned().unwrap_or(kairos_store::EmailDay {
-                day,
-                sent: 0,
-                opened: 0,
-                clicked: 0,
-                unsubscribed: 0,
-            })
-        })
-        .collect();
     Ok(Json(EmailActivityView {
         days,
         sent: per_day.iter().map(|d| d.sent).sum(),
