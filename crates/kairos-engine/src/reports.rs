@@ -145,6 +145,31 @@ fn campaign_touch(context: &Value) -> Option<(String, String)> {
     Some((format!("utm:{source}/{medium}/{name}"), format!("{name} ({source} / {medium})")))
 }
 
+/// What reports call a source: a campaign's or journey's name, a UTM
+/// campaign as `NAME (SOURCE / MEDIUM)`; other sources (API sends) by their
+/// own name.
+fn source_label(source: &str, names: &HashMap<String, String>) -> String {
+    if let Some(n) = names.get(source) {
+        return n.clone();
+    }
+    match source.strip_prefix("utm:").map(|r| r.splitn(3, '/').collect::<Vec<_>>()).as_deref() {
+        Some([src, medium, name]) => format!("{name} ({src} / {medium})"),
+        _ => source.to_string(),
+    }
+}
+
+/// The names of the workspace's campaigns and journeys by source.
+async fn definition_names(tx: &mut kairos_store::Tx, ws: WorkspaceId) -> Result<HashMap<String, String>, StoreError> {
+    let mut names = HashMap::new();
+    for c in tx.campaigns(ws).await? {
+        names.insert(format!("campaign:{}", c.id), c.name);
+    }
+    for j in tx.journeys(ws).await? {
+        names.insert(format!("journey:{}", j.id), j.name);
+    }
+    Ok(names)
+}
+
 fn rfc3339(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339()).unwrap_or_default()
 }
@@ -203,12 +228,7 @@ impl Engine {
             }
         }
         let sent: HashMap<String, i64> = tx.messages_sent_per_source(ws, q.since, q.until).await?.into_iter().collect();
-        for c in tx.campaigns(ws).await? {
-            names.insert(format!("campaign:{}", c.id), c.name);
-        }
-        for j in tx.journeys(ws).await? {
-            names.insert(format!("journey:{}", j.id), j.name);
-        }
+        names.extend(definition_names(&mut tx, ws).await?);
         tx.commit().await?;
 
         let first_day = q.since.div_euclid(DAY_MS);
@@ -271,7 +291,7 @@ impl Engine {
                 total_cost += cost.unwrap_or(0.0);
                 let channel =
                     channels.get(&source).copied().unwrap_or(if source.starts_with("utm:") { "web" } else { "email" });
-                let name = names.get(&source).cloned().unwrap_or_else(|| source.clone());
+                let name = source_label(&source, &names);
                 SourceLine {
                     channel,
                     name,
@@ -328,11 +348,19 @@ impl Engine {
     }
 
     /// The marketing costs entered for the workspace.
-    pub async fn marketing_costs(&self, ws: WorkspaceId) -> Result<Vec<MarketingCost>, StoreError> {
+    /// The costs entered, each with what reports call its source.
+    pub async fn marketing_costs(&self, ws: WorkspaceId) -> Result<Vec<(MarketingCost, String)>, StoreError> {
         let mut tx = self.store().begin().await?;
         let costs = tx.marketing_costs(ws).await?;
+        let names = definition_names(&mut tx, ws).await?;
         tx.commit().await?;
-        Ok(costs)
+        Ok(costs
+            .into_iter()
+            .map(|c| {
+                let name = source_label(&c.source, &names);
+                (c, name)
+            })
+            .collect())
     }
 
     /// Enter or replace the cost of `cost.source`.

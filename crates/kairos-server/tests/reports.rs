@@ -222,6 +222,15 @@ async fn attribution_and_roi() {
         }
         let costs = s.get("/api/v1/reports/costs").await;
         assert_eq!(costs["data"].as_array().unwrap().len(), 2, "{b}: {costs}");
+        // Each named as reports name it: the campaign's name, the UTM campaign in words.
+        let names: Vec<(&str, &str)> = costs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["source"].as_str().unwrap(), c["name"].as_str().unwrap()))
+            .collect();
+        assert!(names.contains(&(campaign.as_str(), "Spring sale")), "{b}: {costs}");
+        assert!(names.contains(&(utm, "black-friday (google / cpc)")), "{b}: {costs}");
         let (st, _) = s.api(Method::DELETE, &format!("/api/v1/reports/costs?source={utm}"), None).await;
         assert_eq!(st, StatusCode::NO_CONTENT, "{b}");
         let (st, _) = s.api(Method::DELETE, &format!("/api/v1/reports/costs?source={utm}"), None).await;

@@ -26,7 +26,12 @@ export function Costs() {
   const [note, setNote] = useState<string | null>(null);
   const writable = can("marketing:write");
   const options: SourceOption[] = report.data?.sources.map((s) => ({ source: s.source, name: s.name })) ?? [];
-  const nameOf = (source: string) => options.find((o) => o.source === source)?.name;
+  // The cost's own name from the API (any source, even one with no recent
+  // activity), else the report's.
+  const nameOf = (source: string) => {
+    const named = costs.data?.data.find((c) => c.source === source)?.name;
+    return (named && named !== source ? named : undefined) ?? options.find((o) => o.source === source)?.name;
+  };
 
   const remove = async (source: string) => {
     setBusy(true);

@@ -27,6 +27,8 @@ export const RANGES = [7, 30, 90] as const;
 
 export interface Cost {
   source: string;
+  /** What reports call the source (a campaign's or journey's name); the source itself when it has no other name. */
+  name?: string;
   amount: number;
   per_message: number;
   currency: string;

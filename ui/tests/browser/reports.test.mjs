@@ -277,20 +277,23 @@ describe("reports", { skip: skip ?? false }, () => {
     assert.match(await row.innerText(), /\$2,500/);
     assert.match(await row.innerText(), /\$0\.01/);
     assert.match(await row.innerText(), /2026-10-01 – 2026-10-31/);
+    // Named as reports name it, though no report of the last 30 days has it.
+    assert.match(await row.innerText(), /winter-sale \(bing \/ cpc\)/);
     const stored = (await server.api("GET", "/api/v1/reports/costs")).body.data.find((c) => c.source === "utm:bing/cpc/winter-sale");
     assert.equal(stored.per_message, 0.01);
     assert.equal(stored.until, "2026-11-01T00:00:00+00:00", "the last day is included");
+    assert.equal(stored.name, "winter-sale (bing / cpc)");
     // Changing it shows the period as entered.
-    await row.getByRole("button", { name: "Change the cost of utm:bing/cpc/winter-sale" }).click();
+    await row.getByRole("button", { name: "Change the cost of winter-sale (bing / cpc)" }).click();
     const change = page.getByRole("form", { name: /Cost of/ });
     assert.equal(await change.getByLabel("Last day (optional)").inputValue(), "2026-10-31");
     await change.getByRole("button", { name: "Cancel" }).click();
 
-    await row.getByRole("button", { name: "Remove the cost of utm:bing/cpc/winter-sale" }).click();
+    await row.getByRole("button", { name: "Remove the cost of winter-sale (bing / cpc)" }).click();
     const confirm = row.getByRole("group", { name: /Confirm removing/ });
     await confirm.getByRole("button", { name: "Remove" }).click();
     await row.waitFor({ state: "detached" });
-    await page.getByText("The cost of utm:bing/cpc/winter-sale was removed.").waitFor();
+    await page.getByText("The cost of winter-sale (bing / cpc) was removed.").waitFor();
     assert.equal((await server.api("GET", "/api/v1/reports/costs")).body.data.some((c) => c.source === "utm:bing/cpc/winter-sale"), false);
   });
 

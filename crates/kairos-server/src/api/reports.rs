@@ -238,12 +238,22 @@ fn cost_view(c: &MarketingCost) -> Value {
            "note": c.note, "since": at(c.period_start), "until": at(c.period_end), "updated_at": at(Some(c.updated_at))})
 }
 
-/// The marketing costs entered, per source.
+/// The marketing costs entered, per source, each with what reports call
+/// its source (`name`: the campaign's or journey's name, a UTM campaign as
+/// `NAME (SOURCE / MEDIUM)`).
 #[utoipa::path(get, path = "/api/v1/reports/costs", tag = "reports",
     responses((status = 200, body = inline(Object))), security(("bearer" = [])))]
 pub async fn costs(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Value>> {
     let all = s.engine.marketing_costs(who.ws()).await?;
-    Ok(Json(json!({"data": all.iter().map(cost_view).collect::<Vec<_>>()})))
+    let data: Vec<Value> = all
+        .iter()
+        .map(|(c, name)| {
+            let mut v = cost_view(c);
+            v["name"] = json!(name);
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "data": data })))
 }
 
 /// Enter or replace what a source cost.
