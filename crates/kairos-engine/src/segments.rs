@@ -1148,9 +1148,13 @@ impl Engine {
         sample: usize,
     ) -> Result<SegmentPreview, SegmentError> {
         let now = now_ms(self.clock());
-        let answer = |w: &Workspace| {
-            w.rt.preview_sample(&rule, now, sample, &mut rand::thread_rng())
-                .map(|(count, sample)| SegmentPreview { count, sample })
+        // A count alone skips the sampling (a random draw per match).
+        let answer = |w: &Workspace| match sample {
+            0 => w.rt.preview(&rule, now).map(|count| SegmentPreview { count, sample: Vec::new() }),
+            n => {
+                w.rt.preview_sample(&rule, now, n, &mut rand::thread_rng())
+                    .map(|(count, sample)| SegmentPreview { count, sample })
+            }
         };
         let loaded = {
             let hub = lock(&self.inner.hub);
