@@ -1639,7 +1639,14 @@ impl Engine {
     /// written under the current version (and those from before versions
     /// were recorded), so an exit re-routed by a later version is not drawn
     /// with the counts of its old route.
-    pub async fn journey_edges(&self, ws: WorkspaceId, id: JourneyId) -> Result<Vec<EdgeCount>, JourneyApiError> {
+    /// `nodes` are the journey's node counts, read by the caller (its
+    /// entries are the entry edge's count).
+    pub async fn journey_edges(
+        &self,
+        ws: WorkspaceId,
+        id: JourneyId,
+        nodes: &[kairos_store::NodeCounts],
+    ) -> Result<Vec<EdgeCount>, JourneyApiError> {
         let mut tx = self.store().begin().await?;
         let j = tx.journey(ws, id).await?.ok_or(JourneyApiError::NotFound(id))?;
         let Some((_, published, _)) = tx.journey_versions(ws, id).await?.into_iter().find(|(v, _, _)| *v == j.version)
@@ -1647,11 +1654,10 @@ impl Engine {
             return Ok(Vec::new());
         };
         let lines = tx.journey_exit_lines(ws, id, j.version).await?;
-        let entered = tx.journey_node_counts(ws, id).await?;
         tx.commit().await?;
         let def = self.parse_draft(ws, &published).await?;
         let mut counts: BTreeMap<(Option<String>, String, String), i64> = BTreeMap::new();
-        let started: i64 = entered.iter().filter_map(|n| n.outcomes.get("entered")).sum();
+        let started: i64 = nodes.iter().filter_map(|n| n.outcomes.get("entered")).sum();
         if started > 0 {
             counts.insert((None, def.start.clone(), String::new()), started);
         }

@@ -234,7 +234,7 @@ pub async fn stats(State(s): State<AppState>, who: Caller, Path(id): Path<String
         }
     }
     let splits = s.engine.journey_splits(who.ws(), id).await?;
-    let edges = s.engine.journey_edges(who.ws(), id).await?;
+    let edges = s.engine.journey_edges(who.ws(), id, &nodes).await?;
     Ok(Json(json!({"nodes": nodes, "edges": edges, "runs": totals, "splits": splits, "email": email})))
 }
 
