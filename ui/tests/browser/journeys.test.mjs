@@ -176,7 +176,8 @@ describe("the journey canvas: live edge counts, versions, problems while editing
     await banner.waitFor();
     assert.match(await banner.innerText(), /Version 1, published .*: a past version, read-only\. The journey runs version 2 now\./);
     const past = page.getByTestId("version-canvas");
-    assert.match(await past.getByTestId("node-hold").innerText(), /wait 1 days/, "version 1's delay");
+    // React Flow draws a node hidden until it is measured: its text shows a moment after it is attached.
+    await eventually(async () => /wait 1 days/.test(await past.getByTestId("node-hold").innerText()), 5000, "version 1's delay");
     assert.equal(await past.locator("[data-testid^='stats-']").count(), 0, "a past version shows no live counts");
     assert.equal(await past.locator(".react-flow__node.draggable").count(), 0, "nothing can be moved");
     for (const name of ["Save draft", "Publish", "Tidy up"]) assert.equal(await page.getByRole("button", { name }).count(), 0, `no ${name} on a past version`);
@@ -193,7 +194,7 @@ describe("the journey canvas: live edge counts, versions, problems while editing
     await picker.selectOption("2");
     await eventually(async () => /the version running now, read-only/.test(await banner.innerText()), 5000, "the current version's banner");
     const current = page.getByTestId("version-canvas");
-    assert.match(await current.getByTestId("node-hold").innerText(), /wait 2 days/);
+    await eventually(async () => /wait 2 days/.test(await current.getByTestId("node-hold").innerText()), 5000, "version 2's delay");
     await eventually(async () => (await current.getByTestId("edge-label-__trigger:start").innerText().catch(() => "")) === "4 entered", 10_000, "the entry count on the current version");
     await b.shot("journey-version-2");
 
