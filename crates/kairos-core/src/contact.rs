@@ -109,6 +109,10 @@ pub enum ContactError {
     Field(#[from] FieldError),
     #[error("field {field:?}: {reason}")]
     Invalid { field: String, reason: String },
+    /// More than one field is wrong: each is named, so a form can mark all
+    /// of them at once.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<ContactError>),
 }
 
 impl ContactError {
@@ -123,6 +127,24 @@ impl ContactError {
                 Some(f.clone())
             }
             ContactError::Invalid { field, .. } => Some(field.clone()),
+            ContactError::Several(all) => all.first().and_then(ContactError::field),
+        }
+    }
+
+    /// Each problem on its own, with the field it is about.
+    pub fn each(&self) -> Vec<&ContactError> {
+        match self {
+            ContactError::Several(all) => all.iter().flat_map(ContactError::each).collect(),
+            one => vec![one],
+        }
+    }
+
+    /// One error for a list of them (`None` for none).
+    fn of(mut all: Vec<ContactError>) -> Option<ContactError> {
+        match all.len() {
+            0 => None,
+            1 => all.pop(),
+            _ => Some(ContactError::Several(all)),
         }
     }
 }
@@ -178,10 +200,12 @@ impl ContactPatch {
     /// custom fields; standard ones must be strings or null.
     pub fn from_json(obj: &Map<String, Value>) -> Result<Self, ContactError> {
         let mut patch = ContactPatch::default();
+        let mut errors = Vec::new();
         for (k, v) in obj {
             if k == "custom" {
                 let Value::Object(custom) = v else {
-                    return Err(invalid("custom", "must be an object of custom field values"));
+                    errors.push(invalid("custom", "must be an object of custom field values"));
+                    continue;
                 };
                 for (ck, cv) in custom {
                     patch.custom.insert(ck.clone(), cv.clone());
@@ -193,15 +217,21 @@ impl ContactPatch {
                     Value::Number(n) if k == "external_id" || k == "phone" => {
                         patch.standard.insert(k.clone(), Some(n.to_string()))
                     }
-                    _ => return Err(invalid(k, "must be a string or null")),
+                    _ => {
+                        errors.push(invalid(k, "must be a string or null"));
+                        None
+                    }
                 };
             } else if matches!(k.as_str(), "id" | "created_at" | "updated_at" | "company_ids") {
-                return Err(invalid(k, "is read-only"));
+                errors.push(invalid(k, "is read-only"));
             } else {
                 patch.custom.insert(k.clone(), v.clone());
             }
         }
-        Ok(patch)
+        match ContactError::of(errors) {
+            Some(e) => Err(e),
+            None => Ok(patch),
+        }
     }
 
     /// Validate the patch and apply it to `contact` at instant `now`.
@@ -219,35 +249,19 @@ impl ContactPatch {
         let mut order: Vec<&String> = self.standard.keys().collect();
         order.sort_by_key(|k| *k != "country");
         let mut changed = false;
+        let mut errors = Vec::new();
         for name in order {
-            let raw = &self.standard[name];
-            let value = match raw.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(v) => Some(match name.as_str() {
-                    "email" => normalize_email(v)?,
-                    "phone" => normalize_phone(v, next.country.as_deref())?,
-                    "country" => canonical_country(v).ok_or_else(|| {
-                        invalid("country", format!("{v:?} is not an ISO 3166-1 alpha-2 country code like \"DE\""))
-                    })?,
-                    "timezone" => {
-                        if !valid_timezone(v) {
-                            return Err(invalid(
-                                "timezone",
-                                format!("{v:?} is not an IANA time zone like \"Europe/Berlin\""),
-                            ));
-                        }
-                        v.to_string()
-                    }
-                    "locale" => canonical_locale(v)
-                        .ok_or_else(|| invalid("locale", format!("{v:?} is not a language tag like \"en-US\"")))?,
-                    "external_id" if v.len() > 255 => {
-                        return Err(invalid("external_id", "is longer than 255 characters"))
-                    }
-                    _ if v.len() > 1024 => return Err(invalid(name, "is longer than 1024 characters")),
-                    _ => v.to_string(),
-                }),
+            let value = match standard_value(name, &self.standard[name], next.country.as_deref()) {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
             };
-            let slot = next.standard_mut(name).ok_or_else(|| invalid(name, "is not a standard field"))?;
+            let Some(slot) = next.standard_mut(name) else {
+                errors.push(invalid(name, "is not a standard field"));
+                continue;
+            };
             if *slot != value {
                 *slot = value;
                 next.field_times.insert(name.clone(), t);
@@ -255,8 +269,17 @@ impl ContactPatch {
             }
         }
         for (name, raw) in &self.custom {
-            let ft = field_type(name).ok_or_else(|| FieldError::Undefined(name.clone()))?;
-            let value = coerce(name, ft, raw)?;
+            let Some(ft) = field_type(name) else {
+                errors.push(FieldError::Undefined(name.clone()).into());
+                continue;
+            };
+            let value = match coerce(name, ft, raw) {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.push(e.into());
+                    continue;
+                }
+            };
             if value.is_null() {
                 if next.custom.remove(name).is_some() {
                     next.field_times.insert(name.clone(), t);
@@ -268,12 +291,42 @@ impl ContactPatch {
                 changed = true;
             }
         }
+        if let Some(e) = ContactError::of(errors) {
+            return Err(e);
+        }
         if changed {
             next.updated_at = now;
         }
         *contact = next;
         Ok(changed)
     }
+}
+
+/// A standard field's value, normalised, or why it is refused. `country` is
+/// the default region for a phone number without a country code.
+fn standard_value(name: &str, raw: &Option<String>, country: Option<&str>) -> Result<Option<String>, ContactError> {
+    let value = match raw.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(match name {
+            "email" => normalize_email(v)?,
+            "phone" => normalize_phone(v, country)?,
+            "country" => canonical_country(v).ok_or_else(|| {
+                invalid("country", format!("{v:?} is not an ISO 3166-1 alpha-2 country code like \"DE\""))
+            })?,
+            "timezone" => {
+                if !valid_timezone(v) {
+                    return Err(invalid("timezone", format!("{v:?} is not an IANA time zone like \"Europe/Berlin\"")));
+                }
+                v.to_string()
+            }
+            "locale" => canonical_locale(v)
+                .ok_or_else(|| invalid("locale", format!("{v:?} is not a language tag like \"en-US\"")))?,
+            "external_id" if v.len() > 255 => return Err(invalid("external_id", "is longer than 255 characters")),
+            _ if v.len() > 1024 => return Err(invalid(name, "is longer than 1024 characters")),
+            _ => v.to_string(),
+        }),
+    };
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -322,6 +375,28 @@ mod tests {
         let obj = json!({"timezone": "not a zone"});
         let p = ContactPatch::from_json(obj.as_object().unwrap()).unwrap();
         assert!(p.apply(&mut c, now, &types).is_err());
+    }
+
+    #[test]
+    fn every_wrong_field_is_named_at_once() {
+        let now = Utc::now();
+        let mut c = Contact::new(WorkspaceId::new(), now);
+        let before = c.clone();
+        let obj =
+            json!({"email": "nope", "country": "Atlantis", "first_name": "Ada", "seats": "many", "shoe_size": 43});
+        let p = ContactPatch::from_json(obj.as_object().unwrap()).unwrap();
+        let e = p.apply(&mut c, now, &types).unwrap_err();
+        let mut fields: Vec<String> = e.each().iter().filter_map(|e| e.field()).collect();
+        fields.sort();
+        assert_eq!(fields, ["country", "email", "seats", "shoe_size"]);
+        assert!(e.to_string().contains("Atlantis") && e.to_string().contains("; "), "{e}");
+        assert_eq!(c, before, "nothing applied");
+        // The shape check names every key too.
+        let obj = json!({"id": "x", "email": 5, "custom": []});
+        let e = ContactPatch::from_json(obj.as_object().unwrap()).unwrap_err();
+        let mut fields: Vec<String> = e.each().iter().filter_map(|e| e.field()).collect();
+        fields.sort();
+        assert_eq!(fields, ["custom", "email", "id"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use kairos_core::contact::ContactError;
 use kairos_engine::{ContactWriteError, IngestError};
 use kairos_store::StoreError;
 use serde::Serialize;
@@ -57,6 +58,15 @@ impl Problem {
         p
     }
 
+    /// A validation problem naming every invalid input at once.
+    pub fn invalid_all(errors: Vec<FieldProblem>) -> Self {
+        let detail = errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ");
+        let mut p =
+            Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request contains invalid values", detail);
+        p.errors = errors;
+        p
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
@@ -96,6 +106,40 @@ impl Problem {
     }
 }
 
+/// Collects the invalid inputs of one request, so the answer names all of
+/// them instead of the first: a client fixes its request once, not once per
+/// mistake.
+#[derive(Debug, Default)]
+pub struct Invalid(Vec<FieldProblem>);
+
+impl Invalid {
+    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldProblem { path: path.into(), message: message.into() });
+    }
+
+    /// The value of a check, or `None` with its problems noted. A problem
+    /// that is not a validation problem is returned at once.
+    pub fn check<T>(&mut self, result: ApiResult<T>) -> ApiResult<Option<T>> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(p) if p.status == StatusCode::UNPROCESSABLE_ENTITY.as_u16() && !p.errors.is_empty() => {
+                self.0.extend(p.errors);
+                Ok(None)
+            }
+            Err(p) => Err(p),
+        }
+    }
+
+    /// Fail with every problem noted, if there is one.
+    pub fn finish(self) -> ApiResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::invalid_all(self.0))
+        }
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -124,9 +168,19 @@ impl From<IngestError> for Problem {
 impl From<ContactWriteError> for Problem {
     fn from(e: ContactWriteError) -> Self {
         match e {
-            ContactWriteError::Invalid(err) => {
-                Problem::invalid(err.field().unwrap_or_else(|| "body".into()), err.to_string())
-            }
+            ContactWriteError::Invalid(err) => Problem::invalid_all(
+                err.each()
+                    .into_iter()
+                    .map(|e| FieldProblem {
+                        path: e.field().unwrap_or_else(|| "body".into()),
+                        // The path already names the field.
+                        message: match e {
+                            ContactError::Invalid { reason, .. } => reason.clone(),
+                            other => other.to_string(),
+                        },
+                    })
+                    .collect(),
+            ),
             ContactWriteError::Conflict(what) => Problem::conflict(what),
             ContactWriteError::NotFound(id) => Problem::not_found(format!("no contact with id {id}")),
             ContactWriteError::Store(s) => s.into(),

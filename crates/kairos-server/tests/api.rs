@@ -1021,3 +1021,145 @@ async fn filter_parameters_treat_injection_as_data_and_fields_keep_markup_verbat
         }
     }
 }
+
+#[tokio::test]
+async fn contact_lists_sort_by_any_column_page_by_page_and_bad_requests_name_every_problem() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        // Mixed case, shared values and missing values: what sorting has to get right.
+        let people = [
+            ("zoe@example.com", Some("Zoe"), Some("adams"), Some("DE")),
+            ("Bob@example.com", Some("bob"), Some("Brown"), None),
+            ("al@example.com", None, None, Some("FR")),
+            ("carl@example.com", Some("Carl"), Some("brown"), Some("de")),
+            ("dora@example.com", Some("Dora"), Some("Adams"), Some("US")),
+            ("eve@example.com", Some("eve"), None, Some("FR")),
+            ("fred@example.com", Some("Fred"), Some("Brown"), Some("GB")),
+        ];
+        let mut made: Vec<Value> = Vec::new();
+        for (email, first, last, country) in people {
+            let (st, c) = s
+                .api(
+                    Method::POST,
+                    "/api/v1/contacts",
+                    &s.admin,
+                    Some(json!({"email": email, "first_name": first, "last_name": last, "country": country})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{b:?}: {c}");
+            made.push(c);
+        }
+        // Updated in another order than created.
+        for i in [3, 0, 5] {
+            let id = made[i]["id"].as_str().unwrap().to_string();
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let (st, c) = s
+                .api(Method::PATCH, &format!("/api/v1/contacts/{id}"), &s.admin, Some(json!({"locale": "en-GB"})))
+                .await;
+            assert_eq!(st, StatusCode::OK, "{c}");
+            made[i] = c;
+        }
+        let id_of = |c: &Value| c["id"].as_str().unwrap().to_string();
+        for sort in [
+            "id",
+            "-id",
+            "email",
+            "-email",
+            "first_name",
+            "-first_name",
+            "last_name",
+            "-last_name",
+            "country",
+            "-country",
+            "created_at",
+            "-created_at",
+            "updated_at",
+            "-updated_at",
+        ] {
+            let (desc, col) = match sort.strip_prefix('-') {
+                Some(c) => (true, c),
+                None => (false, sort),
+            };
+            // The expected order: case ignored, contacts without the value last either way, ties by id.
+            let mut want = made.clone();
+            want.sort_by(|x, y| {
+                let key = |c: &Value| match &c[col] {
+                    Value::String(t) if col.ends_with("_at") => (false, chrono_ms(t).to_string()),
+                    Value::String(t) if col == "id" => (false, t.clone()),
+                    Value::String(t) => (false, t.to_lowercase()),
+                    _ => (true, String::new()),
+                };
+                let (kx, ky) = (key(x), key(y));
+                let by_ms = |a: &str, b: &str| a.parse::<i64>().unwrap().cmp(&b.parse::<i64>().unwrap());
+                let value_order = if col.ends_with("_at") { by_ms(&kx.1, &ky.1) } else { kx.1.cmp(&ky.1) }
+                    .then(id_of(x).cmp(&id_of(y)));
+                kx.0.cmp(&ky.0).then(if desc { value_order.reverse() } else { value_order })
+            });
+            let want: Vec<String> = want.iter().map(id_of).collect();
+            let mut got = Vec::new();
+            let mut cursor: Option<String> = None;
+            for _ in 0..10 {
+                let url = match &cursor {
+                    Some(c) => format!("/api/v1/contacts?sort={sort}&limit=2&cursor={c}"),
+                    None => format!("/api/v1/contacts?sort={sort}&limit=2"),
+                };
+                let (st, page) = s.api(Method::GET, &url, &s.admin, None).await;
+                assert_eq!(st, StatusCode::OK, "{b:?} {sort}: {page}");
+                got.extend(page["data"].as_array().unwrap().iter().map(id_of));
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_string()),
+                    None => break,
+                }
+            }
+            assert_eq!(got, want, "{b:?}: sort={sort}, two at a time");
+        }
+        // A cursor of one sort is refused by another, saying which.
+        let (_, page) = s.api(Method::GET, "/api/v1/contacts?sort=-last_name&limit=2", &s.admin, None).await;
+        let cursor = page["next_cursor"].as_str().unwrap().to_string();
+        let (st, p) = s.api(Method::GET, &format!("/api/v1/contacts?sort=email&cursor={cursor}"), &s.admin, None).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            p["errors"][0]["message"],
+            json!("is a cursor for sort=-last_name; this request asks for sort=email")
+        );
+
+        // Every bad parameter is named in one answer.
+        let (st, p) = s
+            .api(
+                Method::GET,
+                "/api/v1/contacts?sort=shoe_size&limit=0&updated_since=yesterday&colour=red",
+                &s.admin,
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        let mut paths: Vec<&str> =
+            p["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+        paths.sort();
+        assert_eq!(paths, ["colour", "limit", "sort", "updated_since"], "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("sort: \"shoe_size\" is not a sort"), "{p}");
+        // And every bad field of a contact.
+        let (st, p) = s
+            .api(
+                Method::POST,
+                "/api/v1/contacts",
+                &s.admin,
+                Some(json!({"email": "nope@", "country": "Atlantis", "timezone": "not a zone", "first_name": "Ok"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        let mut paths: Vec<&str> =
+            p["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+        paths.sort();
+        assert_eq!(paths, ["country", "email", "timezone"], "{b:?}: {p}");
+        let (_, all) = s.api(Method::GET, "/api/v1/contacts?q=Ok", &s.admin, None).await;
+        assert_eq!(all["data"].as_array().unwrap().len(), 0, "nothing of a refused contact was kept");
+    }
+}
+
+/// Milliseconds of an RFC 3339 instant.
+fn chrono_ms(t: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis()
+}

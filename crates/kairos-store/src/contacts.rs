@@ -20,8 +20,91 @@ pub struct ContactFilter {
     pub updated_since: Option<DateTime<Utc>>,
     /// Custom field conditions, typed by the field's type.
     pub custom_equals: Vec<(String, CustomMatch)>,
-    /// Only ids greater than this (the cursor).
-    pub after: Option<ContactId>,
+    /// The order of the result; by id unless asked.
+    pub sort: ContactSort,
+    /// Only contacts after this one in `sort` order (the cursor).
+    pub after: Option<ContactCursor>,
+}
+
+/// What a contact list can be ordered by. Each order ends with the id, so
+/// pages never overlap or skip a contact that shares a sort value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContactOrder {
+    /// Id order, which is creation order for contacts created here (UUID v7).
+    #[default]
+    Id,
+    Email,
+    FirstName,
+    LastName,
+    Country,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl ContactOrder {
+    /// Every order with its API name.
+    pub const ALL: [(&'static str, ContactOrder); 7] = [
+        ("id", ContactOrder::Id),
+        ("email", ContactOrder::Email),
+        ("first_name", ContactOrder::FirstName),
+        ("last_name", ContactOrder::LastName),
+        ("country", ContactOrder::Country),
+        ("created_at", ContactOrder::CreatedAt),
+        ("updated_at", ContactOrder::UpdatedAt),
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, o)| *o == self).map(|(n, _)| *n).unwrap_or("id")
+    }
+
+    fn column(self) -> &'static str {
+        self.name()
+    }
+
+    /// The value a contact is ordered by (text as stored: the comparison
+    /// lower-cases it in SQL, so both stores agree on what "the same" is).
+    fn key_of(self, c: &Contact) -> SortKey {
+        match self {
+            ContactOrder::Id => SortKey::Id,
+            ContactOrder::Email => SortKey::Text(c.email.clone()),
+            ContactOrder::FirstName => SortKey::Text(c.first_name.clone()),
+            ContactOrder::LastName => SortKey::Text(c.last_name.clone()),
+            ContactOrder::Country => SortKey::Text(c.country.clone()),
+            ContactOrder::CreatedAt => SortKey::Int(to_millis(c.created_at)),
+            ContactOrder::UpdatedAt => SortKey::Int(to_millis(c.updated_at)),
+        }
+    }
+}
+
+/// An order and its direction. Text orders ignore case and put contacts
+/// without the value last in both directions: a list sorted by last name
+/// starts with names, not with blanks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContactSort {
+    pub order: ContactOrder,
+    pub descending: bool,
+}
+
+/// The sort value of the contact a page ended on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    /// Sorted by id: the id is the whole key.
+    Id,
+    /// A text column; `None` for a contact without the value.
+    Text(Option<String>),
+    /// A time column, in milliseconds.
+    Int(i64),
+}
+
+/// Where a page ended: the last contact's id and its sort value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactCursor {
+    pub id: ContactId,
+    pub key: SortKey,
 }
 
 /// A condition on one custom field.
@@ -41,7 +124,7 @@ pub enum CustomMatch {
 #[derive(Debug, Clone)]
 pub struct ContactPage {
     pub contacts: Vec<Contact>,
-    pub next: Option<ContactId>,
+    pub next: Option<ContactCursor>,
 }
 
 pub(crate) fn escape_like(s: &str) -> String {
@@ -121,11 +204,41 @@ fn search_sql(backend: Backend, f: &ContactFilter, limit: i64) -> (String, Vec<B
         };
         sql += &format!(" AND {cond}");
     }
+    let sort = f.sort;
+    let col = sort.order.column();
+    let (cmp, dir) = if sort.descending { ("<", " DESC") } else { (">", "") };
+    // Text compares lower-cased and byte-wise on both stores (PostgreSQL's
+    // default collation would order differently from SQLite's).
+    let collate = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " COLLATE \"C\"",
+    };
+    let text = format!("lower({col}){collate}");
     if let Some(after) = &f.after {
-        let n = next(after.to_string(), &mut binds);
-        sql += &format!(" AND id > ${n}");
+        let i = next(after.id.to_string(), &mut binds);
+        let cond = match &after.key {
+            SortKey::Id => format!("id {cmp} ${i}"),
+            SortKey::Int(v) => {
+                binds.push(Bind::Int(*v));
+                let n = binds.len() + 1;
+                format!("({col} {cmp} ${n} OR ({col} = ${n} AND id {cmp} ${i}))")
+            }
+            SortKey::Text(Some(v)) => {
+                let n = next(v.clone(), &mut binds);
+                format!(
+                    "({col} IS NULL OR {text} {cmp} lower(${n}) OR ({col} IS NOT NULL AND {text} = lower(${n}) AND id {cmp} ${i}))"
+                )
+            }
+            SortKey::Text(None) => format!("({col} IS NULL AND id {cmp} ${i})"),
+        };
+        sql += &format!(" AND {cond}");
     }
-    sql += &format!(" ORDER BY id LIMIT {}", limit + 1);
+    sql += &match sort.order {
+        ContactOrder::Id => format!(" ORDER BY id{dir}"),
+        ContactOrder::CreatedAt | ContactOrder::UpdatedAt => format!(" ORDER BY {col}{dir}, id{dir}"),
+        _ => format!(" ORDER BY ({col} IS NULL), {text}{dir}, id{dir}"),
+    };
+    sql += &format!(" LIMIT {}", limit + 1);
     (sql, binds)
 }
 
@@ -507,7 +620,7 @@ impl Tx {
         let mut contacts = rows.into_iter().map(ContactRow::into_contact).collect::<Result<Vec<_>>>()?;
         let next = if contacts.len() as i64 > limit {
             contacts.truncate(limit as usize);
-            contacts.last().map(|c| c.id)
+            contacts.last().map(|c| ContactCursor { id: c.id, key: filter.sort.order.key_of(c) })
         } else {
             None
         };
@@ -519,11 +632,18 @@ impl Tx {
         if contacts.is_empty() {
             return Ok(());
         }
-        let first = contacts[0].id.to_string();
-        let last = contacts[contacts.len() - 1].id.to_string();
-        let rows: Vec<(String, String)> = with_conn!(self, c => sqlx::query_as(
-            "SELECT contact_id, company_id FROM contact_companies WHERE workspace_id = $1 AND contact_id >= $2 AND contact_id <= $3 ORDER BY created_at, company_id")
-            .bind(ws.to_string()).bind(&first).bind(&last).fetch_all(c).await)?;
+        // The page may be in any order: name its contacts one by one.
+        let marks = (0..contacts.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT contact_id, company_id FROM contact_companies WHERE workspace_id = $1 AND contact_id IN ({marks}) ORDER BY created_at, company_id"
+        );
+        let rows: Vec<(String, String)> = with_conn!(self, c => {
+            let mut q = sqlx::query_as(&sql).bind(ws.to_string());
+            for contact in contacts.iter() {
+                q = q.bind(contact.id.to_string());
+            }
+            q.fetch_all(c).await
+        })?;
         let mut by_contact: HashMap<String, Vec<CompanyId>> = HashMap::new();
         for (contact, company) in rows {
             by_contact.entry(contact).or_default().push(parse_id(&company, "company")?);

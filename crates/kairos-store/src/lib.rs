@@ -35,7 +35,7 @@ mod users;
 mod workspaces;
 
 pub use campaigns::{CampaignRecord, Recipient, RecipientCounts};
-pub use contacts::{ContactFilter, ContactPage, CustomMatch};
+pub use contacts::{ContactCursor, ContactFilter, ContactOrder, ContactPage, ContactSort, CustomMatch, SortKey};
 pub use email::{EmailDay, LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetRecord, TemplateRecord};
 pub use events::{EventCursor, MergeRecord};
 pub use forms::{ConfirmationRecord, FormRecord};

@@ -136,7 +136,7 @@ fn row_patch(
     let mut scratch = Contact::new(kairos_core::ids::WorkspaceId(uuid::Uuid::nil()), Utc::now());
     patch
         .apply(&mut scratch, Utc::now(), &|n| types.get(n).copied())
-        .map_err(|e| (e.field().unwrap_or_else(|| "row".into()), e.to_string()))?;
+        .map_err(|e| (columns_of(&e).unwrap_or_else(|| "row".into()), e.to_string()))?;
     // Store canonical values (normalised email etc.) in the patch.
     for name in patch.standard.clone().keys() {
         let v = scratch.standard(name).cloned().flatten();
@@ -320,7 +320,11 @@ async fn write_chunk(
         let before = c.clone();
         if let Err(e) = patch.apply(c, now, &|n| types.get(n).copied()) {
             *c = before;
-            summary.rejected.push(Rejection { line, column: e.field().unwrap_or_default(), reason: e.to_string() });
+            summary.rejected.push(Rejection {
+                line,
+                column: columns_of(&e).unwrap_or_default(),
+                reason: e.to_string(),
+            });
             continue;
         }
         if !*is_new {
@@ -416,4 +420,10 @@ pub async fn contacts(store: &Store, args: &ImportArgs) -> Result<()> {
         eprintln!("every rejected row is listed in {}", path.display());
     }
     Ok(())
+}
+
+/// Every column a row's problems are about, so the report names all of them.
+fn columns_of(e: &kairos_core::contact::ContactError) -> Option<String> {
+    let fields: Vec<String> = e.each().iter().filter_map(|e| e.field()).collect();
+    (!fields.is_empty()).then(|| fields.join(", "))
 }

@@ -3,20 +3,24 @@
 
 use super::{limit, object_body, path_id, Page};
 use crate::auth::Caller;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiResult, Invalid, Problem};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use kairos_core::contact::{Contact, ContactPatch};
 use kairos_core::event::Event;
 use kairos_core::fields::{FieldEntity, FieldType};
 use kairos_core::ids::{CompanyId, ContactId};
 use kairos_engine::UpsertKey;
-use kairos_store::{ContactFilter, CustomMatch, EventCursor, MergeRecord};
+use kairos_store::{
+    ContactCursor, ContactFilter, ContactOrder, ContactSort, CustomMatch, EventCursor, MergeRecord, SortKey,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -170,7 +174,11 @@ pub struct ContactSearchParams {
     pub company_id: Option<String>,
     /// RFC 3339 instant: only contacts updated since.
     pub updated_since: Option<String>,
-    /// From the previous page's `next_cursor`.
+    /// `id` (default), `email`, `first_name`, `last_name`, `country`,
+    /// `created_at` or `updated_at`; a leading `-` sorts descending. Text
+    /// sorts ignore case and list contacts without the value last.
+    pub sort: Option<String>,
+    /// From the previous page's `next_cursor` (of the same sort).
     pub cursor: Option<String>,
     /// 1 to 1000, default 50.
     pub limit: Option<i64>,
@@ -299,76 +307,153 @@ pub async fn search(
     who: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Page<ContactView>>> {
+    let mut bad = Invalid::default();
     let mut f = ContactFilter {
         q: q.get("q").filter(|v| !v.is_empty()).cloned(),
-        email: match q.get("email") {
-            Some(e) => Some(
-                kairos_core::address::normalize_email(e).map_err(|err| Problem::invalid("email", err.to_string()))?,
-            ),
-            None => None,
-        },
         external_id: q.get("external_id").cloned(),
         country: q.get("country").cloned(),
         ..Default::default()
     };
+    if let Some(e) = q.get("email") {
+        match kairos_core::address::normalize_email(e) {
+            Ok(e) => f.email = Some(e),
+            Err(err) => bad.push("email", err.to_string()),
+        }
+    }
     if let Some(c) = q.get("company_id") {
-        f.company_id =
-            Some(c.parse::<CompanyId>().map_err(|_| Problem::invalid("company_id", "must be a company id (UUID)"))?);
+        match c.parse::<CompanyId>() {
+            Ok(c) => f.company_id = Some(c),
+            Err(_) => bad.push("company_id", "must be a company id (UUID)"),
+        }
     }
     if let Some(t) = q.get("updated_since") {
-        let at = DateTime::parse_from_rfc3339(t).map_err(|_| {
-            Problem::invalid("updated_since", format!("{t:?} is not an RFC 3339 instant like 2024-05-01T00:00:00Z"))
-        })?;
-        f.updated_since = Some(at.with_timezone(&Utc));
+        match DateTime::parse_from_rfc3339(t) {
+            Ok(at) => f.updated_since = Some(at.with_timezone(&Utc)),
+            Err(_) => bad.push("updated_since", format!("{t:?} is not an RFC 3339 instant like 2024-05-01T00:00:00Z")),
+        }
+    }
+    if let Some(raw) = q.get("sort") {
+        match parse_sort(raw) {
+            Some(sort) => f.sort = sort,
+            None => bad.push(
+                "sort",
+                format!("{raw:?} is not a sort: use one of {}, with a leading - for descending", sort_names()),
+            ),
+        }
     }
     if let Some(c) = q.get("cursor") {
-        f.after = Some(
-            c.parse::<ContactId>()
-                .map_err(|_| Problem::invalid("cursor", "is not a cursor returned by this endpoint"))?,
-        );
+        match decode_cursor(c, f.sort) {
+            Ok(cursor) => f.after = Some(cursor),
+            Err(why) => bad.push("cursor", why),
+        }
     }
+    let n = bad.check(limit(q.get("limit")))?;
     let mut tx = s.engine.store().begin().await?;
     let fields = tx.list_fields(who.ws()).await?;
     for (k, v) in &q {
         if let Some(name) = k.strip_prefix("field.") {
-            let def = fields
-                .iter()
-                .find(|d| d.entity == FieldEntity::Contact && d.name == name)
-                .ok_or_else(|| Problem::invalid(k.clone(), format!("no contact field named {name:?} is defined")))?;
+            let Some(def) = fields.iter().find(|d| d.entity == FieldEntity::Contact && d.name == name) else {
+                bad.push(k.clone(), format!("no contact field named {name:?} is defined"));
+                continue;
+            };
             let m = match def.field_type {
-                FieldType::Number => CustomMatch::Number(v.parse().map_err(|_| {
-                    Problem::invalid(k.clone(), format!("{name} is a number field; {v:?} is not a number"))
-                })?),
-                FieldType::Boolean => CustomMatch::Bool(match v.as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(Problem::invalid(
-                            k.clone(),
-                            format!("{name} is a boolean field; use true or false"),
-                        ))
+                FieldType::Number => match v.parse() {
+                    Ok(x) => CustomMatch::Number(x),
+                    Err(_) => {
+                        bad.push(k.clone(), format!("{name} is a number field; {v:?} is not a number"));
+                        continue;
                     }
-                }),
+                },
+                FieldType::Boolean => match v.as_str() {
+                    "true" => CustomMatch::Bool(true),
+                    "false" => CustomMatch::Bool(false),
+                    _ => {
+                        bad.push(k.clone(), format!("{name} is a boolean field; use true or false"));
+                        continue;
+                    }
+                },
                 FieldType::List => CustomMatch::ListContains(v.clone()),
-                FieldType::Date => CustomMatch::Text(kairos_core::fields::canonical_date(v).ok_or_else(|| {
-                    Problem::invalid(k.clone(), format!("{name} is a date field; {v:?} is not a date"))
-                })?),
+                FieldType::Date => match kairos_core::fields::canonical_date(v) {
+                    Some(d) => CustomMatch::Text(d),
+                    None => {
+                        bad.push(k.clone(), format!("{name} is a date field; {v:?} is not a date"));
+                        continue;
+                    }
+                },
                 FieldType::String => CustomMatch::Text(v.clone()),
             };
             f.custom_equals.push((name.to_string(), m));
-        } else if !matches!(
-            k.as_str(),
-            "q" | "email" | "external_id" | "country" | "company_id" | "updated_since" | "cursor" | "limit"
-        ) {
-            return Err(Problem::invalid(k.clone(), "is not a known filter (q, email, external_id, country, company_id, updated_since, field.NAME, cursor, limit)"));
+        } else if !SEARCH_PARAMS.contains(&k.as_str()) {
+            bad.push(k.clone(), format!("is not a known parameter ({}, field.NAME)", SEARCH_PARAMS.join(", ")));
         }
     }
-    let n = limit(q.get("limit"))?;
-    let page = tx.search_contacts(who.ws(), &f, n).await?;
+    bad.finish()?;
+    let page = tx.search_contacts(who.ws(), &f, n.unwrap_or_default()).await?;
     Ok(Json(Page {
         data: page.contacts.into_iter().map(Into::into).collect(),
-        next_cursor: page.next.map(|c| c.to_string()),
+        next_cursor: page.next.map(|c| encode_cursor(&c, f.sort)),
     }))
+}
+
+const SEARCH_PARAMS: [&str; 10] =
+    ["q", "email", "external_id", "country", "company_id", "updated_since", "sort", "cursor", "limit", "field.NAME"];
+
+fn sort_names() -> String {
+    ContactOrder::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// `last_name` or `-last_name` (descending).
+fn parse_sort(raw: &str) -> Option<ContactSort> {
+    let (descending, name) = match raw.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, raw),
+    };
+    Some(ContactSort { order: ContactOrder::parse(name)?, descending })
+}
+
+fn sort_name(sort: ContactSort) -> String {
+    format!("{}{}", if sort.descending { "-" } else { "" }, sort.order.name())
+}
+
+/// A cursor in id order is the last contact's id, as it always was; in
+/// another order it also carries the sort and the last value, so a cursor
+/// from one order is refused by another instead of skipping contacts.
+fn encode_cursor(c: &ContactCursor, sort: ContactSort) -> String {
+    let value = match &c.key {
+        SortKey::Id if !sort.descending => return c.id.to_string(),
+        SortKey::Id => Value::Null,
+        SortKey::Text(v) => serde_json::json!(v),
+        SortKey::Int(v) => serde_json::json!(v),
+    };
+    let raw = serde_json::json!([sort_name(sort), value, c.id.to_string()]).to_string();
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_cursor(raw: &str, sort: ContactSort) -> Result<ContactCursor, String> {
+    let not_ours = || "is not a cursor returned by this endpoint".to_string();
+    if let Ok(id) = raw.parse::<ContactId>() {
+        return match sort.order {
+            ContactOrder::Id if !sort.descending => Ok(ContactCursor { id, key: SortKey::Id }),
+            _ => Err(format!("is a cursor for sort=id; this request asks for sort={}", sort_name(sort))),
+        };
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| not_ours())?;
+    let (name, value, id): (String, Value, String) = serde_json::from_slice(&bytes).map_err(|_| not_ours())?;
+    if name != sort_name(sort) {
+        return Err(format!("is a cursor for sort={name}; this request asks for sort={}", sort_name(sort)));
+    }
+    let id = id.parse::<ContactId>().map_err(|_| not_ours())?;
+    let key = match (sort.order, value) {
+        (ContactOrder::Id, Value::Null) => SortKey::Id,
+        (ContactOrder::CreatedAt | ContactOrder::UpdatedAt, Value::Number(n)) => {
+            SortKey::Int(n.as_i64().ok_or_else(not_ours)?)
+        }
+        (ContactOrder::CreatedAt | ContactOrder::UpdatedAt, _) => return Err(not_ours()),
+        (_, Value::String(s)) => SortKey::Text(Some(s)),
+        (_, Value::Null) => SortKey::Text(None),
+        _ => return Err(not_ours()),
+    };
+    Ok(ContactCursor { id, key })
 }
 
 /// A contact's events, newest first.
