@@ -11,6 +11,7 @@
 
 use crate::address::normalize_email;
 use crate::consent::{Channel, Purpose};
+use crate::consent_text::ConsentText;
 use crate::ids::ListId;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -60,6 +61,11 @@ pub struct FormDefinition {
     pub name: String,
     pub channel: Channel,
     pub purposes: Vec<Purpose>,
+    /// The library text (`crate::consent_text`) the form asks with, by key:
+    /// its current version gives `wording` and `wording_version`, and a new
+    /// version of the text becomes the form's at once.
+    #[serde(default)]
+    pub consent_text: Option<String>,
     /// Shown verbatim next to the consent box and stored with every change.
     pub wording: String,
     pub wording_version: String,
@@ -114,6 +120,7 @@ impl FormDefinition {
         "name",
         "channel",
         "purposes",
+        "consent_text",
         "wording",
         "wording_version",
         "list_id",
@@ -127,6 +134,8 @@ impl FormDefinition {
     ];
 
     /// Validate a definition from its JSON form, naming the field at fault.
+    /// A definition naming a `consent_text` is complete only once
+    /// [`FormDefinition::ask_with`] has given it that text.
     pub fn from_json(obj: &Map<String, Value>) -> Result<Self, FormError> {
         if let Some(k) = obj.keys().find(|k| !Self::KEYS.contains(&k.as_str())) {
             return Err(err(k, format!("unknown key; expected one of {}", Self::KEYS.join(", "))));
@@ -143,7 +152,13 @@ impl FormDefinition {
             // channels need their own address field and confirmation.
             return Err(err("channel", "forms ask for email consent only (\"email\")"));
         }
+        let consent_text = text(obj, "consent_text", 64)?;
+        if let Some(key) = &consent_text {
+            crate::consent_text::check_key(key).map_err(|m| err("consent_text", m))?;
+        }
         let purposes = match obj.get("purposes") {
+            // The library text's purpose, given by `ask_with`.
+            None | Some(Value::Null) if consent_text.is_some() => Vec::new(),
             None | Some(Value::Null) => return Err(err("purposes", "is required: a list such as [\"marketing\"]")),
             Some(Value::Array(a)) if a.is_empty() => return Err(err("purposes", "must name at least one purpose")),
             Some(Value::Array(a)) => {
@@ -163,10 +178,18 @@ impl FormDefinition {
             }
             Some(_) => return Err(err("purposes", "must be a list such as [\"marketing\"]")),
         };
-        let wording = text(obj, "wording", 10_000)?
-            .ok_or_else(|| err("wording", "is required: the exact text the subscriber agrees to"))?;
-        let wording_version = text(obj, "wording_version", 100)?
-            .ok_or_else(|| err("wording_version", "is required, so each consent records which wording it saw"))?;
+        // With a library text the wording is the text's: `ask_with` checks
+        // that any wording given here agrees with it.
+        let wording = text(obj, "wording", 10_000)?;
+        let wording_version = text(obj, "wording_version", 100)?;
+        let (wording, wording_version) = match (wording, wording_version, &consent_text) {
+            (w, v, Some(_)) => (w.unwrap_or_default(), v.unwrap_or_default()),
+            (None, _, None) => return Err(err("wording", "is required: the exact text the subscriber agrees to")),
+            (_, None, None) => {
+                return Err(err("wording_version", "is required, so each consent records which wording it saw"))
+            }
+            (Some(w), Some(v), None) => (w, v),
+        };
         let list_id = match text(obj, "list_id", 64)? {
             None => None,
             Some(l) => Some(l.parse().map_err(|_| err("list_id", format!("{l:?} is not a list id (a UUID)")))?),
@@ -219,6 +242,7 @@ impl FormDefinition {
             name,
             channel,
             purposes,
+            consent_text,
             wording,
             wording_version,
             list_id,
@@ -235,7 +259,8 @@ impl FormDefinition {
     /// The JSON form `from_json` reads (so an update can overlay changed keys).
     pub fn to_json(&self) -> Map<String, Value> {
         match json!({
-            "name": self.name, "channel": self.channel, "purposes": self.purposes, "wording": self.wording,
+            "name": self.name, "channel": self.channel, "purposes": self.purposes,
+            "consent_text": self.consent_text, "wording": self.wording,
             "wording_version": self.wording_version, "list_id": self.list_id, "double_opt_in": self.double_opt_in,
             "confirmation_template": self.confirmation_template, "sender": self.sender,
             "token_lifetime_hours": self.token_lifetime_hours, "reminder_after_hours": self.reminder_after_hours,
@@ -244,6 +269,48 @@ impl FormDefinition {
             Value::Object(m) => m,
             _ => Map::new(),
         }
+    }
+
+    /// Ask with `text`, the current version of the library text the form
+    /// names: its words and version become the form's. The text must ask for
+    /// the form's channel and one of its purposes (no purposes given: the
+    /// text's); a wording given alongside must be the text's own.
+    pub fn ask_with(&mut self, text: &ConsentText) -> Result<(), FormError> {
+        let key = &text.key;
+        if text.channel != self.channel {
+            return Err(err(
+                "consent_text",
+                format!("\"{key}\" asks for {} consent; this form asks for {}", text.channel, self.channel),
+            ));
+        }
+        if self.purposes.is_empty() {
+            self.purposes.push(text.purpose);
+        } else if !self.purposes.contains(&text.purpose) {
+            return Err(err(
+                "purposes",
+                format!("consent text \"{key}\" asks for {}: list it among the purposes", text.purpose),
+            ));
+        }
+        let from_library = |field: &str| {
+            err(
+                field,
+                format!(
+                    "comes from consent text \"{key}\" (now {}): change the text in the library, or set \
+                     consent_text to null to write the form's own",
+                    text.wording_version()
+                ),
+            )
+        };
+        if !self.wording.is_empty() && self.wording != text.text.trim() {
+            return Err(from_library("wording"));
+        }
+        if !self.wording_version.is_empty() && self.wording_version != text.wording_version() {
+            return Err(from_library("wording_version"));
+        }
+        self.consent_text = Some(key.clone());
+        self.wording = text.text.trim().to_string();
+        self.wording_version = text.wording_version();
+        Ok(())
     }
 
     /// When the next reminder is due (ms), given when the confirmation was
@@ -337,6 +404,49 @@ mod tests {
         def(json!({"name": "Newsletter", "purposes": ["marketing"], "wording": "Send me the monthly newsletter",
             "wording_version": "v1", "fields": ["first_name"]}))
         .unwrap()
+    }
+
+    fn library_text(version: i64, text: &str) -> ConsentText {
+        ConsentText {
+            key: "newsletter".into(),
+            version,
+            channel: Channel::Email,
+            purpose: Purpose::Marketing,
+            language: "en".into(),
+            text: text.into(),
+            created_at: 0,
+            created_by: "test".into(),
+        }
+    }
+
+    #[test]
+    fn a_form_asking_with_a_library_text_takes_its_words_version_and_purpose() {
+        let mut d = def(json!({"name": "N", "consent_text": "newsletter"})).unwrap();
+        assert!(d.purposes.is_empty() && d.wording.is_empty(), "incomplete until given the text");
+        d.ask_with(&library_text(3, "Email me the newsletter")).unwrap();
+        assert_eq!((d.wording.as_str(), d.wording_version.as_str()), ("Email me the newsletter", "newsletter@v3"));
+        assert_eq!(d.purposes, vec![Purpose::Marketing]);
+        // Stored and read back (as an update overlays it), the same text's next version replaces the words.
+        let mut again = FormDefinition::from_json(&d.to_json()).unwrap();
+        assert_eq!(again.consent_text.as_deref(), Some("newsletter"));
+        again.wording.clear();
+        again.wording_version.clear();
+        again.ask_with(&library_text(4, "Email me the monthly newsletter")).unwrap();
+        assert_eq!(again.wording_version, "newsletter@v4");
+        // A wording of its own next to the text's, or a purpose the text does not ask for, is refused by name.
+        let mut own = def(json!({"name": "N", "consent_text": "newsletter", "wording": "Something else"})).unwrap();
+        let e = own.ask_with(&library_text(3, "Email me the newsletter")).unwrap_err();
+        assert_eq!(e.field, "wording");
+        assert!(e.reason.contains("newsletter@v3"), "{e}");
+        let mut other =
+            def(json!({"name": "N", "consent_text": "newsletter", "purposes": ["product_updates"]})).unwrap();
+        assert_eq!(other.ask_with(&library_text(1, "x")).unwrap_err().field, "purposes");
+        assert_eq!(def(json!({"name": "N", "consent_text": "Bad Key"})).unwrap_err().field, "consent_text");
+        // Without a library text, the wording is still required.
+        assert_eq!(
+            def(json!({"name": "N", "purposes": ["marketing"], "wording_version": "1"})).unwrap_err().field,
+            "wording"
+        );
     }
 
     #[test]

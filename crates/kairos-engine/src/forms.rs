@@ -119,7 +119,7 @@ fn now_ms(e: &Engine) -> i64 {
     e.clock().now().timestamp_millis()
 }
 
-fn definition_of(text: &str) -> Result<FormDefinition, StoreError> {
+pub(crate) fn definition_of(text: &str) -> Result<FormDefinition, StoreError> {
     let v: Value = serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("form definition: {e}")))?;
     let obj = v.as_object().ok_or_else(|| StoreError::Corrupt("form definition is not an object".into()))?;
     FormDefinition::from_json(obj).map_err(|e| StoreError::Corrupt(format!("form definition: {e}")))
@@ -172,6 +172,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Give a definition that names a library text that text's current
+    /// version (see [`FormDefinition::ask_with`]); a retired or unknown text
+    /// is refused by name.
+    async fn ask_with_library_text(&self, ws: WorkspaceId, def: &mut FormDefinition) -> Result<(), FormsError> {
+        let Some(key) = def.consent_text.clone() else { return Ok(()) };
+        let mut tx = self.store().begin().await?;
+        let current = tx.consent_text_versions(ws, &key).await?.into_iter().next();
+        let retired = tx.consent_text_retirements(ws).await?.iter().any(|r| r.key == key);
+        tx.commit().await?;
+        let text =
+            current.ok_or_else(|| invalid("consent_text", format!("no consent text \"{key}\" in the library")))?;
+        if retired {
+            return Err(invalid("consent_text", format!("\"{key}\" is retired: reinstate it, or choose another text")));
+        }
+        def.ask_with(&text)?;
+        Ok(())
+    }
+
     /// Create a form from its JSON definition (audited: its wording is what
     /// people will consent to).
     pub async fn create_form(
@@ -180,7 +198,8 @@ impl Engine {
         obj: &Map<String, Value>,
         actor: &str,
     ) -> Result<(FormRecord, FormDefinition), FormsError> {
-        let def = FormDefinition::from_json(obj)?;
+        let mut def = FormDefinition::from_json(obj)?;
+        self.ask_with_library_text(ws, &mut def).await?;
         self.check_form(ws, &def).await?;
         let now = now_ms(self);
         let record = FormRecord {
@@ -211,8 +230,17 @@ impl Engine {
             return Err(invalid(k, format!("unknown key; expected one of {}", FormDefinition::KEYS.join(", "))));
         }
         let mut merged = old.to_json();
+        // A form given a library text takes its words; the old words belonged to the old ask.
+        if changes.get("consent_text").is_some_and(|t| !t.is_null()) {
+            for k in ["wording", "wording_version"] {
+                if !changes.contains_key(k) {
+                    merged.remove(k);
+                }
+            }
+        }
         merged.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let def = FormDefinition::from_json(&merged)?;
+        let mut def = FormDefinition::from_json(&merged)?;
+        self.ask_with_library_text(ws, &mut def).await?;
         self.check_form(ws, &def).await?;
         record.name = def.name.clone();
         record.definition = Value::Object(def.to_json()).to_string();

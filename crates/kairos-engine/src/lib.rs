@@ -8,6 +8,7 @@
 //! cache it keeps never disagrees with the store.
 
 mod campaigns;
+mod consent_texts;
 mod contacts;
 mod conversion;
 mod email;
@@ -28,6 +29,7 @@ pub mod smtp;
 mod splits;
 
 pub use campaigns::CampaignError;
+pub use consent_texts::{ConsentTextError, FormUsingText};
 pub use contacts::{ContactWriteError, UpsertKey};
 pub use conversion::{ContactConversion, ConversionError, ConversionRequest, ConversionVersion};
 pub use email::{

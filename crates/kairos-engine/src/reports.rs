@@ -174,6 +174,26 @@ fn rfc3339(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
+/// What a report reads from the store, once for any number of models: the
+/// conversions, the converting contacts' touches, what each source sent and
+/// cost, and the names to show.
+struct Evidence {
+    /// Each conversion: contact, timestamp, properties.
+    conversions: Vec<(String, i64, Value)>,
+    /// Whether an event of that name is in the log at all (for the warning).
+    seen_event: bool,
+    costs: Vec<MarketingCost>,
+    currency: String,
+    touches: HashMap<String, Vec<Touch>>,
+    channels: HashMap<String, &'static str>,
+    names: HashMap<String, String>,
+    sent: HashMap<String, i64>,
+}
+
+fn currency_of(p: &Value) -> Option<String> {
+    p.get("currency").and_then(Value::as_str).map(|c| c.trim().to_ascii_uppercase())
+}
+
 impl Engine {
     /// The attribution report for `q`.
     pub async fn attribution_report(
@@ -181,6 +201,24 @@ impl Engine {
         ws: WorkspaceId,
         q: &AttributionQuery,
     ) -> Result<AttributionReport, StoreError> {
+        let evidence = self.attribution_evidence(ws, q).await?;
+        Ok(credit(&evidence, q, q.model))
+    }
+
+    /// The report for `q` under each of `models` (`q.model` is not used),
+    /// from one reading of the store: the same conversions and touches, so
+    /// the reports differ only by the model.
+    pub async fn attribution_reports(
+        &self,
+        ws: WorkspaceId,
+        q: &AttributionQuery,
+        models: &[Model],
+    ) -> Result<Vec<AttributionReport>, StoreError> {
+        let evidence = self.attribution_evidence(ws, q).await?;
+        Ok(models.iter().map(|m| credit(&evidence, q, *m)).collect())
+    }
+
+    async fn attribution_evidence(&self, ws: WorkspaceId, q: &AttributionQuery) -> Result<Evidence, StoreError> {
         let window_ms = q.window_days as i64 * DAY_MS;
         let mut tx = self.store().begin().await?;
         let conversions = tx.tracked_between(ws, &q.event, q.since, q.until).await?;
@@ -189,7 +227,6 @@ impl Engine {
             .into_iter()
             .map(|e| (e.contact_id, e.timestamp, serde_json::from_str(&e.data).unwrap_or(Value::Null)))
             .collect();
-        let currency_of = |p: &Value| p.get("currency").and_then(Value::as_str).map(|c| c.trim().to_ascii_uppercase());
         let costs = tx.marketing_costs(ws).await?;
         let currency = match &q.currency {
             Some(c) => c.trim().to_ascii_uppercase(),
@@ -230,123 +267,126 @@ impl Engine {
         let sent: HashMap<String, i64> = tx.messages_sent_per_source(ws, q.since, q.until).await?.into_iter().collect();
         names.extend(definition_names(&mut tx, ws).await?);
         tx.commit().await?;
-
-        let first_day = q.since.div_euclid(DAY_MS);
-        let last_day = (q.until - 1).div_euclid(DAY_MS);
-        let mut days: BTreeMap<i64, DayLine> = (first_day..=last_day)
-            .map(|d| (d, DayLine { day: day_label(d), conversions: 0, value: 0.0, attributed_value: 0.0 }))
-            .collect();
-        let mut attribution = Attribution::default();
-        let (mut without_value, mut other_currency) = (0u64, 0u64);
-        let mut converters: Vec<&str> = Vec::new();
-        for (contact, at, props) in &parsed {
-            if currency_of(props).is_some_and(|c| c != currency) {
-                other_currency += 1;
-                continue;
-            }
-            let value = value_of(props, q.value_property.as_deref()).unwrap_or_else(|| {
-                without_value += 1;
-                0.0
-            });
-            let credited = attribution.add(
-                &q.model,
-                window_ms,
-                touches.get(contact).map(Vec::as_slice).unwrap_or(&[]),
-                *at,
-                value,
-            );
-            converters.push(contact);
-            if let Some(d) = days.get_mut(&at.div_euclid(DAY_MS)) {
-                d.conversions += 1;
-                d.value += value;
-                d.attributed_value += credited.value;
-            }
-        }
-        converters.sort_unstable();
-        converters.dedup();
-
-        let mut warnings = Vec::new();
-        let cost_of: HashMap<&str, &MarketingCost> = costs.iter().map(|c| (c.source.as_str(), c)).collect();
-        let mut sources: Vec<String> = attribution.by_source.keys().cloned().collect();
-        sources.extend(sent.keys().cloned());
-        sources.extend(costs.iter().map(|c| c.source.clone()));
-        sources.sort();
-        sources.dedup();
-        let mut total_cost = 0.0;
-        let mut lines: Vec<SourceLine> = sources
-            .into_iter()
-            .map(|source| {
-                let credit = attribution.by_source.get(&source).copied().unwrap_or_default();
-                let messages_sent = sent.get(&source).copied().unwrap_or(0);
-                let cost = cost_of.get(source.as_str()).and_then(|c| {
-                    if !c.currency.eq_ignore_ascii_case(&currency) {
-                        warnings.push(format!(
-                            "the cost of {source} is in {}, not {currency}: left out of the return on investment",
-                            c.currency
-                        ));
-                        return None;
-                    }
-                    Some(c.cost_between(q.since, q.until, messages_sent))
-                });
-                total_cost += cost.unwrap_or(0.0);
-                let channel =
-                    channels.get(&source).copied().unwrap_or(if source.starts_with("utm:") { "web" } else { "email" });
-                let name = source_label(&source, &names);
-                SourceLine {
-                    channel,
-                    name,
-                    conversions: credit.conversions,
-                    value: credit.value,
-                    messages_sent,
-                    roi: cost.and_then(|c| roi(credit.value, c)),
-                    cost,
-                    source,
-                }
-            })
-            .collect();
-        lines.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| b.conversions.total_cmp(&a.conversions)));
-
-        let attributed_value: f64 = attribution.total.value - attribution.unattributed.value;
-        let costed_value: f64 = lines.iter().filter(|l| l.cost.is_some()).map(|l| l.value).sum();
-        if parsed.is_empty() && !seen_event {
-            warnings.push(format!("no tracked event named {:?} is in the log: check the name", q.event));
-        }
-        let counted = attribution.total.conversions.round() as u64;
-        if counted > 0 && without_value == counted {
-            warnings.push(format!(
-                "no conversion has a numeric value in {}: every value counts as 0",
-                q.value_property.clone().unwrap_or_else(|| VALUE_PROPERTIES.join(", "))
-            ));
-        }
-        let totals = Totals {
-            conversions: attribution.total.conversions.round() as u64,
-            contacts: converters.len() as u64,
-            value: attribution.total.value,
-            attributed_conversions: attribution.total.conversions - attribution.unattributed.conversions,
-            attributed_value,
-            unattributed_conversions: attribution.unattributed.conversions,
-            unattributed_value: attribution.unattributed.value,
-            without_value,
-            other_currency,
-            cost: total_cost,
-            roi: roi(costed_value, total_cost),
-        };
-        Ok(AttributionReport {
-            event: q.event.clone(),
-            since: rfc3339(q.since),
-            until: rfc3339(q.until),
-            window_days: q.window_days,
-            model: q.model,
-            email_touch: moment_name(q.email_moment),
-            value_property: q.value_property.clone().unwrap_or_else(|| VALUE_PROPERTIES.join("|")),
-            currency,
-            totals,
-            sources: lines,
-            series: days.into_values().collect(),
-            warnings,
-        })
+        Ok(Evidence { conversions: parsed, seen_event, costs, currency, touches, channels, names, sent })
     }
+}
 
+/// The report under `model` from what was read for `q`.
+fn credit(e: &Evidence, q: &AttributionQuery, model: Model) -> AttributionReport {
+    let window_ms = q.window_days as i64 * DAY_MS;
+    let (currency, costs) = (e.currency.as_str(), &e.costs);
+    let first_day = q.since.div_euclid(DAY_MS);
+    let last_day = (q.until - 1).div_euclid(DAY_MS);
+    let mut days: BTreeMap<i64, DayLine> = (first_day..=last_day)
+        .map(|d| (d, DayLine { day: day_label(d), conversions: 0, value: 0.0, attributed_value: 0.0 }))
+        .collect();
+    let mut attribution = Attribution::default();
+    let (mut without_value, mut other_currency) = (0u64, 0u64);
+    let mut converters: Vec<&str> = Vec::new();
+    for (contact, at, props) in &e.conversions {
+        if currency_of(props).is_some_and(|c| c != currency) {
+            other_currency += 1;
+            continue;
+        }
+        let value = value_of(props, q.value_property.as_deref()).unwrap_or_else(|| {
+            without_value += 1;
+            0.0
+        });
+        let credited =
+            attribution.add(&model, window_ms, e.touches.get(contact).map(Vec::as_slice).unwrap_or(&[]), *at, value);
+        converters.push(contact);
+        if let Some(d) = days.get_mut(&at.div_euclid(DAY_MS)) {
+            d.conversions += 1;
+            d.value += value;
+            d.attributed_value += credited.value;
+        }
+    }
+    converters.sort_unstable();
+    converters.dedup();
+
+    let mut warnings = Vec::new();
+    let cost_of: HashMap<&str, &MarketingCost> = costs.iter().map(|c| (c.source.as_str(), c)).collect();
+    let mut sources: Vec<String> = attribution.by_source.keys().cloned().collect();
+    sources.extend(e.sent.keys().cloned());
+    sources.extend(costs.iter().map(|c| c.source.clone()));
+    sources.sort();
+    sources.dedup();
+    let mut total_cost = 0.0;
+    let mut lines: Vec<SourceLine> = sources
+        .into_iter()
+        .map(|source| {
+            let credit = attribution.by_source.get(&source).copied().unwrap_or_default();
+            let messages_sent = e.sent.get(&source).copied().unwrap_or(0);
+            let cost = cost_of.get(source.as_str()).and_then(|c| {
+                if !c.currency.eq_ignore_ascii_case(currency) {
+                    warnings.push(format!(
+                        "the cost of {source} is in {}, not {currency}: left out of the return on investment",
+                        c.currency
+                    ));
+                    return None;
+                }
+                Some(c.cost_between(q.since, q.until, messages_sent))
+            });
+            total_cost += cost.unwrap_or(0.0);
+            let channel =
+                e.channels.get(&source).copied().unwrap_or(if source.starts_with("utm:") { "web" } else { "email" });
+            let name = source_label(&source, &e.names);
+            SourceLine {
+                channel,
+                name,
+                conversions: credit.conversions,
+                value: credit.value,
+                messages_sent,
+                roi: cost.and_then(|c| roi(credit.value, c)),
+                cost,
+                source,
+            }
+        })
+        .collect();
+    lines.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| b.conversions.total_cmp(&a.conversions)));
+
+    let attributed_value: f64 = attribution.total.value - attribution.unattributed.value;
+    let costed_value: f64 = lines.iter().filter(|l| l.cost.is_some()).map(|l| l.value).sum();
+    if e.conversions.is_empty() && !e.seen_event {
+        warnings.push(format!("no tracked event named {:?} is in the log: check the name", q.event));
+    }
+    let counted = attribution.total.conversions.round() as u64;
+    if counted > 0 && without_value == counted {
+        warnings.push(format!(
+            "no conversion has a numeric value in {}: every value counts as 0",
+            q.value_property.clone().unwrap_or_else(|| VALUE_PROPERTIES.join(", "))
+        ));
+    }
+    let totals = Totals {
+        conversions: attribution.total.conversions.round() as u64,
+        contacts: converters.len() as u64,
+        value: attribution.total.value,
+        attributed_conversions: attribution.total.conversions - attribution.unattributed.conversions,
+        attributed_value,
+        unattributed_conversions: attribution.unattributed.conversions,
+        unattributed_value: attribution.unattributed.value,
+        without_value,
+        other_currency,
+        cost: total_cost,
+        roi: roi(costed_value, total_cost),
+    };
+    AttributionReport {
+        event: q.event.clone(),
+        since: rfc3339(q.since),
+        until: rfc3339(q.until),
+        window_days: q.window_days,
+        model,
+        email_touch: moment_name(q.email_moment),
+        value_property: q.value_property.clone().unwrap_or_else(|| VALUE_PROPERTIES.join("|")),
+        currency: currency.to_string(),
+        totals,
+        sources: lines,
+        series: days.into_values().collect(),
+        warnings,
+    }
+}
+
+impl Engine {
     /// The marketing costs entered for the workspace.
     /// The costs entered, each with what reports call its source.
     pub async fn marketing_costs(&self, ws: WorkspaceId) -> Result<Vec<(MarketingCost, String)>, StoreError> {

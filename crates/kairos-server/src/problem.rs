@@ -117,6 +117,11 @@ impl Invalid {
         self.0.push(FieldProblem { path: path.into(), message: message.into() });
     }
 
+    /// Whether a problem with `path` is noted already.
+    pub fn names(&self, path: &str) -> bool {
+        self.0.iter().any(|p| p.path == path)
+    }
+
     /// The value of a check, or `None` with its problems noted. A problem
     /// that is not a validation problem is returned at once.
     pub fn check<T>(&mut self, result: ApiResult<T>) -> ApiResult<Option<T>> {

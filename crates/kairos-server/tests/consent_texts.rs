@@ -94,3 +94,135 @@ async fn consent_texts_gain_versions_and_keep_the_old_wording() {
         assert!(actions.contains(&"consent_text.revised"), "{audit}");
     }
 }
+
+/// The current email marketing consent of the contact with `email`, once
+/// the form's submission has been applied.
+async fn marketing_consent(s: &Server, email: &str) -> serde_json::Value {
+    let found =
+        s.until(&format!("/api/v1/contacts?email={email}"), "the subscriber", |v| v["data"][0]["id"].is_string()).await;
+    let id = found["data"][0]["id"].as_str().unwrap().to_string();
+    let v = s.get(&format!("/api/v1/contacts/{id}/consents")).await;
+    v["current"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing").cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn forms_ask_with_library_texts_follow_new_versions_and_keep_them_from_retirement() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None).await;
+        let text = json!({"key": "newsletter", "channel": "email", "purpose": "marketing",
+            "text": "Email me the monthly newsletter."});
+        let (st, v) = s.api(Method::POST, "/api/v1/consent-texts", Some(text)).await;
+        assert_eq!(st, StatusCode::CREATED, "{b:?}: {v}");
+
+        // A form names the text: its words, version and purpose come from the library.
+        let form = json!({"name": "Newsletter", "consent_text": "newsletter", "double_opt_in": false});
+        let (st, v) = s.api(Method::POST, "/api/v1/forms", Some(form)).await;
+        assert_eq!(st, StatusCode::CREATED, "{b:?}: {v}");
+        let id = v["id"].as_str().unwrap().to_string();
+        let def = &v["definition"];
+        assert_eq!(def["wording"], "Email me the monthly newsletter.", "{b:?}: {v}");
+        assert_eq!(
+            (def["wording_version"].as_str(), def["purposes"][0].as_str()),
+            (Some("newsletter@v1"), Some("marketing"))
+        );
+        let page = s.http.get(format!("{}/f/{id}", s.url)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Email me the monthly newsletter."), "{b:?}: the hosted form shows the text: {page}");
+
+        // A new version of the text is the form's at once, and what a subscriber agrees to from then on.
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                "/api/v1/consent-texts/newsletter",
+                Some(json!({"text": "Email me the newsletter and invitations."})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {v}");
+        let f = s.get(&format!("/api/v1/forms/{id}")).await;
+        assert_eq!(f["definition"]["wording"], "Email me the newsletter and invitations.", "{b:?}: {f}");
+        assert_eq!(f["definition"]["wording_version"], "newsletter@v2", "{b:?}: {f}");
+        let r = s
+            .http
+            .post(format!("{}/f/{id}", s.url))
+            .json(&json!({"email": "ann@example.org", "consent": true}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{b:?}: {}", r.text().await.unwrap());
+        let c = marketing_consent(&s, "ann@example.org").await;
+        assert_eq!(
+            (c["state"].as_str(), c["wording_version"].as_str()),
+            (Some("granted"), Some("newsletter@v2")),
+            "{b:?}: {c}"
+        );
+        assert_eq!(c["wording"], "Email me the newsletter and invitations.", "{b:?}: {c}");
+        let audit = s.get("/api/v1/audit").await;
+        assert!(
+            audit["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "form.updated" && e["detail"]["because"] == "consent_text.revised"),
+            "{b:?}: the form's new wording is in the audit trail: {audit}"
+        );
+
+        // The library says who uses a text; a text in use cannot be retired, and the refusal names the form.
+        let one = s.get("/api/v1/consent-texts/newsletter").await;
+        assert_eq!(one["used_by"], json!([{"id": id, "name": "Newsletter"}]), "{b:?}: {one}");
+        assert!(one["retired_at"].is_null(), "{b:?}: {one}");
+        let (st, v) = s.api(Method::POST, "/api/v1/consent-texts/newsletter/retire", None).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{b:?}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("the form \"Newsletter\""), "{b:?}: {v}");
+
+        // A wording of the form's own next to the library's is refused, naming the text's version.
+        let (st, v) = s.api(Method::PATCH, &format!("/api/v1/forms/{id}"), Some(json!({"wording": "Mine"}))).await;
+        assert_eq!(
+            (st, v["errors"][0]["path"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("wording")),
+            "{b:?}: {v}"
+        );
+        assert!(v["errors"][0]["message"].as_str().unwrap().contains("newsletter@v2"), "{b:?}: {v}");
+        // Unlinked, the form keeps the words it had as its own; the text is free to retire.
+        let (st, v) = s.api(Method::PATCH, &format!("/api/v1/forms/{id}"), Some(json!({"consent_text": null}))).await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {v}");
+        assert_eq!(
+            (v["definition"]["consent_text"].is_null(), v["definition"]["wording_version"].as_str()),
+            (true, Some("newsletter@v2"))
+        );
+        let (st, v) = s.api(Method::POST, "/api/v1/consent-texts/newsletter/retire", None).await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {v}");
+        assert!(v["retired_at"].is_string() && v["used_by"] == json!([]), "{b:?}: {v}");
+        assert_eq!(v["versions"].as_array().unwrap().len(), 2, "{b:?}: every version stays readable");
+        // Retired: no new version, offered to no form.
+        let (st, v) = s.api(Method::PUT, "/api/v1/consent-texts/newsletter", Some(json!({"text": "New"}))).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{b:?}: {v}");
+        let (st, v) =
+            s.api(Method::PATCH, &format!("/api/v1/forms/{id}"), Some(json!({"consent_text": "newsletter"}))).await;
+        assert_eq!(
+            (st, v["errors"][0]["path"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("consent_text")),
+            "{b:?}: {v}"
+        );
+        assert!(v["errors"][0]["message"].as_str().unwrap().contains("retired"), "{b:?}: {v}");
+        let (st, v) = s.api(Method::POST, "/api/v1/forms", Some(json!({"name": "X", "consent_text": "nope"}))).await;
+        assert_eq!(
+            (st, v["errors"][0]["path"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("consent_text")),
+            "{b:?}: {v}"
+        );
+        // Reinstated, it can be linked again, and the form takes its current words.
+        let (st, _) = s.api(Method::POST, "/api/v1/consent-texts/newsletter/reinstate", None).await;
+        assert_eq!(st, StatusCode::OK, "{b:?}");
+        let (st, v) =
+            s.api(Method::PATCH, &format!("/api/v1/forms/{id}"), Some(json!({"consent_text": "newsletter"}))).await;
+        assert_eq!(
+            (st, v["definition"]["wording_version"].as_str()),
+            (StatusCode::OK, Some("newsletter@v2")),
+            "{b:?}: {v}"
+        );
+        let all = s.get("/api/v1/consent-texts").await;
+        assert_eq!(all["data"][0]["used_by"][0]["name"], "Newsletter", "{b:?}: {all}");
+        let (st, _) = s.api(Method::POST, "/api/v1/consent-texts/nope/retire", None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{b:?}");
+    }
+}

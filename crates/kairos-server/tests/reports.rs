@@ -182,6 +182,34 @@ async fn attribution_and_roi() {
         assert!(r["sources"].as_array().unwrap().iter().all(|l| l["cost"].is_null()), "{b}: USD costs in a EUR report");
         assert!(r["warnings"].as_array().unwrap().len() == 2, "{b}: {r}");
 
+        // The comparison reads once and answers every model, in the order
+        // asked, each exactly as its own report.
+        let models = ["position_based", "first_touch", "time_decay", "linear", "last_touch"];
+        let cmp = s
+            .get(&format!(
+                "/api/v1/reports/attribution/models?{period}&email_touch=opened&event=Order%20Completed&half_life_days=3&models={}",
+                models.join(",")
+            ))
+            .await;
+        let reports = cmp["reports"].as_array().unwrap();
+        assert_eq!(reports.len(), 5, "{b}: {cmp}");
+        for (m, r) in models.iter().zip(reports) {
+            assert_eq!(r["model"]["name"], *m, "{b}: {cmp}");
+            let alone = s.get(&format!("{}&half_life_days=3", report(m, "opened"))).await;
+            assert_eq!(r, &alone, "{b}: the {m} report of the comparison and the report alone differ");
+        }
+        // Every model: linear and position-based split Ann's order, first touch gives the email all of it.
+        let value_of = |i: usize| source(&reports[i], &campaign)["value"].as_f64().unwrap();
+        assert!((value_of(1) - 150.0).abs() < 1e-6 && (value_of(4) - 50.0).abs() < 1e-6, "{b}: {cmp}");
+        let all = s.get(&format!("/api/v1/reports/attribution/models?{period}")).await;
+        let names: Vec<&str> =
+            all["reports"].as_array().unwrap().iter().map(|r| r["model"]["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            ["first_touch", "last_touch", "linear", "time_decay", "position_based"],
+            "{b}: all five by default"
+        );
+
         // The CSV carries the same lines.
         let csv = s.text(&report("last_touch", "opened").replace("attribution?", "attribution.csv?")).await;
         let lines: Vec<&str> = csv.lines().collect();
@@ -208,6 +236,37 @@ async fn attribution_and_roi() {
             assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {query}: {v}");
             assert_eq!(v["errors"][0]["path"], param, "{b}: {query}: {v}");
         }
+        // Every bad parameter is named in one answer.
+        let (st, v) = s
+            .api(
+                Method::GET,
+                "/api/v1/reports/attribution?model=markov&window_days=0&currency=EURO&since=soon&colour=blue",
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
+        let mut paths: Vec<&str> =
+            v["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+        paths.sort();
+        assert_eq!(paths, ["colour", "currency", "model", "since", "window_days"], "{b}: {v}");
+        for (query, param, says) in [
+            ("models=linear,markov", "models", "markov"),
+            ("models=linear,linear", "models", "twice"),
+            ("models=", "models", "must name a model"),
+            ("models=time_decay&half_life_days=400", "half_life_days", "at most 365"),
+            ("model=linear", "model", "compares the models named in models"),
+        ] {
+            let (st, v) = s.api(Method::GET, &format!("/api/v1/reports/attribution/models?{query}"), None).await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {query}: {v}");
+            assert_eq!(v["errors"][0]["path"], param, "{b}: {query}: {v}");
+            assert!(v["errors"][0]["message"].as_str().unwrap().contains(says), "{b}: {query}: {v}");
+        }
+        let (st, v) = s.api(Method::GET, "/api/v1/reports/attribution?models=linear", None).await;
+        assert_eq!(
+            (st, v["errors"][0]["path"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("models")),
+            "{b}: {v}"
+        );
         for (body, param) in [
             (json!({"source": utm, "amount": -1, "currency": "USD"}), Some("amount")),
             (json!({"source": utm, "amount": 1, "currency": "dollars"}), Some("currency")),

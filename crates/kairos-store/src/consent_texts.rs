@@ -1,6 +1,7 @@
 //! The consent text library's rows: every version of every text, never
 //! updated in place (a new wording is a new version), so the words a contact
-//! agreed to can always be read back.
+//! agreed to can always be read back; and which texts are retired (taken
+//! out of use, their versions kept).
 
 use crate::{with_conn, Result, StoreError, Tx};
 use kairos_core::consent::{Channel, Purpose};
@@ -57,4 +58,39 @@ impl Tx {
             .execute(c).await.map(|r| r.rows_affected()))?;
         Ok(n == 1)
     }
+
+    /// When and by whom each retired text was retired, by key.
+    pub async fn consent_text_retirements(&mut self, ws: WorkspaceId) -> Result<Vec<Retirement>> {
+        let rows: Vec<(String, i64, String)> = with_conn!(self, c => sqlx::query_as(
+            "SELECT key, retired_at, retired_by FROM consent_text_retirements WHERE workspace_id = $1 ORDER BY key")
+            .bind(ws.to_string()).fetch_all(c).await)?;
+        Ok(rows.into_iter().map(|(key, at, by)| Retirement { key, at, by }).collect())
+    }
+
+    /// Retire a text; `false` when it was retired already.
+    pub async fn retire_consent_text(&mut self, ws: WorkspaceId, key: &str, at: i64, by: &str) -> Result<bool> {
+        let n = with_conn!(self, c => sqlx::query(
+            "INSERT INTO consent_text_retirements (workspace_id, key, retired_at, retired_by)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(ws.to_string()).bind(key).bind(at).bind(by)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Put a retired text back in use; `false` when it was not retired.
+    pub async fn reinstate_consent_text(&mut self, ws: WorkspaceId, key: &str) -> Result<bool> {
+        let n = with_conn!(self, c => sqlx::query(
+            "DELETE FROM consent_text_retirements WHERE workspace_id = $1 AND key = $2")
+            .bind(ws.to_string()).bind(key)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+}
+
+/// A retired text: when, and by whom (as the audit trail names callers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retirement {
+    pub key: String,
+    pub at: i64,
+    pub by: String,
 }

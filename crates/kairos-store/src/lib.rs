@@ -35,6 +35,7 @@ mod users;
 mod workspaces;
 
 pub use campaigns::{CampaignRecord, Recipient, RecipientCounts};
+pub use consent_texts::Retirement;
 pub use contacts::{ContactCursor, ContactFilter, ContactOrder, ContactPage, ContactSort, CustomMatch, SortKey};
 pub use email::{EmailDay, LinkClicks, MessageRecord, MessageTotals, SenderRecord, SnippetRecord, TemplateRecord};
 pub use events::{EventCursor, MergeRecord};

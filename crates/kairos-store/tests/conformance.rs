@@ -517,3 +517,50 @@ async fn form_confirmations_confirm_once_and_remind_only_the_newest() {
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn consent_texts_keep_every_version_and_retire_per_workspace() {
+    use kairos_core::consent::{Channel, Purpose};
+    use kairos_core::consent_text::ConsentText;
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let other = workspace(&mut tx, "globex").await;
+        let v = |version: i64, text: &str| ConsentText {
+            key: "newsletter".into(),
+            version,
+            channel: Channel::Email,
+            purpose: Purpose::Marketing,
+            language: "en".into(),
+            text: text.into(),
+            created_at: version * 10,
+            created_by: "user:ann@acme.test".into(),
+        };
+        assert!(tx.insert_consent_text(ws, &v(1, "Email me news")).await.unwrap(), "{b:?}");
+        assert!(tx.insert_consent_text(ws, &v(2, "Email me the news")).await.unwrap(), "{b:?}");
+        assert!(!tx.insert_consent_text(ws, &v(2, "raced")).await.unwrap(), "{b:?}: a version is written once");
+        let current = tx.consent_texts(ws).await.unwrap();
+        assert_eq!(
+            current.iter().map(|t| (t.version, t.text.as_str())).collect::<Vec<_>>(),
+            [(2, "Email me the news")]
+        );
+        assert_eq!(tx.consent_text_versions(ws, "newsletter").await.unwrap().len(), 2, "{b:?}");
+        assert!(tx.consent_texts(other).await.unwrap().is_empty(), "{b:?}");
+
+        assert!(tx.retire_consent_text(ws, "newsletter", 100, "user:ann@acme.test").await.unwrap(), "{b:?}");
+        assert!(!tx.retire_consent_text(ws, "newsletter", 101, "user:bob@acme.test").await.unwrap(), "{b:?}");
+        let retired = tx.consent_text_retirements(ws).await.unwrap();
+        assert_eq!(retired.len(), 1, "{b:?}");
+        assert_eq!(
+            (retired[0].key.as_str(), retired[0].at, retired[0].by.as_str()),
+            ("newsletter", 100, "user:ann@acme.test")
+        );
+        assert!(tx.consent_text_retirements(other).await.unwrap().is_empty(), "{b:?}: retired in acme only");
+        assert!(!tx.reinstate_consent_text(other, "newsletter").await.unwrap(), "{b:?}");
+        assert_eq!(tx.consent_text_versions(ws, "newsletter").await.unwrap().len(), 2, "{b:?}: versions stay");
+        assert!(tx.reinstate_consent_text(ws, "newsletter").await.unwrap(), "{b:?}");
+        assert!(tx.consent_text_retirements(ws).await.unwrap().is_empty(), "{b:?}");
+        tx.commit().await.unwrap();
+    }
+}

@@ -13,6 +13,7 @@ import { SeriesChart, type DailySeries } from "../Chart";
 import { useCan } from "../session";
 import {
   apiQuery,
+  comparisonQuery,
   compareModels,
   formatCredit,
   formatMoney,
@@ -567,12 +568,12 @@ function Roi({ roi }: { roi: number | null }) {
 /** The same report under every model, each source's credited value side by side. */
 function CompareModels({ q, today, main }: { q: AttributionQuery; today: string; main: AttributionReport }) {
   const current = main.model.name;
-  // One request per other model, in MODELS order (the hooks' order never changes); the report on show is the current model's.
-  const reports = MODELS.map((m) => useApi<AttributionReport>(m.name === current ? null : `/api/v1/reports/attribution?${apiQuery(q, today, m.name)}`, { keep: true }));
-  const loaded = MODELS.map((m, i) => (m.name === current ? main : reports[i].data));
-  const rows = useMemo(() => compareModels(loaded), loaded); // the five answers, in a fixed order
-  const loading = reports.some((r) => r.loading);
-  const error = reports.find((r) => r.error)?.error;
+  // One request: the server reads the period once and answers every model, in MODELS order.
+  const comparison = useApi<{ reports: AttributionReport[] }>(`/api/v1/reports/attribution/models?${comparisonQuery(q, today)}`, { keep: true });
+  const answered = comparison.data?.reports;
+  const loaded = useMemo(() => MODELS.map((m) => answered?.find((r) => r.model.name === m.name)), [answered]);
+  const rows = useMemo(() => compareModels(loaded), [loaded]);
+  const { loading, error } = comparison;
   const currency = loaded.find((r) => r)?.currency ?? null;
   const money = (n: number | null) => (n === null ? "…" : formatMoney(n, currency));
   return (

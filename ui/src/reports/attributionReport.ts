@@ -166,7 +166,7 @@ export function periodOf(q: AttributionQuery, today: string): { since: string; u
   return { since: q.since, until: q.until };
 }
 
-/** The API's query string for `q`, as of `today` (UTC); `model` overrides the query's (the comparison). */
+/** The API's query string for `q`, as of `today` (UTC); `model` overrides the query's. */
 export function apiQuery(q: AttributionQuery, today: string, model: ModelName = q.model): string {
   const p = new URLSearchParams();
   p.set("event", q.event.trim() || DEFAULT_QUERY.event);
@@ -179,6 +179,16 @@ export function apiQuery(q: AttributionQuery, today: string, model: ModelName = 
   p.set("email_touch", q.touch);
   if (q.value.trim()) p.set("value", q.value.trim());
   if (q.currency.trim()) p.set("currency", q.currency.trim().toUpperCase());
+  return p.toString();
+}
+
+/** The comparison's query string (`/api/v1/reports/attribution/models`): the same report under
+ * every model, in MODELS order, read by the server once. */
+export function comparisonQuery(q: AttributionQuery, today: string): string {
+  // Asked as time decay, the query carries the half-life that model needs.
+  const p = new URLSearchParams(apiQuery(q, today, "time_decay"));
+  p.delete("model");
+  p.set("models", MODELS.map((m) => m.name).join(","));
   return p.toString();
 }
 

@@ -184,11 +184,16 @@ describe("reports", { skip: skip ?? false }, () => {
     await b.shot("reports-attribution-cost-entered");
 
     // All five models side by side, each column the API's figure under that model.
-    const linearNext = nextReport(page, "linear");
+    // One request answers all five.
+    const comparisonNext = page
+      .waitForResponse((r) => new URL(r.url()).pathname === "/api/v1/reports/attribution/models" && r.request().method() === "GET")
+      .then((r) => r.json());
     await page.getByRole("tab", { name: "Compare models" }).click();
     const compare = page.getByTestId("compare-table");
     await compare.waitFor();
-    const linear = await linearNext;
+    const comparison = await comparisonNext;
+    assert.deepEqual(comparison.reports.map((r) => r.model.name), ["last_touch", "first_touch", "linear", "time_decay", "position_based"]);
+    const linear = comparison.reports[2];
     const row = page.getByTestId(`compare-${retargeting}`);
     await eventually(async () => (await row.locator("td").nth(3).innerText()) === usd(linear.sources.find((s) => s.source === retargeting).value), 15_000, "the linear column");
     assert.equal(await row.locator("td").nth(2).innerText(), usd(changed), "the first-touch column");

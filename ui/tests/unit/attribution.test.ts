@@ -7,6 +7,7 @@ import {
   addDays,
   apiQuery,
   compareModels,
+  comparisonQuery,
   costBody,
   costFormOf,
   periodLabel,
@@ -83,6 +84,15 @@ test("the API query names every control, trims and upper-cases, and the comparis
   expect(p.get("model")).toBe("time_decay");
   expect(p.get("half_life_days"), "the half-life goes with time decay").toBe("7");
   expect(new URLSearchParams(apiQuery(q({ model: "linear" }), "2026-12-07")).has("half_life_days")).toBe(false);
+});
+
+test("the comparison asks for every model in MODELS order, with the half-life and without a single model", () => {
+  const p = new URLSearchParams(comparisonQuery(q({ model: "linear", halfLife: "3", currency: "eur" }), "2026-12-07"));
+  expect(p.get("models")).toBe("last_touch,first_touch,linear,time_decay,position_based");
+  expect(p.has("model")).toBe(false);
+  expect(p.get("half_life_days")).toBe("3");
+  expect(p.get("currency")).toBe("EUR");
+  expect(p.get("since")).toBe("2026-11-08");
 });
 
 const src = (source: string, name: string, value: number, extra: Partial<AttributionSource> = {}): AttributionSource => ({

@@ -5,7 +5,7 @@
 
 use crate::api::{audit, json_body};
 use crate::auth::Caller;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiResult, Invalid, Problem};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, NaiveDate};
 use kairos_core::attribution::{AttributionError, Model};
 use kairos_engine::reports::{AttributionQuery, AttributionReport};
 use kairos_store::{EmailMoment, MarketingCost};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/reports/attribution", get(attribution))
         .route("/api/v1/reports/attribution.csv", get(attribution_csv))
+        .route("/api/v1/reports/attribution/models", get(attribution_models))
         .route("/api/v1/reports/costs", get(costs).put(put_cost).delete(delete_cost))
 }
 
@@ -48,73 +49,104 @@ fn instant(name: &str, raw: &str, end_of_day: bool) -> ApiResult<i64> {
     Ok(day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis())
 }
 
-/// Read the report's parameters; every one has a default.
-fn attribution_query(s: &AppState, q: &HashMap<String, String>) -> ApiResult<AttributionQuery> {
-    let known =
-        ["event", "since", "until", "window_days", "model", "half_life_days", "email_touch", "value", "currency"];
-    if let Some(k) = q.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(Problem::invalid(k.clone(), format!("unknown parameter; known are {}", known.join(", "))));
+/// The parameters every attribution request reads; a single report also
+/// reads `model`, a comparison `models`.
+const QUERY_PARAMS: [&str; 8] =
+    ["event", "since", "until", "window_days", "half_life_days", "email_touch", "value", "currency"];
+
+/// Read a report's parameters (every one has a default), naming every bad
+/// one at once. `comparison` reads the list `models` (default all five)
+/// instead of the one `model` (default last touch); the query's own model
+/// is then the first of the list.
+fn attribution_query(
+    s: &AppState,
+    q: &HashMap<String, String>,
+    comparison: bool,
+) -> ApiResult<(AttributionQuery, Vec<Model>)> {
+    let mut bad = Invalid::default();
+    let model_param = if comparison { "models" } else { "model" };
+    for k in q.keys().filter(|k| !QUERY_PARAMS.contains(&k.as_str()) && k.as_str() != model_param) {
+        let hint = match k.as_str() {
+            "model" => " here: this report compares the models named in models".to_string(),
+            "models" => " here: only the comparison (/api/v1/reports/attribution/models) takes several".to_string(),
+            _ => format!("; known are {}, {model_param}", QUERY_PARAMS.join(", ")),
+        };
+        bad.push(k.clone(), format!("unknown parameter{hint}"));
     }
     let now = s.engine.clock().now();
     let until = match q.get("until") {
-        Some(raw) => instant("until", raw, true)?,
-        None => now.timestamp_millis(),
+        Some(raw) => bad.check(instant("until", raw, true))?,
+        None => Some(now.timestamp_millis()),
     };
     let since = match q.get("since") {
-        Some(raw) => instant("since", raw, false)?,
-        None => until - Duration::days(30).num_milliseconds(),
+        Some(raw) => bad.check(instant("since", raw, false))?,
+        None => until.map(|u| u - Duration::days(30).num_milliseconds()),
     };
-    if since >= until {
-        return Err(Problem::invalid("since", "must be before until"));
-    }
-    if until - since > Duration::days(MAX_PERIOD_DAYS).num_milliseconds() {
-        return Err(Problem::invalid("since", format!("the period may cover at most {MAX_PERIOD_DAYS} days")));
+    if let (Some(since), Some(until)) = (since, until) {
+        if since >= until {
+            bad.push("since", "must be before until");
+        } else if until - since > Duration::days(MAX_PERIOD_DAYS).num_milliseconds() {
+            bad.push("since", format!("the period may cover at most {MAX_PERIOD_DAYS} days"));
+        }
     }
     let window_days = match q.get("window_days") {
         None => 7,
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if (1..=90).contains(&n) => n,
             _ => {
-                return Err(Problem::invalid(
-                    "window_days",
-                    format!("must be a whole number of days from 1 to 90, got {raw:?}"),
-                ))
+                bad.push("window_days", format!("must be a whole number of days from 1 to 90, got {raw:?}"));
+                7
             }
         },
     };
     let half_life = match q.get("half_life_days") {
         None => None,
-        Some(raw) => Some(
-            raw.parse::<f64>()
-                .map_err(|_| Problem::invalid("half_life_days", format!("must be a number of days, got {raw:?}")))?,
-        ),
+        Some(raw) => match raw.parse::<f64>() {
+            Ok(h) => Some(h),
+            Err(_) => {
+                bad.push("half_life_days", format!("must be a number of days, got {raw:?}"));
+                None
+            }
+        },
     };
-    let model = Model::parse(q.get("model").map(String::as_str).unwrap_or("last_touch"), half_life).map_err(|e| {
-        let param = match e {
-            AttributionError::HalfLife(_) => "half_life_days",
-            AttributionError::UnknownModel(_) => "model",
-        };
-        Problem::invalid(param, e.to_string())
-    })?;
+    let default_models = if comparison { Model::NAMES.join(",") } else { "last_touch".to_string() };
+    let names = q.get(model_param).cloned().unwrap_or(default_models);
+    let mut models = Vec::new();
+    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match Model::parse(name, half_life) {
+            Ok(m) if models.iter().any(|x: &Model| x.name() == m.name()) => {
+                bad.push(model_param, format!("names {name} twice"));
+            }
+            Ok(m) => models.push(m),
+            Err(e @ AttributionError::HalfLife(_)) => {
+                if !bad.names("half_life_days") {
+                    bad.push("half_life_days", e.to_string());
+                }
+            }
+            Err(e) => bad.push(model_param, e.to_string()),
+        }
+    }
+    if models.is_empty() && !bad.names(model_param) {
+        bad.push(model_param, format!("must name a model: {}", Model::NAMES.join(", ")));
+    }
     let email_moment = match q.get("email_touch").map(String::as_str).unwrap_or("opened") {
         "sent" => EmailMoment::Sent,
         "opened" => EmailMoment::Opened,
         "clicked" => EmailMoment::Clicked,
         other => {
-            return Err(Problem::invalid("email_touch", format!("must be sent, opened or clicked, got {other:?}")))
+            bad.push("email_touch", format!("must be sent, opened or clicked, got {other:?}"));
+            EmailMoment::Opened
         }
     };
     let event = q.get("event").map(|e| e.trim().to_string()).unwrap_or_else(|| "Order Completed".into());
     if event.is_empty() || event.len() > 200 {
-        return Err(Problem::invalid("event", "must name a tracked event (1 to 200 characters)"));
+        bad.push("event", "must name a tracked event (1 to 200 characters)");
     }
     let value_property = match q.get("value").map(|v| v.trim()) {
         None | Some("") => None,
         Some(v) if v.split('.').any(str::is_empty) || v.len() > 200 => {
-            return Err(Problem::invalid(
-                "value",
-                format!("must be a property name or dotted path like order.total, got {v:?}"),
-            ))
+            bad.push("value", format!("must be a property name or dotted path like order.total, got {v:?}"));
+            None
         }
         Some(v) => Some(v.to_string()),
     };
@@ -122,18 +154,47 @@ fn attribution_query(s: &AppState, q: &HashMap<String, String>) -> ApiResult<Att
         None | Some("") => None,
         Some(c) if c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()) => Some(c.to_ascii_uppercase()),
         Some(c) => {
-            return Err(Problem::invalid(
-                "currency",
-                format!("must be a three-letter ISO 4217 code like EUR, got {c:?}"),
-            ))
+            bad.push("currency", format!("must be a three-letter ISO 4217 code like EUR, got {c:?}"));
+            None
         }
     };
-    Ok(AttributionQuery { event, since, until, window_days, model, email_moment, value_property, currency })
+    bad.finish()?;
+    let (Some(since), Some(until), Some(&model)) = (since, until, models.first()) else {
+        return Err(Problem::internal("attribution parameters passed the checks without a period or a model"));
+    };
+    let query = AttributionQuery { event, since, until, window_days, model, email_moment, value_property, currency };
+    Ok((query, models))
 }
 
 async fn report(s: &AppState, who: &Caller, q: &HashMap<String, String>) -> ApiResult<AttributionReport> {
-    let query = attribution_query(s, q)?;
+    let (query, _) = attribution_query(s, q, false)?;
     Ok(s.engine.attribution_report(who.ws(), &query).await?)
+}
+
+/// The same period's report under several models side by side, in the
+/// order asked.
+#[derive(Debug, Serialize)]
+pub struct ModelComparison {
+    pub reports: Vec<AttributionReport>,
+}
+
+/// The attribution report of one period under several models, read once:
+/// `models` lists them (comma-separated, default all five: `first_touch`,
+/// `last_touch`, `linear`, `time_decay`, `position_based`); every other
+/// parameter is the single report's. The reports come in the order asked,
+/// and differ only in the credit.
+#[utoipa::path(get, path = "/api/v1/reports/attribution/models", tag = "reports",
+    params(("models" = Option<String>, Query), ("event" = Option<String>, Query), ("since" = Option<String>, Query),
+        ("until" = Option<String>, Query), ("window_days" = Option<u32>, Query), ("half_life_days" = Option<f64>, Query),
+        ("email_touch" = Option<String>, Query), ("value" = Option<String>, Query), ("currency" = Option<String>, Query)),
+    responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn attribution_models(
+    State(s): State<AppState>,
+    who: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ModelComparison>> {
+    let (query, models) = attribution_query(&s, &q, true)?;
+    Ok(Json(ModelComparison { reports: s.engine.attribution_reports(who.ws(), &query, &models).await? }))
 }
 
 /// Conversions in a period credited to what touched the converting contacts
