@@ -1,8 +1,8 @@
 // Small building blocks every page uses: the loading indicator, the box
 // that shows an API problem where the action happened, page headers, form
 // fields with their server errors, a copy button, an inline "are you sure?",
-// the button that loads a list's older pages, a row of tabs, and the page
-// shown to a role that may not see a page.
+// the button that loads a list's older pages, a row of tabs, a sortable
+// column header, and the page shown to a role that may not see a page.
 import { useEffect, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { ApiError } from "./api";
@@ -36,6 +36,34 @@ export function ProblemBox({ error, context }: { error: unknown; context?: strin
         </ul>
       )}
     </div>
+  );
+}
+
+/** A column header that sorts its table, after the WAI-ARIA sortable table:
+ * a button in the header, aria-sort on the sorted column only, and an arrow
+ * screen readers skip (they announce aria-sort instead). */
+export function SortHeader({
+  label,
+  sorted,
+  onSort,
+  className,
+  title,
+}: {
+  label: ReactNode;
+  sorted: "ascending" | "descending" | undefined;
+  onSort: () => void;
+  className?: string;
+  title?: string;
+}) {
+  return (
+    <th scope="col" className={className} aria-sort={sorted}>
+      <button type="button" className="sort" onClick={onSort} title={title}>
+        {label}
+        <span aria-hidden="true" className="sort-mark">
+          {sorted === "ascending" ? "▲" : sorted === "descending" ? "▼" : ""}
+        </span>
+      </button>
+    </th>
   );
 }
 

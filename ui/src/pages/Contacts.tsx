@@ -1,16 +1,19 @@
 // Contacts: search by name, email or external id and filter by country,
-// company, last update and custom fields (GET /api/v1/contacts), a page of
-// results at a time with next/previous over the API's cursors. The filters
-// live in the page address, so a filtered list can be shared or reloaded;
-// the server's explanation of a filter it refuses is shown at that filter.
+// company, last update and custom fields (GET /api/v1/contacts), sorted by
+// a column the API sorts by (its header's button), a page of results at a
+// time with next/previous over the API's cursors. The filters and the order
+// live in the page address, so a filtered, sorted list can be shared or
+// reloaded; the server's explanation of a filter or order it refuses is
+// shown at that filter, or above the table.
 import { useEffect, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, contactName, formProblems, useApi, type Contact, type Page } from "../api";
 import { SearchPicker } from "../SearchPicker";
-import { formatWhen, Loading, PageHeader, ProblemBox } from "../components";
+import { formatWhen, Loading, PageHeader, ProblemBox, SortHeader } from "../components";
 import {
   activeFilters,
   apiQuery,
+  ariaSort,
   fieldChoices,
   fieldInput,
   fieldLabel,
@@ -18,11 +21,13 @@ import {
   filtersFromParams,
   isDay,
   nextFieldFilter,
-  NO_FILTERS,
+  nextSort,
   paramsOfFilters,
+  withoutFilters,
   type ContactFilters,
   type FieldDefinition,
   type FieldFilter,
+  type SortKey,
 } from "./contactFilters";
 
 const PAGE_SIZE = 25;
@@ -37,6 +42,16 @@ interface Company {
 
 const companyName = (c: Company) => c.name ?? c.domain ?? c.id;
 
+/** The table's columns; those the API can sort by have a sort header. */
+const COLUMNS: { label: string; sort?: SortKey; narrow?: boolean; title?: string }[] = [
+  // A name is shown first name first, but people are looked up by family name.
+  { label: "Name", sort: "last_name", title: "Sort by last name" },
+  { label: "Email", sort: "email" },
+  { label: "Country", sort: "country" },
+  { label: "External id", narrow: true },
+  { label: "Updated", sort: "updated_at", narrow: true },
+];
+
 export function Contacts() {
   const [params, setParams] = useSearchParams();
   const appliedKey = paramsOfFilters(filtersFromParams(params)).toString();
@@ -45,16 +60,30 @@ export function Contacts() {
   // The filters last written to (or read from) the address.
   const written = useRef(appliedKey);
   const wait = useRef(0);
-  // Cursors of the pages before the current one; the last is the current page's.
-  const [cursors, setCursors] = useState<string[]>([]);
+  // Cursors of the pages before the current one (the last is the current
+  // page's), with the address they page: the server refuses a cursor made in
+  // another order, so one is never sent with another list's address, not even
+  // for the render before the effects below start it again at page 1.
+  const [paging, setPaging] = useState({ key: appliedKey, cursors: [] as string[] });
+  const cursors = paging.key === appliedKey ? paging.cursors : [];
+  const setCursors = (next: string[]) => setPaging({ key: appliedKey, cursors: next });
 
   // The address changed from outside (back, a link): the controls show it.
   useEffect(() => {
     if (appliedKey === written.current) return;
     written.current = appliedKey;
     setDraft(filtersFromParams(new URLSearchParams(appliedKey)));
-    setCursors([]);
+    setPaging({ key: appliedKey, cursors: [] });
   }, [appliedKey]);
+
+  // The setter changes with every address; the effect below takes it from
+  // here so that it runs on the controls' changes only. Run for a new address
+  // that came from outside (the navigation's link to this page), it wrote the
+  // controls' old state back over it before they showed the new one.
+  const setParamsNow = useRef(setParams);
+  useEffect(() => {
+    setParamsNow.current = setParams;
+  }, [setParams]);
 
   // The controls changed: the address follows, and the list starts again at its first page.
   useEffect(() => {
@@ -62,11 +91,11 @@ export function Contacts() {
       const key = paramsOfFilters(draft).toString();
       if (key === written.current) return;
       written.current = key;
-      setParams(new URLSearchParams(key), { replace: true });
-      setCursors([]);
+      setParamsNow.current(new URLSearchParams(key), { replace: true });
+      setPaging({ key, cursors: [] });
     }, wait.current);
     return () => window.clearTimeout(t);
-  }, [draft, setParams]);
+  }, [draft]);
 
   const change = (patch: Partial<ContactFilters>, typing = false) => {
     wait.current = typing ? TYPING_MS : 0;
@@ -80,8 +109,9 @@ export function Contacts() {
   const defs = fields.data ?? [];
   const filtering = activeFilters(applied) > 0;
 
-  // The server's objections, each at its filter; what names no filter goes in the box.
-  const paths = ["q", "country", "company_id", "updated_since", ...draft.fields.map((f) => fieldParam(f.name))];
+  // The server's objections, each at its filter (an order it does not know
+  // above the table it orders); what names neither goes in the box.
+  const paths = ["q", "country", "company_id", "updated_since", "sort", ...draft.fields.map((f) => fieldParam(f.name))];
   const problems = formProblems(page.error, paths);
 
   return (
@@ -127,7 +157,7 @@ export function Contacts() {
         </div>
         {(filtering || activeFilters(draft) > 0) && (
           <div className="field clear">
-            <button type="button" onClick={() => change(NO_FILTERS)}>
+            <button type="button" onClick={() => change(withoutFilters(draft))}>
               Clear filters
             </button>
           </div>
@@ -142,16 +172,35 @@ export function Contacts() {
       </form>
       <ProblemBox error={fields.error} context="Custom fields" />
       <ProblemBox error={problems.rest} context={filtering ? "Filters" : "Contacts"} />
+      {problems.fields.sort && (
+        <div className="sort-error">
+          <FilterError id="contact-sort-error" message={problems.fields.sort} />
+          <button type="button" onClick={() => change({ sort: "" })}>
+            Default order
+          </button>
+        </div>
+      )}
       <div className="table-wrap" aria-busy={page.loading}>
         <table className="table">
-          <caption className="sr-only">Contacts{filtering ? " matching the filters" : ""}</caption>
+          <caption className="sr-only">Contacts{filtering ? " matching the filters" : ""} (the buttons in the column headers sort them)</caption>
           <thead>
             <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col">Country</th>
-              <th scope="col" className="hide-narrow">External id</th>
-              <th scope="col" className="hide-narrow">Updated</th>
+              {COLUMNS.map(({ label, sort, narrow, title }) =>
+                sort ? (
+                  <SortHeader
+                    key={label}
+                    label={label}
+                    title={title}
+                    className={narrow ? "hide-narrow" : undefined}
+                    sorted={ariaSort(draft.sort, sort)}
+                    onSort={() => change({ sort: nextSort(draft.sort, sort) })}
+                  />
+                ) : (
+                  <th key={label} scope="col" className={narrow ? "hide-narrow" : undefined}>
+                    {label}
+                  </th>
+                ),
+              )}
             </tr>
           </thead>
           <tbody>
@@ -174,7 +223,7 @@ export function Contacts() {
             {filtering ? (
               <>
                 <p className="muted">No contacts match {activeFilters(applied) === 1 ? "this filter" : "these filters"}.</p>
-                <button type="button" onClick={() => change(NO_FILTERS)}>
+                <button type="button" onClick={() => change(withoutFilters(draft))}>
                   Clear filters
                 </button>
               </>

@@ -1,6 +1,7 @@
-// The contacts list's filters as plain data: read from and written to the
-// page address (so a filtered view can be shared or reloaded), turned into
-// the query of GET /api/v1/contacts, and the kind of input each custom field
+// The contacts list's filters and order as plain data: read from and
+// written to the page address (so a filtered, sorted view can be shared or
+// reloaded), turned into the query of GET /api/v1/contacts, what clicking a
+// column header does to the order, and the kind of input each custom field
 // takes. Pure, so it is unit tested.
 
 /** A custom field's definition (GET /api/v1/fields). */
@@ -27,9 +28,52 @@ export interface ContactFilters {
   /** A day (YYYY-MM-DD): only contacts updated since its start, in the marketer's time zone. */
   updatedSince: string;
   fields: FieldFilter[];
+  /** The order, as the API's `sort` parameter (`email`, `-email`); empty for
+   * the API's own (ascending id). Not a filter, but it travels through the
+   * address with them; kept as written, so the server explains one it does not know. */
+  sort: string;
 }
 
-export const NO_FILTERS: ContactFilters = { q: "", country: "", company: "", updatedSince: "", fields: [] };
+export const NO_FILTERS: ContactFilters = { q: "", country: "", company: "", updatedSince: "", fields: [], sort: "" };
+
+/** The columns GET /api/v1/contacts sorts by. */
+export type SortKey = "id" | "email" | "first_name" | "last_name" | "country" | "created_at" | "updated_at";
+export interface ContactSort {
+  key: SortKey;
+  dir: "asc" | "desc";
+}
+const SORT_KEYS: readonly SortKey[] = ["id", "email", "first_name", "last_name", "country", "created_at", "updated_at"];
+
+/** The order a `sort` parameter asks for; null for none, or one the API does not know. */
+export function parseSort(raw: string): ContactSort | null {
+  const s = raw.trim();
+  const key = s.replace(/^-/, "") as SortKey;
+  if (!SORT_KEYS.includes(key)) return null;
+  return { key, dir: s.startsWith("-") ? "desc" : "asc" };
+}
+
+export function sortParam(s: ContactSort): string {
+  return `${s.dir === "desc" ? "-" : ""}${s.key}`;
+}
+
+/** The `sort` after clicking `key`'s header: a new column starts ascending,
+ * the sorted one turns around. */
+export function nextSort(raw: string, key: SortKey): string {
+  const s = parseSort(raw);
+  return sortParam({ key, dir: s?.key === key && s.dir === "asc" ? "desc" : "asc" });
+}
+
+/** The header's aria-sort for `key`: set on the sorted column only. */
+export function ariaSort(raw: string, key: SortKey): "ascending" | "descending" | undefined {
+  const s = parseSort(raw);
+  if (s?.key !== key) return undefined;
+  return s.dir === "asc" ? "ascending" : "descending";
+}
+
+/** `f` without its filters: clearing them keeps the order. */
+export function withoutFilters(f: ContactFilters): ContactFilters {
+  return { ...NO_FILTERS, sort: f.sort };
+}
 
 const FIELD_PREFIX = "field.";
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -47,12 +91,13 @@ export function filtersFromParams(p: URLSearchParams): ContactFilters {
     company: p.get("company_id") ?? "",
     updatedSince: p.get("updated_since") ?? "",
     fields,
+    sort: p.get("sort") ?? "",
   };
 }
 
 /** The address's query for `f`: the API's own parameter names, trimmed,
  * the country in capitals, and nothing for what is empty (a field filter
- * without a field or a value is not a filter yet). */
+ * without a field or a value is not a filter yet); the order last. */
 export function paramsOfFilters(f: ContactFilters): URLSearchParams {
   const p = new URLSearchParams();
   const q = f.q.trim();
@@ -66,6 +111,7 @@ export function paramsOfFilters(f: ContactFilters): URLSearchParams {
     const value = x.value.trim();
     if (name && value && !p.has(FIELD_PREFIX + name)) p.set(FIELD_PREFIX + name, value);
   }
+  if (f.sort.trim()) p.set("sort", f.sort.trim());
   return p;
 }
 
@@ -74,8 +120,9 @@ export function sinceInstant(day: string): string {
   return new Date(`${day}T00:00:00`).toISOString();
 }
 
-/** The query of GET /api/v1/contacts for `f`, one page of `limit` from
- * `cursor`. A day is sent as the instant it starts; anything else given
+/** The query of GET /api/v1/contacts for `f` (its filters and order), one
+ * page of `limit` from `cursor` (which the server takes only with the order
+ * it was made in). A day is sent as the instant it starts; anything else given
  * for "updated since" (an address typed by hand) goes as it is, for the
  * server to accept or explain. */
 export function apiQuery(f: ContactFilters, limit: number, cursor?: string): URLSearchParams {
@@ -87,10 +134,10 @@ export function apiQuery(f: ContactFilters, limit: number, cursor?: string): URL
   return p;
 }
 
-/** How many filters are in force. */
+/** How many filters are in force (the order is none). */
 export function activeFilters(f: ContactFilters): number {
   const p = paramsOfFilters(f);
-  return [...p.keys()].length;
+  return [...p.keys()].filter((k) => k !== "sort").length;
 }
 
 /** Whether `day` is a whole day a date input can show. */

@@ -8,7 +8,7 @@
 import { Fragment, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { download, formProblems, useApi, type Activity } from "../api";
-import { FieldError, Loading, ProblemBox, TabList } from "../components";
+import { FieldError, Loading, ProblemBox, SortHeader, TabList } from "../components";
 import { SeriesChart, type DailySeries } from "../Chart";
 import { useCan } from "../session";
 import {
@@ -448,19 +448,13 @@ function SourcesTable({ report: r, sort, onSort, onCostSaved }: { report: Attrib
           <thead>
             <tr>
               {COLUMNS.map((c) => (
-                <th
+                <SortHeader
                   key={c.key}
-                  scope="col"
+                  label={c.label}
                   className={`${c.num ? "num" : ""}${c.narrow ? " hide-narrow" : ""}`}
-                  aria-sort={sort.key === c.key ? (sort.dir === "asc" ? "ascending" : "descending") : undefined}
-                >
-                  <button type="button" className="sort" onClick={() => onSort(nextSort(sort, c.key))}>
-                    {c.label}
-                    <span aria-hidden="true" className="sort-mark">
-                      {sort.key === c.key ? (sort.dir === "asc" ? "▲" : "▼") : ""}
-                    </span>
-                  </button>
-                </th>
+                  sorted={sort.key === c.key ? (sort.dir === "asc" ? "ascending" : "descending") : undefined}
+                  onSort={() => onSort(nextSort(sort, c.key))}
+                />
               ))}
             </tr>
           </thead>

@@ -6,7 +6,10 @@
 // shows the same list with the same controls; a filter nothing matches says
 // so and offers to clear; and a filter the server refuses (a number field
 // given letters, a field no longer defined, a bad date in a link) shows the
-// server's own explanation at that filter.
+// server's own explanation at that filter. The column headers sort the list
+// (ascending, then descending) to exactly the API's pages for that sort,
+// paged with the API's cursors for it; the order stays in the address with
+// the filters, and an order the server does not know shows its explanation.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
@@ -199,5 +202,127 @@ describe("contacts list filters", { skip: skip ?? false }, () => {
     await page.getByRole("button", { name: "Clear filters" }).click();
     await eventually(async () => address(page) === "", 5000, "the bad link cleared");
     await showsApiPage(page, "", "the whole list");
+  });
+
+  test("column headers sort the list to the API's pages for that sort, in the address with the filters", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    // Every cursor the page sends, with the order asked for, against the order the API made it in.
+    const madeIn = new Map();
+    const sent = [];
+    page.on("response", async (r) => {
+      const u = new URL(r.url());
+      if (u.pathname !== "/api/v1/contacts" || r.status() !== 200) return;
+      const next = (await r.json().catch(() => null))?.next_cursor;
+      if (next) madeIn.set(next, u.searchParams.get("sort") ?? "");
+    });
+    page.on("request", (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === "/api/v1/contacts" && u.searchParams.has("cursor")) sent.push({ cursor: u.searchParams.get("cursor"), sort: u.searchParams.get("sort") ?? "" });
+    });
+    await signIn(page, server);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Contacts" }).click();
+    const byId = await showsApiPage(page, "", "the list in id order");
+    const ids = (p) => JSON.stringify(p.data.map((c) => c.id));
+    const header = (name) => page.locator("thead th").filter({ has: page.getByRole("button", { name, exact: true }) });
+    const sortedHeaders = async () => {
+      const out = [];
+      for (const th of await page.locator("thead th[aria-sort]").all()) out.push(`${await th.textContent()}:${await th.getAttribute("aria-sort")}`);
+      return out;
+    };
+    assert.deepEqual(await sortedHeaders(), [], "no column is marked sorted in the API's default order");
+
+    // First click: ascending.
+    await page.getByRole("button", { name: "Email", exact: true }).click();
+    await eventually(async () => address(page) === "sort=email", 5000, "sort=email in the address");
+    const ascending = await showsApiPage(page, "sort=email", "contacts by email, A to Z");
+    assert.equal(await header("Email").getAttribute("aria-sort"), "ascending");
+    assert.deepEqual(await sortedHeaders(), ["Email▲:ascending"]);
+    assert.notEqual(ids(ascending), ids(byId), "sorting changes the page");
+
+    // Second click: descending, a page at a time with the API's cursors for that sort.
+    await page.getByRole("button", { name: "Email", exact: true }).click();
+    await eventually(async () => address(page) === "sort=-email", 5000, "sort=-email in the address");
+    const first = await showsApiPage(page, "sort=-email", "contacts by email, Z to A");
+    assert.equal(await header("Email").getAttribute("aria-sort"), "descending");
+    assert.deepEqual(await sortedHeaders(), ["Email▼:descending"]);
+    assert.notEqual(ids(first), ids(ascending));
+    assert.ok(first.next_cursor, "more than a page of contacts");
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.getByText("Page 2").waitFor();
+    const second = await showsApiPage(page, "sort=-email", "page 2 by email, Z to A", first.next_cursor);
+    assert.ok(second.data.every((c) => !first.data.some((d) => d.id === c.id)), "page 2 goes on after page 1");
+    await b.shot("contacts-sorted");
+
+    // A reload keeps the order and the header's state (and starts at page 1: cursors are not in the address).
+    await page.reload();
+    await showsApiPage(page, "sort=-email", "contacts by email, Z to A, after a reload");
+    assert.equal(await header("Email").getAttribute("aria-sort"), "descending");
+    await page.getByText("Page 1").waitFor();
+
+    // A filter joins the order in the address; changing either starts again at page 1.
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.getByText("Page 2").waitFor();
+    await page.getByLabel("Country").fill("fr");
+    await eventually(async () => address(page) === "country=FR&sort=-email", 5000, "the country and the order in the address");
+    const french = await showsApiPage(page, "country=FR&sort=-email", "French contacts by email, Z to A");
+    assert.ok(french.data.length > 0 && french.data.every((c) => c.country === "FR"));
+    await page.getByText("Page 1").waitFor();
+    // Name sorts by last name; a new column starts ascending.
+    await page.getByRole("button", { name: "Name", exact: true }).click();
+    await eventually(async () => address(page) === "country=FR&sort=last_name", 5000, "sort=last_name in the address");
+    const byName = await showsApiPage(page, "country=FR&sort=last_name", "French contacts by last name");
+    assert.notEqual(ids(byName), ids(french));
+    assert.deepEqual(await sortedHeaders(), ["Name▲:ascending"]);
+    // Clearing the filters keeps the order.
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await eventually(async () => address(page) === "sort=last_name", 5000, "only the order left in the address");
+    await showsApiPage(page, "sort=last_name", "everyone by last name");
+
+    // Another list from the navigation, from page 2 of this one: it starts at
+    // its first page, and no cursor of this order is sent with the other.
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.getByText("Page 2").waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Contacts" }).click();
+    await eventually(async () => address(page) === "", 5000, "the plain list's address");
+    await showsApiPage(page, "", "the list in id order again");
+    await page.getByText("Page 1").waitFor();
+    assert.deepEqual(await sortedHeaders(), []);
+    assert.ok(sent.length >= 3, "pages after the first were asked for");
+    assert.deepEqual(sent.filter((x) => madeIn.get(x.cursor) !== x.sort), [], "every cursor went with the order it was made in");
+    assert.deepEqual(b.refusals.filter((r) => r.includes("/api/v1/contacts")), [], "the server refused no contact list the page asked for");
+  });
+
+  test("an order the server does not know shows its explanation above the table, and a way back", async () => {
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    const refused = await server.api("GET", "/api/v1/contacts?limit=25&country=FR&sort=shoe_size");
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    const message = refused.body.errors.find((e) => e.path === "sort").message;
+
+    await page.goto(`${server.url}/contacts?country=FR&sort=shoe_size`);
+    const error = page.locator("#contact-sort-error");
+    await error.waitFor();
+    assert.equal(await error.innerText(), message);
+    assert.match(message, /shoe_size/);
+    assert.equal(await page.locator(".problem").count(), 0, "the explanation is shown once, at the order");
+    assert.equal(await page.getByTestId("no-contacts").count(), 0, "a refused order is not an empty result");
+    assert.equal(await page.locator("thead th[aria-sort]").count(), 0, "no column claims the unknown order");
+    await b.shot("contacts-refused-sort");
+
+    // A header's click replaces it, keeping the filter.
+    await page.getByRole("button", { name: "Country", exact: true }).click();
+    await eventually(async () => address(page) === "country=FR&sort=country", 5000, "a known order in the address");
+    await showsApiPage(page, "country=FR&sort=country", "French contacts by country");
+    assert.equal(await error.count(), 0);
+
+    // Or "Default order" drops it.
+    await page.goto(`${server.url}/contacts?sort=-shoe_size`);
+    await error.waitFor();
+    await page.getByRole("button", { name: "Default order" }).click();
+    await eventually(async () => address(page) === "", 5000, "the bad order dropped");
+    await showsApiPage(page, "", "the list in id order");
+    assert.equal(await error.count(), 0);
   });
 });

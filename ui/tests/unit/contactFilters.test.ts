@@ -1,21 +1,28 @@
-// Unit tests of the contacts list's filters: every filter survives the trip
-// through the page address, empty and half-made filters stay out of it, the
-// API query sends a day as the instant it starts (anything else as typed,
-// for the server to explain), and the custom-field rows offer each field
-// once, with the input its type takes.
+// Unit tests of the contacts list's filters and order: every filter and the
+// order survive the trip through the page address, empty and half-made
+// filters stay out of it, the API query sends a day as the instant it starts
+// (anything else as typed, for the server to explain) and the order as the
+// address has it, a column header's clicks go ascending then descending,
+// clearing the filters keeps the order, and the custom-field rows offer each
+// field once, with the input its type takes.
 import { describe, expect, it } from "vitest";
 import {
   activeFilters,
   apiQuery,
+  ariaSort,
   fieldChoices,
   fieldInput,
   fieldLabel,
   filtersFromParams,
   isDay,
   nextFieldFilter,
+  nextSort,
   NO_FILTERS,
   paramsOfFilters,
+  parseSort,
   sinceInstant,
+  sortParam,
+  withoutFilters,
   type ContactFilters,
   type FieldDefinition,
 } from "../../src/pages/contactFilters";
@@ -86,11 +93,74 @@ describe("the filters in the page address", () => {
   });
 });
 
+describe("the order", () => {
+  it("survives the trip through the address after the filters, and is no filter", () => {
+    const sorted = f({ country: "DE", fields: [{ name: "plan", value: "pro" }], sort: "-email" });
+    const p = paramsOfFilters(sorted);
+    expect(p.toString()).toBe("country=DE&field.plan=pro&sort=-email");
+    expect(filtersFromParams(p)).toStrictEqual(sorted);
+    expect(activeFilters(sorted)).toBe(2);
+    expect(paramsOfFilters(f({ sort: "last_name" })).toString()).toBe("sort=last_name");
+    expect(activeFilters(f({ sort: "last_name" }))).toBe(0);
+    // An order the API does not know is kept as written, for the server to explain.
+    expect(filtersFromParams(new URLSearchParams("sort=shoe_size")).sort).toBe("shoe_size");
+    expect(paramsOfFilters(f({ sort: " shoe_size " })).toString()).toBe("sort=shoe_size");
+  });
+
+  it("is read as a column and a direction; parsing and writing agree for every column", () => {
+    for (const key of ["id", "email", "first_name", "last_name", "country", "created_at", "updated_at"] as const) {
+      for (const dir of ["asc", "desc"] as const) {
+        const s = { key, dir };
+        expect(parseSort(sortParam(s))).toStrictEqual(s);
+      }
+    }
+    expect(sortParam({ key: "email", dir: "desc" })).toBe("-email");
+    expect(parseSort("country")).toStrictEqual({ key: "country", dir: "asc" });
+    expect(parseSort("")).toBe(null);
+    expect(parseSort("shoe_size")).toBe(null);
+    expect(parseSort("-")).toBe(null);
+    expect(parseSort("--email")).toBe(null);
+    expect(parseSort("Email")).toBe(null);
+  });
+
+  it("goes ascending on a new column's first click, then turns around each click", () => {
+    expect(nextSort("", "email")).toBe("email");
+    expect(nextSort("email", "email")).toBe("-email");
+    expect(nextSort("-email", "email")).toBe("email");
+    expect(nextSort("-email", "country")).toBe("country");
+    expect(nextSort("last_name", "updated_at")).toBe("updated_at");
+    // From an order the API does not know, a click starts over.
+    expect(nextSort("shoe_size", "email")).toBe("email");
+    expect(nextSort("-shoe_size", "email")).toBe("email");
+  });
+
+  it("marks the sorted column's header only", () => {
+    expect(ariaSort("email", "email")).toBe("ascending");
+    expect(ariaSort("-email", "email")).toBe("descending");
+    expect(ariaSort("-email", "country")).toBe(undefined);
+    expect(ariaSort("", "email")).toBe(undefined);
+    expect(ariaSort("shoe_size", "email")).toBe(undefined);
+  });
+
+  it("stays when the filters are cleared", () => {
+    const all = f({ q: "ada", country: "FR", company: "c1", updatedSince: "2026-12-01", fields: [{ name: "plan", value: "pro" }], sort: "-country" });
+    expect(withoutFilters(all)).toStrictEqual(f({ sort: "-country" }));
+    expect(withoutFilters(f())).toStrictEqual(NO_FILTERS);
+  });
+});
+
 describe("the API query", () => {
   it("carries the filters, the page size and the cursor", () => {
     const q = apiQuery(f({ q: "ada", fields: [{ name: "interests", value: "books" }] }), 25, "c123");
     expect(q.toString()).toBe("q=ada&field.interests=books&limit=25&cursor=c123");
     expect(apiQuery(NO_FILTERS, 25).toString()).toBe("limit=25");
+  });
+
+  it("carries the order, with the cursor made in it", () => {
+    expect(apiQuery(f({ country: "FR", sort: "-email" }), 25, "c9").toString()).toBe("country=FR&sort=-email&limit=25&cursor=c9");
+    expect(apiQuery(f({ sort: "last_name" }), 25).toString()).toBe("sort=last_name&limit=25");
+    // An unknown order goes as written: the server's refusal names it.
+    expect(apiQuery(f({ sort: "shoe_size" }), 25).get("sort")).toBe("shoe_size");
   });
 
   it("sends a day as the instant it starts in the browser's time zone, anything else as typed", () => {
