@@ -207,8 +207,9 @@ struct ServeArgs {
     #[arg(long, env = "KAIROS_UI_DIR", default_value = "ui/dist")]
     ui_dir: PathBuf,
     /// Where email goes: `smtp` (through --smtp-url), `capture` (kept for
-    /// viewing in the API and UI, never sent) or `none`. `serve` defaults to
-    /// none (sends fail saying so); `demo` defaults to capture.
+    /// viewing in the API and UI, never sent) or `disabled` (the name the API's
+    /// transport view uses; `none` is read the same). `serve` defaults to
+    /// disabled (sends fail saying so); `demo` defaults to capture.
     #[arg(long, env = "KAIROS_EMAIL_TRANSPORT", value_enum)]
     email_transport: Option<EmailTransportArg>,
     /// The SMTP relay: smtp://user:pass@host:587?tls=required, smtps://user:pass@host:465, or smtp://host:port
@@ -233,7 +234,8 @@ struct ServeArgs {
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum EmailTransportArg {
-    None,
+    #[value(alias = "none")]
+    Disabled,
     Capture,
     Smtp,
 }
@@ -244,7 +246,7 @@ impl ServeArgs {
     fn email(&self, addr: &std::net::SocketAddr, default: EmailTransportArg) -> Result<kairos_engine::EmailOptions> {
         use kairos_engine::EmailTransport;
         let transport = match (self.email_transport.unwrap_or(default), &self.smtp_url) {
-            (EmailTransportArg::None, _) => EmailTransport::Disabled,
+            (EmailTransportArg::Disabled, _) => EmailTransport::Disabled,
             (EmailTransportArg::Capture, _) => EmailTransport::Capture,
             (EmailTransportArg::Smtp, None) => {
                 anyhow::bail!("--email-transport smtp needs --smtp-url (or KAIROS_SMTP_URL)")
@@ -450,7 +452,8 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let store = cli.db.open().await?;
-            serve(store, &cli.db, &args, EmailTransportArg::None, |url| println!("Kairos is listening on {url}")).await
+            serve(store, &cli.db, &args, EmailTransportArg::Disabled, |url| println!("Kairos is listening on {url}"))
+                .await
         }
         Command::Demo { serve: args, contacts } => {
             let store = cli.db.open().await?;

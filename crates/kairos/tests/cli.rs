@@ -119,6 +119,23 @@ fn keys_serve_track_and_export_events() {
 }
 
 #[test]
+fn the_email_transport_flag_uses_the_names_the_api_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_args(dir.path(), None);
+    let admin = key(&db, "admin");
+    for (flags, kind) in [
+        (&[][..], "disabled"),
+        (&["--email-transport", "disabled"][..], "disabled"),
+        (&["--email-transport", "none"][..], "disabled"),
+        (&["--email-transport", "capture"][..], "capture"),
+    ] {
+        let server = Server::start_with(&db, flags);
+        let view = get(&format!("{}/api/v1/settings/email-transport", server.url), &admin);
+        assert_eq!(view["kind"], kind, "{flags:?}: {view}");
+    }
+}
+
+#[test]
 fn segment_commands_evaluate_create_list_and_delete() {
     for (dir, db) in backends() {
         let csv_path = dir.path().join("people.csv");
