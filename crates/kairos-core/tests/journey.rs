@@ -80,7 +80,7 @@ fn def(v: &Value) -> Definition {
 
 fn err_of(v: Value) -> String {
     match parse(&v, &schema()) {
-        Err(e) => e.to_string(),
+        Err(e) => e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
         Ok(d) => d.check(&catalog()).iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
     }
 }
@@ -253,7 +253,7 @@ fn delays_until_the_best_hour_wait_for_the_contacts_hour_in_their_zone() {
     let bad = json!({"trigger": {"type": "api"}, "start": "d",
         "nodes": {"d": {"type": "delay", "until": {"best_hour": false}, "next": "x"}, "x": {"type": "exit"}}});
     let e = parse(&bad, &schema()).unwrap_err();
-    assert!(e.path.ends_with("until.best_hour"), "{e:?}");
+    assert!(e[0].path.ends_with("until.best_hour"), "{e:?}");
 }
 
 #[test]
@@ -337,6 +337,22 @@ fn bad_definitions_are_refused_with_the_node_and_path() {
         .contains("$.trigger.type: unknown trigger \"sometimes\""));
     assert!(err_of(json!({"trigger": {"type": "api"}, "start": "x", "nodes": {"x": {"type": "delay", "duration": {"days": 0}, "next": "x"}}}))
         .contains("$.nodes.x.duration (node \"x\"): a duration must be more than zero"));
+}
+
+#[test]
+fn a_draft_with_several_wrong_parts_is_told_all_of_them_at_once() {
+    let bad = json!({"trigger": {"type": "sometimes"}, "start": "a", "colour": "blue",
+        "goals": [{"event": "Paid"}, 7],
+        "nodes": {
+            "a": {"type": "delay", "duration": {"days": 0}, "next": "b"},
+            "b": {"type": "teleport", "next": "c"},
+            "c": {"type": "exit"}}});
+    let errors = parse(&bad, &schema()).unwrap_err();
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["$", "$.trigger.type", "$.goals[1]", "$.nodes.a.duration", "$.nodes.b.type"], "{errors:?}");
+    assert_eq!(errors[3].node.as_deref(), Some("a"));
+    assert_eq!(errors[4].node.as_deref(), Some("b"));
+    assert_eq!(errors[1].node, None, "the node of one problem does not leak into the next");
 }
 
 #[test]

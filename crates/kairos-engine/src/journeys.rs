@@ -380,7 +380,8 @@ impl Runner {
                         defs.insert(v, Arc::new(d));
                     }
                     Err(e) => {
-                        tracing::error!(journey = %j.id, version = v, error = %e, "a stored journey version no longer parses")
+                        let error = e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+                        tracing::error!(journey = %j.id, version = v, %error, "a stored journey version no longer parses")
                     }
                 }
             }
@@ -1430,7 +1431,7 @@ impl Engine {
     /// Check a draft's shape against the workspace.
     async fn parse_draft(&self, ws: WorkspaceId, draft: &Value) -> Result<Definition, JourneyApiError> {
         let schema = self.segment_schema(ws).await?;
-        journey::parse(draft, &schema).map_err(|e| JourneyApiError::Invalid(vec![e]))
+        journey::parse(draft, &schema).map_err(JourneyApiError::Invalid)
     }
 
     pub async fn create_journey(

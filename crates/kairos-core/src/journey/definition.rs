@@ -708,49 +708,91 @@ impl Parser<'_> {
     }
 }
 
+/// The value of a section's parse, or `None` with its problem noted.
+fn noted<T>(errors: &mut Vec<JourneyError>, r: Res<T>) -> Option<T> {
+    r.map_err(|e| errors.push(e)).ok()
+}
+
 /// Parse and validate a definition's shape against the workspace's fields,
-/// segments and lists.
-pub fn parse(json: &Value, schema: &Schema) -> Result<Definition, JourneyError> {
+/// segments and lists. Every problem is returned, one per part at most (the
+/// trigger, the entry rule, each goal, the start, each node): a marketer
+/// fixes a draft in one pass, not one node per save.
+pub fn parse(json: &Value, schema: &Schema) -> Result<Definition, Vec<JourneyError>> {
     let mut p = Parser { schema, path: Vec::new(), node: None };
-    let obj = p.object(json, "a journey definition object")?;
-    p.only_keys(obj, &["trigger", "entry", "exit_on_unsubscribe", "goals", "start", "nodes"])?;
-    let t = p.required(obj, "trigger")?;
-    let trigger = p.at("trigger", |p| p.trigger(t))?;
-    let entry = p.entry(obj.get("entry"))?;
+    let obj = p.object(json, "a journey definition object").map_err(|e| vec![e])?;
+    let mut errors = Vec::new();
+    noted(&mut errors, p.only_keys(obj, &["trigger", "entry", "exit_on_unsubscribe", "goals", "start", "nodes"]));
+    let trigger = p.required(obj, "trigger").and_then(|t| p.at("trigger", |p| p.trigger(t)));
+    let trigger = noted(&mut errors, trigger);
+    let entry = p.entry(obj.get("entry"));
+    let entry = noted(&mut errors, entry);
     let exit_on_unsubscribe = match obj.get("exit_on_unsubscribe") {
         None => true,
         Some(Value::Bool(b)) => *b,
-        Some(_) => return p.at("exit_on_unsubscribe", |p| p.err("expected true or false")),
-    };
-    let goals = match obj.get("goals") {
-        None => Vec::new(),
-        Some(g) => p.at("goals", |p| {
-            let Some(items) = g.as_array().filter(|a| a.len() <= 20) else {
-                return p.err("expected an array of up to 20 goal events");
-            };
-            items.iter().enumerate().map(|(i, item)| p.at(format!("[{i}]"), |p| p.event(item))).collect()
-        })?,
-    };
-    let start = p.string(obj, "start", 100)?;
-    let n = p.required(obj, "nodes")?;
-    let nodes = p.at("nodes", |p| {
-        let o = p.object(n, "an object of node ids to nodes")?;
-        if o.is_empty() || o.len() > MAX_NODES {
-            return p.err(format!("a journey has 1 to {MAX_NODES} nodes"));
+        Some(_) => {
+            noted(&mut errors, p.at("exit_on_unsubscribe", |p| p.err::<()>("expected true or false")));
+            true
         }
-        let mut nodes = BTreeMap::new();
-        for (id, v) in o {
-            if id.is_empty() || id.len() > 100 {
-                return p.err("node ids are 1 to 100 characters");
+    };
+    let mut goals = Vec::new();
+    if let Some(g) = obj.get("goals") {
+        p.at("goals", |p| {
+            match g.as_array().filter(|a| a.len() <= 20) {
+                None => {
+                    noted(&mut errors, p.err::<()>("expected an array of up to 20 goal events"));
+                }
+                Some(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let goal = p.at(format!("[{i}]"), |p| p.event(item));
+                        goals.extend(noted(&mut errors, goal));
+                    }
+                }
             }
-            p.node = Some(id.clone());
-            let node = p.at(id.clone(), |p| p.node(v))?;
-            nodes.insert(id.clone(), node);
+            Ok(())
+        })
+        .ok();
+    }
+    let start = p.string(obj, "start", 100);
+    let start = noted(&mut errors, start);
+    let mut nodes = BTreeMap::new();
+    match p.required(obj, "nodes") {
+        Err(e) => errors.push(e),
+        Ok(n) => {
+            p.at("nodes", |p| {
+                let o = match p.object(n, "an object of node ids to nodes") {
+                    Ok(o) => o,
+                    Err(e) => {
+                        errors.push(e);
+                        return Ok(());
+                    }
+                };
+                if o.is_empty() || o.len() > MAX_NODES {
+                    noted(&mut errors, p.err::<()>(format!("a journey has 1 to {MAX_NODES} nodes")));
+                    return Ok(());
+                }
+                for (id, v) in o {
+                    if id.is_empty() || id.len() > 100 {
+                        noted(&mut errors, p.err::<()>("node ids are 1 to 100 characters"));
+                        continue;
+                    }
+                    p.node = Some(id.clone());
+                    let node = p.at(id.clone(), |p| p.node(v));
+                    p.node = None;
+                    if let Some(node) = noted(&mut errors, node) {
+                        nodes.insert(id.clone(), node);
+                    }
+                }
+                Ok(())
+            })
+            .ok();
         }
-        p.node = None;
-        Ok(nodes)
-    })?;
-    Ok(Definition { trigger, entry, exit_on_unsubscribe, goals, start, nodes })
+    }
+    match (trigger, entry, start) {
+        (Some(trigger), Some(entry), Some(start)) if errors.is_empty() => {
+            Ok(Definition { trigger, entry, exit_on_unsubscribe, goals, start, nodes })
+        }
+        _ => Err(errors),
+    }
 }
 
 impl Definition {
