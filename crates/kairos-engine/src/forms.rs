@@ -241,6 +241,17 @@ impl Engine {
         merged.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut def = FormDefinition::from_json(&merged)?;
         self.ask_with_library_text(ws, &mut def).await?;
+        if def.wording != old.wording && def.wording_version == old.wording_version {
+            // Consents name the words they were given under by this version.
+            return Err(invalid(
+                "wording_version",
+                format!(
+                    "the wording changed but its version is still {:?}: give the new words a new version, so each \
+                     consent names the words it was given under",
+                    def.wording_version
+                ),
+            ));
+        }
         self.check_form(ws, &def).await?;
         record.name = def.name.clone();
         record.definition = Value::Object(def.to_json()).to_string();

@@ -189,6 +189,16 @@ async fn forms_ask_with_library_texts_follow_new_versions_and_keep_them_from_ret
             (v["definition"]["consent_text"].is_null(), v["definition"]["wording_version"].as_str()),
             (true, Some("newsletter@v2"))
         );
+        // New words of the form's own need a new version: consents name their words by it.
+        let (st, v) = s.api(Method::PATCH, &format!("/api/v1/forms/{id}"), Some(json!({"wording": "Mine"}))).await;
+        assert_eq!(
+            (st, v["errors"][0]["path"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("wording_version")),
+            "{b:?}: {v}"
+        );
+        let own = json!({"wording": "Mine", "wording_version": "own-1"});
+        let (st, v) = s.api(Method::PATCH, &format!("/api/v1/forms/{id}"), Some(own)).await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {v}");
         let (st, v) = s.api(Method::POST, "/api/v1/consent-texts/newsletter/retire", None).await;
         assert_eq!(st, StatusCode::OK, "{b:?}: {v}");
         assert!(v["retired_at"].is_string() && v["used_by"] == json!([]), "{b:?}: {v}");

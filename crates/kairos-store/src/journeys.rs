@@ -292,6 +292,8 @@ impl Tx {
     /// Insert or replace runs.
     /// Delete a contact's journey runs, their paths and their outbox rows
     /// (payloads hold the person's data), and their scores: part of erasure.
+    /// The journeys' counts (`journey_path_counts`) keep them: aggregates
+    /// name nobody.
     pub async fn erase_journey_rows(&mut self, ws: WorkspaceId, contact: ContactId) -> Result<u64> {
         let mut n = 0;
         for sql in [
@@ -369,8 +371,30 @@ impl Tx {
         rows.into_iter().map(RunRow::into_record).collect()
     }
 
+    /// Append path lines, and count them in `journey_path_counts` in the
+    /// same transaction (the live counts read those).
     pub async fn append_path(&mut self, ws: WorkspaceId, steps: &[PathRecord]) -> Result<()> {
         let w = ws.to_string();
+        // Sorted, so concurrent writers take the counters' row locks in one order.
+        let mut counts: std::collections::BTreeMap<(String, i64, &str, &str, &str), i64> = Default::default();
+        for p in steps {
+            let detail = if matches!(p.outcome.as_str(), "passed" | "left") { p.detail.as_str() } else { "" };
+            *counts.entry((p.journey_id.to_string(), p.version, &p.node, &p.outcome, detail)).or_default() += 1;
+        }
+        let counts: Vec<_> = counts.into_iter().collect();
+        for chunk in counts.chunks(ROWS_PER_INSERT) {
+            with_conn!(self, c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO journey_path_counts (workspace_id, journey_id, version, node, outcome, detail, n) ");
+                qb.push_values(chunk, |mut b, ((journey, version, node, outcome, detail), n)| {
+                    b.push_bind(w.clone()).push_bind(journey.clone()).push_bind(*version).push_bind(node.to_string())
+                        .push_bind(outcome.to_string()).push_bind(detail.to_string()).push_bind(*n);
+                });
+                qb.push(" ON CONFLICT (workspace_id, journey_id, version, node, outcome, detail)
+                          DO UPDATE SET n = journey_path_counts.n + excluded.n");
+                qb.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
+        }
         for chunk in steps.chunks(ROWS_PER_INSERT) {
             with_conn!(self, c => {
                 let mut qb = sqlx::QueryBuilder::new(
@@ -403,7 +427,8 @@ impl Tx {
             "SELECT node, status, COUNT(*) FROM journey_runs WHERE workspace_id = $1 AND journey_id = $2 GROUP BY node, status")
             .bind(&w).bind(&j).fetch_all(c).await)?;
         let outcomes: Vec<(String, String, i64)> = with_conn!(self, c => sqlx::query_as(
-            "SELECT node, outcome, COUNT(*) FROM journey_path WHERE workspace_id = $1 AND journey_id = $2 GROUP BY node, outcome")
+            "SELECT node, outcome, CAST(SUM(n) AS BIGINT) FROM journey_path_counts WHERE workspace_id = $1 AND journey_id = $2
+             GROUP BY node, outcome")
             .bind(&w).bind(&j).fetch_all(c).await)?;
         let mut by_node: std::collections::BTreeMap<String, NodeCounts> = Default::default();
         for (node, status, n) in current {
@@ -434,8 +459,9 @@ impl Tx {
         version: i64,
     ) -> Result<Vec<(String, String, String, i64)>> {
         Ok(with_conn!(self, c => sqlx::query_as(
-            "SELECT node, outcome, detail, COUNT(*) FROM journey_path WHERE workspace_id = $1 AND journey_id = $2
-             AND outcome IN ('passed', 'left') AND version IN (0, $3) GROUP BY node, outcome, detail")
+            "SELECT node, outcome, detail, CAST(SUM(n) AS BIGINT) FROM journey_path_counts
+             WHERE workspace_id = $1 AND journey_id = $2 AND outcome IN ('passed', 'left') AND version IN (0, $3)
+             GROUP BY node, outcome, detail")
             .bind(ws.to_string()).bind(journey.to_string()).bind(version).fetch_all(c).await)?)
     }
 

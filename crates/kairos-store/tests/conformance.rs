@@ -564,3 +564,87 @@ async fn consent_texts_keep_every_version_and_retire_per_workspace() {
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn journey_counts_follow_every_path_line_written_and_outlive_erasure() {
+    use kairos_core::ids::JourneyId;
+    use kairos_store::PathRecord;
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let ws = workspace(&mut tx, "acme").await;
+        let (journey, other) = (JourneyId::new(), JourneyId::new());
+        let line = |j: JourneyId, run: &str, version: i64, node: &str, outcome: &str, detail: &str| PathRecord {
+            run_id: run.into(),
+            journey_id: j,
+            version,
+            node: node.into(),
+            outcome: outcome.into(),
+            detail: detail.into(),
+            at: 1,
+        };
+        // Two commits' worth of lines, the second adding to the first's counters.
+        tx.append_path(
+            ws,
+            &[
+                line(journey, "r1", 1, "start", "entered", ""),
+                line(journey, "r1", 1, "start", "passed", "mail"),
+                line(journey, "r2", 1, "start", "entered", ""),
+                line(journey, "r2", 1, "start", "passed", "mail"),
+                line(journey, "r2", 1, "mail", "failed", "SMTP 550 for r2"),
+                line(other, "r9", 1, "start", "passed", "mail"),
+            ],
+        )
+        .await
+        .unwrap();
+        tx.append_path(
+            ws,
+            &[
+                line(journey, "r3", 2, "start", "passed", "wait"),
+                line(journey, "r1", 1, "mail", "failed", "SMTP 550 for r1"),
+                line(journey, "r1", 1, "mail", "left", "goal"),
+            ],
+        )
+        .await
+        .unwrap();
+        let counts = tx.journey_node_counts(ws, journey).await.unwrap();
+        let of = |node: &str, outcome: &str| {
+            counts.iter().find(|c| c.node == node).and_then(|c| c.outcomes.get(outcome).copied()).unwrap_or(0)
+        };
+        assert_eq!((of("start", "entered"), of("start", "passed")), (2, 3), "{b:?}: {counts:?}");
+        assert_eq!((of("mail", "failed"), of("mail", "left")), (2, 1), "{b:?}: failures count together whatever their text");
+        let mut v1 = tx.journey_exit_lines(ws, journey, 1).await.unwrap();
+        v1.sort();
+        assert_eq!(
+            v1,
+            [("mail".into(), "left".into(), "goal".into(), 1), ("start".into(), "passed".into(), "mail".into(), 2)],
+            "{b:?}: version 1's edges only, another journey's apart"
+        );
+        let v2 = tx.journey_exit_lines(ws, journey, 2).await.unwrap();
+        assert_eq!(v2, [("start".to_string(), "passed".to_string(), "wait".to_string(), 1)], "{b:?}");
+        // Erasing a person's run and lines leaves the journey's counts as they were.
+        let person = ContactId::new();
+        let run = kairos_store::RunRecord {
+            workspace_id: ws,
+            id: "r1".into(),
+            journey_id: journey,
+            version: 1,
+            contact_id: person,
+            node: "mail".into(),
+            status: "completed".into(),
+            visit: 1,
+            due_at: None,
+            error: None,
+            entered_at: 1,
+            updated_at: 1,
+            trigger_seq: None,
+        };
+        tx.save_runs(&[run]).await.unwrap();
+        let before: Vec<_> = tx.journey_node_counts(ws, journey).await.unwrap().into_iter().map(|c| c.outcomes).collect();
+        assert!(tx.erase_journey_rows(ws, person).await.unwrap() >= 4, "{b:?}: the run and its three lines");
+        assert!(tx.path_of_run(ws, "r1").await.unwrap().is_empty(), "{b:?}");
+        let after: Vec<_> = tx.journey_node_counts(ws, journey).await.unwrap().into_iter().map(|c| c.outcomes).collect();
+        assert_eq!(after, before, "{b:?}");
+        tx.commit().await.unwrap();
+    }
+}
