@@ -1,13 +1,16 @@
 // Settings → Consent texts: the workspace's library of the wordings people
 // agree to (one per key, for a channel, purpose and language), with a form to
 // add one, the editor that saves a changed wording as a new version (earlier
-// versions stay as they were, so what a contact agreed to stays provable),
-// and each text's version history. Every role that reads marketing sees it
-// all; only roles with settings:write get the buttons.
-import { useState } from "react";
-import { useSearchParams } from "react-router";
+// versions stay as they were, so what a contact agreed to stays provable;
+// the forms asking with the text show the new one at once, which it says
+// before saving), each text's version history and the forms using it, and
+// retiring a text no form uses (listed apart, reinstated at will). Every role
+// that reads marketing sees it all; only roles with settings:write get the
+// buttons.
+import { Fragment, useState } from "react";
+import { Link, useSearchParams } from "react-router";
 import { api, useApi } from "../api";
-import { FieldError, formatWhen, Loading, ProblemBox, TextField } from "../components";
+import { FieldError, formatWhen, InlineConfirm, Loading, ProblemBox, TextField } from "../components";
 import { countOf } from "../plural";
 import { useCan } from "../session";
 import {
@@ -20,11 +23,38 @@ import {
   placeProblems,
   PURPOSES,
   purposeLabel,
-  sortedTexts,
+  revisionReach,
+  splitRetired,
   type ConsentText,
   type ConsentTextDetail,
   type ConsentTextInputs,
+  type FormUsingText,
 } from "./consentTextModel";
+
+/** Where a form is opened in the forms page. */
+const formHref = (id: string) => `/settings/forms?form=${encodeURIComponent(id)}`;
+
+/** The forms asking with a text, each a link to its editor (its name only
+ * for a role that may not see forms); `none` when there are none. */
+function UsedBy({ forms, none }: { forms: readonly FormUsingText[] | undefined; none: string }) {
+  const can = useCan();
+  if (!forms || forms.length === 0) return <span className="muted">{none}</span>;
+  return (
+    <>
+      {forms.map((f, i) => (
+        <Fragment key={f.id}>
+          {i > 0 && ", "}
+          {can("consent:read") ? <Link to={formHref(f.id)}>{f.name}</Link> : f.name}
+        </Fragment>
+      ))}
+    </>
+  );
+}
+
+/** When and by whom a text was retired. */
+function retiredWhen(t: Pick<ConsentText, "retired_at" | "retired_by">): string {
+  return `Retired ${formatWhen(t.retired_at)}${t.retired_by ? ` by ${t.retired_by}` : ""}`;
+}
 
 export function ConsentTexts() {
   const can = useCan();
@@ -33,7 +63,7 @@ export function ConsentTexts() {
   const open = params.get("key");
   const [adding, setAdding] = useState(false);
   const select = (key: string | null) => setParams(key ? { key } : {});
-  const texts = list.data ? sortedTexts(list.data.data) : [];
+  const { active, retired } = splitRetired(list.data?.data ?? []);
 
   return (
     <>
@@ -62,43 +92,78 @@ export function ConsentTexts() {
         )}
         <ProblemBox error={list.error} context="Consent texts" />
         {list.loading && !list.data && <Loading what="consent texts" />}
-        {list.data && texts.length === 0 && <p className="muted">No consent texts yet.</p>}
-        {texts.length > 0 && (
-          <table className="table" aria-label="Consent texts">
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Channel</th>
-                <th scope="col">Purpose</th>
-                <th scope="col">Language</th>
-                <th scope="col">Version</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {texts.map((t) => (
-                <tr key={t.key} data-testid={`consent-text-${t.key}`} className={t.key === open ? "selected" : undefined}>
-                  <td>
-                    <button type="button" className="link" aria-pressed={t.key === open} onClick={() => select(t.key === open ? null : t.key)}>
-                      {t.key}
-                    </button>
-                  </td>
-                  <td>{channelLabel(t.channel)}</td>
-                  <td>{purposeLabel(t.purpose)}</td>
-                  <td>{t.language}</td>
-                  <td data-field="version">{t.version}</td>
-                  <td>
-                    {formatWhen(t.created_at)}
-                    {t.created_by && <span className="muted small"> by {t.created_by}</span>}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        {list.data && active.length === 0 && retired.length === 0 && <p className="muted">No consent texts yet.</p>}
+        {active.length > 0 && <TextTable label="Consent texts" texts={active} open={open} onSelect={select} />}
+        {retired.length > 0 && (
+          <>
+            <h3 id="consent-texts-retired-title">Retired</h3>
+            <p className="muted small">Offered to no form and gaining no version; every version stays readable, and a text can be reinstated.</p>
+            <TextTable label="Retired consent texts" texts={retired} open={open} onSelect={select} retired />
+          </>
         )}
       </section>
       {open && <ConsentTextPanel key={open} textKey={open} onChanged={list.reload} onClose={() => select(null)} />}
     </>
+  );
+}
+
+/** A table of texts, each key a button that opens it; the retired ones say when they were retired. */
+function TextTable({
+  label,
+  texts,
+  open,
+  onSelect,
+  retired = false,
+}: {
+  label: string;
+  texts: ConsentText[];
+  open: string | null;
+  onSelect: (key: string | null) => void;
+  retired?: boolean;
+}) {
+  return (
+    <table className="table" aria-label={label}>
+      <thead>
+        <tr>
+          <th scope="col">Key</th>
+          <th scope="col">Channel</th>
+          <th scope="col">Purpose</th>
+          <th scope="col">Language</th>
+          <th scope="col">Version</th>
+          <th scope="col">{retired ? "Retired" : "Used by"}</th>
+          <th scope="col">Updated</th>
+        </tr>
+      </thead>
+      <tbody>
+        {texts.map((t) => (
+          <tr key={t.key} data-testid={`consent-text-${t.key}`} className={t.key === open ? "selected" : undefined}>
+            <td>
+              <button type="button" className="link" aria-pressed={t.key === open} onClick={() => onSelect(t.key === open ? null : t.key)}>
+                {t.key}
+              </button>
+            </td>
+            <td>{channelLabel(t.channel)}</td>
+            <td>{purposeLabel(t.purpose)}</td>
+            <td>{t.language}</td>
+            <td data-field="version">{t.version}</td>
+            <td data-field={retired ? "retired" : "used-by"}>
+              {retired ? (
+                <>
+                  {formatWhen(t.retired_at)}
+                  {t.retired_by && <span className="muted small"> by {t.retired_by}</span>}
+                </>
+              ) : (
+                <UsedBy forms={t.used_by} none="no form" />
+              )}
+            </td>
+            <td>
+              {formatWhen(t.created_at)}
+              {t.created_by && <span className="muted small"> by {t.created_by}</span>}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -202,7 +267,8 @@ function WordingField({ id, label, value, onChange, error }: { id: string; label
   );
 }
 
-/** One text: its current wording, the editor of a new version, and every version. */
+/** One text: its current wording, the forms using it, the editor of a new
+ * version, retiring or reinstating it, and every version. */
 function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; onChanged: () => void; onClose: () => void }) {
   const can = useCan();
   const detail = useApi<ConsentTextDetail>(`/api/v1/consent-texts/${encodeURIComponent(textKey)}`);
@@ -211,7 +277,11 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
   const [problem, setProblem] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
   const [note, setNote] = useState<string | null>(null);
+  const [confirmRetire, setConfirmRetire] = useState(false);
+  const [standing, setStanding] = useState<{ busy: boolean; problem: unknown; context: string }>({ busy: false, problem: null, context: "" });
   const d = detail.data;
+  const retired = Boolean(d?.retired_at);
+  const reach = revisionReach(d?.used_by);
 
   const save = async () => {
     if (draft === null) return;
@@ -222,7 +292,11 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
     try {
       const t = await api<ConsentText>("PUT", `/api/v1/consent-texts/${encodeURIComponent(textKey)}`, { text: draft });
       setDraft(null);
-      setNote(`Saved as version ${t.version}.`);
+      setNote(
+        d?.used_by?.length
+          ? `Saved as version ${t.version}; ${d.used_by.length === 1 ? "the form using it shows" : "the forms using it show"} the new words.`
+          : `Saved as version ${t.version}.`,
+      );
       detail.reload();
       onChanged();
     } catch (e) {
@@ -234,29 +308,84 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
     }
   };
 
+  /** Retire or reinstate; a refusal (the forms still using it) shows beside the buttons as the server words it. */
+  const changeStanding = async (action: "retire" | "reinstate") => {
+    const context = action === "retire" ? "Not retired" : "Not reinstated";
+    setStanding({ busy: true, problem: null, context });
+    setNote(null);
+    try {
+      await api<ConsentText>("POST", `/api/v1/consent-texts/${encodeURIComponent(textKey)}/${action}`);
+      setStanding({ busy: false, problem: null, context });
+      setNote(action === "retire" ? "Retired: no form can ask with it now." : "Reinstated: forms can ask with it again.");
+      detail.reload();
+      onChanged();
+    } catch (e) {
+      setStanding({ busy: false, problem: e, context });
+    } finally {
+      setConfirmRetire(false);
+    }
+  };
+
   return (
     <section className="card consent-text-panel" aria-labelledby="consent-text-panel-title" data-testid="consent-text-panel">
       <div className="label-row">
         <h2 id="consent-text-panel-title">
           <code>{textKey}</code>
+          {retired && <span className="badge badge-retired">retired</span>}
         </h2>
         <span className="row-actions">
           {d && draft === null && can("settings:write") && (
-            <button
-              type="button"
-              onClick={() => {
-                setDraft(d.text);
-                setNote(null);
-              }}
-            >
-              Edit text
-            </button>
+            <>
+              <button
+                type="button"
+                disabled={retired}
+                aria-describedby={retired ? "consent-text-retired-note" : undefined}
+                onClick={() => {
+                  setDraft(d.text);
+                  setNote(null);
+                  setConfirmRetire(false);
+                }}
+              >
+                Edit text
+              </button>
+              {retired ? (
+                <button type="button" disabled={standing.busy} onClick={() => void changeStanding("reinstate")}>
+                  Reinstate
+                </button>
+              ) : (
+                !confirmRetire && (
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={() => {
+                      setConfirmRetire(true);
+                      setStanding((x) => ({ ...x, problem: null }));
+                    }}
+                  >
+                    Retire
+                  </button>
+                )
+              )}
+            </>
           )}
           <button type="button" onClick={onClose} aria-label={`Close ${textKey}`}>
             Close
           </button>
         </span>
       </div>
+      {confirmRetire && d && !retired && (
+        <div className="actions">
+          <InlineConfirm
+            label={`Confirm retiring ${textKey}`}
+            question={`Retire ${textKey}? No form can ask with it then, and it gains no version; every version stays readable.`}
+            yes="Yes, retire"
+            disabled={standing.busy}
+            onYes={() => void changeStanding("retire")}
+            onNo={() => setConfirmRetire(false)}
+          />
+        </div>
+      )}
+      <ProblemBox error={standing.problem} context={standing.context} />
       <ProblemBox error={detail.error} context="Consent text" />
       {detail.loading && !d && <Loading what="the consent text" />}
       {d && (
@@ -264,11 +393,19 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
           <p className="muted small">
             {channelLabel(d.channel)} · {purposeLabel(d.purpose)} · {d.language} · version {d.version} · {countOf(d.versions.length, "version")} in all
           </p>
-          {d.wording_version && (
+          {d.wording_version && !retired && (
             <p className="muted small">
               Consents given now name it as <code>{d.wording_version}</code>; a subscription form's wording can be taken from it.
             </p>
           )}
+          {retired && (
+            <p className="notice small" id="consent-text-retired-note" data-testid="consent-text-retired">
+              {retiredWhen(d)}. A retired text is offered to no form and keeps its words: reinstate it to write a new version.
+            </p>
+          )}
+          <p className="small" data-testid="consent-text-used-by">
+            <strong>Used by:</strong> <UsedBy forms={d.used_by} none="no form asks with this text." />
+          </p>
           {note && (
             <p className="ok" role="status">
               {note}
@@ -290,6 +427,11 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
                 Saving makes version {d.version + 1}. Version {d.version} and earlier stay as they are: consents already given keep referring to the
                 version they were given under.
               </p>
+              {reach && (
+                <p className="notice small" id="consent-text-edit-reach" data-testid="consent-text-edit-reach">
+                  {reach}
+                </p>
+              )}
               <WordingField id="consent-text-edit" label="New text" value={draft} onChange={setDraft} error={error} />
               <div className="form-actions">
                 <button type="submit" className="primary" disabled={saving || !isNewWording(d.text, draft)}>

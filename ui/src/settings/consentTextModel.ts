@@ -1,9 +1,12 @@
 // Settings → Consent texts, the pure part: the wire shapes of
 // /api/v1/consent-texts, the create form's inputs and the body it sends,
 // where a refusal's messages go (the field it names; a taken key on the key
-// field), and the labels of channels and purposes. Unit tested. The text is
-// what people agree to, so it is sent and shown exactly as typed.
+// field), the texts in use apart from the retired ones, what is said of the
+// forms a new version reaches, and the labels of channels and purposes.
+// Unit tested. The text is what people agree to, so it is sent and shown
+// exactly as typed.
 import { ApiError, formProblems } from "../api";
+import { countOf } from "../plural";
 import { PURPOSES } from "./formModel";
 
 export const CHANNELS = ["email", "sms", "push", "in_app", "phone"] as const;
@@ -33,6 +36,16 @@ export interface ConsentText {
   created_by: string | null;
   /** KEY@vN: what a consent given under this version names. */
   wording_version?: string;
+  /** When it was retired (offered to no form, gaining no version); null while in use. */
+  retired_at?: string | null;
+  retired_by?: string | null;
+  /** The forms asking with it: each shows its current version. */
+  used_by?: FormUsingText[];
+}
+
+export interface FormUsingText {
+  id: string;
+  name: string;
 }
 
 export interface ConsentTextVersion {
@@ -83,6 +96,21 @@ export function placeProblems(e: unknown, fields: readonly string[]): { fields: 
 /** The texts ordered for the list: by key. */
 export function sortedTexts(list: readonly ConsentText[]): ConsentText[] {
   return [...list].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** The texts in use and the retired ones, each by key: the page lists the retired apart. */
+export function splitRetired(list: readonly ConsentText[]): { active: ConsentText[]; retired: ConsentText[] } {
+  const sorted = sortedTexts(list);
+  return { active: sorted.filter((t) => !t.retired_at), retired: sorted.filter((t) => Boolean(t.retired_at)) };
+}
+
+/** Said before a new version is saved when forms ask with the text: they
+ * show the new words from the moment it is saved, so whoever subscribes
+ * next agrees to them. Null when no form uses it. */
+export function revisionReach(usedBy: readonly FormUsingText[] | undefined): string | null {
+  if (!usedBy || usedBy.length === 0) return null;
+  if (usedBy.length === 1) return `The form "${usedBy[0].name}" asks with this text: it will show the new words as soon as you save.`;
+  return `The ${countOf(usedBy.length, "form")} asking with this text (${usedBy.map((f) => `"${f.name}"`).join(", ")}) will show the new words as soon as you save.`;
 }
 
 /** Whether an edit would make a new version: the text differs from the

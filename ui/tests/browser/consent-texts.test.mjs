@@ -3,7 +3,10 @@
 // the 422 shows under the text field; a taken key under the key field), edits
 // it into version 2 with the note that given consents keep their version,
 // and finds both versions, verbatim, in the history, as the API holds them;
-// a marketer reads the library and its history without any button to change it.
+// a marketer and an analyst read the library, its history, the forms using a
+// text and the retired texts without any button to change them (no Edit,
+// Retire or Reinstate). Retiring and a form following a text's new version
+// are in forms.test.mjs.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
@@ -12,6 +15,8 @@ const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
 
 const MARKETER = { email: "mia.marketer@example.test", password: "marketers read consent texts" };
+const ANALYST = { email: "abe.analyst@example.test", password: "analysts read consent texts" };
+const RETIRED = "old-terms";
 const KEY = "newsletter-email-en";
 // Markup and a line break: the wording is kept and shown as typed, never as HTML.
 const V1 = "Email me the <b>Acme</b> newsletter.\nI can unsubscribe at any time.";
@@ -29,8 +34,18 @@ describe("consent texts", { skip: skip ?? false }, () => {
 
   before(async () => {
     server = await startKairos({ contacts: 50 });
-    const u = await server.api("POST", "/api/v1/users", { ...MARKETER, name: "Mia Marketer", role: "marketer" });
-    assert.equal(u.status, 201, JSON.stringify(u.body));
+    for (const [who, name, role] of [
+      [MARKETER, "Mia Marketer", "marketer"],
+      [ANALYST, "Abe Analyst", "analyst"],
+    ]) {
+      const u = await server.api("POST", "/api/v1/users", { ...who, name, role });
+      assert.equal(u.status, 201, JSON.stringify(u.body));
+    }
+    // A retired text, for the readers to find listed apart with no way to bring it back.
+    const t = await server.api("POST", "/api/v1/consent-texts", { key: RETIRED, channel: "email", purpose: "marketing", text: "Old terms." });
+    assert.equal(t.status, 201, JSON.stringify(t.body));
+    const r = await server.api("POST", `/api/v1/consent-texts/${RETIRED}/retire`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
   });
   after(async () => {
     await server?.stop();
@@ -116,22 +131,40 @@ describe("consent texts", { skip: skip ?? false }, () => {
     assert.equal(await again.getByLabel("Key").getAttribute("aria-invalid"), "true");
   });
 
-  test("a marketer reads the library and a text's history, with no button to change them", async () => {
+  /** Signs `who` in, opens the text KEY and the retired text, and finds no button that changes either. */
+  async function readOnly(who, shot) {
     if ((await server.api("GET", `/api/v1/consent-texts/${KEY}`)).status !== 200) {
       const r = await server.api("POST", "/api/v1/consent-texts", { key: KEY, channel: "email", purpose: "marketing", language: "en", text: V1 });
       assert.equal(r.status, 201, JSON.stringify(r.body));
     }
     b = await openBrowser();
     const { page } = b;
-    await signIn(page, server, MARKETER);
+    await signIn(page, server, who);
     await openLibrary(page);
-    const row = page.getByTestId(`consent-text-${KEY}`);
+    const row = page.getByRole("table", { name: "Consent texts", exact: true }).getByTestId(`consent-text-${KEY}`);
     await row.waitFor();
     await row.getByRole("button", { name: KEY }).click();
     const panel = page.getByTestId("consent-text-panel");
     await panel.getByTestId("consent-version-1").waitFor();
+    await panel.getByTestId("consent-text-used-by").getByText("no form asks with this text.").waitFor();
     assert.equal(await page.getByRole("button", { name: "New consent text" }).count(), 0);
     assert.equal(await page.getByRole("button", { name: "Edit text" }).count(), 0);
-    await b.shot("consent-texts-marketer");
+    assert.equal(await page.getByRole("button", { name: "Retire", exact: true }).count(), 0);
+
+    const retired = page.getByRole("table", { name: "Retired consent texts" }).getByTestId(`consent-text-${RETIRED}`);
+    assert.match(await retired.locator("[data-field=retired]").innerText(), / by key:/, "when and by whom (the API key it was retired with)");
+    await retired.getByRole("button", { name: RETIRED }).click();
+    await panel.getByTestId("consent-text-retired").waitFor();
+    assert.equal(await page.getByRole("button", { name: "Reinstate" }).count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Edit text" }).count(), 0);
+    await b.shot(shot);
+  }
+
+  test("a marketer reads the library, a text's history and the retired texts, with no button to change them", async () => {
+    await readOnly(MARKETER, "consent-texts-marketer");
+  });
+
+  test("an analyst reads the library with no Edit, Retire or Reinstate button", async () => {
+    await readOnly(ANALYST, "consent-texts-analyst");
   });
 });
