@@ -174,10 +174,11 @@ impl Tx {
             .bind(ws.to_string()).fetch_one(c).await)?)
     }
 
-    /// Events received at or after `since`.
+    /// Events that happened (by their timestamp, as `events_per_day` counts
+    /// them) at or after `since`: an import of old events is not "today".
     pub async fn count_events_since(&mut self, ws: WorkspaceId, since: DateTime<Utc>) -> Result<i64> {
         Ok(
-            with_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1 AND received_at >= $2")
+            with_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1 AND timestamp >= $2")
             .bind(ws.to_string()).bind(to_millis(since)).fetch_one(c).await)?,
         )
     }

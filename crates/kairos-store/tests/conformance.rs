@@ -221,6 +221,15 @@ async fn event_log_dedupes_orders_and_pages() {
         assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
         let tail = tx.events_after(ws, log[1199].seq, 5000).await.unwrap();
         assert_eq!(tail.len(), 100);
+        tx.commit().await.unwrap();
+
+        // A day's count goes by when events happened: one sent in today with a
+        // timestamp two days old counts on its own day, not today.
+        let mut tx = ts.store.begin_write().await.unwrap();
+        tx.append_events(&[event(ws, &c, "late", -2 * 86_400)]).await.unwrap();
+        assert_eq!(tx.count_events(ws).await.unwrap(), 1301, "{b:?}");
+        assert_eq!(tx.count_events_since(ws, Utc::now() - Duration::hours(24)).await.unwrap(), 1300, "{b:?}");
+        tx.commit().await.unwrap();
     }
 }
 
@@ -612,7 +621,11 @@ async fn journey_counts_follow_every_path_line_written_and_outlive_erasure() {
             counts.iter().find(|c| c.node == node).and_then(|c| c.outcomes.get(outcome).copied()).unwrap_or(0)
         };
         assert_eq!((of("start", "entered"), of("start", "passed")), (2, 3), "{b:?}: {counts:?}");
-        assert_eq!((of("mail", "failed"), of("mail", "left")), (2, 1), "{b:?}: failures count together whatever their text");
+        assert_eq!(
+            (of("mail", "failed"), of("mail", "left")),
+            (2, 1),
+            "{b:?}: failures count together whatever their text"
+        );
         let mut v1 = tx.journey_exit_lines(ws, journey, 1).await.unwrap();
         v1.sort();
         assert_eq!(
@@ -640,10 +653,12 @@ async fn journey_counts_follow_every_path_line_written_and_outlive_erasure() {
             trigger_seq: None,
         };
         tx.save_runs(&[run]).await.unwrap();
-        let before: Vec<_> = tx.journey_node_counts(ws, journey).await.unwrap().into_iter().map(|c| c.outcomes).collect();
+        let before: Vec<_> =
+            tx.journey_node_counts(ws, journey).await.unwrap().into_iter().map(|c| c.outcomes).collect();
         assert!(tx.erase_journey_rows(ws, person).await.unwrap() >= 4, "{b:?}: the run and its three lines");
         assert!(tx.path_of_run(ws, "r1").await.unwrap().is_empty(), "{b:?}");
-        let after: Vec<_> = tx.journey_node_counts(ws, journey).await.unwrap().into_iter().map(|c| c.outcomes).collect();
+        let after: Vec<_> =
+            tx.journey_node_counts(ws, journey).await.unwrap().into_iter().map(|c| c.outcomes).collect();
         assert_eq!(after, before, "{b:?}");
         tx.commit().await.unwrap();
     }

@@ -183,6 +183,7 @@ async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::Workspac
         let anon = format!("anon-{i:05}");
         let signup = now - Duration::minutes(rng.gen_range(60..150 * 24 * 60));
         let ts = |t: chrono::DateTime<Utc>| t.to_rfc3339();
+        let first_of_contact = batch.len();
         // Anonymous browsing before signing up.
         let visits_before = rng.gen_range(1..6);
         for v in 0..visits_before {
@@ -245,6 +246,14 @@ async fn populate(store: &Store, engine: &Engine, ws: kairos_core::ids::Workspac
                 }
             }
         }
+        // Sent in the order they happened, as a tracking SDK would: what is
+        // derived in log order (score histories) then reads in time order.
+        batch[first_of_contact..].sort_by_key(|m| {
+            m["timestamp"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_millis())
+        });
         batch.push(json!({"type": "identify", "userId": user, "messageId": format!("demo-{i}-ltv"), "traits": {"lifetime_value": ltv}, "timestamp": ts(now - Duration::minutes(1))}));
         if batch.len() >= 400 || i + 1 == contacts {
             n_events += batch.len();

@@ -22,7 +22,7 @@ pub struct WorkspaceView {
     pub created_at: DateTime<Utc>,
     pub contacts: i64,
     pub events: i64,
-    /// Events received in the last 24 hours.
+    /// Events that happened in the last 24 hours (by their timestamp).
     pub events_last_24h: i64,
 }
 
