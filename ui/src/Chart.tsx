@@ -86,7 +86,7 @@ export function SeriesChart({ days, series, label, height = 240 }: { days: strin
         // Whole days only: the data has one point a day.
         { stroke: "#5b6275", incrs: [1, 2, 7, 14, 30, 91, 182, 365].map((d) => d * DAY) },
         { stroke: "#5b6275", size: 64, scale: "y", values: fmt(left?.format) },
-        ...(right ? [{ stroke: "#5b6275", size: 52, scale: "r", side: 1, grid: { show: false }, values: fmt(right.format) }] : []),
+        ...(right ? [{ stroke: "#5b6275", size: 64, scale: "r", side: 1, grid: { show: false }, values: fmt(right.format) }] : []),
       ],
       series: [
         { value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toISOString().slice(0, 10)) },

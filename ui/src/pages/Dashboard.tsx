@@ -1,5 +1,6 @@
 // The dashboard: headline counts of the workspace, email sent, opened and
-// clicked over the last 30 days, events per day, the most frequent events,
+// clicked over the last 30 days, conversions and their value over the same
+// days (from the attribution report), events per day, the most frequent events,
 // what needs attention (the feed in dashboard/), and the journeys and
 // segments at a glance.
 import { useMemo } from "react";
@@ -9,6 +10,7 @@ import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../c
 import { DailyChart } from "../Chart";
 import { useCan } from "../session";
 import { EmailCard } from "../dashboard/EmailCard";
+import { ConversionsCard } from "../dashboard/ConversionsCard";
 import { NeedsAttention } from "../dashboard/NeedsAttention";
 import { countOf } from "../plural";
 
@@ -35,6 +37,7 @@ export function Dashboard() {
       <ProblemBox error={ws.error} context="Workspace" />
       <ProblemBox error={journeys.error} context="Journeys" />
       {can("reports:read") && <EmailCard />}
+      {can("reports:read") && <ConversionsCard />}
 
       <div className="grid-2">
         <div className="card">

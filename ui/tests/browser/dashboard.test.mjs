@@ -60,7 +60,7 @@ describe("the dashboard", { skip: skip ?? false }, () => {
     await b.shot("dashboard-one-contact");
   });
 
-  test("the demo's dashboard shows the Email card as the API counts it, and nothing needing attention about setup", async () => {
+  test("the demo's dashboard shows the Email and Conversions cards as the API counts them, and nothing needing attention about setup", async () => {
     const a = await activity();
     b = await openBrowser();
     const { page } = b;
@@ -75,6 +75,16 @@ describe("the dashboard", { skip: skip ?? false }, () => {
     } else {
       await card.getByRole("img", { name: /Email per day/ }).waitFor();
     }
+    // Conversions over the same days, as the attribution report counts them.
+    const report = (await server.api("GET", "/api/v1/reports/attribution")).body;
+    assert.ok(report.totals.conversions > 0, "the demo has orders in the last 30 days");
+    const conversions = page.getByTestId("conversions-card");
+    await eventually(async () => (await page.getByTestId("conversions-conversions").innerText()) !== "…", 15_000, "the conversion totals");
+    assert.equal(await page.getByTestId("conversions-conversions").innerText(), report.totals.conversions.toLocaleString("en-US"));
+    const usd = (n) => n.toLocaleString("en-US", { style: "currency", currency: report.currency, minimumFractionDigits: 0, maximumFractionDigits: 0 });
+    assert.equal(await page.getByTestId("conversions-value").innerText(), usd(report.totals.value));
+    assert.equal(await page.getByTestId("conversions-attributed").innerText(), usd(report.totals.attributed_value));
+    await conversions.getByRole("img", { name: /Conversions and their value per day/ }).waitFor();
     const feed = page.getByTestId("needs-attention");
     await feed.getByText(/^Nothing:|gave up|failed/).first().waitFor();
     assert.equal(await feed.getByTestId("attention-postal-address").count(), 0, "the demo has a postal address");
