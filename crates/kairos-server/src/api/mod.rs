@@ -139,11 +139,17 @@ pub fn path_id<T: FromStr>(raw: &str, what: &str) -> ApiResult<T> {
 
 /// The `limit` query parameter.
 pub fn limit(raw: Option<&String>) -> ApiResult<i64> {
+    whole_number(raw, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+}
+
+/// A whole-number query parameter `name` within `min..=max`, or `default`
+/// when absent; anything else is refused naming the bounds.
+pub fn whole_number(raw: Option<&String>, name: &str, min: i64, max: i64, default: i64) -> ApiResult<i64> {
     match raw {
-        None => Ok(DEFAULT_LIMIT),
+        None => Ok(default),
         Some(s) => match s.parse::<i64>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(Problem::invalid("limit", format!("must be a whole number from 1 to {MAX_LIMIT}, got {s:?}"))),
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(Problem::invalid(name, format!("must be a whole number from {min} to {max}, got {s:?}"))),
         },
     }
 }

@@ -123,14 +123,7 @@ pub async fn contact_conversion(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ContactConversion>> {
     let id = ContactId(path_id(&id, "contact")?);
-    let top = match q.get("top") {
-        None => 5,
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=50).contains(n))
-            .ok_or_else(|| Problem::invalid("top", format!("must be a whole number from 1 to 50, got {t:?}")))?,
-    };
+    let top = super::whole_number(q.get("top"), "top", 1, 50, 5)? as usize;
     match s.engine.contact_conversion(who.ws(), id, q.get("event").map(String::as_str), top).await {
         Ok(c) => Ok(Json(c)),
         Err(ConversionError::Invalid(m)) if m.starts_with("no contact") => Err(Problem::not_found(m)),
@@ -285,12 +278,7 @@ pub async fn conversion_scores(
         .conversion_model(who.ws(), q.get("event").map(String::as_str))
         .await?
         .ok_or_else(|| conversion_problem(ConversionError::NoModel))?;
-    let limit = match q.get("limit") {
-        None => super::DEFAULT_LIMIT,
-        Some(l) => l.parse::<i64>().ok().filter(|n| (1..=super::MAX_LIMIT).contains(n)).ok_or_else(|| {
-            Problem::invalid("limit", format!("must be a whole number from 1 to {}, got {l:?}", super::MAX_LIMIT))
-        })?,
-    };
+    let limit = super::limit(q.get("limit"))?;
     let before = match q.get("cursor") {
         None => None,
         Some(c) => {

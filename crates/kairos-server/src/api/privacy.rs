@@ -157,13 +157,7 @@ fn audit_filter(q: &HashMap<String, String>, max: i64) -> ApiResult<AuditFilter>
             Some((at.parse::<i64>().map_err(|_| bad())?, id.to_string()))
         }
     };
-    let limit = match q.get("limit") {
-        None => super::DEFAULT_LIMIT.min(max),
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if (1..=max).contains(&n) => n,
-            _ => return Err(Problem::invalid("limit", format!("must be a whole number from 1 to {max}, got {s:?}"))),
-        },
-    };
+    let limit = super::whole_number(q.get("limit"), "limit", 1, max, super::DEFAULT_LIMIT.min(max))?;
     Ok(AuditFilter {
         action: q.get("action").cloned().filter(|s| !s.is_empty()),
         who: q.get("who").cloned().filter(|s| !s.is_empty()),

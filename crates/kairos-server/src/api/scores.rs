@@ -177,18 +177,7 @@ pub async fn contact_history(
             Err(_) => return Err(Problem::invalid("cursor", format!("not a cursor this API returned: {c:?}"))),
         },
     };
-    let limit = match q.get("limit") {
-        None => super::DEFAULT_LIMIT,
-        Some(l) => match l.parse::<i64>() {
-            Ok(n) if (1..=super::MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(Problem::invalid(
-                    "limit",
-                    format!("must be a whole number from 1 to {}, got {l:?}", super::MAX_LIMIT),
-                ))
-            }
-        },
-    };
+    let limit = super::limit(q.get("limit"))?;
     let rows = s.engine.score_history(who.ws(), id, q.get("score").map(String::as_str), before, limit).await?;
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id.clone())).flatten();
     Ok(Json(json!({"data": rows, "next_cursor": next})))

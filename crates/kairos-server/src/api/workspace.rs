@@ -3,6 +3,7 @@
 //! the catalogue of its events (names, properties, frequent values) that
 //! the builders' pickers offer.
 
+use super::whole_number;
 use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
@@ -142,8 +143,8 @@ pub async fn event_catalog(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<EventCatalogView>> {
     let (days, _, first) = window(&s, &q)?;
-    let sample = bounded(&q, "sample", 100, 100_000, 20_000)?;
-    let values = bounded(&q, "values", 1, 50, 10)?;
+    let sample = whole_number(q.get("sample"), "sample", 100, 100_000, 20_000)?;
+    let values = whole_number(q.get("values"), "values", 1, 50, 10)?;
     let since = DateTime::<Utc>::from_timestamp_millis(first * 86_400_000).unwrap_or_default();
     let mut tx = s.engine.store().begin().await?;
     let top = tx.top_event_names(who.ws(), since, 500).await?;
@@ -187,21 +188,10 @@ pub async fn event_catalog(
     Ok(Json(EventCatalogView { days, sampled: recent.len(), events }))
 }
 
-/// A whole-number query parameter within bounds, or its default.
-fn bounded(q: &HashMap<String, String>, name: &str, min: i64, max: i64, default: i64) -> ApiResult<i64> {
-    match q.get(name) {
-        None => Ok(default),
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(Problem::invalid(name, format!("must be a whole number from {min} to {max}, got {v:?}"))),
-        },
-    }
-}
-
 /// The `days` parameter (1 to 366, default 30) as (days, today, first day),
 /// days counted since the epoch (UTC).
 fn window(s: &AppState, q: &HashMap<String, String>) -> ApiResult<(i64, i64, i64)> {
-    let days = bounded(q, "days", 1, 366, 30)?;
+    let days = whole_number(q.get("days"), "days", 1, 366, 30)?;
     let today = s.engine.clock().now().timestamp_millis().div_euclid(86_400_000);
     Ok((days, today, today - days + 1))
 }
