@@ -1,4 +1,5 @@
-// Small building blocks every page uses: the loading indicator, the box
+// Small building blocks every page uses: the loading indicator (alone, or
+// over blank rows or lines that keep the room of what loads), the box
 // that shows an API problem where the action happened, page headers, form
 // fields with their server errors, a copy button, an inline "are you sure?",
 // the button that loads a list's older pages, a row of tabs, a sortable
@@ -11,6 +12,39 @@ export function Loading({ what }: { what: string }) {
   return (
     <div className="loading" role="status" aria-live="polite">
       <span className="spinner" aria-hidden="true" /> Loading {what}…
+    </div>
+  );
+}
+
+/** The loading indicator over `rows` blank table rows, under a table's
+ * head while its rows load: the room a page of them takes, so that what is
+ * below the table (its pager) stays where it will be. Blank rows are not in
+ * the table itself, which holds only what arrived. */
+export function SkeletonRows({ rows, what }: { rows: number; what: string }) {
+  return (
+    <div className="skeleton skeleton-rows">
+      <Loading what={what} />
+      {Array.from({ length: rows }, (_, i) => (
+        <div key={i} className="skeleton-row" aria-hidden="true" />
+      ))}
+    </div>
+  );
+}
+
+/** The loading indicator over `lines` blank lines of a `ul.plain` list
+ * (`className` the list's own, for the same line height): the room of the
+ * items expected, so that what is below the list stays where it will be. */
+export function SkeletonLines({ lines, what, className = "plain" }: { lines: number; what: string; className?: string }) {
+  return (
+    <div className="skeleton">
+      <Loading what={what} />
+      <ul className={className} aria-hidden="true">
+        {Array.from({ length: lines }, (_, i) => (
+          <li key={i} className="skeleton-line">
+            {"\u00a0"}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }

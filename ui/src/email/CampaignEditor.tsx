@@ -13,10 +13,11 @@ import { formatNumber, formatWhen, InlineConfirm, Loading, PageHeader, ProblemBo
 import { BarChart } from "../Chart";
 import { csvName, csvSections, emailCsvSections, TOTAL_ROWS } from "../reports/emailReport";
 import { CsvButton, EmailDaysChart, Funnel, HealthRates, LinkTable } from "../reports/EmailActivity";
-import { useNames } from "./Campaigns";
+import { useNames, type Names } from "./Campaigns";
 import {
   actionsFor,
   definitionOf,
+  detailWithNames,
   EMPTY_FORM,
   formOf,
   isLive,
@@ -41,6 +42,8 @@ export function CampaignEditor() {
   const loaded = useApi<Campaign>(isNew ? null : `/api/v1/email/campaigns/${id}`, { pollMs: live ? POLL_MS : undefined });
   const [campaign, setCampaign] = useState<Campaign | null>(null);
   const [form, setForm] = useState<CampaignForm | null>(isNew ? EMPTY_FORM : null);
+  // Asked for once here, for the header, the editor and the report.
+  const names = useNames();
 
   useEffect(() => {
     if (!loaded.data) return;
@@ -77,9 +80,14 @@ export function CampaignEditor() {
       >
         <Link to="/email/campaigns">All campaigns</Link>
       </PageHeader>
-      {campaign?.detail && <p className="muted" data-testid="campaign-detail">{campaign.detail}{campaign.winner ? ` · winner: ${campaign.winner}` : ""}</p>}
-      {campaign && status !== "draft" && can("reports:read") && <Report campaign={campaign} />}
-      <Editor form={form} setForm={setForm} campaign={campaign} editable={status === "draft" && can("marketing:write")} onSaved={adopt} />
+      {campaign?.detail && (
+        <p className="muted" data-testid="campaign-detail">
+          {detailWithNames(campaign.detail, campaign.definition, names.template)}
+          {campaign.winner ? ` · winner: ${names.template(campaign.winner)}` : ""}
+        </p>
+      )}
+      {campaign && status !== "draft" && can("reports:read") && <Report campaign={campaign} names={names} />}
+      <Editor form={form} setForm={setForm} campaign={campaign} editable={status === "draft" && can("marketing:write")} onSaved={adopt} names={names} />
     </section>
   );
 }
@@ -90,15 +98,16 @@ function Editor({
   campaign,
   editable,
   onSaved,
+  names,
 }: {
   form: CampaignForm;
   setForm: (f: CampaignForm) => void;
   campaign: Campaign | null;
   editable: boolean;
   onSaved: (c: Campaign) => void;
+  names: Names;
 }) {
   const can = useCan();
-  const names = useNames();
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -431,8 +440,7 @@ const OUTCOMES: [keyof CampaignTotals, string][] = [
   ["complained", "Complaints"],
 ];
 
-function Report({ campaign }: { campaign: Campaign }) {
-  const names = useNames();
+function Report({ campaign, names }: { campaign: Campaign; names: Names }) {
   const report = useApi<CampaignReport>(`/api/v1/email/campaigns/${campaign.id}/report`, { pollMs: isLive(campaign.status) ? POLL_MS : undefined });
   const labels = useMemo(() => OUTCOMES.map(([, l]) => l), []);
   const values = useMemo(() => OUTCOMES.map(([k]) => report.data?.totals[k] ?? 0), [report.data]);

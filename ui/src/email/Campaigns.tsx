@@ -8,6 +8,9 @@ import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge 
 import { templatesOf, type Campaign, type CampaignReport } from "./campaign";
 import type { EmailTemplate } from "./types";
 
+/** What useNames gives, for the parts of a page that share one. */
+export type Names = ReturnType<typeof useNames>;
+
 /** Names for ids: templates may be given by id or name, audiences by id. */
 export function useNames() {
   const templates = useApi<{ data: EmailTemplate[] }>("/api/v1/email/templates");

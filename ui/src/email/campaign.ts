@@ -1,8 +1,8 @@
 // Broadcast campaigns as the UI handles them: the wire shapes of
 // /api/v1/email/campaigns, the editor's form state read from and written
 // back to a campaign definition, where each server problem path belongs in
-// the form, and which actions a campaign's status allows. Pure, so it is
-// unit tested.
+// the form, which actions a campaign's status allows, and the server's
+// account of it with its templates named. Pure, so it is unit tested.
 import type { EmailTotals } from "./types";
 import type { EmailDay, LinkClicks } from "../reports/emailReport";
 
@@ -243,4 +243,16 @@ export function isLive(status: CampaignStatus): boolean {
 /** The templates a definition sends. */
 export function templatesOf(d: CampaignDefinition): string[] {
   return d.template ? [d.template] : (d.ab?.variants ?? []);
+}
+
+/** The server's account of a campaign (`detail`: an A/B test's winner and
+ * each variant's tally) names each template as the definition gave it, by
+ * id or by name; here each is named by `name` (an id's template name), as
+ * the report's variants are. */
+export function detailWithNames(detail: string, d: CampaignDefinition, name: (template: string) => string): string {
+  // Longest first, so that no template's id or name is replaced inside another's.
+  const given = [...new Set(templatesOf(d))].sort((a, b) => b.length - a.length);
+  // One pass over the text: a name put in is not looked at again.
+  const pattern = given.filter((t) => t !== "" && name(t) !== t).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return pattern.length === 0 ? detail : detail.replace(new RegExp(pattern.join("|"), "g"), (t) => name(t));
 }

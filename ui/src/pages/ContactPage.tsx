@@ -4,11 +4,12 @@
 // of converting by the current conversion model with what drives it, and the
 // event timeline (refreshed while the
 // page is open); and, for roles with privacy:rights, the person's export and
-// erasure.
+// erasure. Parts that load on their own keep room for what they will show,
+// so the page does not move as they arrive.
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { contactName, useApi, usePaged, type Contact, type Journey, type TimelineEvent } from "../api";
-import { formatWhen, Loading, LoadMore, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { formatWhen, Loading, LoadMore, PageHeader, ProblemBox, SkeletonLines, StatusBadge } from "../components";
 import { useCan } from "../session";
 import { ContactScores } from "../scores/ContactScores";
 import { ContactConversion } from "../models/ContactConversion";
@@ -100,7 +101,7 @@ export function ContactPage() {
         </div>
         <div className="card">
           <h2>Segments and lists</h2>
-          {segments.loading && !segments.data && <Loading what="memberships" />}
+          {segments.loading && !segments.data && <SkeletonLines lines={1} what="memberships" />}
           <ProblemBox error={segments.error} />
           {segments.data && segments.data.segments.length === 0 && <p className="muted">In no segment.</p>}
           <ul className="plain" aria-label="Segment memberships">
@@ -115,7 +116,7 @@ export function ContactPage() {
 
 
           <h2>Journeys</h2>
-          {runs.loading && !runs.data && <Loading what="journeys" />}
+          {runs.loading && !runs.data && <SkeletonLines lines={1} what="journeys" />}
           <ProblemBox error={runs.error} />
           {runs.data && runs.data.data.length === 0 && <p className="muted">Not in any journey.</p>}
           <ul className="plain" aria-label="Journey runs">

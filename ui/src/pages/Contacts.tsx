@@ -4,12 +4,13 @@
 // time with next/previous over the API's cursors. The filters and the order
 // live in the page address, so a filtered, sorted list can be shared or
 // reloaded; the server's explanation of a filter or order it refuses is
-// shown at that filter, or above the table.
+// shown at that filter, or above the table. While a page loads, blank rows
+// keep its room, so the pager under the table does not jump.
 import { useEffect, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, contactName, formProblems, useApi, type Contact, type Page } from "../api";
 import { SearchPicker } from "../SearchPicker";
-import { formatWhen, Loading, PageHeader, ProblemBox, SortHeader } from "../components";
+import { formatWhen, PageHeader, ProblemBox, SkeletonRows, SortHeader } from "../components";
 import {
   activeFilters,
   apiQuery,
@@ -217,7 +218,7 @@ export function Contacts() {
             ))}
           </tbody>
         </table>
-        {page.loading && <Loading what="contacts" />}
+        {page.loading && !page.data && <SkeletonRows rows={PAGE_SIZE} what="contacts" />}
         {page.data && page.data.data.length === 0 && (
           <div className="empty" role="status" data-testid="no-contacts">
             {filtering ? (
@@ -381,8 +382,9 @@ function FieldFilters({
           </div>
         );
       })}
-      {next && (
-        <button type="button" onClick={() => onChange([...value, next], false)}>
+      {/* Shown, disabled, while the definitions load: appearing later, its line would push the table down. */}
+      {(next || !loaded) && (
+        <button type="button" disabled={!next} onClick={() => next && onChange([...value, next], false)}>
           + Field filter
         </button>
       )}

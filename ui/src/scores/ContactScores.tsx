@@ -1,13 +1,15 @@
 // A contact's lead scores, for the contact page: each score's value now
 // (decay applied), the highest threshold reached, and how much comes from
 // behaviour and from attributes; and the history of changes, newest first,
-// refreshed while the page is open, older pages on demand.
+// refreshed while the page is open, older pages on demand. The values and
+// the history are asked for at once, and the card keeps room for them
+// until both have come.
 import { useState } from "react";
 import { Link } from "react-router";
 import { useApi, usePaged } from "../api";
 import { formatWhen, Loading, LoadMore, ProblemBox } from "../components";
 import { useCan } from "../session";
-import { formatDelta, formatScore, type ContactScore, type ScoreChange } from "./score";
+import { formatDelta, formatScore, newestFirst, type ContactScore, type ScoreChange } from "./score";
 import { plural } from "../plural";
 
 const HISTORY_PAGE = 20;
@@ -18,8 +20,15 @@ export function ContactScores({ base }: { base: string }) {
   // Definitions are marketing's: only roles that may read them get a link.
   const definitions = useCan()("marketing:read");
   const list = scores.data?.data ?? [];
+  const query = `${base}/scores/history?limit=${HISTORY_PAGE}${which ? `&score=${encodeURIComponent(which)}` : ""}`;
+  const history = usePaged<ScoreChange>(query, (cursor) => `${query}&cursor=${encodeURIComponent(cursor)}`, { pollMs: 10000 });
+  const waiting = (r: { data?: unknown; error?: unknown }) => r.data === undefined && !r.error;
+  // Until both have come the card keeps the room of a value and a few
+  // changes (.contact-scores.pending): the cards below it stay out of a
+  // laptop's first screen, so a long history arriving moves nothing in view.
+  const pending = waiting(scores) || (list.length > 0 && waiting(history.first));
   return (
-    <div className="card" data-testid="contact-scores">
+    <div className={pending ? "card contact-scores pending" : "card contact-scores"} data-testid="contact-scores" aria-busy={pending}>
       <h2>Scores</h2>
       {scores.loading && !scores.data && <Loading what="scores" />}
       <ProblemBox error={scores.error} context="Scores" />
@@ -61,7 +70,7 @@ export function ContactScores({ base }: { base: string }) {
               </label>
             )}
           </div>
-          <ScoreHistory base={base} score={which} showScore={list.length > 1 && !which} />
+          <ScoreHistory feed={history} showScore={list.length > 1 && !which} />
         </>
       )}
     </div>
@@ -69,10 +78,10 @@ export function ContactScores({ base }: { base: string }) {
 }
 
 /** The changes of one score (or all), newest first; the first page refreshed, older pages kept. */
-function ScoreHistory({ base, score, showScore }: { base: string; score: string; showScore: boolean }) {
-  const query = `${base}/scores/history?limit=${HISTORY_PAGE}${score ? `&score=${encodeURIComponent(score)}` : ""}`;
-  const feed = usePaged<ScoreChange>(query, (cursor) => `${query}&cursor=${encodeURIComponent(cursor)}`, { pollMs: 10000 });
-  const { first, items: changes } = feed;
+function ScoreHistory({ feed, showScore }: { feed: ReturnType<typeof usePaged<ScoreChange>>; showScore: boolean }) {
+  const { first } = feed;
+  // Sorted here too: the caption promises newest first, whatever order the pages came in.
+  const changes = newestFirst(feed.items);
   return (
     <>
       {first.loading && !first.data && <Loading what="score history" />}

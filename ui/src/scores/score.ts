@@ -2,8 +2,8 @@
 // of a contact's scores and history, the editor's state read from and
 // written back to a score definition (event rules use the segment builder's
 // property filters, attribute rules its condition tree), where each server
-// problem path belongs in the editor, and how values are shown. Pure, so it
-// is unit tested.
+// problem path belongs in the editor, how values are shown, and the order
+// a contact's history is shown in. Pure, so it is unit tested.
 import {
   emptyCondition,
   emptyGroup,
@@ -237,4 +237,11 @@ export function formatDelta(d: number): string {
 export function thresholdsText(def: ScoreDefinition): string {
   const t = [...(def.thresholds ?? [])].sort((a, b) => a.value - b.value);
   return t.length ? t.map((x) => `${x.name} ${formatScore(x.value)}`).join(" · ") : "—";
+}
+
+/** A contact's score changes newest first, by `at`, whatever order they
+ * came in: pages of history joined, or a server that answered otherwise.
+ * Changes at the same moment keep their order. */
+export function newestFirst(changes: readonly ScoreChange[]): ScoreChange[] {
+  return [...changes].sort((a, b) => b.at - a.at);
 }

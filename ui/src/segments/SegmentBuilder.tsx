@@ -4,12 +4,15 @@
 // /api/v1/segments/preview, debounced as the rule is edited; no sample for
 // roles that may not read people); save (create or new version), with the
 // server's validation errors shown on the condition at fault; members and
-// a CSV download for a saved segment.
+// a CSV download for a saved segment. The page shows once its rule can be
+// (the segment and the fields, segments and lists its pickers need), and
+// keeps room for the sample and the members while they load, so that
+// nothing moves as they arrive.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { useCan, useSession } from "../session";
 import { api, ApiError, contactName, download, useApi, type Contact, type Page, type Segment } from "../api";
-import { formatNumber, Loading, PageHeader, ProblemBox, StatusBadge } from "../components";
+import { formatNumber, Loading, PageHeader, ProblemBox, SkeletonLines, StatusBadge } from "../components";
 import { useCatalog } from "./catalog";
 import { EventCatalogProvider, EventCatalogStatus } from "./EventCatalog";
 import { RuleEditor } from "./RuleEditor";
@@ -20,6 +23,8 @@ const PREVIEW_DELAY_MS = 400;
 /** How many matching contacts the live preview shows. */
 const SAMPLE_SIZE = 10;
 const NO_NAMES: string[] = [];
+/** How many members of a saved segment are listed. */
+const MEMBERS_SHOWN = 10;
 
 export function SegmentBuilder() {
   const { id } = useParams();
@@ -62,6 +67,7 @@ export function SegmentBuilder() {
   const ruleText = JSON.stringify(json);
 
   const incomplete = isIncomplete(rule);
+  const savedCount = saved.data?.count ?? 0;
   const preview = usePreview(catalog && hasCondition(rule) && !incomplete ? ruleText : null, people ? SAMPLE_SIZE : 0);
 
   // Problems from the preview or the last save, shown on the condition they name.
@@ -100,13 +106,22 @@ export function SegmentBuilder() {
     }
   }
 
-  if (!isNew && saved.loading && !saved.data) return <Loading what="the segment" />;
   if (!isNew && saved.error && !saved.data)
     return (
       <section>
         <PageHeader title="Segment" />
         <ProblemBox error={saved.error} />
       </section>
+    );
+
+  // The event catalogue loads meanwhile (for the pickers, which work without
+  // it). A saved segment waits for its rule in the form too: shown a frame
+  // early, the blank rule's one condition grew into the saved rule.
+  if ((!isNew && loadedId !== id) || (!catalog && !catalogError))
+    return (
+      <EventCatalogProvider extra={NO_NAMES}>
+        <Loading what={isNew ? "fields, events and segments" : "the segment"} />
+      </EventCatalogProvider>
     );
 
   return (
@@ -133,10 +148,12 @@ export function SegmentBuilder() {
             </div>
           </div>
           <div className="card">
-            <h2>Rule</h2>
+            {/* The events' loading is said beside the title, where its going moves nothing. */}
+            <div className="card-head">
+              <h2>Rule</h2>
+              <EventCatalogStatus />
+            </div>
             <ProblemBox error={catalogError} context="Loading fields and segments" />
-            {!catalog && !catalogError && <Loading what="fields, events and segments" />}
-            <EventCatalogStatus />
             {catalog && (
               // A disabled fieldset disables every input of the rule; readOnly drops the add and remove buttons.
               <fieldset disabled={!editable} className="plain">
@@ -155,7 +172,7 @@ export function SegmentBuilder() {
             <div className="live-count" aria-live="polite" data-testid="live-count">
               {preview.count === null ? "—" : formatNumber(preview.count)}
             </div>
-            <div className="muted small" data-testid="live-count-state">
+            <div className="muted small live-count-state" data-testid="live-count-state">
               {!hasCondition(rule)
                 ? "Add a condition to count contacts."
                 : incomplete
@@ -167,7 +184,13 @@ export function SegmentBuilder() {
                     : ""}
             </div>
             <ProblemBox error={preview.error} context="The rule cannot be counted" />
-            {people && preview.sample && preview.count !== null && preview.count > 0 && <PreviewSample sample={preview.sample} count={preview.count} pending={preview.pending} />}
+            {people && preview.sample && preview.count !== null && preview.count > 0 ? (
+              <PreviewSample sample={preview.sample} count={preview.count} pending={preview.pending} />
+            ) : (
+              // A saved segment's first count will most likely match its
+              // saved count: room for that sample meanwhile.
+              people && preview.pending && preview.sample === null && savedCount > 0 && <SampleRoom count={savedCount} />
+            )}
             <hr />
             {editable ? (
               <button type="button" className="primary" onClick={save} disabled={saving || !catalog}>
@@ -187,11 +210,16 @@ export function SegmentBuilder() {
   );
 }
 
+/** The title over a sample of `shown` of the `count` contacts matching. */
+function sampleTitle(shown: number, count: number): string {
+  return `${shown < count ? `A sample of ${countOf(shown, "contact")}` : plural(count, "The contact", "The contacts")} matching now`;
+}
+
 /** The contacts of the live preview's random sample, each a link to their page. */
 function PreviewSample({ sample, count, pending }: { sample: Contact[]; count: number; pending: boolean }) {
   return (
     <div className={pending ? "preview-sample stale" : "preview-sample"} data-testid="preview-sample" aria-busy={pending}>
-      <h3>{sample.length < count ? `A sample of ${countOf(sample.length, "contact")}` : plural(count, "The contact", "The contacts")} matching now</h3>
+      <h3>{sampleTitle(sample.length, count)}</h3>
       <ul className="plain small">
         {sample.map((c) => (
           <li key={c.id}>
@@ -206,6 +234,18 @@ function PreviewSample({ sample, count, pending }: { sample: Contact[]; count: n
   );
 }
 
+/** Blank room for the sample of `count` matching contacts, until it comes:
+ * the same title (which may take two lines) and as many lines. */
+function SampleRoom({ count }: { count: number }) {
+  const shown = Math.min(count, SAMPLE_SIZE);
+  return (
+    <div className="preview-sample" aria-hidden="true">
+      <h3>{sampleTitle(shown, count)}</h3>
+      <SkeletonLines lines={shown} what="a sample" className="plain small" />
+    </div>
+  );
+}
+
 /** The debounced live count of a rule (given as JSON text; null: nothing to
  * count), with a random sample of `sample` matching contacts when above 0. */
 function usePreview(ruleText: string | null, sample: number) {
@@ -213,17 +253,21 @@ function usePreview(ruleText: string | null, sample: number) {
   const [contacts, setContacts] = useState<Contact[] | null>(null);
   const [elapsed, setElapsed] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [pending, setPending] = useState(false);
+  // What the shown answer is for. Pending is known in the render that
+  // brings a new rule, not one effect later: room kept for the sample from
+  // that render on is there before anything below it is painted.
+  const [answered, setAnswered] = useState<string | null>(null);
+  const key = ruleText === null ? null : `${sample} ${ruleText}`;
+  const pending = key !== null && answered !== key;
   const seq = useRef(0);
   useEffect(() => {
     if (ruleText === null) {
       setCount(null);
       setContacts(null);
       setError(null);
-      setPending(false);
       return;
     }
-    setPending(true);
+    const asked = `${sample} ${ruleText}`;
     const mine = ++seq.current;
     const ctl = new AbortController();
     const t = window.setTimeout(() => {
@@ -235,14 +279,14 @@ function usePreview(ruleText: string | null, sample: number) {
           setContacts(r.sample ?? null);
           setElapsed(r.elapsed_ms);
           setError(null);
-          setPending(false);
+          setAnswered(asked);
         })
         .catch((e) => {
           if ((e as Error).name === "AbortError" || mine !== seq.current) return;
           setError(e);
           setCount(null);
           setContacts(null);
-          setPending(false);
+          setAnswered(asked);
         });
     }, PREVIEW_DELAY_MS);
     return () => {
@@ -262,8 +306,10 @@ function SavedSegment({ segment, reload }: { segment: Segment; reload: () => voi
   }, [building, reload]);
   // Who is in it is personal data: roles without people:read see the count only.
   const people = useCan()("people:read");
-  const members = useApi<Page<Contact>>(building || !people ? null : `/api/v1/segments/${segment.id}/members?limit=10&v=${segment.version}`);
+  const members = useApi<Page<Contact>>(building || !people ? null : `/api/v1/segments/${segment.id}/members?limit=${MEMBERS_SHOWN}&v=${segment.version}`);
   const [dlError, setDlError] = useState<unknown>(null);
+  // How many the list will show: room for them while it loads.
+  const expected = Math.min(segment.count ?? 0, MEMBERS_SHOWN);
 
   async function downloadCsv() {
     setDlError(null);
@@ -288,7 +334,12 @@ function SavedSegment({ segment, reload }: { segment: Segment; reload: () => voi
         </p>
       )}
       {segment.error && <p className="problem-detail">{segment.error}</p>}
-      {members.loading && !members.data && <Loading what="members" />}
+      {members.loading && !members.data && expected > 0 && (
+        <>
+          <h4>Members of the saved version</h4>
+          <SkeletonLines lines={expected} what="members" className="plain small" />
+        </>
+      )}
       <ProblemBox error={members.error} context="Members" />
       {members.data && members.data.data.length > 0 && (
         <>

@@ -10,9 +10,11 @@
 // (ascending, then descending) to exactly the API's pages for that sort,
 // paged with the API's cursors for it; the order stays in the address with
 // the filters, and an order the server does not know shows its explanation.
+// The list and a contact's page keep their layout while they load, at laptop
+// and tablet widths.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
+import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos, steadyLayout } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -292,6 +294,32 @@ describe("contacts list filters", { skip: skip ?? false }, () => {
     assert.deepEqual(sent.filter((x) => madeIn.get(x.cursor) !== x.sort), [], "every cursor went with the order it was made in");
     assert.deepEqual(b.refusals.filter((r) => r.includes("/api/v1/contacts")), [], "the server refused no contact list the page asked for");
   });
+
+  for (const [width, height] of [[1366, 900], [768, 1024]]) {
+    test(`at ${width} px the list and a contact's page do not move while they load`, async (t) => {
+      b = await openBrowser({ width, height });
+      const { page } = b;
+      await signIn(page, server);
+      // Loaded afresh (page.goto), as from a link: the shifts of a click's navigation would not count.
+      await page.goto(`${server.url}/contacts`);
+      const first = await showsApiPage(page, "", "the first page");
+      await page.waitForLoadState("networkidle");
+      await steadyLayout(b, "the contacts list", { t });
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "no sideways scrolling");
+
+      // The contact with the longest score history of this page: the most that arrives late.
+      let longest = { id: first.data[0].id, changes: -1 };
+      for (const c of first.data) {
+        const changes = (await server.api("GET", `/api/v1/contacts/${c.id}/scores/history?limit=20`)).body.data.length;
+        if (changes > longest.changes) longest = { id: c.id, changes };
+      }
+      await page.goto(`${server.url}/contacts/${longest.id}`);
+      await page.getByTestId("score-history").waitFor();
+      await page.locator(".timeline li").first().waitFor();
+      await page.waitForLoadState("networkidle");
+      await steadyLayout(b, "a contact's page", { t });
+    });
+  }
 
   test("an order the server does not know shows its explanation above the table, and a way back", async () => {
     b = await openBrowser();

@@ -1,7 +1,8 @@
 // Test harness of the browser tests: starts the real `kairos` binary with
 // demo data on a temporary data directory and a free port, launches
 // Debian's Chromium through playwright-core, calls the REST API directly to
-// check what the UI shows, and saves screenshots to ui/test-results/.
+// check what the UI shows, measures how much a page moves while it loads
+// (layout shift), and saves screenshots to ui/test-results/.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -122,6 +123,11 @@ async function sendTracking(banner, path, message) {
   if (r.status !== 200) throw new Error(`tracking refused: ${r.status} ${await r.text()}`);
 }
 
+/** The most a page may move while it loads: its layout shift (the sum of
+ * every shift not caused by input) stays below this. Browsers call under
+ * 0.1 good; the UI aims at half that. */
+export const MAX_LAYOUT_SHIFT = 0.05;
+
 /** Chromium with a page that records console errors and uncaught exceptions. */
 export async function openBrowser({ width = 1366, height = 900 } = {}) {
   mkdirSync(resultsDir, { recursive: true });
@@ -185,6 +191,41 @@ export async function openBrowser({ width = 1366, height = 900 } = {}) {
       await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
     },
   };
+}
+
+/** Assert that `b`'s page moved less than MAX_LAYOUT_SHIFT since its
+ * document loaded (or since the `from`-th shift, a count an earlier call
+ * returned), once it has settled; report the figure as a diagnostic of test
+ * context `t` if given. Call it when what `what` names has loaded (after
+ * a page.goto: a navigation by click is input, and its shifts not counted).
+ * Returns the number of shifts so far, to measure from there next. */
+export async function steadyLayout(b, what, { from = 0, t } = {}) {
+  // The browser keeps the document's layout shifts (up to 150) for an
+  // observer that asks for them (buffered): read then, not recorded from
+  // the start by a script put in every frame, which sandboxed frames (email
+  // previews) refuse with a console error. Shifts within half a second of a
+  // click or key are the user's doing (hadRecentInput): not counted.
+  const all = await b.page.evaluate(async () => {
+    // A shift is reported after the frame that made it: let two pass.
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const observer = new PerformanceObserver(() => {});
+    observer.observe({ type: "layout-shift", buffered: true });
+    const entries = observer.takeRecords();
+    observer.disconnect();
+    const name = (n) =>
+      !n ? "?" : n.dataset?.testid ? `[data-testid=${n.dataset.testid}]` : `${n.nodeName.toLowerCase()}${typeof n.className === "string" && n.className.trim() ? "." + n.className.trim().split(/\s+/).join(".") : ""}`;
+    return entries
+      .filter((e) => !e.hadRecentInput)
+      .map((e) => ({ value: e.value, at: Math.round(e.startTime), moved: e.sources.map((s) => `${name(s.node)} ${Math.round(s.previousRect.y)}→${Math.round(s.currentRect.y)}`) }));
+  });
+  const shifts = all.slice(from);
+  const total = shifts.reduce((a, s) => a + s.value, 0);
+  const size = b.page.viewportSize();
+  const moves = shifts.map((s) => `\n  ${s.value.toFixed(4)} at ${s.at} ms: ${s.moved.join(", ")}`).join("");
+  // A diagnostic is one line: the shifts go on it with " | " between them.
+  t?.diagnostic(`layout shift of ${what} at ${size.width} px: ${total.toFixed(4)}${moves.replace(/\n {2}/g, " | ")}`);
+  assert.ok(total < MAX_LAYOUT_SHIFT, `${what} moved while loading at ${size.width} px: layout shift ${total.toFixed(3)}, at most ${MAX_LAYOUT_SHIFT}:${moves}`);
+  return all.length;
 }
 
 /** The calls among `calls` ("GET /api/v1/…") that the server's OpenAPI document does not list. */

@@ -3,12 +3,14 @@
 // properties and one of that property's frequent values are picked from the
 // event catalogue (GET /api/v1/workspace/events), the live count equals the
 // API's preview of the same rule, and the contacts in the sample really
-// match; an analyst sees the count but no sample (and is never refused); the
-// journey builder's trigger offers the same names and properties, picked
-// with the keyboard, and saves the trigger's property filter.
+// match; a saved segment, with its sample and members, does not move while
+// it loads, at laptop and tablet widths; an analyst sees the count but no
+// sample (and is never refused); the journey builder's trigger offers the
+// same names and properties, picked with the keyboard, and saves the
+// trigger's property filter.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
+import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos, steadyLayout } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -258,7 +260,26 @@ describe("event pickers from the catalogue and the live sample", { skip: skip ??
     await b.shot("pickers-catalogue-failed");
   });
 
-  test("an analyst sees the live count of a segment but no sample, and is never refused", async () => {
+  for (const [width, height] of [[1366, 900], [768, 1024]]) {
+    test(`at ${width} px a saved segment with its sample and members does not move while it loads`, async (t) => {
+      const seg = (await server.api("GET", "/api/v1/segments")).body.data.find((s) => s.count > 0);
+      assert.ok(seg, "a demo segment with members");
+      b = await openBrowser({ width, height });
+      const { page } = b;
+      await signIn(page, server);
+      await page.goto(`${server.url}/segments/${seg.id}`);
+      const expected = (await server.api("POST", "/api/v1/segments/preview", { rule: seg.rule })).body.count;
+      await eventually(async () => (await page.getByTestId("live-count").innerText()) === expected.toLocaleString("en-US"), 15_000, `the live count ${expected}`);
+      await page.getByTestId("preview-sample").waitFor();
+      await page.getByText("Members of the saved version").waitFor();
+      await page.waitForLoadState("networkidle");
+      await steadyLayout(b, "a saved segment", { t });
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "no sideways scrolling");
+      await b.shot(`pickers-segment-${width}`);
+    });
+  }
+
+  test("an analyst sees the live count of a segment but no sample, and is never refused", async (t) => {
     const seg = (await server.api("GET", "/api/v1/segments")).body.data.find((s) => s.count > 0);
     assert.ok(seg, "a demo segment with members");
     b = await openBrowser();
@@ -278,6 +299,7 @@ describe("event pickers from the catalogue and the live sample", { skip: skip ??
     assert.equal(await page.getByTestId("preview-sample").count(), 0, "no sample shown");
     assert.deepEqual(b.refusals.slice(refusedBefore), [], "nothing was refused");
     assert.equal(await page.getByRole("alert").count(), 0, "no error shown");
+    await steadyLayout(b, "a saved segment for an analyst", { t });
     await b.shot("pickers-analyst");
   });
 

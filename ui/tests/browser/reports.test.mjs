@@ -9,11 +9,12 @@
 // changes nothing; a refused cost is shown at its field and a cost is
 // removed after a confirm; the campaign and journey reports show their
 // funnels, rates and days and export CSV; at tablet width the page fits,
-// is used with the keyboard and does not jump while a report loads.
+// is used with the keyboard and does not jump as it loads or while a
+// report loads.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, afterEach, before, describe, test } from "node:test";
-import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
+import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos, steadyLayout } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -379,13 +380,6 @@ describe("reports", { skip: skip ?? false }, () => {
   test("at tablet width the attribution page fits, works from the keyboard and does not jump while a report loads", async (t) => {
     b = await openBrowser({ width: 768, height: 1024 });
     const { page } = b;
-    // Layout shifts not caused by a click or a key within the last half second.
-    await page.addInitScript(() => {
-      window.__shifts = [];
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shifts.push({ value: e.value, at: e.startTime });
-      }).observe({ type: "layout-shift", buffered: true });
-    });
     await signIn(page, server, MARKETER);
     await page.goto(`${server.url}/reports`);
     await page.getByTestId("sources-table").waitFor();
@@ -393,7 +387,7 @@ describe("reports", { skip: skip ?? false }, () => {
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "the page fits 768 px without scrolling sideways");
     await b.shot("reports-attribution-tablet");
 
-    const shiftsBefore = await page.evaluate(() => window.__shifts.length);
+    const shiftsBefore = await steadyLayout(b, "the attribution page", { t });
     // The model by keyboard: arrows move along the radio group, and the report follows.
     await page.getByRole("radio", { name: /^Last touch/ }).focus();
     const next = nextReport(page, "first_touch");
@@ -411,10 +405,7 @@ describe("reports", { skip: skip ?? false }, () => {
     assert.equal(await page.getByRole("button", { name: "7 days" }).getAttribute("aria-pressed"), "true");
     // A typed window waits for the typing to pause, then shows the server's complaint at the field.
     await page.waitForLoadState("networkidle");
-    const shifts = await page.evaluate((n) => window.__shifts.slice(n), shiftsBefore);
-    const cls = shifts.reduce((a, s) => a + s.value, 0);
-    assert.ok(cls < 0.05, `the page barely moved while reports loaded (layout shift ${cls.toFixed(3)}: ${JSON.stringify(shifts)})`);
-    t.diagnostic(`layout shift while two reports loaded: ${cls.toFixed(4)} (${shifts.length} shift(s); ${shiftsBefore} on first load)`);
+    await steadyLayout(b, "the attribution page while two reports loaded", { from: shiftsBefore, t });
 
     await page.getByLabel("Look-back window (days)").fill("200");
     const error = page.locator("#att-window-error");

@@ -4,12 +4,13 @@
 // that rule, saves, sees the new score recompute to ready and deletes it
 // after a confirm; the editor of a recomputing score follows its progress
 // until it is ready, then stops asking; a demo contact's page shows each
-// score's value, threshold and history, paged with "Load more"; the pages
-// fit a tablet; an analyst sees the scores but nothing to change.
+// score's value, threshold and history, newest first, paged with "Load
+// more", and does not move while it loads; the pages fit a tablet; an
+// analyst sees the scores but nothing to change.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
-import { closeAndCheck, eventually, missingPrerequisite, openBrowser, resultsDir, signIn, startKairos } from "./harness.mjs";
+import { closeAndCheck, eventually, missingPrerequisite, openBrowser, resultsDir, signIn, startKairos, steadyLayout } from "./harness.mjs";
 
 const skip = missingPrerequisite();
 if (skip) console.log(`# skipping browser tests: ${skip}`);
@@ -162,7 +163,7 @@ describe("lead scores", { skip: skip ?? false }, () => {
     assert.equal(gets, asked, "a ready score is not polled");
   });
 
-  test("a demo contact's page shows each score's value, threshold and history, with older changes on demand", async () => {
+  test("a demo contact's page shows each score's value, threshold and history, newest first, with older changes on demand", async (t) => {
     // A contact with more than one page of history.
     const contacts = (await server.api("GET", "/api/v1/contacts?limit=100")).body.data;
     let contact;
@@ -193,11 +194,20 @@ describe("lead scores", { skip: skip ?? false }, () => {
 
     const rows = page.getByTestId("score-history").locator("tbody tr");
     await eventually(async () => (await rows.count()) === 20, 10_000, "the first page of history");
+    // The page's newest change on top, whatever order the API gave the page in.
+    const newest = history.data.reduce((a, c) => (c.at > a.at ? c : a));
     const first = await rows.first().innerText();
-    assert.ok(first.includes(history.data[0].reason), `${first} shows ${history.data[0].reason}`);
-    assert.match(first, history.data[0].delta < 0 ? /−/ : /\+/);
+    assert.ok(first.includes(newest.reason), `${first} shows ${newest.reason}`);
+    assert.match(first, newest.delta < 0 ? /−/ : /\+/);
+    const times = async () => (await rows.locator("time").evaluateAll((ts) => ts.map((x) => x.getAttribute("datetime")))).map((d) => Date.parse(d));
+    const inOrder = (ts) => ts.every((x, i) => i === 0 || ts[i - 1] >= x);
+    assert.ok(inOrder(await times()), "newest first, as the caption says");
+    assert.equal(new Date((await times())[0]).toISOString(), new Date(newest.at).toISOString());
+    await page.waitForLoadState("networkidle");
+    await steadyLayout(b, "the page of a contact with a long score history", { t });
     await page.getByRole("button", { name: "Load more" }).click();
     await eventually(async () => (await rows.count()) > 20, 10_000, "older changes");
+    assert.ok(inOrder(await times()), "older changes go on in order");
     await page.getByTestId("contact-scores").screenshot({ path: join(resultsDir, "scores-contact.png") });
   });
 

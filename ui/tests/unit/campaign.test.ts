@@ -1,9 +1,10 @@
 // Unit tests of the campaign editor's pure logic: a definition read into
 // form state and written back, empty inputs left to the server's defaults,
 // half-typed numbers sent as typed (so the server names the field), problem
-// paths placed on their fields, and the actions each status allows.
+// paths placed on their fields, the actions each status allows, and the
+// server's A/B detail with its templates named.
 import { expect, test } from "vitest";
-import { actionsFor, definitionOf, EMPTY_FORM, fieldOf, formOf, isLive, problemsByField, templatesOf, type CampaignDefinition } from "../../src/email/campaign";
+import { actionsFor, definitionOf, detailWithNames, EMPTY_FORM, fieldOf, formOf, isLive, problemsByField, templatesOf, type CampaignDefinition } from "../../src/email/campaign";
 
 test("a definition survives the round trip through the form", () => {
   const single: CampaignDefinition = { audience: { list: "L1" }, template: "T1", per_minute: 600, local_time: "09:00", conversion: { event: "Order Completed", days: 7 } };
@@ -63,4 +64,25 @@ test("each status allows what the server allows", () => {
   expect(isLive("paused")).toBe(false);
   expect(templatesOf({ ab: { variants: ["A", "B"] } })).toStrictEqual(["A", "B"]);
   expect(templatesOf({ template: "T" })).toStrictEqual(["T"]);
+});
+
+test("the server's A/B detail names each variant's template, however the definition gave it", () => {
+  const a = "0193a5e2-7c1d-7d6e-9f3a-2b4c5d6e7f80";
+  const b = "0193a5e2-7c1d-7d6e-9f3a-2b4c5d6e7f81";
+  const names: Record<string, string> = { [a]: "Spring (short)", [b]: "Spring (long)" };
+  const name = (t: string) => names[t] ?? t;
+  // The engine's words (declare_winner in kairos-engine's campaigns.rs), ids as given.
+  const detail = `variant "${b}" chosen on unique opens: P(best) = 0.981; ${a}: 12/100, ${b}: 21/100`;
+  const byId: CampaignDefinition = { audience: { segment: "S1" }, ab: { variants: [a, b] } };
+  expect(detailWithNames(detail, byId, name)).toBe('variant "Spring (long)" chosen on unique opens: P(best) = 0.981; Spring (short): 12/100, Spring (long): 21/100');
+  // A variant given by name, and an id whose template is gone (no name): each shown as given.
+  const gone = "0193a5e2-7c1d-7d6e-9f3a-2b4c5d6e7f82";
+  const mixed: CampaignDefinition = { ab: { variants: ["Autumn", a, gone] } };
+  expect(detailWithNames(`variant "Autumn" chosen on unique clicks: P(best) = 0.5; Autumn: 1/9, ${a}: 0/9, ${gone}: 0/9`, mixed, name)).toBe(
+    `variant "Autumn" chosen on unique clicks: P(best) = 0.5; Autumn: 1/9, Spring (short): 0/9, ${gone}: 0/9`,
+  );
+  // A single template's detail is left as it is.
+  expect(detailWithNames("40 recipients", { template: a }, name)).toBe("40 recipients");
+  // A name that reads like a pattern is matched as text.
+  expect(detailWithNames("x.y: 1/2, xzy: 0/2", { ab: { variants: ["x.y", "xzy"] } }, (t) => (t === "x.y" ? "Dotted" : t))).toBe("Dotted: 1/2, xzy: 0/2");
 });

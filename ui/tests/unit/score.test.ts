@@ -1,7 +1,8 @@
 // Unit tests of the score editor's model: a definition survives a round trip
 // through the editor's state, typed inputs are written as the API expects,
 // server error paths land on the rule, condition, threshold or field they
-// name, and values are shown rounded with their sign.
+// name, values are shown rounded with their sign, and a contact's history
+// is shown newest first whatever order it arrived in.
 import { expect, test } from "vitest";
 import type { Schema } from "../../src/segments/rule";
 import {
@@ -11,8 +12,10 @@ import {
   formatDelta,
   formatScore,
   formOf,
+  newestFirst,
   newPaths,
   thresholdsText,
+  type ScoreChange,
   type ScoreDefinition,
 } from "../../src/scores/score";
 
@@ -116,4 +119,25 @@ test("values are rounded sensibly and changes carry their sign", () => {
   expect(thresholdsText(full)).toBe("MQL 50 · SQL 100");
   expect(thresholdsText({ name: "x", thresholds: [{ name: "Hot", value: 80 }, { name: "Warm", value: 40 }] })).toBe("Warm 40 · Hot 80");
   expect(thresholdsText({ name: "x" })).toBe("—");
+});
+
+test("a contact's score history is shown newest first by when it happened, ties in the order they came", () => {
+  const change = (id: string, at: number): ScoreChange => ({
+    id,
+    score: "engagement",
+    version: 1,
+    at,
+    delta: 5,
+    value: 10,
+    reason: "+5 Product Viewed",
+    source: "event",
+    rule: 0,
+    period: null,
+    event_id: null,
+  });
+  // Oldest first, as a server might answer, with two changes at one moment.
+  const came = [change("a", 1_000), change("b", 3_000), change("c", 2_000), change("d", 3_000)];
+  expect(newestFirst(came).map((c) => c.id)).toEqual(["b", "d", "c", "a"]);
+  expect(came.map((c) => c.id), "the list given is left as it was").toEqual(["a", "b", "c", "d"]);
+  expect(newestFirst([])).toEqual([]);
 });
