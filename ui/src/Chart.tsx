@@ -1,11 +1,13 @@
 // Charts (uPlot): a time series with one value per day, several daily
 // series with a legend (reports: value and conversions; the dashboard: sends, opens, clicks),
-// bars for a few named quantities (a template's report), and a model's
+// bars for a few named quantities (a template's or a campaign's report)
+// whose labels stay readable however narrow (see barAxis), and a model's
 // calibration against the diagonal; each sized to its container and redrawn
 // when the container resizes.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { barAxis, LABEL_PX, ONE_LINE_SIZE, type BarAxis } from "./barAxis";
 
 export function DailyChart({ days, values, label }: { days: string[]; values: number[]; label: string }) {
   const box = useRef<HTMLDivElement>(null);
@@ -118,7 +120,21 @@ export function SeriesChart({ days, series, label, height = 240 }: { days: strin
   return <div ref={box} className="chart series-chart" role="img" aria-label={`${label}, one point per day over ${days.length} day(s). ${summary}`} style={{ minHeight: height + 56 }} />;
 }
 
-/** Bars, one per label, with the value above each; the numbers are in the aria-label too. */
+/** The width of a text in uPlot's axis font, in CSS pixels. */
+let measureCtx: CanvasRenderingContext2D | null = null;
+function axisTextWidth(text: string): number {
+  if (!measureCtx) {
+    measureCtx = document.createElement("canvas").getContext("2d");
+    if (!measureCtx) return text.length * LABEL_PX * 0.6;
+    measureCtx.font = `${LABEL_PX}px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif`;
+  }
+  return measureCtx.measureText(text).width;
+}
+
+const BAR_Y_AXIS = 48;
+
+/** Bars, one per label, with the value above each; the numbers are in the aria-label too.
+ * `height` is the chart's with its labels on one line; it grows by what longer labels need. */
 export function BarChart({ labels, values, label, height = 220 }: { labels: string[]; values: number[]; label: string; height?: number }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -126,15 +142,35 @@ export function BarChart({ labels, values, label, height = 220 }: { labels: stri
     if (!el) return;
     const xs = labels.map((_, i) => i);
     const bars = uPlot.paths.bars!({ size: [0.6, 80] });
+    // The labels are laid out anew for each width the chart is drawn at (a tablet's would overlap on one line).
+    let laidOut: { width: number; axis: BarAxis } | null = null;
+    const axisAt = (width: number) => {
+      if (laidOut === null || laidOut.width !== width)
+        laidOut = { width, axis: barAxis(labels, (width - BAR_Y_AXIS) / Math.max(labels.length, 1), axisTextWidth) };
+      return laidOut.axis;
+    };
+    const widthNow = () => Math.max(el.clientWidth, 200);
+    // uPlot asks for the axis's size while it is being built, before it has a width.
+    const axis = (u: uPlot) => axisAt(u.width ?? widthNow());
+    // Labels on two lines or slanted take their room below the bars, not from them.
+    const heightAt = (width: number) => height + axisAt(width).size - ONE_LINE_SIZE;
     const opts: uPlot.Options = {
-      width: Math.max(el.clientWidth, 200),
-      height,
+      width: widthNow(),
+      height: heightAt(widthNow()),
       legend: { show: false },
       cursor: { show: false },
       scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
       axes: [
-        { stroke: "#5b6275", splits: () => xs, values: (_u, splits) => splits.map((i) => labels[i] ?? ""), gap: 6, grid: { show: false } },
-        { stroke: "#5b6275", size: 48 },
+        {
+          stroke: "#5b6275",
+          splits: () => xs,
+          values: (u, splits) => splits.map((i) => axis(u).values[i] ?? ""),
+          rotate: (u) => axis(u).rotate,
+          size: (u) => axis(u).size,
+          gap: 6,
+          grid: { show: false },
+        },
+        { stroke: "#5b6275", size: BAR_Y_AXIS },
       ],
       series: [{}, { label, fill: "rgba(59, 91, 219, 0.75)", stroke: "#3b5bdb", paths: bars, points: { show: false } }],
       hooks: {
@@ -156,7 +192,7 @@ export function BarChart({ labels, values, label, height = 220 }: { labels: stri
       },
     };
     const plot = new uPlot(opts, [xs, values], el);
-    const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    const ro = new ResizeObserver(() => plot.setSize({ width: widthNow(), height: heightAt(widthNow()) }));
     ro.observe(el);
     return () => {
       ro.disconnect();

@@ -1,7 +1,8 @@
 // The journey builder: a React Flow canvas with the trigger and the steps,
-// a palette to drag (or add with the keyboard) new steps from, a side panel
-// that configures the selected step, save as draft, publish, pause and
-// resume, the server's validation errors shown on the steps at fault,
+// a palette to drag (or add with the keyboard) new steps from, each placed
+// clear of the steps already there, a side panel that configures the
+// selected step, save as draft, publish, pause and resume, the server's
+// validation errors shown on the steps at fault,
 // the problems the canvas sees shown on the steps while the marketer edits,
 // live counts on every step and edge from the stats endpoint while the
 // journey runs, any published version opened read-only (?version=N), and
@@ -29,7 +30,7 @@ import { useCan } from "../session";
 import { formatNumber, formatWhen, Loading, PageHeader, ProblemBox, StatusBadge, TabList } from "../components";
 import { useCatalog } from "../segments/catalog";
 import { EventCatalogProvider, EventCatalogStatus } from "../segments/EventCatalog";
-import { exitsOf, fromDefinition, layout, newStepConfig, newStepId, STEP_TYPES, stepForPath, toDefinition, TRIGGER_ID, type Obj, type Settings, type Step } from "./graph";
+import { exitsOf, freeSpot, fromDefinition, layout, newStepConfig, newStepId, NODE_GAP, NODE_SIZE, STEP_TYPES, stepBox, stepForPath, toDefinition, TRIGGER_ID, type Obj, type Settings, type Step } from "./graph";
 import { CanvasInfo, edgeTypes, flowEdge, layoutKey, nodeTypes, toCanvas, toGraph, shownEdges, type CanvasNode, type StepNodeData, type TriggerNodeData } from "./canvas";
 import { checkGraph, problemCount, serverProblems, type Problems, type ServerProblem } from "./check";
 import { StepPanel, TriggerPanel } from "./panels";
@@ -166,6 +167,9 @@ function Builder() {
     [nodes, edges, loadedFor, id],
   );
   const [problems, setProblems] = useState<Problems>(() => new Map());
+  // The draft the shown problems are of: until it is the current one, the
+  // canvas says its check is pending (aria-busy), as the marks may still move.
+  const [checkedFor, setCheckedFor] = useState<string | null>(null);
   useEffect(() => {
     if (draftJson === null) return;
     const ask = new AbortController();
@@ -174,13 +178,17 @@ function Builder() {
       setProblems(local);
       // A whole graph goes to the server, which knows the workspace: the
       // templates, endpoints and fields it names.
-      if (problemCount(local) > 0) return;
+      if (problemCount(local) > 0) {
+        setCheckedFor(draftJson);
+        return;
+      }
       api<{ problems: ServerProblem[] }>("POST", "/api/v1/journeys/check", { definition: JSON.parse(draftJson) }, { signal: ask.signal })
         .then((r) => setProblems(serverProblems(r.problems)))
         .catch(() => {
           // The check is a help while editing; publishing checks again and
           // says what is wrong, so a failed check changes nothing here.
-        });
+        })
+        .finally(() => setCheckedFor(draftJson));
     }, CHECK_AFTER_MS);
     return () => {
       window.clearTimeout(t);
@@ -220,10 +228,12 @@ function Builder() {
     [connect],
   );
 
+  /** Add a step where it was dropped, or below the others from the keyboard; moved aside if it would cover a step. */
   function addStep(type: string, position?: { x: number; y: number }) {
     const sid = newStepId(type, nodes.map((n) => n.id));
-    const lowest = Math.max(0, ...nodes.map((n) => n.position.y));
-    const at = position ?? { x: 0, y: lowest + 150 };
+    const boxes = nodes.map((n) => stepBox(n.position, n.measured));
+    const want = position ?? { x: 0, y: Math.max(0, ...boxes.map((b) => b.y + b.height)) + NODE_GAP };
+    const at = freeSpot(want, NODE_SIZE, boxes);
     const step: Step = { id: sid, type, config: newStepConfig(type) };
     setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), { id: sid, type: "step", position: at, data: { step }, selected: true }]);
     setSelected(sid);
@@ -480,7 +490,13 @@ function Builder() {
             ))}
           </ul>
         </aside>}
-        <div className="canvas" onDrop={onDrop} onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = "move"))} data-testid="journey-canvas">
+        <div
+          className="canvas"
+          onDrop={onDrop}
+          onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = "move"))}
+          data-testid="journey-canvas"
+          aria-busy={draftJson !== null && checkedFor !== draftJson}
+        >
           <CanvasInfo.Provider value={{ errors, problems, stats: statsByStep }}>
             <ReactFlow
               nodes={nodes}

@@ -106,23 +106,43 @@ export function toGraph(nodes: CanvasNode[], edges: FlowEdge[]): Graph {
   };
 }
 
-/** The server's refusals (red, announced) and the problems seen while editing (amber, quiet), on a node. */
+/**
+ * The server's refusals (red, announced) and the problems seen while editing
+ * (amber, quiet), on a node: one line of counts and the first message, cut
+ * short, so that a node is one line taller at most however much is wrong
+ * with it, and does not grow over the steps below. Every message is in the
+ * tooltip, in the side panel when the step is selected, and for screen readers.
+ */
 function NodeProblems({ errors, problems }: { errors?: string[]; problems?: string[] }) {
+  const refused = errors ?? [];
+  const toFix = problems ?? [];
+  if (refused.length === 0 && toFix.length === 0) return null;
+  const tooltip = [
+    ...(refused.length > 0 ? ["Refused by the server:", ...refused.map((p) => `• ${p}`)] : []),
+    ...(toFix.length > 0 ? ["To fix before publishing:", ...toFix.map((p) => `• ${p}`)] : []),
+  ].join("\n");
   return (
-    <>
-      {errors?.map((p, i) => (
-        <div className="flow-node-error" key={`e${i}`} role="alert">
-          {p}
-        </div>
-      ))}
-      {problems && problems.length > 0 && (
-        <ul className="flow-node-problems" aria-label="To fix before publishing">
-          {problems.map((p, i) => (
+    <div className="flow-node-flags" title={tooltip} data-testid="node-flags">
+      <div className="flow-node-flag-row" aria-hidden="true">
+        {refused.length > 0 && <span className="flag flag-refused">{refused.length} refused</span>}
+        {toFix.length > 0 && <span className="flag flag-to-fix">{toFix.length} to fix</span>}
+        <span className={refused.length > 0 ? "flow-node-error" : "flow-node-problem"}>{refused[0] ?? toFix[0]}</span>
+      </div>
+      {refused.length > 0 && (
+        <ul className="sr-only" role="alert" aria-label="Refused by the server">
+          {refused.map((p, i) => (
             <li key={i}>{p}</li>
           ))}
         </ul>
       )}
-    </>
+      {toFix.length > 0 && (
+        <ul className="sr-only" aria-label="To fix before publishing">
+          {toFix.map((p, i) => (
+            <li key={i}>{p}</li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 
@@ -148,7 +168,9 @@ function TriggerNode({ data, selected }: NodeProps<FlowNode<TriggerNodeData, "tr
   return (
     <div className={`flow-node trigger${selected ? " selected" : ""}${problemClass(errors, problems)}`} data-testid="node-trigger">
       <div className="flow-node-type">Trigger</div>
-      <div className="flow-node-title">{what}</div>
+      <div className="flow-node-title" title={what}>
+        {what}
+      </div>
       <NodeProblems errors={errors} problems={problems} />
       <Handle type="source" position={HandlePosition.Bottom} id="start" />
     </div>
@@ -161,11 +183,14 @@ function StepNode({ id, data, selected }: NodeProps<FlowNode<StepNodeData, "step
   const errors = info.errors.get(id);
   const problems = info.problems.get(id);
   const s = info.stats.get(id);
+  const what = summary(data.step);
   return (
     <div className={`flow-node step-${data.step.type}${selected ? " selected" : ""}${problemClass(errors, problems)}`} data-testid={`node-${id}`}>
       <Handle type="target" position={HandlePosition.Top} />
       <div className="flow-node-type">{stepLabel(data.step.type)}</div>
-      <div className="flow-node-title">{summary(data.step)}</div>
+      <div className="flow-node-title" title={what}>
+        {what}
+      </div>
       <div className="flow-node-id">{id}</div>
       {s && (
         <div className="flow-node-stats" data-testid={`stats-${id}`} title={JSON.stringify({ now: s.current, outcomes: s.outcomes })}>

@@ -1,7 +1,8 @@
 // The journey definition (docs/journeys.md) as the canvas draws it: steps
 // with their settings, edges from a step's exit (`next`, `timeout_next`, a
 // branch, a split path) to the next step, the trigger as the canvas's first
-// node, and a layered layout for journeys that have no saved positions.
+// node, a layered layout for journeys that have no saved positions, and a
+// free spot for a new step, so that it lands on no step already there.
 // Pure functions, unit-tested.
 
 export type Obj = Record<string, unknown>;
@@ -209,9 +210,11 @@ export interface Position {
 /**
  * A top-down layered layout: the trigger on top, each step one layer below the
  * lowest step leading to it (edges that close a loop are ignored), steps that
- * nothing leads to at the bottom.
+ * nothing leads to at the bottom. Layers stand far enough apart that the
+ * tallest step (two lines of title, live counts and problems) keeps clear of
+ * the next, with room between for the labels of two exits with their counts.
  */
-export function layout(g: Graph, spacing = { x: 260, y: 150 }): Record<string, Position> {
+export function layout(g: Graph, spacing = { x: 260, y: 210 }): Record<string, Position> {
   const ids = [TRIGGER_ID, ...g.steps.map((s) => s.id)];
   const out = new Map<string, string[]>(ids.map((id) => [id, []]));
   for (const e of g.edges) if (out.has(e.source) && out.has(e.target)) out.get(e.source)!.push(e.target);
@@ -251,6 +254,56 @@ export function layout(g: Graph, spacing = { x: 260, y: 150 }): Record<string, P
     });
   }
   return pos;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** A node's place and size on the canvas (flow coordinates, top-left corner). */
+export type Box = Position & Size;
+
+/** The size a step is taken to have before the canvas has measured it: the
+ * width the stylesheet gives steps, and the height of one with a two-line
+ * title, its problems and exit labels. */
+export const NODE_SIZE: Size = { width: 210, height: 120 };
+
+/** The room kept around every step when placing a new one: its exit handles
+ * and their labels stick out below it. */
+export const NODE_GAP = 28;
+
+/** How much a step may yet grow at its bottom: a line, when its problems or
+ * live counts appear or its title takes a second line. */
+export const NODE_GROWTH = 24;
+
+/** The room a step at `position` takes when a new one is placed: its
+ * measured size (NODE_SIZE before it is measured) and what it may yet grow. */
+export function stepBox(position: Position, measured?: Partial<Size>): Box {
+  return { ...position, width: measured?.width ?? NODE_SIZE.width, height: (measured?.height ?? NODE_SIZE.height) + NODE_GROWTH };
+}
+
+/**
+ * Where a new step of `size` goes when it is wanted at `want`: there if it
+ * overlaps none of `taken` (with `gap` around each), else the nearest spot
+ * just below, right of, left of or above one of them that is free, else
+ * below them all. Only one axis moves, so the step stays in the column or
+ * row it was dropped in.
+ */
+export function freeSpot(want: Position, size: Size, taken: readonly Box[], gap = NODE_GAP): Position {
+  const free = (p: Position) =>
+    !taken.some((b) => p.x < b.x + b.width + gap && p.x + size.width + gap > b.x && p.y < b.y + b.height + gap && p.y + size.height + gap > b.y);
+  if (free(want)) return want;
+  // Of spots equally near, below comes first (journeys read downwards), then right, left, above.
+  const candidates = taken.flatMap((b) => [
+    { x: want.x, y: b.y + b.height + gap, rank: 0 },
+    { x: b.x + b.width + gap, y: want.y, rank: 1 },
+    { x: b.x - size.width - gap, y: want.y, rank: 2 },
+    { x: want.x, y: b.y - size.height - gap, rank: 3 },
+  ]);
+  const dist = (p: Position) => Math.hypot(p.x - want.x, p.y - want.y);
+  const best = candidates.filter(free).sort((a, b) => dist(a) - dist(b) || a.rank - b.rank)[0];
+  return best ? { x: best.x, y: best.y } : { x: want.x, y: Math.max(...taken.map((b) => b.y + b.height)) + gap };
 }
 
 /** Which step a server error path (`$.nodes.wait.duration`) is about; the trigger for `$.trigger`, `$.start`, `$.entry`, `$.goals`. */

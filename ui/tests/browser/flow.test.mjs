@@ -1,16 +1,19 @@
 // The issue's end-to-end flow as one browser test against the real `kairos
-// demo` binary, all through the UI but for the tracking call: the demo owner
-// signs in on the sign-in page, builds a segment with the rule pickers (French
-// newsletter subscribers) whose live count equals the API's preview, saves it
-// and opens one of its members; drags three steps (send the Welcome email,
-// wait for an event, exit) from the palette onto the canvas, joins them to an
-// event trigger by dragging between handles, sets each one up in the side
-// panel and publishes; an SDK-style call to the tracking API puts the member
-// in the journey, and the UI shows them move — waiting on the canvas and on
-// their contact page, then completed once a second event arrives — and the
-// email in the outbox, opened with its HTML. Then an analyst added on the
-// Members page signs in and finds nothing to edit on the journey or the
-// segment, and the API refuses a change made with their session (403).
+// demo` binary, all through the UI but for the tracking call and the
+// marketer's account: a member with the marketer role (added through the
+// API) signs in on the sign-in page, builds a segment with the rule pickers
+// (French newsletter subscribers) whose live count equals the API's preview,
+// saves it and opens one of its members; drags three steps (send the Welcome
+// email, wait for an event, exit) from the palette onto the canvas, where no
+// step lands on another, joins them to an event trigger by dragging between
+// handles, sets each one up in the side panel and publishes; an SDK-style
+// call to the tracking API puts the member in the journey, and the UI shows
+// them move — waiting on the canvas and on their contact page, then
+// completed once a second event arrives — and the email in the outbox,
+// opened with its HTML. So the marketer role is enough for the whole flow.
+// Then the owner adds an analyst on the Members page; the analyst signs in
+// and finds nothing to edit on the journey or the segment, and the API
+// refuses a change made with their session (403).
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
@@ -22,6 +25,7 @@ const SEGMENT = "French subscribers (flow test)";
 const JOURNEY = "Flow test welcome";
 const SIGNUP = "Flow Test Signup";
 const ACTIVATED = "Flow Test Activated";
+const MARKETER = { email: "mark.eter@example.test", name: "Mark Eter", password: "marketers build the journeys" };
 const ANALYST = { email: "ana.lyst@example.test", name: "Ana Lyst", password: "analysts look but never touch" };
 
 describe("the marketer's flow from segment to outbox, and an analyst who cannot edit", { skip: skip ?? false }, () => {
@@ -30,6 +34,8 @@ describe("the marketer's flow from segment to outbox, and an analyst who cannot 
 
   before(async () => {
     server = await startKairos({ contacts: 300 });
+    const u = await server.api("POST", "/api/v1/users", { ...MARKETER, role: "marketer" });
+    assert.equal(u.status, 201, JSON.stringify(u.body));
   });
   after(async () => {
     await server?.stop();
@@ -47,7 +53,9 @@ describe("the marketer's flow from segment to outbox, and an analyst who cannot 
     const nav = page.getByRole("navigation", { name: "Main" });
 
     // a. The marketer signs in on the sign-in page.
-    await signIn(page, server);
+    await signIn(page, server, MARKETER);
+    const session = await page.evaluate(() => fetch("/api/v1/auth/session").then((r) => r.json()));
+    assert.equal(session.role, "marketer", "signed in as the marketer, not the owner");
 
     // b. A segment built with the pickers: country is FR and newsletter is true.
     await nav.getByRole("link", { name: "Segments" }).click();
@@ -108,15 +116,28 @@ describe("the marketer's flow from segment to outbox, and an analyst who cannot 
     const canvas = page.getByTestId("journey-canvas");
     await canvas.locator(".react-flow__viewport").waitFor();
     await page.getByTestId("node-trigger").waitFor();
+    // The canvas checks the journey a moment after each change and marks the
+    // steps (aria-busy until then): wait for that, so nothing moves under the mouse.
+    const checked = (what) => eventually(async () => (await canvas.getAttribute("aria-busy")) === "false", 5000, `the canvas checked after ${what}`);
+    await checked("it opened");
     const box = await canvas.boundingBox();
     const x = box.width / 2 - 100;
-    for (const [type, y, id] of [["send", 150, "send_1"], ["wait_event", 290, "wait_event_1"], ["exit", 500, "exit_1"]]) {
+    // One below the other in the trigger's column, with room between them to spare.
+    for (const [type, y, id] of [["send", 180, "send_1"], ["wait_event", 360, "wait_event_1"], ["exit", 580, "exit_1"]]) {
       await page.locator(`[data-step-type="${type}"]`).dragTo(canvas, { targetPosition: { x, y } });
       await page.getByTestId(`node-${id}`).waitFor();
+      await checked(`${id} was dropped`);
     }
     assert.equal(await page.locator(".react-flow__node-step").count(), 3, "three steps on the canvas");
+    // The steps carry their problems (the trigger and send_1 lead nowhere…) and none covers another.
+    assert.match(await page.getByTestId("node-wait_event_1").getByTestId("node-flags").innerText(), /2 to fix/);
+    const boxes = await page.locator(".react-flow__node").evaluateAll((els) => els.map((e) => ({ id: e.dataset.id, ...e.getBoundingClientRect().toJSON() })));
+    for (const [i, a] of boxes.entries())
+      for (const z of boxes.slice(i + 1))
+        assert.ok(a.bottom <= z.top || z.bottom <= a.top || a.right <= z.left || z.right <= a.left, `${a.id} and ${z.id} do not overlap: ${JSON.stringify([a, z])}`);
 
-    // Joined by dragging from each exit handle to the next step.
+    // Joined by dragging from each exit handle to the next step, one at a time,
+    // each once the canvas has checked the last (a step's marks may change its height).
     const drag = async (from, to) => {
       const a = await page.locator(from).boundingBox();
       const z = await page.locator(to).boundingBox();
@@ -127,11 +148,18 @@ describe("the marketer's flow from segment to outbox, and an analyst who cannot 
     };
     const handle = (node, id) => `.react-flow__handle[data-nodeid="${node}"][data-handleid="${id}"]`;
     const target = (node) => `.react-flow__node[data-id="${node}"] .react-flow__handle.target`;
-    await drag(handle("__trigger", "start"), target("send_1"));
-    await drag(handle("send_1", "next"), target("wait_event_1"));
-    await drag(handle("wait_event_1", "next"), target("exit_1"));
-    await drag(handle("wait_event_1", "timeout_next"), target("exit_1"));
-    await eventually(async () => (await page.locator(".react-flow__edge").count()) === 4, 5000, "four edges drawn");
+    const joins = [
+      ["__trigger", "start", "send_1"],
+      ["send_1", "next", "wait_event_1"],
+      ["wait_event_1", "next", "exit_1"],
+      ["wait_event_1", "timeout_next", "exit_1"],
+    ];
+    for (const [from, exit, to] of joins) {
+      await drag(handle(from, exit), target(to));
+      await eventually(async () => (await page.locator(`.react-flow__edge[data-id="${from}:${exit}"], .react-flow__edge[data-testid="rf__edge-${from}:${exit}"]`).count()) === 1, 5000, `the edge ${from} (${exit}) → ${to}`);
+      await checked(`joining ${from} (${exit}) to ${to}`);
+    }
+    assert.equal(await page.locator(".react-flow__edge").count(), 4, "four edges drawn");
 
     // Each step set up in its side panel.
     await page.getByTestId("node-trigger").click();
@@ -147,6 +175,8 @@ describe("the marketer's flow from segment to outbox, and an analyst who cannot 
     await panel.getByLabel("Give up after: days").fill("2");
     await page.getByTestId("node-exit_1").click();
     await panel.getByRole("heading", { name: /Exit/ }).waitFor();
+    await checked("the steps were set up");
+    assert.equal(await page.getByTestId("problem-count").count(), 0, "nothing left to fix");
     await b.shot("flow-journey-built");
 
     await page.getByRole("button", { name: "Save draft" }).click();
@@ -213,19 +243,29 @@ describe("the marketer's flow from segment to outbox, and an analyst who cannot 
     await page.locator("iframe[title='HTML part of the message']").scrollIntoViewIfNeeded();
     await b.shot("flow-outbox-message");
 
-    // g. The owner adds an analyst on the Members page.
-    await nav.getByRole("link", { name: "Settings" }).click();
-    await page.getByRole("link", { name: "Members", exact: true }).click();
-    const form = page.getByRole("form", { name: "Add a member" });
+    // The role was enough: the server forbade the marketer nothing along the way.
+    assert.deepEqual(b.refusals.filter((r) => r.startsWith("403 ")), [], "no call of the marketer's was forbidden");
+    const marketer = b;
+    b = undefined;
+    await closeAndCheck(marketer, server, "flow marketer", { prefix: "last-flow-" });
+
+    // g. The owner adds an analyst on the Members page (managing members is no marketer's job).
+    b = await openBrowser();
+    const owner = b.page;
+    await signIn(owner, server);
+    await owner.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+    await owner.getByRole("link", { name: "Members", exact: true }).click();
+    const form = owner.getByRole("form", { name: "Add a member" });
     await form.getByLabel("Email").fill(ANALYST.email);
     await form.getByLabel("Name").fill(ANALYST.name);
     await form.getByLabel("Role").selectOption("analyst");
     await form.getByLabel("First password").fill(ANALYST.password);
     await form.getByRole("button", { name: "Add member" }).click();
-    await page.getByTestId(`member-${ANALYST.email}`).waitFor();
-    const marketer = b;
+    await owner.getByTestId(`member-${ANALYST.email}`).waitFor();
+    await owner.getByTestId(`member-${MARKETER.email}`).waitFor();
+    const ownerBrowser = b;
     b = undefined;
-    await closeAndCheck(marketer, server, "flow marketer", { prefix: "last-flow-" });
+    await closeAndCheck(ownerBrowser, server, "flow owner", { prefix: "last-flow-" });
 
     // The analyst signs in in a browser of their own.
     b = await openBrowser();

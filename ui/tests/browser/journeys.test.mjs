@@ -7,8 +7,9 @@
 // opens read-only from the version picker, marked as a past version, the
 // current one shows its live counts, and the draft (with its unsaved
 // changes) is one click away; a journey built with the keyboard shows its
-// problems on the steps while it is edited, each gone once fixed; and what
-// only the server can tell (an unknown endpoint) is marked the same way.
+// problems on the steps while it is edited (one line a step, which keeps its
+// height, all of them in its tooltip), each gone once fixed; and what only
+// the server can tell (an unknown endpoint) is marked the same way.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
@@ -235,6 +236,11 @@ describe("the journey canvas: live edge counts, versions, problems while editing
     const send = page.getByTestId("node-send_1");
     await send.waitFor();
     await eventually(async () => /choose a template[\s\S]*leads nowhere/.test(await send.innerText()), 5000, "the send step's problems");
+    // On the step, one line: how many, and the first; all of them in its tooltip.
+    const flags = send.getByTestId("node-flags");
+    assert.match(await flags.innerText(), /^2 to fix\s+choose a template/);
+    assert.equal(await flags.getAttribute("title"), "To fix before publishing:\n• choose a template\n• leads nowhere: connect it to the next step");
+    const twoProblemsHigh = (await send.boundingBox()).height;
     assert.match(await page.getByTestId("node-trigger").innerText(), /connect the trigger to the first step/);
     assert.match(await page.getByTestId("panel-problems").innerText(), /To fix before publishing[\s\S]*choose a template[\s\S]*leads nowhere: connect it to the next step/);
     assert.equal(await count.innerText().then((t) => t.trim()), "3 problems to fix before publishing: see the steps marked on the canvas.");
@@ -249,6 +255,9 @@ describe("the journey canvas: live edge counts, versions, problems while editing
     await page.getByTestId("node-send_1").click();
     const panel = page.getByTestId("step-panel");
     await panel.getByLabel("Template").selectOption("Welcome");
+    // One problem fewer, and the step no shorter: its height does not follow how much is wrong with it.
+    await eventually(async () => /^1 to fix/.test(await flags.innerText().catch(() => "")), 5000, "one problem left on the send step");
+    assert.equal((await send.boundingBox()).height, twoProblemsHigh, "the step keeps its height");
     await panel.getByLabel("next", { exact: true }).selectOption("exit_1");
     await eventually(async () => !/choose a template|leads nowhere/.test(await send.innerText()), 5000, "the send step's problems gone");
     await page.getByTestId("node-trigger").click();

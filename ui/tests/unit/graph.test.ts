@@ -1,8 +1,9 @@
 // Unit tests of the journey canvas model: a definition survives the trip to
 // steps and edges and back, open exits are left out for the server to name,
-// the layout places every step, and error paths find their step.
+// the layout places every step, a new step lands on no other, and error
+// paths find their step.
 import { expect, test } from "vitest";
-import { exitsOf, fromDefinition, layout, newStepId, stepForPath, toDefinition, TRIGGER_ID } from "../../src/journeys/graph";
+import { exitsOf, freeSpot, fromDefinition, layout, newStepId, NODE_GAP, NODE_GROWTH, NODE_SIZE, stepBox, stepForPath, toDefinition, TRIGGER_ID } from "../../src/journeys/graph";
 
 const welcome = {
   trigger: { type: "event", event: "Signed Up" },
@@ -68,4 +69,44 @@ test("new step ids are unused and error paths find their step", () => {
   expect(stepForPath("$.trigger.event", ids)).toBe(TRIGGER_ID);
   expect(stepForPath("$.start", ids)).toBe(TRIGGER_ID);
   expect(stepForPath("$.nodes.nope", ids)).toBe(undefined);
+});
+
+test("a new step lands where it is wanted when that is free, else on the nearest free spot beside a step", () => {
+  const size = { width: 200, height: 100 };
+  const trigger = { x: 0, y: 0, width: 200, height: 70 };
+  const send = { x: 0, y: 150, width: 200, height: 110 };
+  // Clear of both (the gap counted): kept.
+  expect(freeSpot({ x: 0, y: 300 }, size, [trigger, send], 20)).toStrictEqual({ x: 0, y: 300 });
+  expect(freeSpot({ x: 400, y: 150 }, size, [trigger, send], 20)).toStrictEqual({ x: 400, y: 150 });
+  // Dropped just below the send step, onto its exit handles: pushed down under it, in the same column.
+  expect(freeSpot({ x: 10, y: 240 }, size, [trigger, send], 20)).toStrictEqual({ x: 10, y: 280 });
+  // Dropped a little right of the send step's middle: out to its right, on the same row, rather than far below.
+  expect(freeSpot({ x: 150, y: 160 }, size, [trigger, send], 20)).toStrictEqual({ x: 220, y: 160 });
+  // Nothing there: anywhere will do.
+  expect(freeSpot({ x: 5, y: 5 }, size, [])).toStrictEqual({ x: 5, y: 5 });
+});
+
+test("a new step never lands on another, however crowded the spot it was dropped on", () => {
+  const size = NODE_SIZE;
+  const overlaps = (p: { x: number; y: number }, b: { x: number; y: number; width: number; height: number }) =>
+    p.x < b.x + b.width && p.x + size.width > b.x && p.y < b.y + b.height && p.y + size.height > b.y;
+  // A grid of steps with no room between them anywhere: the step goes below them all.
+  const grid = [0, 1, 2].flatMap((r) => [-1, 0, 1].map((c) => ({ x: c * 210, y: r * 120, width: 210, height: 120 })));
+  const p = freeSpot({ x: 0, y: 120 }, size, grid);
+  expect(grid.some((b) => overlaps(p, b))).toBe(false);
+  expect(p.y).toBe(360 + NODE_GAP);
+  // Each of many steps dropped on the same point finds its own place.
+  const placed: { x: number; y: number; width: number; height: number }[] = [];
+  for (let i = 0; i < 12; i++) {
+    const at = freeSpot({ x: 30, y: 40 }, size, placed);
+    expect(placed.some((b) => overlaps(at, b)), `step ${i + 1}`).toBe(false);
+    placed.push({ ...at, ...size });
+  }
+});
+
+test("a step takes the room it was measured at, or a new step's, and what it may yet grow at its bottom", () => {
+  expect(stepBox({ x: 1, y: 2 }, { width: 230, height: 90 })).toStrictEqual({ x: 1, y: 2, width: 230, height: 90 + NODE_GROWTH });
+  expect(stepBox({ x: 0, y: 0 })).toStrictEqual({ x: 0, y: 0, width: NODE_SIZE.width, height: NODE_SIZE.height + NODE_GROWTH });
+  // A step dropped onto the one above lands below what that one may grow to, with the gap for its exits.
+  expect(freeSpot({ x: 0, y: 100 }, NODE_SIZE, [stepBox({ x: 0, y: 0 }, { width: 210, height: 90 })]).y).toBe(90 + NODE_GROWTH + NODE_GAP);
 });
