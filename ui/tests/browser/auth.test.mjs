@@ -135,7 +135,7 @@ describe("signing in and roles", { skip: skip ?? false }, () => {
     await nav.getByRole("link", { name: "Segments" }).waitFor();
     assert.equal(await nav.getByRole("link", { name: "Contacts" }).count(), 0, "no Contacts in the navigation");
     assert.equal(await nav.getByRole("link", { name: "Outbox" }).count(), 0, "no Outbox in the navigation");
-    await page.locator(".chart canvas").waitFor();
+    await page.getByRole("img", { name: /^Events, one point per day/ }).locator("canvas").waitFor();
     await b.shot("auth-analyst-dashboard");
 
     // Segments are readable, but not editable, and their members are not shown.

@@ -56,7 +56,7 @@ describe("the web UI", { skip: skip ?? false }, () => {
     const ws = (await server.api("GET", "/api/v1/workspace")).body;
     const contacts = page.getByTestId("stat-Contacts");
     await eventually(async () => (await contacts.innerText()) === ws.contacts.toLocaleString("en-US"), 10_000, "the contact count");
-    await page.locator(".chart canvas").waitFor();
+    await page.getByRole("img", { name: /^Events, one point per day/ }).locator("canvas").waitFor();
     await b.shot("dashboard");
 
     // The key lives in sessionStorage: a reload keeps the session, sign-out ends it.
@@ -79,7 +79,7 @@ describe("the web UI", { skip: skip ?? false }, () => {
     await page.getByLabel("Email").waitFor();
     assert.deepEqual(scripts, ["index"], "the sign-in page needs only the main bundle");
     await signIn(page, server);
-    await page.locator(".chart canvas").waitFor();
+    await page.getByRole("img", { name: /^Events, one point per day/ }).locator("canvas").waitFor();
     assert.ok(scripts.includes("Dashboard") && scripts.includes("Chart"), scripts.join(" "));
     assert.ok(!scripts.includes("JourneyBuilder"), "no journey canvas on the dashboard");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Journeys" }).click();
