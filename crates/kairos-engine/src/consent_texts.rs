@@ -47,6 +47,11 @@ pub(crate) async fn forms_asking_with(
     Ok(out)
 }
 
+/// Whether the text `key` is retired.
+pub(crate) async fn is_retired(tx: &mut Tx, ws: WorkspaceId, key: &str) -> Result<bool, StoreError> {
+    Ok(tx.consent_text_retirements(ws).await?.iter().any(|r| r.key == key))
+}
+
 fn audit_view(t: &ConsentText) -> Value {
     json!({"key": t.key, "version": t.version, "wording_version": t.wording_version(), "channel": t.channel,
            "purpose": t.purpose, "language": t.language, "text": t.text})
@@ -96,7 +101,7 @@ impl Engine {
         if current.text == text {
             return Ok(current.clone());
         }
-        if tx.consent_text_retirements(ws).await?.iter().any(|r| r.key == key) {
+        if is_retired(&mut tx, ws, key).await? {
             return Err(ConsentTextError::Conflict(format!(
                 "\"{key}\" is retired: reinstate it (POST /api/v1/consent-texts/{key}/reinstate) before changing it"
             )));
@@ -123,8 +128,8 @@ impl Engine {
             record.definition = Value::Object(def.to_json()).to_string();
             record.updated_at = now;
             tx.update_form(ws, &record).await?;
-            let detail = json!({"name": def.name, "purposes": def.purposes, "wording_version": def.wording_version,
-                                "double_opt_in": def.double_opt_in, "because": "consent_text.revised"});
+            let mut detail = crate::forms::audit_detail(&def);
+            detail["because"] = json!("consent_text.revised");
             tx.audit(ws, now, actor, "form.updated", &record.id, &detail).await?;
         }
         tx.commit().await?;

@@ -127,7 +127,7 @@ pub(crate) fn definition_of(text: &str) -> Result<FormDefinition, StoreError> {
 
 /// What the audit trail keeps of a form change: enough to tell which
 /// wording was live when.
-fn audit_detail(def: &FormDefinition) -> Value {
+pub(crate) fn audit_detail(def: &FormDefinition) -> Value {
     json!({"name": def.name, "purposes": def.purposes, "wording_version": def.wording_version,
            "double_opt_in": def.double_opt_in})
 }
@@ -179,7 +179,7 @@ impl Engine {
         let Some(key) = def.consent_text.clone() else { return Ok(()) };
         let mut tx = self.store().begin().await?;
         let current = tx.consent_text_versions(ws, &key).await?.into_iter().next();
-        let retired = tx.consent_text_retirements(ws).await?.iter().any(|r| r.key == key);
+        let retired = crate::consent_texts::is_retired(&mut tx, ws, &key).await?;
         tx.commit().await?;
         let text =
             current.ok_or_else(|| invalid("consent_text", format!("no consent text \"{key}\" in the library")))?;
