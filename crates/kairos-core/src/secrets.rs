@@ -1,4 +1,5 @@
-//! Secrets at rest: DKIM private keys and webhook signing secrets are
+//! Secrets at rest: DKIM private keys, webhook signing secrets and workspace
+//! SMTP passwords are
 //! stored sealed with AES-256-GCM under the server's master key (from
 //! configuration or the environment, never from the database), so a copy of
 //! the database alone signs no mail and forges no webhook. A sealed value is

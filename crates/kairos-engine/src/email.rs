@@ -10,6 +10,7 @@
 //! does not send it twice. Sends, bounces, opens, clicks, unsubscribes and
 //! complaints are written to the event log against the contact.
 
+use crate::relays::Route;
 use crate::smtp::{SmtpFailure, SmtpRelay};
 use crate::Engine;
 use kairos_core::consent::{Channel, ConsentChange, ConsentState, LawfulBasis, Proof, Purpose};
@@ -46,12 +47,18 @@ pub fn check_smtp_url(url: &str) -> Result<(), String> {
     SmtpRelay::from_url(url, 1).map(|_| ())
 }
 
-/// How email leaves this server: set by the operator (`--email-transport`,
-/// `--smtp-url` and friends), shown read-only in the settings.
+/// How a workspace's email leaves this server: through the workspace's own
+/// relay when it has set one, otherwise as the operator started the server
+/// (`--email-transport`, `--smtp-url` and friends).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EmailTransportView {
     /// `disabled`, `capture` (kept in the store, nothing sent) or `smtp`.
     pub kind: &'static str,
+    /// `workspace` (its own relay) or `server` (the operator's transport).
+    pub source: &'static str,
+    /// The operator's transport, which applies without a workspace relay.
+    pub server_kind: &'static str,
+    pub workspace_relay: Option<crate::relays::WorkspaceRelayView>,
     pub relay: Option<crate::smtp::RelayInfo>,
     /// What keeps email from going out, if anything.
     pub problem: Option<String>,
@@ -177,7 +184,10 @@ struct Domain {
 /// The email channel's shared state.
 pub(crate) struct EmailChannel {
     pub options: EmailOptions,
-    smtp: Option<SmtpRelay>,
+    smtp: Option<Arc<SmtpRelay>>,
+    /// Workspace relays in use, with the `updated_at` of the row they were
+    /// built from.
+    workspace_relays: Mutex<HashMap<WorkspaceId, (i64, Arc<SmtpRelay>)>>,
     templates: Mutex<CompiledTemplates>,
     signers: Mutex<HashMap<(WorkspaceId, String), Arc<Signer>>>,
     domains: Mutex<HashMap<String, Arc<Domain>>>,
@@ -188,7 +198,7 @@ impl EmailChannel {
         let smtp = match &options.transport {
             EmailTransport::Smtp(url) => {
                 match SmtpRelay::with_root(url, options.pool_size as usize, options.smtp_ca_pem.as_deref()) {
-                    Ok(relay) => Some(relay),
+                    Ok(relay) => Some(Arc::new(relay)),
                     Err(e) => {
                         tracing::error!(error = %e, "the SMTP URL is not usable; email will not be sent");
                         None
@@ -200,29 +210,26 @@ impl EmailChannel {
         EmailChannel {
             options,
             smtp,
+            workspace_relays: Mutex::new(HashMap::new()),
             templates: Mutex::new(HashMap::new()),
             signers: Mutex::new(HashMap::new()),
             domains: Mutex::new(HashMap::new()),
         }
     }
 
-    /// How email leaves this server, for the settings page.
+    /// How email leaves this server for a workspace without its own relay.
     pub fn transport_view(&self) -> EmailTransportView {
         let o = &self.options;
-        let (kind, problem) = match &o.transport {
-            EmailTransport::Disabled => ("disabled", Some("no transport is configured: sends fail".to_string())),
-            EmailTransport::Capture => ("capture", None),
-            EmailTransport::Smtp(url) => (
-                "smtp",
-                self.smtp.is_none().then(|| match SmtpRelay::from_url(url, 1) {
-                    Err(e) => format!("the SMTP URL is not usable: {e}"),
-                    Ok(_) => "the SMTP relay could not be set up (see the server log)".to_string(),
-                }),
-            ),
+        let problem = match self.server_route() {
+            crate::relays::Route::Unusable(why) => Some(why),
+            _ => None,
         };
         EmailTransportView {
-            kind,
-            relay: self.smtp.as_ref().map(SmtpRelay::info),
+            kind: o.transport.kind(),
+            source: "server",
+            server_kind: o.transport.kind(),
+            workspace_relay: None,
+            relay: self.smtp.as_ref().map(|r| r.info()),
             problem,
             public_url: o.public_url.clone(),
             per_domain_concurrency: o.per_domain_concurrency,
@@ -232,20 +239,40 @@ impl EmailChannel {
         }
     }
 
-    /// Connect to the relay as a send would and hang up: whether the
-    /// settings work. Nothing to check unless email goes through SMTP.
-    pub async fn check_transport(&self) -> Result<crate::smtp::RelayCheck, String> {
-        match &self.smtp {
-            Some(relay) => relay.check().await,
-            None => Err(match self.options.transport {
-                EmailTransport::Smtp(_) => "the SMTP URL is not usable; fix --smtp-url and restart".to_string(),
-                EmailTransport::Capture => {
-                    "email is captured, not sent: start the server with --email-transport smtp --smtp-url URL to send"
-                        .to_string()
-                }
-                EmailTransport::Disabled => "no email transport is configured".to_string(),
+    /// Where email goes for a workspace without its own relay.
+    pub(crate) fn server_route(&self) -> crate::relays::Route {
+        use crate::relays::Route;
+        match (&self.options.transport, &self.smtp) {
+            (EmailTransport::Disabled, _) => Route::Unusable(
+                "no email transport is configured: set an SMTP relay for this workspace, or start the server \
+                 with --email-transport smtp --smtp-url … (or capture)"
+                    .into(),
+            ),
+            (EmailTransport::Capture, _) => Route::Capture,
+            (EmailTransport::Smtp(_), Some(relay)) => Route::Smtp(relay.clone()),
+            (EmailTransport::Smtp(url), None) => Route::Unusable(match SmtpRelay::from_url(url, 1) {
+                Err(e) => format!("the server's SMTP URL is not usable: {e}; fix --smtp-url and restart"),
+                Ok(_) => "the server's SMTP relay could not be set up (see the server log)".to_string(),
             }),
         }
+    }
+
+    /// The workspace's relay built from the row stored at `updated_at`, if it is kept.
+    pub(crate) fn cached_relay(&self, ws: WorkspaceId, updated_at: i64) -> Option<Arc<SmtpRelay>> {
+        let m = self.workspace_relays.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(&ws).filter(|(at, _)| *at == updated_at).map(|(_, r)| r.clone())
+    }
+
+    /// Keep a workspace's relay (and its connections) for the next sends.
+    pub(crate) fn keep_relay(&self, ws: WorkspaceId, updated_at: i64, relay: SmtpRelay) -> Arc<SmtpRelay> {
+        let relay = Arc::new(relay);
+        let mut m = self.workspace_relays.lock().unwrap_or_else(|e| e.into_inner());
+        m.insert(ws, (updated_at, relay.clone()));
+        relay
+    }
+
+    pub(crate) fn forget_relay(&self, ws: WorkspaceId) {
+        self.workspace_relays.lock().unwrap_or_else(|e| e.into_inner()).remove(&ws);
     }
 
     fn domain(&self, d: &str) -> Arc<Domain> {
@@ -262,10 +289,13 @@ impl EmailChannel {
 
     /// Deliver a signed message through SMTP, within the recipient domain's
     /// limits. `Ok(Err(reason))` is a permanent refusal (hard bounce).
-    async fn deliver_smtp(&self, from: &str, to: &str, raw: &[u8]) -> Result<Result<(), String>, EmailError> {
-        let Some(smtp) = &self.smtp else {
-            return Err(EmailError::Permanent("the SMTP transport is not usable (see the server log)".into()));
-        };
+    async fn deliver_smtp(
+        &self,
+        smtp: &SmtpRelay,
+        from: &str,
+        to: &str,
+        raw: &[u8],
+    ) -> Result<Result<(), String>, EmailError> {
         let domain = self.domain(to.rsplit('@').next().unwrap_or_default());
         let _permit = domain.slots.clone().acquire_owned().await.map_err(|e| EmailError::Transient(e.to_string()))?;
         if let Some(rate) = self.options.per_domain_rate.filter(|r| *r > 0.0) {
@@ -370,16 +400,6 @@ impl Engine {
 impl Engine {
     pub(crate) fn email(&self) -> &EmailChannel {
         &self.inner.email
-    }
-
-    /// How email leaves this server (operator settings, read-only).
-    pub fn email_transport(&self) -> EmailTransportView {
-        self.email().transport_view()
-    }
-
-    /// Whether the SMTP relay accepts a connection and the credentials.
-    pub async fn check_email_transport(&self) -> Result<crate::smtp::RelayCheck, String> {
-        self.email().check_transport().await
     }
 
     /// What templates of a workspace can refer to: its custom fields and
@@ -733,20 +753,18 @@ impl Engine {
 
         let sent_at = now_ms(self);
         let outcome =
-            match &self.email().options.transport {
-                EmailTransport::Disabled => {
-                    let why = "no email transport is configured on this server (start it with --email-transport \
-                           smtp --smtp-url … or --email-transport capture)";
-                    self.set_message_status(ws, &id, "failed", Some(why), None, None).await?;
-                    return Err(EmailError::Permanent(why.into()));
+            match self.email_route(ws).await? {
+                Route::Unusable(why) => {
+                    self.set_message_status(ws, &id, "failed", Some(&why), None, None).await?;
+                    return Err(EmailError::Permanent(why));
                 }
-                EmailTransport::Capture => {
+                Route::Capture => {
                     let text = String::from_utf8_lossy(&signed).into_owned();
                     self.set_message_status(ws, &id, "captured", None, Some(&text), Some(sent_at)).await?;
                     EmailOutcome::Sent { message_id: id.clone(), status: "captured".into() }
                 }
-                EmailTransport::Smtp(_) => {
-                    match self.email().deliver_smtp(&sender.email, &to, &signed).await {
+                Route::Smtp(relay) => {
+                    match self.email().deliver_smtp(&relay, &sender.email, &to, &signed).await {
                         Ok(Ok(())) => {
                             self.set_message_status(ws, &id, "sent", None, None, Some(sent_at)).await?;
                             EmailOutcome::Sent { message_id: id.clone(), status: "sent".into() }
@@ -1135,15 +1153,16 @@ impl Engine {
             unsubscribed_at: None,
         };
         self.record_message(ws, &record).await?;
-        match &self.email().options.transport {
-            EmailTransport::Disabled => {
-                Err(EmailError::Permanent("no email transport is configured on this server".into()))
+        match self.email_route(ws).await? {
+            Route::Unusable(why) => {
+                self.set_message_status(ws, &record.id, "failed", Some(&why), None, None).await?;
+                Err(EmailError::Permanent(why))
             }
-            EmailTransport::Capture => {
+            Route::Capture => {
                 let text = String::from_utf8_lossy(&signed).into_owned();
                 Ok(self.set_message_status(ws, &record.id, "captured", None, Some(&text), Some(now)).await?)
             }
-            EmailTransport::Smtp(_) => match self.email().deliver_smtp(&sender.email, to, &signed).await? {
+            Route::Smtp(relay) => match self.email().deliver_smtp(&relay, &sender.email, to, &signed).await? {
                 Ok(()) => Ok(self.set_message_status(ws, &record.id, "sent", None, None, Some(now)).await?),
                 Err(reason) => {
                     self.set_message_status(ws, &record.id, "bounced", Some(&reason), None, None).await?;

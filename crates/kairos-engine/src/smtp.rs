@@ -14,14 +14,127 @@ use lettre::transport::smtp::extension::ClientId;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// How the connection to a relay is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Security {
+pub enum Security {
     /// No TLS: a relay on this machine or a test server.
     Plain,
     StartTlsRequired,
     StartTlsOpportunistic,
     /// TLS from the first byte (`smtps://`, port 465).
     Implicit,
+}
+
+impl Security {
+    pub const ALL: [Security; 4] =
+        [Security::Plain, Security::StartTlsRequired, Security::StartTlsOpportunistic, Security::Implicit];
+
+    /// The name the API and the settings page use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::Plain => "none",
+            Security::StartTlsRequired => "starttls",
+            Security::StartTlsOpportunistic => "starttls_if_offered",
+            Security::Implicit => "tls",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Security> {
+        Security::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The port a relay usually listens on for this kind of connection.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Security::Plain => 25,
+            Security::StartTlsRequired | Security::StartTlsOpportunistic => 587,
+            Security::Implicit => 465,
+        }
+    }
+}
+
+/// Where a relay is and how to log in: what an SMTP URL says, or what a
+/// workspace sets on its settings page.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RelaySettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for RelaySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelaySettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl RelaySettings {
+    /// From a URL: `smtp://[user:pass@]host[:port][?tls=required|opportunistic]`
+    /// or `smtps://[user:pass@]host[:port]`.
+    pub fn from_url(raw: &str) -> Result<RelaySettings, String> {
+        let url = reqwest::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+        let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        let security = match (url.scheme(), tls.as_deref()) {
+            ("smtp", None) => Security::Plain,
+            ("smtp", Some("required")) => Security::StartTlsRequired,
+            ("smtp", Some("opportunistic")) => Security::StartTlsOpportunistic,
+            ("smtps", None) => Security::Implicit,
+            (scheme, tls) => {
+                return Err(format!(
+                    "unknown scheme {scheme:?} or tls={tls:?}; use smtp:// (no TLS), smtp://…?tls=required, \
+                     smtp://…?tls=opportunistic or smtps://"
+                ))
+            }
+        };
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or("the URL names no host")?.to_string();
+        let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
+        let password = user.as_ref().map(|_| percent_decode(url.password().unwrap_or_default()));
+        Ok(RelaySettings { host, port: url.port().unwrap_or(security.default_port()), security, user, password })
+    }
+
+    /// What is wrong with these settings, as (field, message) pairs; empty
+    /// when they are usable. Checked before they are stored, so a send never
+    /// finds out.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let host = self.host.as_str();
+        if host.is_empty() {
+            out.push(("host", "is required: the relay's host name or IP address".to_string()));
+        } else if host.len() > 253 {
+            out.push(("host", "must be at most 253 characters".to_string()));
+        } else if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']')) {
+            out.push((
+                "host",
+                format!("{host:?} is not a host name or IP address (no scheme, user, port or path: those are separate fields)"),
+            ));
+        }
+        if self.port == 0 {
+            out.push(("port", "must be a port number from 1 to 65535".to_string()));
+        }
+        let line = |v: &str| v.contains(['\r', '\n', '\0']);
+        match (&self.user, &self.password) {
+            (Some(u), _) if u.is_empty() || u.len() > 256 || line(u) => {
+                out.push(("user", "must be 1 to 256 characters on one line".to_string()))
+            }
+            (Some(_), None) => out.push(("password", "is required when a user is set".to_string())),
+            (None, Some(_)) => out.push(("user", "is required when a password is set".to_string())),
+            _ => {}
+        }
+        if let Some(p) = &self.password {
+            if p.is_empty() || p.len() > 256 || line(p) {
+                out.push(("password", "must be 1 to 256 characters on one line".to_string()));
+            }
+        }
+        out
+    }
 }
 
 /// Why a message was not accepted.
@@ -82,33 +195,22 @@ impl SmtpRelay {
 
     /// Like `from_url`, also trusting the CA certificate(s) in `ca_pem`.
     pub fn with_root(raw: &str, max_idle: usize, ca_pem: Option<&[u8]>) -> Result<SmtpRelay, String> {
+        SmtpRelay::from_settings(&RelaySettings::from_url(raw)?, max_idle, ca_pem)
+    }
+
+    /// A relay from settings already checked with [`RelaySettings::problems`].
+    pub fn from_settings(s: &RelaySettings, max_idle: usize, ca_pem: Option<&[u8]>) -> Result<SmtpRelay, String> {
         if let Some(pem) = ca_pem {
             lettre::transport::smtp::client::Certificate::from_pem(pem)
                 .map_err(|e| format!("the CA certificate is not usable PEM: {e}"))?;
         }
-        let url = reqwest::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
-        let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
-        let (security, default_port) = match (url.scheme(), tls.as_deref()) {
-            ("smtp", None) => (Security::Plain, 25),
-            ("smtp", Some("required")) => (Security::StartTlsRequired, 587),
-            ("smtp", Some("opportunistic")) => (Security::StartTlsOpportunistic, 587),
-            ("smtps", None) => (Security::Implicit, 465),
-            (scheme, tls) => {
-                return Err(format!(
-                    "unknown scheme {scheme:?} or tls={tls:?}; use smtp:// (no TLS), smtp://…?tls=required, \
-                     smtp://…?tls=opportunistic or smtps://"
-                ))
-            }
-        };
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or("the URL names no host")?.to_string();
-        let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
-        let credentials = user.clone().map(|u| Credentials::new(u, percent_decode(url.password().unwrap_or_default())));
+        let credentials = s.user.clone().map(|u| Credentials::new(u, s.password.clone().unwrap_or_default()));
         Ok(SmtpRelay {
-            host,
-            port: url.port().unwrap_or(default_port),
-            security,
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
             credentials,
-            user,
+            user: s.user.clone(),
             hello: ClientId::default(),
             timeout: Duration::from_secs(30),
             idle: Mutex::new(Vec::new()),
@@ -123,12 +225,7 @@ impl SmtpRelay {
         RelayInfo {
             host: self.host.clone(),
             port: self.port,
-            security: match self.security {
-                Security::Plain => "none",
-                Security::StartTlsRequired => "starttls",
-                Security::StartTlsOpportunistic => "starttls_if_offered",
-                Security::Implicit => "tls",
-            },
+            security: self.security.as_str(),
             user: self.user.clone(),
         }
     }
@@ -265,5 +362,30 @@ mod tests {
         assert!(SmtpRelay::from_url("smtp://h?tls=none", 1).is_err());
         assert!(SmtpRelay::from_url("http://h", 1).is_err());
         assert!(SmtpRelay::from_url("not a url", 1).is_err());
+    }
+
+    #[test]
+    fn relay_settings_name_every_problem() {
+        let good = RelaySettings {
+            host: "smtp.example.com".into(),
+            port: 587,
+            security: Security::StartTlsRequired,
+            user: Some("kairos".into()),
+            password: Some("pw".into()),
+        };
+        assert!(good.problems().is_empty());
+        assert!(RelaySettings { user: None, password: None, ..good.clone() }.problems().is_empty());
+        assert!(RelaySettings { host: "[::1]".into(), ..good.clone() }.problems().is_empty());
+        let fields = |s: RelaySettings| s.problems().into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+        assert_eq!(fields(RelaySettings { host: "smtp://h".into(), port: 0, ..good.clone() }), ["host", "port"]);
+        assert_eq!(fields(RelaySettings { host: String::new(), password: None, ..good.clone() }), ["host", "password"]);
+        assert_eq!(fields(RelaySettings { user: None, ..good.clone() }), ["user"]);
+        assert_eq!(fields(RelaySettings { password: Some("a\r\nRCPT".into()), ..good.clone() }), ["password"]);
+        assert_eq!(Security::parse("starttls_if_offered"), Some(Security::StartTlsOpportunistic));
+        assert_eq!(Security::ALL.map(Security::default_port), [25, 587, 587, 465]);
+        // The URL form and the settings form are the same thing.
+        let from_url = RelaySettings::from_url("smtp://kairos:pw@smtp.example.com?tls=required").unwrap();
+        assert_eq!(from_url, good);
+        assert!(!format!("{good:?}").contains("pw\""), "{good:?}");
     }
 }

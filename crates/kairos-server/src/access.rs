@@ -122,6 +122,8 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("POST", "/api/v1/consent-texts/{key}/reinstate", SettingsWrite),
     ("GET", "/api/v1/settings/email-transport", SettingsRead),
     ("POST", "/api/v1/settings/email-transport/check", SettingsWrite),
+    ("PUT", "/api/v1/settings/email-transport/relay", SettingsWrite),
+    ("DELETE", "/api/v1/settings/email-transport/relay", SettingsWrite),
     ("GET", "/api/v1/webhook-endpoints", SettingsRead),
     ("POST", "/api/v1/webhook-endpoints", SettingsWrite),
     ("DELETE", "/api/v1/webhook-endpoints/{id}", SettingsWrite),

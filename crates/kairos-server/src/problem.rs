@@ -117,6 +117,10 @@ impl Invalid {
         self.0.push(FieldProblem { path: path.into(), message: message.into() });
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Whether a problem with `path` is noted already.
     pub fn names(&self, path: &str) -> bool {
         self.0.iter().any(|p| p.path == path)

@@ -12,6 +12,7 @@
 mod common;
 use chrono::Utc;
 use common::Server;
+use kairos_core::apikey::Scope;
 use kairos_core::clock::ManualClock;
 use kairos_engine::{EmailOptions, EmailTransport, EngineOptions, OutboxOptions};
 use kairos_store::testing::{self, SmtpReceiver};
@@ -710,6 +711,215 @@ async fn the_settings_say_when_email_is_only_captured() {
     let (st, check) = s.api(Method::POST, "/api/v1/settings/email-transport/check", None).await;
     assert_eq!((st, check["ok"].as_bool()), (StatusCode::OK, Some(false)), "{check}");
     assert!(check["error"].as_str().unwrap().contains("--email-transport smtp"), "{check}");
+}
+
+/// A workspace sets its own SMTP relay (STARTTLS, a login, a private CA):
+/// a relay is checked before it is saved (a wrong password is named and
+/// nothing is stored), every wrong field is named, the password is stored
+/// sealed and never shown, leaving it out keeps it, the workspace's email
+/// then goes through the relay while another workspace on the same server
+/// keeps the server's capture transport, every change is audited, and
+/// removing the relay goes back to capture.
+#[tokio::test]
+async fn a_workspace_sends_through_its_own_smtp_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, pem) = private_ca(dir.path());
+    let Some(smtp) =
+        SmtpReceiver::start_with(&[("SMTP_TLS_CERT", &cert), ("SMTP_TLS_KEY", &key), ("SMTP_AUTH", "kairos:s3cret")])
+    else {
+        return;
+    };
+    const RELAY: &str = "/api/v1/settings/email-transport/relay";
+    const CHECK: &str = "/api/v1/settings/email-transport/check";
+    for ts in testing::all().await {
+        let backend = format!("{:?}", ts.backend()).to_lowercase();
+        let mut opts = options(EmailTransport::Capture);
+        opts.email.smtp_ca_pem = Some(pem.clone());
+        let s = Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None, opts).await;
+        let mut tx = ts.store.begin_write().await.unwrap();
+        let globex = tx.create_workspace("globex", Utc::now()).await.unwrap().id;
+        tx.commit().await.unwrap();
+        let (_, admin) = kairos_server::issue_key(&ts.store, globex, "admin", Scope::Admin, Utc::now()).await.unwrap();
+        let (_, write) = kairos_server::issue_key(&ts.store, globex, "write", Scope::Write, Utc::now()).await.unwrap();
+        let other = Server { url: s.url.clone(), admin, write, http: reqwest::Client::new() };
+
+        let view = s.get("/api/v1/settings/email-transport").await;
+        assert_eq!(
+            (view["kind"].as_str(), view["source"].as_str(), view["server_kind"].as_str()),
+            (Some("capture"), Some("server"), Some("capture")),
+            "{view}"
+        );
+        assert!(view["workspace_relay"].is_null(), "{view}");
+
+        // Every wrong field at once: first the shape, then the values.
+        let (st, v) = s
+            .api(Method::PUT, RELAY, Some(json!({"host": "smtp://x", "port": 70000, "security": "ssl", "colour": 1})))
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let paths: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, ["colour", "security", "port", "host"], "{backend}: {v}");
+        assert!(
+            v["errors"][1]["message"].as_str().unwrap().contains("none, starttls, starttls_if_offered, tls"),
+            "{v}"
+        );
+        let (st, v) = s
+            .api(
+                Method::PUT,
+                RELAY,
+                Some(json!({"host": "smtp://mail.example", "security": "starttls", "user": "kairos"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let paths: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, ["host", "password"], "{backend}: {v}");
+
+        // Checked before saving: the wrong password is named, nothing is stored.
+        let relay = |password: Option<&str>| {
+            let mut r = json!({"host": "localhost", "port": smtp.port, "security": "starttls", "user": "kairos"});
+            if let Some(p) = password {
+                r["password"] = json!(p);
+            }
+            r
+        };
+        let (st, check) = s.api(Method::POST, CHECK, Some(relay(Some("wrong")))).await;
+        assert_eq!((st, check["ok"].as_bool()), (StatusCode::OK, Some(false)), "{check}");
+        assert!(check["error"].as_str().unwrap().contains("authentication failed"), "{check}");
+        let (st, check) = s.api(Method::POST, CHECK, Some(relay(Some("s3cret")))).await;
+        assert_eq!(
+            (st, check["encrypted"].as_bool(), check["authenticated"].as_bool()),
+            (StatusCode::OK, Some(true), Some(true)),
+            "{check}"
+        );
+        assert!(s.get("/api/v1/settings/email-transport").await["workspace_relay"].is_null());
+        let (_, check) = s.api(Method::POST, CHECK, None).await;
+        assert!(check["error"].as_str().unwrap().contains("captured"), "{check}");
+
+        // Saved: shown without the password, sealed in the store.
+        let (st, view) = s.api(Method::PUT, RELAY, Some(relay(Some("s3cret")))).await;
+        assert_eq!(st, StatusCode::OK, "{view}");
+        assert_eq!((view["kind"].as_str(), view["source"].as_str()), (Some("smtp"), Some("workspace")), "{view}");
+        assert_eq!(
+            view["relay"],
+            json!({"host": "localhost", "port": smtp.port, "security": "starttls", "user": "kairos"}),
+            "{view}"
+        );
+        assert_eq!(view["workspace_relay"]["password_set"], true, "{view}");
+        assert!(view["workspace_relay"]["updated_by"].as_str().unwrap().starts_with("key:"), "{view}");
+        assert!(!view.to_string().contains("s3cret"), "{view}");
+        let ws: kairos_core::ids::WorkspaceId =
+            s.get("/api/v1/auth/session").await["workspace"]["id"].as_str().unwrap().parse().unwrap();
+        let mut tx = ts.store.begin().await.unwrap();
+        let row = tx.workspace_relay(ws).await.unwrap().unwrap();
+        drop(tx);
+        let sealed = row.password.unwrap();
+        assert!(sealed.starts_with("enc:v1:") && !sealed.contains("s3cret"), "{sealed}");
+
+        // Saved again without the password: the stored one is kept.
+        let (st, view) = s.api(Method::PUT, RELAY, Some(relay(None))).await;
+        assert_eq!((st, view["workspace_relay"]["password_set"].as_bool()), (StatusCode::OK, Some(true)), "{view}");
+        let (_, check) = s.api(Method::POST, CHECK, None).await;
+        assert_eq!((check["ok"].as_bool(), check["authenticated"].as_bool()), (Some(true), Some(true)), "{check}");
+        // …but never sent to another host, another user or over a weaker
+        // connection: those need the password again.
+        for (field, value) in [("host", json!("127.0.0.1")), ("user", json!("other")), ("security", json!("none"))] {
+            let mut changed = relay(None);
+            changed[field] = value;
+            for path in [CHECK, RELAY] {
+                let method = if path == CHECK { Method::POST } else { Method::PUT };
+                let (st, v) = s.api(method, path, Some(changed.clone())).await;
+                assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{field} {path}: {v}");
+                assert_eq!(v["errors"][0]["path"], "password", "{v}");
+            }
+        }
+        let (st, v) = s
+            .api(
+                Method::POST,
+                CHECK,
+                Some(json!({"host": "localhost", "port": smtp.port, "security": "tls", "user": "kairos"})),
+            )
+            .await;
+        assert_eq!(
+            (st, v["ok"].as_bool()),
+            (StatusCode::OK, Some(false)),
+            "a stronger connection keeps the password: {v}"
+        );
+
+        // The workspace's email goes through its relay; the other's is captured.
+        let setup = |srv: &Server| {
+            let srv = Server {
+                url: srv.url.clone(),
+                admin: srv.admin.clone(),
+                write: srv.write.clone(),
+                http: srv.http.clone(),
+            };
+            async move {
+                let (st, v) =
+                    srv.api(Method::POST, "/api/v1/email/senders", Some(json!({"email": "news@acme.example"}))).await;
+                assert_eq!(st, StatusCode::CREATED, "{v}");
+                let body = json!({"name": "Receipt", "subject": "Receipt", "format": "html", "body": "<p>Thanks</p>"});
+                let (st, v) = srv.api(Method::POST, "/api/v1/email/templates", Some(body)).await;
+                assert_eq!(st, StatusCode::CREATED, "{v}");
+                srv
+            }
+        };
+        let (s, other) = (setup(&s).await, setup(&other).await);
+        let receipt = |srv: &Server, user: &'static str, to: String| {
+            let srv = Server {
+                url: srv.url.clone(),
+                admin: srv.admin.clone(),
+                write: srv.write.clone(),
+                http: srv.http.clone(),
+            };
+            async move {
+                let c = identify(&srv, user, &to, Some("Rey")).await;
+                let (st, v) = srv
+                    .api(
+                        Method::POST,
+                        "/api/v1/email/send",
+                        Some(json!({"contact_id": c, "template": "Receipt", "transactional": true})),
+                    )
+                    .await;
+                assert_eq!((st, v["outcome"].as_str()), (StatusCode::OK, Some("sent")), "{v}");
+                v["status"].as_str().unwrap().to_string()
+            }
+        };
+        let to = format!("relay-{backend}@example.org");
+        assert_eq!(receipt(&s, "r1", to.clone()).await, "sent");
+        let m = received(&smtp, &to).await;
+        assert_eq!((m["tls"].as_bool(), m["authenticated"].as_bool()), (Some(true), Some(true)), "{m}");
+        let elsewhere = format!("globex-{backend}@example.org");
+        assert_eq!(receipt(&other, "g1", elsewhere.clone()).await, "captured");
+        assert_eq!(other.get("/api/v1/settings/email-transport").await["kind"], "capture");
+
+        // Removed: back to the server's capture transport.
+        let (st, view) = s.api(Method::DELETE, RELAY, None).await;
+        assert_eq!(
+            (st, view["kind"].as_str(), view["source"].as_str()),
+            (StatusCode::OK, Some("capture"), Some("server")),
+            "{view}"
+        );
+        assert_eq!(receipt(&s, "r2", format!("after-{backend}@example.org")).await, "captured");
+        let (st, v) = s.api(Method::DELETE, RELAY, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+        assert!(
+            smtp.messages().iter().all(|m| m["rcpt_tos"][0] != elsewhere.as_str()),
+            "the other workspace sent nothing"
+        );
+
+        let audit = s.get("/api/v1/audit?action=email_relay.").await;
+        let actions: Vec<(&str, Value)> = audit["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["action"].as_str().unwrap(), e["detail"]["password_changed"].clone()))
+            .collect();
+        assert_eq!(
+            actions,
+            [("email_relay.removed", Value::Null), ("email_relay.set", json!(false)), ("email_relay.set", json!(true))],
+            "{audit}"
+        );
+        assert!(!audit.to_string().contains("s3cret"), "{audit}");
+    }
 }
 
 /// Send one DKIM-signed transactional message to `to` through the SMTP

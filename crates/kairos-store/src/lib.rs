@@ -46,6 +46,7 @@ pub use privacy::{AuditEntry, AuditFilter, Erasure};
 pub use reports::{EmailMoment, EventMoment, MarketingCost};
 pub use scores::{ContactScore, ScoreChange, ScoreRecord};
 pub use segments::{ListRecord, LogEvent, MembershipChange, SegmentRecord};
+pub use settings::RelayRecord;
 pub use suppressions::Suppression;
 pub use users::{Member, SessionRecord, User};
 pub use workspaces::Workspace;

@@ -1,0 +1,296 @@
+//! A workspace's own SMTP relay and the choice every send makes. A
+//! workspace admin sets the relay on the settings page (host, port,
+//! security, login); it is checked before it is stored, its password is
+//! sealed under the server's master key and never shown again, and every
+//! change is audited. A send from the workspace then goes through that
+//! relay; without one it takes the transport the operator started the
+//! server with (capture, SMTP or none). The relay row is read on every send
+//! (one primary-key read), so a change made through any node applies to
+//! the next message everywhere; the relay itself, with its open
+//! connections, is kept while the row's `updated_at` stays the same.
+
+use crate::email::{EmailError, EmailTransport, EmailTransportView};
+use crate::smtp::{RelayCheck, RelaySettings, Security, SmtpRelay};
+use crate::Engine;
+use kairos_core::ids::WorkspaceId;
+use kairos_store::{RelayRecord, StoreError};
+use serde_json::json;
+use std::sync::Arc;
+
+/// Where one send goes.
+pub(crate) enum Route {
+    /// Kept in the store, nothing sent.
+    Capture,
+    Smtp(Arc<SmtpRelay>),
+    /// Nothing can be sent, and why (for the message record and the caller).
+    Unusable(String),
+}
+
+/// A workspace's relay as its settings page shows it (never the password).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WorkspaceRelayView {
+    pub host: String,
+    pub port: u16,
+    /// `none`, `starttls`, `starttls_if_offered` or `tls`.
+    pub security: &'static str,
+    pub user: Option<String>,
+    pub password_set: bool,
+    pub updated_at: i64,
+    pub updated_by: String,
+    /// What keeps this relay from being used, if anything.
+    pub problem: Option<String>,
+}
+
+/// A relay to store or to check. `password: None` keeps the stored one
+/// (the settings page never has it to send back).
+#[derive(Debug, Clone)]
+pub struct RelayChange {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// Each wrong field with what is wrong with it.
+    #[error("the relay settings are not usable")]
+    Invalid(Vec<(&'static str, String)>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const UNDECRYPTABLE: &str = "the workspace's SMTP password cannot be decrypted (the server's master key is not \
+     the one it was saved with): set the relay again with its password";
+
+impl Engine {
+    /// The workspace's relay, if it has one.
+    pub async fn workspace_relay(&self, ws: WorkspaceId) -> Result<Option<WorkspaceRelayView>, StoreError> {
+        let mut tx = self.store().begin().await?;
+        let row = tx.workspace_relay(ws).await?;
+        tx.commit().await?;
+        Ok(row.map(|r| self.relay_view(&r)))
+    }
+
+    fn relay_view(&self, r: &RelayRecord) -> WorkspaceRelayView {
+        let settings = self.relay_settings(r);
+        WorkspaceRelayView {
+            host: r.host.clone(),
+            port: u16::try_from(r.port).unwrap_or_default(),
+            security: Security::parse(&r.security).map(Security::as_str).unwrap_or("none"),
+            user: r.username.clone(),
+            password_set: r.password.is_some(),
+            updated_at: r.updated_at,
+            updated_by: r.updated_by.clone(),
+            problem: settings.err(),
+        }
+    }
+
+    /// The settings a stored row says, password opened.
+    fn relay_settings(&self, r: &RelayRecord) -> Result<RelaySettings, String> {
+        let security = Security::parse(&r.security)
+            .ok_or_else(|| format!("the stored relay has an unknown security {:?}: save it again", r.security))?;
+        let password = match &r.password {
+            Some(sealed) => Some(self.inner.master_key.open(sealed).map_err(|_| UNDECRYPTABLE.to_string())?),
+            None => None,
+        };
+        Ok(RelaySettings {
+            host: r.host.clone(),
+            port: u16::try_from(r.port).unwrap_or_default(),
+            security,
+            user: r.username.clone(),
+            password,
+        })
+    }
+
+    /// `change` made whole: the stored password kept when none is given and
+    /// the relay still logs in as the same user to the same host, never over
+    /// a weaker connection (otherwise a changed host would be sent the
+    /// stored password, or a changed security send it in clear); every
+    /// problem named.
+    fn complete(&self, change: RelayChange, stored: Option<&RelayRecord>) -> Result<RelaySettings, RelayError> {
+        let mut problems = Vec::new();
+        let password = match (&change.user, change.password) {
+            (Some(user), None) => match stored.filter(|r| r.password.is_some()) {
+                None => None,
+                Some(r) if !keeps_password(r, &change.host, user, change.security) => {
+                    problems.push((
+                        "password",
+                        "is required: the stored password is only used for the same user on the same host over \
+                         a connection at least as protected; enter it again"
+                            .to_string(),
+                    ));
+                    None
+                }
+                Some(r) => match self.inner.master_key.open(r.password.as_deref().unwrap_or_default()) {
+                    Ok(p) => Some(p),
+                    Err(_) => {
+                        problems.push(("password", UNDECRYPTABLE.to_string()));
+                        None
+                    }
+                },
+            },
+            (_, p) => p,
+        };
+        let settings = RelaySettings {
+            host: change.host,
+            port: change.port,
+            security: change.security,
+            user: change.user,
+            password,
+        };
+        for (field, message) in settings.problems() {
+            if !problems.iter().any(|(f, _)| *f == field) {
+                problems.push((field, message));
+            }
+        }
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(RelayError::Invalid(problems))
+        }
+    }
+
+    /// Store the workspace's relay: every send from it goes there from now on.
+    pub async fn set_workspace_relay(
+        &self,
+        ws: WorkspaceId,
+        change: RelayChange,
+        actor: &str,
+    ) -> Result<WorkspaceRelayView, RelayError> {
+        let now = self.clock().now().timestamp_millis();
+        let mut tx = self.store().begin_write().await?;
+        let stored = tx.workspace_relay(ws).await?;
+        let password_given = change.password.is_some();
+        let s = self.complete(change, stored.as_ref())?;
+        let record = RelayRecord {
+            host: s.host.clone(),
+            port: i64::from(s.port),
+            security: s.security.as_str().to_string(),
+            username: s.user.clone(),
+            password: s.password.as_deref().map(|p| self.inner.master_key.seal(p)),
+            // Strictly later than the stored row, so a change within the
+            // same millisecond still replaces the cached relay.
+            updated_at: stored.as_ref().map_or(now, |r| now.max(r.updated_at + 1)),
+            updated_by: actor.to_string(),
+        };
+        tx.set_workspace_relay(ws, &record).await?;
+        let detail = json!({
+            "host": s.host, "port": s.port, "security": s.security.as_str(), "user": s.user,
+            "password_changed": password_given,
+        });
+        tx.audit(ws, now, actor, "email_relay.set", &ws.to_string(), &detail).await?;
+        tx.commit().await?;
+        Ok(self.relay_view(&record))
+    }
+
+    /// Go back to the server's transport. Whether there was a relay.
+    pub async fn remove_workspace_relay(&self, ws: WorkspaceId, actor: &str) -> Result<bool, StoreError> {
+        let now = self.clock().now().timestamp_millis();
+        let mut tx = self.store().begin_write().await?;
+        let removed = tx.delete_workspace_relay(ws).await?;
+        if removed {
+            tx.audit(ws, now, actor, "email_relay.removed", &ws.to_string(), &json!({})).await?;
+        }
+        tx.commit().await?;
+        self.email().forget_relay(ws);
+        Ok(removed)
+    }
+
+    /// Connect as a send would and hang up, sending nothing: to `change`
+    /// (not yet saved) when given, otherwise to wherever the workspace's
+    /// email goes now. The inner error says what failed.
+    pub async fn check_email_transport(
+        &self,
+        ws: WorkspaceId,
+        change: Option<RelayChange>,
+    ) -> Result<Result<RelayCheck, String>, RelayError> {
+        let relay = match change {
+            Some(change) => {
+                let stored = self.store_relay(ws).await?;
+                let s = self.complete(change, stored.as_ref())?;
+                match SmtpRelay::from_settings(&s, 0, self.email().options.smtp_ca_pem.as_deref()) {
+                    Ok(r) => Arc::new(r),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            None => match self.email_route(ws).await.map_err(|e| match e {
+                EmailError::Store(e) => RelayError::Store(e),
+                other => RelayError::Store(StoreError::Corrupt(other.to_string())),
+            })? {
+                Route::Smtp(r) => r,
+                Route::Capture => {
+                    return Ok(Err("email is captured, not sent: set an SMTP relay for this workspace, or start \
+                                   the server with --email-transport smtp --smtp-url URL"
+                        .to_string()))
+                }
+                Route::Unusable(why) => return Ok(Err(why)),
+            },
+        };
+        Ok(relay.check().await)
+    }
+
+    async fn store_relay(&self, ws: WorkspaceId) -> Result<Option<RelayRecord>, StoreError> {
+        let mut tx = self.store().begin().await?;
+        let row = tx.workspace_relay(ws).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// How the workspace's email leaves this server, for the settings page.
+    pub async fn email_transport(&self, ws: WorkspaceId) -> Result<EmailTransportView, StoreError> {
+        let mut view = self.email().transport_view();
+        if let Some(r) = self.store_relay(ws).await? {
+            let w = self.relay_view(&r);
+            view.source = "workspace";
+            view.kind = "smtp";
+            view.relay = Some(crate::smtp::RelayInfo {
+                host: w.host.clone(),
+                port: w.port,
+                security: w.security,
+                user: w.user.clone(),
+            });
+            view.problem = w.problem.clone();
+            view.workspace_relay = Some(w);
+        }
+        Ok(view)
+    }
+
+    /// Where a send from `ws` goes now.
+    pub(crate) async fn email_route(&self, ws: WorkspaceId) -> Result<Route, EmailError> {
+        let Some(r) = self.store_relay(ws).await? else { return Ok(self.email().server_route()) };
+        if let Some(relay) = self.email().cached_relay(ws, r.updated_at) {
+            return Ok(Route::Smtp(relay));
+        }
+        let settings = match self.relay_settings(&r) {
+            Ok(s) => s,
+            Err(why) => return Ok(Route::Unusable(why)),
+        };
+        let o = &self.email().options;
+        match SmtpRelay::from_settings(&settings, o.pool_size as usize, o.smtp_ca_pem.as_deref()) {
+            Ok(relay) => Ok(Route::Smtp(self.email().keep_relay(ws, r.updated_at, relay))),
+            Err(e) => Ok(Route::Unusable(format!("the workspace's SMTP relay is not usable: {e}"))),
+        }
+    }
+}
+
+/// Whether the stored relay's password may be sent to `host` as `user` over
+/// `security`: same host and user, and no plain connection unless the
+/// stored one was plain too (the port may change: same host, same owner).
+fn keeps_password(stored: &RelayRecord, host: &str, user: &str, security: Security) -> bool {
+    stored.host.eq_ignore_ascii_case(host)
+        && stored.username.as_deref() == Some(user)
+        && (security != Security::Plain || stored.security == Security::Plain.as_str())
+}
+
+impl EmailTransport {
+    /// What the operator chose, by the name the API uses.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EmailTransport::Disabled => "disabled",
+            EmailTransport::Capture => "capture",
+            EmailTransport::Smtp(_) => "smtp",
+        }
+    }
+}
