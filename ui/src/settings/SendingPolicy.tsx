@@ -21,6 +21,7 @@ import {
   policyBodyOf,
   policyInputsOf,
   quietSentence,
+  standingErrors,
   timeZoneChoices,
   WINDOWS,
   withCap,
@@ -78,6 +79,7 @@ export function SendingPolicy() {
   }, [settings.data]);
 
   const edit = (next: PolicyInputs) => {
+    if (i) setErrors((e) => standingErrors(e, i, next));
     setI(next);
     setJustSaved(false);
   };
@@ -197,7 +199,7 @@ function Caps({ i, errors, onChange }: { i: PolicyInputs; errors: Record<string,
   return (
     <section className="card" aria-labelledby="policy-caps-title">
       <h2 id="policy-caps-title">Frequency caps</h2>
-      <p className="muted small" id="policy-caps-help">
+      <p className="muted small" id="policy-caps-about">
         The most marketing messages one contact receives on each channel in a day (24 hours) and in a week (7 days); past the cap the message is not
         sent. Leave empty for no cap. Transactional messages are never capped.
       </p>
@@ -206,7 +208,7 @@ function Caps({ i, errors, onChange }: { i: PolicyInputs; errors: Record<string,
           {errors.caps}
         </p>
       )}
-      <table className="table compact caps-table" aria-describedby="policy-caps-help">
+      <table className="table compact caps-table" aria-describedby="policy-caps-about">
         <caption className="sr-only">Frequency caps per channel</caption>
         <thead>
           <tr>

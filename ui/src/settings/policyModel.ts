@@ -231,3 +231,35 @@ export function withCap(i: PolicyInputs, channel: Channel, window: CapWindow, te
   const unreadable = i.unreadable.filter((k) => k !== key);
   return { ...i, caps: { ...i.caps, [channel]: { ...i.caps[channel], [window]: text } }, unreadable: bad ? [...unreadable, key] : unreadable };
 }
+
+/** The value of the inputs a field's message is about, to tell whether it was edited since. */
+function valueOf(i: PolicyInputs, field: string): unknown {
+  const cap = /^caps\.(\w+)\.(per_day|per_week)$/.exec(field);
+  if (cap) return [i.caps[cap[1] as Channel]?.[cap[2] as CapWindow], i.unreadable.includes(field)];
+  switch (field) {
+    case "caps":
+      return [i.caps, i.unreadable];
+    case "quiet_hours":
+      return [i.quiet, i.quiet_start, i.quiet_end];
+    case "default_timezone":
+      return i.timezone;
+    case "transparency":
+      return i.transparency;
+    case "transparency.organisation":
+      return [i.transparency, i.organisation];
+    case "transparency.privacy_contact":
+      return [i.transparency, i.privacy_contact];
+    case "transparency.statement":
+      return [i.transparency, i.statement];
+    default:
+      return undefined;
+  }
+}
+
+/** The messages still standing after an edit from `before` to `after`: a field's message goes once its input changes. */
+export function standingErrors(errors: Record<string, string>, before: PolicyInputs, after: PolicyInputs): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, message] of Object.entries(errors))
+    if (JSON.stringify(valueOf(before, field)) === JSON.stringify(valueOf(after, field))) out[field] = message;
+  return out;
+}

@@ -18,6 +18,7 @@ import {
   policyBodyOf,
   policyInputsOf,
   quietSentence,
+  standingErrors,
   timeZoneChoices,
   withCap,
   type PolicyInputs,
@@ -208,4 +209,19 @@ test("the time zones suggested are the runtime's, with UTC, and none where it ha
       throw new RangeError("unsupported");
     }),
   ).toStrictEqual(["UTC"]);
+});
+
+test("a field's message goes once its input is edited; the others stay", () => {
+  const before = { ...policyInputsOf(full), quiet_start: 8, quiet_end: 8 };
+  const errors = { "caps.email.per_day": "Must be 0 or more.", quiet_hours: "From and until must be different hours.", default_timezone: "unknown", body: "bad" };
+  expect(standingErrors(errors, before, { ...before, quiet_start: 21 })).toStrictEqual({ "caps.email.per_day": "Must be 0 or more.", default_timezone: "unknown", body: "bad" });
+  expect(standingErrors(errors, before, withCap(before, "email", "per_day", "3", false))).toStrictEqual({
+    quiet_hours: "From and until must be different hours.",
+    default_timezone: "unknown",
+    body: "bad",
+  });
+  // Another channel's cap leaves the message alone; so does retyping the same time zone.
+  expect(standingErrors(errors, before, withCap(before, "sms", "per_day", "2", false))).toStrictEqual(errors);
+  expect(standingErrors(errors, before, { ...before, timezone: before.timezone })).toStrictEqual(errors);
+  expect(standingErrors({ "transparency.organisation": "Name it." }, before, { ...before, organisation: "Acme" })).toStrictEqual({});
 });
