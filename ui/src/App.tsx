@@ -41,6 +41,7 @@ const Forms = page(() => import("./settings/Forms"), "Forms");
 const Retention = page(() => import("./settings/Retention"), "Retention");
 const ConsentTexts = page(() => import("./settings/ConsentTexts"), "ConsentTexts");
 const EmailDelivery = page(() => import("./settings/EmailDelivery"), "EmailDelivery");
+const SendingPolicy = page(() => import("./settings/SendingPolicy"), "SendingPolicy");
 const Reports = page(() => import("./reports/Reports"), "Reports");
 const EmailReports = page(() => import("./reports/Reports"), "EmailReports");
 const Attribution = page(() => import("./reports/Attribution"), "Attribution");
@@ -121,6 +122,7 @@ function Shell() {
               <Route path="/settings" element={<Settings />}>
                 <Route index element={<Allowed need="settings:read" what="view settings"><EmailSettings /></Allowed>} />
                 <Route path="email-delivery" element={<Allowed need="settings:read" what="view email delivery"><EmailDelivery /></Allowed>} />
+                <Route path="sending" element={<Allowed need="settings:read" what="view the sending policy"><SendingPolicy /></Allowed>} />
                 <Route path="members" element={<Allowed need="members" what="manage members"><Members /></Allowed>} />
                 <Route path="keys" element={<Allowed need="members" what="manage API keys"><Keys /></Allowed>} />
                 <Route path="forms" element={<Allowed need="consent:read" what="view subscription forms"><Forms /></Allowed>} />

@@ -73,6 +73,7 @@ export const REPORTS_NAV: readonly { to: string; label: string; need: Permission
 export const SETTINGS_NAV: readonly { to: string; label: string; need: Permission; userOnly?: boolean }[] = [
   { to: "/settings", label: "Email & address", need: "settings:read" },
   { to: "/settings/email-delivery", label: "Email delivery", need: "settings:read" },
+  { to: "/settings/sending", label: "Sending policy", need: "settings:read" },
   { to: "/settings/members", label: "Members", need: "members" },
   { to: "/settings/keys", label: "API keys", need: "members" },
   { to: "/settings/forms", label: "Forms", need: "consent:read" },

@@ -124,13 +124,14 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>;
 }
 
-/** A labelled input with the server's complaint about it underneath. */
+/** A labelled input with the server's complaint about it underneath, else its `help` if any. */
 export function TextField({
   id,
   label,
   value,
   onChange,
   error,
+  help,
   type = "text",
   placeholder,
   autoComplete,
@@ -140,6 +141,7 @@ export function TextField({
   value: string;
   onChange: (v: string) => void;
   error?: string;
+  help?: ReactNode;
   type?: string;
   placeholder?: string;
   autoComplete?: string;
@@ -155,10 +157,10 @@ export function TextField({
         value={value}
         onChange={(e) => onChange(e.target.value)}
         aria-invalid={error !== undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
+        aria-describedby={error ? `${id}-error` : help !== undefined ? `${id}-help` : undefined}
         className={error ? "has-error" : undefined}
       />
-      <FieldError id={id} error={error} />
+      <FieldError id={id} error={error} help={help} />
     </div>
   );
 }

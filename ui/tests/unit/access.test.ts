@@ -33,10 +33,10 @@ test("the navigation shows each role only what it may open", () => {
 
 test("settings sections follow the role, and the password only for people who signed in with one", () => {
   const labels = (s: SessionView) => allowedItems(s, SETTINGS_NAV).map((i) => i.label);
-  expect(labels(analyst)).toStrictEqual(["Email & address", "Email delivery", "Consent texts", "Password"]);
-  expect(labels(compliance)).toStrictEqual(["Email & address", "Email delivery", "Forms", "Consent texts", "Retention", "Audit log", "Password"]);
-  expect(labels(session("admin", ALL))).toStrictEqual(["Email & address", "Email delivery", "Members", "API keys", "Forms", "Consent texts", "Retention", "Audit log", "Password"]);
-  expect(labels(session("admin", ALL, "key"))).toStrictEqual(["Email & address", "Email delivery", "Members", "API keys", "Forms", "Consent texts", "Retention", "Audit log"]);
+  expect(labels(analyst)).toStrictEqual(["Email & address", "Email delivery", "Sending policy", "Consent texts", "Password"]);
+  expect(labels(compliance)).toStrictEqual(["Email & address", "Email delivery", "Sending policy", "Forms", "Consent texts", "Retention", "Audit log", "Password"]);
+  expect(labels(session("admin", ALL))).toStrictEqual(["Email & address", "Email delivery", "Sending policy", "Members", "API keys", "Forms", "Consent texts", "Retention", "Audit log", "Password"]);
+  expect(labels(session("admin", ALL, "key"))).toStrictEqual(["Email & address", "Email delivery", "Sending policy", "Members", "API keys", "Forms", "Consent texts", "Retention", "Audit log"]);
 });
 
 test("owners assign every role, admins all but owner, others none", () => {
