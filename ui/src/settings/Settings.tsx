@@ -279,6 +279,7 @@ function PostalAddress() {
               }}
               aria-invalid={error !== null}
               aria-describedby={error ? "postal-address-error" : undefined}
+              readOnly={!can("settings:write")}
             />
             {error && (
               <p className="field-error" id="postal-address-error">

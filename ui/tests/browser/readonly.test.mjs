@@ -34,6 +34,21 @@ describe("read-only editors for an analyst", { skip: skip ?? false }, () => {
     await closeAndCheck(done, server, t.name, { prefix: "last-readonly-", maxName: 60, calledApi: true });
   });
 
+  test("an analyst reads the postal address but cannot type into it or save it", async () => {
+    const saved = (await server.api("GET", "/api/v1/settings")).body.postal_address;
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server, ANALYST);
+    await page.goto(`${server.url}/settings`);
+    const address = page.locator("#postal-address-input");
+    await page.waitForFunction((v) => document.querySelector("#postal-address-input")?.value === v, saved);
+    assert.equal(await address.getAttribute("readonly"), "");
+    await address.press("End").catch(() => {});
+    await page.keyboard.type(" typed by an analyst");
+    assert.equal(await address.inputValue(), saved, "typing changes nothing");
+    assert.ok(await page.getByRole("button", { name: "Save address" }).isDisabled());
+  });
+
   test("an analyst opens a segment and finds the rule, name and description without editing controls", async () => {
     const seg = (await server.api("GET", "/api/v1/segments")).body.data[0];
     b = await openBrowser();
