@@ -100,6 +100,9 @@ pub struct QuietHours {
     pub end_hour: u8,
 }
 
+/// The most messages a frequency cap may allow per window.
+pub const MAX_CAP: u32 = 10_000;
+
 /// A workspace's sending policy (its settings, as the gate reads them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GatePolicy {
@@ -143,61 +146,149 @@ impl Transparency {
 }
 
 impl GatePolicy {
-    /// Validate settings from their JSON form (the settings API).
-    pub fn from_json(v: &serde_json::Value) -> Result<GatePolicy, (String, String)> {
-        let bad = |f: &str, m: &str| (f.to_string(), m.to_string());
-        let obj = v.as_object().ok_or_else(|| bad("body", "must be a JSON object"))?;
-        for k in obj.keys() {
-            if !["caps", "quiet_hours", "default_timezone", "postal_address", "transparency"].contains(&k.as_str()) {
-                return Err(bad(
-                    k,
-                    "unknown setting; expected caps, quiet_hours, default_timezone, postal_address, transparency",
-                ));
+    /// Validate a settings document as a whole: every problem named at
+    /// once, each with the path of its field (`caps.email.per_day`,
+    /// `quiet_hours.start_hour`, `transparency.organisation`…), so a client
+    /// fixes its document in one go.
+    pub fn from_json(v: &serde_json::Value) -> Result<GatePolicy, Vec<(String, String)>> {
+        use serde_json::Value;
+        let mut bad: Vec<(String, String)> = Vec::new();
+        let mut push = |f: &str, m: String| bad.push((f.to_string(), m));
+        let Some(obj) = v.as_object() else { return Err(vec![("body".into(), "must be a JSON object".into())]) };
+        let unknown = |obj: &serde_json::Map<String, Value>, prefix: &str, known: &[&str], push: &mut dyn FnMut(&str, String)| {
+            for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+                push(&format!("{prefix}{k}"), format!("unknown setting; expected {}", known.join(", ")));
             }
-        }
-        let policy: GatePolicy = serde_json::from_value(v.clone()).map_err(|e| bad("body", &e.to_string()))?;
-        if let Some(a) = &policy.postal_address {
-            let lines = a.split(['\n', ',']).filter(|l| !l.trim().is_empty()).count();
-            if a.trim().len() < 10 || a.len() > 500 || lines < 2 {
-                return Err(bad(
-                    "postal_address",
-                    "must be a full postal address (street, city and postcode, on lines or separated by commas)",
-                ));
-            }
-        }
-        if let Some(tz) = &policy.default_timezone {
-            if jiff::tz::TimeZone::get(tz).is_err() {
-                return Err(bad(
-                    "default_timezone",
-                    &format!("{tz:?} is not an IANA time zone like \"Europe/Berlin\""),
-                ));
-            }
-        }
-        if let Some(t) = &policy.transparency {
-            if t.organisation.trim().is_empty() || t.organisation.len() > 200 {
-                return Err(bad("transparency.organisation", "must name the organisation, in 1 to 200 characters"));
-            }
-            if t.organisation.contains(['\r', '\n']) {
-                return Err(bad("transparency.organisation", "must be one line"));
-            }
-            if t.statement.as_ref().is_some_and(|s| s.len() > 5000) {
-                return Err(bad("transparency.statement", "must be at most 5000 characters"));
-            }
-            if let Some(c) = &t.privacy_contact {
-                if c.trim().is_empty() || c.len() > 300 {
-                    return Err(bad(
-                        "transparency.privacy_contact",
-                        "must be an email address or URL of at most 300 characters",
-                    ));
+        };
+        unknown(obj, "", &["caps", "quiet_hours", "default_timezone", "postal_address", "transparency"], &mut push);
+        let text = |v: Option<&Value>, f: &str, push: &mut dyn FnMut(&str, String)| -> Option<String> {
+            match v {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => {
+                    push(f, format!("must be a string or null, got {other}"));
+                    None
                 }
             }
-        }
-        if let Some(q) = policy.quiet_hours {
-            if q.start_hour > 23 || q.end_hour > 23 || q.start_hour == q.end_hour {
-                return Err(bad("quiet_hours", "start_hour and end_hour are different hours from 0 to 23"));
+        };
+        let mut policy = GatePolicy::default();
+        match obj.get("caps") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(caps)) => {
+                for (name, cap) in caps {
+                    let path = format!("caps.{name}");
+                    let Some(channel) = Channel::parse(name) else {
+                        let all: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+                        push(&path, format!("{name:?} is not a channel; expected {}", all.join(", ")));
+                        continue;
+                    };
+                    let Some(cap) = cap.as_object() else {
+                        push(&path, "must be an object like {\"per_day\": 2, \"per_week\": 5}".into());
+                        continue;
+                    };
+                    unknown(cap, &format!("{path}."), &["per_day", "per_week"], &mut push);
+                    let mut limit = |k: &str| match cap.get(k) {
+                        None | Some(Value::Null) => None,
+                        Some(n) => match n.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n <= MAX_CAP) {
+                            Some(n) => Some(n),
+                            None => {
+                                push(
+                                    &format!("{path}.{k}"),
+                                    format!("must be a whole number of messages from 0 to {MAX_CAP}, or null for no cap; got {n}"),
+                                );
+                                None
+                            }
+                        },
+                    };
+                    let c = FrequencyCap { per_day: limit("per_day"), per_week: limit("per_week") };
+                    policy.caps.insert(channel, c);
+                }
             }
+            Some(other) => push("caps", format!("must be an object of channels, got {other}")),
         }
-        Ok(policy)
+        match obj.get("quiet_hours") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(q)) => {
+                unknown(q, "quiet_hours.", &["start_hour", "end_hour"], &mut push);
+                let mut hour = |k: &str| match q.get(k).and_then(Value::as_u64).filter(|h| *h <= 23) {
+                    Some(h) => Some(h as u8),
+                    None => {
+                        push(&format!("quiet_hours.{k}"), "is required: an hour from 0 to 23".into());
+                        None
+                    }
+                };
+                if let (Some(start_hour), Some(end_hour)) = (hour("start_hour"), hour("end_hour")) {
+                    if start_hour == end_hour {
+                        push("quiet_hours", "start_hour and end_hour must be different hours".into());
+                    }
+                    policy.quiet_hours = Some(QuietHours { start_hour, end_hour });
+                }
+            }
+            Some(other) => push("quiet_hours", format!("must be {{\"start_hour\", \"end_hour\"}} or null, got {other}")),
+        }
+        if let Some(tz) = text(obj.get("default_timezone"), "default_timezone", &mut push) {
+            if jiff::tz::TimeZone::get(&tz).is_err() {
+                push("default_timezone", format!("{tz:?} is not an IANA time zone like \"Europe/Berlin\""));
+            }
+            policy.default_timezone = Some(tz);
+        }
+        if let Some(a) = text(obj.get("postal_address"), "postal_address", &mut push) {
+            let lines = a.split(['\n', ',']).filter(|l| !l.trim().is_empty()).count();
+            if a.trim().chars().count() < 10 || a.chars().count() > 500 || lines < 2 {
+                push(
+                    "postal_address",
+                    "must be a full postal address (street, city and postcode, on lines or separated by commas)".into(),
+                );
+            }
+            policy.postal_address = Some(a);
+        }
+        match obj.get("transparency") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(t)) => {
+                let known =
+                    ["organisation", "disclose_automation", "public_page", "privacy_contact", "statement"];
+                unknown(t, "transparency.", &known, &mut push);
+                let organisation = text(t.get("organisation"), "transparency.organisation", &mut push).unwrap_or_default();
+                if organisation.trim().is_empty() || organisation.chars().count() > 200 {
+                    push("transparency.organisation", "must name the organisation, in 1 to 200 characters".into());
+                } else if organisation.contains(['\r', '\n']) {
+                    push("transparency.organisation", "must be one line".into());
+                }
+                let mut flag = |k: &str| match t.get(k) {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(other) => {
+                        push(&format!("transparency.{k}"), format!("must be true or false, got {other}"));
+                        false
+                    }
+                };
+                let (disclose_automation, public_page) = (flag("disclose_automation"), flag("public_page"));
+                let privacy_contact = text(t.get("privacy_contact"), "transparency.privacy_contact", &mut push);
+                if let Some(c) = &privacy_contact {
+                    let c = c.trim();
+                    let url = (c.starts_with("https://") || c.starts_with("http://")) && c.len() > 8;
+                    let email = c.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
+                    if c.chars().count() > 300 || c.contains(char::is_whitespace) || !(url || email) {
+                        push(
+                            "transparency.privacy_contact",
+                            "must be an email address or an http(s) URL of at most 300 characters".into(),
+                        );
+                    }
+                }
+                let statement = text(t.get("statement"), "transparency.statement", &mut push);
+                if statement.as_ref().is_some_and(|s| s.chars().count() > 5000) {
+                    push("transparency.statement", "must be at most 5000 characters".into());
+                }
+                policy.transparency =
+                    Some(Transparency { organisation, disclose_automation, public_page, privacy_contact, statement });
+            }
+            Some(other) => push("transparency", format!("must be an object or null, got {other}")),
+        }
+        if bad.is_empty() {
+            Ok(policy)
+        } else {
+            Err(bad)
+        }
     }
 }
 
@@ -381,13 +472,46 @@ mod tests {
         let sms = SendIntent { channel: Channel::Sms, ..marketing() };
         assert_eq!(decide(&sms, &consented(), &GatePolicy::default(), now), Decision::Send);
         let e = GatePolicy::from_json(&serde_json::json!({"postal_address": "nowhere"})).unwrap_err();
-        assert_eq!(e.0, "postal_address");
+        assert_eq!(e[0].0, "postal_address");
         let e = GatePolicy::from_json(&serde_json::json!({"default_timezone": "Mars/Olympus"})).unwrap_err();
-        assert_eq!(e.0, "default_timezone");
+        assert_eq!(e[0].0, "default_timezone");
         let ok = GatePolicy::from_json(&serde_json::json!({"postal_address": "1 Main St\nSpringfield 12345",
             "caps": {"email": {"per_day": 2}}, "quiet_hours": {"start_hour": 21, "end_hour": 8}}))
         .unwrap();
         assert_eq!(ok.caps[&Channel::Email].per_day, Some(2));
+    }
+
+    #[test]
+    fn a_settings_document_names_every_problem_with_its_path() {
+        let bad = serde_json::json!({
+            "caps": {"email": {"per_day": -1, "per_hour": 2, "per_week": 3}, "fax": {}, "sms": 4},
+            "quiet_hours": {"start_hour": 8, "end_hour": 8},
+            "default_timezone": "Mars/Olympus",
+            "postal_address": 12,
+            "transparency": {"organisation": "", "privacy_contact": "call us", "public_page": "yes", "statement": null},
+            "colour": 1,
+        });
+        let paths: std::collections::BTreeSet<String> =
+            GatePolicy::from_json(&bad).unwrap_err().into_iter().map(|(p, _)| p).collect();
+        let expected = [
+            "caps.email.per_day",
+            "caps.email.per_hour",
+            "caps.fax",
+            "caps.sms",
+            "colour",
+            "default_timezone",
+            "postal_address",
+            "quiet_hours",
+            "transparency.organisation",
+            "transparency.privacy_contact",
+            "transparency.public_page",
+        ];
+        assert_eq!(paths, expected.iter().map(|p| p.to_string()).collect());
+        // Lengths are counted in characters, not bytes: 200 × "é" is fine.
+        let long = serde_json::json!({"transparency": {"organisation": "é".repeat(200), "privacy_contact": "https://acme.example/privacy"}});
+        assert!(GatePolicy::from_json(&long).is_ok());
+        let p = GatePolicy::from_json(&serde_json::json!({"caps": {"sms": {"per_week": 0}}})).unwrap();
+        assert_eq!(p.caps[&Channel::Sms], FrequencyCap { per_day: None, per_week: Some(0) });
     }
 
     #[test]
@@ -424,7 +548,7 @@ mod tests {
                 "transparency.privacy_contact",
             ),
         ] {
-            assert_eq!(GatePolicy::from_json(&bad).unwrap_err().0, field, "{bad}");
+            assert_eq!(GatePolicy::from_json(&bad).unwrap_err()[0].0, field, "{bad}");
         }
     }
 

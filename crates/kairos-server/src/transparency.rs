@@ -37,7 +37,10 @@ th,td{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eee;vertical
 </head><body><main>{body}</main></body></html>"#,
         title = escape(title)
     );
-    (status, [(header::CACHE_CONTROL, "public, max-age=300")], Html(html)).into_response()
+    // A published page may be kept a minute; a "not published" answer not
+    // at all, or publishing would stay invisible for as long as it is cached.
+    let cache = if status.is_success() { "public, max-age=60" } else { "no-store" };
+    (status, [(header::CACHE_CONTROL, cache)], Html(html)).into_response()
 }
 
 fn not_published() -> Response {

@@ -437,6 +437,9 @@ async fn capture_transport_keeps_messages_instead_of_sending() {
             let url = s.url.clone();
             async move {
                 let r = http.get(format!("{url}/transparency/{ws}")).send().await.unwrap();
+                let cache = r.headers()[reqwest::header::CACHE_CONTROL].to_str().unwrap().to_string();
+                // "Not published" is never cached, so publishing shows at once.
+                assert_eq!(cache, if r.status().is_success() { "public, max-age=60" } else { "no-store" });
                 (r.status(), r.text().await.unwrap())
             }
         };

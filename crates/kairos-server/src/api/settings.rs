@@ -1,7 +1,8 @@
 //! `/api/v1/settings`: the workspace's sending policy — frequency caps per
-//! channel, quiet hours, default time zone — and the sender's postal address
-//! (CAN-SPAM: marketing email is refused until it is set). Validated as a
-//! whole on every change. Also how the workspace's email leaves the server:
+//! channel, quiet hours, default time zone — the sender's postal address
+//! (CAN-SPAM: marketing email is refused until it is set) and transparency
+//! (the automation disclosure and the public page). Validated as a whole on
+//! every change, every problem named. Also how the workspace's email leaves the server:
 //! the operator's transport, or the workspace's own SMTP relay set here
 //! (password write-only), and a check that a relay answers, before or after
 //! it is saved.
@@ -42,7 +43,13 @@ pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Gate
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn write(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<GatePolicy>> {
     let v: Value = json_body(&body)?;
-    let policy = GatePolicy::from_json(&v).map_err(|(field, message)| Problem::invalid(field, message))?;
+    let policy = GatePolicy::from_json(&v).map_err(|problems| {
+        let mut bad = Invalid::default();
+        for (field, message) in problems {
+            bad.push(field, message);
+        }
+        bad.finish().err().unwrap_or_else(|| Problem::bad_request("the settings are not valid"))
+    })?;
     let now = s.engine.clock().now().timestamp_millis();
     let mut tx = s.engine.store().begin_write().await?;
     tx.set_workspace_policy(who.ws(), &policy, now).await?;
