@@ -155,11 +155,12 @@ impl GatePolicy {
         let mut bad: Vec<(String, String)> = Vec::new();
         let mut push = |f: &str, m: String| bad.push((f.to_string(), m));
         let Some(obj) = v.as_object() else { return Err(vec![("body".into(), "must be a JSON object".into())]) };
-        let unknown = |obj: &serde_json::Map<String, Value>, prefix: &str, known: &[&str], push: &mut dyn FnMut(&str, String)| {
-            for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
-                push(&format!("{prefix}{k}"), format!("unknown setting; expected {}", known.join(", ")));
-            }
-        };
+        let unknown =
+            |obj: &serde_json::Map<String, Value>, prefix: &str, known: &[&str], push: &mut dyn FnMut(&str, String)| {
+                for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+                    push(&format!("{prefix}{k}"), format!("unknown setting; expected {}", known.join(", ")));
+                }
+            };
         unknown(obj, "", &["caps", "quiet_hours", "default_timezone", "postal_address", "transparency"], &mut push);
         let text = |v: Option<&Value>, f: &str, push: &mut dyn FnMut(&str, String)| -> Option<String> {
             match v {
@@ -224,7 +225,9 @@ impl GatePolicy {
                     policy.quiet_hours = Some(QuietHours { start_hour, end_hour });
                 }
             }
-            Some(other) => push("quiet_hours", format!("must be {{\"start_hour\", \"end_hour\"}} or null, got {other}")),
+            Some(other) => {
+                push("quiet_hours", format!("must be {{\"start_hour\", \"end_hour\"}} or null, got {other}"))
+            }
         }
         if let Some(tz) = text(obj.get("default_timezone"), "default_timezone", &mut push) {
             if jiff::tz::TimeZone::get(&tz).is_err() {
@@ -245,10 +248,10 @@ impl GatePolicy {
         match obj.get("transparency") {
             None | Some(Value::Null) => {}
             Some(Value::Object(t)) => {
-                let known =
-                    ["organisation", "disclose_automation", "public_page", "privacy_contact", "statement"];
+                let known = ["organisation", "disclose_automation", "public_page", "privacy_contact", "statement"];
                 unknown(t, "transparency.", &known, &mut push);
-                let organisation = text(t.get("organisation"), "transparency.organisation", &mut push).unwrap_or_default();
+                let organisation =
+                    text(t.get("organisation"), "transparency.organisation", &mut push).unwrap_or_default();
                 if organisation.trim().is_empty() || organisation.chars().count() > 200 {
                     push("transparency.organisation", "must name the organisation, in 1 to 200 characters".into());
                 } else if organisation.contains(['\r', '\n']) {

@@ -14,6 +14,13 @@
 //! activates the segment when the scan is done. On start every workspace
 //! with segments is rebuilt from the store and diffed against the persisted
 //! membership, so nothing that happened while the process was down is lost.
+//!
+//! The segment builder's live count is a preview of an unsaved rule: from
+//! memory when every condition it has is tallied already, otherwise through
+//! a temporary segment backfilled like any other. The tallies such a
+//! backfill made are then held (the last few, per workspace, while the
+//! builder is in use), so the marketer's next edits with the same
+//! conditions are counted from memory instead of reading the log again.
 
 use crate::Engine;
 use kairos_core::clock::from_millis;
@@ -22,12 +29,12 @@ use kairos_core::event::{Event, EventKind};
 use kairos_core::fields::{FieldEntity, FieldType};
 use kairos_core::ids::{CompanyId, ContactId, ListId, SegmentId, WorkspaceId};
 use kairos_core::segment::rule::{parse, Rule, RuleError, Schema};
-use kairos_core::segment::runtime::{Change, EventInput, SegmentRuntime};
+use kairos_core::segment::runtime::{Change, EventInput, HeldTallies, SegmentRuntime};
 use kairos_core::segment::{event_name, Profile};
 use kairos_store::{LogEvent, MembershipChange, SegmentRecord, Store, StoreError, Touched};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -35,6 +42,10 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Events per backfill chunk.
 const CHUNK: i64 = 20_000;
+/// Preview backfills whose tallies a workspace keeps live.
+const HELD_PREVIEWS: usize = 4;
+/// Held preview tallies are released this long after the last preview.
+const HELD_FOR_MS: i64 = 15 * 60 * 1000;
 /// Rounds of feeding `Segment Entered/Exited` events back in before stopping
 /// (rules may refer to those events; each round needs a real change).
 const MAX_ROUNDS: usize = 8;
@@ -155,6 +166,9 @@ pub struct SegmentPreview {
     pub count: u64,
     /// Up to the number asked for, each match equally likely.
     pub sample: Vec<ContactId>,
+    /// Whether the stored log had to be read (a condition not tallied in
+    /// memory yet); otherwise the count came from memory.
+    pub read_history: bool,
 }
 
 type PreviewReply = oneshot::Sender<Result<SegmentPreview, SegmentError>>;
@@ -169,6 +183,35 @@ pub(crate) struct Workspace {
     company_types: HashMap<String, FieldType>,
     /// Events up to here were read by the load scan; later ones arrive live.
     loaded_seq: i64,
+    /// Tallies of recent preview backfills, oldest first, and when a
+    /// preview last asked (ms).
+    held: VecDeque<HeldTallies>,
+    held_used_at: i64,
+}
+
+impl Workspace {
+    /// Keep a finished preview's tallies for the builder's next counts.
+    fn hold(&mut self, preview: SegmentId, now: i64) {
+        let held = self.rt.hold_tallies(preview);
+        if !held.is_empty() {
+            self.held.push_back(held);
+        }
+        while self.held.len() > HELD_PREVIEWS {
+            if let Some(oldest) = self.held.pop_front() {
+                self.rt.release_held(oldest);
+            }
+        }
+        self.held_used_at = now;
+    }
+
+    /// Release held tallies once the builder has not been used for a while.
+    fn release_idle(&mut self, now: i64) {
+        if now - self.held_used_at > HELD_FOR_MS {
+            while let Some(h) = self.held.pop_front() {
+                self.rt.release_held(h);
+            }
+        }
+    }
 }
 
 /// Shared between the worker (writes) and API readers (counts, members).
@@ -347,6 +390,7 @@ impl Worker {
                 {
                     let mut hub = lock(&self.hub);
                     for (ws, w) in hub.iter_mut() {
+                        w.release_idle(now);
                         let changes = w.rt.advance(now);
                         if !changes.is_empty() {
                             all.push((*ws, changes));
@@ -547,6 +591,8 @@ impl Worker {
                 contact_types,
                 company_types,
                 loaded_seq: snapshot,
+                held: VecDeque::new(),
+                held_used_at: 0,
             },
         );
         self.persist(ws, real).await
@@ -709,10 +755,13 @@ impl Worker {
                 let count = w.as_ref().and_then(|w| w.rt.count(id)).unwrap_or(0);
                 let sample = w.as_ref().map(|w| w.rt.member_sample(id, sample, &mut rand::thread_rng()));
                 if let Some(w) = w {
+                    if result.is_ok() {
+                        w.hold(id, now);
+                    }
                     let _ = w.rt.remove_segment(id);
                     w.status.remove(&id);
                 }
-                SegmentPreview { count, sample: sample.unwrap_or_default() }
+                SegmentPreview { count, sample: sample.unwrap_or_default(), read_history: true }
             };
             let _ = reply.send(match result {
                 Ok(()) => Ok(preview),
@@ -1150,19 +1199,25 @@ impl Engine {
         let now = now_ms(self.clock());
         // A count alone skips the sampling (a random draw per match).
         let answer = |w: &Workspace| match sample {
-            0 => w.rt.preview(&rule, now).map(|count| SegmentPreview { count, sample: Vec::new() }),
-            n => {
-                w.rt.preview_sample(&rule, now, n, &mut rand::thread_rng())
-                    .map(|(count, sample)| SegmentPreview { count, sample })
+            0 => {
+                w.rt.preview(&rule, now).map(|count| SegmentPreview { count, sample: Vec::new(), read_history: false })
             }
+            n => w.rt.preview_sample(&rule, now, n, &mut rand::thread_rng()).map(|(count, sample)| SegmentPreview {
+                count,
+                sample,
+                read_history: false,
+            }),
         };
         let loaded = {
-            let hub = lock(&self.inner.hub);
-            match hub.get(&ws) {
-                Some(w) => match answer(w) {
-                    Some(p) => return Ok(p),
-                    None => true,
-                },
+            let mut hub = lock(&self.inner.hub);
+            match hub.get_mut(&ws) {
+                Some(w) => {
+                    w.held_used_at = now;
+                    match answer(w) {
+                        Some(p) => return Ok(p),
+                        None => true,
+                    }
+                }
                 None => false,
             }
         };

@@ -135,6 +135,22 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
                 Some(json!({"rule": {"event": "Order Completed", "where": [{"property": "total", "op": "lt", "value": 30}]}})))
             .await;
         assert_eq!((st, p["count"].clone()), (StatusCode::OK, json!(1)), "{p}");
+        assert_eq!(p["read_history"], true, "a condition no segment tallies reads the log: {p}");
+        // The tallies that read made are kept: the builder's next edit with
+        // the same condition is counted from memory.
+        let (st, p) = s
+            .api(
+                Method::POST,
+                "/api/v1/segments/preview",
+                Some(json!({"rule": {"and": [{"field": "plan", "op": "equals", "value": "free"},
+                    {"event": "Order Completed", "where": [{"property": "total", "op": "lt", "value": 30}]}]}})),
+            )
+            .await;
+        assert_eq!(
+            (st, p["count"].clone(), p["read_history"].clone()),
+            (StatusCode::OK, json!(1), json!(false)),
+            "{p}"
+        );
 
         // Sample members before saving, on both paths: the live one (both
         // free-plan contacts, the sample bounded by what matches) and the
@@ -257,6 +273,27 @@ async fn segments_stay_current_through_events_profiles_lists_time_and_restarts()
         s2.count(&seg, 1).await;
         let after: usize = s2.timeline_names(&u3).await.iter().filter(|(n, ..)| n.starts_with("Segment ")).count();
         assert_eq!(after, entries_before, "{backend:?}: the restart wrote no duplicate entries or exits for u3");
+
+        // Held preview tallies are let go once the builder has been idle
+        // for a quarter of an hour: the same count then reads the log again.
+        let cheap =
+            json!({"rule": {"event": "Order Completed", "where": [{"property": "total", "op": "gt", "value": 75}]}});
+        let history = |p: &serde_json::Value| p["read_history"].as_bool();
+        let (_, p) = s2.api(Method::POST, "/api/v1/segments/preview", Some(cheap.clone())).await;
+        let n = p["count"].as_u64();
+        assert_eq!((n.is_some_and(|n| n > 0), history(&p)), (true, Some(true)), "{p}");
+        let (_, p) = s2.api(Method::POST, "/api/v1/segments/preview", Some(cheap.clone())).await;
+        assert_eq!((p["count"].as_u64(), history(&p)), (n, Some(false)), "{p}");
+        clock.advance(Duration::minutes(16));
+        // (The segment worker's timer ticks every 250 ms; a preview now
+        // would count as use and keep them.)
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let (_, p) = s2.api(Method::POST, "/api/v1/segments/preview", Some(cheap.clone())).await;
+        assert_eq!(
+            (p["count"].as_u64(), history(&p)),
+            (n, Some(true)),
+            "{backend:?}: released after 15 idle minutes: {p}"
+        );
         let _ = ts;
     }
 }

@@ -16,7 +16,7 @@ import { formatNumber, Loading, PageHeader, ProblemBox, SkeletonLines, StatusBad
 import { useCatalog } from "./catalog";
 import { EventCatalogProvider, EventCatalogStatus } from "./EventCatalog";
 import { RuleEditor } from "./RuleEditor";
-import { emptyCondition, emptyGroup, fromRule, hasCondition, isIncomplete, nodeForPath, toRule, type Group, type PathIndex } from "./rule";
+import { countedIn, emptyCondition, emptyGroup, fromRule, hasCondition, isIncomplete, nodeForPath, toRule, type Group, type PathIndex } from "./rule";
 import { countOf, plural } from "../plural";
 
 const PREVIEW_DELAY_MS = 400;
@@ -180,7 +180,7 @@ export function SegmentBuilder() {
                   : preview.pending
                   ? "Counting…"
                   : preview.elapsed !== null
-                    ? `${plural(preview.count, "contact matches", "contacts match")} now (counted in ${preview.elapsed.toFixed(1)} ms)`
+                    ? `${plural(preview.count, "contact matches", "contacts match")} now (${countedIn(preview.elapsed, preview.readHistory)})`
                     : ""}
             </div>
             <ProblemBox error={preview.error} context="The rule cannot be counted" />
@@ -252,6 +252,7 @@ function usePreview(ruleText: string | null, sample: number) {
   const [count, setCount] = useState<number | null>(null);
   const [contacts, setContacts] = useState<Contact[] | null>(null);
   const [elapsed, setElapsed] = useState<number | null>(null);
+  const [readHistory, setReadHistory] = useState(false);
   const [error, setError] = useState<unknown>(null);
   // What the shown answer is for. Pending is known in the render that
   // brings a new rule, not one effect later: room kept for the sample from
@@ -272,12 +273,13 @@ function usePreview(ruleText: string | null, sample: number) {
     const ctl = new AbortController();
     const t = window.setTimeout(() => {
       const body = sample > 0 ? { rule: JSON.parse(ruleText), sample } : { rule: JSON.parse(ruleText) };
-      api<{ count: number; elapsed_ms: number; sample?: Contact[] }>("POST", "/api/v1/segments/preview", body, { signal: ctl.signal })
+      api<{ count: number; elapsed_ms: number; read_history: boolean; sample?: Contact[] }>("POST", "/api/v1/segments/preview", body, { signal: ctl.signal })
         .then((r) => {
           if (mine !== seq.current) return;
           setCount(r.count);
           setContacts(r.sample ?? null);
           setElapsed(r.elapsed_ms);
+          setReadHistory(r.read_history);
           setError(null);
           setAnswered(asked);
         })
@@ -294,7 +296,7 @@ function usePreview(ruleText: string | null, sample: number) {
       ctl.abort();
     };
   }, [ruleText, sample]);
-  return { count, elapsed, error, pending, sample: contacts };
+  return { count, elapsed, readHistory, error, pending, sample: contacts };
 }
 
 function SavedSegment({ segment, reload }: { segment: Segment; reload: () => void }) {

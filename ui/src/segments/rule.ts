@@ -609,3 +609,11 @@ export function isIncomplete(n: RuleNode): boolean {
 export function hasCondition(n: RuleNode): boolean {
   return n.kind === "group" ? n.children.some(hasCondition) : true;
 }
+
+/** What the live count says about its answer: how long it took, and when
+ * it had to read the event history (a behavioural condition the server did
+ * not tally yet), that the next counts with the same conditions are quicker. */
+export function countedIn(elapsedMs: number, readHistory: boolean): string {
+  const took = elapsedMs >= 1000 ? `${(elapsedMs / 1000).toFixed(1)} s` : `${elapsedMs.toFixed(1)} ms`;
+  return readHistory ? `read from the event history in ${took}; further counts with these conditions come from memory` : `counted in ${took}`;
+}

@@ -81,7 +81,7 @@ export const POLICY_FIELDS: readonly string[] = [
 /** Quiet hours offered when they are switched on for the first time: the evening until the morning. */
 export const DEFAULT_QUIET: QuietHours = { start_hour: 21, end_hour: 8 };
 
-/** The server's limits, in UTF-8 bytes as it counts them. */
+/** The server's limits, in characters (code points) as it counts them. */
 export const ORGANISATION_MAX = 200;
 export const STATEMENT_MAX = 5000;
 export const CONTACT_MAX = 300;
@@ -146,7 +146,7 @@ export function policyBodyOf(loaded: SettingsDoc, i: PolicyInputs): Record<strin
   };
 }
 
-const bytes = (s: string) => new TextEncoder().encode(s).length;
+const chars = (s: string) => [...s].length;
 
 /** What is wrong with the inputs before the server is asked, by field (empty: nothing). The time zone is left to the server. */
 export function checkPolicy(i: PolicyInputs): Record<string, string> {
@@ -169,9 +169,9 @@ export function checkPolicy(i: PolicyInputs): Record<string, string> {
   if (i.transparency) {
     const org = i.organisation.trim();
     if (org === "") out["transparency.organisation"] = "Name the organisation responsible for the messages.";
-    else if (bytes(org) > ORGANISATION_MAX) out["transparency.organisation"] = `At most ${ORGANISATION_MAX} characters.`;
-    if (bytes(i.privacy_contact.trim()) > CONTACT_MAX) out["transparency.privacy_contact"] = `At most ${CONTACT_MAX} characters.`;
-    if (bytes(i.statement) > STATEMENT_MAX) out["transparency.statement"] = `At most ${STATEMENT_MAX} characters (${bytes(i.statement)} now).`;
+    else if (chars(org) > ORGANISATION_MAX) out["transparency.organisation"] = `At most ${ORGANISATION_MAX} characters.`;
+    if (chars(i.privacy_contact.trim()) > CONTACT_MAX) out["transparency.privacy_contact"] = `At most ${CONTACT_MAX} characters.`;
+    if (chars(i.statement) > STATEMENT_MAX) out["transparency.statement"] = `At most ${STATEMENT_MAX} characters (${chars(i.statement)} now).`;
   }
   return out;
 }

@@ -132,13 +132,14 @@ test("quiet hours need two different hours, only when they are on", () => {
   expect(checkPolicy({ ...i, quiet_start: 21 })).toStrictEqual({});
 });
 
-test("transparency needs an organisation; lengths are counted in bytes as the server counts them", () => {
+test("transparency needs an organisation; lengths are counted in characters as the server counts them", () => {
   const on: PolicyInputs = { ...policyInputsOf({}), transparency: true, organisation: "   " };
   expect(checkPolicy(on)).toStrictEqual({ "transparency.organisation": "Name the organisation responsible for the messages." });
   expect(checkPolicy({ ...on, transparency: false })).toStrictEqual({});
-  // 100 "é" are 200 bytes: allowed; 101 are not.
-  expect(checkPolicy({ ...on, organisation: "é".repeat(100) })).toStrictEqual({});
-  expect(checkPolicy({ ...on, organisation: "é".repeat(101) })["transparency.organisation"]).toBe("At most 200 characters.");
+  // 200 "é" (400 bytes) and 200 "😀" (two UTF-16 units each) are allowed; 201 are not.
+  expect(checkPolicy({ ...on, organisation: "é".repeat(200) })).toStrictEqual({});
+  expect(checkPolicy({ ...on, organisation: "😀".repeat(200) })).toStrictEqual({});
+  expect(checkPolicy({ ...on, organisation: "é".repeat(201) })["transparency.organisation"]).toBe("At most 200 characters.");
   expect(checkPolicy({ ...on, organisation: "Acme", statement: "x".repeat(5001) })).toStrictEqual({ "transparency.statement": "At most 5000 characters (5001 now)." });
   expect(checkPolicy({ ...on, organisation: "Acme", privacy_contact: "x".repeat(301) })).toStrictEqual({ "transparency.privacy_contact": "At most 300 characters." });
 });

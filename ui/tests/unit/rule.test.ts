@@ -2,7 +2,7 @@
 // through the builder's tree, typed values are written as the API expects,
 // and server error paths find the condition they are about.
 import { expect, test } from "vitest";
-import { emptyCondition, emptyGroup, fromRule, nodeForPath, toRule, type EventCondition, type FieldCondition, type PathIndex, type Schema } from "../../src/segments/rule";
+import { countedIn, emptyCondition, emptyGroup, fromRule, nodeForPath, toRule, type EventCondition, type FieldCondition, type PathIndex, type Schema } from "../../src/segments/rule";
 
 const schema: Schema = {
   contact: { country: "string", plan: "string", lifetime_value: "number", newsletter: "boolean", signup_date: "date", interests: "list" },
@@ -92,4 +92,10 @@ test("an error path from the server names the innermost condition it is about", 
   expect(nodeForPath("rule.and[1].or", paths)).toBe(inner.id);
   expect(nodeForPath("rule.and[10]", paths)).toBe(tree.id);
   expect(nodeForPath("name", paths)).toBe(undefined);
+});
+
+test("the live count says how it was counted, and when it read the event history", () => {
+  expect(countedIn(9.14, false)).toBe("counted in 9.1 ms");
+  expect(countedIn(10218.5, true)).toBe("read from the event history in 10.2 s; further counts with these conditions come from memory");
+  expect(countedIn(12.04, true)).toBe("read from the event history in 12.0 ms; further counts with these conditions come from memory");
 });

@@ -11,7 +11,7 @@ pub mod runtime;
 pub mod value;
 
 pub use rule::{parse, Rule, RuleError, Schema};
-pub use runtime::{Change, EventInput, SegmentRuntime};
+pub use runtime::{Change, EventInput, HeldTallies, SegmentRuntime};
 pub use value::{Attr, Profile};
 
 /// The event name segment rules use for an event of the log: `track` calls

@@ -397,6 +397,20 @@ impl BackfillPlan {
     }
 }
 
+/// Tallies kept live after the segment that made them is gone: a
+/// preview's, so the segment builder's next counts with the same
+/// conditions are answered from memory instead of another pass over the
+/// log. Give it back with [`SegmentRuntime::release_held`].
+#[derive(Debug, Default)]
+#[must_use = "held tallies stay live until released"]
+pub struct HeldTallies(Vec<usize>);
+
+impl HeldTallies {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuntimeError {
     #[error("segment {0} is not loaded")]
@@ -1019,8 +1033,35 @@ impl SegmentRuntime {
         (t, range_index)
     }
 
+    /// Keep the tallies of a loaded, activated segment live whatever becomes
+    /// of it (they go on taking events as they arrive).
+    pub fn hold_tallies(&mut self, id: SegmentId) -> HeldTallies {
+        let Some(s) = self.slots.get(&id).and_then(|&i| self.segments[i].as_ref()) else {
+            return HeldTallies::default();
+        };
+        if s.backfilling {
+            return HeldTallies::default();
+        }
+        let held = s.tallies.clone();
+        for &t in &held {
+            if let Some(d) = self.tallies[t].as_mut() {
+                d.users += 1;
+            }
+        }
+        HeldTallies(held)
+    }
+
+    /// Give back held tallies: those no segment uses are dropped.
+    pub fn release_held(&mut self, held: HeldTallies) {
+        self.release(&held.0);
+    }
+
     fn release_tallies(&mut self, slot: &SegmentSlot) {
-        for &t in &slot.tallies {
+        self.release(&slot.tallies.clone());
+    }
+
+    fn release(&mut self, tallies: &[usize]) {
+        for &t in tallies {
             if let Some(d) = self.tallies[t].as_mut() {
                 d.users = d.users.saturating_sub(1);
                 if d.users == 0 {
@@ -1389,5 +1430,40 @@ mod tests {
             ]
         );
         assert_eq!(rt.remove_segment(pro), Err(RuntimeError::InUse(pro, not_pro)));
+    }
+
+    #[test]
+    fn held_tallies_answer_previews_after_their_segment_is_gone() {
+        let schema = Schema::with_custom([], []);
+        let carts = json!({"event": "Added to Cart", "window": {"last_days": 7}});
+        let rule = parse(&carts, &schema, None).unwrap();
+        let mut rt = SegmentRuntime::new();
+        let (a, b) = (ContactId::new(), ContactId::new());
+        rt.set_contact(a, &Profile::default(), &[], T0);
+        rt.set_contact(b, &Profile::default(), &[], T0);
+        assert_eq!(rt.preview(&rule, T0), None, "no tally yet: the log must be read");
+        // A preview's temporary segment, backfilled from the log.
+        let tmp = SegmentId::new();
+        let plan = rt.load_segment(tmp, &rule, 10).unwrap();
+        assert_eq!(plan.events, vec!["Added to Cart".to_string()]);
+        let props = json!({});
+        rt.backfill_event(a, &EventInput { seq: 3, name: "Added to Cart", timestamp: T0 - DAY_MS, properties: &props });
+        assert!(rt.hold_tallies(tmp).is_empty(), "nothing is held before activation");
+        rt.activate(tmp, T0).unwrap();
+        let held = rt.hold_tallies(tmp);
+        assert!(!held.is_empty());
+        rt.remove_segment(tmp).unwrap();
+        // Answered from memory, and still live: a new event counts.
+        assert_eq!(rt.preview(&rule, T0), Some(1));
+        rt.apply_event(b, &EventInput { seq: 11, name: "Added to Cart", timestamp: T0, properties: &props }, T0);
+        assert_eq!(rt.preview(&rule, T0), Some(2));
+        assert_eq!(rt.preview(&rule, T0 + 6 * DAY_MS + 1), Some(1), "the window slides past the first");
+        // A condition the held tally cannot answer still needs the log.
+        let twice =
+            json!({"event": "Added to Cart", "window": {"last_days": 7}, "count": {"op": "at_least", "value": 2}});
+        assert_eq!(rt.preview(&parse(&twice, &schema, None).unwrap(), T0), None);
+        rt.release_held(held);
+        assert_eq!(rt.preview(&rule, T0), None, "released: gone");
+        assert_eq!(rt.tallies.iter().flatten().count(), 0);
     }
 }

@@ -361,6 +361,10 @@ pub async fn members_csv(
 
 /// Count the contacts an unsaved rule matches now, with a random sample of
 /// them when asked: the segment builder's live count and sample members.
+/// `read_history` says whether the stored event log had to be read (a
+/// behavioural condition not yet tallied in memory: slower); the tallies
+/// that read made are kept a while, so the next counts with the same
+/// conditions come from memory.
 #[utoipa::path(post, path = "/api/v1/segments/preview", tag = "segments", request_body = PreviewInput,
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn preview(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<Value>> {
@@ -390,7 +394,7 @@ pub async fn preview(State(s): State<AppState>, who: Caller, body: Bytes) -> Api
     let started = std::time::Instant::now();
     let preview = s.engine.preview_segment(who.ws(), rule, sample).await.map_err(segment_problem)?;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut out = json!({"count": preview.count, "elapsed_ms": elapsed_ms});
+    let mut out = json!({"count": preview.count, "elapsed_ms": elapsed_ms, "read_history": preview.read_history});
     if sample > 0 {
         out["sample"] = json!(contacts_by_id(&s, who.ws(), &preview.sample).await?);
     }
