@@ -114,6 +114,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/email/senders/{id}", SettingsRead),
     ("GET", "/api/v1/settings", SettingsRead),
     ("PUT", "/api/v1/settings", SettingsWrite),
+    ("PATCH", "/api/v1/settings", SettingsWrite),
     ("GET", "/api/v1/consent-texts", MarketingRead),
     ("POST", "/api/v1/consent-texts", SettingsWrite),
     ("GET", "/api/v1/consent-texts/{key}", MarketingRead),

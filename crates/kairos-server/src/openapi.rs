@@ -47,7 +47,7 @@ impl Modify for BearerAuth {
         scores::list, scores::create, scores::read, scores::replace, scores::remove, scores::contact_scores,
         scores::contact_history,
         suppressions::add, suppressions::check, suppressions::list, suppressions::remove,
-        privacy::erase, privacy::export, privacy::audit, privacy::audit_csv, crate::preferences::mint, settings::read, settings::write, settings::email_transport, settings::check_email_transport, settings::set_relay, settings::remove_relay,
+        privacy::erase, privacy::export, privacy::audit, privacy::audit_csv, crate::preferences::mint, settings::read, settings::write, settings::change, settings::email_transport, settings::check_email_transport, settings::set_relay, settings::remove_relay,
         consent_texts::list, consent_texts::create, consent_texts::read, consent_texts::revise, consent_texts::retire, consent_texts::reinstate,
         retention::read, retention::write, retention::run, retention::runs,
         models::train, models::read, models::contact, models::clusters, models::list, models::train_conversion,

@@ -139,6 +139,15 @@ impl Invalid {
         }
     }
 
+    /// The 422 naming each (path, message) a domain check found.
+    pub fn of<P: Into<String>, M: Into<String>>(problems: impl IntoIterator<Item = (P, M)>) -> Problem {
+        let mut bad = Invalid::default();
+        for (path, message) in problems {
+            bad.push(path, message);
+        }
+        bad.finish().err().unwrap_or_else(|| Problem::bad_request("the request is not valid"))
+    }
+
     /// Fail with every problem noted, if there is one.
     pub fn finish(self) -> ApiResult<()> {
         if self.0.is_empty() {

@@ -191,6 +191,7 @@ async fn every_route_refuses_exactly_the_roles_without_its_permission() {
             ("GET", "/api/v1/keys", &[Owner, Admin]),
             ("POST", "/api/v1/users", &[Owner, Admin]),
             ("PUT", "/api/v1/settings", &[Owner, Admin]),
+            ("PATCH", "/api/v1/settings", &[Owner, Admin]),
             ("POST", "/api/v1/email/senders", &[Owner, Admin]),
             ("POST", "/api/v1/webhook-endpoints", &[Owner, Admin]),
             ("GET", "/api/v1/contacts", &[Owner, Admin, Marketer, Compliance]),

@@ -721,10 +721,12 @@ async fn settings_are_validated_and_kept_per_workspace() {
                 Method::PUT,
                 "/api/v1/settings",
                 &s.admin,
-                Some(json!({"quiet_hours": {"start_hour": 25, "end_hour": 8}})),
+                Some(json!({"quiet_hours": {"start_hour": 25, "end_hour": 8}, "caps": {"email": {"per_day": -1}}})),
             )
             .await;
-        assert_eq!((st, v["errors"][0]["path"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("quiet_hours")));
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let paths: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, ["caps.email.per_day", "quiet_hours.start_hour"], "every problem, each at its field: {v}");
         let (st, v) = s
             .api(
                 Method::PUT,
@@ -741,6 +743,30 @@ async fn settings_are_validated_and_kept_per_workspace() {
         assert_eq!(v["default_timezone"], "America/Chicago");
         let (_, other) = s.api(Method::GET, "/api/v1/settings", &s.other_admin, None).await;
         assert_eq!(other["postal_address"], Value::Null);
+
+        // PATCH changes the keys given and keeps the rest; null clears one.
+        let (st, v) = s.api(Method::PATCH, "/api/v1/settings", &s.admin, Some(json!({"quiet_hours": null}))).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!((v["quiet_hours"].is_null(), v["caps"]["email"]["per_week"].as_u64()), (true, Some(3)), "{v}");
+        assert_eq!(v["default_timezone"], "America/Chicago", "{v}");
+        // A refused change changes nothing, and names every problem.
+        let (st, v) = s
+            .api(Method::PATCH, "/api/v1/settings", &s.admin,
+                Some(json!({"default_timezone": "Mars/Olympus", "caps": {"sms": {"per_day": "two"}}, "colour": 1})))
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let paths: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, ["colour", "caps.sms.per_day", "default_timezone"], "{v}");
+        assert_eq!(s.api(Method::GET, "/api/v1/settings", &s.admin, None).await.1["default_timezone"], "America/Chicago");
+        // Two people changing different settings at once keep both changes.
+        let tz = s.api(Method::PATCH, "/api/v1/settings", &s.admin, Some(json!({"default_timezone": "Europe/Berlin"})));
+        let caps =
+            s.api(Method::PATCH, "/api/v1/settings", &s.admin, Some(json!({"caps": {"sms": {"per_week": 2}}})));
+        let ((st1, _), (st2, _)) = tokio::join!(tz, caps);
+        assert_eq!((st1, st2), (StatusCode::OK, StatusCode::OK));
+        let (_, v) = s.api(Method::GET, "/api/v1/settings", &s.admin, None).await;
+        assert_eq!((v["default_timezone"].as_str(), v["caps"]["sms"]["per_week"].as_u64()), (Some("Europe/Berlin"), Some(2)), "{b:?}: {v}");
+        assert!(v["postal_address"].as_str().unwrap().contains("Springfield"), "{v}");
     }
 }
 

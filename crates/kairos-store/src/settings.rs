@@ -72,6 +72,20 @@ impl Tx {
         }
     }
 
+    /// The workspace's policy, locked until this transaction ends, so a
+    /// change made from it does not undo a concurrent one (SQLite's write
+    /// transactions are serial already; PostgreSQL locks the row).
+    pub async fn workspace_policy_for_update(&mut self, ws: WorkspaceId, now: i64) -> Result<GatePolicy> {
+        with_conn!(self, c => sqlx::query(
+            "INSERT INTO workspace_settings (workspace_id, settings, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (workspace_id) DO NOTHING")
+            .bind(ws.to_string()).bind(to_json(&GatePolicy::default())).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        let lock = if self.backend() == crate::Backend::Postgres { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT settings FROM workspace_settings WHERE workspace_id = $1{lock}");
+        let text: String = with_conn!(self, c => sqlx::query_scalar(&sql).bind(ws.to_string()).fetch_one(c).await)?;
+        parse_json(&text, "workspace settings")
+    }
+
     pub async fn set_workspace_policy(&mut self, ws: WorkspaceId, policy: &GatePolicy, now: i64) -> Result<()> {
         with_conn!(self, c => sqlx::query(
             "INSERT INTO workspace_settings (workspace_id, settings, updated_at) VALUES ($1, $2, $3)

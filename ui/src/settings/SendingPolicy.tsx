@@ -18,7 +18,7 @@ import {
   hourLabel,
   isChanged,
   placePolicyProblems,
-  policyBodyOf,
+  policyChangesOf,
   policyInputsOf,
   quietSentence,
   standingErrors,
@@ -99,7 +99,7 @@ export function SendingPolicy() {
     setErrors({});
     setSaving(true);
     try {
-      const next = await api<SettingsDoc>("PUT", "/api/v1/settings", policyBodyOf(doc, i));
+      const next = await api<SettingsDoc>("PATCH", "/api/v1/settings", policyChangesOf(i));
       setSaved(next);
       setI(policyInputsOf(next));
       setJustSaved(true);

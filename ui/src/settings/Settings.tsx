@@ -240,7 +240,7 @@ function PostalAddress() {
     setProblem(null);
     setNote(null);
     try {
-      const next = await api<SettingsDoc>("PUT", "/api/v1/settings", { ...settings.data, postal_address: value.trim() === "" ? null : value });
+      const next = await api<SettingsDoc>("PATCH", "/api/v1/settings", { postal_address: value.trim() === "" ? null : value });
       setText(next.postal_address ?? "");
       setNote("Saved.");
       settings.reload();

@@ -118,9 +118,10 @@ function capOf(text: string): number | string | null {
   return t === "" ? null : /^\d+$/.test(t) ? Number(t) : t;
 }
 
-/** The document to PUT: what was loaded (the postal address, and any key this form does not know) with the form's parts replaced.
- * Channels without a cap are left out; empty optional texts are null. */
-export function policyBodyOf(loaded: SettingsDoc, i: PolicyInputs): Record<string, unknown> {
+/** The PATCH body: this form's settings only, so the postal address and any key the form does not know stay as the
+ * server has them (a change saved meanwhile elsewhere is not undone). Channels without a cap are left out; empty
+ * optional texts are null. */
+export function policyChangesOf(i: PolicyInputs): Record<string, unknown> {
   const caps: Record<string, { per_day: number | string | null; per_week: number | string | null }> = {};
   for (const c of CHANNELS) {
     const per_day = capOf(i.caps[c].per_day);
@@ -129,7 +130,6 @@ export function policyBodyOf(loaded: SettingsDoc, i: PolicyInputs): Record<strin
   }
   const blank = (s: string) => (s.trim() === "" ? null : s.trim());
   return {
-    ...loaded,
     caps,
     quiet_hours: i.quiet ? { start_hour: i.quiet_start, end_hour: i.quiet_end } : null,
     default_timezone: blank(i.timezone),
@@ -222,7 +222,7 @@ export function timeZoneChoices(supported: () => string[] = () => (typeof Intl.s
 
 /** Whether saving the inputs would change the saved document (fields kept while their part is off change nothing). */
 export function isChanged(saved: SettingsDoc, i: PolicyInputs): boolean {
-  return i.unreadable.length > 0 || JSON.stringify(policyBodyOf(saved, i)) !== JSON.stringify(policyBodyOf(saved, policyInputsOf(saved)));
+  return i.unreadable.length > 0 || JSON.stringify(policyChangesOf(i)) !== JSON.stringify(policyChangesOf(policyInputsOf(saved)));
 }
 
 /** A cap's input with the browser's reading of it: a number input that cannot read what was typed reports "" and `bad`. */

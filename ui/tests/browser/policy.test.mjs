@@ -70,7 +70,7 @@ describe("sending policy", { skip: skip ?? false }, () => {
     const { page } = b;
     await signIn(page, server);
     const form = await openPolicy(page);
-    const puts = () => b.apiCalls.filter((c) => c === "PUT /api/v1/settings").length;
+    const puts = () => b.apiCalls.filter((c) => c === "PATCH /api/v1/settings").length;
     const save = form.getByRole("button", { name: "Save sending policy" });
 
     // Caps as typed, the other channels emptied.
@@ -119,6 +119,10 @@ describe("sending policy", { skip: skip ?? false }, () => {
     assert.deepEqual((await server.api("GET", "/api/v1/settings")).body, start, "nothing was saved");
     await b.shot("policy-refused-by-server");
 
+    // Meanwhile someone changes the postal address elsewhere: saving this
+    // form must not put the old one back.
+    const moved = "Acme Ltd\n2 New Road\nSpringfield 12345";
+    assert.equal((await server.api("PATCH", "/api/v1/settings", { postal_address: moved })).status, 200);
     await tz.fill("Europe/Berlin");
     await save.click();
     await form.getByTestId("policy-status").getByText("Saved.").waitFor();
@@ -129,9 +133,9 @@ describe("sending policy", { skip: skip ?? false }, () => {
       caps: EXPECTED_CAPS,
       quiet_hours: { start_hour: 21, end_hour: 8 },
       default_timezone: "Europe/Berlin",
-      postal_address: start.postal_address,
+      postal_address: moved,
       transparency: EXPECTED_TRANSPARENCY,
-    });
+    }, "the form's settings saved, the address changed meanwhile kept");
 
     // Saved and published: the link to the public page.
     const link = form.getByTestId("transparency-link").getByRole("link");

@@ -15,7 +15,7 @@ import {
   hourLabel,
   isChanged,
   placePolicyProblems,
-  policyBodyOf,
+  policyChangesOf,
   policyInputsOf,
   quietSentence,
   standingErrors,
@@ -60,13 +60,12 @@ test("the inputs read every part of the document, numbers as text and absent par
   expect(policyInputsOf({}).caps.email).toStrictEqual({ per_day: "", per_week: "" });
 });
 
-test("the body written back is the document read, unchanged parts and the postal address included", () => {
-  const body = policyBodyOf(full, policyInputsOf(full));
+test("the change sent back is the form's settings as read, the postal address left to the server", () => {
+  const body = policyChangesOf(policyInputsOf(full));
   expect(body).toStrictEqual({
     caps: { email: { per_day: 2, per_week: 5 }, sms: { per_day: null, per_week: 1 } },
     quiet_hours: { start_hour: 21, end_hour: 8 },
     default_timezone: "Europe/Berlin",
-    postal_address: ADDRESS,
     transparency: { organisation: "Acme Ltd", disclose_automation: true, public_page: true, privacy_contact: "privacy@acme.example", statement: "Why we collect." },
   });
 });
@@ -77,22 +76,22 @@ test("edits replace the form's parts: caps trimmed, channels without caps left o
   i = withCap(i, "email", "per_week", "", false);
   i = withCap(i, "in_app", "per_day", " 3 ", false);
   i = { ...i, quiet: false, timezone: "  ", privacy_contact: " ", statement: "" };
-  const body = policyBodyOf(full, i);
+  const body = policyChangesOf(i);
   expect(body.caps).toStrictEqual({ sms: { per_day: null, per_week: 1 }, in_app: { per_day: 3, per_week: null } });
   expect(body.quiet_hours).toBeNull();
   expect(body.default_timezone).toBeNull();
   expect(body.transparency).toStrictEqual({ organisation: "Acme Ltd", disclose_automation: true, public_page: true, privacy_contact: null, statement: null });
-  expect(body.postal_address).toBe(ADDRESS);
+  expect(body.postal_address).toBeUndefined();
 
   // Transparency off is null, whatever its fields still hold.
-  expect(policyBodyOf(full, { ...i, transparency: false }).transparency).toBeNull();
-  // A key the form does not know is kept as it came.
-  expect(policyBodyOf({ ...full, future_setting: { x: 1 } }, i).future_setting).toStrictEqual({ x: 1 });
+  expect(policyChangesOf({ ...i, transparency: false }).transparency).toBeNull();
+  // Only the form's own settings are sent: others stay as the server has them.
+  expect(Object.keys(policyChangesOf(i)).sort()).toStrictEqual(["caps", "default_timezone", "quiet_hours", "transparency"]);
 });
 
 test("the statement is kept as typed, the organisation and contact trimmed", () => {
   const i = { ...policyInputsOf(full), organisation: "  Acme Ltd ", privacy_contact: " https://acme.example/privacy ", statement: "Line one.\n  Line two.\n" };
-  expect(policyBodyOf(full, i).transparency).toStrictEqual({
+  expect(policyChangesOf(i).transparency).toStrictEqual({
     organisation: "Acme Ltd",
     disclose_automation: true,
     public_page: true,
@@ -112,7 +111,7 @@ test("caps must be whole numbers of 0 or more; empty is no cap and 0 is allowed"
     "caps.push.per_week": "Enter a whole number, or leave empty for no cap.",
     "caps.phone.per_week": "Too large: leave empty for no cap.",
   });
-  expect(policyBodyOf({}, withCap(policyInputsOf({}), "email", "per_day", "0", false)).caps).toStrictEqual({ email: { per_day: 0, per_week: null } });
+  expect(policyChangesOf(withCap(policyInputsOf({}), "email", "per_day", "0", false)).caps).toStrictEqual({ email: { per_day: 0, per_week: null } });
 });
 
 test("a number the browser could not read is refused until it is typed again", () => {

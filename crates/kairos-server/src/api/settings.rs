@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/settings", get(read).put(write))
+        .route("/api/v1/settings", get(read).put(write).patch(change))
         .route("/api/v1/settings/email-transport", get(email_transport))
         .route("/api/v1/settings/email-transport/check", axum::routing::post(check_email_transport))
         .route("/api/v1/settings/email-transport/relay", axum::routing::put(set_relay).delete(remove_relay))
@@ -43,19 +43,44 @@ pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Gate
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn write(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<GatePolicy>> {
     let v: Value = json_body(&body)?;
-    let policy = GatePolicy::from_json(&v).map_err(|problems| {
-        let mut bad = Invalid::default();
-        for (field, message) in problems {
-            bad.push(field, message);
-        }
-        bad.finish().err().unwrap_or_else(|| Problem::bad_request("the settings are not valid"))
-    })?;
+    let policy = settings_of(&v)?;
     let now = s.engine.clock().now().timestamp_millis();
     let mut tx = s.engine.store().begin_write().await?;
     tx.set_workspace_policy(who.ws(), &policy, now).await?;
     tx.audit(who.ws(), now, &who.actor(), "settings.changed", &who.ws().to_string(), &v).await?;
     tx.commit().await?;
     Ok(Json(policy))
+}
+
+/// Change some settings: each top-level key given (`caps`, `quiet_hours`,
+/// `default_timezone`, `postal_address`, `transparency`) replaces that
+/// setting, `null` clears it, keys left out stay as they are. The result is
+/// validated as a whole. Two people changing different settings at once do
+/// not undo each other's change, as two whole-document PUTs would.
+#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = inline(Object),
+    responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn change(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<GatePolicy>> {
+    let v: Value = json_body(&body)?;
+    let Value::Object(changes) = &v else { return Err(Problem::invalid("body", "must be a JSON object")) };
+    let now = s.engine.clock().now().timestamp_millis();
+    let mut tx = s.engine.store().begin_write().await?;
+    let current = tx.workspace_policy_for_update(who.ws(), now).await?;
+    let mut merged = serde_json::to_value(&current).map_err(Problem::internal)?;
+    if let Value::Object(m) = &mut merged {
+        for (k, val) in changes {
+            m.insert(k.clone(), val.clone());
+        }
+    }
+    let policy = settings_of(&merged)?;
+    tx.set_workspace_policy(who.ws(), &policy, now).await?;
+    tx.audit(who.ws(), now, &who.actor(), "settings.changed", &who.ws().to_string(), &v).await?;
+    tx.commit().await?;
+    Ok(Json(policy))
+}
+
+/// A settings document checked whole, every problem named.
+fn settings_of(v: &Value) -> ApiResult<GatePolicy> {
+    GatePolicy::from_json(v).map_err(Invalid::of)
 }
 
 /// How the workspace's email leaves this server: `kind` is `capture` (kept,
@@ -126,13 +151,7 @@ pub async fn remove_relay(
 
 fn relay_problem(e: RelayError) -> Problem {
     match e {
-        RelayError::Invalid(problems) => {
-            let mut bad = Invalid::default();
-            for (field, message) in problems {
-                bad.push(field, message);
-            }
-            bad.finish().err().unwrap_or_else(|| Problem::bad_request("the relay settings are not usable"))
-        }
+        RelayError::Invalid(problems) => Invalid::of(problems),
         RelayError::Store(e) => e.into(),
     }
 }
