@@ -3,8 +3,8 @@
 // every change) or with an API key as a bearer token; errors turned into
 // ApiError carrying the server's RFC 9457 problem document; file downloads
 // that need the same credentials, and saving files made in the page; a hook
-// that loads a resource with loading and error states, and one that reads a
-// list page by page.
+// that loads a resource with loading and error states, one that reads a
+// list page by page, and one that listens to a Server-Sent Events stream.
 import { useCallback, useEffect, useRef, useState } from "react";
 
 /** An RFC 9457 problem document as the Kairos API returns it. */
@@ -340,4 +340,81 @@ export interface Activity {
 export function contactName(c: Pick<Contact, "first_name" | "last_name" | "email" | "external_id" | "id">): string {
   const n = [c.first_name, c.last_name].filter(Boolean).join(" ");
   return n || c.email || c.external_id || c.id;
+}
+
+/** Complete Server-Sent Events blocks in `buffer`: the event names they
+ * carry (a block without `event:` is a `message`; comment-only blocks, the
+ * server's keep-alives, name nothing), and the unfinished rest. */
+export function sseEvents(buffer: string): { names: string[]; rest: string } {
+  const text = buffer.replace(/\r\n?/g, "\n");
+  const blocks = text.split("\n\n");
+  const rest = blocks.pop() ?? "";
+  const names: string[] = [];
+  for (const block of blocks) {
+    const lines = block.split("\n").filter((l) => l !== "" && !l.startsWith(":"));
+    if (lines.length === 0) continue;
+    const named = lines.find((l) => l.startsWith("event:"));
+    names.push(named ? named.slice(6).trim() : "message");
+  }
+  return { names, rest };
+}
+
+/** Listen to the Server-Sent Events stream at `path` with the same
+ * credentials as every call (a fetch, not EventSource, which cannot send an
+ * API key), calling `onEvent` with each event's name; bursts are coalesced
+ * to one call per quarter second. Reconnects after 5 s when the stream
+ * ends or fails. Says whether the stream is open, so a caller polls only
+ * while it is not. */
+export function useServerEvents(path: string | null, onEvent: (name: string) => void): boolean {
+  const [open, setOpen] = useState(false);
+  const handler = useRef(onEvent);
+  useEffect(() => {
+    handler.current = onEvent;
+  });
+  useEffect(() => {
+    if (path === null) return;
+    const ctl = new AbortController();
+    let retry: number | undefined;
+    let flush: number | undefined;
+    let waiting = new Set<string>();
+    const deliver = (name: string) => {
+      waiting.add(name);
+      if (flush !== undefined) return;
+      flush = window.setTimeout(() => {
+        flush = undefined;
+        const names = waiting;
+        waiting = new Set();
+        for (const n of names) handler.current(n);
+      }, 250);
+    };
+    const connect = async () => {
+      try {
+        const resp = await fetch(path, { headers: { Accept: "text/event-stream", ...authHeaders("GET", storedKey()) }, signal: ctl.signal });
+        if (!resp.ok || !resp.body) throw new Error(`${resp.status}`);
+        setOpen(true);
+        const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const { names, rest } = sseEvents(buffer + value);
+          buffer = rest;
+          names.forEach(deliver);
+        }
+      } catch {
+        // Closed by the page, or the server went away: polling covers it.
+      }
+      if (ctl.signal.aborted) return;
+      setOpen(false);
+      retry = window.setTimeout(() => void connect(), 5000);
+    };
+    void connect();
+    return () => {
+      ctl.abort();
+      window.clearTimeout(retry);
+      window.clearTimeout(flush);
+      setOpen(false);
+    };
+  }, [path]);
+  return open;
 }

@@ -180,6 +180,8 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
     let mut tx = inner.store.begin_write().await?;
     let mut outcomes = Vec::with_capacity(group.len());
     let mut live = Vec::new();
+    let watched = inner.activity.receiver_count() > 0;
+    let mut active = Vec::new();
     for job in group {
         outcomes.push(match job {
             Job::Ingest { ws, messages, received_at, .. } => {
@@ -197,6 +199,10 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
                 let events: Vec<_> = events.iter().filter(|e| alive.contains(&e.contact_id)).cloned().collect();
                 tx.apply_membership(*ws, &changes).await?;
                 let inserted = tx.append_events(&events).await?;
+                if watched {
+                    let stored = events.iter().filter(|e| inserted.contains_key(&e.message_id));
+                    active.extend(stored.map(|e| (*ws, e.contact_id)));
+                }
                 if *feed_segments {
                     live.extend(events.into_iter().filter_map(|e| {
                         let seq = *inserted.get(&e.message_id)?;
@@ -218,6 +224,14 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
     let crossed = crate::scores::score_commit(&mut tx, inner, &live, now).await?;
     live.extend(crossed);
     let touched = tx.commit().await?;
+    if watched {
+        active.extend(live.iter().map(|e| (e.ws, e.contact)));
+        active.sort();
+        active.dedup();
+        for a in active {
+            let _ = inner.activity.send(a);
+        }
+    }
     let newest = outcomes
         .iter()
         .filter_map(|o| match o {

@@ -132,6 +132,10 @@ pub(crate) struct Inner {
     pub predictions: Option<mpsc::UnboundedSender<predictions::Msg>>,
     /// Seals DKIM keys and webhook secrets at rest.
     pub master_key: kairos_core::secrets::MasterKey,
+    /// Contacts with newly stored events, after each commit, for whoever
+    /// watches (a contact page's live timeline). Nothing is collected while
+    /// nobody listens.
+    pub activity: tokio::sync::broadcast::Sender<(WorkspaceId, ContactId)>,
 }
 
 /// How the engine runs; the defaults suit a server.
@@ -252,6 +256,7 @@ impl Engine {
             scores: Default::default(),
             send_hours: Default::default(),
             predictions: options.journeys.then_some(predictions_tx),
+            activity: tokio::sync::broadcast::channel(4096).0,
         });
         tokio::spawn(ingest::run_writer(inner.clone(), rx));
         let engine = Engine { inner };
@@ -279,5 +284,14 @@ impl Engine {
 
     pub fn clock(&self) -> &dyn Clock {
         &*self.inner.clock
+    }
+}
+
+impl Engine {
+    /// Every contact that gets new events, as `(workspace, contact)`, once
+    /// per commit that stored them. A receiver that falls behind gets
+    /// `Lagged` and should treat every contact as changed.
+    pub fn contact_activity(&self) -> tokio::sync::broadcast::Receiver<(WorkspaceId, ContactId)> {
+        self.inner.activity.subscribe()
     }
 }

@@ -52,6 +52,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("POST", "/api/v1/contacts/{id}/companies/{company_id}", PeopleWrite),
     ("DELETE", "/api/v1/contacts/{id}/companies/{company_id}", PeopleWrite),
     ("GET", "/api/v1/contacts/{id}/events", PeopleRead),
+    ("GET", "/api/v1/contacts/{id}/events/live", PeopleRead),
     ("GET", "/api/v1/contacts/{id}/journeys", PeopleRead),
     ("POST", "/api/v1/contacts/{id}/merge", PeopleWrite),
     ("GET", "/api/v1/contacts/{id}/merges", PeopleRead),

@@ -31,7 +31,7 @@ impl Modify for BearerAuth {
         Errors are RFC 9457 problem details."),
     paths(
         contacts::create, contacts::upsert, contacts::read, contacts::patch, contacts::remove, contacts::search,
-        contacts::timeline, contacts::merges, contacts::merge, contacts::link, contacts::unlink,
+        contacts::timeline, contacts::timeline_live, contacts::merges, contacts::merge, contacts::link, contacts::unlink,
         companies::create, companies::list, companies::read, companies::patch, companies::remove, companies::contacts,
         fields::list, fields::define, fields::remove,
         keys::list, keys::create, keys::revoke,

@@ -751,21 +751,31 @@ async fn settings_are_validated_and_kept_per_workspace() {
         assert_eq!(v["default_timezone"], "America/Chicago", "{v}");
         // A refused change changes nothing, and names every problem.
         let (st, v) = s
-            .api(Method::PATCH, "/api/v1/settings", &s.admin,
-                Some(json!({"default_timezone": "Mars/Olympus", "caps": {"sms": {"per_day": "two"}}, "colour": 1})))
+            .api(
+                Method::PATCH,
+                "/api/v1/settings",
+                &s.admin,
+                Some(json!({"default_timezone": "Mars/Olympus", "caps": {"sms": {"per_day": "two"}}, "colour": 1})),
+            )
             .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         let paths: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
         assert_eq!(paths, ["colour", "caps.sms.per_day", "default_timezone"], "{v}");
-        assert_eq!(s.api(Method::GET, "/api/v1/settings", &s.admin, None).await.1["default_timezone"], "America/Chicago");
+        assert_eq!(
+            s.api(Method::GET, "/api/v1/settings", &s.admin, None).await.1["default_timezone"],
+            "America/Chicago"
+        );
         // Two people changing different settings at once keep both changes.
         let tz = s.api(Method::PATCH, "/api/v1/settings", &s.admin, Some(json!({"default_timezone": "Europe/Berlin"})));
-        let caps =
-            s.api(Method::PATCH, "/api/v1/settings", &s.admin, Some(json!({"caps": {"sms": {"per_week": 2}}})));
+        let caps = s.api(Method::PATCH, "/api/v1/settings", &s.admin, Some(json!({"caps": {"sms": {"per_week": 2}}})));
         let ((st1, _), (st2, _)) = tokio::join!(tz, caps);
         assert_eq!((st1, st2), (StatusCode::OK, StatusCode::OK));
         let (_, v) = s.api(Method::GET, "/api/v1/settings", &s.admin, None).await;
-        assert_eq!((v["default_timezone"].as_str(), v["caps"]["sms"]["per_week"].as_u64()), (Some("Europe/Berlin"), Some(2)), "{b:?}: {v}");
+        assert_eq!(
+            (v["default_timezone"].as_str(), v["caps"]["sms"]["per_week"].as_u64()),
+            (Some("Europe/Berlin"), Some(2)),
+            "{b:?}: {v}"
+        );
         assert!(v["postal_address"].as_str().unwrap().contains("Springfield"), "{v}");
     }
 }
@@ -1188,4 +1198,71 @@ async fn contact_lists_sort_by_any_column_page_by_page_and_bad_requests_name_eve
 /// Milliseconds of an RFC 3339 instant.
 fn chrono_ms(t: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis()
+}
+
+/// A contact page's live timeline: the stream says `activity` when an event
+/// of that contact is stored, stays quiet for other contacts' events, and an
+/// unknown contact, or another workspace's, is a 404.
+#[tokio::test]
+async fn the_live_timeline_hears_of_a_contacts_new_events() {
+    for ts in testing::all().await {
+        let b = ts.backend();
+        let s = Server::start(ts).await;
+        for u in ["ann", "bob"] {
+            let body =
+                json!({"userId": u, "messageId": format!("id-{u}"), "traits": {"email": format!("{u}@example.com")}});
+            assert_eq!(s.track("/v1/identify", body).await.0, StatusCode::OK);
+        }
+        let mut ids = Vec::new();
+        for u in ["ann", "bob"] {
+            let mut id = None;
+            for _ in 0..200 {
+                let (_, page) = s.api(Method::GET, &format!("/api/v1/contacts?external_id={u}"), &s.admin, None).await;
+                if let Some(x) = page["data"][0]["id"].as_str() {
+                    id = Some(x.to_string());
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            ids.push(id.expect("the contact is stored"));
+        }
+        let (ann, bob) = (&ids[0], &ids[1]);
+        let live = |id: &str, key: &str| {
+            s.http.get(format!("{}/api/v1/contacts/{id}/events/live", s.url)).bearer_auth(key.to_string()).send()
+        };
+        assert_eq!(live(&uuid::Uuid::now_v7().to_string(), &s.admin).await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(live(ann, &s.other_admin).await.unwrap().status(), StatusCode::NOT_FOUND, "{b:?}");
+        let mut stream = live(ann, &s.admin).await.unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        assert_eq!(stream.headers()["content-type"], "text/event-stream");
+
+        // Bob's event, stored: nothing for Ann.
+        let ev = |u: &str, m: &str| json!({"userId": u, "event": "Page Opened", "messageId": m});
+        assert_eq!(s.track("/v1/track", ev("bob", "b1")).await.0, StatusCode::OK);
+        for _ in 0..200 {
+            let (_, page) = s.api(Method::GET, &format!("/api/v1/contacts/{bob}/events"), &s.admin, None).await;
+            if page["data"].as_array().unwrap().iter().any(|e| e["name"] == "Page Opened") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), stream.chunk()).await;
+        assert!(quiet.is_err(), "{b:?}: nothing is said for another contact's event: {quiet:?}");
+
+        // Ann's event: the stream says so.
+        assert_eq!(s.track("/v1/track", ev("ann", "a1")).await.0, StatusCode::OK);
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let mut text = String::new();
+            while let Some(chunk) = stream.chunk().await.unwrap() {
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                if text.contains("event: activity") {
+                    return text;
+                }
+            }
+            text
+        })
+        .await
+        .expect("the stream speaks when Ann's event is stored");
+        assert!(heard.contains("event: activity\ndata: {}"), "{b:?}: {heard:?}");
+    }
 }

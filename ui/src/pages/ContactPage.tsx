@@ -2,13 +2,13 @@
 // purpose with its history, segment and list memberships, journeys in
 // progress with their position, lead scores with their history, the chance
 // of converting by the current conversion model with what drives it, and the
-// event timeline (refreshed while the
-// page is open); and, for roles with privacy:rights, the person's export and
+// event timeline (told of new events by the server as they are stored, and
+// polled slowly as a fallback); and, for roles with privacy:rights, the person's export and
 // erasure. Parts that load on their own keep room for what they will show,
 // so the page does not move as they arrive.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router";
-import { contactName, useApi, usePaged, type Contact, type Journey, type TimelineEvent } from "../api";
+import { contactName, useApi, usePaged, useServerEvents, type Contact, type Journey, type TimelineEvent } from "../api";
 import { formatWhen, Loading, LoadMore, PageHeader, ProblemBox, SkeletonLines, StatusBadge } from "../components";
 import { useCan } from "../session";
 import { ContactScores } from "../scores/ContactScores";
@@ -45,7 +45,16 @@ export function ContactPage() {
   const contact = useApi<Contact>(live(base));
   const consents = useApi<{ current: Consent[]; history: Consent[] }>(live(`${base}/consents`));
   const segments = useApi<{ segments: { id: string; name: string; since: number | null }[]; lists: string[] }>(live(`${base}/segments`));
-  const runs = useApi<{ data: Run[] }>(live(`${base}/journeys`), { pollMs: 10000 });
+  // New events of this contact, pushed by the server: the timeline and the
+  // journeys in progress are read again then; polling is the fallback.
+  const [activity, setActivity] = useState(0);
+  const streaming = useServerEvents(live(`${base}/events/live`), () => setActivity((n) => n + 1));
+  const pollMs = streaming ? 60_000 : 10_000;
+  const runs = useApi<{ data: Run[] }>(live(`${base}/journeys`), { pollMs });
+  const reloadRuns = runs.reload;
+  useEffect(() => {
+    if (activity > 0) reloadRuns();
+  }, [activity, reloadRuns]);
   const journeys = useApi<{ data: Journey[] }>("/api/v1/journeys");
   const journeyName = (jid: string) => journeys.data?.data.find((j) => j.id === jid)?.name ?? jid;
 
@@ -182,7 +191,7 @@ export function ContactPage() {
 
       {privacy && <DataSubjectRequests contact={c} onErased={(erasure) => setErased({ id, erasure })} />}
 
-      <Timeline base={base} />
+      <Timeline base={base} activity={activity} streaming={streaming} pollMs={pollMs} />
     </section>
   );
 }
@@ -201,13 +210,23 @@ function CompanyName({ id }: { id: string }) {
   );
 }
 
-/** The contact's events, newest first, refreshed every 10 s; older pages on demand. */
-function Timeline({ base }: { base: string }) {
-  const feed = usePaged<TimelineEvent>(`${base}/events?limit=25`, (cursor) => `${base}/events?limit=50&cursor=${encodeURIComponent(cursor)}`, { pollMs: 10000 });
+/** The contact's events, newest first, read again on each `activity` the
+ * server pushes (and every `pollMs`); older pages on demand. */
+function Timeline({ base, activity, streaming, pollMs }: { base: string; activity: number; streaming: boolean; pollMs: number }) {
+  const feed = usePaged<TimelineEvent>(`${base}/events?limit=25`, (cursor) => `${base}/events?limit=50&cursor=${encodeURIComponent(cursor)}`, { pollMs });
   const { first, items: events } = feed;
+  const reload = first.reload;
+  useEffect(() => {
+    if (activity > 0) reload();
+  }, [activity, reload]);
   return (
     <div className="card">
-      <h2>Event timeline</h2>
+      <h2>
+        Event timeline{" "}
+        <span className="muted small timeline-live" data-testid="timeline-live" title={streaming ? "New events appear as they are stored" : "The live connection is down: read again every 10 s"}>
+          {streaming ? "● live" : "refreshed every 10 s"}
+        </span>
+      </h2>
       {first.loading && !first.data && <Loading what="events" />}
       <ProblemBox error={first.error} />
       {first.data && events.length === 0 && <p className="muted">No events yet.</p>}

@@ -316,10 +316,29 @@ describe("contacts list filters", { skip: skip ?? false }, () => {
       await page.goto(`${server.url}/contacts/${longest.id}`);
       await page.getByTestId("score-history").waitFor();
       await page.locator(".timeline li").first().waitFor();
-      await page.waitForLoadState("networkidle");
+      await b.settled();
       await steadyLayout(b, "a contact's page", { t });
     });
   }
+
+  test("a contact's timeline shows an event sent through the tracking API as soon as it is stored (pushed, not polled)", async () => {
+    const list = (await server.api("GET", "/api/v1/contacts?limit=50")).body.data;
+    const person = list.find((c) => c.external_id);
+    assert.ok(person, "a demo contact with a user id");
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await page.goto(`${server.url}/contacts/${person.id}`);
+    const live = page.getByTestId("timeline-live");
+    await eventually(async () => (await live.innerText()) === "● live", 10_000, "the live stream open");
+    await page.locator(".timeline li").first().waitFor();
+    // While the stream is open the timeline polls once a minute: an event
+    // seen within seconds was pushed.
+    const name = `Pushed Ping ${Date.now()}`;
+    await server.track({ userId: person.external_id, event: name, properties: { n: 1 }, messageId: `push-${Date.now()}` });
+    await eventually(async () => (await page.locator(".timeline li").first().innerText()).includes(name), 8_000, "the new event on top of the timeline");
+    assert.ok(b.apiCalls.includes(`GET /api/v1/contacts/${person.id}/events/live`), "through the contact's live stream");
+  });
 
   test("an order the server does not know shows its explanation above the table, and a way back", async () => {
     b = await openBrowser();

@@ -149,6 +149,14 @@ export async function openBrowser({ width = 1366, height = 900 } = {}) {
     const u = new URL(r.url());
     if (u.pathname.startsWith("/api/") || u.pathname.startsWith("/v1/")) apiCalls.push(`${r.method()} ${u.pathname}`);
   });
+  // Requests still running, but not the live streams a page keeps open
+  // (Server-Sent Events never finish, so Playwright's "networkidle" never
+  // comes on a page that has one).
+  const inFlight = new Set();
+  page.on("request", (r) => {
+    if (!new URL(r.url()).pathname.endsWith("/live")) inFlight.add(r);
+  });
+  for (const done of ["requestfinished", "requestfailed"]) page.on(done, (r) => inFlight.delete(r));
   page.on("response", (r) => {
     if (r.status() < 400) return;
     const problem = (r.headers()["content-type"] ?? "").startsWith("application/problem+json");
@@ -189,6 +197,16 @@ export async function openBrowser({ width = 1366, height = 900 } = {}) {
     outsideLoads,
     async shot(name) {
       await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
+    },
+    /** Like waiting for "networkidle": no request (live streams aside) for half a second. */
+    async settled(ms = 30_000) {
+      const until = Date.now() + ms;
+      let quietSince = Date.now();
+      while (Date.now() - quietSince < 500) {
+        if (Date.now() > until) throw new Error(`still loading after ${ms} ms: ${[...inFlight].map((r) => r.url()).join(", ")}`);
+        if (inFlight.size > 0) quietSince = Date.now();
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
   };
 }

@@ -203,7 +203,7 @@ describe("lead scores", { skip: skip ?? false }, () => {
     const inOrder = (ts) => ts.every((x, i) => i === 0 || ts[i - 1] >= x);
     assert.ok(inOrder(await times()), "newest first, as the caption says");
     assert.equal(new Date((await times())[0]).toISOString(), new Date(newest.at).toISOString());
-    await page.waitForLoadState("networkidle");
+    await b.settled();
     await steadyLayout(b, "the page of a contact with a long score history", { t });
     await page.getByRole("button", { name: "Load more" }).click();
     await eventually(async () => (await rows.count()) > 20, 10_000, "older changes");

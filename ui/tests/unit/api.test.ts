@@ -1,8 +1,8 @@
 // Unit tests of the API door's error handling that forms rely on: server
 // complaints about inputs are found by field, and what is left is for the
-// form's problem box.
+// form's problem box; and the reading of Server-Sent Events blocks.
 import { expect, test } from "vitest";
-import { ApiError, fieldErrors, formProblems } from "../../src/api";
+import { ApiError, fieldErrors, formProblems, sseEvents } from "../../src/api";
 
 test("field errors are picked out by the fields a form has, first message per field", () => {
   const e = new ApiError({
@@ -37,4 +37,11 @@ test("a refused form's problem is split between its fields and the box", () => {
   // Not an API error (the network, say): all for the box.
   const boom = new Error("boom");
   expect(formProblems(boom, ["l2"])).toStrictEqual({ fields: {}, rest: boom });
+});
+
+test("server-sent events are read block by block, keep-alive comments ignored, the unfinished rest kept", () => {
+  expect(sseEvents("event: activity\ndata: {}\n\n:\n\nevent: activ")).toStrictEqual({ names: ["activity"], rest: "event: activ" });
+  expect(sseEvents("event: activ" + "ity\ndata: {}\n\n")).toStrictEqual({ names: ["activity"], rest: "" });
+  expect(sseEvents("data: x\r\n\r\nevent: a\r\n\r\nevent: b\n")).toStrictEqual({ names: ["message", "a"], rest: "event: b\n" });
+  expect(sseEvents("")).toStrictEqual({ names: [], rest: "" });
 });

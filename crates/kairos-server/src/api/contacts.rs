@@ -8,6 +8,7 @@ use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -199,6 +200,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/contacts/upsert", post(upsert))
         .route("/api/v1/contacts/{id}", get(read).patch(patch).delete(remove))
         .route("/api/v1/contacts/{id}/events", get(timeline))
+        .route("/api/v1/contacts/{id}/events/live", get(timeline_live))
         .route("/api/v1/contacts/{id}/merges", get(merges))
         .route("/api/v1/contacts/{id}/merge", post(merge))
         .route("/api/v1/contacts/{id}/companies/{company_id}", post(link).delete(unlink))
@@ -485,6 +487,43 @@ pub async fn timeline(
         .then(|| events.last().map(|e| format!("{}_{}", e.timestamp.timestamp_millis(), e.seq)))
         .flatten();
     Ok(Json(Page { data: events.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+/// A stream (Server-Sent Events) that says `event: activity` each time new
+/// events of this contact are stored, within milliseconds of the commit:
+/// the contact page then reads the newest page of `…/events` instead of
+/// polling. Comments keep the connection open while nothing happens.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/events/live", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/event-stream", body = String), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn timeline_live(
+    State(s): State<AppState>,
+    who: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>> {
+    use tokio::sync::broadcast::error::RecvError;
+    let id: ContactId = path_id(&id, "contact")?;
+    let ws = who.ws();
+    // Subscribed before the existence check, so nothing stored in between is missed.
+    let activity = s.engine.contact_activity();
+    let mut tx = s.engine.store().begin().await?;
+    if tx.contact(ws, id).await?.is_none() {
+        return Err(Problem::not_found(format!("no contact with id {id}")));
+    }
+    drop(tx);
+    let changed = || Ok(SseEvent::default().event("activity").data("{}"));
+    let stream = futures_util::stream::unfold(activity, move |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(seen) if seen == (ws, id) => return Some((changed(), rx)),
+                Ok(_) => continue,
+                // Fell behind: this contact may be among the missed.
+                Err(RecvError::Lagged(_)) => return Some((changed(), rx)),
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 /// Merges into (or out of) a contact.
