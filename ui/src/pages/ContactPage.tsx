@@ -223,7 +223,7 @@ function Timeline({ base, activity, streaming, pollMs }: { base: string; activit
     <div className="card">
       <h2>
         Event timeline{" "}
-        <span className="muted small timeline-live" data-testid="timeline-live" title={streaming ? "New events appear as they are stored" : "The live connection is down: read again every 10 s"}>
+        <span className={streaming ? "small timeline-live is-live" : "muted small timeline-live"} data-testid="timeline-live" title={streaming ? "New events appear as they are stored" : "The live connection is down: read again every 10 s"}>
           {streaming ? "● live" : "refreshed every 10 s"}
         </span>
       </h2>
