@@ -363,7 +363,7 @@ export function sseEvents(buffer: string): { names: string[]; rest: string } {
  * credentials as every call (a fetch, not EventSource, which cannot send an
  * API key), calling `onEvent` with each event's name; bursts are coalesced
  * to one call per quarter second. Reconnects after 5 s when the stream
- * ends or fails. Says whether the stream is open, so a caller polls only
+ * ends or fails, but not after a 401, 403 or 404. Says whether the stream is open, so a caller polls only
  * while it is not. */
 export function useServerEvents(path: string | null, onEvent: (name: string) => void): boolean {
   const [open, setOpen] = useState(false);
@@ -390,6 +390,13 @@ export function useServerEvents(path: string | null, onEvent: (name: string) => 
     const connect = async () => {
       try {
         const resp = await fetch(path, { headers: { Accept: "text/event-stream", ...authHeaders("GET", storedKey()) }, signal: ctl.signal });
+        if (resp.status === 401 || resp.status === 403 || resp.status === 404) {
+          // Signed out, not allowed, or gone (merged, erased): asking again
+          // would get the same answer. A lapsed sign-in is reported like any call's.
+          if (resp.status === 401) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+          setOpen(false);
+          return;
+        }
         if (!resp.ok || !resp.body) throw new Error(`${resp.status}`);
         setOpen(true);
         const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();

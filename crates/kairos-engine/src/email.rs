@@ -84,6 +84,10 @@ pub struct EmailOptions {
     pub pool_size: u32,
     /// Extra CA certificate(s), PEM, to trust for the SMTP relay.
     pub smtp_ca_pem: Option<Vec<u8>>,
+    /// Let workspace relays be on loopback or private-network addresses
+    /// (refused by default: a workspace admin must not reach the server's
+    /// own network through them).
+    pub allow_private_relays: bool,
 }
 
 impl Default for EmailOptions {
@@ -95,6 +99,7 @@ impl Default for EmailOptions {
             per_domain_rate: None,
             pool_size: 16,
             smtp_ca_pem: None,
+            allow_private_relays: false,
         }
     }
 }
@@ -185,9 +190,9 @@ struct Domain {
 pub(crate) struct EmailChannel {
     pub options: EmailOptions,
     smtp: Option<Arc<SmtpRelay>>,
-    /// Workspace relays in use, with the `updated_at` of the row they were
-    /// built from.
-    workspace_relays: Mutex<HashMap<WorkspaceId, (i64, Arc<SmtpRelay>)>>,
+    /// Workspace relays in use, with the stored row they were built from
+    /// (a new save always differs: its sealed password has a fresh nonce).
+    workspace_relays: Mutex<HashMap<WorkspaceId, (kairos_store::RelayRecord, Arc<SmtpRelay>)>>,
     templates: Mutex<CompiledTemplates>,
     signers: Mutex<HashMap<(WorkspaceId, String), Arc<Signer>>>,
     domains: Mutex<HashMap<String, Arc<Domain>>>,
@@ -257,17 +262,22 @@ impl EmailChannel {
         }
     }
 
-    /// The workspace's relay built from the row stored at `updated_at`, if it is kept.
-    pub(crate) fn cached_relay(&self, ws: WorkspaceId, updated_at: i64) -> Option<Arc<SmtpRelay>> {
+    /// The workspace's relay built from exactly this stored row, if it is kept.
+    pub(crate) fn cached_relay(&self, ws: WorkspaceId, row: &kairos_store::RelayRecord) -> Option<Arc<SmtpRelay>> {
         let m = self.workspace_relays.lock().unwrap_or_else(|e| e.into_inner());
-        m.get(&ws).filter(|(at, _)| *at == updated_at).map(|(_, r)| r.clone())
+        m.get(&ws).filter(|(built_from, _)| built_from == row).map(|(_, r)| r.clone())
     }
 
     /// Keep a workspace's relay (and its connections) for the next sends.
-    pub(crate) fn keep_relay(&self, ws: WorkspaceId, updated_at: i64, relay: SmtpRelay) -> Arc<SmtpRelay> {
+    pub(crate) fn keep_relay(
+        &self,
+        ws: WorkspaceId,
+        row: kairos_store::RelayRecord,
+        relay: SmtpRelay,
+    ) -> Arc<SmtpRelay> {
         let relay = Arc::new(relay);
         let mut m = self.workspace_relays.lock().unwrap_or_else(|e| e.into_inner());
-        m.insert(ws, (updated_at, relay.clone()));
+        m.insert(ws, (row, relay.clone()));
         relay
     }
 
@@ -275,9 +285,11 @@ impl EmailChannel {
         self.workspace_relays.lock().unwrap_or_else(|e| e.into_inner()).remove(&ws);
     }
 
-    fn domain(&self, d: &str) -> Arc<Domain> {
+    /// The limits of one recipient domain through one relay: a workspace's
+    /// slow or stuck relay holds only its own slots.
+    fn domain(&self, relay: &SmtpRelay, d: &str) -> Arc<Domain> {
         let mut m = self.domains.lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(d.to_string())
+        m.entry(format!("{} {d}", relay.address_key()))
             .or_insert_with(|| {
                 Arc::new(Domain {
                     slots: Arc::new(Semaphore::new(self.options.per_domain_concurrency.max(1))),
@@ -296,7 +308,7 @@ impl EmailChannel {
         to: &str,
         raw: &[u8],
     ) -> Result<Result<(), String>, EmailError> {
-        let domain = self.domain(to.rsplit('@').next().unwrap_or_default());
+        let domain = self.domain(smtp, to.rsplit('@').next().unwrap_or_default());
         let _permit = domain.slots.clone().acquire_owned().await.map_err(|e| EmailError::Transient(e.to_string()))?;
         if let Some(rate) = self.options.per_domain_rate.filter(|r| *r > 0.0) {
             let wait = {

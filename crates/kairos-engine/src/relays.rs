@@ -7,7 +7,7 @@
 //! server with (capture, SMTP or none). The relay row is read on every send
 //! (one primary-key read), so a change made through any node applies to
 //! the next message everywhere; the relay itself, with its open
-//! connections, is kept while the row's `updated_at` stays the same.
+//! connections, is kept while the row stays exactly the same.
 
 use crate::email::{EmailError, EmailTransport, EmailTransportView};
 use crate::smtp::{RelayCheck, RelaySettings, Security, SmtpRelay};
@@ -43,13 +43,25 @@ pub struct WorkspaceRelayView {
 
 /// A relay to store or to check. `password: None` keeps the stored one
 /// (the settings page never has it to send back).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RelayChange {
     pub host: String,
     pub port: u16,
     pub security: Security,
     pub user: Option<String>,
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for RelayChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayChange")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,9 +182,7 @@ impl Engine {
             security: s.security.as_str().to_string(),
             username: s.user.clone(),
             password: s.password.as_deref().map(|p| self.inner.master_key.seal(p)),
-            // Strictly later than the stored row, so a change within the
-            // same millisecond still replaces the cached relay.
-            updated_at: stored.as_ref().map_or(now, |r| now.max(r.updated_at + 1)),
+            updated_at: now,
             updated_by: actor.to_string(),
         };
         tx.set_workspace_relay(ws, &record).await?;
@@ -210,7 +220,7 @@ impl Engine {
             Some(change) => {
                 let stored = self.store_relay(ws).await?;
                 let s = self.complete(change, stored.as_ref())?;
-                match SmtpRelay::from_settings(&s, 0, self.email().options.smtp_ca_pem.as_deref()) {
+                match self.workspace_smtp(&s, 0) {
                     Ok(r) => Arc::new(r),
                     Err(e) => return Ok(Err(e)),
                 }
@@ -229,6 +239,14 @@ impl Engine {
             },
         };
         Ok(relay.check().await)
+    }
+
+    /// A workspace's relay, kept off the server's own network unless the
+    /// operator allows it.
+    fn workspace_smtp(&self, s: &RelaySettings, max_idle: usize) -> Result<SmtpRelay, String> {
+        let o = &self.email().options;
+        let relay = SmtpRelay::from_settings(s, max_idle, o.smtp_ca_pem.as_deref())?;
+        Ok(if o.allow_private_relays { relay } else { relay.public_only() })
     }
 
     async fn store_relay(&self, ws: WorkspaceId) -> Result<Option<RelayRecord>, StoreError> {
@@ -260,28 +278,33 @@ impl Engine {
     /// Where a send from `ws` goes now.
     pub(crate) async fn email_route(&self, ws: WorkspaceId) -> Result<Route, EmailError> {
         let Some(r) = self.store_relay(ws).await? else { return Ok(self.email().server_route()) };
-        if let Some(relay) = self.email().cached_relay(ws, r.updated_at) {
+        if let Some(relay) = self.email().cached_relay(ws, &r) {
             return Ok(Route::Smtp(relay));
         }
         let settings = match self.relay_settings(&r) {
             Ok(s) => s,
             Err(why) => return Ok(Route::Unusable(why)),
         };
-        let o = &self.email().options;
-        match SmtpRelay::from_settings(&settings, o.pool_size as usize, o.smtp_ca_pem.as_deref()) {
-            Ok(relay) => Ok(Route::Smtp(self.email().keep_relay(ws, r.updated_at, relay))),
+        match self.workspace_smtp(&settings, self.email().options.pool_size as usize) {
+            Ok(relay) => Ok(Route::Smtp(self.email().keep_relay(ws, r, relay))),
             Err(e) => Ok(Route::Unusable(format!("the workspace's SMTP relay is not usable: {e}"))),
         }
     }
 }
 
 /// Whether the stored relay's password may be sent to `host` as `user` over
-/// `security`: same host and user, and no plain connection unless the
-/// stored one was plain too (the port may change: same host, same owner).
+/// `security`: same host and user, over a connection at least as protected
+/// as before (the port may change: same host, same owner).
 fn keeps_password(stored: &RelayRecord, host: &str, user: &str, security: Security) -> bool {
-    stored.host.eq_ignore_ascii_case(host)
-        && stored.username.as_deref() == Some(user)
-        && (security != Security::Plain || stored.security == Security::Plain.as_str())
+    // How well the login is kept from the network: TLS either way beats TLS
+    // only if the server offers it (strippable), which beats none.
+    let protection = |s: Security| match s {
+        Security::Implicit | Security::StartTlsRequired => 2,
+        Security::StartTlsOpportunistic => 1,
+        Security::Plain => 0,
+    };
+    let before = Security::parse(&stored.security).map_or(2, protection);
+    stored.host.eq_ignore_ascii_case(host) && stored.username.as_deref() == Some(user) && protection(security) >= before
 }
 
 impl EmailTransport {

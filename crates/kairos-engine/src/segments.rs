@@ -734,7 +734,9 @@ impl Worker {
                 Ok(()) => {
                     let changes = w.rt.activate(id, now).unwrap_or_default();
                     if pending.preview.is_some() {
-                        (Vec::new(), pending)
+                        // The preview's own entries are not memberships; the
+                        // saved segments' timers that fired on the way are.
+                        (changes.into_iter().filter(|c| c.segment != id).collect(), pending)
                     } else {
                         w.status.insert(id, SegmentStatus::active());
                         (changes, pending)
@@ -767,7 +769,7 @@ impl Worker {
                 Ok(()) => Ok(preview),
                 Err(e) => Err(SegmentError::Conflict(format!("preview failed: {e}"))),
             });
-            return Ok(());
+            return self.persist(ws, changes).await;
         }
         match &result {
             Ok(()) => self.mark(ws, id, "active", None).await?,

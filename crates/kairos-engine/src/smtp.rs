@@ -184,6 +184,9 @@ pub struct SmtpRelay {
     /// An extra CA (PEM) to trust for the relay's certificate: a private CA,
     /// or a test server's own certificate.
     extra_root: Option<Vec<u8>>,
+    /// Refuse loopback and private-network addresses (a workspace's relay:
+    /// its admin must not reach the server's own network through it).
+    public_only: bool,
 }
 
 impl SmtpRelay {
@@ -216,7 +219,19 @@ impl SmtpRelay {
             idle: Mutex::new(Vec::new()),
             max_idle,
             extra_root: ca_pem.map(<[u8]>::to_vec),
+            public_only: false,
         })
+    }
+
+    /// `host:port`, naming the relay for per-relay limits.
+    pub fn address_key(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Refuse to connect to loopback and private-network addresses.
+    pub fn public_only(mut self) -> SmtpRelay {
+        self.public_only = true;
+        self
     }
 
     /// Where the relay is and how it is reached, for the settings page
@@ -247,8 +262,35 @@ impl SmtpRelay {
         Ok(check)
     }
 
+    /// Open a connection, greeting, TLS and login included, within the
+    /// timeout as a whole (a relay that accepts and never greets must not
+    /// hold a send, and the recipient domain's slot, for ever).
     async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {
+        tokio::time::timeout(self.timeout, self.open())
+            .await
+            .map_err(|_| SmtpFailure::Transient(format!("{}:{}: no answer in time", self.host, self.port)))?
+    }
+
+    /// The relay's address, checked against `public_only` once resolved
+    /// (the connection goes to the address checked, not to a second lookup).
+    async fn address(&self) -> Result<std::net::SocketAddr, SmtpFailure> {
         let transient = |e: &dyn std::fmt::Display| SmtpFailure::Transient(format!("{}:{}: {e}", self.host, self.port));
+        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port)).await.map_err(|e| transient(&e))?;
+        let addr = addrs.next().ok_or_else(|| transient(&"the host name has no address"))?;
+        if self.public_only && kairos_core::webhook::is_private(addr.ip()) {
+            // Permanent for the relay, but the operator's to change: no bounce.
+            return Err(transient(&format!(
+                "{} is a loopback or private-network address, which a workspace's relay may not use \
+                 (the operator can allow it with --allow-private-relays)",
+                addr.ip()
+            )));
+        }
+        Ok(addr)
+    }
+
+    async fn open(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {
+        let transient = |e: &dyn std::fmt::Display| SmtpFailure::Transient(format!("{}:{}: {e}", self.host, self.port));
+        let addr = self.address().await?;
         let tls = || {
             let mut b = TlsParameters::builder(self.host.clone());
             if let Some(pem) = &self.extra_root {
@@ -258,21 +300,14 @@ impl SmtpRelay {
             b.build().map_err(|e| transient(&e))
         };
         let mut conn = if self.security == Security::Implicit {
-            AsyncSmtpConnection::connect_tokio1(
-                (self.host.as_str(), self.port),
-                Some(self.timeout),
-                &self.hello,
-                Some(tls()?),
-                None,
-            )
-            .await
-            .map_err(|e| transient(&e))?
+            AsyncSmtpConnection::connect_tokio1(addr, Some(self.timeout), &self.hello, Some(tls()?), None)
+                .await
+                .map_err(|e| transient(&e))?
         } else {
-            let tcp =
-                tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect((self.host.as_str(), self.port)))
-                    .await
-                    .map_err(|_| transient(&"connection timed out"))?
-                    .map_err(|e| transient(&e))?;
+            let tcp = tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr))
+                .await
+                .map_err(|_| transient(&"connection timed out"))?
+                .map_err(|e| transient(&e))?;
             tcp.set_nodelay(true).map_err(|e| transient(&e))?;
             let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
                 .await

@@ -43,6 +43,9 @@ pub struct AppState {
     pub ui_dir: Option<Arc<PathBuf>>,
     /// Submissions of hosted forms per client address.
     pub form_limiter: Arc<forms::SubmitLimiter>,
+    /// Turns true when the server starts shutting down, so streams that
+    /// would otherwise stay open (live timelines) end and let it finish.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -53,6 +56,7 @@ impl AppState {
             sign_ins: Arc::new(api::auth::SignInLimiter::default()),
             ui_dir: None,
             form_limiter: Arc::new(forms::SubmitLimiter::default()),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         }
     }
 
@@ -96,6 +100,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -738,6 +738,8 @@ async fn a_workspace_sends_through_its_own_smtp_relay() {
         let backend = format!("{:?}", ts.backend()).to_lowercase();
         let mut opts = options(EmailTransport::Capture);
         opts.email.smtp_ca_pem = Some(pem.clone());
+        let guarded_opts = opts.clone();
+        opts.email.allow_private_relays = true;
         let s = Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), None, opts).await;
         let mut tx = ts.store.begin_write().await.unwrap();
         let globex = tx.create_workspace("globex", Utc::now()).await.unwrap().id;
@@ -824,7 +826,12 @@ async fn a_workspace_sends_through_its_own_smtp_relay() {
         assert_eq!((check["ok"].as_bool(), check["authenticated"].as_bool()), (Some(true), Some(true)), "{check}");
         // …but never sent to another host, another user or over a weaker
         // connection: those need the password again.
-        for (field, value) in [("host", json!("127.0.0.1")), ("user", json!("other")), ("security", json!("none"))] {
+        for (field, value) in [
+            ("host", json!("127.0.0.1")),
+            ("user", json!("other")),
+            ("security", json!("none")),
+            ("security", json!("starttls_if_offered")),
+        ] {
             let mut changed = relay(None);
             changed[field] = value;
             for path in [CHECK, RELAY] {
@@ -922,6 +929,15 @@ async fn a_workspace_sends_through_its_own_smtp_relay() {
             "{audit}"
         );
         assert!(!audit.to_string().contains("s3cret"), "{audit}");
+
+        // A server not told to allow private relays refuses this one: a
+        // workspace's relay may not be on the server's own network.
+        let keys = Some((s.admin.clone(), s.write.clone()));
+        let guarded =
+            Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), keys, guarded_opts).await;
+        let (st, check) = guarded.api(Method::POST, CHECK, Some(relay(Some("s3cret")))).await;
+        assert_eq!((st, check["ok"].as_bool()), (StatusCode::OK, Some(false)), "{check}");
+        assert!(check["error"].as_str().unwrap().contains("--allow-private-relays"), "{check}");
     }
 }
 

@@ -203,6 +203,11 @@ struct ServeArgs {
     /// (refused by default so journey authors cannot reach internal services).
     #[arg(long, env = "KAIROS_ALLOW_PRIVATE_WEBHOOKS")]
     allow_private_webhooks: bool,
+    /// Let a workspace's own SMTP relay (set in its settings) be on a
+    /// loopback or private-network address (refused by default so workspace
+    /// admins cannot reach internal services through it).
+    #[arg(long, env = "KAIROS_ALLOW_PRIVATE_RELAYS")]
+    allow_private_relays: bool,
     /// The built web UI to serve at `/` (the directory holding index.html).
     #[arg(long, env = "KAIROS_UI_DIR", default_value = "ui/dist")]
     ui_dir: PathBuf,
@@ -413,6 +418,7 @@ async fn serve(
     let mut options = kairos_engine::EngineOptions::default();
     options.outbox.allow_private_webhooks = args.allow_private_webhooks;
     options.email = args.email(&addr, default_email)?;
+    options.email.allow_private_relays = args.allow_private_relays;
     options.master_key = db.master_key()?;
     match &options.email.transport {
         kairos_engine::EmailTransport::Disabled => tracing::warn!(

@@ -118,15 +118,16 @@ function capOf(text: string): number | string | null {
   return t === "" ? null : /^\d+$/.test(t) ? Number(t) : t;
 }
 
-/** The PATCH body: this form's settings only, so the postal address and any key the form does not know stay as the
- * server has them (a change saved meanwhile elsewhere is not undone). Channels without a cap are left out; empty
- * optional texts are null. */
+/** The PATCH body (a JSON Merge Patch): this form's settings only, so the postal address and any key the form does
+ * not know stay as the server has them (a change saved meanwhile elsewhere is not undone). Channels without a cap
+ * are null (lifting a stored one); empty optional texts are null. */
 export function policyChangesOf(i: PolicyInputs): Record<string, unknown> {
-  const caps: Record<string, { per_day: number | string | null; per_week: number | string | null }> = {};
+  // A merge patch: a channel without caps is null, which lifts any stored.
+  const caps: Record<string, { per_day: number | string | null; per_week: number | string | null } | null> = {};
   for (const c of CHANNELS) {
     const per_day = capOf(i.caps[c].per_day);
     const per_week = capOf(i.caps[c].per_week);
-    if (per_day !== null || per_week !== null) caps[c] = { per_day, per_week };
+    caps[c] = per_day !== null || per_week !== null ? { per_day, per_week } : null;
   }
   const blank = (s: string) => (s.trim() === "" ? null : s.trim());
   return {

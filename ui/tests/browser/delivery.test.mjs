@@ -249,7 +249,7 @@ describe("a workspace's own SMTP relay (STARTTLS, login, private CA) on the demo
     const tls = privateCa(dir);
     smtp = await startReceiver(dir, { SMTP_TLS_CERT: tls.cert, SMTP_TLS_KEY: tls.key, SMTP_AUTH: `${USER}:${PASSWORD}` });
     // Capture stays the server's transport; the CA is trusted for any relay, the workspace's too.
-    server = await startKairos({ contacts: 60, extraArgs: ["--smtp-ca-file", tls.ca] });
+    server = await startKairos({ contacts: 60, extraArgs: ["--smtp-ca-file", tls.ca, "--allow-private-relays"] });
     const u = await server.api("POST", "/api/v1/users", { ...ANALYST, name: "Ana Delivery", role: "analyst" });
     assert.equal(u.status, 201, JSON.stringify(u.body));
   });

@@ -63,21 +63,21 @@ test("the inputs read every part of the document, numbers as text and absent par
 test("the change sent back is the form's settings as read, the postal address left to the server", () => {
   const body = policyChangesOf(policyInputsOf(full));
   expect(body).toStrictEqual({
-    caps: { email: { per_day: 2, per_week: 5 }, sms: { per_day: null, per_week: 1 } },
+    caps: { email: { per_day: 2, per_week: 5 }, sms: { per_day: null, per_week: 1 }, push: null, in_app: null, phone: null },
     quiet_hours: { start_hour: 21, end_hour: 8 },
     default_timezone: "Europe/Berlin",
     transparency: { organisation: "Acme Ltd", disclose_automation: true, public_page: true, privacy_contact: "privacy@acme.example", statement: "Why we collect." },
   });
 });
 
-test("edits replace the form's parts: caps trimmed, channels without caps left out, off parts null, empty texts null", () => {
+test("edits replace the form's parts: caps trimmed, channels without caps null (lifted), off parts null, empty texts null", () => {
   let i = policyInputsOf(full);
   i = withCap(i, "email", "per_day", "", false);
   i = withCap(i, "email", "per_week", "", false);
   i = withCap(i, "in_app", "per_day", " 3 ", false);
   i = { ...i, quiet: false, timezone: "  ", privacy_contact: " ", statement: "" };
   const body = policyChangesOf(i);
-  expect(body.caps).toStrictEqual({ sms: { per_day: null, per_week: 1 }, in_app: { per_day: 3, per_week: null } });
+  expect(body.caps).toStrictEqual({ email: null, sms: { per_day: null, per_week: 1 }, push: null, in_app: { per_day: 3, per_week: null }, phone: null });
   expect(body.quiet_hours).toBeNull();
   expect(body.default_timezone).toBeNull();
   expect(body.transparency).toStrictEqual({ organisation: "Acme Ltd", disclose_automation: true, public_page: true, privacy_contact: null, statement: null });
@@ -111,7 +111,7 @@ test("caps must be whole numbers of 0 or more; empty is no cap and 0 is allowed"
     "caps.push.per_week": "Enter a whole number, or leave empty for no cap.",
     "caps.phone.per_week": "Too large: leave empty for no cap.",
   });
-  expect(policyChangesOf(withCap(policyInputsOf({}), "email", "per_day", "0", false)).caps).toStrictEqual({ email: { per_day: 0, per_week: null } });
+  expect(policyChangesOf(withCap(policyInputsOf({}), "email", "per_day", "0", false)).caps).toStrictEqual({ email: { per_day: 0, per_week: null }, sms: null, push: null, in_app: null, phone: null });
 });
 
 test("a number the browser could not read is refused until it is typed again", () => {

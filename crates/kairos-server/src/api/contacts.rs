@@ -512,13 +512,20 @@ pub async fn timeline_live(
     }
     drop(tx);
     let changed = || Ok(SseEvent::default().event("activity").data("{}"));
-    let stream = futures_util::stream::unfold(activity, move |mut rx| async move {
+    let closing = s.closing.subscribe();
+    let stream = futures_util::stream::unfold((activity, closing), move |(mut rx, mut closing)| async move {
         loop {
-            match rx.recv().await {
-                Ok(seen) if seen == (ws, id) => return Some((changed(), rx)),
+            let heard = tokio::select! {
+                heard = rx.recv() => heard,
+                // The server is shutting down: end the stream (the page
+                // reconnects to whichever server answers next).
+                _ = closing.wait_for(|c| *c) => return None,
+            };
+            match heard {
+                Ok(seen) if seen == (ws, id) => return Some((changed(), (rx, closing))),
                 Ok(_) => continue,
                 // Fell behind: this contact may be among the missed.
-                Err(RecvError::Lagged(_)) => return Some((changed(), rx)),
+                Err(RecvError::Lagged(_)) => return Some((changed(), (rx, closing))),
                 Err(RecvError::Closed) => return None,
             }
         }

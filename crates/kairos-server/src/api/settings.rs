@@ -52,11 +52,15 @@ pub async fn write(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiRe
     Ok(Json(policy))
 }
 
-/// Change some settings: each top-level key given (`caps`, `quiet_hours`,
-/// `default_timezone`, `postal_address`, `transparency`) replaces that
-/// setting, `null` clears it, keys left out stay as they are. The result is
-/// validated as a whole. Two people changing different settings at once do
-/// not undo each other's change, as two whole-document PUTs would.
+/// Change some settings, as a JSON Merge Patch (RFC 7396): what is given
+/// replaces what is stored, objects merge key by key (`{"caps": {"sms":
+/// {"per_week": 2}}}` leaves the email caps alone), `null` removes (`{"caps":
+/// {"email": null}}` lifts the email caps, `{"quiet_hours": null}` turns
+/// them off), and what is left out stays. The result is validated as a
+/// whole, but only problems in what this change touches refuse it: a setting
+/// stored before a rule was tightened stays until it is changed. Two people
+/// changing different settings at once do not undo each other's change, as
+/// two whole-document PUTs would.
 #[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = inline(Object),
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn change(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<GatePolicy>> {
@@ -66,16 +70,44 @@ pub async fn change(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiR
     let mut tx = s.engine.store().begin_write().await?;
     let current = tx.workspace_policy_for_update(who.ws(), now).await?;
     let mut merged = serde_json::to_value(&current).map_err(Problem::internal)?;
-    if let Value::Object(m) = &mut merged {
-        for (k, val) in changes {
-            m.insert(k.clone(), val.clone());
+    merge_patch(&mut merged, &v);
+    let policy = match GatePolicy::from_json(&merged) {
+        Ok(p) => p,
+        Err(problems) => {
+            let touches = |path: &str| {
+                changes.keys().any(|k| path == k || path.strip_prefix(k.as_str()).is_some_and(|r| r.starts_with('.')))
+            };
+            let touched: Vec<_> = problems.into_iter().filter(|(path, _)| touches(path)).collect();
+            if !touched.is_empty() {
+                return Err(Invalid::of(touched));
+            }
+            serde_json::from_value(merged).map_err(|e| Problem::invalid("body", e.to_string()))?
         }
-    }
-    let policy = settings_of(&merged)?;
+    };
     tx.set_workspace_policy(who.ws(), &policy, now).await?;
     tx.audit(who.ws(), now, &who.actor(), "settings.changed", &who.ws().to_string(), &v).await?;
     tx.commit().await?;
     Ok(Json(policy))
+}
+
+/// RFC 7396: apply `patch` to `target`.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(changes) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in changes {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
 }
 
 /// A settings document checked whole, every problem named.
