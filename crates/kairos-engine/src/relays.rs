@@ -41,28 +41,10 @@ pub struct WorkspaceRelayView {
     pub problem: Option<String>,
 }
 
-/// A relay to store or to check. `password: None` keeps the stored one
-/// (the settings page never has it to send back).
-#[derive(Clone)]
-pub struct RelayChange {
-    pub host: String,
-    pub port: u16,
-    pub security: Security,
-    pub user: Option<String>,
-    pub password: Option<String>,
-}
-
-impl std::fmt::Debug for RelayChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayChange")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "…"))
-            .finish()
-    }
-}
+/// A relay to store or to check: its settings, where `password: None`
+/// keeps the stored password (the settings page never has it to send back)
+/// when the rules of [`keeps_password`] allow.
+pub type RelayChange = RelaySettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -145,13 +127,7 @@ impl Engine {
             },
             (_, p) => p,
         };
-        let settings = RelaySettings {
-            host: change.host,
-            port: change.port,
-            security: change.security,
-            user: change.user,
-            password,
-        };
+        let settings = RelaySettings { password, ..change };
         for (field, message) in settings.problems() {
             if !problems.iter().any(|(f, _)| *f == field) {
                 problems.push((field, message));
