@@ -42,6 +42,17 @@ pub enum EmailTransport {
     Smtp(String),
 }
 
+impl EmailTransport {
+    /// What the operator chose, by the name the API uses.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EmailTransport::Disabled => "disabled",
+            EmailTransport::Capture => "capture",
+            EmailTransport::Smtp(_) => "smtp",
+        }
+    }
+}
+
 /// Check an SMTP URL before starting (the operator sees a bad one at once).
 pub fn check_smtp_url(url: &str) -> Result<(), String> {
     SmtpRelay::from_url(url, 1).map(|_| ())

@@ -9,7 +9,7 @@
 //! the next message everywhere; the relay itself, with its open
 //! connections, is kept while the row stays exactly the same.
 
-use crate::email::{EmailError, EmailTransport, EmailTransportView};
+use crate::email::EmailTransportView;
 use crate::smtp::{RelayCheck, RelaySettings, Security, SmtpRelay};
 use crate::Engine;
 use kairos_core::ids::WorkspaceId;
@@ -59,14 +59,6 @@ const UNDECRYPTABLE: &str = "the workspace's SMTP password cannot be decrypted (
      the one it was saved with): set the relay again with its password";
 
 impl Engine {
-    /// The workspace's relay, if it has one.
-    pub async fn workspace_relay(&self, ws: WorkspaceId) -> Result<Option<WorkspaceRelayView>, StoreError> {
-        let mut tx = self.store().begin().await?;
-        let row = tx.workspace_relay(ws).await?;
-        tx.commit().await?;
-        Ok(row.map(|r| self.relay_view(&r)))
-    }
-
     fn relay_view(&self, r: &RelayRecord) -> WorkspaceRelayView {
         let settings = self.relay_settings(r);
         WorkspaceRelayView {
@@ -85,10 +77,7 @@ impl Engine {
     fn relay_settings(&self, r: &RelayRecord) -> Result<RelaySettings, String> {
         let security = Security::parse(&r.security)
             .ok_or_else(|| format!("the stored relay has an unknown security {:?}: save it again", r.security))?;
-        let password = match &r.password {
-            Some(sealed) => Some(self.inner.master_key.open(sealed).map_err(|_| UNDECRYPTABLE.to_string())?),
-            None => None,
-        };
+        let password = r.password.as_deref().map(|sealed| self.open_password(sealed)).transpose()?;
         Ok(RelaySettings {
             host: r.host.clone(),
             port: u16::try_from(r.port).unwrap_or_default(),
@@ -96,6 +85,11 @@ impl Engine {
             user: r.username.clone(),
             password,
         })
+    }
+
+    /// A stored (sealed) relay password in clear, or why it cannot be.
+    fn open_password(&self, sealed: &str) -> Result<String, String> {
+        self.inner.master_key.open(sealed).map_err(|_| UNDECRYPTABLE.to_string())
     }
 
     /// `change` made whole: the stored password kept when none is given and
@@ -117,10 +111,10 @@ impl Engine {
                     ));
                     None
                 }
-                Some(r) => match self.inner.master_key.open(r.password.as_deref().unwrap_or_default()) {
+                Some(r) => match self.open_password(r.password.as_deref().unwrap_or_default()) {
                     Ok(p) => Some(p),
-                    Err(_) => {
-                        problems.push(("password", UNDECRYPTABLE.to_string()));
+                    Err(why) => {
+                        problems.push(("password", why));
                         None
                     }
                 },
@@ -201,10 +195,7 @@ impl Engine {
                     Err(e) => return Ok(Err(e)),
                 }
             }
-            None => match self.email_route(ws).await.map_err(|e| match e {
-                EmailError::Store(e) => RelayError::Store(e),
-                other => RelayError::Store(StoreError::Corrupt(other.to_string())),
-            })? {
+            None => match self.email_route(ws).await? {
                 Route::Smtp(r) => r,
                 Route::Capture => {
                     return Ok(Err("email is captured, not sent: set an SMTP relay for this workspace, or start \
@@ -252,7 +243,7 @@ impl Engine {
     }
 
     /// Where a send from `ws` goes now.
-    pub(crate) async fn email_route(&self, ws: WorkspaceId) -> Result<Route, EmailError> {
+    pub(crate) async fn email_route(&self, ws: WorkspaceId) -> Result<Route, StoreError> {
         let Some(r) = self.store_relay(ws).await? else { return Ok(self.email().server_route()) };
         if let Some(relay) = self.email().cached_relay(ws, &r) {
             return Ok(Route::Smtp(relay));
@@ -281,15 +272,4 @@ fn keeps_password(stored: &RelayRecord, host: &str, user: &str, security: Securi
     };
     let before = Security::parse(&stored.security).map_or(2, protection);
     stored.host.eq_ignore_ascii_case(host) && stored.username.as_deref() == Some(user) && protection(security) >= before
-}
-
-impl EmailTransport {
-    /// What the operator chose, by the name the API uses.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            EmailTransport::Disabled => "disabled",
-            EmailTransport::Capture => "capture",
-            EmailTransport::Smtp(_) => "smtp",
-        }
-    }
 }

@@ -43,7 +43,7 @@ pub async fn read(State(s): State<AppState>, who: Caller) -> ApiResult<Json<Gate
     responses((status = 200, body = inline(Object)), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn write(State(s): State<AppState>, who: Caller, body: Bytes) -> ApiResult<Json<GatePolicy>> {
     let v: Value = json_body(&body)?;
-    let policy = settings_of(&v)?;
+    let policy = GatePolicy::from_json(&v).map_err(Invalid::of)?;
     let now = s.engine.clock().now().timestamp_millis();
     let mut tx = s.engine.store().begin_write().await?;
     tx.set_workspace_policy(who.ws(), &policy, now).await?;
@@ -108,11 +108,6 @@ fn merge_patch(target: &mut Value, patch: &Value) {
             }
         }
     }
-}
-
-/// A settings document checked whole, every problem named.
-fn settings_of(v: &Value) -> ApiResult<GatePolicy> {
-    GatePolicy::from_json(v).map_err(Invalid::of)
 }
 
 /// How the workspace's email leaves this server: `kind` is `capture` (kept,
