@@ -270,9 +270,13 @@ impl Engine {
 }
 
 impl Engine {
-    /// Tell the journey runner the log grew outside the writer's batches.
+    /// The log grew outside the writer's batches: the writer takes the new
+    /// events' journey starts in its next transaction (and then wakes the
+    /// runner). A full queue means that transaction is coming anyway.
     pub(crate) fn wake_journeys(&self, seq: Option<i64>) {
-        crate::journeys::wake(&self.inner, seq);
+        if seq.is_some() {
+            let _ = self.inner.jobs.try_send(crate::ingest::Job::Starts);
+        }
     }
 }
 

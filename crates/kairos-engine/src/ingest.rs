@@ -67,6 +67,8 @@ pub(crate) enum Job {
     },
     /// Re-level scores decay has taken below a threshold.
     ScoreDrops,
+    /// Events were appended outside the writer: take their journey starts.
+    Starts,
 }
 
 enum Outcome {
@@ -79,7 +81,7 @@ impl Job {
         match self {
             Job::Ingest { messages, .. } => messages.len(),
             Job::Log { events, .. } => events.len(),
-            Job::ScoreDrops => 1,
+            Job::ScoreDrops | Job::Starts => 1,
         }
     }
 
@@ -102,6 +104,11 @@ impl Job {
             Job::ScoreDrops => {
                 if let Err(e) = result {
                     tracing::error!(error = %e, "re-levelling decayed scores failed");
+                }
+            }
+            Job::Starts => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "starting journey runs failed");
                 }
             }
         }
@@ -176,7 +183,7 @@ pub(crate) async fn run_writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> Result<Vec<Outcome>, StoreError> {
+async fn commit_group(inner: &Arc<Inner>, state: &mut WriterState, group: &[Job]) -> Result<Vec<Outcome>, StoreError> {
     let mut tx = inner.store.begin_write().await?;
     let mut outcomes = Vec::with_capacity(group.len());
     let mut live = Vec::new();
@@ -216,6 +223,7 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
                 live.extend(crate::scores::score_drops(&mut tx, inner, now).await?);
                 Outcome::Logged(HashMap::new())
             }
+            Job::Starts => Outcome::Logged(HashMap::new()),
         });
     }
     // Scores move with the events and profile changes of the same
@@ -223,7 +231,17 @@ async fn commit_group(inner: &Inner, state: &mut WriterState, group: &[Job]) -> 
     let now = inner.clock.now().timestamp_millis();
     let crossed = crate::scores::score_commit(&mut tx, inner, &live, now).await?;
     live.extend(crossed);
+    // Journey runs these events start take their first step here, so the
+    // acknowledgement finds them committed.
+    let engine = crate::Engine { inner: inner.clone() };
+    let starts = crate::journey_starts::start_runs(&mut tx, &engine, state, now).await?;
+    if let Some(p) = &starts {
+        live.extend(p.crossed.iter().cloned());
+    }
     let touched = tx.commit().await?;
+    if let Some(p) = starts {
+        p.hand_over(&engine);
+    }
     if watched {
         active.extend(live.iter().map(|e| (e.ws, e.contact)));
         active.sort();

@@ -18,7 +18,6 @@ use kairos_core::journey::{
     self, may_enter, Action, Definition, Effect, EntryHistory, EventInterest, Facts, Input, Outcome, Run, RunStatus,
     Trigger,
 };
-use kairos_core::segment::reference::event_passes;
 use kairos_core::segment::{event_name, Rule};
 use kairos_store::{Attempt, Intent, PathRecord, RunRecord, StoreError, Tx};
 use serde_json::{json, Value};
@@ -45,10 +44,12 @@ const STEPS_PER_BATCH: usize = 4_000;
 pub(crate) enum Msg {
     /// Events were committed: the log has more to read.
     Wake,
-    /// A journey was published, paused, resumed or archived.
+    /// A journey was published, paused, resumed or archived; `done` is
+    /// answered once the writer starts runs by the new state.
     Reload {
         ws: WorkspaceId,
         journey: JourneyId,
+        done: Option<oneshot::Sender<()>>,
     },
     /// Put a contact into an API-triggered journey.
     Enter {
@@ -132,6 +133,10 @@ pub struct JourneyMetrics {
     pub timer_lateness: Vec<Duration>,
     /// Path lines written (one per node a run entered, passed or left).
     pub steps: u64,
+    /// Runs the writer started in the transaction of their triggering
+    /// event (their first step committed with the event, before its
+    /// acknowledgement); the `trigger` latencies are the runner's starts.
+    pub started_with_trigger: u64,
 }
 
 pub(crate) type Latencies = Arc<Mutex<JourneyMetrics>>;
@@ -182,15 +187,15 @@ struct LiveJourney {
     published_at: i64,
 }
 
-struct LiveRun {
-    ws: WorkspaceId,
-    journey: JourneyId,
-    version: i64,
-    run: Run,
-    entered_at: i64,
+pub(crate) struct LiveRun {
+    pub ws: WorkspaceId,
+    pub journey: JourneyId,
+    pub version: i64,
+    pub run: Run,
+    pub entered_at: i64,
     /// Log position of the event that started the run (sends personalise
-    /// with it).
-    trigger_seq: Option<i64>,
+    /// with it); the run sees only later events.
+    pub trigger_seq: Option<i64>,
 }
 
 pub(crate) struct Runner {
@@ -199,7 +204,6 @@ pub(crate) struct Runner {
     by_ws: HashMap<WorkspaceId, Vec<JourneyId>>,
     runs: HashMap<String, LiveRun>,
     by_contact: HashMap<(WorkspaceId, ContactId), Vec<String>>,
-    history: HashMap<(JourneyId, ContactId), EntryHistory>,
     timers: BinaryHeap<Reverse<(i64, String)>>,
     /// Date-field triggers: when each contact next enters each journey.
     /// The map is authoritative; heap entries that disagree are stale.
@@ -219,23 +223,21 @@ pub(crate) struct Runner {
     more: bool,
     /// Barriers waiting for a backlog to clear.
     barriers: Vec<oneshot::Sender<()>>,
-    /// Where each journey's optimising splits stand, and when that was read.
-    splits: Mutex<HashMap<JourneyId, SplitCache>>,
 }
 
 /// When a journey's split statistics were read, and what they were.
-type SplitCache = (i64, Arc<Vec<crate::splits::SplitState>>);
+pub(crate) type SplitCache = (i64, Arc<Vec<crate::splits::SplitState>>);
 
 /// How long split statistics are reused before they are read again.
 const SPLIT_REFRESH_MS: i64 = 60_000;
 
 /// Answers a waiting API call once its batch committed (or failed).
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send + Sync>;
 
 /// What one batch changes, written in one transaction.
 #[derive(Default)]
-struct Batch {
-    runs: HashSet<String>,
+pub(crate) struct Batch {
+    pub(crate) runs: HashSet<String>,
     path: Vec<(WorkspaceId, PathRecord)>,
     effects: Vec<(WorkspaceId, JourneyId, String, ContactId, Effect)>,
     delivered: Vec<(WorkspaceId, String, i64, Result<(), String>)>,
@@ -249,11 +251,78 @@ struct Batch {
     replies: Vec<Reply>,
 }
 
+impl Batch {
+    /// Add a step's outcome to the batch: the run, its path lines (under
+    /// the version the run is on) and its effects.
+    pub(crate) fn record(&mut self, ws: WorkspaceId, journey: JourneyId, version: i64, run: &Run, out: Outcome, now: i64) {
+        self.runs.insert(run.id.clone());
+        for p in out.path {
+            self.path.push((
+                ws,
+                PathRecord {
+                    run_id: run.id.clone(),
+                    journey_id: journey,
+                    version,
+                    node: p.node,
+                    outcome: p.outcome.to_string(),
+                    detail: p.detail,
+                    at: now,
+                },
+            ));
+        }
+        for e in out.effects {
+            self.effects.push((ws, journey, run.id.clone(), run.contact, e));
+        }
+    }
+}
+
+/// What a step needs to know of its contact: segment rules (branches), time
+/// zone and best hour (delays), where optimising splits stand.
+pub(crate) async fn contact_facts<'a>(
+    engine: &'a Engine,
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    journey: JourneyId,
+    contact: ContactId,
+    def: &Definition,
+) -> Result<ContactFacts<'a>, StoreError> {
+    let mut tz = jiff::tz::TimeZone::UTC;
+    if has_local_delays(def) {
+        if let Some(name) = tx.contact(ws, contact).await?.and_then(|c| c.timezone) {
+            if let Ok(t) = jiff::tz::TimeZone::get(&name) {
+                tz = t;
+            }
+        }
+    }
+    let best_hour = if has_best_hour_delays(def) { engine.best_send_hour(ws, contact).await?.hour } else { 9 };
+    let splits = if crate::splits::optimising(def).is_empty() {
+        None
+    } else {
+        let now = now_ms(engine);
+        let cache = &engine.inner.starts.splits;
+        let cached = cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&journey)
+            .filter(|(at, _)| now - at < SPLIT_REFRESH_MS)
+            .map(|(_, s)| s.clone());
+        Some(match cached {
+            Some(s) => s,
+            None => {
+                let fresh = Arc::new(crate::splits::split_states(tx, ws, journey, def, now).await?);
+                cache.lock().unwrap_or_else(|e| e.into_inner()).insert(journey, (now, fresh.clone()));
+                fresh
+            }
+        })
+    };
+    Ok(ContactFacts { engine, ws, contact, tz, best_hour, splits })
+}
+
 fn now_ms(engine: &Engine) -> i64 {
     engine.clock().now().timestamp_millis()
 }
 
-struct ContactFacts<'a> {
+pub(crate) struct ContactFacts<'a> {
     engine: &'a Engine,
     ws: WorkspaceId,
     contact: ContactId,
@@ -298,7 +367,6 @@ pub(crate) fn start(
         by_ws: HashMap::new(),
         runs: HashMap::new(),
         by_contact: HashMap::new(),
-        history: HashMap::new(),
         timers: BinaryHeap::new(),
         date_next: HashMap::new(),
         date_timers: BinaryHeap::new(),
@@ -311,7 +379,6 @@ pub(crate) fn start(
         outbox,
         more: false,
         barriers: Vec::new(),
-        splits: Mutex::new(HashMap::new()),
     };
     tokio::spawn(runner.run(rx));
 }
@@ -361,11 +428,15 @@ impl Runner {
         self.by_ws.clear();
         self.runs.clear();
         self.by_contact.clear();
-        self.history.clear();
         self.timers.clear();
         self.date_next.clear();
         self.date_timers.clear();
         self.date_scanned.clear();
+        // The writer starts runs and records their entries under its lock:
+        // holding it for the read, the runs and the history built from them
+        // miss no start (and the runs it handed over before are read here).
+        let engine = self.engine.clone();
+        let _writer = engine.inner.state.lock().await;
         let mut tx = self.engine.store().begin().await?;
         for (ws, j) in tx.published_journeys().await? {
             let mut defs = HashMap::new();
@@ -389,9 +460,11 @@ impl Runner {
             self.journeys.insert(j.id, LiveJourney { ws, status: j.status, version: j.version, defs, published_at });
         }
         self.refresh_interest();
+        let _ = self.engine.inner.starts.take_started();
+        let mut history = HashMap::new();
         for r in tx.all_runs().await? {
             let Some(status) = RunStatus::parse(&r.status) else { continue };
-            let h = self.history.entry((r.journey_id, r.contact_id)).or_default();
+            let h: &mut EntryHistory = history.entry((r.journey_id, r.contact_id)).or_default();
             h.last_entered = Some(h.last_entered.map_or(r.entered_at, |t| t.max(r.entered_at)));
             h.active |= status.is_active();
             if !status.is_active() {
@@ -423,6 +496,7 @@ impl Runner {
                 },
             );
         }
+        *self.engine.inner.starts.history() = history;
         self.cursor = tx.journey_cursor().await?;
         self.saved_cursor = self.cursor;
         if self.cursor == 0 && self.journeys.is_empty() {
@@ -430,7 +504,14 @@ impl Runner {
             // beginning, so a first journey does not replay old history.
             self.cursor = tx.last_event_seq().await?;
         }
+        // Starts are taken from where they were saved; a store from before
+        // the writer took them had them taken through the runner's cursor.
+        let starts_from = tx.log_cursor(crate::journey_starts::STARTS_CURSOR).await?.unwrap_or(self.cursor);
         tx.commit().await?;
+        drop(_writer);
+        self.engine.inner.starts.resume_from(starts_from, self.outbox.clone());
+        // Events appended while no starts were taken get theirs now.
+        let _ = self.engine.inner.jobs.try_send(crate::ingest::Job::Starts);
         let ids: Vec<JourneyId> = self.journeys.keys().copied().collect();
         for j in ids {
             self.scan_dates(j).await?;
@@ -480,7 +561,7 @@ impl Runner {
         let published = self.journeys.get(&journey).map(|j| j.published_at).unwrap_or(0);
         // Not before the journey existed, not again for an instant that
         // already started a run.
-        let entered = self.history.get(&(journey, c.id)).and_then(|h| h.last_entered);
+        let entered = self.engine.inner.starts.history().get(&(journey, c.id)).and_then(|h| h.last_entered);
         (at >= published && at > after && entered.is_none_or(|t| t < at)).then_some(at)
     }
 
@@ -569,79 +650,6 @@ impl Runner {
         Ok(())
     }
 
-    async fn facts(
-        &self,
-        tx: &mut Tx,
-        ws: WorkspaceId,
-        journey: JourneyId,
-        contact: ContactId,
-        def: &Definition,
-    ) -> Result<ContactFacts<'_>, StoreError> {
-        let mut tz = jiff::tz::TimeZone::UTC;
-        if has_local_delays(def) {
-            if let Some(name) = tx.contact(ws, contact).await?.and_then(|c| c.timezone) {
-                if let Ok(t) = jiff::tz::TimeZone::get(&name) {
-                    tz = t;
-                }
-            }
-        }
-        let best_hour = if has_best_hour_delays(def) { self.engine.best_send_hour(ws, contact).await?.hour } else { 9 };
-        let splits = if crate::splits::optimising(def).is_empty() {
-            None
-        } else {
-            let now = now_ms(&self.engine);
-            let cached = self
-                .splits
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&journey)
-                .filter(|(at, _)| now - at < SPLIT_REFRESH_MS)
-                .map(|(_, s)| s.clone());
-            Some(match cached {
-                Some(s) => s,
-                None => {
-                    let fresh = Arc::new(crate::splits::split_states(tx, ws, journey, def, now).await?);
-                    self.splits.lock().unwrap_or_else(|e| e.into_inner()).insert(journey, (now, fresh.clone()));
-                    fresh
-                }
-            })
-        };
-        Ok(ContactFacts { engine: &self.engine, ws, contact, tz, best_hour, splits })
-    }
-
-    /// Add a step's outcome to the batch: the run, its path lines (under
-    /// the version the run is on) and its effects.
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        batch: &mut Batch,
-        ws: WorkspaceId,
-        journey: JourneyId,
-        version: i64,
-        run: &Run,
-        out: Outcome,
-        now: i64,
-    ) {
-        batch.runs.insert(run.id.clone());
-        for p in out.path {
-            batch.path.push((
-                ws,
-                PathRecord {
-                    run_id: run.id.clone(),
-                    journey_id: journey,
-                    version,
-                    node: p.node,
-                    outcome: p.outcome.to_string(),
-                    detail: p.detail,
-                    at: now,
-                },
-            ));
-        }
-        for e in out.effects {
-            batch.effects.push((ws, journey, run.id.clone(), run.contact, e));
-        }
-    }
-
     /// Start a run if the entry rule allows; returns its id.
     #[allow(clippy::too_many_arguments)]
     async fn try_enter(
@@ -660,18 +668,21 @@ impl Runner {
         }
         let version = j.version;
         let Some(def) = self.definition(journey, version) else { return Ok(Err("no published version".into())) };
-        let history = self.history.get(&(journey, contact)).copied().unwrap_or_default();
+        let history = self.engine.inner.starts.history().get(&(journey, contact)).copied().unwrap_or_default();
         if let Err(refusal) = may_enter(&def.entry, history, now) {
             return Ok(Err(format!("{refusal:?}")));
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let facts = self.facts(tx, ws, journey, contact, &def).await?;
+        let facts = contact_facts(&self.engine, tx, ws, journey, contact, &def).await?;
         let (run, mut out) = journey::enter(&def, id.clone(), journey.to_string(), contact, now, &facts);
         out.path.insert(0, journey::PathStep { node: def.start.clone(), outcome: "entered", detail: String::new() });
-        self.record(batch, ws, journey, version, &run, out, now);
-        let h = self.history.entry((journey, contact)).or_default();
+        batch.record(ws, journey, version, &run, out, now);
+        // API and date triggers start here, not in the writer.
+        let mut history = self.engine.inner.starts.history();
+        let h = history.entry((journey, contact)).or_default();
         h.last_entered = Some(now);
         h.active = run.status.is_active();
+        drop(history);
         batch.entered.push((id.clone(), seq, Instant::now()));
         self.by_contact.entry((ws, contact)).or_default().push(id.clone());
         self.runs.insert(id.clone(), LiveRun { ws, journey, version, run, entered_at: now, trigger_seq: seq });
@@ -693,13 +704,13 @@ impl Runner {
             return Ok(());
         }
         let Some(def) = self.definition(journey, version) else { return Ok(()) };
-        let facts = self.facts(tx, ws, journey, contact, &def).await?;
+        let facts = contact_facts(&self.engine, tx, ws, journey, contact, &def).await?;
         let mut run = live.run.clone();
         let out = journey::step(&def, &mut run, input, now, &facts);
         if out.path.is_empty() && out.effects.is_empty() && run == live.run {
             return Ok(());
         }
-        self.record(batch, ws, journey, version, &run, out, now);
+        batch.record(ws, journey, version, &run, out, now);
         if let Some(l) = self.runs.get_mut(id) {
             l.run = run;
         }
@@ -713,14 +724,22 @@ impl Runner {
         let now = now_ms(&self.engine);
         let mut batch = Batch::default();
         let mut barriers = Vec::new();
+        // Runs the writer started, before anything concerning them: their
+        // delivery results, their contact's erasure, the events after theirs.
+        for l in self.engine.inner.starts.take_started() {
+            self.adopt(l);
+        }
         let mut tx = self.engine.store().begin().await?;
         for m in msgs {
             match m {
                 // Only wakes the runner: the log is read from the cursor.
                 Msg::Wake => {}
-                Msg::Reload { ws, journey } => {
+                Msg::Reload { ws, journey, done } => {
                     drop(tx);
                     self.reload_journey(ws, journey).await?;
+                    if let Some(done) = done {
+                        let _ = done.send(());
+                    }
                     tx = self.engine.store().begin().await?;
                     if self.journeys.get(&journey).is_some_and(|j| j.status == "archived") {
                         let ids: Vec<String> =
@@ -735,8 +754,7 @@ impl Runner {
                                     detail: String::new(),
                                 };
                                 let (ws, j, version, run) = (l.ws, l.journey, l.version, l.run.clone());
-                                self.record(
-                                    &mut batch,
+                                batch.record(
                                     ws,
                                     j,
                                     version,
@@ -842,8 +860,7 @@ impl Runner {
                                     detail: format!("from version {} node {}", from.0, from.1),
                                 };
                                 let (ws, run) = (l.ws, l.run.clone());
-                                self.record(
-                                    &mut batch,
+                                batch.record(
                                     ws,
                                     jid,
                                     current,
@@ -871,6 +888,7 @@ impl Runner {
                     }
                 }
                 Msg::Erase { ws, contact, reply } => {
+                    self.engine.inner.starts.forget(ws, contact);
                     let ids: HashSet<String> =
                         self.by_contact.remove(&(ws, contact)).unwrap_or_default().into_iter().collect();
                     for id in &ids {
@@ -980,23 +998,52 @@ impl Runner {
         Ok(more)
     }
 
-    /// Recompute what the log is read for, after the journeys changed.
-    /// Paused journeys ignore events.
+    /// Recompute what the log is read for, and which journeys the writer
+    /// starts runs of, after the journeys changed. Paused journeys ignore
+    /// events.
     fn refresh_interest(&mut self) {
         let mut out = EventInterest::default();
-        for j in self.journeys.values().filter(|j| j.status == "active") {
+        let mut table = crate::journey_starts::StartTable::default();
+        for (id, j) in self.journeys.iter().filter(|(_, j)| j.status == "active") {
             for d in j.defs.values() {
-                out.add(&d.interest());
+                out.add(&d.run_interest());
+            }
+            if let Some(def) = j.defs.get(&j.version) {
+                let starts_on = def.start_interest();
+                if !starts_on.is_empty() {
+                    table.interest.add(&starts_on);
+                    table.journeys.entry(j.ws).or_default().push(crate::journey_starts::Startable {
+                        id: *id,
+                        version: j.version,
+                        def: def.clone(),
+                        published_at: j.published_at,
+                    });
+                }
             }
         }
         self.interest = out;
+        self.engine.inner.starts.publish(table);
+    }
+
+    /// Take over a run the writer started.
+    fn adopt(&mut self, l: LiveRun) {
+        if self.runs.contains_key(&l.run.id) {
+            return;
+        }
+        if let Some(due) = l.run.due_at {
+            self.timers.push(Reverse((due, l.run.id.clone())));
+        }
+        self.by_contact.entry((l.ws, l.run.contact)).or_default().push(l.run.id.clone());
+        self.runs.insert(l.run.id.clone(), l);
     }
 
     /// Feed the events of interest appended since the cursor to runs and
     /// triggers, until the log is read or the batch is full; `Ok(true)` when
     /// events were left. Other events are skipped in the store, undecoded.
     async fn read_events(&mut self, tx: &mut Tx, batch: &mut Batch, now: i64) -> Result<bool, StoreError> {
-        let end = tx.last_event_seq().await?;
+        // Not past the events whose starts are taken: the runs they started
+        // are then ours already.
+        let end = tx.last_event_seq().await?.min(self.engine.inner.starts.through());
         loop {
             let events = tx.events_of_interest(self.cursor, end, &self.interest, EVENTS_PER_BATCH).await?;
             let n = events.len();
@@ -1034,53 +1081,14 @@ impl Runner {
             }
         }
         let Some(name) = event_name(e.kind, e.name.as_deref()) else { return Ok(()) };
-        // Runs already under way see the event first (goals, waits), so an
-        // event that both starts and would advance a run starts it only.
+        // Runs this event or a later one started (in the writer's
+        // transaction of that event) do not see it.
         let ids = self.by_contact.get(&(ws, e.contact_id)).cloned().unwrap_or_default();
         for id in ids {
+            if self.runs.get(&id).is_some_and(|l| l.trigger_seq.is_some_and(|s| s >= e.seq)) {
+                continue;
+            }
             self.feed(tx, batch, &id, Input::Event { name, properties: &e.properties }, now).await?;
-        }
-        let journeys = self.by_ws.get(&ws).cloned().unwrap_or_default();
-        for j in journeys {
-            let Some(live) = self.journeys.get(&j) else { continue };
-            if live.status != "active" {
-                continue;
-            }
-            let Some(def) = live.defs.get(&live.version) else { continue };
-            if e.received_at.timestamp_millis() < live.published_at {
-                continue;
-            }
-            let hit = match &def.trigger {
-                Trigger::Event(c) => event_passes(c, name, &e.properties, now),
-                Trigger::FormSubmitted { form } => {
-                    name == journey::definition::FORM_SUBMITTED
-                        && e.properties.get("form_id").and_then(Value::as_str) == Some(form.as_str())
-                }
-                Trigger::SegmentEntered(s) | Trigger::SegmentExited(s) => {
-                    let want = if matches!(def.trigger, Trigger::SegmentEntered(_)) {
-                        "Segment Entered"
-                    } else {
-                        "Segment Exited"
-                    };
-                    name == want
-                        && e.properties.get("segment_id").and_then(Value::as_str) == Some(s.to_string().as_str())
-                }
-                Trigger::ContactCreated => {
-                    // The contact's first event, in the commit that created
-                    // it (REST-created contacts get a `Contact Created`
-                    // event); a contact is created once, so it enters once.
-                    self.history.get(&(j, e.contact_id)).is_none_or(|h| h.last_entered.is_none())
-                        && match tx.contact(ws, e.contact_id).await? {
-                            Some(c) => (c.created_at - e.received_at).num_milliseconds().abs() <= 1_000,
-                            None => false,
-                        }
-                }
-                _ => false,
-            };
-            if hit {
-                // A refused entry (entry rule) is the rule working, not an error.
-                let _ = self.try_enter(tx, batch, ws, j, e.contact_id, now, Some(e.seq)).await?;
-            }
         }
         Ok(())
     }
@@ -1088,6 +1096,8 @@ impl Runner {
     /// Write the batch in one transaction, then bring memory up to date.
     async fn commit(&mut self, batch: Batch, now: i64) -> Result<(), StoreError> {
         let engine = self.engine.clone();
+        // Held until memory is up to date: the writer's entry rules read
+        // which runs are under way.
         let mut state = engine.inner.state.lock().await;
         let mut tx = engine.store().begin_write().await?;
         let writing_at = Instant::now();
@@ -1097,118 +1107,15 @@ impl Runner {
                 records.push(run_record(l, now));
             }
         }
-        // Effects on Kairos's own data happen here, in the step's
-        // transaction; the others become outbox intents.
-        let mut intents = Vec::new();
-        let mut failed_runs: Vec<(String, String)> = Vec::new();
-        // Score changes go in together, one read and one write per score.
-        let mut groups: BTreeMap<(WorkspaceId, &str), Vec<(usize, crate::scores::Adjustment)>> = BTreeMap::new();
-        for (i, (ws, journey, _, contact, effect)) in batch.effects.iter().enumerate() {
-            if let Action::ChangeScore { score, by } = &effect.action {
-                let reason = format!("journey {journey}, node {}", effect.node);
-                let change = crate::scores::Adjustment { contact: *contact, by: *by, reason };
-                groups.entry((*ws, score.as_str())).or_default().push((i, change));
-            }
-        }
-        let mut score_values: HashMap<usize, f64> = HashMap::new();
-        for ((ws, name), items) in groups {
-            let (indices, changes): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
-            let (values, crossed) = crate::scores::adjust(&mut tx, &engine.inner, ws, name, &changes, now).await?;
-            engine.wake_journeys(crossed.into_iter().max());
-            score_values.extend(indices.into_iter().zip(values));
-        }
-        for (i, (ws, journey, run_id, contact, effect)) in batch.effects.iter().enumerate() {
-            let version = self.runs.get(run_id).map(|l| l.version).unwrap_or(0);
-            let trigger_seq = self.runs.get(run_id).and_then(|l| l.trigger_seq);
-            let mut intent = Intent {
-                workspace_id: *ws,
-                key: effect.key.clone(),
-                run_id: run_id.clone(),
-                journey_id: *journey,
-                node: effect.node.clone(),
-                kind: effect.action.kind().to_string(),
-                payload: Value::Null,
-                status: "pending".into(),
-                attempts: 0,
-                next_attempt_at: now,
-                last_error: None,
-                created_at: now,
-                done_at: None,
-            };
-            if effect.action.is_external() {
-                intent.payload =
-                    external_payload(&mut tx, *ws, *journey, version, run_id, *contact, effect, now).await?;
-                if let (Some(seq), Some(p)) = (trigger_seq, intent.payload.as_object_mut()) {
-                    p.insert("trigger_seq".into(), json!(seq));
-                }
-            } else if let (Action::ChangeScore { score, by }, Some(value)) = (&effect.action, score_values.get(&i)) {
-                intent.status = "done".into();
-                intent.done_at = Some(now);
-                intent.attempts = 1;
-                intent.payload = json!({"score": score, "by": by, "value": value});
-            } else {
-                intent.status = "done".into();
-                intent.done_at = Some(now);
-                intent.attempts = 1;
-                match apply_internal(&engine, &mut state, &mut tx, *ws, *contact, &effect.action, now).await? {
-                    Ok(summary) => intent.payload = summary,
-                    Err(why) => {
-                        intent.status = "dead".into();
-                        intent.last_error = Some(why.clone());
-                        failed_runs.push((run_id.clone(), format!("{}: {why}", effect.node)));
-                    }
-                }
-            }
-            intents.push(intent);
-        }
-        for (run_id, why) in &failed_runs {
-            if let Some(r) = records.iter_mut().find(|r| &r.id == run_id) {
-                r.status = RunStatus::Failed.as_str().into();
-                r.error = Some(why.clone());
-                r.due_at = None;
-            }
-        }
-        tx.save_runs(&records).await?;
-        for (ws, contact) in &batch.erased {
-            tx.erase_journey_rows(*ws, *contact).await?;
-        }
-        for ws in batch.path.iter().map(|(w, _)| *w).collect::<HashSet<_>>() {
-            let lines: Vec<PathRecord> = batch.path.iter().filter(|(w, _)| *w == ws).map(|(_, p)| p.clone()).collect();
-            tx.append_path(ws, &lines).await?;
-        }
-        tx.insert_intents(&intents).await?;
-        for (ws, key, attempts, result) in &batch.delivered {
-            match result {
-                Ok(()) => {
-                    let a = Attempt {
-                        status: "done",
-                        attempts: *attempts,
-                        next_attempt_at: now,
-                        last_error: None,
-                        done_at: Some(now),
-                    };
-                    tx.set_intent_state(*ws, key, &a).await?
-                }
-                Err(e) => {
-                    let a = Attempt {
-                        status: "dead",
-                        attempts: *attempts,
-                        next_attempt_at: now,
-                        last_error: Some(e),
-                        done_at: None,
-                    };
-                    tx.set_intent_state(*ws, key, &a).await?
-                }
-            }
-        }
+        let runs = &self.runs;
+        let meta = |id: &str| runs.get(id).map(|l| (l.version, l.trigger_seq)).unwrap_or((0, None));
+        let written = write_batch(&mut tx, &engine, &mut state, &batch, &mut records, meta, now).await?;
         tx.set_journey_cursor(self.cursor).await?;
-        let crossed = crate::scores::score_commit(&mut tx, &engine.inner, &[], now).await?;
         let touched = tx.commit().await;
         if touched.is_ok() {
             self.saved_cursor = self.cursor;
             self.saved_at = Instant::now();
         }
-        drop(state);
         let replies = batch.replies;
         let touched = match touched {
             Ok(t) => t,
@@ -1219,8 +1126,8 @@ impl Runner {
                 return Err(e);
             }
         };
-        engine.wake_journeys(crossed.iter().map(|e| e.seq).max());
-        engine.committed(touched, crossed);
+        engine.wake_journeys(written.newest_crossed);
+        engine.committed(touched, written.crossed);
         if !batch.delivered.is_empty() {
             let n = batch.delivered.len();
             let _ = engine.inner.unrecorded.fetch_update(
@@ -1248,7 +1155,7 @@ impl Runner {
             }
             lat.steps += batch.path.len() as u64;
         }
-        for (run_id, why) in failed_runs {
+        for (run_id, why) in written.failed_runs {
             if let Some(l) = self.runs.get_mut(&run_id) {
                 l.run.status = RunStatus::Failed;
                 l.run.error = Some(why);
@@ -1256,6 +1163,7 @@ impl Runner {
             }
         }
         // Timers for the runs that now wait; finished runs leave memory.
+        let mut history = engine.inner.starts.history();
         for id in &batch.runs {
             let Some(l) = self.runs.get(id) else { continue };
             if let Some(due) = l.run.due_at {
@@ -1263,7 +1171,7 @@ impl Runner {
             }
             if !l.run.status.is_active() {
                 let key = (l.ws, l.run.contact);
-                if let Some(h) = self.history.get_mut(&(l.journey, l.run.contact)) {
+                if let Some(h) = history.get_mut(&(l.journey, l.run.contact)) {
                     h.active = self.by_contact.get(&key).is_some_and(|ids| {
                         ids.iter().any(|i| {
                             i != id
@@ -1280,7 +1188,9 @@ impl Runner {
                 self.runs.remove(id);
             }
         }
-        for i in intents.into_iter().filter(|i| i.status == "pending") {
+        drop(history);
+        drop(state);
+        for i in written.intents.into_iter().filter(|i| i.status == "pending") {
             let _ = self.outbox.send(crate::outbox::Feed::Intent(Box::new(i)));
         }
         for r in replies {
@@ -1290,7 +1200,124 @@ impl Runner {
     }
 }
 
-fn run_record(l: &LiveRun, now: i64) -> RunRecord {
+/// What [`write_batch`] wrote that the caller acts on after the commit.
+pub(crate) struct Written {
+    /// Every intent, pending ones (for the outbox) and those applied here.
+    pub intents: Vec<Intent>,
+    /// Runs whose internal effect could not apply, with why: parked.
+    pub failed_runs: Vec<(String, String)>,
+    /// The newest score threshold event the score changes logged.
+    pub newest_crossed: Option<i64>,
+    /// Threshold events of attribute scores the effects moved.
+    pub crossed: Vec<crate::segments::LiveEvent>,
+}
+
+/// Write a batch of steps into `tx`: the effects on Kairos's own data
+/// (applied here, so exactly once), the outbox intents for the others, the
+/// runs (`records`, parked when their effect failed), path lines, delivery
+/// outcomes and erasures. `meta` gives a run's version and trigger position.
+/// The runner and the writer (first steps) both write through this.
+pub(crate) async fn write_batch(
+    tx: &mut Tx,
+    engine: &Engine,
+    state: &mut crate::WriterState,
+    batch: &Batch,
+    records: &mut [RunRecord],
+    meta: impl Fn(&str) -> (i64, Option<i64>),
+    now: i64,
+) -> Result<Written, StoreError> {
+    // Effects on Kairos's own data happen here, in the step's
+    // transaction; the others become outbox intents.
+    let mut intents = Vec::new();
+    let mut failed_runs: Vec<(String, String)> = Vec::new();
+    // Score changes go in together, one read and one write per score.
+    let mut groups: BTreeMap<(WorkspaceId, &str), Vec<(usize, crate::scores::Adjustment)>> = BTreeMap::new();
+    for (i, (ws, journey, _, contact, effect)) in batch.effects.iter().enumerate() {
+        if let Action::ChangeScore { score, by } = &effect.action {
+            let reason = format!("journey {journey}, node {}", effect.node);
+            let change = crate::scores::Adjustment { contact: *contact, by: *by, reason };
+            groups.entry((*ws, score.as_str())).or_default().push((i, change));
+        }
+    }
+    let mut score_values: HashMap<usize, f64> = HashMap::new();
+    let mut newest_crossed = None;
+    for ((ws, name), items) in groups {
+        let (indices, changes): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
+        let (values, crossed) = crate::scores::adjust(tx, &engine.inner, ws, name, &changes, now).await?;
+        newest_crossed = newest_crossed.max(crossed.into_iter().max());
+        score_values.extend(indices.into_iter().zip(values));
+    }
+    for (i, (ws, journey, run_id, contact, effect)) in batch.effects.iter().enumerate() {
+        let (version, trigger_seq) = meta(run_id);
+        let mut intent = Intent {
+            workspace_id: *ws,
+            key: effect.key.clone(),
+            run_id: run_id.clone(),
+            journey_id: *journey,
+            node: effect.node.clone(),
+            kind: effect.action.kind().to_string(),
+            payload: Value::Null,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            created_at: now,
+            done_at: None,
+        };
+        if effect.action.is_external() {
+            intent.payload = external_payload(tx, *ws, *journey, version, run_id, *contact, effect, now).await?;
+            if let (Some(seq), Some(p)) = (trigger_seq, intent.payload.as_object_mut()) {
+                p.insert("trigger_seq".into(), json!(seq));
+            }
+        } else if let (Action::ChangeScore { score, by }, Some(value)) = (&effect.action, score_values.get(&i)) {
+            intent.status = "done".into();
+            intent.done_at = Some(now);
+            intent.attempts = 1;
+            intent.payload = json!({"score": score, "by": by, "value": value});
+        } else {
+            intent.status = "done".into();
+            intent.done_at = Some(now);
+            intent.attempts = 1;
+            match apply_internal(engine, state, tx, *ws, *contact, &effect.action, now).await? {
+                Ok(summary) => intent.payload = summary,
+                Err(why) => {
+                    intent.status = "dead".into();
+                    intent.last_error = Some(why.clone());
+                    failed_runs.push((run_id.clone(), format!("{}: {why}", effect.node)));
+                }
+            }
+        }
+        intents.push(intent);
+    }
+    for (run_id, why) in &failed_runs {
+        if let Some(r) = records.iter_mut().find(|r| &r.id == run_id) {
+            r.status = RunStatus::Failed.as_str().into();
+            r.error = Some(why.clone());
+            r.due_at = None;
+        }
+    }
+    tx.save_runs(records).await?;
+    for (ws, contact) in &batch.erased {
+        tx.erase_journey_rows(*ws, *contact).await?;
+    }
+    for ws in batch.path.iter().map(|(w, _)| *w).collect::<HashSet<_>>() {
+        let lines: Vec<PathRecord> = batch.path.iter().filter(|(w, _)| *w == ws).map(|(_, p)| p.clone()).collect();
+        tx.append_path(ws, &lines).await?;
+    }
+    tx.insert_intents(&intents).await?;
+    for (ws, key, attempts, result) in &batch.delivered {
+        let a = match result {
+            Ok(()) => Attempt { status: "done", attempts: *attempts, next_attempt_at: now, last_error: None, done_at: Some(now) },
+            Err(e) => Attempt { status: "dead", attempts: *attempts, next_attempt_at: now, last_error: Some(e), done_at: None },
+        };
+        tx.set_intent_state(*ws, key, &a).await?;
+    }
+    let crossed = crate::scores::score_commit(tx, &engine.inner, &[], now).await?;
+    newest_crossed = newest_crossed.max(crossed.iter().map(|e| e.seq).max());
+    Ok(Written { intents, failed_runs, newest_crossed, crossed })
+}
+
+pub(crate) fn run_record(l: &LiveRun, now: i64) -> RunRecord {
     RunRecord {
         workspace_id: l.ws,
         id: l.run.id.clone(),
@@ -1540,14 +1567,19 @@ impl Engine {
         tx.insert_journey_version(ws, id, j.version, &j.draft, now).await?;
         tx.update_journey(ws, &j).await?;
         tx.commit().await?;
-        self.reload_journey(ws, id);
+        self.reload_journey(ws, id).await;
         Ok(j)
     }
 
-    /// Tell the runner a journey changed (without a runner — a one-off
-    /// command — it reads the journey when it next starts).
-    fn reload_journey(&self, ws: WorkspaceId, journey: JourneyId) {
-        let _ = self.journey_msg(Msg::Reload { ws, journey });
+    /// Tell the runner a journey changed and wait until it has read it, so
+    /// an event tracked after a publish is answered by the published
+    /// journey (without a runner — a one-off command — it reads the journey
+    /// when it next starts).
+    async fn reload_journey(&self, ws: WorkspaceId, journey: JourneyId) {
+        let (done, read) = oneshot::channel();
+        if self.journey_msg(Msg::Reload { ws, journey, done: Some(done) }).is_ok() {
+            let _ = read.await;
+        }
     }
 
     /// Pause (`paused`), resume (`active`) or archive (`archived`: running
@@ -1571,7 +1603,7 @@ impl Engine {
         j.updated_at = now_ms(self);
         tx.update_journey(ws, &j).await?;
         tx.commit().await?;
-        self.reload_journey(ws, id);
+        self.reload_journey(ws, id).await;
         Ok(j)
     }
 

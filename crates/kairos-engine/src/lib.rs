@@ -16,6 +16,7 @@ mod fairness;
 mod forms;
 mod identity;
 mod ingest;
+mod journey_starts;
 mod journeys;
 mod models;
 mod outbox;
@@ -117,6 +118,8 @@ pub(crate) struct Inner {
     pub journeys: mpsc::UnboundedSender<journeys::Msg>,
     pub journey_latencies: journeys::Latencies,
     pub commit_times: journeys::CommitTimes,
+    /// Runs the writer starts in the transaction of their trigger.
+    pub starts: journey_starts::Starts,
     pub outbox: OutboxOptions,
     /// Delivery outcomes the outbox handed to the journey runner that are
     /// not committed yet; the outbox stops dispatching while there are many,
@@ -249,6 +252,7 @@ impl Engine {
             journeys: journeys_tx.clone(),
             journey_latencies: journey_latencies.clone(),
             commit_times: Default::default(),
+            starts: Default::default(),
             outbox: options.outbox.clone(),
             unrecorded: Default::default(),
             email: email::EmailChannel::new(options.email.clone()),

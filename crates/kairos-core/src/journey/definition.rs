@@ -909,8 +909,18 @@ impl Definition {
     }
 
     /// The events of the log this journey can react to: its trigger, waits
-    /// and goals. The runner reads only these from the log.
+    /// and goals.
     pub fn interest(&self) -> EventInterest {
+        let mut out = self.start_interest();
+        out.add(&self.run_interest());
+        out
+    }
+
+    /// The events that can start a run: those of an event-like trigger
+    /// (a named event, a form submission, a segment entry or exit, a
+    /// contact's first event). The writer evaluates these in the
+    /// transaction that appends them.
+    pub fn start_interest(&self) -> EventInterest {
         let mut out = EventInterest::default();
         match &self.trigger {
             Trigger::Event(e) => {
@@ -927,10 +937,17 @@ impl Definition {
             }
             // A contact's first event, whatever it is.
             Trigger::ContactCreated => out.every_event = true,
-            // New traits may move the date.
-            Trigger::DateField { .. } => out.identifies = true,
-            Trigger::Api => {}
+            Trigger::DateField { .. } | Trigger::Api => {}
         }
+        out
+    }
+
+    /// The events runs under way react to (goals, waits), and identify
+    /// calls for a date-field trigger (new traits may move the date). The
+    /// runner reads only these from the log.
+    pub fn run_interest(&self) -> EventInterest {
+        let mut out = EventInterest::default();
+        out.identifies = matches!(self.trigger, Trigger::DateField { .. });
         out.names.extend(self.goals.iter().map(|g| g.event.clone()));
         for n in self.nodes.values() {
             if let Node::WaitEvent { event, .. } = n {
