@@ -239,7 +239,8 @@ async fn latency(args: &Args) -> Result<()> {
             let latency = sent_at.elapsed();
             let ok = matches!(&r, Ok(r) if r.status().is_success());
             // Is the run's first intent in the store already?
-            let intent_at_ack = if ok && trial { intent_committed(&store, ws, &trial_user, acked_at).await } else { false };
+            let intent_at_ack =
+                if ok && trial { intent_committed(&store, ws, &trial_user, acked_at).await } else { false };
             (ok, trial, latency, intent_at_ack)
         }));
         next += interval;
@@ -287,19 +288,24 @@ async fn latency(args: &Args) -> Result<()> {
         pct(&other_acks, 0.99),
         other_acks.len()
     );
-    println!(
-        "runner-started runs (API, date triggers): committed -> first step committed: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} runs",
-        pct(&lat, 0.5),
-        pct(&lat, 0.99),
-        pct(&lat, 1.0),
-        lat.len()
-    );
-    for (i, part) in ["event committed -> read by the runner", "read -> write transaction begun", "begun -> committed"]
-        .iter()
-        .enumerate()
-    {
-        let d = ms(m.trigger_parts.iter().map(|p| p[i]).collect());
-        println!("  of which {part}: p50 {:.1} ms, p99 {:.1} ms", pct(&d, 0.5), pct(&d, 0.99));
+    if lat.is_empty() {
+        println!("runner-started runs (API, date triggers): none in this run");
+    } else {
+        println!(
+            "runner-started runs (API, date triggers): committed -> first step committed: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} runs",
+            pct(&lat, 0.5),
+            pct(&lat, 0.99),
+            pct(&lat, 1.0),
+            lat.len()
+        );
+        for (i, part) in
+            ["event committed -> read by the runner", "read -> write transaction begun", "begun -> committed"]
+                .iter()
+                .enumerate()
+        {
+            let d = ms(m.trigger_parts.iter().map(|p| p[i]).collect());
+            println!("  of which {part}: p50 {:.1} ms, p99 {:.1} ms", pct(&d, 0.5), pct(&d, 0.99));
+        }
     }
     println!(
         "cron-style poll every {} ms (alternative): trigger committed -> seen: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} triggers",

@@ -234,7 +234,20 @@ async fn commit_group(inner: &Arc<Inner>, state: &mut WriterState, group: &[Job]
     // Journey runs these events start take their first step here, so the
     // acknowledgement finds them committed.
     let engine = crate::Engine { inner: inner.clone() };
-    let starts = crate::journey_starts::start_runs(&mut tx, &engine, state, now).await?;
+    // A failure there must not refuse the events: it is undone, logged and
+    // tried again with the next transaction (the position did not move).
+    tx.begin_part().await?;
+    let starts = match crate::journey_starts::start_runs(&mut tx, &engine, state, now).await {
+        Ok(s) => {
+            tx.end_part(true).await?;
+            s
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "starting journey runs failed; the events are kept and tried again");
+            tx.end_part(false).await?;
+            None
+        }
+    };
     if let Some(p) = &starts {
         live.extend(p.crossed.iter().cloned());
     }

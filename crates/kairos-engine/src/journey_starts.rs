@@ -142,6 +142,9 @@ pub(crate) struct Pass {
     intents: Vec<Intent>,
     /// Score threshold events the first steps' score changes logged.
     pub crossed: Vec<LiveEvent>,
+    /// Whether each contact was created with the events read (for
+    /// `contact_created` triggers), read once per pass.
+    new_contacts: HashMap<ContactId, bool>,
 }
 
 impl Pass {
@@ -194,8 +197,15 @@ pub(crate) async fn start_runs(
         return Ok(None);
     }
     let table = starts.table();
-    let mut pass =
-        Pass { through: from, save: false, runs: Vec::new(), history: HashMap::new(), intents: Vec::new(), crossed: Vec::new() };
+    let mut pass = Pass {
+        through: from,
+        save: false,
+        runs: Vec::new(),
+        history: HashMap::new(),
+        intents: Vec::new(),
+        crossed: Vec::new(),
+        new_contacts: HashMap::new(),
+    };
     let mut read_any = false;
     // First steps may change scores, whose threshold events can start runs
     // too: read again after writing, a few rounds at most (what is left
@@ -230,8 +240,7 @@ pub(crate) async fn start_runs(
         }
         let meta: HashMap<String, (i64, Option<i64>)> =
             pass.runs[first_new..].iter().map(|l| (l.run.id.clone(), (l.version, l.trigger_seq))).collect();
-        let mut records: Vec<_> =
-            pass.runs[first_new..].iter().map(|l| crate::journeys::run_record(l, now)).collect();
+        let mut records: Vec<_> = pass.runs[first_new..].iter().map(|l| crate::journeys::run_record(l, now)).collect();
         let written =
             write_batch(tx, engine, state, &batch, &mut records, |id| meta.get(id).copied().unwrap_or((0, None)), now)
                 .await?;
@@ -287,20 +296,28 @@ async fn start_on(
                     && e.properties.get("form_id").and_then(Value::as_str) == Some(form.as_str())
             }
             Trigger::SegmentEntered(seg) | Trigger::SegmentExited(seg) => {
-                let want =
-                    if matches!(s.def.trigger, Trigger::SegmentEntered(_)) { "Segment Entered" } else { "Segment Exited" };
+                let want = if matches!(s.def.trigger, Trigger::SegmentEntered(_)) {
+                    "Segment Entered"
+                } else {
+                    "Segment Exited"
+                };
                 name == want && e.properties.get("segment_id").and_then(Value::as_str) == Some(seg.to_string().as_str())
             }
             // The contact's first event, in the commit that created it
             // (REST-created contacts get a `Contact Created` event); a
             // contact is created once, so it enters once.
-            Trigger::ContactCreated => {
-                history.last_entered.is_none()
-                    && match tx.contact(ws, e.contact_id).await? {
+            Trigger::ContactCreated if history.last_entered.is_none() => match pass.new_contacts.get(&e.contact_id) {
+                Some(created) => *created,
+                None => {
+                    let created = match tx.contact(ws, e.contact_id).await? {
                         Some(c) => (c.created_at - e.received_at).num_milliseconds().abs() <= 1_000,
                         None => false,
-                    }
-            }
+                    };
+                    pass.new_contacts.insert(e.contact_id, created);
+                    created
+                }
+            },
+            Trigger::ContactCreated => false,
             Trigger::DateField { .. } | Trigger::Api => false,
         };
         if !hit {

@@ -254,7 +254,15 @@ pub(crate) struct Batch {
 impl Batch {
     /// Add a step's outcome to the batch: the run, its path lines (under
     /// the version the run is on) and its effects.
-    pub(crate) fn record(&mut self, ws: WorkspaceId, journey: JourneyId, version: i64, run: &Run, out: Outcome, now: i64) {
+    pub(crate) fn record(
+        &mut self,
+        ws: WorkspaceId,
+        journey: JourneyId,
+        version: i64,
+        run: &Run,
+        out: Outcome,
+        now: i64,
+    ) {
         self.runs.insert(run.id.clone());
         for p in out.path {
             self.path.push((
@@ -754,14 +762,7 @@ impl Runner {
                                     detail: String::new(),
                                 };
                                 let (ws, j, version, run) = (l.ws, l.journey, l.version, l.run.clone());
-                                batch.record(
-                                    ws,
-                                    j,
-                                    version,
-                                    &run,
-                                    Outcome { effects: vec![], path: vec![step] },
-                                    now,
-                                );
+                                batch.record(ws, j, version, &run, Outcome { effects: vec![], path: vec![step] }, now);
                             }
                         }
                     }
@@ -1307,8 +1308,20 @@ pub(crate) async fn write_batch(
     tx.insert_intents(&intents).await?;
     for (ws, key, attempts, result) in &batch.delivered {
         let a = match result {
-            Ok(()) => Attempt { status: "done", attempts: *attempts, next_attempt_at: now, last_error: None, done_at: Some(now) },
-            Err(e) => Attempt { status: "dead", attempts: *attempts, next_attempt_at: now, last_error: Some(e), done_at: None },
+            Ok(()) => Attempt {
+                status: "done",
+                attempts: *attempts,
+                next_attempt_at: now,
+                last_error: None,
+                done_at: Some(now),
+            },
+            Err(e) => Attempt {
+                status: "dead",
+                attempts: *attempts,
+                next_attempt_at: now,
+                last_error: Some(e),
+                done_at: None,
+            },
         };
         tx.set_intent_state(*ws, key, &a).await?;
     }

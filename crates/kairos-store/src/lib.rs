@@ -240,6 +240,23 @@ impl Tx {
         result
     }
 
+    /// Begin a part of the transaction that can fail without failing the
+    /// rest: [`Tx::end_part`] keeps it or undoes it (a savepoint on both
+    /// backends).
+    pub async fn begin_part(&mut self) -> Result<()> {
+        with_conn!(self, c => sqlx::query("SAVEPOINT kairos_part").execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Keep (`keep`) or undo the part begun by [`Tx::begin_part`].
+    pub async fn end_part(&mut self, keep: bool) -> Result<()> {
+        if !keep {
+            with_conn!(self, c => sqlx::query("ROLLBACK TO SAVEPOINT kairos_part").execute(c).await.map(|_| ()))?;
+        }
+        with_conn!(self, c => sqlx::query("RELEASE SAVEPOINT kairos_part").execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// Commit; returns what the transaction wrote to contacts and companies.
     pub async fn commit(self) -> Result<Touched> {
         match self.conn {
