@@ -275,7 +275,7 @@ impl Engine {
     /// runner). A full queue means that transaction is coming anyway.
     pub(crate) fn wake_journeys(&self, seq: Option<i64>) {
         if seq.is_some() {
-            let _ = self.inner.jobs.try_send(crate::ingest::Job::Starts);
+            let _ = self.inner.jobs.try_send(crate::ingest::Job::Starts(None));
         }
     }
 }

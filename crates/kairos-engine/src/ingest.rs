@@ -67,8 +67,9 @@ pub(crate) enum Job {
     },
     /// Re-level scores decay has taken below a threshold.
     ScoreDrops,
-    /// Events were appended outside the writer: take their journey starts.
-    Starts,
+    /// Events were appended outside the writer: take their journey starts
+    /// (and answer, when asked, once they are committed).
+    Starts(Option<oneshot::Sender<()>>),
 }
 
 enum Outcome {
@@ -81,7 +82,7 @@ impl Job {
         match self {
             Job::Ingest { messages, .. } => messages.len(),
             Job::Log { events, .. } => events.len(),
-            Job::ScoreDrops | Job::Starts => 1,
+            Job::ScoreDrops | Job::Starts(_) => 1,
         }
     }
 
@@ -106,9 +107,12 @@ impl Job {
                     tracing::error!(error = %e, "re-levelling decayed scores failed");
                 }
             }
-            Job::Starts => {
+            Job::Starts(reply) => {
                 if let Err(e) = result {
                     tracing::error!(error = %e, "starting journey runs failed");
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(());
                 }
             }
         }
@@ -223,7 +227,7 @@ async fn commit_group(inner: &Arc<Inner>, state: &mut WriterState, group: &[Job]
                 live.extend(crate::scores::score_drops(&mut tx, inner, now).await?);
                 Outcome::Logged(HashMap::new())
             }
-            Job::Starts => Outcome::Logged(HashMap::new()),
+            Job::Starts(_) => Outcome::Logged(HashMap::new()),
         });
     }
     // Scores move with the events and profile changes of the same
@@ -236,16 +240,20 @@ async fn commit_group(inner: &Arc<Inner>, state: &mut WriterState, group: &[Job]
     let engine = crate::Engine { inner: inner.clone() };
     // A failure there must not refuse the events: it is undone, logged and
     // tried again with the next transaction (the position did not move).
-    tx.begin_part().await?;
-    let starts = match crate::journey_starts::start_runs(&mut tx, &engine, state, now).await {
-        Ok(s) => {
-            tx.end_part(true).await?;
-            s
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "starting journey runs failed; the events are kept and tried again");
-            tx.end_part(false).await?;
-            None
+    let starts = if inner.starts.through() < 0 {
+        None // no runner (yet): it takes them from its saved position
+    } else {
+        tx.begin_part().await?;
+        match crate::journey_starts::start_runs(&mut tx, &engine, state, now).await {
+            Ok(s) => {
+                tx.end_part(true).await?;
+                s
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "starting journey runs failed; the events are kept and tried again");
+                tx.end_part(false).await?;
+                None
+            }
         }
     };
     if let Some(p) = &starts {

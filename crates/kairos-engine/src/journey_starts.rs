@@ -35,6 +35,10 @@ pub(crate) const STARTS_CURSOR: &str = "journey-starts";
 
 /// Events read per query while taking starts.
 const EVENTS_PER_READ: i64 = 5_000;
+/// Events of interest one transaction takes the starts of at most (a
+/// backlog, after a restart or offline appends, is taken over several
+/// transactions instead of making one long one).
+const EVENTS_PER_PASS: usize = 20_000;
 
 /// How often the position is saved when nothing was started (a restart
 /// then reads again only events that can start nothing).
@@ -65,6 +69,8 @@ pub(crate) struct Starts {
     history: Mutex<HashMap<(JourneyId, ContactId), EntryHistory>>,
     /// Runs started and committed, not yet taken by the runner.
     started: Mutex<Vec<LiveRun>>,
+    /// While the runner reloads: the entry history handed over meanwhile.
+    recording: Mutex<Option<Vec<HistoryEntry>>>,
     /// Starts are taken through this log position; -1 until the runner has
     /// loaded (nothing is started before it knows the runs).
     through: AtomicI64,
@@ -82,6 +88,7 @@ impl Default for Starts {
             table: Default::default(),
             history: Default::default(),
             started: Default::default(),
+            recording: Default::default(),
             through: AtomicI64::new(-1),
             saved: Mutex::new((-1, None)),
             splits: Default::default(),
@@ -89,6 +96,8 @@ impl Default for Starts {
         }
     }
 }
+
+type HistoryEntry = ((JourneyId, ContactId), EntryHistory);
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -107,14 +116,27 @@ impl Starts {
         self.table.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// From now until [`Starts::stop_recording`], keep the history handed
+    /// over; call under the writer's lock, so no pass is half recorded.
+    pub(crate) fn start_recording(&self) {
+        *guard(&self.recording) = Some(Vec::new());
+    }
+
+    /// The history handed over since [`Starts::record_handovers`]; call
+    /// under the writer's lock.
+    pub(crate) fn stop_recording(&self) -> Vec<HistoryEntry> {
+        guard(&self.recording).take().unwrap_or_default()
+    }
+
     /// The runs started since the last call.
     pub(crate) fn take_started(&self) -> Vec<LiveRun> {
         std::mem::take(&mut *guard(&self.started))
     }
 
-    /// Forget started runs of a contact being erased.
+    /// Forget a contact being erased: started runs and entry history.
     pub(crate) fn forget(&self, ws: WorkspaceId, contact: ContactId) {
         guard(&self.started).retain(|l| !(l.ws == ws && l.run.contact == contact));
+        self.history().retain(|(_, c), _| *c != contact);
     }
 
     /// How far the runner may read the log.
@@ -137,6 +159,8 @@ pub(crate) struct Pass {
     through: i64,
     /// Whether `through` is saved by this transaction.
     save: bool,
+    /// Whether events were left for the next transaction.
+    more: bool,
     runs: Vec<LiveRun>,
     history: HashMap<(JourneyId, ContactId), EntryHistory>,
     intents: Vec<Intent>,
@@ -153,6 +177,9 @@ impl Pass {
     pub(crate) fn hand_over(self, engine: &Engine) {
         let starts = &engine.inner.starts;
         if !self.runs.is_empty() {
+            if let Some(r) = guard(&starts.recording).as_mut() {
+                r.extend(self.history.iter().map(|(k, v)| (*k, *v)));
+            }
             let mut h = starts.history();
             for (k, v) in self.history {
                 h.insert(k, v);
@@ -174,6 +201,9 @@ impl Pass {
         // wake nobody else), and has runs to take.
         if self.through > before || entered > 0 {
             let _ = engine.inner.journeys.send(crate::journeys::Msg::Wake);
+        }
+        if self.more {
+            let _ = engine.inner.jobs.try_send(crate::ingest::Job::Starts(None));
         }
         if entered > 0 {
             let mut m = engine.inner.journey_latencies.lock().unwrap_or_else(|e| e.into_inner());
@@ -200,6 +230,7 @@ pub(crate) async fn start_runs(
     let mut pass = Pass {
         through: from,
         save: false,
+        more: false,
         runs: Vec::new(),
         history: HashMap::new(),
         intents: Vec::new(),
@@ -222,19 +253,26 @@ pub(crate) async fn start_runs(
         let mut batch = Batch::default();
         let first_new = pass.runs.len();
         let mut after = pass.through;
+        let mut read = 0;
         loop {
             let events = tx.events_of_interest(after, end, &table.interest, EVENTS_PER_READ).await?;
             let n = events.len();
+            read += n;
             read_any |= n > 0;
             for e in &events {
                 after = e.seq;
                 start_on(tx, engine, &table, &mut pass, &mut batch, e, now).await?;
             }
             if (n as i64) < EVENTS_PER_READ {
+                after = end;
+                break;
+            }
+            if read >= EVENTS_PER_PASS {
+                pass.more = true;
                 break;
             }
         }
-        pass.through = end;
+        pass.through = after;
         if batch.runs.is_empty() {
             break;
         }
@@ -254,7 +292,7 @@ pub(crate) async fn start_runs(
         }
         pass.intents.extend(written.intents);
         pass.crossed.extend(written.crossed);
-        if written.newest_crossed.is_none() {
+        if written.newest_crossed.is_none() || pass.more {
             break;
         }
     }

@@ -223,6 +223,8 @@ pub(crate) struct Runner {
     more: bool,
     /// Barriers waiting for a backlog to clear.
     barriers: Vec<oneshot::Sender<()>>,
+    /// Runs taken over after their journey was archived: they exit.
+    late_archived: Vec<String>,
 }
 
 /// When a journey's split statistics were read, and what they were.
@@ -302,7 +304,7 @@ pub(crate) async fn contact_facts<'a>(
             }
         }
     }
-    let best_hour = if has_best_hour_delays(def) { engine.best_send_hour(ws, contact).await?.hour } else { 9 };
+    let best_hour = if has_best_hour_delays(def) { engine.best_send_hour_in(tx, ws, contact).await?.hour } else { 9 };
     let splits = if crate::splits::optimising(def).is_empty() {
         None
     } else {
@@ -387,6 +389,7 @@ pub(crate) fn start(
         outbox,
         more: false,
         barriers: Vec::new(),
+        late_archived: Vec::new(),
     };
     tokio::spawn(runner.run(rx));
 }
@@ -440,11 +443,13 @@ impl Runner {
         self.date_next.clear();
         self.date_timers.clear();
         self.date_scanned.clear();
-        // The writer starts runs and records their entries under its lock:
-        // holding it for the read, the runs and the history built from them
-        // miss no start (and the runs it handed over before are read here).
-        let engine = self.engine.clone();
-        let _writer = engine.inner.state.lock().await;
+        // The writer keeps starting runs while the store is read: what it
+        // hands over from here on is recorded, and merged below under its
+        // lock (runs it handed over before are read from the store).
+        {
+            let _writer = self.engine.inner.state.lock().await;
+            self.engine.inner.starts.start_recording();
+        }
         let mut tx = self.engine.store().begin().await?;
         for (ws, j) in tx.published_journeys().await? {
             let mut defs = HashMap::new();
@@ -468,7 +473,6 @@ impl Runner {
             self.journeys.insert(j.id, LiveJourney { ws, status: j.status, version: j.version, defs, published_at });
         }
         self.refresh_interest();
-        let _ = self.engine.inner.starts.take_started();
         let mut history = HashMap::new();
         for r in tx.all_runs().await? {
             let Some(status) = RunStatus::parse(&r.status) else { continue };
@@ -504,7 +508,6 @@ impl Runner {
                 },
             );
         }
-        *self.engine.inner.starts.history() = history;
         self.cursor = tx.journey_cursor().await?;
         self.saved_cursor = self.cursor;
         if self.cursor == 0 && self.journeys.is_empty() {
@@ -516,10 +519,17 @@ impl Runner {
         // the writer took them had them taken through the runner's cursor.
         let starts_from = tx.log_cursor(crate::journey_starts::STARTS_CURSOR).await?.unwrap_or(self.cursor);
         tx.commit().await?;
-        drop(_writer);
+        let engine = self.engine.clone();
+        let writer = engine.inner.state.lock().await;
+        for (key, h) in engine.inner.starts.stop_recording() {
+            history.insert(key, h);
+        }
+        *engine.inner.starts.history() = history;
+        self.adopt_started();
+        drop(writer);
         self.engine.inner.starts.resume_from(starts_from, self.outbox.clone());
         // Events appended while no starts were taken get theirs now.
-        let _ = self.engine.inner.jobs.try_send(crate::ingest::Job::Starts);
+        let _ = self.engine.inner.jobs.try_send(crate::ingest::Job::Starts(None));
         let ids: Vec<JourneyId> = self.journeys.keys().copied().collect();
         for j in ids {
             self.scan_dates(j).await?;
@@ -733,10 +743,8 @@ impl Runner {
         let mut batch = Batch::default();
         let mut barriers = Vec::new();
         // Runs the writer started, before anything concerning them: their
-        // delivery results, their contact's erasure, the events after theirs.
-        for l in self.engine.inner.starts.take_started() {
-            self.adopt(l);
-        }
+        // delivery results, their contact's erasure.
+        self.adopt_started();
         let mut tx = self.engine.store().begin().await?;
         for m in msgs {
             match m {
@@ -750,21 +758,11 @@ impl Runner {
                     }
                     tx = self.engine.store().begin().await?;
                     if self.journeys.get(&journey).is_some_and(|j| j.status == "archived") {
+                        self.adopt_started();
                         let ids: Vec<String> =
                             self.runs.values().filter(|r| r.journey == journey).map(|r| r.run.id.clone()).collect();
-                        for id in ids {
-                            if let Some(l) = self.runs.get_mut(&id) {
-                                l.run.status = RunStatus::Exited;
-                                l.run.due_at = None;
-                                let step = journey::PathStep {
-                                    node: l.run.node.clone(),
-                                    outcome: "archived",
-                                    detail: String::new(),
-                                };
-                                let (ws, j, version, run) = (l.ws, l.journey, l.version, l.run.clone());
-                                batch.record(ws, j, version, &run, Outcome { effects: vec![], path: vec![step] }, now);
-                            }
-                        }
+                        self.late_archived.retain(|id| !ids.contains(id));
+                        self.exit_archived(&mut batch, ids, now);
                     }
                 }
                 Msg::Enter { ws, journey, contact, reply } => {
@@ -921,10 +919,12 @@ impl Runner {
         // events after its publish). Decoding every event would take a
         // core's share from ingestion; with no active journey nothing is read.
         if self.interest.is_empty() {
-            self.cursor = self.cursor.max(tx.last_event_seq().await?);
+            self.cursor = self.cursor.max(tx.last_event_seq().await?.min(self.engine.inner.starts.through()));
         } else {
             more |= self.read_events(&mut tx, &mut batch, now).await?;
         }
+        let late = std::mem::take(&mut self.late_archived);
+        self.exit_archived(&mut batch, late, now);
         // Due timers.
         while let Some(Reverse((due, _))) = self.timers.peek() {
             if *due > now {
@@ -1026,7 +1026,34 @@ impl Runner {
         self.engine.inner.starts.publish(table);
     }
 
-    /// Take over a run the writer started.
+    /// Running contacts of an archived journey exit.
+    fn exit_archived(&mut self, batch: &mut Batch, ids: Vec<String>, now: i64) {
+        for id in ids {
+            if let Some(l) = self.runs.get_mut(&id) {
+                if !l.run.status.is_active() {
+                    continue;
+                }
+                l.run.status = RunStatus::Exited;
+                l.run.due_at = None;
+                let step = journey::PathStep { node: l.run.node.clone(), outcome: "archived", detail: String::new() };
+                let (ws, j, version, run) = (l.ws, l.journey, l.version, l.run.clone());
+                batch.record(ws, j, version, &run, Outcome { effects: vec![], path: vec![step] }, now);
+            }
+        }
+    }
+
+    /// Take over the runs the writer started and committed. Those of a
+    /// journey archived meanwhile (the writer started them by the table it
+    /// had) exit in the next batch.
+    fn adopt_started(&mut self) {
+        for l in self.engine.inner.starts.take_started() {
+            if self.journeys.get(&l.journey).is_none_or(|j| j.status == "archived") {
+                self.late_archived.push(l.run.id.clone());
+            }
+            self.adopt(l);
+        }
+    }
+
     fn adopt(&mut self, l: LiveRun) {
         if self.runs.contains_key(&l.run.id) {
             return;
@@ -1042,9 +1069,12 @@ impl Runner {
     /// triggers, until the log is read or the batch is full; `Ok(true)` when
     /// events were left. Other events are skipped in the store, undecoded.
     async fn read_events(&mut self, tx: &mut Tx, batch: &mut Batch, now: i64) -> Result<bool, StoreError> {
-        // Not past the events whose starts are taken: the runs they started
-        // are then ours already.
-        let end = tx.last_event_seq().await?.min(self.engine.inner.starts.through());
+        // Not past the events whose starts are taken, and the runs they
+        // started taken over first (the writer hands runs over before it
+        // moves the position), so no run misses an event after its trigger.
+        let through = self.engine.inner.starts.through();
+        self.adopt_started();
+        let end = tx.last_event_seq().await?.min(through);
         loop {
             let events = tx.events_of_interest(self.cursor, end, &self.interest, EVENTS_PER_BATCH).await?;
             let n = events.len();
@@ -1100,6 +1130,8 @@ impl Runner {
         // Held until memory is up to date: the writer's entry rules read
         // which runs are under way.
         let mut state = engine.inner.state.lock().await;
+        // Runs handed over meanwhile count below (entry rules' "under way").
+        self.adopt_started();
         let mut tx = engine.store().begin_write().await?;
         let writing_at = Instant::now();
         let mut records = Vec::with_capacity(batch.runs.len());
@@ -1325,7 +1357,15 @@ pub(crate) async fn write_batch(
         };
         tx.set_intent_state(*ws, key, &a).await?;
     }
-    let crossed = crate::scores::score_commit(tx, &engine.inner, &[], now).await?;
+    // Attribute scores of the contacts the effects changed (in the writer's
+    // transaction this re-reads the group's other contacts too: scoring is
+    // idempotent, so only time is lost, and only when a first step changes
+    // a profile or a list).
+    let profiles_changed = batch.effects.iter().any(|(.., e)| {
+        matches!(e.action, Action::UpdateContact { .. } | Action::AddToList(_) | Action::RemoveFromList(_))
+    }) || !batch.erased.is_empty();
+    let crossed =
+        if profiles_changed { crate::scores::score_commit(tx, &engine.inner, &[], now).await? } else { Vec::new() };
     newest_crossed = newest_crossed.max(crossed.iter().map(|e| e.seq).max());
     Ok(Written { intents, failed_runs, newest_crossed, crossed })
 }
@@ -1665,6 +1705,11 @@ impl Engine {
 
     /// Wait until the runner has handled everything committed before.
     pub async fn journeys_settled(&self) {
+        // Starts of events appended outside the writer first.
+        let (done, committed) = oneshot::channel();
+        if self.inner.jobs.send(crate::ingest::Job::Starts(Some(done))).await.is_ok() {
+            let _ = committed.await;
+        }
         let (reply, rx) = oneshot::channel();
         if self.journey_msg(Msg::Barrier(reply)).is_ok() {
             let _ = rx.await;

@@ -8,7 +8,7 @@
 use crate::Engine;
 use kairos_core::ids::{ContactId, WorkspaceId};
 use kairos_ml::send_time::{best_hour, population_shares, BestHour, HourCounts};
-use kairos_store::StoreError;
+use kairos_store::{StoreError, Tx};
 use std::collections::HashMap;
 
 const LOOKBACK_MS: i64 = 180 * 86_400_000;
@@ -36,15 +36,15 @@ fn tally(rows: &[(ContactId, i64, Option<String>)], default_tz: Option<&str>) ->
 
 impl Engine {
     /// The workspace's engagement pattern (shares per local hour), cached
-    /// for an hour.
-    async fn population_hours(&self, ws: WorkspaceId) -> Result<HourCounts, StoreError> {
+    /// for an hour; read through `tx` when stale.
+    async fn population_hours(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<HourCounts, StoreError> {
         let now = self.clock().now().timestamp_millis();
         if let Some((at, shares)) = self.inner.send_hours.lock().unwrap_or_else(|e| e.into_inner()).get(&ws) {
             if now - at < POPULATION_TTL_MS {
                 return Ok(*shares);
             }
         }
-        let (_, population) = self.best_send_hours(ws).await?;
+        let (_, population) = self.best_send_hours_in(tx, ws).await?;
         Ok(population)
     }
 
@@ -54,11 +54,20 @@ impl Engine {
         &self,
         ws: WorkspaceId,
     ) -> Result<(HashMap<ContactId, BestHour>, HourCounts), StoreError> {
-        let now = self.clock().now().timestamp_millis();
         let mut tx = self.store().begin().await?;
+        let out = self.best_send_hours_in(&mut tx, ws).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn best_send_hours_in(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+    ) -> Result<(HashMap<ContactId, BestHour>, HourCounts), StoreError> {
+        let now = self.clock().now().timestamp_millis();
         let rows = tx.engagement_times(ws, now - LOOKBACK_MS, None).await?;
         let default_tz = tx.workspace_policy(ws).await?.default_timezone;
-        tx.commit().await?;
         let by_contact = tally(&rows, default_tz.as_deref());
         let counts: Vec<HourCounts> = by_contact.values().copied().collect();
         let population = population_shares(&counts);
@@ -68,12 +77,24 @@ impl Engine {
 
     /// One contact's best hour (the workspace's when they have no data).
     pub async fn best_send_hour(&self, ws: WorkspaceId, contact: ContactId) -> Result<BestHour, StoreError> {
-        let population = self.population_hours(ws).await?;
-        let now = self.clock().now().timestamp_millis();
         let mut tx = self.store().begin().await?;
+        let best = self.best_send_hour_in(&mut tx, ws, contact).await?;
+        tx.commit().await?;
+        Ok(best)
+    }
+
+    /// [`Engine::best_send_hour`] read through `tx`: the writer asks inside its own transaction, where
+    /// taking a second connection could wait on writers waiting on it.
+    pub(crate) async fn best_send_hour_in(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        contact: ContactId,
+    ) -> Result<BestHour, StoreError> {
+        let population = self.population_hours(tx, ws).await?;
+        let now = self.clock().now().timestamp_millis();
         let rows = tx.engagement_times(ws, now - LOOKBACK_MS, Some(contact)).await?;
         let default_tz = tx.workspace_policy(ws).await?.default_timezone;
-        tx.commit().await?;
         let own = tally(&rows, default_tz.as_deref()).remove(&contact).unwrap_or([0.0; 24]);
         Ok(best_hour(&own, &population))
     }

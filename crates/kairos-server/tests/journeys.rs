@@ -298,6 +298,28 @@ async fn journeys_run_as_drawn_through_time_webhooks_goals_and_failures() {
             .await;
         assert_eq!(st, StatusCode::OK);
 
+        // A trigger and a goal in one batch (one commit): the run the writer
+        // starts with the first is handed to the runner before it reads the
+        // second, which converts it.
+        let r = s
+            .http
+            .post(format!("{}/v1/batch", s.url))
+            .basic_auth(&s.write, Some(""))
+            .json(&json!({"batch": [
+                {"type": "track", "userId": "u5", "event": "Trial Started", "messageId": format!("{backend:?}-ts-u5"),
+                 "properties": {"plan": "pro"}},
+                {"type": "track", "userId": "u5", "event": "Order Completed", "messageId": format!("{backend:?}-oc-u5")}
+            ]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let u5 = s.contact_id("u5").await;
+        let r5 = s.until_run(&u5, "u5 converted", |r| r["run"]["status"] == "converted").await;
+        let steps: Vec<_> = r5["path"].as_array().unwrap().iter().map(|p| p["outcome"].as_str().unwrap()).collect();
+        assert_eq!(steps.first(), Some(&"entered"), "{r5}");
+        assert_eq!(steps.last(), Some(&"converted"), "{r5}");
+
         // Pause and archive.
         let (st, j) = s.api(Method::POST, &format!("/api/v1/journeys/{id}/pause"), None).await;
         assert_eq!((st, j["status"].clone()), (StatusCode::OK, json!("paused")));
