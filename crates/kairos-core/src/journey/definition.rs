@@ -946,8 +946,8 @@ impl Definition {
     /// calls for a date-field trigger (new traits may move the date). The
     /// runner reads only these from the log.
     pub fn run_interest(&self) -> EventInterest {
-        let mut out = EventInterest::default();
-        out.identifies = matches!(self.trigger, Trigger::DateField { .. });
+        let mut out =
+            EventInterest { identifies: matches!(self.trigger, Trigger::DateField { .. }), ..Default::default() };
         out.names.extend(self.goals.iter().map(|g| g.event.clone()));
         for n in self.nodes.values() {
             if let Node::WaitEvent { event, .. } = n {
