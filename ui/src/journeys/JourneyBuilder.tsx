@@ -131,7 +131,7 @@ function Builder() {
     const m = new Map<string, string[]>();
     if (problem instanceof ApiError)
       for (const e of problem.problem.errors ?? []) {
-        const at = stepForPath(e.path, stepIds);
+        const at = stepForPath(e.path, stepIds, e.message);
         if (at) m.set(at, [...(m.get(at) ?? []), e.message.replace(/^node "[^"]*": /, "")]);
       }
     return m;
