@@ -418,7 +418,7 @@ function Builder() {
               {busy === "publish" ? "Publishing…" : "Publish"}
             </button>
           )}
-          {editing && (
+          {canEdit && editing && (
             <button type="button" onClick={tidy} title="Arrange the steps top-down by where they lead">
               Tidy up
             </button>
