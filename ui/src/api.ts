@@ -140,13 +140,17 @@ export function fieldErrors(e: unknown, fields: readonly string[]): Record<strin
 
 /** A refused form's problem split for showing: the messages of `fields`
  * beside their inputs, and what is left for the box (the problem without
- * the errors shown at fields; null when those say everything). */
+ * the errors shown at fields, its detail, which the server makes of every
+ * message, told again of the others only; null when the fields say
+ * everything). Each message is shown once. */
 export function formProblems(e: unknown, fields: readonly string[]): { fields: Record<string, string>; rest: unknown } {
   const found = fieldErrors(e, fields);
   if (!(e instanceof ApiError)) return { fields: found, rest: e };
   const rest = (e.problem.errors ?? []).filter((x) => !(x.path in found));
-  if (Object.keys(found).length > 0 && rest.length === 0) return { fields: found, rest: null };
-  return { fields: found, rest: new ApiError({ ...e.problem, errors: rest.length ? rest : undefined }) };
+  if (Object.keys(found).length === 0) return { fields: found, rest: new ApiError({ ...e.problem, errors: rest.length ? rest : undefined }) };
+  if (rest.length === 0) return { fields: found, rest: null };
+  const detail = rest.map((x) => `${x.path}: ${x.message}`).join("; ");
+  return { fields: found, rest: new ApiError({ ...e.problem, detail, errors: rest }) };
 }
 
 export interface Loaded<T> {

@@ -1,6 +1,7 @@
 // One email message: who it went to, its status and why, opens and clicks,
 // and — when the capture transport kept it — the message itself: headers,
-// the HTML part rendered in a sandboxed frame, and the plain-text part.
+// the HTML part rendered in a sandboxed frame (the width of the pane on
+// desktop, a phone's on mobile), and the plain-text part.
 import { useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, contactName, useApi, type Contact } from "../api";
@@ -119,7 +120,13 @@ function RawMessage({ id }: { id: string }) {
         </div>
         {parsed.html !== null ? (
           <div className={`device device-${width}`}>
-            <iframe title="HTML part of the message" sandbox="" srcDoc={forViewing(parsed.html)} style={{ width: width === "desktop" ? 640 : 375 }} />
+            <iframe
+              title="HTML part of the message"
+              sandbox=""
+              srcDoc={forViewing(parsed.html)}
+              // Desktop: the whole pane, as a mail client's reading pane shows it (at least 640 px, scrolled sideways in a narrower one); mobile: a phone's width, centred.
+              style={width === "desktop" ? { width: "100%", minWidth: 640 } : { width: 375 }}
+            />
           </div>
         ) : (
           <p className="muted">This message has no HTML part.</p>

@@ -131,7 +131,7 @@ function Builder() {
     const m = new Map<string, string[]>();
     if (problem instanceof ApiError)
       for (const e of problem.problem.errors ?? []) {
-        const at = stepForPath(e.path, stepIds);
+        const at = stepForPath(e.path, stepIds, e.message);
         if (at) m.set(at, [...(m.get(at) ?? []), e.message.replace(/^node "[^"]*": /, "")]);
       }
     return m;
@@ -418,7 +418,7 @@ function Builder() {
               {busy === "publish" ? "Publishing…" : "Publish"}
             </button>
           )}
-          {editing && (
+          {canEdit && editing && (
             <button type="button" onClick={tidy} title="Arrange the steps top-down by where they lead">
               Tidy up
             </button>

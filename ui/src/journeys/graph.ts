@@ -306,14 +306,23 @@ export function freeSpot(want: Position, size: Size, taken: readonly Box[], gap 
   return best ? { x: best.x, y: best.y } : { x: want.x, y: Math.max(...taken.map((b) => b.y + b.height)) + gap };
 }
 
-/** Which step a server error path (`$.nodes.wait.duration`) is about; the trigger for `$.trigger`, `$.start`, `$.entry`, `$.goals`. */
-export function stepForPath(path: string, stepIds: string[]): string | undefined {
+/** The parts of a definition the trigger node stands for: the trigger, the first step, the entry rule, the goals, leaving on unsubscribing. */
+const TRIGGER_PARTS = "trigger|start|entry|goals|exit_on_unsubscribe";
+
+/** Which step a server error (`$.nodes.wait.duration`) is about. The
+ * trigger's are those of the parts it stands for (`$.trigger.event`,
+ * `$.start`), of the steps as a whole (`$.nodes`: none yet, where the canvas
+ * says "add a first step"), and a part the definition lacks, which the
+ * server says of the whole (`$`, `"start" is required`): each is marked on
+ * the trigger like a step's on its step. */
+export function stepForPath(path: string, stepIds: string[], message = ""): string | undefined {
   let best: string | undefined;
   for (const id of stepIds) {
     const p = `$.nodes.${id}`;
     if ((path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`)) && (!best || id.length > best.length)) best = id;
   }
   if (best) return best;
-  if (/^\$\.(trigger|start|entry|goals|exit_on_unsubscribe)/.test(path)) return TRIGGER_ID;
+  if (new RegExp(`^\\$\\.(${TRIGGER_PARTS})\\b`).test(path) || path === "$.nodes") return TRIGGER_ID;
+  if (path === "$" && new RegExp(`^"(${TRIGGER_PARTS}|nodes)" is required`).test(message)) return TRIGGER_ID;
   return undefined;
 }

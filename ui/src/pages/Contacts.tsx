@@ -4,11 +4,12 @@
 // time with next/previous over the API's cursors. The filters and the order
 // live in the page address, so a filtered, sorted list can be shared or
 // reloaded; the server's explanation of a filter or order it refuses is
-// shown at that filter, or above the table. While a page loads, blank rows
-// keep its room, so the pager under the table does not jump.
+// shown once, at that filter (the order's above the table), never again in
+// the problem box. While a page loads, blank rows keep its room, so the
+// pager under the table does not jump.
 import { useEffect, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, contactName, formProblems, useApi, type Contact, type Page } from "../api";
+import { api, contactName, useApi, type Contact, type Page } from "../api";
 import { SearchPicker } from "../SearchPicker";
 import { formatWhen, PageHeader, ProblemBox, SkeletonRows, SortHeader } from "../components";
 import {
@@ -19,6 +20,7 @@ import {
   fieldInput,
   fieldLabel,
   fieldParam,
+  filterProblems,
   filtersFromParams,
   isDay,
   nextFieldFilter,
@@ -112,8 +114,7 @@ export function Contacts() {
 
   // The server's objections, each at its filter (an order it does not know
   // above the table it orders); what names neither goes in the box.
-  const paths = ["q", "country", "company_id", "updated_since", "sort", ...draft.fields.map((f) => fieldParam(f.name))];
-  const problems = formProblems(page.error, paths);
+  const problems = filterProblems(page.error);
 
   return (
     <section>

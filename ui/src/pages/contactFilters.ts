@@ -1,8 +1,10 @@
 // The contacts list's filters and order as plain data: read from and
 // written to the page address (so a filtered, sorted view can be shared or
 // reloaded), turned into the query of GET /api/v1/contacts, what clicking a
-// column header does to the order, and the kind of input each custom field
-// takes. Pure, so it is unit tested.
+// column header does to the order, the kind of input each custom field
+// takes, and where the server's objections to a list go (each at its
+// filter, once). Pure, so it is unit tested.
+import { ApiError, formProblems } from "../api";
 
 /** A custom field's definition (GET /api/v1/fields). */
 export interface FieldDefinition {
@@ -171,4 +173,18 @@ export function fieldLabel(d: Pick<FieldDefinition, "name" | "label">): string {
 /** The address parameter (and the API's error path) of a field filter. */
 export function fieldParam(name: string): string {
   return FIELD_PREFIX + name;
+}
+
+/** The API's parameters (and error paths) of the filters and the order, but the custom fields' (`field.NAME`). */
+const FILTER_PARAMS = ["q", "country", "company_id", "updated_since", "sort"];
+
+/** A refused list's objections by the parameter they are about — each
+ * filter's (a custom field's by `fieldParam`) shown at that filter, the
+ * order's above the table — and what names no filter, for the problem box.
+ * An objection to a filter is never the box's, not even to one whose row
+ * has just been removed while the list is asked for again: it goes with
+ * its filter. */
+export function filterProblems(e: unknown): { fields: Record<string, string>; rest: unknown } {
+  const paths = e instanceof ApiError ? (e.problem.errors ?? []).map((x) => x.path).filter((p) => FILTER_PARAMS.includes(p) || p.startsWith(FIELD_PREFIX)) : [];
+  return formProblems(e, paths);
 }

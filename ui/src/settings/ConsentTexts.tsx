@@ -4,11 +4,13 @@
 // versions stay as they were, so what a contact agreed to stays provable;
 // the forms asking with the text show the new one at once, which it says
 // before saving), each text's version history and the forms using it, and
-// retiring a text no form uses (listed apart, reinstated at will). Every role
-// that reads marketing sees it all; only roles with settings:write get the
-// buttons.
+// retiring a text no form uses (listed apart, reinstated at will). Who wrote
+// each version and who retired a text are named as people know them (a
+// member's name, an API key's). Every role that reads marketing sees it
+// all; only roles with settings:write get the buttons.
 import { Fragment, useState } from "react";
 import { Link, useSearchParams } from "react-router";
+import { useActorLabel, type Who } from "../actors";
 import { api, useApi } from "../api";
 import { FieldError, formatWhen, InlineConfirm, Loading, ProblemBox, TextField } from "../components";
 import { countOf } from "../plural";
@@ -52,13 +54,15 @@ function UsedBy({ forms, none }: { forms: readonly FormUsingText[] | undefined; 
 }
 
 /** When and by whom a text was retired. */
-function retiredWhen(t: Pick<ConsentText, "retired_at" | "retired_by">): string {
-  return `Retired ${formatWhen(t.retired_at)}${t.retired_by ? ` by ${t.retired_by}` : ""}`;
+function retiredWhen(t: Pick<ConsentText, "retired_at" | "retired_by">, who: Who): string {
+  return `Retired ${formatWhen(t.retired_at)}${t.retired_by ? ` by ${who(t.retired_by)}` : ""}`;
 }
 
 export function ConsentTexts() {
   const can = useCan();
   const list = useApi<{ data: ConsentText[] }>("/api/v1/consent-texts");
+  // The texts wait for the members' names, so that no email turns into a name under the reader's eyes.
+  const names = useActorLabel();
   const [params, setParams] = useSearchParams();
   const open = params.get("key");
   const [adding, setAdding] = useState(false);
@@ -91,18 +95,22 @@ export function ConsentTexts() {
           />
         )}
         <ProblemBox error={list.error} context="Consent texts" />
-        {list.loading && !list.data && <Loading what="consent texts" />}
-        {list.data && active.length === 0 && retired.length === 0 && <p className="muted">No consent texts yet.</p>}
-        {active.length > 0 && <TextTable label="Consent texts" texts={active} open={open} onSelect={select} />}
-        {retired.length > 0 && (
+        {((list.loading && !list.data) || names.loading) && <Loading what="consent texts" />}
+        {list.data && !names.loading && (
           <>
-            <h3 id="consent-texts-retired-title">Retired</h3>
-            <p className="muted small">Offered to no form and gaining no version; every version stays readable, and a text can be reinstated.</p>
-            <TextTable label="Retired consent texts" texts={retired} open={open} onSelect={select} retired />
+            {active.length === 0 && retired.length === 0 && <p className="muted">No consent texts yet.</p>}
+            {active.length > 0 && <TextTable label="Consent texts" texts={active} open={open} onSelect={select} who={names.label} />}
+            {retired.length > 0 && (
+              <>
+                <h3 id="consent-texts-retired-title">Retired</h3>
+                <p className="muted small">Offered to no form and gaining no version; every version stays readable, and a text can be reinstated.</p>
+                <TextTable label="Retired consent texts" texts={retired} open={open} onSelect={select} who={names.label} retired />
+              </>
+            )}
           </>
         )}
       </section>
-      {open && <ConsentTextPanel key={open} textKey={open} onChanged={list.reload} onClose={() => select(null)} />}
+      {open && !names.loading && <ConsentTextPanel key={open} textKey={open} who={names.label} onChanged={list.reload} onClose={() => select(null)} />}
     </>
   );
 }
@@ -113,12 +121,14 @@ function TextTable({
   texts,
   open,
   onSelect,
+  who,
   retired = false,
 }: {
   label: string;
   texts: ConsentText[];
   open: string | null;
   onSelect: (key: string | null) => void;
+  who: Who;
   retired?: boolean;
 }) {
   return (
@@ -150,7 +160,7 @@ function TextTable({
               {retired ? (
                 <>
                   {formatWhen(t.retired_at)}
-                  {t.retired_by && <span className="muted small"> by {t.retired_by}</span>}
+                  {t.retired_by && <span className="muted small"> by {who(t.retired_by)}</span>}
                 </>
               ) : (
                 <UsedBy forms={t.used_by} none="no form" />
@@ -158,7 +168,7 @@ function TextTable({
             </td>
             <td>
               {formatWhen(t.created_at)}
-              {t.created_by && <span className="muted small"> by {t.created_by}</span>}
+              {t.created_by && <span className="muted small"> by {who(t.created_by)}</span>}
             </td>
           </tr>
         ))}
@@ -269,7 +279,7 @@ function WordingField({ id, label, value, onChange, error }: { id: string; label
 
 /** One text: its current wording, the forms using it, the editor of a new
  * version, retiring or reinstating it, and every version. */
-function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; onChanged: () => void; onClose: () => void }) {
+function ConsentTextPanel({ textKey, who, onChanged, onClose }: { textKey: string; who: Who; onChanged: () => void; onClose: () => void }) {
   const can = useCan();
   const detail = useApi<ConsentTextDetail>(`/api/v1/consent-texts/${encodeURIComponent(textKey)}`);
   const [draft, setDraft] = useState<string | null>(null);
@@ -400,7 +410,7 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
           )}
           {retired && (
             <p className="notice small" id="consent-text-retired-note" data-testid="consent-text-retired">
-              {retiredWhen(d)}. A retired text is offered to no form and keeps its words: reinstate it to write a new version.
+              {retiredWhen(d, who)}. A retired text is offered to no form and keeps its words: reinstate it to write a new version.
             </p>
           )}
           <p className="small" data-testid="consent-text-used-by">
@@ -466,7 +476,7 @@ function ConsentTextPanel({ textKey, onChanged, onClose }: { textKey: string; on
                   {v.version === d.version && <span className="badge badge-current">current</span>}{" "}
                   <span className="muted">
                     {formatWhen(v.created_at)}
-                    {v.created_by && ` by ${v.created_by}`}
+                    {v.created_by && ` by ${who(v.created_by)}`}
                   </span>
                 </div>
                 <blockquote className="consent-wording">{v.text}</blockquote>

@@ -8,11 +8,11 @@
 // all with nothing to press or type into.
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Link } from "react-router";
+import { useActorLabel, type Who } from "../actors";
 import { api, formProblems, useApi } from "../api";
 import { FieldError, formatWhen, InlineConfirm, Loading, ProblemBox } from "../components";
 import { useCan } from "../session";
 import {
-  actorLabel,
   checkSummary,
   defaultPort,
   describeRoute,
@@ -39,6 +39,8 @@ export function EmailDelivery() {
   // The view a save or removal answered with, newer than the one loaded.
   const [fresh, setFresh] = useState<TransportView | null>(null);
   const v = fresh ?? view.data;
+  // Who last changed the relay is named once the members are known: the relay's card waits for them.
+  const names = useActorLabel();
   return (
     <>
       <section className="card" aria-labelledby="delivery-title">
@@ -56,7 +58,7 @@ export function EmailDelivery() {
         {v && <Facts view={v} />}
         {v && <CurrentCheck />}
       </section>
-      {v && <OwnRelay view={v} onChange={setFresh} />}
+      {v && !names.loading && <OwnRelay view={v} who={names.label} onChange={setFresh} />}
     </>
   );
 }
@@ -185,7 +187,7 @@ function CurrentCheck() {
 type Busy = null | "test" | "save" | "remove";
 
 /** The form that sets, tests and removes the workspace's own relay. */
-function OwnRelay({ view, onChange }: { view: TransportView; onChange: (v: TransportView) => void }) {
+function OwnRelay({ view, who, onChange }: { view: TransportView; who: Who; onChange: (v: TransportView) => void }) {
   const canWrite = useCan()("settings:write");
   const stored = view.workspace_relay;
   const [inputs, setInputs] = useState<RelayInputs>(() => relayInputsOf(stored));
@@ -265,7 +267,7 @@ function OwnRelay({ view, onChange }: { view: TransportView; onChange: (v: Trans
       </p>
       {stored ? (
         <p className="small" data-testid="relay-changed">
-          In use. Last changed {formatWhen(stored.updated_at)} by {actorLabel(stored.updated_by)}.
+          In use. Last changed {formatWhen(stored.updated_at)} by {who(stored.updated_by)}.
         </p>
       ) : (
         <p className="small muted" data-testid="relay-changed">

@@ -1,8 +1,10 @@
 // Settings → API keys: the workspace's keys with their scope, who made
-// them, when they expire or were revoked; making one (its secret is shown
-// once, to copy) and revoking one, which stops it at once.
+// them (a member by name, a key by its name, or the command line), when
+// they expire or were revoked; making one (its secret is shown once, to
+// copy) and revoking one, which stops it at once.
 import { useState, type FormEvent } from "react";
 import { assignableRoles, endOfDay } from "../access";
+import { useActorLabel } from "../actors";
 import { api, fieldErrors, useApi } from "../api";
 import { CopyButton, formatWhen, InlineConfirm, Loading, ProblemBox, StatusBadge, TextField } from "../components";
 import { useSession } from "../session";
@@ -15,6 +17,7 @@ interface ApiKey {
   created_at: string;
   revoked_at: string | null;
   expires_at: string | null;
+  /** The server's actor ("user:EMAIL", "key:PREFIX (NAME)"); null for a key made on the command line. */
   created_by: string | null;
   secret?: string;
 }
@@ -36,6 +39,8 @@ function keyStatus(k: ApiKey): string {
 export function Keys() {
   const { session } = useSession();
   const list = useApi<ApiKey[]>("/api/v1/keys");
+  // The list waits for the members' names, so that no email turns into a name under the reader's eyes.
+  const names = useActorLabel();
   const [fresh, setFresh] = useState<ApiKey | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
@@ -79,9 +84,9 @@ export function Keys() {
         <h2 id="keys-title">API keys</h2>
         <ProblemBox error={list.error} context="Keys" />
         <ProblemBox error={problem} context="Not revoked" />
-        {list.loading && !list.data && <Loading what="keys" />}
-        {list.data && list.data.length === 0 && <p className="muted">No keys yet.</p>}
-        {list.data && list.data.length > 0 && (
+        {((list.loading && !list.data) || names.loading) && <Loading what="keys" />}
+        {list.data && !names.loading && list.data.length === 0 && <p className="muted">No keys yet.</p>}
+        {list.data && !names.loading && list.data.length > 0 && (
           <div className="table-wrap">
             <table className="table" data-testid="keys">
               <thead>
@@ -108,7 +113,9 @@ export function Keys() {
                       <td>
                         <code>{k.prefix}</code>
                       </td>
-                      <td className="hide-narrow small">{k.created_by ?? "command line"}</td>
+                      <td className="hide-narrow small" data-field="made-by">
+                        {k.created_by ? names.label(k.created_by) : "the command line"}
+                      </td>
                       <td className="hide-narrow">{formatWhen(k.created_at)}</td>
                       <td>{k.expires_at ? formatWhen(k.expires_at) : "never"}</td>
                       <td>

@@ -5,14 +5,13 @@
 // refuses the rest (the last owner, say) and its reason is shown.
 import { useState, type FormEvent } from "react";
 import { assignableRoles, type Role } from "../access";
+import type { Person } from "../actors";
 import { api, fieldErrors, useApi } from "../api";
 import { formatWhen, InlineConfirm, Loading, ProblemBox, TextField } from "../components";
 import { useSession } from "../session";
 
-interface Member {
+interface Member extends Person {
   id: string;
-  email: string;
-  name: string;
   role: string;
   joined_at: string;
   locked_until?: string | null;

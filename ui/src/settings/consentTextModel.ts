@@ -33,11 +33,13 @@ export interface ConsentText {
   version: number;
   text: string;
   created_at: string | number;
+  /** Who wrote this version: the server's actor ("user:EMAIL", "key:PREFIX (NAME)"), shown through actorLabel. */
   created_by: string | null;
   /** KEY@vN: what a consent given under this version names. */
   wording_version?: string;
   /** When it was retired (offered to no form, gaining no version); null while in use. */
   retired_at?: string | null;
+  /** Who retired it, as `created_by`. */
   retired_by?: string | null;
   /** The forms asking with it: each shows its current version. */
   used_by?: FormUsingText[];

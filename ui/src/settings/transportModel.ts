@@ -1,10 +1,10 @@
 // Settings → Email delivery, the pure part: the wire shapes of
 // GET /api/v1/settings/email-transport, of the workspace's own relay and of
 // a connection check; how they are worded on the page (where email goes
-// now, what keeps it from going out, a check's outcome, who changed the
-// relay); and the relay form: its inputs from the stored relay, the request
-// body from its inputs, the port each security implies, and when to warn
-// that nothing is encrypted. Unit tested.
+// now, what keeps it from going out, a check's outcome; who changed the
+// relay is named by actors.ts); and the relay form: its inputs from the
+// stored relay, the request body from its inputs, the port each security
+// implies, and when to warn that nothing is encrypted. Unit tested.
 
 export type TransportKind = "disabled" | "capture" | "smtp";
 export type RelaySecurity = "none" | "starttls" | "starttls_if_offered" | "tls";
@@ -21,7 +21,7 @@ export interface WorkspaceRelay extends RelayInfo {
   password_set: boolean;
   /** Milliseconds since the epoch. */
   updated_at: number;
-  /** "user:EMAIL" or "key:PREFIX (NAME)". */
+  /** "user:EMAIL" or "key:PREFIX (NAME)", shown through actorLabel (actors.ts). */
   updated_by: string;
   problem: string | null;
 }
@@ -162,13 +162,6 @@ function capitalise(s: string): string {
 function sentence(s: string): string {
   const t = capitalise(s.trim());
   return /[.!?]$/.test(t) ? t : `${t}.`;
-}
-
-/** Who made a change, from the server's actor ("user:EMAIL", "key:PREFIX (NAME)"). */
-export function actorLabel(actor: string): string {
-  if (actor.startsWith("user:")) return actor.slice(5);
-  if (actor.startsWith("key:")) return `the API key ${actor.slice(4)}`;
-  return actor;
 }
 
 // The relay form.

@@ -1,7 +1,9 @@
 // Browser tests of signing in and of roles, against the real `kairos`
 // binary with demo data: the owner signs in with the form, adds an analyst
 // on the Members page (a too-short password is refused on its field),
-// creates a key whose secret works and revokes it, finds both in the audit
+// creates a key whose secret works and revokes it (the list names who made
+// each key: the owner by name, a key by its name, the command line, never
+// the server's "user:…" form), finds both in the audit
 // log and its CSV export, and signs out; the analyst sees no Contacts and is
 // told why at /contacts, without the UI calling anything the role may not,
 // and changes their password (a short one refused on its field);
@@ -72,6 +74,9 @@ describe("signing in and roles", { skip: skip ?? false }, () => {
     await b.shot("auth-members");
 
     // API keys: the secret is shown once and works; revoking stops it.
+    // One made through the API first, with the demo's admin key.
+    const byKey = await server.api("POST", "/api/v1/keys", { name: "Made by a key", scope: "write" });
+    assert.equal(byKey.status, 201, JSON.stringify(byKey.body));
     await page.getByRole("link", { name: "API keys" }).click();
     const keyForm = page.getByRole("form", { name: "Create an API key" });
     await keyForm.getByLabel("Name").fill("UI test key");
@@ -89,7 +94,13 @@ describe("signing in and roles", { skip: skip ?? false }, () => {
     const keyRow = page.getByTestId("key-UI test key");
     await keyRow.waitFor();
     assert.match(await keyRow.innerText(), /analyst/);
-    assert.match(await keyRow.innerText(), new RegExp(`user:${server.ownerEmail.replace(/[.]/g, "\\.")}`));
+    // Who made each key, named as people know them: the owner by name, a key by its name, the demo's keys by the command line.
+    const owner = members.find((m) => m.email === server.ownerEmail);
+    const madeBy = (name) => page.getByTestId(`key-${name}`).locator("[data-field=made-by]").innerText();
+    assert.equal(await madeBy("UI test key"), owner.name);
+    assert.equal(await madeBy("Made by a key"), "API key “demo admin”");
+    assert.equal(await madeBy("demo admin"), "the command line");
+    assert.doesNotMatch(await page.getByTestId("keys").innerText(), /user:|key:/, "no raw actor anywhere in the list");
     const listed = (await server.api("GET", "/api/v1/keys")).body.find((k) => k.name === "UI test key");
     assert.ok(listed.expires_at.startsWith(inAMonth) || new Date(listed.expires_at) > new Date(inAMonth), "the expiry is the chosen day");
     await b.shot("auth-key-created");

@@ -2,10 +2,11 @@
 // binary: the owner creates a text (a wording of spaces only is refused and
 // the 422 shows under the text field; a taken key under the key field), edits
 // it into version 2 with the note that given consents keep their version,
-// and finds both versions, verbatim, in the history, as the API holds them;
-// a marketer and an analyst read the library, its history, the forms using a
-// text and the retired texts without any button to change them (no Edit,
-// Retire or Reinstate). Retiring and a form following a text's new version
+// and finds both versions, verbatim, in the history, as the API holds them,
+// each said to be by the owner's name; a marketer and an analyst read the
+// library, its history, the forms using a text and the retired texts (by the
+// API key's name, never the server's "user:…" or "key:…") without any button
+// to change them (no Edit, Retire or Reinstate). Retiring and a form following a text's new version
 // are in forms.test.mjs.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -107,6 +108,11 @@ describe("consent texts", { skip: skip ?? false }, () => {
     assert.equal(await v1.locator("blockquote").innerText(), V1);
     assert.match(await v2.innerText(), /current/);
     assert.doesNotMatch(await v1.innerText(), /current/);
+    // Who wrote each version, by name: the owner, whom the members list names.
+    const owner = (await server.api("GET", "/api/v1/users")).body.find((m) => m.email === server.ownerEmail);
+    for (const v of [v1, v2]) assert.match(await v.innerText(), new RegExp(` by ${owner.name}$`, "m"));
+    assert.match(await row.innerText(), new RegExp(`by ${owner.name}`));
+    assert.doesNotMatch(await page.locator("main").innerText(), /\b(user|key):/, "no raw actor on the page");
     const order = await history.locator("li").evaluateAll((els) => els.map((e) => e.dataset.testid));
     assert.deepEqual(order, ["consent-version-2", "consent-version-1"], "newest first");
     await b.shot("consent-texts-history");
@@ -152,9 +158,11 @@ describe("consent texts", { skip: skip ?? false }, () => {
     assert.equal(await page.getByRole("button", { name: "Retire", exact: true }).count(), 0);
 
     const retired = page.getByRole("table", { name: "Retired consent texts" }).getByTestId(`consent-text-${RETIRED}`);
-    assert.match(await retired.locator("[data-field=retired]").innerText(), / by key:/, "when and by whom (the API key it was retired with)");
+    assert.match(await retired.locator("[data-field=retired]").innerText(), / by API key “demo admin”$/, "when and by whom (the API key it was retired with, by its name)");
     await retired.getByRole("button", { name: RETIRED }).click();
     await panel.getByTestId("consent-text-retired").waitFor();
+    assert.match(await panel.getByTestId("consent-text-retired").innerText(), /^Retired .+ by API key “demo admin”\./);
+    assert.doesNotMatch(await page.locator("main").innerText(), /\b(user|key):/, "no raw actor on the page");
     assert.equal(await page.getByRole("button", { name: "Reinstate" }).count(), 0);
     assert.equal(await page.getByRole("button", { name: "Edit text" }).count(), 0);
     await b.shot(shot);

@@ -6,7 +6,8 @@
 // shows the same list with the same controls; a filter nothing matches says
 // so and offers to clear; and a filter the server refuses (a number field
 // given letters, a field no longer defined, a bad date in a link) shows the
-// server's own explanation at that filter. The column headers sort the list
+// server's own explanation at that filter, once (never again in a problem
+// box, not even while the list is asked for again without it). The column headers sort the list
 // (ascending, then descending) to exactly the API's pages for that sort,
 // paged with the API's cursors for it; the order stays in the address with
 // the filters, and an order the server does not know shows its explanation.
@@ -185,9 +186,33 @@ describe("contacts list filters", { skip: skip ?? false }, () => {
     await page.goto(`${server.url}/contacts?field.lifetime_value=lots`);
     const numberError = page.getByTestId("field-filter").first().locator(".field-error");
     await numberError.waitFor();
-    assert.equal(await numberError.innerText(), await refusal("field.lifetime_value=lots"));
+    const numberMessage = await refusal("field.lifetime_value=lots");
+    assert.equal(await numberError.innerText(), numberMessage);
+    assert.equal(await page.getByText(numberMessage).count(), 1, "the message is shown once, at its filter");
+    assert.equal(await page.locator(".problem").count(), 0, "and not in a problem box");
     assert.equal(await page.getByTestId("no-contacts").count(), 0, "a refused filter is not an empty result");
     await b.shot("contacts-refused-number");
+
+    // The refused filter removed: while the list is asked for again (slowly
+    // here), its message leaves with its row and never moves into the box.
+    const contactsList = (url) => url.pathname === "/api/v1/contacts";
+    const slowly = async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      // A request the page gave up on in the meantime is no longer there to continue.
+      await route.continue().catch(() => {});
+    };
+    await page.route(contactsList, slowly);
+    await page.getByRole("button", { name: "Remove the filter on lifetime value" }).click();
+    const boxes = [];
+    for (let i = 0; i < 10; i++) {
+      boxes.push(await page.locator(".problem").allInnerTexts());
+      await page.waitForTimeout(80);
+    }
+    assert.deepEqual(boxes.flat(), [], "no problem box while the list without the filter loads");
+    await b.shot("contacts-refused-filter-removed");
+    assert.equal(await page.getByText(numberMessage).count(), 0, "the removed filter's message is gone with it");
+    await showsApiPage(page, "", "the whole list once the filter is removed");
+    await page.unroute(contactsList, slowly);
 
     await page.goto(`${server.url}/contacts?field.gone=1`);
     const gone = page.getByTestId("field-filter").first();

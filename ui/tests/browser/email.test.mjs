@@ -5,7 +5,8 @@
 // contact shows their first name (or why they would be skipped) and follows
 // the text as typed, unsaved, keeping the last good preview while the text
 // has problems; a new template is previewed before it is saved; a test send
-// appears in the outbox with its rendered HTML; a new sender's DNS record
+// appears in the outbox with its rendered HTML (filling the pane at desktop
+// width, a phone's width centred at mobile); a new sender's DNS record
 // equals the API's; the postal address is saved; the journey send step picks
 // templates by name. No console errors; only documented API endpoints.
 import assert from "node:assert/strict";
@@ -184,7 +185,25 @@ describe("the email pages", { skip: skip ?? false }, () => {
     assert.match(await headerRow("From").innerText(), /hello@kairos-demo\.example/);
     assert.match(await headerRow("DKIM-Signature").innerText(), /d=kairos-demo\.example/);
     assert.match(await page.locator(".text-part").innerText(), new RegExp(person.first_name));
+    // At desktop width the message fills the pane (inside its padding), as a mail client's reading pane would.
+    const viewer = page.locator("iframe[title='HTML part of the message']");
+    const pane = await page.locator(".device").evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const s = getComputedStyle(el);
+      return { left: r.left + parseFloat(s.paddingLeft), width: el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight) };
+    });
+    const desktopBox = await viewer.boundingBox();
+    assert.ok(pane.width > 640, `the pane is wider than 640 px at 1366 px: ${pane.width}`);
+    assert.ok(Math.abs(desktopBox.width - pane.width) <= 1 && Math.abs(desktopBox.x - pane.left) <= 1, `the desktop view fills the pane: ${JSON.stringify({ desktopBox, pane })}`);
     await b.shot("outbox-message");
+    // At mobile width it is a phone's width, centred in the pane.
+    await page.getByRole("group", { name: "Width" }).getByRole("button", { name: "Mobile" }).click();
+    await eventually(async () => (await viewer.boundingBox()).width === 375, 5000, "the mobile width");
+    const mobileBox = await viewer.boundingBox();
+    assert.ok(Math.abs(mobileBox.x + mobileBox.width / 2 - (pane.left + pane.width / 2)) <= 1, `the mobile view is centred: ${JSON.stringify({ mobileBox, pane })}`);
+    await b.shot("outbox-message-mobile");
+    await page.getByRole("group", { name: "Width" }).getByRole("button", { name: "Desktop" }).click();
+    await eventually(async () => Math.abs((await viewer.boundingBox()).width - pane.width) <= 1, 5000, "the desktop width again");
     assert.equal((await server.api("GET", `/api/v1/email/messages/${id}`)).body.opens, 0, "looking at it in the outbox is not an open");
     assert.ok(!(await page.locator("iframe[title='HTML part of the message']").getAttribute("srcdoc")).includes("/t/o/"), "no open pixel in the viewer");
 

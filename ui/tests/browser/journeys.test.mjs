@@ -8,8 +8,10 @@
 // current one shows its live counts, and the draft (with its unsaved
 // changes) is one click away; a journey built with the keyboard shows its
 // problems on the steps while it is edited (one line a step, which keeps its
-// height, all of them in its tooltip), each gone once fixed; and what only
-// the server can tell (an unknown endpoint) is marked the same way.
+// height, all of them in its tooltip), each gone once fixed, and saved too
+// early the server's refusal of its missing start is marked on the trigger;
+// and what only the server can tell (an unknown endpoint) is marked the
+// same way.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { closeAndCheck, eventually, missingPrerequisite, openBrowser, signIn, startKairos } from "./harness.mjs";
@@ -260,14 +262,28 @@ describe("the journey canvas: live edge counts, versions, problems while editing
     assert.equal((await send.boundingBox()).height, twoProblemsHigh, "the step keeps its height");
     await panel.getByLabel("next", { exact: true }).selectOption("exit_1");
     await eventually(async () => !/choose a template|leads nowhere/.test(await send.innerText()), 5000, "the send step's problems gone");
-    await page.getByTestId("node-trigger").click();
+
+    // Saved before the trigger leads anywhere: the server's refusal ("start"
+    // is required, said of the whole definition) is marked on the trigger,
+    // like a step's on its step, and said to screen readers.
+    const trigger = page.getByTestId("node-trigger");
+    await page.getByRole("button", { name: "Save draft" }).click();
+    await eventually(async () => /\binvalid\b/.test(await trigger.getAttribute("class")), 5000, "the trigger marked refused");
+    assert.match(await trigger.getByTestId("node-flags").innerText(), /^1 refused\s+1 to fix\s+"start" is required/);
+    assert.match(await trigger.getByTestId("node-flags").getAttribute("title"), /^Refused by the server:\n• "start" is required\nTo fix before publishing:\n• connect the trigger to the first step$/);
+    assert.deepEqual(await trigger.getByRole("alert", { name: "Refused by the server" }).locator("li").allInnerTexts(), ['"start" is required']);
+    assert.match(page.url(), /\/journeys\/new$/, "not saved");
+    await b.shot("journey-refused-start");
+
+    await trigger.click();
     await page.getByLabel("First step").selectOption("send_1");
     await eventually(async () => (await count.count()) === 0, 5000, "no problems left");
     assert.equal(await page.locator(".flow-node.incomplete").count(), 0, "no step marked");
 
-    // The server agrees: the journey publishes.
+    // The server agrees: the journey saves, the trigger's mark gone, and publishes.
     await page.getByRole("button", { name: "Save draft" }).click();
     await page.waitForURL(/\/journeys\/[0-9a-f-]{36}$/);
+    assert.equal(await page.locator(".flow-node.invalid").count(), 0, "no step or trigger marked refused");
     await page.getByRole("button", { name: "Publish" }).click();
     await page.getByText("Published as version 1.").waitFor();
     const id = page.url().split("/").pop();

@@ -1,8 +1,9 @@
 // Browser tests of the read-only editors against the real `kairos demo`
 // binary: an analyst (marketing:read without marketing:write) opens one of
 // the demo's segments, journeys and email templates and finds nothing to
-// change — no add or remove buttons in the rule, no step palette, canvas
-// steps that cannot be dragged, joined or deleted, no "Delete step", and
+// change — no add or remove buttons in the rule, no step palette, no "Tidy
+// up", canvas steps that cannot be dragged, joined or deleted, trigger and
+// step settings that cannot be changed, no "Delete step", and
 // template fields and body that cannot be typed into. The server refuses
 // the changes anyway; these tests are about the issue's "an analyst sees no
 // edit buttons".
@@ -69,7 +70,7 @@ describe("read-only editors for an analyst", { skip: skip ?? false }, () => {
     await page.waitForFunction(() => /\d/.test(document.querySelector("[data-testid=live-count]")?.textContent ?? ""));
   });
 
-  test("an analyst opens a journey: no palette, steps neither draggable nor deletable, settings disabled, no Delete step", async () => {
+  test("an analyst opens a journey: no palette or Tidy up, steps neither draggable nor deletable, settings disabled, no Delete step", async () => {
     const journey = (await server.api("GET", "/api/v1/journeys")).body.data.find((j) => j.definition?.nodes?.length > 0 || j.status === "active")
       ?? (await server.api("GET", "/api/v1/journeys")).body.data[0];
     assert.ok(journey, "the demo has a journey");
@@ -83,7 +84,19 @@ describe("read-only editors for an analyst", { skip: skip ?? false }, () => {
     assert.equal(await page.getByRole("complementary", { name: "Steps you can add" }).count(), 0, "no palette");
     assert.equal(await page.locator(".react-flow__node.draggable").count(), 0, "no node is draggable");
     assert.equal(await page.getByLabel("Name", { exact: true }).getAttribute("readonly"), "");
-    for (const name of ["Save draft", "Publish", "Pause", "Resume"]) assert.equal(await page.getByRole("button", { name }).count(), 0, `no ${name}`);
+    for (const name of ["Save draft", "Publish", "Pause", "Resume", "Tidy up"]) assert.equal(await page.getByRole("button", { name }).count(), 0, `no ${name}`);
+    // Only the view can be changed: zoom and fit, no lock to unlock the canvas.
+    assert.deepEqual(
+      await page.locator(".react-flow__controls button").evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? e.getAttribute("title"))),
+      ["Zoom In", "Zoom Out", "Fit View"],
+      "the canvas controls only move the view",
+    );
+    const sidePanel = page.getByRole("complementary", { name: "Selected step" });
+
+    // The trigger's settings show, disabled.
+    await page.getByTestId("node-trigger").click();
+    await sidePanel.getByRole("heading", { name: "Trigger" }).waitFor();
+    assert.equal(await sidePanel.locator("button:enabled, input:enabled, select:enabled, textarea:enabled").count(), 0, "the trigger's settings cannot be changed");
 
     // Selecting a step shows its settings, disabled; Delete does nothing.
     const step = page.locator(".react-flow__node-step").first();

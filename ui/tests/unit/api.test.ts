@@ -29,6 +29,12 @@ test("a refused form's problem is split between its fields and the box", () => {
   expect(mixed.fields).toStrictEqual({ l2: "must be positive" });
   expect(mixed.rest instanceof ApiError).toBeTruthy();
   expect((mixed.rest as ApiError).problem.errors).toStrictEqual([{ path: "rule", message: "bad" }]);
+  // The detail (the server's list of every message) tells only the others: no message is shown twice.
+  const told = formProblems(
+    new ApiError({ title: "Invalid", status: 422, detail: "l2: must be positive; rule: bad", errors: [{ path: "l2", message: "must be positive" }, { path: "rule", message: "bad" }] }),
+    ["l2"],
+  );
+  expect((told.rest as ApiError).problem.detail).toBe("rule: bad");
   // None at a field: the box has the problem, its errors gone when it had none.
   const none = formProblems(new ApiError({ title: "Conflict", status: 409, detail: "taken" }), ["l2"]);
   expect(none.fields).toStrictEqual({});

@@ -3,9 +3,11 @@
 // filters stay out of it, the API query sends a day as the instant it starts
 // (anything else as typed, for the server to explain) and the order as the
 // address has it, a column header's clicks go ascending then descending,
-// clearing the filters keeps the order, and the custom-field rows offer each
-// field once, with the input its type takes.
+// clearing the filters keeps the order, the custom-field rows offer each
+// field once, with the input its type takes, and the server's objections to
+// a list go each to its filter, once, never again in the problem box.
 import { describe, expect, it } from "vitest";
+import { ApiError } from "../../src/api";
 import {
   activeFilters,
   apiQuery,
@@ -13,6 +15,7 @@ import {
   fieldChoices,
   fieldInput,
   fieldLabel,
+  filterProblems,
   filtersFromParams,
   isDay,
   nextFieldFilter,
@@ -198,5 +201,47 @@ describe("custom-field filter rows", () => {
     expect(fieldLabel(DEFS[2])).toBe("Lifetime value (USD)");
     expect(fieldLabel({ name: "signup_date", label: null })).toBe("signup date");
     expect(fieldLabel({ name: "plan", label: "  " })).toBe("plan");
+  });
+});
+
+describe("the server's objections to a list", () => {
+  // As GET /api/v1/contacts words a refusal: every message in the detail too.
+  const refused = (errors: { path: string; message: string }[]) =>
+    new ApiError({
+      title: "The request contains invalid values",
+      status: 422,
+      detail: errors.map((e) => `${e.path}: ${e.message}`).join("; "),
+      errors,
+    });
+  const NUMBER = { path: "field.lifetime_value", message: 'lifetime_value is a number field; "lots" is not a number' };
+  const SINCE = { path: "updated_since", message: '"yesterday" is not an RFC 3339 instant like 2024-05-01T00:00:00Z' };
+  const CURSOR = { path: "cursor", message: "is not a cursor returned by this endpoint" };
+
+  it("go to their filters and the order, leaving nothing for the box", () => {
+    const p = filterProblems(refused([NUMBER, SINCE, { path: "sort", message: "not a sort" }]));
+    expect(p.fields).toStrictEqual({ "field.lifetime_value": NUMBER.message, updated_since: SINCE.message, sort: "not a sort" });
+    expect(p.rest).toBe(null);
+  });
+
+  it("to a custom field are its filter's even while its row is gone (the list asked for again), never the box's", () => {
+    // The refusal of the list before the row was removed: the row shows nothing now, and neither does the box.
+    expect(filterProblems(refused([NUMBER])).rest).toBe(null);
+  });
+
+  it("that name no filter are the box's, which does not repeat what the filters say", () => {
+    const p = filterProblems(refused([NUMBER, CURSOR]));
+    expect(p.fields).toStrictEqual({ "field.lifetime_value": NUMBER.message });
+    const rest = (p.rest as ApiError).problem;
+    expect(rest.errors).toStrictEqual([CURSOR]);
+    expect(rest.detail).toBe("cursor: is not a cursor returned by this endpoint");
+    expect(rest.detail).not.toContain(NUMBER.message);
+  });
+
+  it("of another kind (the network, a server error) are the box's, whole", () => {
+    const boom = new Error("offline");
+    expect(filterProblems(boom)).toStrictEqual({ fields: {}, rest: boom });
+    const down = new ApiError({ title: "Internal error", status: 500, detail: "the store is unavailable" });
+    expect((filterProblems(down).rest as ApiError).problem.detail).toBe("the store is unavailable");
+    expect(filterProblems(undefined)).toStrictEqual({ fields: {}, rest: undefined });
   });
 });

@@ -71,6 +71,23 @@ test("new step ids are unused and error paths find their step", () => {
   expect(stepForPath("$.nodes.nope", ids)).toBe(undefined);
 });
 
+test("the server's problems with the start and the trigger are the trigger's, as it words them", () => {
+  const ids = Object.keys(welcome.nodes);
+  // A part the definition lacks is said of the whole definition ("$"): its message names the part.
+  expect(stepForPath("$", ids, '"start" is required')).toBe(TRIGGER_ID);
+  expect(stepForPath("$", ids, '"trigger" is required')).toBe(TRIGGER_ID);
+  expect(stepForPath("$", ids, '"nodes" is required')).toBe(TRIGGER_ID);
+  // A first step that is no step of the journey; the trigger's settings; goals; no steps at all.
+  expect(stepForPath("$.start", ids, 'the start node "x" is not a node of this journey')).toBe(TRIGGER_ID);
+  expect(stepForPath("$.trigger", ids, "expected an object")).toBe(TRIGGER_ID);
+  expect(stepForPath("$.goals[0].event", ids)).toBe(TRIGGER_ID);
+  expect(stepForPath("$.nodes", [], "a journey has 1 to 500 nodes")).toBe(TRIGGER_ID);
+  // What is about the definition itself (an unknown key), or a part of no step, stays off the canvas.
+  expect(stepForPath("$", ids, 'unexpected key "colour"; expected "trigger", "entry", "exit_on_unsubscribe", "goals", "start", "nodes"')).toBe(undefined);
+  expect(stepForPath("$", ids)).toBe(undefined);
+  expect(stepForPath("$.starting", ids)).toBe(undefined);
+});
+
 test("a new step lands where it is wanted when that is free, else on the nearest free spot beside a step", () => {
   const size = { width: 200, height: 100 };
   const trigger = { x: 0, y: 0, width: 200, height: 70 };

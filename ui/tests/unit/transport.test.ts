@@ -1,11 +1,10 @@
 // Unit tests of Settings → Email delivery: where email goes now (the
 // workspace's own relay, the server's relay, capture, nothing, a problem),
 // the relay's security and address, the sending limits, a connection check's
-// outcome, who changed the relay; and the relay form: default ports, its
+// outcome; and the relay form: default ports, its
 // inputs from the stored relay, the request body, the plain-text warning.
 import { expect, test } from "vitest";
 import {
-  actorLabel,
   checkSummary,
   defaultPort,
   describeRoute,
@@ -86,12 +85,6 @@ test("a check's outcome: server, encryption, login, time; or the error", () => {
   // An error that begins with the relay's name keeps it as it is.
   expect(checkSummary({ ok: false, error: "localhost:2525: authentication failed" }).facts).toStrictEqual(["localhost:2525: authentication failed"]);
   expect(checkSummary({ ok: false, error: "smtp.example.com: connection refused" }).facts).toStrictEqual(["smtp.example.com: connection refused"]);
-});
-
-test("who changed the relay: a user's email, or the key", () => {
-  expect(actorLabel("user:ann@example.com")).toBe("ann@example.com");
-  expect(actorLabel("key:kai_ab12 (deploy)")).toBe("the API key kai_ab12 (deploy)");
-  expect(actorLabel("system")).toBe("system");
 });
 
 test("default ports follow the security, as the server applies them", () => {
