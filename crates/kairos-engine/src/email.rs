@@ -79,6 +79,8 @@ pub struct EmailTransportView {
     pub pool_size: u32,
     /// Whether an extra CA certificate is trusted for the relay.
     pub extra_ca: bool,
+    /// Whether the operator lets workspaces send through their own relay.
+    pub workspace_relays_allowed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +101,10 @@ pub struct EmailOptions {
     /// (refused by default: a workspace admin must not reach the server's
     /// own network through them).
     pub allow_private_relays: bool,
+    /// Refuse workspaces their own SMTP relay: every send takes the
+    /// operator's transport (a demo or test server that captures email
+    /// must not start sending real mail because a workspace saved a relay).
+    pub forbid_workspace_relays: bool,
 }
 
 impl Default for EmailOptions {
@@ -111,6 +117,7 @@ impl Default for EmailOptions {
             pool_size: 16,
             smtp_ca_pem: None,
             allow_private_relays: false,
+            forbid_workspace_relays: false,
         }
     }
 }
@@ -252,6 +259,7 @@ impl EmailChannel {
             per_domain_rate: o.per_domain_rate,
             pool_size: o.pool_size,
             extra_ca: o.smtp_ca_pem.is_some(),
+            workspace_relays_allowed: !o.forbid_workspace_relays,
         }
     }
 

@@ -44,7 +44,7 @@ pub use ingest::{IngestError, IngestReport};
 pub use journeys::{DryRunStep, EdgeCount, JourneyApiError, JourneyMetrics, JourneyRunError};
 pub use models::{ClvModel, ContactClv, ModelError, CLUSTER_FEATURES};
 pub use outbox::OutboxOptions;
-pub use relays::{RelayChange, RelayError, WorkspaceRelayView};
+pub use relays::{RelayChange, RelayError, WorkspaceRelayView, FORBIDDEN as RELAY_FORBIDDEN};
 pub use scores::{ContactScoreView, ScoreApiError};
 pub use segments::{SegmentError, SegmentPreview, SegmentStatus};
 pub use splits::{ArmView, SplitState};

@@ -51,9 +51,15 @@ pub enum RelayError {
     /// Each wrong field with what is wrong with it.
     #[error("the relay settings are not usable")]
     Invalid(Vec<(&'static str, String)>),
+    #[error("{FORBIDDEN}")]
+    Forbidden,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Why a workspace relay is refused or left unused on this server.
+pub const FORBIDDEN: &str = "this server's operator does not let workspaces send through their own SMTP relay \
+     (the server runs with --no-workspace-relays): email goes through the server's transport";
 
 const UNDECRYPTABLE: &str = "the workspace's SMTP password cannot be decrypted (the server's master key is not \
      the one it was saved with): set the relay again with its password";
@@ -141,6 +147,9 @@ impl Engine {
         change: RelayChange,
         actor: &str,
     ) -> Result<WorkspaceRelayView, RelayError> {
+        if self.email().options.forbid_workspace_relays {
+            return Err(RelayError::Forbidden);
+        }
         let now = self.clock().now().timestamp_millis();
         let mut tx = self.store().begin_write().await?;
         let stored = tx.workspace_relay(ws).await?;
@@ -187,6 +196,7 @@ impl Engine {
         change: Option<RelayChange>,
     ) -> Result<Result<RelayCheck, String>, RelayError> {
         let relay = match change {
+            Some(_) if self.email().options.forbid_workspace_relays => return Err(RelayError::Forbidden),
             Some(change) => {
                 let stored = self.store_relay(ws).await?;
                 let s = self.complete(change, stored.as_ref())?;
@@ -227,7 +237,13 @@ impl Engine {
     pub async fn email_transport(&self, ws: WorkspaceId) -> Result<EmailTransportView, StoreError> {
         let mut view = self.email().transport_view();
         if let Some(r) = self.store_relay(ws).await? {
-            let w = self.relay_view(&r);
+            let mut w = self.relay_view(&r);
+            if self.email().options.forbid_workspace_relays {
+                // Kept (an admin can remove it), shown as unused.
+                w.problem = Some(FORBIDDEN.to_string());
+                view.workspace_relay = Some(w);
+                return Ok(view);
+            }
             view.source = "workspace";
             view.kind = "smtp";
             view.relay = Some(crate::smtp::RelayInfo {
@@ -244,6 +260,9 @@ impl Engine {
 
     /// Where a send from `ws` goes now.
     pub(crate) async fn email_route(&self, ws: WorkspaceId) -> Result<Route, StoreError> {
+        if self.email().options.forbid_workspace_relays {
+            return Ok(self.email().server_route());
+        }
         let Some(r) = self.store_relay(ws).await? else { return Ok(self.email().server_route()) };
         if let Some(relay) = self.email().cached_relay(ws, &r) {
             return Ok(Route::Smtp(relay));

@@ -934,10 +934,46 @@ async fn a_workspace_sends_through_its_own_smtp_relay() {
         // workspace's relay may not be on the server's own network.
         let keys = Some((s.admin.clone(), s.write.clone()));
         let guarded =
-            Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), keys, guarded_opts).await;
+            Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), keys, guarded_opts.clone())
+                .await;
         let (st, check) = guarded.api(Method::POST, CHECK, Some(relay(Some("s3cret")))).await;
         assert_eq!((st, check["ok"].as_bool()), (StatusCode::OK, Some(false)), "{check}");
         assert!(check["error"].as_str().unwrap().contains("--allow-private-relays"), "{check}");
+
+        // A server whose operator forbids workspace relays (a capturing demo
+        // server must not start sending real mail): saving or trying one is
+        // refused, and a relay saved before is kept but not used.
+        let (st, _) = s.api(Method::PUT, RELAY, Some(relay(Some("s3cret")))).await;
+        assert_eq!(st, StatusCode::OK);
+        let mut forbidding_opts = guarded_opts.clone();
+        forbidding_opts.email.allow_private_relays = true;
+        forbidding_opts.email.forbid_workspace_relays = true;
+        let keys = Some((s.admin.clone(), s.write.clone()));
+        let forbidding =
+            Server::start_with(ts.store.clone(), Arc::new(ManualClock::new(Utc::now())), keys, forbidding_opts).await;
+        let view = forbidding.get("/api/v1/settings/email-transport").await;
+        assert_eq!(
+            (view["kind"].as_str(), view["source"].as_str(), view["workspace_relays_allowed"].as_bool()),
+            (Some("capture"), Some("server"), Some(false)),
+            "{view}"
+        );
+        assert!(
+            view["workspace_relay"]["problem"].as_str().unwrap().contains("--no-workspace-relays"),
+            "the stored relay is shown as unused: {view}"
+        );
+        for (method, path) in [(Method::PUT, RELAY), (Method::POST, CHECK)] {
+            let (st, v) = forbidding.api(method, path, Some(relay(Some("s3cret")))).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{path}: {v}");
+            assert!(v["detail"].as_str().unwrap().contains("--no-workspace-relays"), "{v}");
+        }
+        let forbidden_to = format!("forbidden-{backend}@example.org");
+        assert_eq!(receipt(&forbidding, "r3", forbidden_to.clone()).await, "captured");
+        assert!(
+            smtp.messages().iter().all(|m| m["rcpt_tos"][0] != forbidden_to.as_str()),
+            "nothing went through the workspace's relay"
+        );
+        let (st, _) = forbidding.api(Method::DELETE, RELAY, None).await;
+        assert_eq!(st, StatusCode::OK, "a stored relay can still be removed");
     }
 }
 

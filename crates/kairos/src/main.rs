@@ -208,6 +208,10 @@ struct ServeArgs {
     /// admins cannot reach internal services through it).
     #[arg(long, env = "KAIROS_ALLOW_PRIVATE_RELAYS")]
     allow_private_relays: bool,
+    /// Refuse workspaces their own SMTP relay: every send takes this
+    /// server's transport (for demo and test servers that capture email).
+    #[arg(long, env = "KAIROS_NO_WORKSPACE_RELAYS")]
+    no_workspace_relays: bool,
     /// The built web UI to serve at `/` (the directory holding index.html).
     #[arg(long, env = "KAIROS_UI_DIR", default_value = "ui/dist")]
     ui_dir: PathBuf,
@@ -419,6 +423,7 @@ async fn serve(
     options.outbox.allow_private_webhooks = args.allow_private_webhooks;
     options.email = args.email(&addr, default_email)?;
     options.email.allow_private_relays = args.allow_private_relays;
+    options.email.forbid_workspace_relays = args.no_workspace_relays;
     options.master_key = db.master_key()?;
     match &options.email.transport {
         kairos_engine::EmailTransport::Disabled => tracing::warn!(

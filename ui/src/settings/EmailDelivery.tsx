@@ -258,6 +258,36 @@ function OwnRelay({ view, who, onChange }: { view: TransportView; who: Who; onCh
   const unsaved = canWrite && relayChanged(inputs, stored);
   const serverWay = kindLabel(view.server_kind).toLowerCase();
 
+  if (!view.workspace_relays_allowed) {
+    // The operator decides; a relay saved before stays visible, unused, and removable.
+    return (
+      <section className="card" aria-labelledby="relay-title" data-testid="own-relay">
+        <h2 id="relay-title">Use your own SMTP relay</h2>
+        <p className="notice small" data-testid="relays-forbidden">
+          This server's operator does not let workspaces send through their own SMTP relay: this workspace's email goes through the server's transport ({serverWay}).
+        </p>
+        {stored && (
+          <p className="small" data-testid="relay-changed">
+            A relay saved earlier ({relayAddress(stored)}) is kept but not used.
+          </p>
+        )}
+        {stored && canWrite && (
+          <div className="form-actions">
+            <button type="button" className="danger" onClick={() => void remove()} disabled={busy !== null}>
+              {busy === "remove" ? "Removing…" : "Remove the saved relay"}
+            </button>
+          </div>
+        )}
+        {note && (
+          <p className="ok small" role="status">
+            {note}
+          </p>
+        )}
+        <ProblemBox error={problem?.error} context={problem?.context} />
+      </section>
+    );
+  }
+
   return (
     <section className="card" aria-labelledby="relay-title" data-testid="own-relay">
       <h2 id="relay-title">Use your own SMTP relay</h2>

@@ -42,6 +42,8 @@ export interface TransportView {
   per_domain_rate: number | null;
   pool_size: number;
   extra_ca: boolean;
+  /** False when the operator runs the server with --no-workspace-relays: every send takes the server's transport. */
+  workspace_relays_allowed: boolean;
 }
 
 /** POST /api/v1/settings/email-transport/check */

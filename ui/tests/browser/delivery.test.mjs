@@ -15,7 +15,8 @@
 // (encrypted, logged in) rather than into the capture outbox, the change is
 // audited, and stopping goes back to capture; at 768 px the form fits and
 // the page keeps still while loading; an analyst sees the relay with every
-// control disabled.
+// control disabled. A server run with --no-workspace-relays says the
+// operator does not allow an own relay, shows no form, and refuses one.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -132,6 +133,41 @@ describe("email delivery settings on the demo (capture)", { skip: skip ?? false 
     assert.equal(await page.getByRole("button", { name: /^Test/ }).count(), 0);
     assert.equal(await page.getByRole("main").getByRole("button").count(), 0, "no action buttons at all");
     await b.shot("delivery-analyst");
+  });
+});
+
+describe("email delivery settings on a server that forbids workspace relays", { skip: skip ?? false }, () => {
+  let server;
+  let b;
+
+  before(async () => {
+    server = await startKairos({ contacts: 20, extraArgs: ["--no-workspace-relays"] });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  afterEach(async (t) => {
+    if (!b) return;
+    const done = b;
+    b = undefined;
+    await closeAndCheck(done, server, t.name, { prefix: "last-delivery-", calledApi: true });
+  });
+
+  test("the owner is told the operator does not allow an own relay, and the API refuses one", async () => {
+    const view = (await server.api("GET", "/api/v1/settings/email-transport")).body;
+    assert.equal(view.workspace_relays_allowed, false);
+    const put = await server.api("PUT", "/api/v1/settings/email-transport/relay", { host: "smtp.example.com", security: "starttls" });
+    assert.equal(put.status, 403, JSON.stringify(put.body));
+    assert.match(put.body.detail, /--no-workspace-relays/);
+    b = await openBrowser();
+    const { page } = b;
+    await signIn(page, server);
+    await openDelivery(page, server);
+    const relay = page.getByTestId("own-relay");
+    assert.match(await relay.getByTestId("relays-forbidden").innerText(), /does not let workspaces send through their own SMTP relay/);
+    assert.equal(await relay.getByRole("button", { name: "Save relay" }).count(), 0);
+    assert.equal(await relay.getByLabel("Host").count(), 0);
+    await b.shot("delivery-relays-forbidden");
   });
 });
 

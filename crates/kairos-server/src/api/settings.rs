@@ -179,6 +179,7 @@ pub async fn remove_relay(
 fn relay_problem(e: RelayError) -> Problem {
     match e {
         RelayError::Invalid(problems) => Invalid::of(problems),
+        RelayError::Forbidden => Problem::forbidden(kairos_engine::RELAY_FORBIDDEN),
         RelayError::Store(e) => e.into(),
     }
 }
