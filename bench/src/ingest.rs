@@ -9,7 +9,7 @@
 //! 200. Prints events/s, p50/p99 request latency, the raw insert rate and the
 //! ratio.
 //!
-//! cargo run --release -p kairos-bench --bin ingest -- [--seconds 60] [--postgres] [--scores] [--journey]
+//! cargo run --release -p kairos-bench --bin ingest -- [--seconds 60] [--postgres] [--scores] [--journey] [--welcome-journey]
 
 use anyhow::Result;
 use chrono::Utc;
@@ -59,6 +59,11 @@ struct Args {
     /// in a workspace with journeys.
     #[arg(long)]
     journey: bool,
+    /// Publish a welcome journey first (started by a contact's creation,
+    /// then a one-day delay): every contact the run creates starts a run in
+    /// the writer's transaction, and every event is read for it.
+    #[arg(long)]
+    welcome_journey: bool,
 }
 
 static USERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100_000);
@@ -172,6 +177,15 @@ async fn main() -> Result<()> {
         let j = engine.create_journey(ws, "bench", definition).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         engine.publish_journey(ws, j.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
+    if args.welcome_journey {
+        let definition = json!({
+            "trigger": {"type": "contact_created"}, "start": "wait",
+            "nodes": {"wait": {"type": "delay", "duration": {"days": 1}, "next": "done"}, "done": {"type": "exit"}}
+        });
+        let j = engine.create_journey(ws, "welcome", definition).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        engine.publish_journey(ws, j.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let metrics = engine.clone();
     tokio::spawn(serve(listener, AppState::new(engine), std::future::pending()));
 
     let events = Arc::new(AtomicU64::new(0));
@@ -276,5 +290,9 @@ async fn main() -> Result<()> {
     );
     println!("raw bulk insert:    {raw_total} events in {raw_secs:.1}s = {raw_rate:.0} events/s (10,000-row transactions, no HTTP/parse/identity)");
     println!("ratio http / raw:   {:.2}", http_rate / raw_rate);
+    if args.welcome_journey {
+        let m = metrics.take_journey_metrics();
+        println!("welcome journey:    {} runs started in their contact's first transaction", m.started_with_trigger);
+    }
     Ok(())
 }

@@ -341,20 +341,30 @@ async fn start_on(
                 };
                 name == want && e.properties.get("segment_id").and_then(Value::as_str) == Some(seg.to_string().as_str())
             }
-            // The contact's first event, in the commit that created it
-            // (REST-created contacts get a `Contact Created` event); a
-            // contact is created once, so it enters once.
-            Trigger::ContactCreated if history.last_entered.is_none() => match pass.new_contacts.get(&e.contact_id) {
-                Some(created) => *created,
-                None => {
-                    let created = match tx.contact(ws, e.contact_id).await? {
-                        Some(c) => (c.created_at - e.received_at).num_milliseconds().abs() <= 1_000,
-                        None => false,
-                    };
-                    pass.new_contacts.insert(e.contact_id, created);
-                    created
+            // The contact's first event, in the commit that created it; a
+            // contact is created once, so it enters once. Contacts the
+            // writer creates are in its transaction's record (no read per
+            // event); REST-created ones announce themselves with a
+            // `Contact Created` event appended by their own transaction.
+            Trigger::ContactCreated if history.last_entered.is_none() => {
+                if tx.created_contact(ws, e.contact_id) {
+                    true
+                } else if name != "Contact Created" {
+                    false
+                } else {
+                    match pass.new_contacts.get(&e.contact_id) {
+                        Some(created) => *created,
+                        None => {
+                            let created = match tx.contact(ws, e.contact_id).await? {
+                                Some(c) => (c.created_at - e.received_at).num_milliseconds().abs() <= 1_000,
+                                None => false,
+                            };
+                            pass.new_contacts.insert(e.contact_id, created);
+                            created
+                        }
+                    }
                 }
-            },
+            }
             Trigger::ContactCreated => false,
             Trigger::DateField { .. } | Trigger::Api => false,
         };

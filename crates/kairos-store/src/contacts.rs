@@ -264,6 +264,7 @@ impl Tx {
             return Err(StoreError::Conflict(what));
         }
         self.touch_contact(c.workspace_id, c.id);
+        self.created.insert((c.workspace_id, c.id));
         Ok(())
     }
 
@@ -289,6 +290,7 @@ impl Tx {
         }
         for c in contacts {
             self.touch_contact(c.workspace_id, c.id);
+            self.created.insert((c.workspace_id, c.id));
         }
         Ok(())
     }

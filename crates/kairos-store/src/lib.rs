@@ -131,6 +131,9 @@ pub struct Tx {
     /// What this transaction changed that derived state (segments) must
     /// learn about once it commits.
     touched: Touched,
+    /// Contacts this transaction inserted (journeys started by a contact's
+    /// creation read it).
+    created: std::collections::HashSet<(WorkspaceId, ContactId)>,
 }
 
 #[doc(hidden)]
@@ -188,7 +191,7 @@ macro_rules! with_conn {
 
 impl Tx {
     fn new(conn: TxConn) -> Tx {
-        Tx { conn, touched: Touched::default() }
+        Tx { conn, touched: Touched::default(), created: Default::default() }
     }
 
     #[doc(hidden)]
@@ -201,6 +204,11 @@ impl Tx {
     /// scores), so derived state reads them again after the commit.
     pub fn touch_contacts(&mut self, ws: WorkspaceId, contacts: impl IntoIterator<Item = ContactId>) {
         self.touched.contacts.extend(contacts.into_iter().map(|c| (ws, c)));
+    }
+
+    /// Whether this transaction inserted the contact.
+    pub fn created_contact(&self, ws: WorkspaceId, id: ContactId) -> bool {
+        self.created.contains(&(ws, id))
     }
 
     pub fn conn_mut(&mut self) -> &mut TxConn {
