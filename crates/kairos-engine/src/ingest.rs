@@ -244,7 +244,7 @@ async fn commit_group(inner: &Arc<Inner>, state: &mut WriterState, group: &[Job]
         None // no runner (yet): it takes them from its saved position
     } else {
         tx.begin_part().await?;
-        match crate::journey_starts::start_runs(&mut tx, &engine, state, now).await {
+        match crate::journey_starts::start_runs(&mut tx, &engine, state, &live, now).await {
             Ok(s) => {
                 tx.end_part(true).await?;
                 s

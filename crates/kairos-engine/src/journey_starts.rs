@@ -58,7 +58,12 @@ pub(crate) struct Startable {
 #[derive(Default)]
 pub(crate) struct StartTable {
     pub journeys: HashMap<WorkspaceId, Vec<Startable>>,
+    /// The events read back from the log for starts. A `contact_created`
+    /// trigger adds only `Contact Created` (REST-created contacts): the
+    /// contacts the writer creates are known without reading anything.
     pub interest: EventInterest,
+    /// Whether any journey starts on a contact's creation.
+    pub on_creation: bool,
 }
 
 /// What the writer and the runner share about starting runs.
@@ -219,6 +224,7 @@ pub(crate) async fn start_runs(
     tx: &mut Tx,
     engine: &Engine,
     state: &mut crate::WriterState,
+    live: &[LiveEvent],
     now: i64,
 ) -> Result<Option<Pass>, StoreError> {
     let starts = &engine.inner.starts;
@@ -238,6 +244,7 @@ pub(crate) async fn start_runs(
         new_contacts: HashMap::new(),
     };
     let mut read_any = false;
+    let mut first_round = true;
     // First steps may change scores, whose threshold events can start runs
     // too: read again after writing, a few rounds at most (what is left
     // is read by the next transaction).
@@ -246,12 +253,15 @@ pub(crate) async fn start_runs(
         if end <= pass.through {
             break;
         }
-        if table.interest.is_empty() {
+        if table.interest.is_empty() && !table.on_creation {
             pass.through = end;
             break;
         }
         let mut batch = Batch::default();
         let first_new = pass.runs.len();
+        if std::mem::take(&mut first_round) && table.on_creation {
+            start_on_creation(tx, engine, &table, &mut pass, &mut batch, live, now).await?;
+        }
         let mut after = pass.through;
         let mut read = 0;
         loop {
@@ -305,6 +315,65 @@ pub(crate) async fn start_runs(
     Ok(Some(pass))
 }
 
+/// Start the runs of `contact_created` journeys for the contacts this
+/// transaction created, at each one's first event in it: the transaction
+/// records its inserts, so no event is read back or decoded for them.
+async fn start_on_creation(
+    tx: &mut Tx,
+    engine: &Engine,
+    table: &StartTable,
+    pass: &mut Pass,
+    batch: &mut Batch,
+    live: &[LiveEvent],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    for e in live {
+        if e.seq <= pass.through || !tx.created_contact(e.ws, e.contact) || !seen.insert((e.ws, e.contact)) {
+            continue;
+        }
+        let Some(journeys) = table.journeys.get(&e.ws) else { continue };
+        for s in journeys.iter().filter(|s| matches!(s.def.trigger, Trigger::ContactCreated)) {
+            if now < s.published_at {
+                continue;
+            }
+            let key = (s.id, e.contact);
+            let history = match pass.history.get(&key) {
+                Some(h) => *h,
+                None => engine.inner.starts.history().get(&key).copied().unwrap_or_default(),
+            };
+            if history.last_entered.is_some() || may_enter(&s.def.entry, history, now).is_err() {
+                continue;
+            }
+            enter(tx, engine, pass, batch, s, e.ws, e.contact, e.seq, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Start a run of `s` for `contact`, triggered by the event at `seq`.
+#[allow(clippy::too_many_arguments)]
+async fn enter(
+    tx: &mut Tx,
+    engine: &Engine,
+    pass: &mut Pass,
+    batch: &mut Batch,
+    s: &Startable,
+    ws: WorkspaceId,
+    contact: ContactId,
+    seq: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let facts = contact_facts(engine, tx, ws, s.id, contact, &s.def).await?;
+    let (run, mut out) = journey::enter(&s.def, id, s.id.to_string(), contact, now, &facts);
+    out.path.insert(0, journey::PathStep { node: s.def.start.clone(), outcome: "entered", detail: String::new() });
+    batch.record(ws, s.id, s.version, &run, out, now);
+    pass.history.insert((s.id, contact), EntryHistory { last_entered: Some(now), active: run.status.is_active() });
+    pass.runs.push(LiveRun { ws, journey: s.id, version: s.version, run, entered_at: now, trigger_seq: Some(seq) });
+    Ok(())
+}
+
 /// Start the runs one event triggers.
 async fn start_on(
     tx: &mut Tx,
@@ -341,15 +410,12 @@ async fn start_on(
                 };
                 name == want && e.properties.get("segment_id").and_then(Value::as_str) == Some(seg.to_string().as_str())
             }
-            // The contact's first event, in the commit that created it; a
-            // contact is created once, so it enters once. Contacts the
-            // writer creates are in its transaction's record (no read per
-            // event); REST-created ones announce themselves with a
-            // `Contact Created` event appended by their own transaction.
+            // Contacts the writer creates start in `start_on_creation`; a
+            // REST-created one announces itself with a `Contact Created`
+            // event its own transaction appended. A contact is created
+            // once, so it enters once.
             Trigger::ContactCreated if history.last_entered.is_none() => {
-                if tx.created_contact(ws, e.contact_id) {
-                    true
-                } else if name != "Contact Created" {
+                if name != "Contact Created" {
                     false
                 } else {
                     match pass.new_contacts.get(&e.contact_id) {
@@ -381,20 +447,7 @@ async fn start_on(
         if may_enter(&s.def.entry, history, now).is_err() {
             continue;
         }
-        let id = uuid::Uuid::now_v7().to_string();
-        let facts = contact_facts(engine, tx, ws, s.id, e.contact_id, &s.def).await?;
-        let (run, mut out) = journey::enter(&s.def, id, s.id.to_string(), e.contact_id, now, &facts);
-        out.path.insert(0, journey::PathStep { node: s.def.start.clone(), outcome: "entered", detail: String::new() });
-        batch.record(ws, s.id, s.version, &run, out, now);
-        pass.history.insert(key, EntryHistory { last_entered: Some(now), active: run.status.is_active() });
-        pass.runs.push(LiveRun {
-            ws,
-            journey: s.id,
-            version: s.version,
-            run,
-            entered_at: now,
-            trigger_seq: Some(e.seq),
-        });
+        enter(tx, engine, pass, batch, s, ws, e.contact_id, e.seq, now).await?;
     }
     Ok(())
 }

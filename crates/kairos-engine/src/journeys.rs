@@ -1012,7 +1012,12 @@ impl Runner {
             if let Some(def) = j.defs.get(&j.version) {
                 let starts_on = def.start_interest();
                 if !starts_on.is_empty() {
-                    table.interest.add(&starts_on);
+                    if matches!(def.trigger, Trigger::ContactCreated) {
+                        table.on_creation = true;
+                        table.interest.names.insert("Contact Created".to_string());
+                    } else {
+                        table.interest.add(&starts_on);
+                    }
                     table.journeys.entry(j.ws).or_default().push(crate::journey_starts::Startable {
                         id: *id,
                         version: j.version,
