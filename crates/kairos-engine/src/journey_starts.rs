@@ -247,8 +247,14 @@ pub(crate) async fn start_runs(
     let mut first_round = true;
     // First steps may change scores, whose threshold events can start runs
     // too: read again after writing, a few rounds at most (what is left
-    // is read by the next transaction).
-    for _ in 0..4 {
+    // is read by the next transaction, which is asked for).
+    let mut rounds = 0;
+    loop {
+        if rounds == 4 {
+            pass.more = true;
+            break;
+        }
+        rounds += 1;
         let end = tx.last_event_seq().await?;
         if end <= pass.through {
             break;
