@@ -15,7 +15,7 @@
 //! takes their starts. All of this happens under the writer's lock, which
 //! every event append holds, so the position is exact.
 
-use crate::journeys::{contact_facts, write_batch, Batch, LiveRun};
+use crate::journeys::{first_step, write_batch, Batch, LiveRun};
 use crate::segments::LiveEvent;
 use crate::Engine;
 use kairos_core::event::Event;
@@ -171,12 +171,18 @@ pub(crate) struct Pass {
     intents: Vec<Intent>,
     /// Score threshold events the first steps' score changes logged.
     pub crossed: Vec<LiveEvent>,
-    /// Whether each contact was created with the events read (for
-    /// `contact_created` triggers), read once per pass.
-    new_contacts: HashMap<ContactId, bool>,
 }
 
 impl Pass {
+    /// A contact's entry history for a journey: as this pass left it, else
+    /// as committed.
+    fn history_of(&self, engine: &Engine, key: (JourneyId, ContactId)) -> EntryHistory {
+        match self.history.get(&key) {
+            Some(h) => *h,
+            None => engine.inner.starts.history().get(&key).copied().unwrap_or_default(),
+        }
+    }
+
     /// After the commit: the runner gets the runs, the entry rules their
     /// history, the outbox the intents, and the runner may read on.
     pub(crate) fn hand_over(self, engine: &Engine) {
@@ -241,7 +247,6 @@ pub(crate) async fn start_runs(
         history: HashMap::new(),
         intents: Vec::new(),
         crossed: Vec::new(),
-        new_contacts: HashMap::new(),
     };
     let mut read_any = false;
     let mut first_round = true;
@@ -343,11 +348,7 @@ async fn start_on_creation(
             if now < s.published_at {
                 continue;
             }
-            let key = (s.id, e.contact);
-            let history = match pass.history.get(&key) {
-                Some(h) => *h,
-                None => engine.inner.starts.history().get(&key).copied().unwrap_or_default(),
-            };
+            let history = pass.history_of(engine, (s.id, e.contact));
             if history.last_entered.is_some() || may_enter(&s.def.entry, history, now).is_err() {
                 continue;
             }
@@ -370,11 +371,7 @@ async fn enter(
     seq: i64,
     now: i64,
 ) -> Result<(), StoreError> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let facts = contact_facts(engine, tx, ws, s.id, contact, &s.def).await?;
-    let (run, mut out) = journey::enter(&s.def, id, s.id.to_string(), contact, now, &facts);
-    out.path.insert(0, journey::PathStep { node: s.def.start.clone(), outcome: "entered", detail: String::new() });
-    batch.record(ws, s.id, s.version, &run, out, now);
+    let run = first_step(engine, tx, batch, ws, s.id, s.version, &s.def, contact, now).await?;
     pass.history.insert((s.id, contact), EntryHistory { last_entered: Some(now), active: run.status.is_active() });
     pass.runs.push(LiveRun { ws, journey: s.id, version: s.version, run, entered_at: now, trigger_seq: Some(seq) });
     Ok(())
@@ -397,11 +394,7 @@ async fn start_on(
         if e.received_at.timestamp_millis() < s.published_at {
             continue;
         }
-        let key = (s.id, e.contact_id);
-        let mut history = match pass.history.get(&key) {
-            Some(h) => *h,
-            None => engine.inner.starts.history().get(&key).copied().unwrap_or_default(),
-        };
+        let mut history = pass.history_of(engine, (s.id, e.contact_id));
         let hit = match &s.def.trigger {
             Trigger::Event(c) => event_passes(c, name, &e.properties, now),
             Trigger::FormSubmitted { form } => {
@@ -419,22 +412,12 @@ async fn start_on(
             // Contacts the writer creates start in `start_on_creation`; a
             // REST-created one announces itself with a `Contact Created`
             // event its own transaction appended. A contact is created
-            // once, so it enters once.
-            Trigger::ContactCreated if history.last_entered.is_none() => {
-                if name != "Contact Created" {
-                    false
-                } else {
-                    match pass.new_contacts.get(&e.contact_id) {
-                        Some(created) => *created,
-                        None => {
-                            let created = match tx.contact(ws, e.contact_id).await? {
-                                Some(c) => (c.created_at - e.received_at).num_milliseconds().abs() <= 1_000,
-                                None => false,
-                            };
-                            pass.new_contacts.insert(e.contact_id, created);
-                            created
-                        }
-                    }
+            // once, so it enters once. The contact is read all the same: an
+            // SDK may track an event of that name.
+            Trigger::ContactCreated if history.last_entered.is_none() && name == "Contact Created" => {
+                match tx.contact(ws, e.contact_id).await? {
+                    Some(c) => (c.created_at - e.received_at).num_milliseconds().abs() <= 1_000,
+                    None => false,
                 }
             }
             Trigger::ContactCreated => false,

@@ -286,6 +286,30 @@ impl Batch {
     }
 }
 
+/// Enter `contact` into version `version` of `journey` and take the first
+/// step, recorded in `batch` behind an `entered` line; the new run. The
+/// runner (API and date triggers) and the writer (event triggers) both
+/// start runs through this.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn first_step(
+    engine: &Engine,
+    tx: &mut Tx,
+    batch: &mut Batch,
+    ws: WorkspaceId,
+    journey: JourneyId,
+    version: i64,
+    def: &Definition,
+    contact: ContactId,
+    now: i64,
+) -> Result<Run, StoreError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let facts = contact_facts(engine, tx, ws, journey, contact, def).await?;
+    let (run, mut out) = journey::enter(def, id, journey.to_string(), contact, now, &facts);
+    out.path.insert(0, journey::PathStep { node: def.start.clone(), outcome: "entered", detail: String::new() });
+    batch.record(ws, journey, version, &run, out, now);
+    Ok(run)
+}
+
 /// What a step needs to know of its contact: segment rules (branches), time
 /// zone and best hour (delays), where optimising splits stand.
 pub(crate) async fn contact_facts<'a>(
@@ -690,11 +714,8 @@ impl Runner {
         if let Err(refusal) = may_enter(&def.entry, history, now) {
             return Ok(Err(format!("{refusal:?}")));
         }
-        let id = uuid::Uuid::now_v7().to_string();
-        let facts = contact_facts(&self.engine, tx, ws, journey, contact, &def).await?;
-        let (run, mut out) = journey::enter(&def, id.clone(), journey.to_string(), contact, now, &facts);
-        out.path.insert(0, journey::PathStep { node: def.start.clone(), outcome: "entered", detail: String::new() });
-        batch.record(ws, journey, version, &run, out, now);
+        let run = first_step(&self.engine, tx, batch, ws, journey, version, &def, contact, now).await?;
+        let id = run.id.clone();
         // API and date triggers start here, not in the writer.
         let mut history = self.engine.inner.starts.history();
         let h = history.entry((journey, contact)).or_default();
